@@ -1,0 +1,92 @@
+"""Every BEGAN loss and control rule, each a pure function on tensors.
+
+Kept in one module so the maths of the method can be read (and unit-tested
+against hand-computed numbers) in one place. All results are float32, even
+when the networks compute in bfloat16.
+"""
+from __future__ import annotations
+
+import tensorflow as tf
+
+
+def _f32(x):
+    return tf.cast(x, tf.float32)
+
+
+def masked_mean(values, mask=None):
+    """Mean of a per-image vector over the images where mask is 1 (all if None)."""
+    values = _f32(values)
+    if mask is None:
+        return tf.reduce_mean(values)
+    mask = _f32(mask)
+    return tf.reduce_sum(values * mask) / tf.maximum(tf.reduce_sum(mask), 1.0)
+
+
+def reconstruction_loss(images, reconstructions):
+    """Per-image L1: L(v) = mean |v - D(v, c)| over pixels and channels -> [B]."""
+    return tf.reduce_mean(tf.abs(_f32(images) - _f32(reconstructions)), axis=[1, 2, 3])
+
+
+def capped_wrong_condition_loss(loss_wrong, loss_real, cap: float = 1.5):
+    """Per-image min(L(x, c_wrong), stop_gradient(cap * L(x, c))).
+
+    D is pushed to reconstruct real images badly under wrong tags, but only up
+    to `cap` times its real loss, so it keeps its autoencoding ability. The
+    stop_gradient keeps the capped branch from rewarding a larger L(x).
+    """
+    return tf.minimum(_f32(loss_wrong), tf.stop_gradient(cap * _f32(loss_real)))
+
+
+def discriminator_loss(loss_real, loss_fake, wrong_term, k, wrong_weight, mask=None):
+    """L_D = L(x) - k_t L(G(z)) - w_wrong * capped wrong-condition term (batch means).
+
+    `mask` (1 = kept) drops the real images the per-epoch filter left out from
+    the real and wrong-condition means.
+    """
+    return (
+        masked_mean(loss_real, mask)
+        - _f32(k) * masked_mean(loss_fake)
+        - _f32(wrong_weight) * masked_mean(wrong_term, mask)
+    )
+
+
+def out_of_bound(images):
+    """mean(relu(|y| - 1)^2): zero inside [-1, 1], quadratic outside."""
+    return tf.reduce_mean(tf.square(tf.nn.relu(tf.abs(_f32(images)) - 1.0)))
+
+
+def generator_loss(loss_fake, oob, oob_weight):
+    """L_G = L(G(z, c), c) + w_oob * out_of_bound(G(z, c))."""
+    return masked_mean(loss_fake) + _f32(oob_weight) * _f32(oob)
+
+
+def k_update(k, loss_real, loss_fake, gamma, lambda_k):
+    """k_{t+1} = clip(k_t + lambda_k (gamma L(x) - L(G(z))), 0, 1)."""
+    return tf.clip_by_value(_f32(k) + lambda_k * (gamma * _f32(loss_real) - _f32(loss_fake)), 0.0, 1.0)
+
+
+def convergence_measure(loss_real, loss_fake, gamma):
+    """M = L(x) + |gamma L(x) - L(G(z))|: falls as training converges."""
+    loss_real = _f32(loss_real)
+    return loss_real + tf.abs(gamma * loss_real - _f32(loss_fake))
+
+
+def kl_to_standard_normal(mu, log_sigma):
+    """KL(N(mu, sigma^2) || N(0, 1)) per image, summed over dims, batch mean
+    (the conditioning-augmentation penalty of StackGAN)."""
+    mu, log_sigma = _f32(mu), _f32(log_sigma)
+    kl = 0.5 * tf.reduce_sum(tf.square(mu) + tf.exp(2.0 * log_sigma) - 1.0 - 2.0 * log_sigma, axis=-1)
+    return tf.reduce_mean(kl)
+
+
+def tag_classification_loss(logits, labels, group_sizes, mask=None):
+    """Auxiliary tag head: summed softmax cross-entropy over the single-value
+    groups (labels int [B, G]); logits are the groups' blocks side by side."""
+    logits = _f32(logits)
+    total = 0.0
+    start = 0
+    for g, size in enumerate(group_sizes):
+        block = logits[:, start : start + size]
+        total += tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels[:, g], logits=block)
+        start += size
+    return masked_mean(total, mask)

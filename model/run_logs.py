@@ -1,0 +1,205 @@
+"""Plain-file logs of a run: metrics.csv, TensorBoard events, filter logs,
+fixed-noise sample grids. Everything a user can open without the toolkit.
+
+Rows carry the global step, and on resume every log is cut back to the step
+of the checkpoint it resumes from, so a killed run never leaves duplicated
+or torn rows behind.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+
+METRIC_COLUMNS = ["step", "epoch", "loss_real", "loss_fake", "loss_wrong", "loss_aux",
+                  "loss_aux_fake", "kl", "k", "M", "lr", "filtered", "images_per_s"]
+FILTER_COLUMNS = ["step", "id", "path", "loss", "threshold"]
+SUMMARY_COLUMNS = ["epoch", "threshold", "filtered", "seen"]
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def truncate_csv(path: Path, columns: list[str], keep) -> int:
+    """Rewrite `path` keeping its header and the complete rows for which
+    `keep(row_dict)` is true; torn last lines and bad rows are dropped.
+    Returns the number of rows kept."""
+    if not path.exists():
+        return 0
+    raw = path.read_text(errors="replace")
+    lines = raw.splitlines()
+    if raw and not raw.endswith("\n") and lines:
+        lines = lines[:-1]  # torn last line from a kill mid-write
+    kept = []
+    for row in csv.DictReader(io.StringIO("\n".join(lines))):
+        if None in row or any(row.get(c) in (None, "") and c in ("step",) for c in columns):
+            continue
+        try:
+            if keep(row):
+                kept.append(row)
+        except (ValueError, TypeError):
+            continue
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(kept)
+    atomic_write_text(path, buf.getvalue())
+    return len(kept)
+
+
+class CsvAppender:
+    """Appends rows to a CSV, writing the header when the file is new, and
+    flushing each batch of rows so a kill loses at most the unflushed tail."""
+
+    def __init__(self, path: Path, columns: list[str]):
+        self.path = path
+        self.columns = columns
+        new = not path.exists() or path.stat().st_size == 0
+        self._file = open(path, "a", newline="")
+        self._writer = csv.DictWriter(self._file, fieldnames=columns, lineterminator="\n",
+                                      extrasaction="ignore")
+        if new:
+            self._writer.writeheader()
+            self._file.flush()
+
+    def write(self, rows: list[dict]) -> None:
+        if rows:
+            self._writer.writerows(rows)
+            self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def _fmt(value) -> str:
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.6g}"
+    return str(value)
+
+
+class MetricsLog:
+    """metrics.csv + TensorBoard scalars, every `log_every` steps."""
+
+    def __init__(self, run_dir: Path):
+        import tensorflow as tf
+
+        self.csv = CsvAppender(run_dir / "metrics.csv", METRIC_COLUMNS)
+        self.writer = tf.summary.create_file_writer(str(run_dir / "tb"))
+
+    def write(self, step: int, values: dict) -> None:
+        import tensorflow as tf
+
+        self.csv.write([{c: _fmt(values[c]) if c in values else "" for c in METRIC_COLUMNS} | {"step": step}])
+        with self.writer.as_default(step=step):
+            for name in METRIC_COLUMNS[2:]:
+                if name in values:
+                    tf.summary.scalar(name, float(values[name]))
+
+    def image(self, step: int, name: str, image_uint8: np.ndarray) -> None:
+        import tensorflow as tf
+
+        with self.writer.as_default(step=step):
+            tf.summary.image(name, image_uint8[None], max_outputs=1)
+        self.writer.flush()
+
+    def flush(self) -> None:
+        self.writer.flush()
+
+    def close(self) -> None:
+        self.csv.close()
+        self.writer.close()
+
+
+def to_uint8(images: np.ndarray) -> np.ndarray:
+    """[-1, 1] floats -> uint8 pixels."""
+    return np.clip(np.rint((np.asarray(images, np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+def contact_sheet(images_uint8: np.ndarray, ncols: int = 8, pad: int = 2) -> np.ndarray:
+    """Tile uint8 images [n, h, w, 3] into one image (white padding)."""
+    n = len(images_uint8)
+    if n == 0:
+        return np.full((8, 8, 3), 255, np.uint8)
+    h, w = images_uint8.shape[1:3]
+    ncols = min(ncols, n)
+    nrows = -(-n // ncols)
+    sheet = np.full((nrows * (h + pad) + pad, ncols * (w + pad) + pad, 3), 255, np.uint8)
+    for i, img in enumerate(images_uint8):
+        r, c = divmod(i, ncols)
+        sheet[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = img
+    return sheet
+
+
+def save_png(path: Path, image_uint8: np.ndarray) -> None:
+    import imageio.v3 as iio
+
+    tmp = path.with_name(path.name + ".tmp.png")
+    iio.imwrite(tmp, image_uint8)
+    os.replace(tmp, path)
+
+
+class FilterLog:
+    """Per-epoch record of the real images the filter left out.
+
+    During an epoch rows go to filtered/epoch_NNN.partial.csv (with the step,
+    so a resume can cut it back); at the epoch's end it becomes
+    filtered/epoch_NNN.csv plus a contact sheet epoch_NNN.png, and one line
+    in filtered/summary.csv.
+    """
+
+    def __init__(self, run_dir: Path, ids: np.ndarray, paths: np.ndarray, images: np.ndarray):
+        self.dir = run_dir / "filtered"
+        self.dir.mkdir(exist_ok=True)
+        self.ids, self.paths, self.images = ids, paths, images
+        self._partial: CsvAppender | None = None
+        self._epoch = None
+
+    def partial_path(self, epoch: int) -> Path:
+        return self.dir / f"epoch_{epoch:03d}.partial.csv"
+
+    def start_epoch(self, epoch: int) -> None:
+        if self._partial is not None:
+            self._partial.close()
+        self._epoch = epoch
+        self._partial = CsvAppender(self.partial_path(epoch), FILTER_COLUMNS)
+
+    def record(self, step: int, rows: np.ndarray, per_image_loss: np.ndarray, threshold: float) -> None:
+        self._partial.write([
+            {"step": step, "id": str(self.ids[r]), "path": str(self.paths[r]),
+             "loss": f"{float(l):.6g}", "threshold": f"{threshold:.6g}"}
+            for r, l in zip(rows, per_image_loss)
+        ])
+
+    def finish_epoch(self, epoch: int, threshold: float, seen: int) -> int:
+        """Write the epoch's final CSV, contact sheet and summary line."""
+        if self._partial is not None:
+            self._partial.close()
+            self._partial = None
+        partial = self.partial_path(epoch)
+        rows = []
+        if partial.exists():
+            with open(partial, newline="") as fh:
+                rows = [r for r in csv.DictReader(fh) if None not in r.values()]
+        final = self.dir / f"epoch_{epoch:03d}.csv"
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=["id", "path", "loss", "threshold", "step"],
+                                lineterminator="\n", extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+        atomic_write_text(final, buf.getvalue())
+        lookup = {str(i): n for n, i in enumerate(self.ids)}
+        picks = [lookup[r["id"]] for r in rows[:64] if r["id"] in lookup]
+        save_png(self.dir / f"epoch_{epoch:03d}.png", contact_sheet(self.images[picks] if picks else self.images[:0]))
+        summary = self.dir / "summary.csv"
+        truncate_csv(summary, SUMMARY_COLUMNS, lambda r: int(r["epoch"]) < epoch)
+        appender = CsvAppender(summary, SUMMARY_COLUMNS)
+        appender.write([{"epoch": epoch, "threshold": f"{threshold:.6g}", "filtered": len(rows), "seen": seen}])
+        appender.close()
+        partial.unlink(missing_ok=True)
+        return len(rows)

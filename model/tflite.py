@@ -1,0 +1,75 @@
+"""Keras -> TFLite conversion and a small LiteRT runner.
+
+Generation and grading run from the TFLite flatbuffers with the LiteRT
+interpreter so that a user's `./run.sh` never pays TensorFlow's import time.
+`convert` needs TensorFlow (imported inside it); `TFLiteRunner` does not.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+
+def convert(keras_model, path: str | os.PathLike) -> Path:
+    """Write `keras_model` as a float32 TFLite flatbuffer with a dynamic batch.
+
+    Inputs keep the Keras input names so the runner can match them by name.
+    The model must compute in float32 (build it under the float32 policy:
+    a mixed-precision model converts to slower, casting-heavy graphs).
+    (`from_keras_model` is used on purpose: a hand-built concrete function of a
+    multi-input Keras 3 model converted to a flatbuffer that LiteRT ran to
+    garbage here.)
+    The file is written to a temporary name and renamed, so a crash never
+    leaves a half-written model behind.
+    """
+    import tensorflow as tf
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(keras_model)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    flatbuffer = converter.convert()
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(flatbuffer)
+    os.replace(tmp, path)
+    return path
+
+
+class TFLiteRunner:
+    """Runs a TFLite model on whole batches, matching inputs by name substring."""
+
+    def __init__(self, path: str | os.PathLike, num_threads: int | None = None):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.path = Path(path)
+        self._interpreter = Interpreter(
+            model_path=str(self.path), num_threads=num_threads or os.cpu_count() or 1
+        )
+        self._runner = self._interpreter.get_signature_runner()
+        details = self._interpreter.get_signature_list()
+        sig = next(iter(details.values()))
+        self.input_names: list[str] = list(sig["inputs"])
+        self.output_names: list[str] = list(sig["outputs"])
+
+    def _input_key(self, wanted: str) -> str:
+        if wanted in self.input_names:
+            return wanted
+        matches = [name for name in self.input_names if wanted in name]
+        if len(matches) != 1:
+            raise KeyError(
+                f"{self.path.name}: input {wanted!r} matches {matches or 'nothing'} "
+                f"among {self.input_names}"
+            )
+        return matches[0]
+
+    def run(self, inputs: dict[str, np.ndarray]):
+        """Returns one array if the model has one output, else a dict by name."""
+        feed = {self._input_key(k): np.ascontiguousarray(v, dtype=np.float32) for k, v in inputs.items()}
+        missing = set(self.input_names) - set(feed)
+        if missing:
+            raise KeyError(f"{self.path.name}: missing inputs {sorted(missing)}")
+        out = self._runner(**feed)
+        if len(out) == 1:
+            return next(iter(out.values()))
+        return {k: out[k] for k in sorted(out)}
