@@ -99,20 +99,24 @@ class CondBEGAN(keras.Model):
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             g_inputs = [z, cond, eps] if cfg.cond_augment else [z, cond]
             fake = self.generator(g_inputs, training=True)
-            # D sees real, fake and real-with-wrong-tags in one batch (one big call is faster on CPU).
-            d_images = [images, fake]
-            d_conds = [cond, cond]
+            # D sees real and real-with-wrong-tags in one call (one big call is faster on
+            # CPU) and the fakes in another, so G's gradient only flows back through B images.
             if has_wrong:
-                d_images.append(images)
-                d_conds.append(self._wrong_conditions(index, wrong_u))
-            d_out = self.discriminator([tf.concat(d_images, 0), tf.concat(d_conds, 0)], training=True)
-            recon = d_out[0] if isinstance(d_out, (list, tuple)) else d_out
-            per_image = losses.reconstruction_loss(tf.concat(d_images, 0), recon)
-            loss_real = per_image[:n]
-            loss_fake = per_image[n : 2 * n]
+                wrong_cond = self._wrong_conditions(index, wrong_u)
+                d_real = self.discriminator([tf.concat([images, images], 0), tf.concat([cond, wrong_cond], 0)],
+                                            training=True)
+            else:
+                d_real = self.discriminator([images, cond], training=True)
+            d_fake = self.discriminator([fake, cond], training=True)
+            recon_real = d_real[0] if isinstance(d_real, (list, tuple)) else d_real
+            recon_fake = d_fake[0] if isinstance(d_fake, (list, tuple)) else d_fake
+            per_image_real = losses.reconstruction_loss(tf.concat([images, images], 0) if has_wrong else images,
+                                                        recon_real)
+            loss_real = per_image_real[:n]
+            loss_fake = losses.reconstruction_loss(fake, recon_fake)
             kept = keep_mask(loss_real, self.threshold)
             if has_wrong:
-                loss_wrong = per_image[2 * n :]
+                loss_wrong = per_image_real[n:]
                 wrong_term = losses.capped_wrong_condition_loss(loss_wrong, loss_real, cfg.wrong_cap)
             else:
                 loss_wrong = wrong_term = tf.zeros_like(loss_real)
@@ -120,9 +124,8 @@ class CondBEGAN(keras.Model):
             g_loss = losses.generator_loss(loss_fake, losses.out_of_bound(fake), cfg.oob_weight)
             aux_real = aux_fake = tf.constant(0.0)
             if cfg.aux_weight > 0:
-                logits = d_out[1]
-                aux_real = losses.tag_classification_loss(logits[:n], labels, self.group_sizes, kept)
-                aux_fake = losses.tag_classification_loss(logits[n : 2 * n], labels, self.group_sizes)
+                aux_real = losses.tag_classification_loss(d_real[1][:n], labels, self.group_sizes, kept)
+                aux_fake = losses.tag_classification_loss(d_fake[1], labels, self.group_sizes)
                 d_loss += cfg.aux_weight * aux_real
                 g_loss += cfg.aux_weight * aux_fake
             kl = tf.constant(0.0)
