@@ -1,0 +1,112 @@
+"""Training throughput: train.py end to end vs the bare update step.
+
+Prints images/s for
+  (a) train.py end to end (default logging and checkpointing), steady state:
+      the mean of metrics.csv's images_per_s over the steps after --warmup;
+  (b) the bare update step of the same network and losses on one fixed batch,
+for fp32 and bf16. Defaults: n=64, batch 16, 64x64, synthetic faces (pass
+--images/--tags-csv for the real set).
+
+    .venv/bin/python bench/train_throughput.py [--filters 64] [--steps 90]
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def bare_step(precision_name: str, filters: int, batch: int, size: int, steps: int) -> float:
+    """Images/s of CondBEGAN.train_step alone, in a fresh process per precision."""
+    code = f"""
+import sys, time, numpy as np, tensorflow as tf
+sys.path.insert(0, {str(ROOT)!r})
+from model import precision
+from model.config import TrainConfig
+from model.began import CondBEGAN
+precision.apply({precision_name!r})
+cfg = TrainConfig(image_size={size}, filters={filters}, batch_size={batch})
+rng = np.random.default_rng(0)
+n_rows, dim = 256, 22
+combo = np.arange(n_rows) % 119
+combo_conditions = np.zeros((119, dim), np.float32)
+combo_conditions[np.arange(119), np.arange(119) % 12] = 1
+combo_conditions[np.arange(119), 12 + np.arange(119) % 10] = 1
+labels = np.stack([combo % 12, combo % 10], 1)
+model = CondBEGAN(cfg, dim, [12, 10], combo, combo_conditions, labels)
+model.build_optimizers()
+step = tf.function(model.train_step)
+b = {batch}
+batch_data = (tf.constant(rng.uniform(-1, 1, (b, {size}, {size}, 3)), tf.float32),
+              tf.constant(combo_conditions[combo[:b]]), tf.range(b),
+              tf.constant(rng.uniform(-1, 1, (b, cfg.nz)), tf.float32),
+              tf.constant(rng.standard_normal((b, cfg.embed_dim)), tf.float32),
+              tf.constant(rng.uniform(0, 1, b), tf.float32))
+for _ in range(3):
+    step(batch_data)["d_loss"].numpy()
+t = time.perf_counter()
+for _ in range({steps}):
+    step(batch_data)["d_loss"].numpy()
+print({steps} * b / (time.perf_counter() - t))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def end_to_end(precision_name: str, args, images: str, tags_csv: str, workdir: Path) -> float:
+    run = workdir / f"run-{precision_name}"
+    cmd = [sys.executable, str(ROOT / "train.py"), "--images", images, "--tags-csv", tags_csv,
+           "--run-dir", str(run), "--filters", str(args.filters), "--batch-size", str(args.batch),
+           "--image-size", str(args.size), "--steps", str(args.steps), "--precision", precision_name,
+           "--no-progress", "--cache-dir", str(workdir / "cache"), "--holdout", "0.1"]
+    subprocess.run(cmd, check=True, capture_output=True, text=True)
+    with open(run / "metrics.csv") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["images_per_s"] and int(r["step"]) > args.warmup]
+    # steady state: skip the window that contains the export at the very end
+    rates = [float(r["images_per_s"]) for r in rows[:-1]] or [float(r["images_per_s"]) for r in rows]
+    return sum(rates) / len(rates)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--filters", type=int, default=64)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--size", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=90, help="train.py steps (>= warmup + 50)")
+    parser.add_argument("--warmup", type=int, default=30)
+    parser.add_argument("--bare-steps", type=int, default=20)
+    parser.add_argument("--images", default=None)
+    parser.add_argument("--tags-csv", default=None)
+    parser.add_argument("--precisions", default="fp32,bf16")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        images, tags_csv = args.images, args.tags_csv
+        if not images:
+            from preprocess.synthetic import write_synthetic_set
+
+            write_synthetic_set(tmp / "faces", 3, size=args.size, seed=0)
+            images, tags_csv = str(tmp / "faces" / "images"), str(tmp / "faces" / "tags_2018.csv")
+        results = {}
+        for p in args.precisions.split(","):
+            t0 = time.perf_counter()
+            bare = bare_step(p, args.filters, args.batch, args.size, args.bare_steps)
+            e2e = end_to_end(p, args, images, tags_csv, tmp)
+            results[p] = (e2e, bare)
+            print(f"{p}: train.py end to end {e2e:.2f} img/s, bare step {bare:.2f} img/s, "
+                  f"ratio {e2e / bare:.2f} (n={args.filters}, batch {args.batch}, {args.size}x{args.size}; "
+                  f"{time.perf_counter() - t0:.0f} s)", flush=True)
+        if "fp32" in results and "bf16" in results:
+            print(f"bf16 / fp32 (bare step): {results['bf16'][1] / results['fp32'][1]:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
