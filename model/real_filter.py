@@ -26,6 +26,14 @@ def threshold_from_stats(total: float, total_sq: float, count: float, n_sd: floa
 
 
 def keep_mask(per_image_loss, threshold):
-    """1.0 for images at or below the threshold, 0.0 for those left out."""
+    """1.0 for images at or below the threshold, 0.0 for those left out.
+
+    A threshold gone stale (D's real loss jumped since the last epoch) would
+    leave out whole batches and starve D of real images, so the effective
+    threshold is never below the batch median: at most half a batch is left out.
+    """
     per_image_loss = tf.cast(per_image_loss, tf.float32)
-    return tf.cast(per_image_loss <= tf.cast(threshold, tf.float32), tf.float32)
+    n = tf.shape(per_image_loss)[0]
+    median = tf.sort(per_image_loss)[n // 2]
+    effective = tf.maximum(tf.cast(threshold, tf.float32), median)
+    return tf.cast(per_image_loss <= effective, tf.float32)

@@ -136,10 +136,7 @@ class Trainer:
         cfg.cond_dim = int(self.vocab.dim)
         if not self.resume:
             cfg.save(self.run_dir)
-            self.vocab.save(self.run_dir / "vocab.json")
-            src_w2v = Path(str(getattr(self.vocab, "source_path", "") or "")).with_name("word2vec.txt")
-            if src_w2v.is_file():
-                (self.run_dir / "word2vec.txt").write_bytes(src_w2v.read_bytes())
+            self.vocab.save(self.run_dir / "vocab.json")  # (+ word2vec.txt beside it in word2vec mode)
 
         self.train_rows = np.asarray(data.train_indices())
         self.global_batch = cfg.batch_size

@@ -4,7 +4,42 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+TINY_FLAGS = ["--image-size", "32", "--filters", "8", "--repeats", "1", "--nz", "16", "--embed-dim", "8",
+              "--batch-size", "8", "--epochs", "3", "--checkpoint-every", "5", "--log-every", "2",
+              "--lr-window", "4", "--holdout", "0.1", "--seed", "1", "--precision", "fp32", "--no-progress"]
+
+
+@pytest.fixture(scope="session")
+def synthetic_faces(tmp_path_factory):
+    """120 synthetic 32x32 faces (each hair x eye colour once) in the three CSV formats."""
+    from preprocess.synthetic import write_synthetic_set
+
+    out = tmp_path_factory.mktemp("faces")
+    write_synthetic_set(out, 1, size=32, seed=0)
+    return out
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cache")
+    os.environ["TAGFACE_CACHE"] = str(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, synthetic_faces, cache_dir):
+    """A run directory trained for 3 short epochs by train.py (in-process), with export/."""
+    from model.train_cli import main
+
+    run = tmp_path_factory.mktemp("runs") / "tiny"
+    code = main(["--images", str(synthetic_faces / "images"), "--tags-csv", str(synthetic_faces / "tags_2018.csv"),
+                 "--run-dir", str(run), "--cache-dir", str(cache_dir)] + TINY_FLAGS)
+    assert code == 0
+    return run

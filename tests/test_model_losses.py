@@ -94,6 +94,11 @@ def test_filter_threshold_is_mean_plus_two_sd_and_masks_above_it():
     np.testing.assert_array_equal(keep_mask(tf.constant([9e9]), math.inf).numpy(), [1.0])
 
 
+def test_a_stale_threshold_leaves_out_at_most_half_a_batch():
+    losses_ = tf.constant([3.0, 4.0, 5.0, 6.0])  # all above a threshold of 1
+    np.testing.assert_array_equal(keep_mask(losses_, 1.0).numpy(), [1.0, 1.0, 1.0, 0.0])
+
+
 def test_plateau_halves_after_patience_windows_and_respects_floor():
     s = PlateauState(lr=1e-4, best=math.inf, bad_windows=0)
     s = plateau_update(s, 0.5, patience=3, floor=3e-5)

@@ -1,0 +1,284 @@
+"""Build (or reuse) the cached dataset: uint8 images, condition vectors,
+labels, ids, the held-out split, in one uncompressed .npz (no pickle).
+
+The cache key hashes the CSV's bytes, the image folder listing (names, sizes,
+mtimes) and every preprocessing setting, so the second run loads in seconds
+and any change rebuilds. Every row that is left out is written with its
+reason to a report CSV beside the cache.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from preprocess.images import load_image
+from preprocess.split import stratified_holdout
+from tags import TagError
+from tags.canonical import TagSet
+from tags.vocab import Vocabulary
+
+CACHE_VERSION = 1
+PROJECT = "tagface"
+
+
+class PreprocessError(TagError):
+    """Preprocessing cannot go on (e.g. --strict and a row was skipped, no images left)."""
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("TAGFACE_CACHE") or Path.home() / ".cache" / PROJECT)
+
+
+@dataclass
+class CachedData:
+    images: np.ndarray
+    conditions: np.ndarray
+    labels: np.ndarray
+    combo: np.ndarray
+    combo_conditions: np.ndarray
+    ids: np.ndarray
+    paths: np.ndarray
+    holdout: np.ndarray
+    vocab: Vocabulary
+    cache_path: Path
+    report_path: Path
+    skipped: dict = field(default_factory=dict)  # reason -> count (from the build)
+    loaded_from_cache: bool = False
+
+    def train_indices(self) -> np.ndarray:
+        return np.flatnonzero(~self.holdout)
+
+    def holdout_indices(self) -> np.ndarray:
+        return np.flatnonzero(self.holdout)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+
+def _listing_digest(images: Path) -> str:
+    h = hashlib.sha256()
+    try:
+        entries = sorted(os.scandir(images), key=lambda e: e.name)
+    except OSError as exc:
+        raise PreprocessError(f"cannot read the image folder {images}: {exc.strerror or exc}") from None
+    for entry in entries:
+        try:
+            st = entry.stat()
+        except OSError:
+            continue
+        h.update(f"{entry.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def cache_key(images: Path, tags_csv: Path, settings: dict) -> str:
+    h = hashlib.sha256()
+    h.update(tags_csv.read_bytes())
+    h.update(_listing_digest(images).encode())
+    h.update(json.dumps(settings, sort_keys=True).encode())
+    return h.hexdigest()[:20]
+
+
+def _load_chunk(args):
+    paths, size, keep_gray = args
+    out = []
+    for p in paths:
+        img, reason = load_image(p, size, keep_gray)
+        out.append((img, reason))
+    return out
+
+
+def _load_all(paths: list[str], size: int, keep_gray: bool, progress: bool, workers: int):
+    from tqdm import tqdm
+
+    chunk = 512
+    chunks = [(paths[i:i + chunk], size, keep_gray) for i in range(0, len(paths), chunk)]
+    results = []
+    bar = tqdm(total=len(paths), desc="loading images", unit="img", disable=not progress, file=sys.stderr)
+    if workers > 1 and len(chunks) > 1:
+        with ProcessPoolExecutor(workers) as pool:
+            for part in pool.map(_load_chunk, chunks):
+                results.extend(part)
+                bar.update(len(part))
+    else:
+        for c in chunks:
+            part = _load_chunk(c)
+            results.extend(part)
+            bar.update(len(part))
+    bar.close()
+    return results
+
+
+def _write_report(path: Path, skips: list[tuple[int, str, str]]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(["row", "path", "reason"])
+        writer.writerows(sorted(skips))
+    os.replace(tmp, path)
+
+
+def _summary(kept: int, skipped: dict, report: Path) -> str:
+    total = sum(skipped.values())
+    detail = ", ".join(f"{reason} {n}" for reason, n in sorted(skipped.items(), key=lambda kv: -kv[1]))
+    return f"kept {kept}, skipped {total}" + (f" ({detail})" if detail else "") + f"; report: {report}"
+
+
+def _reason_kind(reason: str) -> str:
+    """Group reasons for the summary ('unknown tag blue hair' -> 'unknown tag')."""
+    for prefix in ("unknown tag", "non-integer id", "malformed tag", "unreadable image", "wrong column count",
+                   "ambiguous", "missing", "two "):
+        if reason.startswith(prefix):
+            return reason if prefix in ("ambiguous", "two ", "missing") else prefix
+    return reason
+
+
+def build_or_load(images, tags_csv, *, tag_format: str = "auto", size: int = 64, cache_dir=None,
+                  holdout: float = 0.1, strict: bool = False, vocab: Vocabulary | None = None,
+                  condition_mode: str = "onehot", top_k: int = 10, seed: int = 0, progress: bool = True,
+                  keep_grayscale: bool = False, workers: int | None = None, log=None) -> CachedData:
+    """The cached dataset for (images, tags_csv, settings), built if needed."""
+    from tags.readers import read_tag_csv
+
+    log = log or (lambda msg: print(msg, file=sys.stderr))
+    images, tags_csv = Path(images), Path(tags_csv)
+    if not images.is_dir():
+        raise PreprocessError(f"image folder {images} does not exist (--images)")
+    if not tags_csv.is_file():
+        raise PreprocessError(f"tag CSV {tags_csv} does not exist (--tags-csv)")
+    if not 0.0 <= holdout < 1.0:
+        raise PreprocessError(f"--holdout must be in [0, 1), not {holdout}")
+    settings = {"version": CACHE_VERSION, "format": tag_format, "size": size, "holdout": holdout,
+                "mode": condition_mode, "top_k": top_k, "seed": seed, "keep_gray": keep_grayscale,
+                "strict": strict, "vocab": vocab.to_dict() if vocab else None}
+    cache_root = Path(cache_dir) if cache_dir else default_cache_dir()
+    key = cache_key(images, tags_csv, settings)
+    folder = cache_root / key
+    npz, report = folder / "data.npz", folder / "skipped.csv"
+    if npz.exists() and (folder / "vocab.json").exists():
+        try:
+            data = _load(npz, folder, report)
+            log(f"dataset cache: {npz} ({npz.stat().st_size / 1e6:.0f} MB, {len(data)} images, "
+                f"{int(data.holdout.sum())} held out)")
+            return data
+        except (OSError, ValueError, KeyError, TagError) as exc:
+            log(f"dataset cache {npz} is unreadable ({type(exc).__name__}); rebuilding")
+
+    t0 = time.perf_counter()
+    result = read_tag_csv(tags_csv, images, tag_format)
+    skips = [(s.row, s.path, s.reason) for s in result.skipped]
+    if strict and skips:
+        row, path, reason = min(skips)
+        raise PreprocessError(f"--strict: line {row} of {tags_csv} ({path or 'no path'}): {reason}")
+    rows = result.rows
+    loaded = _load_all([r.path for r in rows], size, keep_grayscale, progress,
+                       workers or min(2, os.cpu_count() or 1))
+    kept_rows, kept_images = [], []
+    for r, (img, reason) in zip(rows, loaded):
+        if img is None:
+            if strict:
+                raise PreprocessError(f"--strict: line {r.row} of {tags_csv} ({r.path}): {reason}")
+            skips.append((r.row, r.path, reason))
+        else:
+            kept_rows.append(r)
+            kept_images.append(img)
+
+    groups_seen = [TagSet.make(r.values, r.extras) for r in kept_rows]
+    if vocab is None:
+        complete = [t for t, r in zip(groups_seen, kept_rows) if len(r.values) == 2]
+        vocab = Vocabulary.build(complete or groups_seen, mode="onehot", top_k=top_k)
+        if condition_mode == "word2vec":
+            from tags.vectors import train_tag_vectors
+
+            vectors, text = train_tag_vectors(complete, vocab.groups, seed=seed)
+            w2v = Vocabulary(vocab.groups, vocab.other_tags, mode="word2vec", combos=vocab.combos,
+                             tag_vectors=vectors)
+            w2v.word2vec_text = text
+            vocab = w2v
+    final_rows, final_images, tagsets = [], [], []
+    for r, img, t in zip(kept_rows, kept_images, groups_seen):
+        tagset = vocab.tagset(t.as_dict(), t.extras)
+        unknown = vocab.contains(tagset)
+        if unknown is not None:
+            reason = (f"missing {unknown[4:-1]}" if unknown.startswith("<no ") else f"unknown tag {unknown}")
+            if strict:
+                raise PreprocessError(f"--strict: line {r.row} of {tags_csv} ({r.path}): {reason}")
+            skips.append((r.row, r.path, reason))
+            continue
+        final_rows.append(r)
+        final_images.append(img)
+        tagsets.append(tagset)
+    if not final_rows:
+        _ensure_folder(folder)
+        _write_report(report, skips)
+        raise PreprocessError(f"no usable images in {tags_csv} (all {len(skips)} rows skipped); "
+                              f"see {report}")
+
+    conditions = vocab.conditions(tagsets)
+    labels = np.stack([vocab.label_indices(t) for t in tagsets]).astype(np.int32)
+    combo_keys = [tuple(t.values) + tuple(t.extras) for t in tagsets]
+    unique = sorted(set(combo_keys))
+    combo_index = {k: i for i, k in enumerate(unique)}
+    combo = np.array([combo_index[k] for k in combo_keys], np.int32)
+    first_of_combo = {c: i for i, c in reversed(list(enumerate(combo)))}
+    combo_conditions = np.stack([conditions[first_of_combo[i]] for i in range(len(unique))])
+    strat = np.array([combo_index[tuple(t.values)] if tuple(t.values) in combo_index else c
+                      for t, c in zip(tagsets, combo)])
+    held = stratified_holdout(strat, holdout, seed)
+
+    _ensure_folder(folder)
+    arrays = dict(images=np.stack(final_images), conditions=conditions, labels=labels, combo=combo,
+                  combo_conditions=combo_conditions,
+                  ids=np.array([r.id for r in final_rows], dtype=np.str_),
+                  paths=np.array([r.path for r in final_rows], dtype=np.str_), holdout=held)
+    tmp = folder / "data.tmp.npz"
+    np.savez(tmp, **arrays)
+    os.replace(tmp, npz)
+    vocab.save(folder / "vocab.json")
+    _write_report(report, skips)
+    _write_split(folder / "split.csv", arrays["ids"], held)
+    counts: dict[str, int] = {}
+    for _, _, reason in skips:
+        counts[_reason_kind(reason)] = counts.get(_reason_kind(reason), 0) + 1
+    (folder / "meta.json").write_text(json.dumps(
+        {"images": str(images), "tags_csv": str(tags_csv), "format": result.format, "settings": settings,
+         "kept": len(final_rows), "skipped": counts, "build_seconds": time.perf_counter() - t0}, indent=1))
+    log(_summary(len(final_rows), counts, report))
+    log(f"dataset cache: {npz} ({npz.stat().st_size / 1e6:.0f} MB, built in {time.perf_counter() - t0:.1f} s)")
+    return CachedData(**arrays, vocab=vocab, cache_path=npz, report_path=report, skipped=counts)
+
+
+def _ensure_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PreprocessError(f"cannot create the cache folder {folder}: {exc.strerror or exc}; "
+                              "set --cache-dir or TAGFACE_CACHE") from None
+
+
+def _write_split(path: Path, ids: np.ndarray, held: np.ndarray) -> None:
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(["id", "split"])
+        writer.writerows((i, "holdout" if h else "train") for i, h in zip(ids, held))
+
+
+def _load(npz: Path, folder: Path, report: Path) -> CachedData:
+    vocab = Vocabulary.load(folder / "vocab.json")
+    w2v = folder / "word2vec.txt"
+    if w2v.exists():
+        vocab.word2vec_text = w2v.read_text()
+    with np.load(npz, allow_pickle=False) as f:
+        arrays = {k: f[k] for k in ("images", "conditions", "labels", "combo", "combo_conditions",
+                                     "ids", "paths", "holdout")}
+    meta = json.loads((folder / "meta.json").read_text()) if (folder / "meta.json").exists() else {}
+    return CachedData(**arrays, vocab=vocab, cache_path=npz, report_path=report,
+                      skipped=meta.get("skipped", {}), loaded_from_cache=True)

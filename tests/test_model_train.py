@@ -1,0 +1,131 @@
+"""Integration tests of train.py on the tiny synthetic run (see conftest)."""
+import csv
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import TINY_FLAGS
+
+
+def _rows(path: Path) -> list[dict]:
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_losses_are_finite_and_logged_every_step_window(tiny_run):
+    rows = _rows(tiny_run / "metrics.csv")
+    assert len(rows) >= 5
+    steps = [int(r["step"]) for r in rows]
+    assert steps == sorted(set(steps)), "steps must be unique and increasing"
+    for r in rows:
+        for key in ("loss_real", "loss_fake", "k", "M", "lr"):
+            assert math.isfinite(float(r[key])), (key, r)
+        assert 0.0 <= float(r["k"]) <= 1.0
+
+
+def test_filter_logs_start_at_epoch_two(tiny_run):
+    filtered = tiny_run / "filtered"
+    assert not (filtered / "epoch_001.csv").exists()  # nothing is filtered in the first epoch
+    for epoch in (2, 3):
+        rows = _rows(filtered / f"epoch_{epoch:03d}.csv")
+        assert (filtered / f"epoch_{epoch:03d}.png").stat().st_size > 0
+        for r in rows:
+            assert float(r["loss"]) > float(r["threshold"])
+    summary = _rows(filtered / "summary.csv")
+    assert [int(r["epoch"]) for r in summary] == [2, 3]
+    assert all(math.isfinite(float(r["threshold"])) and int(r["seen"]) > 0 for r in summary)
+    assert not list(filtered.glob("*.partial.csv"))
+
+
+def test_fixed_noise_sample_grid_per_epoch(tiny_run):
+    import imageio.v3 as iio
+
+    grids = sorted((tiny_run / "samples").glob("epoch_*.png"))
+    assert [g.name for g in grids] == ["epoch_001.png", "epoch_002.png", "epoch_003.png"]
+    first, last = iio.imread(grids[0]), iio.imread(grids[-1])
+    assert first.shape == last.shape and first.shape[0] >= 32
+    assert not np.array_equal(first, last)  # training changed the generator
+    rows = (tiny_run / "samples" / "fixed_tags.txt").read_text().splitlines()
+    assert rows and all("hair" in r and "eyes" in r for r in rows)
+
+
+def test_tensorboard_events_hold_the_scalars(tiny_run):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(tiny_run / "tb"))
+    acc.Reload()
+    tags = set(acc.Tags()["scalars"]) | set(acc.Tags().get("tensors", []))
+    for name in ("loss_real", "loss_fake", "loss_wrong", "k", "M", "lr", "filtered", "images_per_s"):
+        assert name in tags, (name, tags)
+
+
+def test_config_vocab_checkpoint_and_export_are_written(tiny_run):
+    from model.config import TrainConfig
+
+    cfg = TrainConfig.load(tiny_run)
+    assert cfg.image_size == 32 and cfg.filters == 8 and cfg.cond_dim > 0
+    assert (tiny_run / "vocab.json").exists()
+    assert list((tiny_run / "checkpoints").glob("ckpt-*.index"))
+    assert (tiny_run / "export" / "generator.tflite").stat().st_size > 0
+    assert (tiny_run / "export" / "generator.weights.h5").exists()
+
+
+def _checkpoint_state(run: Path) -> dict:
+    import tensorflow as tf
+
+    reader = tf.train.load_checkpoint(str(run / "checkpoints"))
+    names = reader.get_variable_to_shape_map()
+
+    def value(prefix):
+        key = next(k for k in names if k.startswith(prefix + "/"))
+        return reader.get_tensor(key)
+
+    return {name: value(name) for name in ("step", "k", "lr", "threshold", "epoch", "batch_in_epoch")}
+
+
+def test_resume_continues_at_the_same_step_k_lr_and_matches_an_uninterrupted_run(
+        tmp_path, synthetic_faces, cache_dir):
+    from model.config import TrainConfig
+    from model.train_cli import main
+    from model.trainer import Trainer
+
+    base = ["--images", str(synthetic_faces / "images"), "--tags-csv", str(synthetic_faces / "tags_2018.csv"),
+            "--cache-dir", str(cache_dir)] + TINY_FLAGS
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    assert main(base + ["--run-dir", str(straight), "--steps", "20"]) == 0
+    assert main(base + ["--run-dir", str(split), "--steps", "9"]) == 0  # stops mid-epoch 1
+    saved = _checkpoint_state(split)
+    assert int(saved["step"]) == 9
+
+    trainer = Trainer(TrainConfig.load(split), split, resume=True, progress=False)
+    trainer.config.steps = 20
+    trainer._setup()
+    assert int(trainer.model.step.numpy()) == 9
+    assert float(trainer.model.k.numpy()) == pytest.approx(float(saved["k"]))
+    assert float(trainer.model.lr.numpy()) == pytest.approx(float(saved["lr"]))
+    assert int(trainer.model.batch_in_epoch.numpy()) == int(saved["batch_in_epoch"])
+    del trainer
+
+    assert main(["--run-dir", str(split), "--resume", "--steps", "20", "--no-progress"]) == 0
+    a, b = _checkpoint_state(straight), _checkpoint_state(split)
+    assert int(a["step"]) == int(b["step"]) == 20
+    assert float(b["k"]) == pytest.approx(float(a["k"]), rel=1e-3, abs=1e-6)
+    assert float(b["threshold"]) == pytest.approx(float(a["threshold"]), rel=1e-3)
+    steps = [int(r["step"]) for r in _rows(split / "metrics.csv")]
+    assert steps == sorted(set(steps)) and steps[-1] == 20
+
+
+def test_bad_flags_and_run_dirs_fail_cleanly(tmp_path, synthetic_faces, capsys):
+    from model.train_cli import main
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    args = ["--images", str(synthetic_faces / "images"), "--tags-csv", str(synthetic_faces / "tags_2018.csv")]
+    assert main(args + ["--run-dir", str(blocker / "run")]) == 2
+    assert "cannot write the run directory" in capsys.readouterr().err
+    assert main(args + ["--run-dir", str(tmp_path / "r"), "--gamma", "1.5"]) == 2
+    assert "gamma" in capsys.readouterr().err
+    assert main(["--run-dir", str(tmp_path / "nothing"), "--resume"]) == 2
+    assert "not a run directory" in capsys.readouterr().err
