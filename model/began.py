@@ -82,7 +82,7 @@ class CondBEGAN(keras.Model):
         return tf.gather(self.combo_conditions, wrong)
 
     def train_step(self, batch):
-        images, cond, index, z, eps, wrong_u = batch
+        images, cond, index, z, eps, wrong_u, z2 = batch
         cfg = self.config
         replica = tf.distribute.get_replica_context()
         n_replicas = tf.cast(replica.num_replicas_in_sync, tf.float32)
@@ -128,6 +128,13 @@ class CondBEGAN(keras.Model):
                 aux_fake = losses.tag_classification_loss(d_fake[1], labels, self.group_sizes)
                 d_loss += cfg.aux_weight * aux_real
                 g_loss += cfg.aux_weight * aux_fake
+            diversity = tf.constant(0.0)
+            if cfg.diversity_weight > 0:
+                half = n // 2
+                pair_inputs = [z2[:half], cond[:half], eps[:half]] if cfg.cond_augment else [z2[:half], cond[:half]]
+                fake_pair = self.generator(pair_inputs, training=True)
+                diversity = losses.mode_seeking(fake[:half], fake_pair, z[:half], z2[:half])
+                g_loss += cfg.diversity_weight * diversity
             kl = tf.constant(0.0)
             if cfg.cond_augment:
                 _, mu, log_sigma = self.generator.get_layer("g_embed")(cond, eps)
@@ -160,7 +167,7 @@ class CondBEGAN(keras.Model):
             "d_loss": mean(d_loss), "g_loss": mean(g_loss),
             "loss_real": real_mean, "loss_fake": fake_mean,
             "loss_wrong": mean(tf.reduce_mean(loss_wrong)), "loss_aux": mean(aux_real),
-            "loss_aux_fake": mean(aux_fake), "kl": mean(kl),
+            "loss_aux_fake": mean(aux_fake), "kl": mean(kl), "mode_seeking": mean(diversity),
             "k": self.k.read_value(), "M": m, "lr": self.lr.read_value(),
             "filtered": replica.all_reduce("sum", tf.reduce_sum(1.0 - kept)),
             # Per-image values (gathered by the loop) for the filter log.

@@ -51,7 +51,8 @@ class TrainConfig:
     wrong_weight: str = "1.0"  # a fixed weight, or "k" to reuse k_t
     wrong_cap: float = 1.5
     oob_weight: float = 1.0
-    aux_weight: float = 1.0  # auxiliary tag head on D's encoder (0 = off)
+    aux_weight: float = 0.2  # auxiliary tag head on D's encoder (0 = off)
+    diversity_weight: float = 0.0  # mode-seeking term against z being ignored (0 = off)
     filter_sd: float = 2.0
 
     # --- optimisation -----------------------------------------------------

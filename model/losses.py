@@ -71,6 +71,18 @@ def convergence_measure(loss_real, loss_fake, gamma):
     return loss_real + tf.abs(gamma * loss_real - _f32(loss_fake))
 
 
+def mode_seeking(images_a, images_b, z_a, z_b, eps: float = 1e-5):
+    """Mode-seeking term (MSGAN, Mao et al. 2019): 1 / (mean|G(z_a,c)-G(z_b,c)| / mean|z_a-z_b|).
+
+    Small when two noises with the same tags give different images, large
+    when G ignores z (the mode collapse the course team saw). Optional
+    extension, weighted by `diversity_weight`.
+    """
+    image_gap = tf.reduce_mean(tf.abs(_f32(images_a) - _f32(images_b)))
+    z_gap = tf.reduce_mean(tf.abs(_f32(z_a) - _f32(z_b)))
+    return 1.0 / (image_gap / z_gap + eps)
+
+
 def kl_to_standard_normal(mu, log_sigma):
     """KL(N(mu, sigma^2) || N(0, 1)) per image, summed over dims, batch mean
     (the conditioning-augmentation penalty of StackGAN)."""

@@ -34,6 +34,7 @@ HELP = {
     "wrong_cap": "cap of the wrong-condition loss, in multiples of L(x)",
     "oob_weight": "weight of the out-of-bound pixel penalty on G's output",
     "aux_weight": "weight of the auxiliary tag head on D's encoder (0 turns it off)",
+    "diversity_weight": "weight of the mode-seeking term (different z, same tags -> different faces; 0 = off)",
     "filter_sd": "real-image filter threshold: previous epoch's mean + this many sd",
     "batch_size": "global batch size",
     "lr": "Adam learning rate (both networks)",
@@ -87,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
                                               "vanishing_residual", "vanishing_steps", "cond_every_scale",
                                               "cond_augment", "ca_kl_weight") else
                       "losses and control" if f.name in ("gamma", "lambda_k", "wrong_weight", "wrong_cap",
-                                                         "oob_weight", "aux_weight", "filter_sd") else
+                                                         "oob_weight", "aux_weight", "diversity_weight", "filter_sd") else
                       "logging and checkpoints" if f.name in ("sample_every", "checkpoint_every",
                                                               "keep_checkpoints", "log_every", "eval_every") else
                       "optimisation")

@@ -73,7 +73,8 @@ def with_noise(dataset, config: TrainConfig, epoch: int, first_batch: int):
         z = tf.random.stateless_uniform([n, config.nz], seed=seed, minval=-1.0, maxval=1.0)
         eps = tf.random.stateless_normal([n, config.embed_dim], seed=seed + [0, 1 << 40])
         wrong_u = tf.random.stateless_uniform([n], seed=seed + [0, 2 << 40])
-        return images, cond, tf.cast(index, tf.int32), z, eps, wrong_u
+        z2 = tf.random.stateless_uniform([n, config.nz], seed=seed + [0, 3 << 40], minval=-1.0, maxval=1.0)
+        return images, cond, tf.cast(index, tf.int32), z, eps, wrong_u, z2
 
     return dataset.enumerate(start=first_batch).map(add, num_parallel_calls=tf.data.AUTOTUNE)
 
