@@ -23,6 +23,17 @@ def _state(name, value, dtype=tf.float32):
                        aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
 
 
+def _variables_by_path(variables) -> dict:
+    """{unique variable path: tf.Variable} for tf.train.Checkpoint."""
+    out = {}
+    for v in variables:
+        key = v.path.replace("/", ".")
+        while key in out:
+            key += "_"
+        out[key] = v.value if hasattr(v, "value") and isinstance(v.value, tf.Variable) else v
+    return out
+
+
 class CondBEGAN(keras.Model):
     def __init__(self, config: TrainConfig, cond_dim: int, group_sizes: list[int],
                  combo_of_row: np.ndarray, combo_conditions: np.ndarray, labels_of_row: np.ndarray):
@@ -63,10 +74,15 @@ class CondBEGAN(keras.Model):
         self.g_optimizer.build(self.generator.trainable_variables)
         self.d_optimizer.build(self.discriminator.trainable_variables)
 
-    def checkpoint(self) -> tf.train.Checkpoint:
+    def training_checkpoint(self) -> tf.train.Checkpoint:
+        """Everything to resume exactly. Keras 3 networks and optimisers are not
+        fully tracked by tf.train.Checkpoint (Adam's moments were silently left
+        out), so their variables are listed explicitly, keyed by variable path."""
         return tf.train.Checkpoint(
-            generator=self.generator, discriminator=self.discriminator,
-            g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer,
+            generator=_variables_by_path(self.generator.variables),
+            discriminator=_variables_by_path(self.discriminator.variables),
+            g_optimizer=_variables_by_path(self.g_optimizer.variables),
+            d_optimizer=_variables_by_path(self.d_optimizer.variables),
             k=self.k, lr=self.lr, step=self.step, epoch=self.epoch,
             batch_in_epoch=self.batch_in_epoch, m_sum=self.m_sum, m_count=self.m_count,
             best_m=self.best_m, bad_windows=self.bad_windows, threshold=self.threshold,

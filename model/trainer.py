@@ -149,10 +149,13 @@ class Trainer:
         self.total_steps = cfg.steps or cfg.epochs * self.steps_per_epoch
 
         group_sizes = [len(v) for v in self.vocab.groups.values()]
+        import keras
+
+        keras.utils.set_random_seed(cfg.seed)  # same --seed, same initial weights
         with self.strategy.scope():
             self.model = CondBEGAN(cfg, self.vocab.dim, group_sizes, data.combo, data.combo_conditions, data.labels)
             self.model.build_optimizers()
-            self.ckpt = self.model.checkpoint()
+            self.ckpt = self.model.training_checkpoint()
         self.manager = tf.train.CheckpointManager(
             self.ckpt, str(self.run_dir / CHECKPOINT_DIR), max_to_keep=cfg.keep_checkpoints,
             step_counter=self.model.step, checkpoint_name="ckpt")
@@ -195,7 +198,10 @@ class Trainer:
                     f"{getattr(self.config, name)!r}; pass the same network settings")
         ckpt_dir = source / CHECKPOINT_DIR
         if ckpt_dir.is_dir() and tf.train.latest_checkpoint(str(ckpt_dir)):
-            partial = tf.train.Checkpoint(generator=self.model.generator, discriminator=self.model.discriminator)
+            from model.began import _variables_by_path
+
+            partial = tf.train.Checkpoint(generator=_variables_by_path(self.model.generator.variables),
+                                          discriminator=_variables_by_path(self.model.discriminator.variables))
             partial.restore(tf.train.latest_checkpoint(str(ckpt_dir))).expect_partial()
         else:
             weights = _model_dir_of(source) / "generator.weights.h5"
@@ -398,7 +404,10 @@ def load_generator_from_run(run_dir: str | Path):
     with precision.float32_policy():
         generator = build_generator(config, config.cond_dim)
     try:
-        tf.train.Checkpoint(generator=generator).restore(latest).expect_partial().assert_existing_objects_matched()
+        from model.began import _variables_by_path
+
+        tf.train.Checkpoint(generator=_variables_by_path(generator.variables)).restore(
+            latest).expect_partial().assert_existing_objects_matched()
     except (ValueError, AssertionError) as exc:
         raise RunDirError(f"checkpoint {latest} does not match {run_dir / 'config.json'}: "
                           f"{str(exc).splitlines()[0]}") from None

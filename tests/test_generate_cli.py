@@ -1,0 +1,169 @@
+"""generate.py and run.sh driven as a user would, with the tiny trained run."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CELL = 32 + 2  # tiny model size + grid padding
+
+
+def gen(*args, cwd):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.run([sys.executable, str(ROOT / "generate.py"), *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def model(tiny_run):
+    return str(tiny_run)
+
+
+def test_grid_has_the_expected_size_and_cells(model, tmp_path):
+    r = gen("--model", model, "--tags", "blue hair red eyes", "--n", "6", "--cols", "3", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "samples" / "blue_hair_red_eyes.png"
+    assert str(out.relative_to(tmp_path)) in r.stdout
+    img = iio.imread(out)
+    assert img.shape == (2 * CELL + 2, 3 * CELL + 2, 3)
+    # the default for one tag text is a 5x5 grid
+    r = gen("--model", model, "--tags", "green hair", "--out", "g.png", "--scale", "2", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert iio.imread(tmp_path / "g.png").shape == (5 * (64 + 2) + 2, 5 * (64 + 2) + 2, 3)
+    assert "green hair" in r.stdout and "eyes" in r.stdout  # the drawn eye colours are reported
+
+
+def test_same_seed_same_bytes_and_other_seed_differs(model, tmp_path):
+    args = ["--model", model, "--tags", "pink hair blue eyes", "--n", "4"]
+    for name, seed in (("a.png", "3"), ("b.png", "3"), ("c.png", "4")):
+        assert gen(*args, "--seed", seed, "--out", name, cwd=tmp_path).returncode == 0
+    a, b, c = ((tmp_path / n).read_bytes() for n in ("a.png", "b.png", "c.png"))
+    assert a == b
+    assert a != c
+
+
+def test_tags_file_gives_course_file_names_and_grid(model, tmp_path):
+    tags = tmp_path / "testing_tags.txt"
+    tags.write_text("1,blue hair red eyes\n2,green hair yellow eyes\n\n3,white hair\n")
+    r = gen("--model", model, "--tags-file", str(tags), "--format", "both", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    names = sorted(p.name for p in (tmp_path / "samples").glob("sample_*.jpg"))
+    assert names == sorted(f"sample_{i}_{k}.jpg" for i in (1, 2, 3) for k in range(1, 6))
+    grid = iio.imread(tmp_path / "samples" / "cgan.png")
+    assert grid.shape == (CELL + 2, 3 * CELL + 2, 3)  # 3 lines -> 3 cells
+
+
+def test_traversal_ids_stay_inside_the_output_folder(model, tmp_path):
+    tags = tmp_path / "evil.txt"
+    tags.write_text("../../x,blue hair red eyes\n/etc/passwd,red hair\n")
+    out = tmp_path / "work" / "samples"
+    r = gen("--model", model, "--tags-file", str(tags), "--format", "files", "--n", "1", "--out", str(out),
+            cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    written = sorted(p.name for p in out.iterdir())
+    assert written == ["sample_etc_passwd_1.jpg", "sample_x_1.jpg"]
+    assert not (tmp_path / "x").exists() and not list(tmp_path.glob("sample_*"))
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--tags", "rainbow hair"], "unknown tag 'rainbow hair'"),
+    (["--tags", "   "], "empty tag text"),
+    (["--tags", "blue hair red hair"], "two hair colours"),
+    (["--tags-file", "missing.txt"], "does not exist"),
+    (["--tags", "blue hair", "--out", "blocker/sub/x.png"], "cannot write the output folder"),
+])
+def test_bad_input_exits_2_with_one_line(model, tmp_path, args, message):
+    (tmp_path / "blocker").write_text("a regular file where a folder is expected")
+    r = gen("--model", model, *args, cwd=tmp_path)
+    assert r.returncode == 2
+    assert message in r.stderr
+    assert "Traceback" not in r.stderr
+    assert len([line for line in r.stderr.splitlines() if line.startswith("error:")]) == 1
+
+
+def test_malformed_tags_file_names_the_line(model, tmp_path):
+    bad = tmp_path / "bad.txt"
+    bad.write_text("1,blue hair red eyes\nthis line has no comma\n")
+    r = gen("--model", model, "--tags-file", str(bad), cwd=tmp_path)
+    assert r.returncode == 2 and "line 2" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_missing_and_corrupt_models_fail_cleanly(tiny_run, tmp_path):
+    r = gen("--model", str(tmp_path / "nope"), "--tags", "blue hair", cwd=tmp_path)
+    assert r.returncode == 2 and "does not exist" in r.stderr
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for name in ("config.json", "vocab.json"):
+        (broken / name).write_bytes((tiny_run / "export" / name).read_bytes())
+    (broken / "generator.tflite").write_bytes(b"not a flatbuffer at all" * 10)
+    r = gen("--model", str(broken), "--tags", "blue hair", cwd=tmp_path)
+    assert r.returncode == 2 and "generator.tflite" in r.stderr and "Traceback" not in r.stderr
+    (broken / "config.json").write_text("{not json")
+    r = gen("--model", str(broken), "--tags", "blue hair", cwd=tmp_path)
+    assert r.returncode == 2 and "config.json" in r.stderr
+
+
+def test_litert_and_tensorflow_paths_agree(tiny_run):
+    from model.generation import sample_inputs
+    from model.runtime import load_generator
+
+    lite = load_generator(tiny_run, "litert")
+    tf_gen = load_generator(tiny_run, "tensorflow")
+    assert lite.backend == "litert" and tf_gen.backend == "tensorflow"
+    z, eps = sample_inputs(lite.config, 6, seed=1)
+    cond = np.repeat(lite.vocab.conditions([lite.vocab.tagset({"hair": "blue", "eyes": "red"})]), 6, 0)
+    a, b = lite.generate(z, cond, eps), tf_gen.generate(z, cond, eps)
+    assert a.shape == (6, 32, 32, 3)
+    np.testing.assert_allclose(a, b, atol=1e-4)
+    assert np.abs(a[0] - a[1]).max() > 0  # different z, different images
+
+
+def test_fast_path_imports_no_tensorflow_gensim_or_pandas(tiny_run, tmp_path):
+    code = (f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
+            "from model.generate_cli import main\n"
+            f"assert main(['--model', {str(tiny_run)!r}, '--tags', 'blue hair red eyes', '--out', 'x.png']) == 0\n"
+            "heavy = [m for m in ('tensorflow', 'keras', 'gensim', 'pandas') if m in sys.modules]\n"
+            "print('HEAVY', heavy)\n")
+    r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "HEAVY []" in r.stdout
+    assert (tmp_path / "x.png").exists()
+
+
+def test_sweep_interpolate_and_list_tags(model, tmp_path):
+    r = gen("--model", model, "--sweep", "hair", "--n", "2", "--out", "s.png", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert iio.imread(tmp_path / "s.png").shape == (2 * CELL + 2, 12 * CELL + 2, 3)
+    r = gen("--model", model, "--interpolate", "blue hair red eyes", "green hair yellow eyes", "--steps", "4",
+            "--out", "i.png", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert iio.imread(tmp_path / "i.png").shape == (CELL + 2, 4 * CELL + 2, 3)
+    r = gen("--model", model, "--list-tags", cwd=tmp_path)
+    assert r.returncode == 0 and "blue hair" in r.stdout and "yellow eyes" in r.stdout
+
+
+def _run_sh(args, cwd, model):
+    env = dict(os.environ, TAGFACE_MODEL=str(model))
+    return subprocess.run([str(ROOT / "run.sh"), *args], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=900)
+
+
+def test_run_sh_text_and_tags_file(tiny_run, tmp_path):
+    r = _run_sh(["blue hair red eyes"], tmp_path, tiny_run)
+    assert r.returncode == 0, r.stderr
+    assert "samples/blue_hair_red_eyes.png" in r.stdout
+    assert iio.imread(tmp_path / "samples" / "blue_hair_red_eyes.png").shape == (5 * CELL + 2, 5 * CELL + 2, 3)
+    r = _run_sh([str(ROOT / "testing_tags.txt")], tmp_path, tiny_run)
+    assert r.returncode == 0, r.stderr
+    assert iio.imread(tmp_path / "samples" / "cgan.png").shape == (5 * CELL + 2, 5 * CELL + 2, 3)
+    assert len(list((tmp_path / "samples").glob("sample_*_[1-5].jpg"))) == 25 * 5
+
+
+def test_run_sh_without_a_model_says_so(tmp_path):
+    r = _run_sh(["blue hair red eyes"], tmp_path, tmp_path / "no-model")
+    assert r.returncode == 2
+    assert "no model" in r.stderr and "Traceback" not in r.stderr
