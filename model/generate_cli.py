@@ -155,7 +155,13 @@ def _draw(args, generator, items) -> int:
             if args.grade:
                 from model.checker import grade_cells
 
-                borders = grade_cells(generator.model_dir, cells, cell_tags, generator.vocab)
+                borders, accuracy = grade_cells(generator.model_dir, cells, cell_tags)
+                if items is not None:
+                    print(f"{'id':>8}  {'requested':<28} " + "  ".join(f"{g:>5}" for g in accuracy))
+                    for r, mark in zip(requests, borders):
+                        print(f"{r.id:>8}  {r.tagsets[0].text:<28} "
+                              + "  ".join(f"{'ok' if m else 'WRONG':>5}" for m in mark))
+                print("tag accuracy: " + ", ".join(f"{g} {a:.2f}" for g, a in accuracy.items()))
             save_png(path, grid(cells, args.cols if items is None else args.cols,
                                 row_labels if args.labels else None, args.scale, borders))
             print(f"wrote {path}")

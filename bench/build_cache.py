@@ -1,0 +1,42 @@
+"""Cache build and reload time on a real image folder.
+
+    .venv/bin/python bench/build_cache.py [--images ../shared/data/anime-faces-64/images]
+        [--tags-csv ../shared/data/anime-faces-64/tags.csv]
+
+Builds into a fresh temporary cache folder (so nothing is reused), then loads
+it again; prints both wall times, the counts and the cache size.
+"""
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "anime-faces-64"
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--images", default=str(DATA / "images"))
+    p.add_argument("--tags-csv", default=str(DATA / "tags.csv"))
+    p.add_argument("--size", type=int, default=64)
+    args = p.parse_args()
+    from preprocess.cache import build_or_load
+
+    with tempfile.TemporaryDirectory() as cache:
+        t0 = time.perf_counter()
+        data = build_or_load(args.images, args.tags_csv, size=args.size, cache_dir=cache, progress=False)
+        build = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        again = build_or_load(args.images, args.tags_csv, size=args.size, cache_dir=cache, progress=False)
+        reload = time.perf_counter() - t0
+        assert again.loaded_from_cache and len(again) == len(data)
+        print(f"build {build:.1f} s, reload {reload:.2f} s: {len(data)} images kept, "
+              f"{sum(data.skipped.values())} skipped {data.skipped}, {int(data.holdout.sum())} held out, "
+              f"cache {data.cache_path.stat().st_size / 1e6:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
