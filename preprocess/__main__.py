@@ -1,0 +1,43 @@
+"""python -m preprocess --images DIR --tags-csv CSV: build (or reuse) the dataset cache."""
+import argparse
+import sys
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m preprocess", description=__doc__,
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--images", required=True, help="folder of training images")
+    p.add_argument("--tags-csv", required=True, help="tag CSV (2018, 2017 or header format)")
+    p.add_argument("--tag-format", default="auto", choices=["auto", "2018", "2017", "header"])
+    p.add_argument("--size", type=int, default=64, help="image size of the cache")
+    p.add_argument("--cache", default=None, help="cache folder (default ~/.cache/tagface or $TAGFACE_CACHE)")
+    p.add_argument("--holdout", type=float, default=0.1, help="held-out fraction (stratified by tags)")
+    p.add_argument("--condition-mode", default="onehot", choices=["onehot", "word2vec"])
+    p.add_argument("--top-k", type=int, default=10, help="other tags kept (tag-rich CSVs)")
+    p.add_argument("--keep-grayscale", action="store_true", help="keep grayscale images (skipped by default)")
+    p.add_argument("--strict", action="store_true", help="any skipped row is an error")
+    p.add_argument("--seed", type=int, default=0, help="seed of the held-out split")
+    p.add_argument("--no-progress", action="store_true")
+    args = p.parse_args(argv)
+    from preprocess.cache import build_or_load
+    from tags import TagError
+
+    try:
+        data = build_or_load(args.images, args.tags_csv, tag_format=args.tag_format, size=args.size,
+                             cache_dir=args.cache, holdout=args.holdout, strict=args.strict,
+                             condition_mode=args.condition_mode, top_k=args.top_k, seed=args.seed,
+                             progress=not args.no_progress, keep_grayscale=args.keep_grayscale,
+                             log=print)
+    except TagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if data.loaded_from_cache:
+        total = sum(data.skipped.values())
+        print(f"kept {len(data)}, skipped {total}; report: {data.report_path}")
+    print(f"{len(data.train_indices())} training images, {len(data.holdout_indices())} held out; "
+          f"conditions: {data.vocab.mode}, {data.vocab.dim} dims")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""python -m tags "some text" [--vocab vocab.json]: print the canonical tags;
+python -m tags --list: the valid tags by group. Errors exit with status 2."""
+import argparse
+import sys
+from pathlib import Path
+
+DEFAULT_VOCAB = Path(__file__).resolve().parents[1] / "models" / "default" / "vocab.json"
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m tags", description=__doc__,
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("text", nargs="?", help='tag text such as "Blue Hair, red eyes"')
+    p.add_argument("--vocab", default=str(DEFAULT_VOCAB), help="a model's vocab.json")
+    p.add_argument("--list", action="store_true", help="list the valid tags by group")
+    p.add_argument("--seed", type=int, default=0, help="seed for drawing a group left out")
+    args = p.parse_args(argv)
+    import numpy as np
+
+    from tags import TagError
+    from tags.parser import complete, parse
+    from tags.vocab import Vocabulary
+
+    try:
+        vocab = Vocabulary.load(args.vocab)
+        if args.list:
+            for group, values in vocab.groups.items():
+                print(f"{group}: " + ", ".join(f"{v} {group}" for v in values))
+            if vocab.other_tags:
+                print("other: " + ", ".join(vocab.other_tags))
+            return 0
+        if args.text is None:
+            raise TagError('give tag text, e.g. python -m tags "blue hair red eyes", or --list')
+        query = parse(args.text, vocab)
+        tagset = complete(query, vocab, np.random.default_rng(args.seed), 1)[0]
+        missing = [g for g in vocab.groups if g not in query.values]
+        print(tagset.text)
+        if missing:
+            print(f"({', '.join(missing)} not given: drawn from the training data)", file=sys.stderr)
+    except TagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
