@@ -39,7 +39,8 @@ def build_checker(image_size: int, group_sizes: list[int], n_other: int):
     for filters in (32, 64, 128):
         x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
         x = layers.MaxPooling2D()(x)
-    x = layers.GlobalAveragePooling2D()(x)
+    # Max pooling finds small features anywhere (an iris); average pooling reads big areas (hair).
+    x = layers.Concatenate()([layers.GlobalAveragePooling2D()(x), layers.GlobalMaxPooling2D()(x)])
     features = layers.Dense(FEATURE_DIM, activation="relu", name="features")(x)
     logits = layers.Dense(sum(group_sizes) + n_other, name="logits")(layers.Dropout(0.2)(features))
     out = layers.Concatenate(name="checker_out", dtype="float32")([logits, features])
@@ -207,7 +208,7 @@ def train_checker(data, *, epochs: int = 4, batch_size: int = 64, seed: int = 0,
     bar = tqdm(total=epochs * steps_per_epoch, desc="training checker", disable=not progress, file=sys.stderr)
     t0 = time.perf_counter()
     for epoch in range(epochs):
-        optimizer.learning_rate.assign(lr * (0.5 ** epoch))
+        optimizer.learning_rate.assign(lr * (0.5 ** max(0, epoch - epochs // 2)))
         order = rng.permutation(train)
         for i in range(steps_per_epoch):
             rows = np.sort(order[i * batch_size:(i + 1) * batch_size])
