@@ -201,5 +201,6 @@ class FilterLog:
         appender = CsvAppender(summary, SUMMARY_COLUMNS)
         appender.write([{"epoch": epoch, "threshold": f"{threshold:.6g}", "filtered": len(rows), "seen": seen}])
         appender.close()
-        partial.unlink(missing_ok=True)
+        # The partial file is removed by the trainer only once the checkpoint after this
+        # epoch is saved: a kill in between resumes mid-epoch and rebuilds this CSV from it.
         return len(rows)

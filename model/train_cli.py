@@ -77,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--init-from", default=None, metavar="RUN_OR_MODEL",
                         help="start from another run's or an exported model's weights (fine-tuning)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="CPU threads for TensorFlow ops (0: all cores)")
     defaults = TrainConfig()
     groups = {}
     for f in dataclasses.fields(TrainConfig):
@@ -130,6 +132,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     run_dir = Path(args.run_dir or Path("runs") / default_run_name())
+    if args.threads > 0:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
 
     from model.trainer import Trainer, TrainingDiverged, TrainingInterrupted
     from tags import TagError

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import signal
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,6 +162,9 @@ class Trainer:
             step_counter=self.model.step, checkpoint_name="ckpt")
         if self.resume:
             self._restore_latest()
+            print(f"resumed at step {int(self.model.step.numpy())} (k={float(self.model.k.numpy()):.9g}, "
+                  f"lr={float(self.model.lr.numpy()):.9g}, threshold={float(self.model.threshold.numpy()):.9g})",
+                  file=sys.stderr)
         elif self.init_from:
             self._init_weights(Path(self.init_from))
         self.model.set_learning_rate(float(self.model.lr.numpy()))
@@ -172,18 +176,28 @@ class Trainer:
         self.step_fn = step_fn
 
     def _restore_latest(self):
-        latest = self.manager.latest_checkpoint
-        if latest is None:
+        """Restore the newest readable checkpoint; a truncated or corrupt newest
+        one (a kill or a full disk during a save) falls back to the one before."""
+        candidates = list(reversed(self.manager.checkpoints))
+        if not candidates:
             raise RunDirError(f"--resume: no checkpoint in {self.run_dir / CHECKPOINT_DIR}")
-        try:
-            self.ckpt.restore(latest).assert_existing_objects_matched()
-        except (ValueError, AssertionError) as exc:
-            raise RunDirError(
-                f"checkpoint {latest} does not match {self.run_dir / 'config.json'} "
-                f"(different architecture or tag vocabulary): {str(exc).splitlines()[0]}") from None
-        except Exception as exc:  # corrupt or truncated files
-            raise RunDirError(f"checkpoint {latest} cannot be read ({type(exc).__name__}); "
-                              "delete it to fall back to the previous one") from None
+        for i, path in enumerate(candidates):
+            try:
+                self.ckpt.restore(path).assert_existing_objects_matched()
+            except (ValueError, AssertionError) as exc:
+                if "shape" in str(exc).lower() or isinstance(exc, AssertionError):
+                    raise RunDirError(
+                        f"checkpoint {path} does not match {self.run_dir / 'config.json'} (different "
+                        f"architecture or tag vocabulary): {str(exc).splitlines()[0][:200]}") from None
+                reason = type(exc).__name__
+            except Exception as exc:  # truncated / corrupt files raise various TF errors
+                reason = type(exc).__name__
+            else:
+                if i:
+                    print(f"warning: resumed from {path} (newer checkpoints were unreadable)", file=sys.stderr)
+                return path
+            print(f"warning: checkpoint {path} is unreadable ({reason}); trying an older one", file=sys.stderr)
+        raise RunDirError(f"no readable checkpoint in {self.run_dir / CHECKPOINT_DIR}")
 
     def _init_weights(self, source: Path):
         """Fine-tuning: G (and D, when the source is a run) from another model."""
@@ -316,6 +330,8 @@ class Trainer:
                 if finished_epoch:
                     self._end_epoch(epoch, threshold, filter_log, metrics, tag_rows, fixed_z, fixed_eps)
                 self.save_checkpoint()
+                if finished_epoch:
+                    filter_log.partial_path(epoch + 1).unlink(missing_ok=True)
         finally:
             bar.close()
             metrics.close()
@@ -347,8 +363,6 @@ class Trainer:
         seen = int(model.real_count.numpy())
         if math.isfinite(threshold):  # nothing is filtered in the first epoch
             filter_log.finish_epoch(epoch + 1, threshold, seen)
-        else:
-            filter_log.partial_path(epoch + 1).unlink(missing_ok=True)
         new_threshold = threshold_from_stats(float(model.real_sum.numpy()), float(model.real_sq_sum.numpy()),
                                              float(model.real_count.numpy()), cfg.filter_sd)
         model.threshold.assign(new_threshold)
