@@ -83,6 +83,8 @@ def _lines(text: str) -> pd.DataFrame:
     lines = pd.Series(text.split("\n"), dtype="string")
     frame = pd.DataFrame({"line": range(1, len(lines) + 1), "text": lines})
     frame = frame[frame["text"].str.strip() != ""]
+    if frame.empty:
+        return pd.DataFrame({"line": [], "id": [], "rest": []})
     parts = frame["text"].str.split(",", n=1, expand=True)
     if parts.shape[1] == 1:
         parts[1] = pd.NA

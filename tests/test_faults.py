@@ -48,7 +48,7 @@ def test_failure_while_writing_a_checkpoint_keeps_the_previous_one(tmp_path, syn
     def failing_write(self, *args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(tf.train.Checkpoint, "write", failing_write)
+    monkeypatch.setattr(tf.train.Checkpoint, "_write", failing_write)  # what CheckpointManager.save calls
     trainer = Trainer(TrainConfig.load(run), run, resume=True, progress=False)
     trainer.config.steps = 20
     with pytest.raises(OSError):
