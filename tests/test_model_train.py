@@ -129,3 +129,71 @@ def test_bad_flags_and_run_dirs_fail_cleanly(tmp_path, synthetic_faces, capsys):
     assert "gamma" in capsys.readouterr().err
     assert main(["--run-dir", str(tmp_path / "nothing"), "--resume"]) == 2
     assert "not a run directory" in capsys.readouterr().err
+
+
+def test_nan_guard_names_the_step_and_keeps_the_last_good_checkpoint(tmp_path, synthetic_faces, cache_dir,
+                                                                     monkeypatch, capsys):
+    import tensorflow as tf
+
+    from model import losses
+    from model.train_cli import main
+
+    original = losses.generator_loss
+    calls = tf.Variable(0, dtype=tf.int64, trainable=False)
+
+    def poisoned(loss_fake, oob, weight):
+        calls.assign_add(1)
+        value = original(loss_fake, oob, weight)
+        return tf.where(calls > 7, tf.constant(float("nan")), value)
+
+    monkeypatch.setattr(losses, "generator_loss", poisoned)
+    run = tmp_path / "nan"
+    code = main(["--images", str(synthetic_faces / "images"), "--tags-csv", str(synthetic_faces / "tags_2018.csv"),
+                 "--cache-dir", str(cache_dir), "--run-dir", str(run), "--steps", "30"] + TINY_FLAGS)
+    err = capsys.readouterr().err
+    assert code == 3
+    assert "NaN/inf at step 8" in err
+    assert "ckpt-5" in err  # --checkpoint-every 5: the last good one
+    assert sorted(p.name for p in (run / "checkpoints").glob("ckpt-*.index")) == ["ckpt-5.index"]
+
+
+def test_init_from_an_exported_model_starts_from_its_weights(tmp_path, tiny_run, synthetic_faces, cache_dir):
+    from model.config import TrainConfig
+    from model.trainer import Trainer
+    from model.train_cli import build_parser, config_from_args
+
+    args = build_parser().parse_args(
+        ["--images", str(synthetic_faces / "images"), "--tags-csv", str(synthetic_faces / "tags_header.csv"),
+         "--cache-dir", str(cache_dir), "--run-dir", str(tmp_path / "ft"), "--steps", "2"] + TINY_FLAGS)
+    trainer = Trainer(config_from_args(args), tmp_path / "ft", init_from=str(tiny_run / "export"), progress=False)
+    trainer._setup()
+    import h5py  # noqa: F401  (keras weights file)
+    from model.runtime import load_generator
+
+    exported = load_generator(tiny_run / "export", "tensorflow")
+    z = np.zeros((1, trainer.config.nz), np.float32)
+    cond = exported.vocab.conditions([exported.vocab.tagset({"hair": "red", "eyes": "blue"})])
+    np.testing.assert_allclose(trainer.model.generator([z, cond], training=False).numpy(),
+                               exported.generate(z, cond), atol=1e-5)
+    assert trainer.vocab.groups == exported.vocab.groups
+    bad = TrainConfig.load(tiny_run)
+    bad.filters = 16
+    with pytest.raises(Exception, match="filters"):
+        Trainer(bad, tmp_path / "ft2", init_from=str(tiny_run / "export"), progress=False)._setup()
+
+
+def test_word2vec_conditions_train_and_generate(tmp_path, synthetic_faces, cache_dir):
+    from model.runtime import load_generator
+    from model.train_cli import main
+
+    run = tmp_path / "w2v"
+    flags = [f for f in TINY_FLAGS]
+    code = main(["--images", str(synthetic_faces / "images"), "--tags-csv", str(synthetic_faces / "tags_2018.csv"),
+                 "--cache-dir", str(cache_dir), "--run-dir", str(run), "--steps", "3",
+                 "--condition-mode", "word2vec"] + flags)
+    assert code == 0
+    assert (run / "word2vec.txt").exists() and (run / "export" / "word2vec.txt").exists()
+    gen = load_generator(run)
+    assert gen.vocab.mode == "word2vec" and gen.backend == "litert"
+    cond = gen.vocab.conditions([gen.vocab.tagset({"hair": "red", "eyes": "blue"})])
+    assert gen.generate(np.zeros((1, gen.config.nz), np.float32), cond).shape == (1, 32, 32, 3)
