@@ -1,0 +1,80 @@
+"""Compare training runs on the checker's metrics (not by eye).
+
+    python -m report.compare RUN [RUN ...] --checker DIR --images DIR --tags-csv CSV [--out table.md]
+
+Each run's latest checkpoint is exported (RUN/export) and scored with
+report.metrics; the table lists steps, wall time, images/s and the metrics.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+COLUMNS = ["run", "step", "minutes", "images_per_s", "acc_hair", "acc_eyes", "diversity_ratio",
+           "frechet_generated_vs_real", "frechet_real_vs_real"]
+
+
+def run_facts(run: Path) -> dict:
+    """Step, training minutes and mean images/s from metrics.csv."""
+    with open(run / "metrics.csv", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r.get("images_per_s")]
+    rates = [float(r["images_per_s"]) for r in rows[1:]] or [0.0]
+    step = int(rows[-1]["step"]) if rows else 0
+    mean_rate = sum(rates) / len(rates)
+    batch = 16
+    try:
+        import json
+
+        batch = json.loads((run / "config.json").read_text())["batch_size"]
+    except (OSError, KeyError, ValueError):
+        pass
+    minutes = step * batch / mean_rate / 60 if mean_rate else 0.0
+    return {"step": step, "minutes": round(minutes, 1), "images_per_s": round(mean_rate, 1)}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m report.compare", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("runs", nargs="+")
+    p.add_argument("--checker", required=True)
+    p.add_argument("--images", required=True)
+    p.add_argument("--tags-csv", required=True)
+    p.add_argument("--n-per-combo", type=int, default=4)
+    p.add_argument("--out", default=None, help="also write the table as markdown here")
+    p.add_argument("--no-export", action="store_true", help="score the existing RUN/export as it is")
+    args = p.parse_args(argv)
+    from model.checker import load_checker
+    from model.export import export_generator
+    from model.runtime import load_generator
+    from model.trainer import load_generator_from_run
+    from preprocess.cache import build_or_load
+    from report.metrics import evaluate_generator, write_results
+
+    checker = load_checker(args.checker)
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    for run in map(Path, args.runs):
+        if not args.no_export:
+            generator, config, vocab_path = load_generator_from_run(run)
+            export_generator(generator, config, vocab_path, run / "export")
+        gen = load_generator(run / "export")
+        cfg = gen.config
+        data = build_or_load(args.images, args.tags_csv, tag_format=cfg.tag_format, size=cfg.image_size,
+                             cache_dir=cfg.cache_dir or None, holdout=cfg.holdout, seed=cfg.seed,
+                             vocab=gen.vocab, progress=False)
+        result = evaluate_generator(gen, checker, data, n_per_combo=args.n_per_combo)
+        facts = run_facts(run)
+        write_results(run, result, facts["step"])
+        row = {"run": run.name} | facts | result
+        lines.append("| " + " | ".join(str(row.get(c, "")) for c in COLUMNS) + " |")
+        print(lines[-1], flush=True)
+    table = "\n".join(lines) + "\n"
+    print(table)
+    if args.out:
+        Path(args.out).write_text(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
