@@ -49,8 +49,7 @@ def main(argv=None) -> int:
     from model.export import export_generator
     from model.runtime import load_generator
     from model.trainer import load_generator_from_run
-    from preprocess.cache import build_or_load
-    from report.metrics import evaluate_generator, write_results
+    from report.metrics import data_for, evaluate_generator, write_results
 
     checker = load_checker(args.checker)
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
@@ -59,10 +58,7 @@ def main(argv=None) -> int:
             generator, config, vocab_path = load_generator_from_run(run)
             export_generator(generator, config, vocab_path, run / "export")
         gen = load_generator(run / "export")
-        cfg = gen.config
-        data = build_or_load(args.images, args.tags_csv, tag_format=cfg.tag_format, size=cfg.image_size,
-                             cache_dir=cfg.cache_dir or None, holdout=cfg.holdout, seed=cfg.seed,
-                             vocab=gen.vocab, progress=False)
+        data = data_for(gen, args.images, args.tags_csv)
         result = evaluate_generator(gen, checker, data, n_per_combo=args.n_per_combo)
         facts = run_facts(run)
         write_results(run, result, facts["step"])

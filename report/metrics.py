@@ -81,6 +81,17 @@ def evaluate_generator(generator, checker, data, *, n_per_combo: int = 4, seed: 
     return result
 
 
+def data_for(generator, images, tags_csv, *, cache_dir=None, holdout=None):
+    """The evaluation data in the generator's vocabulary, split as it was trained."""
+    from preprocess.cache import build_or_load
+
+    cfg = generator.config
+    return build_or_load(images, tags_csv, tag_format=cfg.tag_format, size=cfg.image_size,
+                         cache_dir=cache_dir or cfg.cache_dir or None,
+                         holdout=cfg.holdout if holdout is None else holdout, seed=cfg.seed,
+                         vocab=generator.vocab, progress=False)
+
+
 def write_results(folder: Path, result: dict, step: int | None = None) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     row = {"step": step if step is not None else ""} | result
@@ -109,16 +120,12 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     from model.checker import load_checker
     from model.runtime import ModelError, load_generator
-    from preprocess.cache import build_or_load
     from tags import TagError
 
     try:
         generator = load_generator(args.model)
         checker = load_checker(args.checker or args.model)
-        cfg = generator.config
-        data = build_or_load(args.images, args.tags_csv, tag_format=cfg.tag_format, size=cfg.image_size,
-                             cache_dir=args.cache_dir, holdout=cfg.holdout if args.holdout is None else args.holdout,
-                             seed=cfg.seed, vocab=generator.vocab, progress=False)
+        data = data_for(generator, args.images, args.tags_csv, cache_dir=args.cache_dir, holdout=args.holdout)
         result = evaluate_generator(generator, checker, data, n_per_combo=args.n_per_combo, seed=args.seed)
     except (ModelError, TagError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)

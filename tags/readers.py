@@ -126,41 +126,40 @@ def _check_id(image_id: str) -> str | None:
     return None
 
 
-def read_2018(text: str, images: Path) -> ReadResult:
-    result = ReadResult("2018")
+def _id_rows(text: str, images: Path, expected: str, extra_columns_ok: bool):
+    """(line, id, path, rest, skip reason or None) for the id-first formats."""
     for line, image_id, rest in _lines(text)[["line", "id", "rest"]].itertuples(index=False):
         path = _image_path(images, image_id) if image_id else ""
-        if pd.isna(rest):
-            result.skipped.append(Skip(line, path, "wrong column count (expected id,tags)"))
+        if pd.isna(rest) or (not extra_columns_ok and "," in rest):
+            yield line, image_id, path, rest, f"wrong column count (expected {expected})"
             continue
-        if "," in rest:
-            result.skipped.append(Skip(line, path, "wrong column count (expected id,tags)"))
-            continue
-        bad = _check_id(image_id)
-        if bad:
-            result.skipped.append(Skip(line, path, bad))
-            continue
-        tags = [canonical_tag(t) for t in split_tags(rest)]
-        tags = [t for t in tags if t]
-        if not tags:
-            result.skipped.append(Skip(line, path, "empty tags"))
-            continue
-        values, extras, problem = _group_tags(tags)
-        if problem:
-            result.skipped.append(Skip(line, path, problem))
-            continue
-        result.rows.append(TagRow(line, image_id, path, values, tuple(extras)))
+        yield line, image_id, path, rest, _check_id(image_id)
+
+
+def _tag_row(line: int, image_id: str, path: str, raw_tags: list[str]) -> TagRow | Skip:
+    tags = [t for t in (canonical_tag(t) for t in raw_tags) if t]
+    if not tags:
+        return Skip(line, path, "empty tags")
+    values, extras, problem = _group_tags(tags)
+    if problem:
+        return Skip(line, path, problem)
+    return TagRow(line, image_id, path, values, tuple(sorted(set(extras))))
+
+
+def _add(result: ReadResult, item) -> None:
+    (result.skipped if isinstance(item, Skip) else result.rows).append(item)
+
+
+def read_2018(text: str, images: Path) -> ReadResult:
+    result = ReadResult("2018")
+    for line, image_id, path, rest, bad in _id_rows(text, images, "id,tags", extra_columns_ok=False):
+        _add(result, Skip(line, path, bad) if bad else _tag_row(line, image_id, path, split_tags(rest)))
     return result
 
 
 def read_2017(text: str, images: Path) -> ReadResult:
     result = ReadResult("2017")
-    for line, image_id, rest in _lines(text)[["line", "id", "rest"]].itertuples(index=False):
-        path = _image_path(images, image_id) if image_id else ""
-        if pd.isna(rest):
-            result.skipped.append(Skip(line, path, "wrong column count (expected id,tag:count...)"))
-            continue
-        bad = _check_id(image_id)
+    for line, image_id, path, rest, bad in _id_rows(text, images, "id,tag:count...", extra_columns_ok=True):
         if bad:
             result.skipped.append(Skip(line, path, bad))
             continue
@@ -234,16 +233,7 @@ def read_header(text: str, images: Path) -> ReadResult:
         if not raw_path:
             result.skipped.append(Skip(line, path, "empty image path"))
             continue
-        tags = [canonical_tag(t) for t in split_tags(fields[tag_col])]
-        tags = [t for t in tags if t]
-        if not tags:
-            result.skipped.append(Skip(line, path, "empty tags"))
-            continue
-        values, extras, problem = _group_tags(tags)
-        if problem:
-            result.skipped.append(Skip(line, path, problem))
-            continue
-        result.rows.append(TagRow(line, Path(raw_path).stem, path, values, tuple(sorted(set(extras)))))
+        _add(result, _tag_row(line, Path(raw_path).stem, path, split_tags(fields[tag_col])))
     return result
 
 
