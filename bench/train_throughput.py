@@ -48,7 +48,8 @@ batch_data = (tf.constant(rng.uniform(-1, 1, (b, {size}, {size}, 3)), tf.float32
               tf.constant(combo_conditions[combo[:b]]), tf.range(b),
               tf.constant(rng.uniform(-1, 1, (b, cfg.nz)), tf.float32),
               tf.constant(rng.standard_normal((b, cfg.embed_dim)), tf.float32),
-              tf.constant(rng.uniform(0, 1, b), tf.float32))
+              tf.constant(rng.uniform(0, 1, b), tf.float32),
+              tf.constant(rng.uniform(-1, 1, (b, cfg.nz)), tf.float32))
 for _ in range(3):
     step(batch_data)["d_loss"].numpy()
 t = time.perf_counter()

@@ -5,14 +5,16 @@ tag accuracy, diversity and Frechet distance in its feature space.
     python -m model.checker train --images DIR --tags-csv CSV --out DIR
     python -m model.checker eval --checker DIR --images DIR --tags-csv CSV
 
-It trains on the training part of the data pipeline's split and records its
-accuracy on the held-out part in checker.json; a checker is only trusted to
-judge samples once that accuracy is high enough (see MIN_ACCURACY). The
-TFLite export lets grading run on the fast path without TensorFlow.
+It trains on the training part of the data pipeline's split (horizontal
+flips as augmentation) and records its accuracy on the held-out part in
+checker.json; a checker is only trusted to judge samples once that accuracy
+is high enough (see MIN_ACCURACY). The TFLite export lets grading run on the
+fast path without importing TensorFlow.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -21,22 +23,30 @@ from pathlib import Path
 import numpy as np
 
 CHECKER_JSON = "checker.json"
+WEIGHTS = "checker.weights.h5"
+TFLITE = "checker.tflite"
 FORMAT_VERSION = 1
+CONV_FILTERS = (32, 32, 64, 128)  # first one strided
 FEATURE_DIM = 128
 MIN_ACCURACY = {"hair": 0.95, "eyes": 0.85}  # issue targets on the real set
 
 
 def build_checker(image_size: int, group_sizes: list[int], n_other: int):
-    """Input: float32 pixels in [0, 255] (any size, resized to image_size);
-    output: one tensor [logits of each group..., other-tag logits, features]."""
+    """Input "image": float32 pixels in [0, 255] of any size (a Resizing layer
+    brings them to image_size). One output, [n, sum(group_sizes) + n_other +
+    FEATURE_DIM]: the softmax logits of each group, the sigmoid logits of the
+    other tags, then the penultimate features. (One concatenated output keeps
+    the Keras and TFLite outputs in a known order; `Checker` splits it.)"""
     import keras
     from keras import layers
 
-    inp = keras.Input((image_size, image_size, 3), name="image")
-    x = layers.Rescaling(1 / 127.5, offset=-1.0)(inp)
+    inp = keras.Input((None, None, 3), name="image")
+    # bilinear without antialiasing is a TFLite builtin and exact at the same size
+    x = layers.Resizing(image_size, image_size, interpolation="bilinear", antialias=False)(inp)
+    x = layers.Rescaling(1 / 127.5, offset=-1.0)(x)
     # Colour tags need little depth: a strided first layer keeps training to minutes on 2 cores.
-    x = layers.Conv2D(32, 3, strides=2, padding="same", activation="relu")(x)
-    for filters in (32, 64, 128):
+    x = layers.Conv2D(CONV_FILTERS[0], 3, strides=2, padding="same", activation="relu")(x)
+    for filters in CONV_FILTERS[1:]:
         x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
         x = layers.MaxPooling2D()(x)
     # Max pooling finds small features anywhere (an iris); average pooling reads big areas (hair).
@@ -47,23 +57,28 @@ def build_checker(image_size: int, group_sizes: list[int], n_other: int):
     return keras.Model(inp, out, name="checker")
 
 
-def _split(out: np.ndarray, group_sizes: list[int], n_other: int):
-    logits, start = [], 0
-    for size in group_sizes:
-        logits.append(out[:, start:start + size])
-        start += size
-    other = out[:, start:start + n_other]
-    features = out[:, start + n_other:]
-    return logits, other, features
-
-
 def _softmax(x: np.ndarray) -> np.ndarray:
     e = np.exp(x - x.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
 
 
+def as_pixels(images) -> np.ndarray:
+    """float32 [n, h, w, 3] in [0, 255] from uint8 pixels, from generator
+    output in [-1, 1] (any float array whose values stay within about [-1.5, 1.5]),
+    or from float pixels already in [0, 255]."""
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[None]
+    if images.dtype == np.uint8:
+        return images.astype(np.float32)
+    images = images.astype(np.float32)
+    if images.size and np.abs(images).max() <= 1.5:
+        images = np.rint((np.clip(images, -1.0, 1.0) + 1.0) * 127.5)
+    return np.clip(images, 0.0, 255.0)
+
+
 class Checker:
-    """A loaded checker (LiteRT or Keras) with its metadata."""
+    """A loaded checker (LiteRT or Keras) with its metadata (checker.json)."""
 
     def __init__(self, meta: dict, run, backend: str):
         self.meta = meta
@@ -77,47 +92,64 @@ class Checker:
     def group_sizes(self) -> list[int]:
         return [len(v) for v in self.groups.values()]
 
-    def _forward(self, images: np.ndarray, batch: int = 256) -> np.ndarray:
-        images = np.asarray(images)
-        if images.dtype != np.uint8:  # generator output in [-1, 1]
-            images = np.clip(np.rint((images + 1.0) * 127.5), 0, 255)
-        if images.shape[1] != self.image_size:
-            from skimage.transform import resize
+    @property
+    def heldout_accuracy(self) -> dict[str, float]:
+        return dict(self.meta.get("heldout_accuracy", {}))
 
-            images = np.stack([resize(im, (self.image_size, self.image_size), preserve_range=True,
-                                      anti_aliasing=True) for im in images])
-        images = images.astype(np.float32)
-        outs = [self._run(images[i:i + batch]) for i in range(0, len(images), batch)]
-        return np.concatenate(outs) if outs else np.zeros((0, sum(self.group_sizes) + len(self.other_tags)
-                                                           + FEATURE_DIM), np.float32)
+    def _forward(self, images, batch: int = 256) -> np.ndarray:
+        pixels = as_pixels(images)
+        outs = [np.asarray(self._run(pixels[i:i + batch]), np.float32) for i in range(0, len(pixels), batch)]
+        width = sum(self.group_sizes) + len(self.other_tags) + FEATURE_DIM
+        return np.concatenate(outs) if outs else np.zeros((0, width), np.float32)
+
+    def _split(self, out: np.ndarray):
+        probs, start = {}, 0
+        for group, size in zip(self.groups, self.group_sizes):
+            probs[group] = _softmax(out[:, start:start + size])
+            start += size
+        if self.other_tags:
+            probs["other"] = 1.0 / (1.0 + np.exp(-out[:, start:start + len(self.other_tags)]))
+        return probs, out[:, start + len(self.other_tags):]
 
     def predict(self, images) -> dict[str, np.ndarray]:
-        """{group: probabilities [n, values]} (+ "other": sigmoid probabilities)."""
-        logits, other, _ = _split(self._forward(images), self.group_sizes, len(self.other_tags))
-        out = {g: _softmax(l) for g, l in zip(self.groups, logits)}
-        if self.other_tags:
-            out["other"] = 1.0 / (1.0 + np.exp(-other))
-        return out
-
-    def predict_and_features(self, images):
-        raw = self._forward(images)
-        logits, _, features = _split(raw, self.group_sizes, len(self.other_tags))
-        return {g: _softmax(l) for g, l in zip(self.groups, logits)}, features
+        """{group: softmax probabilities [n, values]} (+ "other": sigmoid
+        probabilities [n, other_tags] when the vocabulary has other tags).
+        `images`: uint8 pixels or generator output in [-1, 1], any size."""
+        return self._split(self._forward(images))[0]
 
     def features(self, images) -> np.ndarray:
-        return _split(self._forward(images), self.group_sizes, len(self.other_tags))[2]
+        """float32 [n, FEATURE_DIM]: the penultimate layer (for diversity / Frechet)."""
+        return self._split(self._forward(images))[1]
+
+    def predict_and_features(self, images):
+        return self._split(self._forward(images))
+
+    def read_values(self, images) -> dict[str, list[str]]:
+        """{group: the value the checker reads off each image}."""
+        return {g: [self.groups[g][i] for i in p.argmax(1)]
+                for g, p in self.predict(images).items() if g in self.groups}
 
 
-def save_checker(model, meta: dict, out_dir: Path) -> None:
+def vocab_digest(groups: dict, other_tags: list) -> str:
+    """Short fingerprint of the tag vocabulary a checker was trained for."""
+    text = json.dumps({"groups": groups, "other_tags": list(other_tags)}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def save_checker(model, meta: dict, out_dir: str | Path) -> Path:
+    """checker.weights.h5 + checker.tflite + checker.json into out_dir."""
     from model.tflite import convert
 
+    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    model.save_weights(str(out_dir / "checker.weights.h5"))
-    convert(model, out_dir / "checker.tflite")
+    model.save_weights(str(out_dir / WEIGHTS))
+    convert(model, out_dir / TFLITE)
     (out_dir / CHECKER_JSON).write_text(json.dumps(meta, indent=1) + "\n")
+    return out_dir
 
 
 def find_checker_dir(path: str | Path) -> Path | None:
+    """The folder holding checker.json: path itself, its export/ or checker/."""
     path = Path(path)
     for candidate in (path, path / "export", path / "checker"):
         if (candidate / CHECKER_JSON).exists():
@@ -126,37 +158,52 @@ def find_checker_dir(path: str | Path) -> Path | None:
 
 
 def load_checker(path: str | Path, backend: str = "auto") -> Checker:
+    """backend auto: LiteRT when checker.tflite exists (no TensorFlow import), else Keras."""
     from model.runtime import ModelError
 
     folder = find_checker_dir(path)
     if folder is None:
         raise ModelError(f"no tag checker (checker.json) in {path}; train one with "
-                         "python -m model.checker train --images DIR --tags-csv CSV --out " + str(path))
-    meta = json.loads((folder / CHECKER_JSON).read_text())
-    if meta.get("format_version") != FORMAT_VERSION:
+                         f"python -m model.checker train --images DIR --tags-csv CSV --out {path}")
+    try:
+        meta = json.loads((folder / CHECKER_JSON).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelError(f"{folder / CHECKER_JSON} is not valid JSON ({exc}); retrain the checker") from None
+    if not isinstance(meta, dict) or meta.get("format_version") != FORMAT_VERSION:
         raise ModelError(f"{folder / CHECKER_JSON} has an unknown format_version; retrain the checker")
-    tflite = folder / "checker.tflite"
+    tflite = folder / TFLITE
     if backend == "auto":
         backend = "litert" if tflite.exists() else "tensorflow"
     if backend == "litert":
         from model.tflite import TFLiteRunner
 
-        runner = TFLiteRunner(tflite)
+        if not tflite.exists():
+            raise ModelError(f"no {TFLITE} in {folder}; retrain the checker or use the tensorflow backend")
+        try:
+            runner = TFLiteRunner(tflite)
+        except (ValueError, RuntimeError) as exc:
+            raise ModelError(f"{tflite} is not a valid TFLite model ({str(exc).splitlines()[0][:120]})") from None
         return Checker(meta, lambda x: runner.run({"image": x}), "litert")
+    weights = folder / WEIGHTS
+    if not weights.exists():
+        raise ModelError(f"no {WEIGHTS} in {folder}; retrain the checker")
     from model import precision
 
     with precision.float32_policy():
         model = build_checker(meta["image_size"], [len(v) for v in meta["groups"].values()],
                               len(meta["other_tags"]))
-    model.load_weights(str(folder / "checker.weights.h5"))
+    model.load_weights(str(weights))
     return Checker(meta, lambda x: model(x, training=False).numpy(), "tensorflow")
 
 
 def train_checker(data, *, epochs: int = 4, batch_size: int = 64, seed: int = 0, image_size: int = 64,
                   progress: bool = True, lr: float = 2e-3):
-    """Train on data.train_indices(); returns (keras model, meta with held-out accuracy)."""
+    """Train on data.train_indices() (flip augmentation); returns (keras
+    model, meta) where meta holds the accuracy per group on
+    data.holdout_indices(), which training never sees."""
     import keras
     import tensorflow as tf
+    from tqdm import tqdm
 
     from model import precision
 
@@ -165,25 +212,15 @@ def train_checker(data, *, epochs: int = 4, batch_size: int = 64, seed: int = 0,
     groups = vocab.groups
     sizes = [len(v) for v in groups.values()]
     n_other = len(vocab.other_tags)
-    other_start = sum(len(v) for v in groups.values()) if vocab.mode == "onehot" else None
     with precision.float32_policy():
         model = build_checker(image_size, sizes, n_other)
     train = data.train_indices()
     held = data.holdout_indices()
+    if len(train) == 0:
+        raise ValueError("no training images for the checker")
     if len(held) == 0:
         held = train  # tiny data sets: report training accuracy, flagged in the meta
     optimizer = keras.optimizers.Adam(lr)
-
-    def targets(rows):
-        labels = data.labels[rows]
-        other = (data.conditions[rows, other_start:other_start + n_other] if (n_other and other_start is not None)
-                 else np.zeros((len(rows), n_other), np.float32))
-        return labels, other
-
-    def resize(images):
-        if images.shape[1] == image_size:
-            return images
-        return tf.image.resize(images, (image_size, image_size), method="area")
 
     @tf.function
     def step(images, labels, other):
@@ -201,9 +238,8 @@ def train_checker(data, *, epochs: int = 4, batch_size: int = 64, seed: int = 0,
         optimizer.apply_gradients(zip(grads, model.trainable_variables))
         return loss
 
-    from tqdm import tqdm
-
     rng = np.random.default_rng(seed)
+    batch_size = min(batch_size, len(train))
     steps_per_epoch = max(1, len(train) // batch_size)
     bar = tqdm(total=epochs * steps_per_epoch, desc="training checker", disable=not progress, file=sys.stderr)
     t0 = time.perf_counter()
@@ -215,17 +251,23 @@ def train_checker(data, *, epochs: int = 4, batch_size: int = 64, seed: int = 0,
             images = data.images[rows].astype(np.float32)
             flip = rng.random(len(rows)) < 0.5
             images[flip] = images[flip, :, ::-1]
-            labels, other = targets(rows)
-            loss = step(resize(tf.constant(images)), tf.constant(labels), tf.constant(other, tf.float32))
+            # the other tags are the last columns of a condition in both condition modes
+            other = data.conditions[rows, data.conditions.shape[1] - n_other:] if n_other else \
+                np.zeros((len(rows), 0), np.float32)
+            loss = step(tf.constant(images), tf.constant(data.labels[rows]), tf.constant(other, tf.float32))
             bar.update(1)
             if i % 20 == 0:
                 bar.set_postfix_str(f"loss {float(loss):.3f}")
     bar.close()
-    meta = {"format_version": FORMAT_VERSION, "image_size": image_size, "groups": groups,
-            "other_tags": list(vocab.other_tags), "feature_dim": FEATURE_DIM,
+    meta = {"format_version": FORMAT_VERSION, "image_size": image_size,
+            "architecture": {"conv_filters": list(CONV_FILTERS), "feature_dim": FEATURE_DIM,
+                             "pooling": "global average + global max", "input": "uint8-range pixels, "
+                             f"any size, resized to {image_size} inside the model"},
+            "groups": groups, "other_tags": list(vocab.other_tags), "feature_dim": FEATURE_DIM,
+            "vocab_digest": vocab_digest(groups, vocab.other_tags), "condition_mode": vocab.mode,
             "train_images": int(len(train)), "train_seconds": round(time.perf_counter() - t0, 1),
-            "epochs": epochs, "seed": seed}
-    checker = Checker(meta, lambda x: model(resize(tf.constant(x)), training=False).numpy(), "tensorflow")
+            "epochs": epochs, "batch_size": batch_size, "seed": seed}
+    checker = Checker(meta, lambda x: model(x, training=False).numpy(), "tensorflow")
     meta["heldout_accuracy"] = evaluate(checker, data, held)
     meta["heldout_images"] = int(len(held))
     meta["heldout_is_training_data"] = bool(len(data.holdout_indices()) == 0)
@@ -234,36 +276,33 @@ def train_checker(data, *, epochs: int = 4, batch_size: int = 64, seed: int = 0,
 
 def evaluate(checker: Checker, data, rows) -> dict[str, float]:
     """Accuracy per group on data rows (labels in the data's vocabulary order)."""
-    probs = checker.predict(data.images[rows])
+    read = checker.read_values(data.images[rows])
     out = {}
-    for g_index, (group, values) in enumerate(checker.groups.items()):
-        data_values = data.vocab.groups[group]
-        predicted = np.array(values)[probs[group].argmax(1)]
-        truth = np.array(data_values)[data.labels[rows, g_index]]
-        out[group] = round(float((predicted == truth).mean()), 4)
+    for g_index, group in enumerate(data.vocab.groups):
+        if group not in read:
+            continue
+        truth = np.array(data.vocab.groups[group])[data.labels[rows, g_index]]
+        out[group] = round(float((np.array(read[group]) == truth).mean()), 4) if len(rows) else float("nan")
     return out
 
 
-def grade(checker: Checker, images, tagsets) -> tuple[list[list[bool]], dict[str, float]]:
-    """Per cell, per group: does the checker read the requested value?"""
-    probs = checker.predict(images)
-    marks, correct = [], {g: 0 for g in checker.groups}
-    for i, tagset in enumerate(tagsets):
-        row = []
-        for group, values in checker.groups.items():
-            ok = values[int(probs[group][i].argmax())] == tagset.get(group)
-            row.append(bool(ok))
-            correct[group] += ok
-        marks.append(row)
+def grade(images, tagsets, checker: Checker) -> tuple[list[list[bool]], dict[str, float]]:
+    """Per cell, per checker group (in checker order): does the checker read
+    the requested value? Returns (marks [n][groups], accuracy per group)."""
+    tagsets = list(tagsets)
+    if len(tagsets) != len(images):
+        raise ValueError(f"{len(images)} images but {len(tagsets)} requested tag sets")
+    read = checker.read_values(images) if len(tagsets) else {g: [] for g in checker.groups}
+    marks = [[read[g][i] == t.get(g) for g in checker.groups] for i, t in enumerate(tagsets)]
     n = max(len(tagsets), 1)
-    return marks, {g: c / n for g, c in correct.items()}
+    accuracy = {g: sum(m[j] for m in marks) / n for j, g in enumerate(checker.groups)}
+    return marks, accuracy
 
 
 def grade_cells(model_dir, cells, tagsets):
     """generate.py --grade: (per-cell marks, accuracy per group) with the
-    checker stored beside the model."""
-    checker = load_checker(model_dir)
-    return grade(checker, np.asarray(cells), tagsets)
+    checker stored beside the model (checker.json + .tflite / .weights.h5)."""
+    return grade(np.asarray(cells), tagsets, load_checker(model_dir))
 
 
 def main(argv=None) -> int:
@@ -274,20 +313,25 @@ def main(argv=None) -> int:
     e = sub.add_parser("eval", help="held-out accuracy of a checker",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     for p in (t, e):
-        p.add_argument("--images", required=True)
-        p.add_argument("--tags-csv", required=True)
+        p.add_argument("--images", required=True, help="image folder")
+        p.add_argument("--tags-csv", required=True, help="tag CSV (any supported format)")
         p.add_argument("--tag-format", default="auto")
-        p.add_argument("--holdout", type=float, default=0.1)
-        p.add_argument("--cache-dir", default=None)
-        p.add_argument("--seed", type=int, default=0)
-    t.add_argument("--out", required=True, help="folder for checker.json / .weights.h5 / .tflite "
-                                                "(e.g. a model directory)")
+        p.add_argument("--holdout", type=float, default=0.1, help="held-out fraction (use the model's)")
+        p.add_argument("--cache-dir", default=None, help="dataset cache (default ~/.cache/tagface)")
+        p.add_argument("--seed", type=int, default=0, help="split and training seed")
+    t.add_argument("--out", default="checker", help="folder for checker.json / .weights.h5 / .tflite "
+                                                    "(e.g. a model's export/ folder)")
     t.add_argument("--vocab", default=None, help="use this vocab.json (the model's) for the data")
     t.add_argument("--epochs", type=int, default=4)
     t.add_argument("--batch-size", type=int, default=64)
-    t.add_argument("--image-size", type=int, default=64)
-    e.add_argument("--checker", required=True)
+    t.add_argument("--image-size", type=int, default=64, help="the network's input size (images are resized)")
+    t.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate (halved per epoch in the 2nd half)")
+    t.add_argument("--no-progress", action="store_true")
+    e.add_argument("--checker", required=True, help="checker folder")
     args = parser.parse_args(argv)
+    if args.command == "train" and (args.epochs < 1 or args.batch_size < 1 or args.image_size < 8):
+        print("error: --epochs and --batch-size must be >= 1, --image-size >= 8", file=sys.stderr)
+        return 2
 
     from model.runtime import ModelError
     from preprocess.cache import build_or_load
@@ -295,7 +339,6 @@ def main(argv=None) -> int:
     from tags.vocab import Vocabulary
 
     try:
-        vocab = Vocabulary.load(args.vocab) if getattr(args, "vocab", None) else None
         if args.command == "eval":
             checker = load_checker(args.checker)
             data = build_or_load(args.images, args.tags_csv, tag_format=args.tag_format,
@@ -304,18 +347,24 @@ def main(argv=None) -> int:
             acc = evaluate(checker, data, data.holdout_indices())
             print(json.dumps({"heldout_accuracy": acc, "heldout_images": int(len(data.holdout_indices()))}))
             return 0
+        vocab = Vocabulary.load(args.vocab) if args.vocab else None
         data = build_or_load(args.images, args.tags_csv, tag_format=args.tag_format, size=args.image_size,
-                             cache_dir=args.cache_dir, holdout=args.holdout, seed=args.seed, vocab=vocab)
+                             cache_dir=args.cache_dir, holdout=args.holdout, seed=args.seed, vocab=vocab,
+                             progress=not args.no_progress)
         model, meta = train_checker(data, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
-                                    image_size=args.image_size)
-        meta["tags_csv"] = str(args.tags_csv)
+                                    image_size=args.image_size, lr=args.lr, progress=not args.no_progress)
+        meta["data"] = {"images": str(args.images), "tags_csv": str(args.tags_csv), "holdout": args.holdout,
+                        "split_seed": args.seed}
         save_checker(model, meta, Path(args.out))
-    except (TagError, ModelError, OSError) as exc:
+    except (TagError, ModelError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     acc = meta["heldout_accuracy"]
+    low = [g for g, a in acc.items() if a < MIN_ACCURACY.get(g, 0.0)]
     print("held-out accuracy: " + ", ".join(f"{g} {a:.4f}" for g, a in acc.items())
           + f" ({meta['heldout_images']} images); saved to {args.out}")
+    if low:
+        print(f"warning: below the accuracy needed to judge samples ({MIN_ACCURACY}) for {low}", file=sys.stderr)
     return 0
 
 

@@ -34,7 +34,7 @@ class TrainConfig:
 
     # --- networks (Berthelot et al. 2017) ---------------------------------
     image_size: int = 64
-    filters: int = 64
+    filters: int = 32
     repeats: int = 2
     nz: int = 64  # Nz = Nh
     embed_dim: int = 16
@@ -52,13 +52,13 @@ class TrainConfig:
     wrong_cap: float = 1.5
     oob_weight: float = 1.0
     aux_weight: float = 0.2  # auxiliary tag head on D's encoder (0 = off)
-    diversity_weight: float = 0.0  # mode-seeking term against z being ignored (0 = off)
+    diversity_weight: float = 0.05  # mode-seeking term against z being ignored (0 = off)
     filter_sd: float = 2.0
 
     # --- optimisation -----------------------------------------------------
     batch_size: int = 16
-    lr: float = 1e-4
-    lr_floor: float = 1e-5
+    lr: float = 2e-4
+    lr_floor: float = 2e-5
     lr_window: int = 1000
     lr_patience: int = 3
     beta1: float = 0.5
@@ -74,6 +74,7 @@ class TrainConfig:
     keep_checkpoints: int = 3
     log_every: int = 10
     eval_every: int = 0
+    checker: str = ""  # tag checker folder for --eval-every
 
     format_version: int = FORMAT_VERSION
     extra: dict = field(default_factory=dict)
@@ -142,10 +143,10 @@ class TrainConfig:
     @classmethod
     def load(cls, directory: str | os.PathLike) -> "TrainConfig":
         path = Path(directory)
-        if path.is_dir():
+        if path.suffix != ".json":
             path = path / CONFIG_NAME
         if not path.exists():
-            raise ConfigError(f"no {CONFIG_NAME} in {path.parent}: not a run or model directory")
+            raise ConfigError(f"{path.parent} is not a run directory or exported model (no {CONFIG_NAME})")
         try:
             data = json.loads(path.read_text())
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:

@@ -76,7 +76,9 @@ def mode_seeking(images_a, images_b, z_a, z_b, eps: float = 1e-5):
 
     Small when two noises with the same tags give different images, large
     when G ignores z (the mode collapse the course team saw). Optional
-    extension, weighted by `diversity_weight`.
+    extension, weighted by `diversity_weight`. With several replicas each
+    pairs the images of its own share of the batch, so it is the one term
+    that is not exactly the single-device value.
     """
     image_gap = tf.reduce_mean(tf.abs(_f32(images_a) - _f32(images_b)))
     z_gap = tf.reduce_mean(tf.abs(_f32(z_a) - _f32(z_b)))

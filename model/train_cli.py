@@ -51,12 +51,13 @@ HELP = {
     "checkpoint_every": "checkpoint every N steps (and at each epoch end)",
     "keep_checkpoints": "how many recent checkpoints to keep",
     "log_every": "write metrics.csv / TensorBoard every N steps",
-    "eval_every": "run the quality metrics every N steps (0: off; needs a checker)",
+    "eval_every": "run the quality metrics every N steps into RUN/eval.csv (0: off; needs --checker)",
+    "checker": "tag checker folder used by --eval-every",
 }
 NOT_FLAGS = {"cond_dim", "format_version", "extra"}
 # Settings that may change when a run is resumed (everything else is fixed by its config.json).
 RESUMABLE = {"epochs", "steps", "checkpoint_every", "keep_checkpoints", "log_every",
-             "sample_every", "eval_every", "cache_dir", "images", "tags_csv", "precision", "strategy"}
+             "sample_every", "eval_every", "checker", "cache_dir", "images", "tags_csv", "precision", "strategy"}
 
 
 def _bool(text: str) -> bool:
@@ -92,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
                       "losses and control" if f.name in ("gamma", "lambda_k", "wrong_weight", "wrong_cap",
                                                          "oob_weight", "aux_weight", "diversity_weight", "filter_sd") else
                       "logging and checkpoints" if f.name in ("sample_every", "checkpoint_every",
-                                                              "keep_checkpoints", "log_every", "eval_every") else
+                                                              "keep_checkpoints", "log_every", "eval_every", "checker") else
                       "optimisation")
         group = groups.setdefault(group_name, parser.add_argument_group(group_name))
         default = getattr(defaults, f.name)

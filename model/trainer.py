@@ -318,6 +318,8 @@ class Trainer:
                         save_png(run / "samples" / f"step_{step:07d}.png", grid)
                     if step % cfg.checkpoint_every == 0:
                         self.save_checkpoint()
+                    if cfg.eval_every and cfg.checker and step % cfg.eval_every == 0:
+                        self._evaluate(step)
                     if self._stop_signal is not None:
                         path = self.save_checkpoint()
                         name = signal.Signals(self._stop_signal).name
@@ -373,6 +375,17 @@ class Trainer:
         grid = self._sample_grid(tag_rows, fixed_z, fixed_eps)
         save_png(self.run_dir / "samples" / f"epoch_{epoch + 1:03d}.png", grid)
         metrics.image(int(model.step.numpy()), "samples", grid)
+
+    def _evaluate(self, step: int) -> None:
+        """Quality metrics with the tag checker, appended to RUN/eval.csv."""
+        from model.checker import load_checker
+        from model.runtime import load_generator
+        from report.metrics import evaluate_generator, write_results
+
+        out = self._export()
+        result = evaluate_generator(load_generator(out), load_checker(self.config.checker), self.data,
+                                    n_per_combo=2, seed=self.config.seed)
+        write_results(self.run_dir, result, step)
 
     def _export(self) -> Path | None:
         try:

@@ -4,13 +4,16 @@ import sys
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m report", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m report", description=__doc__,
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("run_dir", help="a training run directory")
+    p.add_argument("--no-grade", action="store_true",
+                   help="skip the graded grid even when a tag checker is beside the model")
     args = p.parse_args(argv)
     from report.build import ReportError, build_report
 
     try:
-        path = build_report(args.run_dir)
+        path = build_report(args.run_dir, grade=not args.no_grade)
     except (ReportError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

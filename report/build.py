@@ -3,10 +3,12 @@
     python -m report RUN_DIR
 
 writes RUN_DIR/report/report.html and report.md with every image beside them:
-settings (config.json), training curves (metrics.csv), the epoch timeline of
-the fixed-noise grids, the real-image filter per epoch with its contact
-sheets, quality metrics over time (eval.csv) and the final graded grid.
-Every number shown is read from those files.
+settings (config.json), training curves and a per-epoch table (metrics.csv),
+the epoch timeline of the fixed-noise grids (samples/), the real-image filter
+per epoch with its contact sheets (filtered/), quality metrics over time
+(eval.csv) and the final graded grid (when a tag checker is found beside the
+model). Every number shown is read from those files (the graded grid's
+accuracy is measured while building and saved as report/graded.json).
 """
 from __future__ import annotations
 
@@ -16,161 +18,253 @@ import json
 import shutil
 from pathlib import Path
 
-CURVES = [("loss_real", "L(x)"), ("loss_fake", "L(G(z))"), ("k", "k_t"), ("M", "convergence M"),
-          ("lr", "learning rate")]
+from report.plots import plot_curves, plot_eval
+
+GRADED_COLUMNS = 8
 
 
 class ReportError(ValueError):
     """The folder is not a run directory the report can be built from."""
 
 
-def _read_csv(path: Path) -> list[dict]:
+def read_csv(path: Path) -> list[dict]:
+    """Rows of a CSV (complete rows only: a crash can leave a cut last line)."""
     if not path.exists():
         return []
     with open(path, newline="") as fh:
-        return [r for r in csv.DictReader(fh) if None not in r.values()]
+        return [r for r in csv.DictReader(fh) if None not in r.values() and None not in r]
 
 
-def _floats(rows, key):
-    out = []
-    for r in rows:
-        try:
-            out.append(float(r[key]))
-        except (KeyError, ValueError, TypeError):
-            out.append(float("nan"))
-    return out
-
-
-def plot_curves(rows: list[dict], out: Path) -> list[tuple[str, str]]:
-    """One small PNG per curve; returns (title, file name)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    steps = _floats(rows, "step")
-    made = []
-    for key, title in CURVES:
-        values = _floats(rows, key)
-        fig, ax = plt.subplots(figsize=(5, 2.6), dpi=90)
-        ax.plot(steps, values, lw=1)
-        ax.set_xlabel("step")
-        ax.set_title(title)
-        if key == "lr":
-            ax.set_yscale("log")
-        ax.grid(alpha=0.3)
-        fig.tight_layout()
-        name = f"curve_{key}.png"
-        fig.savefig(out / name)
-        plt.close(fig)
-        made.append((title, name))
-    return made
-
-
-def _fmt(value) -> str:
+def fmt(value) -> str:
+    """Numbers to 4 significant digits, anything else as is."""
+    if value is None or value == "":
+        return ""
     try:
         f = float(value)
     except (TypeError, ValueError):
         return str(value)
+    if f.is_integer() and abs(f) < 1e15 and "." not in str(value) and "e" not in str(value).lower():
+        return str(int(f))
     return f"{f:.4g}"
 
 
-def _table(headers: list[str], rows: list[list]) -> tuple[str, str]:
-    """(markdown, html) of a table."""
-    md = "| " + " | ".join(headers) + " |\n|" + "---|" * len(headers) + "\n"
-    md += "".join("| " + " | ".join(str(c) for c in r) + " |\n" for r in rows)
-    h = "<table><tr>" + "".join(f"<th>{html.escape(str(c))}</th>" for c in headers) + "</tr>"
-    h += "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows)
-    return md, h + "</table>"
+class _Doc:
+    """The same content written twice: Markdown and HTML."""
+
+    def __init__(self, title: str):
+        self.md = [f"# {title}\n"]
+        self.html = [f"<h1>{html.escape(title)}</h1>"]
+
+    def section(self, title: str) -> None:
+        self.md.append(f"\n## {title}\n\n")
+        self.html.append(f"<h2>{html.escape(title)}</h2>")
+
+    def text(self, text: str) -> None:
+        self.md.append(text + "\n\n")
+        self.html.append(f"<p>{html.escape(text)}</p>")
+
+    def image(self, src: str, caption: str) -> None:
+        self.md.append(f"![{caption}]({src})\n\n")
+        self.html.append(f'<figure><img src="{html.escape(src)}" alt="{html.escape(caption)}">'
+                         f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+
+    def table(self, headers: list[str], rows: list[list], html_cells: list[list] | None = None) -> None:
+        """`html_cells` may replace cells with ready HTML (images, links); the Markdown gets `rows`."""
+        self.md.append("| " + " | ".join(headers) + " |\n|" + "---|" * len(headers) + "\n")
+        self.md.extend("| " + " | ".join(str(c) for c in r) + " |\n" for r in rows)
+        self.md.append("\n")
+        cells = html_cells or [[html.escape(str(c)) for c in r] for r in rows]
+        self.html.append("<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in headers) + "</tr>"
+                         + "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in cells)
+                         + "</table>")
+
+    def write(self, out: Path, title: str) -> Path:
+        (out / "report.md").write_text("".join(self.md))
+        page = ("<!doctype html><html><head><meta charset='utf-8'><title>" + html.escape(title) + "</title>"
+                "<style>body{font-family:sans-serif;max-width:64em;margin:2em auto;padding:0 1em}"
+                "table{border-collapse:collapse;margin:0.5em 0}td,th{border:1px solid #ccc;padding:2px 6px;"
+                "text-align:right}figure{display:inline-block;margin:4px;vertical-align:top}"
+                "figcaption{font-size:small}img{image-rendering:pixelated}</style></head><body>\n"
+                + "\n".join(self.html) + "\n</body></html>\n")
+        (out / "report.html").write_text(page)
+        return out / "report.html"
 
 
-def build_report(run_dir: str | Path) -> Path:
+def _copy(src: Path, out: Path, rel: str) -> str:
+    (out / rel).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, out / rel)
+    return rel
+
+
+def _epoch_rows(metrics: list[dict]) -> list[dict]:
+    """The last metrics.csv row of every epoch."""
+    last: dict[str, dict] = {}
+    for r in metrics:
+        last[r.get("epoch", "")] = r
+    return list(last.values())
+
+
+TRAIN_COLUMNS = [("step", "step"), ("epoch", "epoch"), ("loss_real", "L(x)"), ("loss_fake", "L(G(z))"),
+                 ("loss_wrong", "L(wrong)"), ("k", "k_t"), ("M", "M"), ("lr", "lr"), ("filtered", "filtered"),
+                 ("images_per_s", "images/s")]
+
+
+def _training(doc: _Doc, run: Path, out: Path) -> None:
+    doc.section("Training")
+    metrics = read_csv(run / "metrics.csv")
+    if not metrics:
+        doc.text("No metrics.csv rows yet.")
+        return
+    columns = [(k, title) for k, title in TRAIN_COLUMNS if k in metrics[0]]
+    doc.text("Last logged row of every epoch (metrics.csv); the final row is the last line.")
+    doc.table([t for _, t in columns], [[fmt(r[k]) for k, _ in columns] for r in _epoch_rows(metrics)])
+    for title, name in plot_curves(metrics, out):
+        doc.image(name, title)
+
+
+def _timeline(doc: _Doc, run: Path, out: Path) -> None:
+    doc.section("Epoch timeline (fixed noise, fixed tags)")
+    grids = sorted((run / "samples").glob("epoch_*.png"))
+    if not grids:
+        doc.text("No sample grids yet (samples/epoch_NNN.png is written at the end of every epoch).")
+        return
+    tags_file = run / "samples" / "fixed_tags.txt"
+    if tags_file.exists():
+        doc.text("Rows, top to bottom: " + "; ".join(tags_file.read_text().splitlines()))
+    pick = grids if len(grids) <= 12 else [grids[round(i * (len(grids) - 1) / 11)] for i in range(12)]
+    rows, cells = [], []
+    for g in pick:
+        rel = _copy(g, out, f"timeline/{g.name}")
+        label = g.stem.split("_", 1)[1].lstrip("0") or "0"
+        rows.append([label, f"![epoch {label}]({rel})"])
+        cells.append([html.escape(label), f'<img src="{html.escape(rel)}" alt="epoch {html.escape(label)}">'])
+    doc.table(["epoch", "samples"], rows, cells)
+
+
+def _filter(doc: _Doc, run: Path, out: Path) -> None:
+    doc.section("Real-image filter")
+    summary = read_csv(run / "filtered" / "summary.csv")
+    if not summary:
+        doc.text("Nothing filtered yet (the filter starts in epoch 2).")
+        return
+    doc.text("Real images whose reconstruction loss was above the threshold (previous epoch's mean "
+             "+ k standard deviations) were left out of training (filtered/summary.csv).")
+    rows, cells = [], []
+    for r in summary:
+        epoch = int(r["epoch"])
+        listing = run / "filtered" / f"epoch_{epoch:03d}.csv"
+        link = _copy(listing, out, f"filtered/{listing.name}") if listing.exists() else ""
+        row = [r["epoch"], fmt(r["threshold"]), r["filtered"], r["seen"]]
+        rows.append(row + [f"[{listing.name}]({link})" if link else ""])
+        cells.append([html.escape(c) for c in row]
+                     + [f'<a href="{html.escape(link)}">{html.escape(listing.name)}</a>' if link else ""])
+    doc.table(["epoch", "threshold", "filtered", "seen", "list"], rows, cells)
+    for r in summary:
+        sheet = run / "filtered" / f"epoch_{int(r['epoch']):03d}.png"
+        if sheet.exists():
+            doc.image(_copy(sheet, out, f"filtered/{sheet.name}"), f"left out in epoch {r['epoch']}")
+
+
+def _quality(doc: _Doc, run: Path, out: Path) -> None:
+    doc.section("Quality metrics")
+    source = run / "eval.csv" if (run / "eval.csv").exists() else run / "export" / "eval.csv"
+    evals = read_csv(source)
+    if not evals:
+        doc.text("No eval.csv yet: python -m report.metrics RUN --images DIR --tags-csv CSV "
+                 "(or train with --eval-every N --checker DIR).")
+        return
+    doc.text("From eval.csv: tag accuracy per group over every hair x eye combination of the training data; "
+             "within-tag diversity in the checker's feature space (generated vs real held-out images of the "
+             "same tags); Frechet distance to held-out real images (generated vs real-vs-real).")
+    keys = list(evals[0])
+    doc.table(keys, [[fmt(r[k]) for k in keys] for r in evals])
+    for title, name in plot_eval(evals, out):
+        doc.image(name, title)
+
+
+def find_checker(run: Path, config: dict) -> Path | None:
+    from model.checker import find_checker_dir
+
+    found = find_checker_dir(run)
+    if found is None and config.get("checker"):
+        found = find_checker_dir(config["checker"])
+    return found
+
+
+def graded_grid(run: Path, checker_dir: Path, out: Path, *, seed: int = 0) -> dict:
+    """Generate the fixed tags (samples/fixed_tags.txt, else the first training
+    combinations) with the final model, grade every cell, save graded.png and graded.json."""
+    from model.checker import grade, load_checker
+    from model.generation import build_requests, generate_requests
+    from model.runtime import load_generator
+    from report.grid import grid, save_png
+
+    generator = load_generator(run)
+    checker = load_checker(checker_dir)
+    tags_file = run / "samples" / "fixed_tags.txt"
+    texts = tags_file.read_text().splitlines() if tags_file.exists() else []
+    if not texts:
+        texts = [" ".join(f"{v} {g}" for g, v in c["tags"].items()) for c in generator.vocab.combos[:8]]
+    requests = build_requests([(str(i), t) for i, t in enumerate(texts)], generator.vocab, GRADED_COLUMNS, seed)
+    images = generate_requests(generator, requests, seed)
+    cells = [im for batch in images for im in batch]
+    tagsets = [t for r in requests for t in r.tagsets]
+    marks, accuracy = grade(cells, tagsets, checker)
+    save_png(out / "graded.png", grid(cells, GRADED_COLUMNS, [r.label for r in requests], 1, marks))
+    result = {"seed": seed, "cells": len(cells), "accuracy": accuracy, "groups": list(checker.groups),
+              "rows": texts, "checker": str(checker_dir),
+              "checker_heldout_accuracy": checker.heldout_accuracy, "marks": marks}
+    (out / "graded.json").write_text(json.dumps(result, indent=1) + "\n")
+    return result
+
+
+def _graded(doc: _Doc, run: Path, out: Path, config: dict, grade: bool) -> None:
+    doc.section("Graded grid")
+    checker_dir = find_checker(run, config) if grade else None
+    if checker_dir is None:
+        doc.text("No tag checker beside the model (checker.json in the run, its export/ or checker/); "
+                 "train one with python -m model.checker train --images DIR --tags-csv CSV --out RUN/export.")
+        return
+    from model.checker import MIN_ACCURACY
+    from model.runtime import ModelError
+
+    try:
+        result = graded_grid(run, checker_dir, out)
+    except (ModelError, ValueError) as exc:
+        doc.text(f"Could not grade the final model: {exc}")
+        return
+    held = result["checker_heldout_accuracy"]
+    doc.text(f"Final model, {result['cells']} cells (seed {result['seed']}); one border ring per group, outermost "
+             f"= {result['groups'][0]}: green = the checker reads the requested value, red = it does not.")
+    doc.table(["group", "tag accuracy", "checker held-out accuracy", "trusted"],
+              [[g, fmt(a), fmt(held.get(g, "")),
+                "yes" if held.get(g, 0.0) >= MIN_ACCURACY.get(g, 0.0) else "no"]
+               for g, a in result["accuracy"].items()])
+    doc.image("graded.png", "graded grid (rows: the fixed tags)")
+
+
+def build_report(run_dir: str | Path, *, grade: bool = True) -> Path:
+    """Write RUN/report/report.html + report.md (+ images); returns the HTML path."""
     run = Path(run_dir)
     config_path = run / "config.json"
     if not config_path.exists():
         raise ReportError(f"{run} is not a run directory (no config.json)")
-    config = json.loads(config_path.read_text())
+    try:
+        config = json.loads(config_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ReportError(f"{config_path} is not valid JSON ({exc})") from None
+    if not isinstance(config, dict):
+        raise ReportError(f"{config_path} does not hold a JSON object")
     out = run / "report"
     out.mkdir(exist_ok=True)
-    metrics = _read_csv(run / "metrics.csv")
-    md, body = [f"# Conditional BEGAN run `{run.name}`\n"], [f"<h1>Conditional BEGAN run {html.escape(run.name)}</h1>"]
-
-    def section(title):
-        md.append(f"\n## {title}\n")
-        body.append(f"<h2>{html.escape(title)}</h2>")
-
-    def image(src, alt):
-        md.append(f"![{alt}]({src})\n")
-        body.append(f'<figure><img src="{html.escape(src)}" alt="{html.escape(alt)}">'
-                    f"<figcaption>{html.escape(alt)}</figcaption></figure>")
-
-    def table(headers, rows):
-        m, h = _table(headers, rows)
-        md.append(m)
-        body.append(h)
-
-    section("Settings")
-    table(["setting", "value"], [[k, config[k]] for k in sorted(config) if k != "extra"])
-
-    section("Training")
-    if metrics:
-        last = metrics[-1]
-        table(["step", "epoch", "L(x)", "L(G(z))", "k_t", "M", "lr", "images/s"],
-              [[last["step"], last["epoch"], _fmt(last["loss_real"]), _fmt(last["loss_fake"]), _fmt(last["k"]),
-                _fmt(last["M"]), _fmt(last["lr"]), _fmt(last["images_per_s"])]])
-        for title, name in plot_curves(metrics, out):
-            image(name, title)
-    else:
-        md.append("No metrics.csv rows yet.\n")
-        body.append("<p>No metrics.csv rows yet.</p>")
-
-    section("Epoch timeline (fixed noise, fixed tags)")
-    grids = sorted((run / "samples").glob("epoch_*.png"))
-    tags_file = run / "samples" / "fixed_tags.txt"
-    if tags_file.exists():
-        rows_text = tags_file.read_text().splitlines()
-        md.append("Rows: " + "; ".join(rows_text) + "\n")
-        body.append("<p>Rows: " + html.escape("; ".join(rows_text)) + "</p>")
-    (out / "timeline").mkdir(exist_ok=True)
-    pick = grids if len(grids) <= 12 else [grids[int(i * (len(grids) - 1) / 11)] for i in range(12)]
-    for g in pick:
-        shutil.copyfile(g, out / "timeline" / g.name)
-        image(f"timeline/{g.name}", f"epoch {int(g.stem.split('_')[1])}")
-
-    section("Real-image filter")
-    summary = _read_csv(run / "filtered" / "summary.csv")
-    if summary:
-        table(["epoch", "threshold", "filtered", "seen"],
-              [[r["epoch"], _fmt(r["threshold"]), r["filtered"], r["seen"]] for r in summary])
-        (out / "filtered").mkdir(exist_ok=True)
-        for r in summary:
-            sheet = run / "filtered" / f"epoch_{int(r['epoch']):03d}.png"
-            if sheet.exists() and int(r["filtered"]) > 0:
-                shutil.copyfile(sheet, out / "filtered" / sheet.name)
-                image(f"filtered/{sheet.name}", f"left out in epoch {r['epoch']}")
-    else:
-        md.append("Nothing filtered yet (the filter starts in epoch 2).\n")
-        body.append("<p>Nothing filtered yet (the filter starts in epoch 2).</p>")
-
-    section("Quality metrics")
-    evals = _read_csv(run / "eval.csv") or _read_csv(run / "export" / "eval.csv")
-    if evals:
-        keys = [k for k in evals[0] if k not in ("n_samples", "n_combos", "real_images")]
-        table(keys, [[_fmt(r[k]) for k in keys] for r in evals])
-    else:
-        md.append("No eval.csv (run python -m report.metrics RUN --images ... --tags-csv ...).\n")
-        body.append("<p>No eval.csv (run python -m report.metrics).</p>")
-    graded = run / "graded.png"
-    if graded.exists():
-        section("Graded grid")
-        shutil.copyfile(graded, out / "graded.png")
-        image("graded.png", "green/red border per group: the checker agrees / disagrees with the tags")
-
-    (out / "report.md").write_text("".join(md))
-    page = ("<!doctype html><html><head><meta charset='utf-8'><title>" + html.escape(run.name)
-            + "</title><style>body{font-family:sans-serif;max-width:60em;margin:2em auto}"
-              "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px}"
-              "figure{display:inline-block;margin:4px}img{image-rendering:pixelated}</style></head><body>"
-            + "\n".join(body) + "</body></html>\n")
-    (out / "report.html").write_text(page)
-    return out / "report.html"
+    title = f"Conditional BEGAN run {run.resolve().name}"
+    doc = _Doc(title)
+    doc.section("Settings")
+    doc.table(["setting", "value"], [[k, json.dumps(config[k]) if isinstance(config[k], (dict, list))
+                                      else config[k]] for k in sorted(config)])
+    _training(doc, run, out)
+    _timeline(doc, run, out)
+    _filter(doc, run, out)
+    _quality(doc, run, out)
+    _graded(doc, run, out, config, grade)
+    return doc.write(out, title)

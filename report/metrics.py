@@ -1,82 +1,125 @@
 """Quality metrics of a generator, measured with the tag checker.
 
-    python -m report.metrics MODEL_OR_RUN --images DIR --tags-csv CSV [--n-per-combo 4]
+    python -m report.metrics RUN_OR_MODEL_DIR --images DIR --tags-csv CSV [--n-per-combo 4]
 
-- tag accuracy per group over every hair x eye combination of the training data;
+- tag accuracy per group over every hair x eye combination of the training
+  data (n samples each): does the checker read the requested colours?
 - within-tag diversity: mean pairwise distance, in the checker's feature
   space, between samples of the same tags, next to the same figure for real
-  held-out images of those tags (ratio ~1: as varied as real faces; ~0: collapse);
+  held-out images of those tags (ratio ~1: as varied as real faces; ~0: the
+  generator ignores z, i.e. mode collapse);
 - Frechet distance between generated and held-out real features, next to
-  real-vs-real (two halves of the real images) as the floor to compare with.
+  real-vs-real: the held-out images are split in two halves A and B; equally
+  large samples of the generated set and of A are both compared with B, so
+  the real-vs-real figure is the floor a perfect generator would reach.
 
-Writes <dir>/metrics.json (latest) and appends a row to <dir>/eval.csv.
+Writes <dir>/metrics.json (latest) and appends a row with a `step` column to
+<dir>/eval.csv. The trainer calls evaluate_generator + write_results with --eval-every.
 """
 from __future__ import annotations
 
 import argparse
 import csv
 import json
+import math
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
 
+REAL_PER_COMBO = 16  # real held-out images per combination for the diversity reference
+
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^1/2)."""
+    """||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^1/2) between two feature sets."""
     from scipy import linalg
 
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if len(a) < 2 or len(b) < 2:
+        return float("nan")
     mu_a, mu_b = a.mean(0), b.mean(0)
-    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    root, _ = linalg.sqrtm(cov_a @ cov_b, disp=False)
+    cov_a, cov_b = np.atleast_2d(np.cov(a, rowvar=False)), np.atleast_2d(np.cov(b, rowvar=False))
+    with warnings.catch_warnings():  # a collapsed generator gives a singular covariance: expected
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)
+        root = linalg.sqrtm(cov_a @ cov_b)
+        if not np.isfinite(root).all():  # regularise as the FID reference code does
+            offset = np.eye(len(cov_a)) * 1e-6
+            root = linalg.sqrtm((cov_a + offset) @ (cov_b + offset))
     root = np.real(root)
-    return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2.0 * root))
+    return float(max(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2.0 * root), 0.0))
 
 
 def mean_pairwise_distance(features: np.ndarray) -> float:
+    """Mean Euclidean distance over all pairs (0 for fewer than two rows)."""
     from scipy.spatial.distance import pdist
 
-    return float(pdist(features).mean()) if len(features) > 1 else 0.0
+    return float(pdist(np.asarray(features, np.float64)).mean()) if len(features) > 1 else 0.0
+
+
+def training_combinations(data) -> list[tuple[str, ...]]:
+    """The distinct (hair, eyes, ...) value tuples of the training rows, sorted."""
+    groups = list(data.vocab.groups)
+    labels = np.unique(data.labels[data.train_indices()], axis=0)
+    return sorted(tuple(data.vocab.groups[g][i] for g, i in zip(groups, row)) for row in labels)
+
+
+def _round(x: float, digits: int) -> float:
+    return round(float(x), digits) if math.isfinite(x) else float("nan")
 
 
 def evaluate_generator(generator, checker, data, *, n_per_combo: int = 4, seed: int = 0) -> dict:
-    """Every (hair, eyes) pair of the training data, n samples each."""
+    """All metrics for one generator (anything with .config, .vocab and
+    .generate(z, cond, eps) -> [-1, 1] images, e.g. model.runtime.load_generator).
+    `data` is a CachedData in the generator's vocabulary (see data_for)."""
     from model.generation import sample_inputs, to_uint8
 
     vocab = generator.vocab
-    groups = list(vocab.groups)
-    pairs = sorted({tuple(c["tags"][g] for g in groups) for c in vocab.combos})
-    tagsets = [vocab.tagset(dict(zip(groups, p))) for p in pairs for _ in range(n_per_combo)]
+    groups = list(data.vocab.groups)
+    combos = training_combinations(data)
+    tagsets = [vocab.tagset(dict(zip(groups, c))) for c in combos for _ in range(n_per_combo)]
     z, eps = sample_inputs(generator.config, len(tagsets), seed)
     images = to_uint8(generator.generate(z, vocab.conditions(tagsets), eps))
     probs, feats = checker.predict_and_features(images)
-    result = {"n_samples": len(tagsets), "n_combos": len(pairs)}
+    result = {"n_samples": len(tagsets), "n_combos": len(combos)}
     for group in checker.groups:
-        values = checker.groups[group]
-        predicted = np.array(values)[probs[group].argmax(1)]
-        result[f"acc_{group}"] = round(float(np.mean([p == t.get(group) for p, t in zip(predicted, tagsets)])), 4)
-    # diversity within each combination, generated vs real held-out
-    gen_div = [mean_pairwise_distance(feats[i * n_per_combo:(i + 1) * n_per_combo]) for i in range(len(pairs))]
+        if group not in groups:
+            continue
+        predicted = np.array(checker.groups[group])[probs[group].argmax(1)]
+        wanted = np.array([t.get(group) for t in tagsets])
+        result[f"acc_{group}"] = _round(np.mean(predicted == wanted), 4)
+
+    # within-tag diversity: generated vs real held-out images of the same combination
     held = data.holdout_indices()
-    if len(held) < 2:
-        held = data.train_indices()
     real_feats = checker.features(data.images[held])
-    real_labels = data.labels[held]
-    real_div = []
-    for p in pairs:
-        idx = [vocab.groups[g].index(v) for g, v in zip(groups, p)]
-        rows = np.flatnonzero((real_labels == idx).all(1))[:max(n_per_combo, 8)]
-        if len(rows) > 1:
-            real_div.append(mean_pairwise_distance(real_feats[rows]))
-    result["diversity_generated"] = round(float(np.mean(gen_div)), 4)
-    result["diversity_real"] = round(float(np.mean(real_div)), 4) if real_div else float("nan")
-    result["diversity_ratio"] = round(result["diversity_generated"] / result["diversity_real"], 4) \
-        if real_div and result["diversity_real"] > 0 else float("nan")
+    gen_div, real_div, both_gen = [], [], []
+    label_index = {c: i for i, c in enumerate(combos)}
+    real_rows: dict[int, list[int]] = {}
+    for k, row in enumerate(data.labels[held]):
+        key = tuple(data.vocab.groups[g][i] for g, i in zip(groups, row))
+        if key in label_index and len(real_rows.setdefault(label_index[key], [])) < REAL_PER_COMBO:
+            real_rows[label_index[key]].append(k)
+    for i in range(len(combos)):
+        d = mean_pairwise_distance(feats[i * n_per_combo:(i + 1) * n_per_combo])
+        gen_div.append(d)
+        if len(real_rows.get(i, [])) > 1:
+            real_div.append(mean_pairwise_distance(real_feats[real_rows[i]]))
+            both_gen.append(d)
+    result["diversity_generated"] = _round(np.mean(gen_div), 4) if gen_div and n_per_combo > 1 else float("nan")
+    result["diversity_real"] = _round(np.mean(real_div), 4) if real_div else float("nan")
+    ratio = np.mean(both_gen) / np.mean(real_div) if real_div and np.mean(real_div) > 0 else float("nan")
+    result["diversity_ratio"] = _round(ratio, 4) if n_per_combo > 1 else float("nan")
+
+    # Frechet distance against half B of the held-out features; the real floor is a sample of half A.
+    # Both sides use the same number of images: the estimate's bias grows as the sample shrinks.
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(real_feats))
-    half = len(order) // 2
-    result["frechet_generated_vs_real"] = round(frechet_distance(feats, real_feats), 3)
-    result["frechet_real_vs_real"] = round(frechet_distance(real_feats[order[:half]], real_feats[order[half:]]), 3)
+    half_a, half_b = order[:len(order) // 2], order[len(order) // 2:]
+    n_fd = min(len(feats), len(half_a))
+    gen_sample = np.sort(rng.permutation(len(feats))[:n_fd])
+    result["frechet_generated_vs_real"] = _round(frechet_distance(feats[gen_sample], real_feats[half_b]), 3)
+    result["frechet_real_vs_real"] = _round(frechet_distance(real_feats[half_a[:n_fd]], real_feats[half_b]), 3)
+    result["frechet_images"] = int(n_fd)
     result["real_images"] = int(len(real_feats))
     return result
 
@@ -92,33 +135,52 @@ def data_for(generator, images, tags_csv, *, cache_dir=None, holdout=None):
                          vocab=generator.vocab, progress=False)
 
 
-def write_results(folder: Path, result: dict, step: int | None = None) -> None:
+def write_results(folder: str | Path, result: dict, step: int | None = None) -> Path:
+    """metrics.json = this result; eval.csv gets one more row (the header
+    grows, old rows kept, when a later evaluation has more columns)."""
+    folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    row = {"step": step if step is not None else ""} | result
+    row = {"step": "" if step is None else int(step)} | result
     (folder / "metrics.json").write_text(json.dumps(row, indent=1) + "\n")
     path = folder / "eval.csv"
-    new = not path.exists()
-    with open(path, "a", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(row), lineterminator="\n")
-        if new:
-            writer.writeheader()
-        writer.writerow(row)
+    header, rows = [], []
+    if path.exists():
+        with open(path, newline="") as fh:
+            reader = csv.DictReader(fh)
+            rows = list(reader)
+            header = list(reader.fieldnames or [])
+    if header and set(row) <= set(header):
+        with open(path, "a", newline="") as fh:
+            csv.DictWriter(fh, fieldnames=header, lineterminator="\n", restval="").writerow(row)
+        return path
+    fields = header + [k for k in row if k not in header]
+    tmp = path.with_suffix(".csv.tmp")
+    with open(tmp, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields, lineterminator="\n", restval="")
+        writer.writeheader()
+        writer.writerows(rows + [row])
+    tmp.replace(path)
+    return path
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m report.metrics", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("model", help="run directory or exported model directory")
-    p.add_argument("--images", required=True)
-    p.add_argument("--tags-csv", required=True)
+    p.add_argument("model", help="run directory (its export/ is used) or exported model directory")
+    p.add_argument("--images", required=True, help="the image folder the model was trained on")
+    p.add_argument("--tags-csv", required=True, help="its tag CSV")
     p.add_argument("--checker", default=None, help="checker folder (default: beside the model)")
-    p.add_argument("--n-per-combo", type=int, default=4)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n-per-combo", type=int, default=4, help="samples per hair x eye combination (default 4)")
+    p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    p.add_argument("--step", type=int, default=None, help="value of the step column (default: empty)")
     p.add_argument("--holdout", type=float, default=None, help="default: the model's config")
-    p.add_argument("--cache-dir", default=None)
-    p.add_argument("--out", default=None, help="folder for metrics.json / eval.csv (default: the model)")
+    p.add_argument("--cache-dir", default=None, help="dataset cache (default: the model's or ~/.cache/tagface)")
+    p.add_argument("--out", default=None, help="folder for metrics.json / eval.csv (default: the model dir)")
     args = p.parse_args(argv)
-    from model.checker import load_checker
+    if args.n_per_combo < 2:
+        print("error: --n-per-combo must be at least 2 (diversity needs pairs)", file=sys.stderr)
+        return 2
+    from model.checker import MIN_ACCURACY, load_checker
     from model.runtime import ModelError, load_generator
     from tags import TagError
 
@@ -130,9 +192,14 @@ def main(argv=None) -> int:
     except (ModelError, TagError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    low = {g: a for g, a in checker.heldout_accuracy.items() if a < MIN_ACCURACY.get(g, 0.0)}
+    if low:
+        print(f"warning: the checker's held-out accuracy {low} is below {MIN_ACCURACY}; "
+              "its tag accuracy figures are not trustworthy", file=sys.stderr)
     out = Path(args.out or args.model)
-    write_results(out, result)
+    write_results(out, result, args.step)
     print(json.dumps(result, indent=1))
+    print(f"wrote {out / 'metrics.json'} and a row of {out / 'eval.csv'}")
     return 0
 
 

@@ -1,0 +1,25 @@
+"""A tag checker trained once per test session on synthetic 64x64 faces
+(4 per hair x eye pair, a quarter held out), kept under pytest's session
+temp folder so every test module that needs it shares one training run."""
+from pathlib import Path
+
+SIZE = 64
+
+
+def synthetic_checker(tmp_path_factory) -> tuple[Path, object]:
+    """(checker folder, CachedData it was trained on)."""
+    from model.checker import CHECKER_JSON, save_checker, train_checker
+    from preprocess.cache import build_or_load
+    from preprocess.synthetic import write_synthetic_set
+
+    root = tmp_path_factory.getbasetemp() / "synthetic_checker"
+    faces = root / "faces"
+    if not (faces / "tags_2018.csv").exists():
+        write_synthetic_set(faces, 4, size=SIZE, seed=11, formats=("2018",))
+    data = build_or_load(faces / "images", faces / "tags_2018.csv", size=SIZE, cache_dir=root / "cache",
+                         holdout=0.25, progress=False)
+    out = root / "checker"
+    if not (out / CHECKER_JSON).exists():
+        model, meta = train_checker(data, epochs=20, batch_size=32, seed=0, image_size=SIZE, progress=False)
+        save_checker(model, meta, out)
+    return out, data

@@ -1,0 +1,122 @@
+"""The tag checker on synthetic faces: held-out accuracy, both backends,
+other image sizes, the fast path without TensorFlow, and grading."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from checker_support import synthetic_checker
+from preprocess.synthetic import draw_face
+from tags.canonical import TagSet
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    return synthetic_checker(tmp_path_factory)
+
+
+def test_checker_reaches_90_percent_per_group_on_held_out_faces(trained):
+    folder, data = trained
+    meta = json.loads((folder / "checker.json").read_text())
+    assert meta["heldout_images"] == len(data.holdout_indices()) == 120
+    assert not meta["heldout_is_training_data"]
+    assert set(meta["heldout_accuracy"]) == {"hair", "eyes"}
+    for group in ("hair", "eyes"):
+        assert meta["heldout_accuracy"][group] >= 0.9, meta["heldout_accuracy"]
+    assert meta["groups"] == data.vocab.groups
+    for name in ("checker.weights.h5", "checker.tflite"):
+        assert (folder / name).stat().st_size > 0
+
+
+def test_litert_and_keras_checkers_agree_with_the_recorded_accuracy(trained):
+    from model.checker import evaluate, load_checker
+
+    folder, data = trained
+    meta = json.loads((folder / "checker.json").read_text())
+    lite, keras_checker = load_checker(folder), load_checker(folder, backend="tensorflow")
+    assert (lite.backend, keras_checker.backend) == ("litert", "tensorflow")
+    held = data.holdout_indices()
+    for checker in (lite, keras_checker):
+        acc = evaluate(checker, data, held)
+        for group, value in meta["heldout_accuracy"].items():
+            assert acc[group] == pytest.approx(value, abs=0.02)
+    images = data.images[held[:16]]
+    np.testing.assert_allclose(lite.features(images), keras_checker.features(images), atol=1e-3)
+    assert lite.features(images).shape == (16, meta["feature_dim"])
+
+
+def test_checker_reads_generator_range_and_other_image_sizes(trained):
+    from model.checker import load_checker
+
+    checker = load_checker(trained[0])
+    rng = np.random.default_rng(3)
+    pairs = [("blue", "red"), ("pink", "green"), ("white", "purple"), ("orange", "aqua")]
+    faces64 = np.stack([draw_face(h, e, 64, rng) for h, e in pairs])
+    as_generator_output = faces64.astype(np.float32) / 127.5 - 1.0
+    assert checker.read_values(as_generator_output) == checker.read_values(faces64)
+    for size in (32, 128):  # resized to 64 inside the network
+        faces = np.stack([draw_face(h, e, size, rng) for h, e in pairs])
+        read = checker.read_values(faces)
+        assert read["hair"] == [h for h, _ in pairs], size
+
+
+def test_grading_marks_a_known_wrong_cell_red(trained):
+    from model.checker import grade, load_checker
+    from report.grid import GREEN, RED, grid
+
+    checker = load_checker(trained[0])
+    rng = np.random.default_rng(0)
+    faces = np.stack([draw_face("red", "blue", 64, rng), draw_face("green", "yellow", 64, rng)])
+    requested = [TagSet.make({"hair": "red", "eyes": "blue"}),
+                 TagSet.make({"hair": "blue", "eyes": "yellow"})]  # second cell: wrong hair
+    marks, accuracy = grade(faces, requested, checker)
+    assert marks == [[True, True], [False, True]]
+    assert accuracy == {"hair": 0.5, "eyes": 1.0}
+    image = grid(faces, 2, borders=marks, pad=2)
+    # outer ring = hair, inner ring = eyes (2 px each at 64 px)
+    left_hair, right_hair = image[2, 2 + 10], image[2, 2 + 66 + 10]
+    right_eyes = image[2 + 2, 2 + 66 + 10]
+    assert tuple(left_hair) == GREEN and tuple(right_hair) == RED and tuple(right_eyes) == GREEN
+    with pytest.raises(ValueError):
+        grade(faces, requested[:1], checker)
+
+
+def test_grading_on_the_fast_path_imports_no_tensorflow(trained):
+    folder, _ = trained
+    code = (
+        "import sys, numpy as np\n"
+        "from model.checker import grade_cells\n"
+        "from preprocess.synthetic import draw_face\n"
+        "from tags.canonical import TagSet\n"
+        "face = draw_face('blue', 'red', 64, np.random.default_rng(1))[None]\n"
+        f"marks, acc = grade_cells({str(folder)!r}, face, [TagSet.make({{'hair': 'blue', 'eyes': 'red'}})])\n"
+        "print(marks, sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')))\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-800:]
+    assert out.stdout.strip() == "[[True, True]] []"
+
+
+def test_missing_checker_is_a_clear_error(tmp_path):
+    from model.checker import load_checker, main
+    from model.runtime import ModelError
+
+    with pytest.raises(ModelError, match="python -m model.checker train"):
+        load_checker(tmp_path)
+    (tmp_path / "checker.json").write_text('{"format_version": 99}')
+    with pytest.raises(ModelError, match="format_version"):
+        load_checker(tmp_path)
+
+
+def test_checker_cli_rejects_bad_input_with_status_2(tmp_path, capsys):
+    from model.checker import main
+
+    assert main(["train", "--images", str(tmp_path / "nope"), "--tags-csv", str(tmp_path / "nope.csv"),
+                 "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err
+    assert main(["train", "--images", "x", "--tags-csv", "y", "--epochs", "0"]) == 2

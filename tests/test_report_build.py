@@ -1,0 +1,166 @@
+"""The coursework report from a small fabricated run directory (no training
+needed): every linked file exists, the numbers match the run's CSV files, and
+headless Chromium loads every image."""
+import csv
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from model.config import TrainConfig
+
+EPOCHS = 3
+
+
+def _write_csv(path, header, rows):
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+@pytest.fixture(scope="module")
+def fabricated_run(tmp_path_factory):
+    from report.grid import grid, save_png
+
+    run = tmp_path_factory.mktemp("report") / "run"
+    (run / "samples").mkdir(parents=True)
+    (run / "filtered").mkdir()
+    TrainConfig(epochs=EPOCHS, image_size=32, gamma=0.4, lr=5e-5).save(run)
+    rng = np.random.default_rng(0)
+    rows = []
+    for step in range(4, 4 * 3 * EPOCHS + 1, 4):
+        epoch = (step - 1) // 12 + 1
+        rows.append([step, epoch, rng.uniform(0.05, 0.3), rng.uniform(0.01, 0.3), rng.uniform(0, 0.4),
+                     rng.uniform(0, 0.1), rng.uniform(0, 0.05), rng.uniform(0.05, 0.4),
+                     5e-5 * 0.5 ** (epoch - 1), int(rng.integers(0, 4)), rng.uniform(50, 90)])
+    _write_csv(run / "metrics.csv", ["step", "epoch", "loss_real", "loss_fake", "loss_wrong", "loss_aux", "k",
+                                     "M", "lr", "filtered", "images_per_s"], rows)
+    for epoch in range(1, EPOCHS + 1):
+        faces = rng.integers(0, 256, (6, 32, 32, 3), dtype=np.uint8)
+        save_png(run / "samples" / f"epoch_{epoch:03d}.png", grid(faces, 3))
+    (run / "samples" / "fixed_tags.txt").write_text("blue hair red eyes\npink hair green eyes\n")
+    _write_csv(run / "filtered" / "summary.csv", ["epoch", "threshold", "filtered", "seen"],
+               [[2, 0.2345678, 3, 96], [3, 0.1987654, 0, 96]])
+    _write_csv(run / "filtered" / "epoch_002.csv", ["id", "path", "loss", "threshold"],
+               [[i, f"images/{i}.jpg", 0.3, 0.2345678] for i in range(3)])
+    _write_csv(run / "filtered" / "epoch_003.csv", ["id", "path", "loss", "threshold"], [])
+    save_png(run / "filtered" / "epoch_002.png", grid(rng.integers(0, 256, (3, 32, 32, 3), dtype=np.uint8), 3))
+    _write_csv(run / "eval.csv", ["step", "n_samples", "n_combos", "acc_hair", "acc_eyes", "diversity_generated",
+                                  "diversity_real", "diversity_ratio", "frechet_generated_vs_real",
+                                  "frechet_real_vs_real", "frechet_images", "real_images"],
+               [[12, 240, 120, 0.41, 0.22, 2.5, 3.1, 0.8065, 41.2, 6.5, 12, 24],
+                [36, 240, 120, 0.83, 0.61, 2.9, 3.1, 0.9355, 18.7, 6.5, 12, 24]])
+    return run
+
+
+@pytest.fixture(scope="module")
+def report(fabricated_run):
+    from report.build import build_report
+
+    html_path = build_report(fabricated_run)
+    return fabricated_run, html_path, html_path.read_text(), (html_path.parent / "report.md").read_text()
+
+
+def _md_rows(md, first_header):
+    """Rows (lists of cells) of the Markdown table whose first header is `first_header`."""
+    lines = md.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"| {first_header} |"))
+    out = []
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        out.append([c.strip() for c in line.strip().strip("|").split("|")])
+    return lines[start], out
+
+
+def _read(path):
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_every_linked_file_exists(report):
+    run, html_path, html, md = report
+    sources = re.findall(r'<img src="([^"]+)"', html)
+    # 5 curves + 3 epoch grids + 1 contact sheet + 3 quality plots
+    assert len(sources) == 12, sources
+    links = re.findall(r'<a href="([^"]+)"', html)
+    assert links == ["filtered/epoch_002.csv", "filtered/epoch_003.csv"]
+    for src in sources + links:
+        assert (html_path.parent / src).stat().st_size > 0, src
+    md_targets = re.findall(r"\]\(([^)]+)\)", md)
+    assert sorted(md_targets) == sorted(sources + links)
+    for name in ("curve_loss_real.png", "curve_loss_fake.png", "curve_k.png", "curve_M.png", "curve_lr.png"):
+        assert name in sources
+
+
+def test_training_table_matches_metrics_csv(report):
+    run, _, _, md = report
+    rows = _read(run / "metrics.csv")
+    last_of_epoch = {r["epoch"]: r for r in rows}
+    header, table = _md_rows(md, "step")
+    assert header.startswith("| step | epoch | L(x) | L(G(z)) | L(wrong) | k_t | M | lr |")
+    assert len(table) == EPOCHS
+    keys = ["step", "epoch", "loss_real", "loss_fake", "loss_wrong", "k", "M", "lr", "filtered", "images_per_s"]
+    for cells, expected in zip(table, last_of_epoch.values()):
+        for cell, key in zip(cells, keys):
+            assert float(cell) == pytest.approx(float(expected[key]), rel=1e-3, abs=1e-12), key
+    assert table[-1][0] == rows[-1]["step"]
+
+
+def test_filter_and_quality_tables_match_their_csv_files(report):
+    run, _, _, md = report
+    _, table = _md_rows(md, "epoch | threshold")
+    for cells, r in zip(table, _read(run / "filtered" / "summary.csv"), strict=True):
+        assert cells[0] == r["epoch"] and cells[2] == r["filtered"] and cells[3] == r["seen"]
+        assert float(cells[1]) == pytest.approx(float(r["threshold"]), rel=1e-3)
+    evals = _read(run / "eval.csv")
+    header, table = _md_rows(md, "step | n_samples")
+    names = [c.strip() for c in header.strip("|").split("|")]
+    for cells, r in zip(table, evals, strict=True):
+        for name, cell in zip(names, cells):
+            assert float(cell) == pytest.approx(float(r[name]), rel=1e-3), name
+
+
+def test_settings_table_lists_config_json(report):
+    run, _, html, md = report
+    _, table = _md_rows(md, "setting")
+    settings = dict((k, v) for k, v in table)
+    config = TrainConfig.load(run)
+    assert float(settings["gamma"]) == config.gamma == 0.4
+    assert float(settings["lr"]) == config.lr
+    assert set(settings) == set(config.to_dict())
+    assert "No tag checker beside the model" in md  # no checker in this run: said, not faked
+
+
+def test_report_cli_errors(tmp_path, capsys):
+    from report.__main__ import main
+
+    assert main([str(tmp_path)]) == 2
+    assert "not a run directory" in capsys.readouterr().err
+
+
+def test_report_renders_in_headless_chromium(report, tmp_path):
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("chromium is not installed (apt-get install chromium; .ci/run installs it)")
+    _, html_path, html, _ = report
+    probe = html_path.parent / "probe.html"  # the report plus a script that counts loaded images
+    probe.write_text(html.replace(
+        "</body>", "<script>window.addEventListener('load', () => {const bad = [...document.images]"
+                   ".filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src);"
+                   "document.title = 'IMAGES ' + document.images.length + ' BROKEN ' + bad.length;});</script></body>"))
+    try:
+        out = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                              "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                              "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
+                              "--allow-file-access-from-files", "--virtual-time-budget=5000", "--dump-dom",
+                              probe.as_uri()], capture_output=True, text=True, timeout=120)
+    finally:
+        probe.unlink()
+    title = re.search(r"<title>(.*?)</title>", out.stdout)
+    assert title, out.stderr[-500:]
+    n, broken = re.match(r"IMAGES (\d+) BROKEN (\d+)", title.group(1)).groups()
+    assert int(n) == html.count("<img ") and int(broken) == 0
