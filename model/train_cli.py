@@ -70,7 +70,7 @@ def _bool(text: str) -> bool:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="train.py", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        prog="train.py",
         description="Train a conditional BEGAN on a folder of images and a tag CSV.",
         epilog="Resume a stopped run with --run-dir RUN --resume; watch it with tensorboard --logdir runs/.")
     parser.add_argument("--run-dir", default=None, help="run directory (default runs/<date-time>)")
@@ -100,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
         kind = _bool if isinstance(default, bool) else type(default)
         group.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=kind, default=None,
                            metavar="ON|OFF" if kind is _bool else None,
-                           help=f"{HELP.get(f.name, f.name)} (default: {default})")
+                           help=f"{HELP.get(f.name, f.name)} (default: {default if default != '' else 'none'})")
     return parser
 
 

@@ -160,6 +160,16 @@ def build_or_load(images, tags_csv, *, tag_format: str = "auto", size: int = 64,
                 "mode": condition_mode, "top_k": top_k, "seed": seed, "keep_gray": keep_grayscale,
                 "strict": strict, "vocab": vocab.to_dict() if vocab else None}
     cache_root = Path(cache_dir) if cache_dir else default_cache_dir()
+    if vocab is not None:
+        # A resumed run passes its saved vocabulary: when that is the one the data gives
+        # anyway, the cache built without it is the same data and is reused.
+        derived = cache_root / cache_key(images, tags_csv, settings | {"vocab": None})
+        try:
+            same = Vocabulary.load(derived / "vocab.json").to_dict() == vocab.to_dict()
+        except (OSError, ValueError, TagError):
+            same = False
+        if same:
+            settings = settings | {"vocab": None}
     key = cache_key(images, tags_csv, settings)
     folder = cache_root / key
     npz, report = folder / "data.npz", folder / "skipped.csv"
@@ -239,7 +249,7 @@ def build_or_load(images, tags_csv, *, tag_format: str = "auto", size: int = 64,
                   combo_conditions=combo_conditions,
                   ids=np.array([r.id for r in final_rows], dtype=np.str_),
                   paths=np.array([r.path for r in final_rows], dtype=np.str_), holdout=held)
-    tmp = folder / "data.tmp.npz"
+    tmp = folder / f"data.tmp{os.getpid()}.npz"  # per process: two runs may build the same cache at once
     np.savez(tmp, **arrays)
     os.replace(tmp, npz)
     vocab.save(folder / "vocab.json")

@@ -13,7 +13,9 @@ import pytest
 
 from preprocess.cache import PreprocessError, build_or_load
 from preprocess.synthetic import draw_face, hair_region, write_synthetic_set, COLOURS
+from tags.canonical import TagSet
 from tags.readers import detect_format, read_tag_csv, read_tag_text
+from tags.vocab import Vocabulary
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -137,12 +139,26 @@ def test_unknown_tags_for_a_given_vocabulary_are_skipped(faces, tmp_path):
     assert data.conditions.shape[1] == vocab.dim
 
 
+def _tagsets(data):
+    return [TagSet.make(dict(zip(data.vocab.groups, (data.vocab.groups[g][i] for g, i in zip(data.vocab.groups, row)))))
+            for row in data.labels]
+
+
 def test_cache_reuse_and_rebuild_on_change(faces, tmp_path):
     cache = tmp_path / "cache"
     a = build_or_load(faces / "images", faces / "tags_2018.csv", size=32, cache_dir=cache, progress=False)
     b = build_or_load(faces / "images", faces / "tags_2018.csv", size=32, cache_dir=cache, progress=False)
     assert not a.loaded_from_cache and b.loaded_from_cache
     np.testing.assert_array_equal(a.images, b.images)
+    # a resumed run passes its saved vocabulary: the same one reuses the cache, another one does not
+    same = build_or_load(faces / "images", faces / "tags_2018.csv", size=32, cache_dir=cache, progress=False,
+                         vocab=Vocabulary.load(a.cache_path.parent / "vocab.json"))
+    assert same.loaded_from_cache and same.cache_path == a.cache_path
+    narrower = Vocabulary.build([t for t in _tagsets(a) if t.get("hair") != "green"])
+    other = build_or_load(faces / "images", faces / "tags_2018.csv", size=32, cache_dir=cache, progress=False,
+                          vocab=narrower)
+    assert not other.loaded_from_cache and other.cache_path != a.cache_path
+    assert "green" not in other.vocab.groups["hair"] and len(other) < len(a)
     csv_path = faces / "tags_2018.csv"
     csv_path.write_text(csv_path.read_text().replace("0,blue hair red eyes", "0,red hair red eyes"))
     c = build_or_load(faces / "images", csv_path, size=32, cache_dir=cache, progress=False)
