@@ -99,7 +99,8 @@ def _resume_line(log: Path) -> dict | None:
 
 def soak(run: Path, train_args: list[str], total_steps: int, kills: int, *, seed: int = 0,
          min_wait: float = 6.0, max_wait: float = 14.0, timeout: float = 900.0) -> SoakReport:
-    """Start training, SIGKILL it `kills` times at random moments, resume each time, finish."""
+    """Start training, SIGKILL it `kills` times at random moments once it is
+    stepping, resume each time, finish."""
     rng = np.random.default_rng(seed)
     report = SoakReport()
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
@@ -116,7 +117,16 @@ def soak(run: Path, train_args: list[str], total_steps: int, kills: int, *, seed
             proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err)
             killed = False
             if report.kills < kills:
-                deadline = time.perf_counter() + rng.uniform(min_wait, max_wait)
+                # Kill during training, not during start-up: wait for a new logged step and a
+                # first checkpoint (a
+                # loaded machine can take longer than max_wait to import TensorFlow), then a
+                # random moment within the next (max_wait - min_wait) seconds.
+                start_step = logged_step(run)
+                started = time.perf_counter()
+                while (proc.poll() is None and time.perf_counter() - started < timeout
+                       and (logged_step(run) <= start_step or not (run / "checkpoints" / "checkpoint").exists())):
+                    time.sleep(0.05)
+                deadline = time.perf_counter() + rng.uniform(0.0, max_wait - min_wait)
                 while time.perf_counter() < deadline and proc.poll() is None:
                     time.sleep(0.05)
                 if proc.poll() is None:

@@ -26,7 +26,9 @@ def test_short_kill_and_resume_soak(tmp_path, synthetic_faces, cache_dir, tiny_r
     report = soak(tmp_path / "soak", _train_args(synthetic_faces, cache_dir), total_steps=45, kills=2,
                   seed=3, min_wait=7.0, max_wait=11.0)
     assert report.kills == 2
-    assert report.problems == []
+    assert report.problems == [], report
+    # every kill came after training had started and each resume restored the checkpoint exactly
+    assert len(report.steps_lost) == 2 and report.restored_matches == 2, report
     assert report.final_step == 45
     assert all(lost <= 5 for lost in report.steps_lost)  # --checkpoint-every 5
 
