@@ -1,9 +1,10 @@
 """Export a generator for generation: Keras weights + config + vocab + TFLite.
 
-    python -m model.export RUN_DIR [--out DIR]
+    python -m model.export RUN_DIR [--out DIR] [--checker CHECKER_DIR]
 
-writes RUN_DIR/export/ (or DIR) from the run's latest checkpoint. The same
-layout is the bundled models/default/.
+writes RUN_DIR/export/ (or DIR) from the run's latest checkpoint, plus the
+tag checker's files when --checker is given (so --grade works with the
+model alone). The same layout is the bundled models/default/.
 """
 from __future__ import annotations
 
@@ -36,11 +37,24 @@ def export_generator(generator, config: TrainConfig, vocab_path, out_dir) -> Pat
     return out
 
 
+def copy_checker(checker_dir, out_dir) -> None:
+    """Copy a tag checker's files into an exported model folder."""
+    from model.checker import CHECKER_JSON, TFLITE, WEIGHTS, find_checker_dir, load_checker
+
+    folder = find_checker_dir(checker_dir)
+    load_checker(checker_dir)  # refuse a broken checker (ModelError, a ValueError) before copying
+    for name in (CHECKER_JSON, TFLITE, WEIGHTS):
+        if (folder / name).exists():
+            shutil.copyfile(folder / name, Path(out_dir) / name)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m model.export", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_dir", help="a training run directory")
     parser.add_argument("--out", default=None, help="output folder (default RUN_DIR/export)")
+    parser.add_argument("--checker", default=None, help="also copy this tag checker (checker.json, .tflite, "
+                                                        ".weights.h5) beside the generator")
     args = parser.parse_args(argv)
     from model.config import ConfigError
     from model.run_dir import RunDirError
@@ -49,7 +63,9 @@ def main(argv=None) -> int:
     try:
         generator, config, vocab_path = load_generator_from_run(args.run_dir)
         out = export_generator(generator, config, vocab_path, args.out or Path(args.run_dir) / "export")
-    except (RunDirError, ConfigError, OSError) as exc:
+        if args.checker:
+            copy_checker(args.checker, out)
+    except (RunDirError, ConfigError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"exported to {out}")

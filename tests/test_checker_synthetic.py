@@ -120,3 +120,25 @@ def test_checker_cli_rejects_bad_input_with_status_2(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "\n" not in err
     assert main(["train", "--images", "x", "--tags-csv", "y", "--epochs", "0"]) == 2
+
+
+def test_export_with_checker_makes_a_model_folder_that_grades(trained, tiny_run, tmp_path, capsys):
+    from model.checker import load_checker
+    from model.export import main as export_main
+    from model.runtime import load_generator
+
+    folder, _ = trained
+    out = tmp_path / "shipped"
+    assert export_main([str(tiny_run), "--out", str(out), "--checker", str(folder)]) == 0
+    for name in ("config.json", "vocab.json", "generator.tflite", "checker.json", "checker.tflite"):
+        assert (out / name).stat().st_size > 0, name
+    assert (out / "checker.tflite").read_bytes() == (folder / "checker.tflite").read_bytes()
+    assert load_checker(out).heldout_accuracy == load_checker(folder).heldout_accuracy
+    assert load_generator(out).backend == "litert"
+    # a broken checker is refused before anything is copied
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "checker.json").write_text("{not json")
+    assert export_main([str(tiny_run), "--out", str(tmp_path / "other"), "--checker", str(broken)]) == 2
+    assert "not valid JSON" in capsys.readouterr().err
+    assert not (tmp_path / "other" / "checker.json").exists()
