@@ -125,6 +125,11 @@ def _training(doc: _Doc, run: Path, out: Path) -> None:
 def _timeline(doc: _Doc, run: Path, out: Path) -> None:
     doc.section("Epoch timeline (fixed noise, fixed tags)")
     grids = sorted((run / "samples").glob("epoch_*.png"))
+    unit = "epoch"
+    steps = sorted((run / "samples").glob("step_*.png"))
+    if len(grids) < 4 and len(steps) > len(grids):  # a short run: the --sample-every grids show more
+        grids, unit = steps, "step"
+        doc.text("Fewer than 4 epochs so far: the grids written every --sample-every steps instead.")
     if not grids:
         doc.text("No sample grids yet (samples/epoch_NNN.png is written at the end of every epoch).")
         return
@@ -136,9 +141,9 @@ def _timeline(doc: _Doc, run: Path, out: Path) -> None:
     for g in pick:
         rel = _copy(g, out, f"timeline/{g.name}")
         label = g.stem.split("_", 1)[1].lstrip("0") or "0"
-        rows.append([label, f"![epoch {label}]({rel})"])
-        cells.append([html.escape(label), f'<img src="{html.escape(rel)}" alt="epoch {html.escape(label)}">'])
-    doc.table(["epoch", "samples"], rows, cells)
+        rows.append([label, f"![{unit} {label}]({rel})"])
+        cells.append([html.escape(label), f'<img src="{html.escape(rel)}" alt="{unit} {html.escape(label)}">'])
+    doc.table([unit, "samples"], rows, cells)
 
 
 def _filter(doc: _Doc, run: Path, out: Path) -> None:

@@ -164,3 +164,20 @@ def test_report_renders_in_headless_chromium(report, tmp_path):
     assert title, out.stderr[-500:]
     n, broken = re.match(r"IMAGES (\d+) BROKEN (\d+)", title.group(1)).groups()
     assert int(n) == html.count("<img ") and int(broken) == 0
+
+
+def test_a_short_run_shows_the_step_grids_in_the_timeline(fabricated_run, tmp_path):
+    from report.build import build_report
+    from report.grid import grid, save_png
+
+    run = tmp_path / "short"
+    shutil.copytree(fabricated_run, run)
+    for extra in sorted((run / "samples").glob("epoch_*.png"))[1:]:
+        extra.unlink()  # one epoch grid only
+    rng = np.random.default_rng(1)
+    for step in (500, 1000, 1500):
+        save_png(run / "samples" / f"step_{step:07d}.png", grid(rng.integers(0, 256, (6, 32, 32, 3), np.uint8), 3))
+    html_text = build_report(run).read_text()
+    assert [f"step {s}" for s in (500, 1000, 1500)] == re.findall(r'alt="(step \d+)"', html_text)
+    for rel in re.findall(r'src="(timeline/[^"]+)"', html_text):
+        assert (run / "report" / rel).stat().st_size > 0
