@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from model.help_format import DefaultsHelpFormatter
+
 CHECKER_JSON = "checker.json"
 WEIGHTS = "checker.weights.h5"
 TFLITE = "checker.tflite"
@@ -309,9 +311,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m model.checker", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    t = sub.add_parser("train", help="train a checker", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    t = sub.add_parser("train", help="train a checker", formatter_class=DefaultsHelpFormatter)
     e = sub.add_parser("eval", help="held-out accuracy of a checker",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=DefaultsHelpFormatter)
     for p in (t, e):
         p.add_argument("--images", required=True, help="image folder")
         p.add_argument("--tags-csv", required=True, help="tag CSV (any supported format)")

@@ -7,6 +7,8 @@ import re
 import sys
 from pathlib import Path
 
+from model.help_format import DefaultsHelpFormatter
+
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "default"
 
 
@@ -16,7 +18,7 @@ def slug(text: str) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="generate.py", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        prog="generate.py", formatter_class=DefaultsHelpFormatter,
         description="Generate anime faces from tags with a trained conditional BEGAN.",
         epilog='examples: generate.py --tags "blue hair red eyes"; generate.py --tags-file testing_tags.txt '
                "--format both; generate.py --sweep hair --tags 'red eyes'")

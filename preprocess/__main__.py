@@ -2,10 +2,12 @@
 import argparse
 import sys
 
+from model.help_format import DefaultsHelpFormatter
+
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m preprocess", description=__doc__,
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                formatter_class=DefaultsHelpFormatter)
     p.add_argument("--images", required=True, help="folder of training images")
     p.add_argument("--tags-csv", required=True, help="tag CSV (2018, 2017 or header format)")
     p.add_argument("--tag-format", default="auto", choices=["auto", "2018", "2017", "header"])

@@ -2,10 +2,12 @@
 import argparse
 import sys
 
+from model.help_format import DefaultsHelpFormatter
+
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m report", description=__doc__,
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                formatter_class=DefaultsHelpFormatter)
     p.add_argument("run_dir", help="a training run directory")
     p.add_argument("--no-grade", action="store_true",
                    help="skip the graded grid even when a tag checker is beside the model")

@@ -4,12 +4,14 @@ import argparse
 import sys
 from pathlib import Path
 
+from model.help_format import DefaultsHelpFormatter
+
 DEFAULT_VOCAB = Path(__file__).resolve().parents[1] / "models" / "default" / "vocab.json"
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m tags", description=__doc__,
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                formatter_class=DefaultsHelpFormatter)
     p.add_argument("text", nargs="?", help='tag text such as "Blue Hair, red eyes"')
     p.add_argument("--vocab", default=str(DEFAULT_VOCAB), help="a model's vocab.json")
     p.add_argument("--list", action="store_true", help="list the valid tags by group")
