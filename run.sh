@@ -35,6 +35,9 @@ if [[ ! -f "$MODEL/config.json" ]]; then
 fi
 
 first="$1"; shift
+if [[ "$first" == -* ]]; then  # only flags, e.g. ./run.sh --sweep hair --tags "red eyes"
+  exec "$VENV/bin/python" "$HERE/generate.py" --model "$MODEL" "$first" "$@"
+fi
 if [[ -f "$first" ]]; then
   exec "$VENV/bin/python" "$HERE/generate.py" --model "$MODEL" --tags-file "$first" --format both "$@"
 fi

@@ -1,4 +1,5 @@
 """generate.py and run.sh driven as a user would, with the tiny trained run."""
+import json
 import os
 import subprocess
 import sys
@@ -161,6 +162,11 @@ def test_run_sh_text_and_tags_file(tiny_run, tmp_path):
     assert r.returncode == 0, r.stderr
     assert iio.imread(tmp_path / "samples" / "cgan.png").shape == (5 * CELL + 2, 5 * CELL + 2, 3)
     assert len(list((tmp_path / "samples").glob("sample_*_[1-5].jpg"))) == 25 * 5
+    # flags alone pass through to generate.py (a hair sweep: one column per hair colour)
+    r = _run_sh(["--sweep", "hair", "--tags", "red eyes", "--n", "2", "--out", "sweep.png"], tmp_path, tiny_run)
+    assert r.returncode == 0, r.stderr
+    n_hair = len(json.loads((tiny_run / "export" / "vocab.json").read_text())["groups"]["hair"])
+    assert iio.imread(tmp_path / "sweep.png").shape[1] == n_hair * CELL + 2
 
 
 def test_run_sh_without_a_model_says_so(tmp_path):
