@@ -6,21 +6,19 @@
 Builds into a fresh temporary cache folder (so nothing is reused), then loads
 it again; prints both wall times, the counts and the cache size.
 """
-import argparse
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "anime-faces-64"
+import real_data  # noqa: E402
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--images", default=str(DATA / "images"))
-    p.add_argument("--tags-csv", default=str(DATA / "tags.csv"))
+    p = real_data.parser(__doc__)
     p.add_argument("--size", type=int, default=64)
     args = p.parse_args()
     from preprocess.cache import build_or_load

@@ -8,21 +8,19 @@ trained on), saves the checker to --out (default: a temporary folder), then
 reloads the LiteRT export and measures again, so the printed figures are
 those of the file a user grades with. Targets: hair >= 0.95, eyes >= 0.85.
 """
-import argparse
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "anime-faces-64"
+import real_data  # noqa: E402
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--images", default=str(DATA / "images"))
-    p.add_argument("--tags-csv", default=str(DATA / "tags.csv"))
+    p = real_data.parser(__doc__)
     p.add_argument("--epochs", type=int, default=4)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
