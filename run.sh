@@ -29,8 +29,8 @@ if [[ "$1" == "-h" || "$1" == "--help" ]]; then
   exec "$VENV/bin/python" "$HERE/generate.py" --help
 fi
 if [[ ! -f "$MODEL/config.json" ]]; then
-  echo "error: no model at $MODEL: the default model is not bundled in this checkout yet;" \
-       "train one (python train.py --images DIR --tags-csv CSV) and set TAGFACE_MODEL=runs/<name>" >&2
+  echo "error: no model at $MODEL (no config.json): restore models/default (git checkout -- models/default)" \
+       "or set TAGFACE_MODEL to a run or exported model folder (python train.py ... --run-dir runs/<name>)" >&2
   exit 2
 fi
 
