@@ -95,6 +95,12 @@ def _load_keras(model_dir: Path, config: TrainConfig):
         raise ModelError(f"no generator.weights.h5 or checkpoints/ in {model_dir}; "
                          "pass a run or exported model directory")
 
+    return keras_runner(generator)
+
+
+def keras_runner(generator):
+    """A LoadedGenerator runner over an in-memory float32 Keras generator."""
+
     def run(inputs):
         ordered = [inputs["z"], inputs["cond"]] + ([inputs["eps"]] if "eps" in inputs else [])
         return generator(ordered, training=False).numpy()

@@ -118,9 +118,8 @@ def soak(run: Path, train_args: list[str], total_steps: int, kills: int, *, seed
             killed = False
             if report.kills < kills:
                 # Kill during training, not during start-up: wait for a new logged step and a
-                # first checkpoint (a
-                # loaded machine can take longer than max_wait to import TensorFlow), then a
-                # random moment within the next (max_wait - min_wait) seconds.
+                # first checkpoint (a loaded machine can take longer than max_wait to import
+                # TensorFlow), then a random moment within the next (max_wait - min_wait) seconds.
                 start_step = logged_step(run)
                 started = time.perf_counter()
                 while (proc.poll() is None and time.perf_counter() - started < timeout

@@ -107,6 +107,7 @@ class Trainer:
         self.config = config.validate()
         self._stop_signal: int | None = None
         self._data = data
+        self._checker = None  # loaded on the first --eval-every evaluation
 
     # ------------------------------------------------------------------ setup
     def _setup(self):
@@ -377,14 +378,17 @@ class Trainer:
         metrics.image(int(model.step.numpy()), "samples", grid)
 
     def _evaluate(self, step: int) -> None:
-        """Quality metrics with the tag checker, appended to RUN/eval.csv."""
+        """Quality metrics with the tag checker, appended to RUN/eval.csv. Uses
+        the generator in memory (no export, no reload) and loads the checker once."""
         from model.checker import load_checker
-        from model.runtime import load_generator
+        from model.runtime import LoadedGenerator, keras_runner
         from report.metrics import evaluate_generator, write_results
 
-        out = self._export()
-        result = evaluate_generator(load_generator(out), load_checker(self.config.checker), self.data,
-                                    n_per_combo=2, seed=self.config.seed)
+        if self._checker is None:
+            self._checker = load_checker(self.config.checker)
+        generator = LoadedGenerator(self.run_dir, self.config, self.vocab, "tensorflow",
+                                    keras_runner(generator_float32_copy(self.model.generator, self.config)))
+        result = evaluate_generator(generator, self._checker, self.data, n_per_combo=2, seed=self.config.seed)
         write_results(self.run_dir, result, step)
 
     def _export(self) -> Path | None:

@@ -79,12 +79,17 @@ def _listing_digest(images: Path) -> str:
     return h.hexdigest()
 
 
-def cache_key(images: Path, tags_csv: Path, settings: dict) -> str:
+def data_digest(images: Path, tags_csv: Path) -> str:
+    """Fingerprint of the inputs: the CSV's bytes and the image folder listing."""
     h = hashlib.sha256()
     h.update(tags_csv.read_bytes())
     h.update(_listing_digest(images).encode())
-    h.update(json.dumps(settings, sort_keys=True).encode())
-    return h.hexdigest()[:20]
+    return h.hexdigest()
+
+
+def cache_key(digest: str, settings: dict) -> str:
+    """Cache folder name for a data_digest and the build settings."""
+    return hashlib.sha256((digest + json.dumps(settings, sort_keys=True)).encode()).hexdigest()[:20]
 
 
 def _load_chunk(args):
@@ -160,17 +165,18 @@ def build_or_load(images, tags_csv, *, tag_format: str = "auto", size: int = 64,
                 "mode": condition_mode, "top_k": top_k, "seed": seed, "keep_gray": keep_grayscale,
                 "strict": strict, "vocab": vocab.to_dict() if vocab else None}
     cache_root = Path(cache_dir) if cache_dir else default_cache_dir()
+    digest = data_digest(images, tags_csv)
     if vocab is not None:
         # A resumed run passes its saved vocabulary: when that is the one the data gives
         # anyway, the cache built without it is the same data and is reused.
-        derived = cache_root / cache_key(images, tags_csv, settings | {"vocab": None})
+        derived = cache_root / cache_key(digest, settings | {"vocab": None})
         try:
             same = Vocabulary.load(derived / "vocab.json").to_dict() == vocab.to_dict()
         except (OSError, ValueError, TagError):
             same = False
         if same:
             settings = settings | {"vocab": None}
-    key = cache_key(images, tags_csv, settings)
+    key = cache_key(digest, settings)
     folder = cache_root / key
     npz, report = folder / "data.npz", folder / "skipped.csv"
     if npz.exists() and (folder / "vocab.json").exists():

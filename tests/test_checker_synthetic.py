@@ -142,3 +142,24 @@ def test_export_with_checker_makes_a_model_folder_that_grades(trained, tiny_run,
     assert export_main([str(tiny_run), "--out", str(tmp_path / "other"), "--checker", str(broken)]) == 2
     assert "not valid JSON" in capsys.readouterr().err
     assert not (tmp_path / "other" / "checker.json").exists()
+
+
+def test_eval_every_appends_quality_metrics_during_training(trained, synthetic_faces, cache_dir, tmp_path):
+    import csv
+
+    from model.train_cli import main
+    from tests.conftest import TINY_FLAGS
+
+    run = tmp_path / "run"
+    flags = list(TINY_FLAGS)
+    flags[flags.index("--epochs") + 1] = "1"
+    assert main(["--images", str(synthetic_faces / "images"), "--tags-csv", str(synthetic_faces / "tags_2018.csv"),
+                 "--run-dir", str(run), "--cache-dir", str(cache_dir), "--eval-every", "4",
+                 "--checker", str(trained[0])] + flags) == 0
+    with open(run / "eval.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    steps = [int(r["step"]) for r in rows]
+    assert steps and all(s % 4 == 0 for s in steps) and steps == sorted(steps)
+    for r in rows:  # two samples for each hair x eye pair of the training data
+        assert int(r["n_samples"]) == 2 * int(r["n_combos"]) > 0
+        assert 0.0 <= float(r["acc_hair"]) <= 1.0 and 0.0 <= float(r["acc_eyes"]) <= 1.0
