@@ -101,6 +101,8 @@ class TrainConfig:
         for name in ("filters", "repeats", "nz", "embed_dim", "batch_size"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, not {getattr(self, name)}")
+        if self.eval_every and not self.checker:
+            raise ConfigError("--eval-every needs --checker (a tag checker folder, e.g. models/default)")
         if self.lr_floor > self.lr:
             raise ConfigError(f"lr_floor ({self.lr_floor}) is above lr ({self.lr})")
         return self

@@ -144,8 +144,7 @@ def _draw(args, generator, items) -> int:
             if items is not None:  # one cell per line (the 2018 course's 5x5 from 25 lines)
                 cells = [imgs[0] for imgs in images]
                 cell_tags = [r.tagsets[0] for r in requests]
-                row_labels = [", ".join(r.id for r in requests[i:i + args.cols])
-                              for i in range(0, len(requests), args.cols)]
+                row_labels = generation.one_cell_row_labels(requests, args.cols)
             else:
                 cells = [img for imgs in images for img in imgs]
                 cell_tags = [t for r in requests for t in r.tagsets]

@@ -34,6 +34,13 @@ class Request:
         return f"{self.text} (+ drawn per image)"
 
 
+def one_cell_row_labels(requests: list[Request], ncols: int) -> list[str]:
+    """Row labels of a one-cell-per-request grid (a tags file): each cell's id
+    and the tags it was drawn with, left to right."""
+    cells = [f"{r.id}: {r.tagsets[0].text}" for r in requests]
+    return [" | ".join(cells[i:i + ncols]) for i in range(0, len(cells), ncols)]
+
+
 def to_uint8(images: np.ndarray) -> np.ndarray:
     return np.clip(np.rint((np.asarray(images, np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
 

@@ -139,13 +139,14 @@ def main(argv: list[str] | None = None) -> int:
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
         tf.config.threading.set_inter_op_parallelism_threads(args.threads)
 
+    from model.runtime import ModelError
     from model.trainer import Trainer, TrainingDiverged, TrainingInterrupted
     from tags import TagError
 
     try:
         result = Trainer(config, run_dir, resume=args.resume, init_from=args.init_from,
                          progress=not args.no_progress).run()
-    except (RunDirError, ConfigError, TagError, FileNotFoundError) as exc:
+    except (RunDirError, ConfigError, TagError, ModelError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except TrainingInterrupted as exc:

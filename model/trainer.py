@@ -107,7 +107,7 @@ class Trainer:
         self.config = config.validate()
         self._stop_signal: int | None = None
         self._data = data
-        self._checker = None  # loaded on the first --eval-every evaluation
+        self._checker = None  # loaded in _setup when --eval-every is on
 
     # ------------------------------------------------------------------ setup
     def _setup(self):
@@ -118,6 +118,11 @@ class Trainer:
         from tags.vocab import Vocabulary
 
         cfg = self.config
+        if cfg.eval_every:
+            # Fail before the run directory or the data cache is touched, not at the first evaluation.
+            from model.checker import load_checker
+
+            self._checker = load_checker(cfg.checker)
         prepare_run_dir(self.run_dir, resume=self.resume)
         self.precision = precision.apply(cfg.precision)
         self.strategy = make_strategy(cfg.strategy)
@@ -319,7 +324,7 @@ class Trainer:
                         save_png(run / "samples" / f"step_{step:07d}.png", grid)
                     if step % cfg.checkpoint_every == 0:
                         self.save_checkpoint()
-                    if cfg.eval_every and cfg.checker and step % cfg.eval_every == 0:
+                    if cfg.eval_every and step % cfg.eval_every == 0:
                         self._evaluate(step)
                     if self._stop_signal is not None:
                         path = self.save_checkpoint()
@@ -379,13 +384,10 @@ class Trainer:
 
     def _evaluate(self, step: int) -> None:
         """Quality metrics with the tag checker, appended to RUN/eval.csv. Uses
-        the generator in memory (no export, no reload) and loads the checker once."""
-        from model.checker import load_checker
+        the generator in memory (no export, no reload) and the checker loaded in _setup."""
         from model.runtime import LoadedGenerator, keras_runner
         from report.metrics import evaluate_generator, write_results
 
-        if self._checker is None:
-            self._checker = load_checker(self.config.checker)
         generator = LoadedGenerator(self.run_dir, self.config, self.vocab, "tensorflow",
                                     keras_runner(generator_float32_copy(self.model.generator, self.config)))
         result = evaluate_generator(generator, self._checker, self.data, n_per_combo=2, seed=self.config.seed)

@@ -163,3 +163,17 @@ def test_eval_every_appends_quality_metrics_during_training(trained, synthetic_f
     for r in rows:  # two samples for each hair x eye pair of the training data
         assert int(r["n_samples"]) == 2 * int(r["n_combos"]) > 0
         assert 0.0 <= float(r["acc_hair"]) <= 1.0 and 0.0 <= float(r["acc_eyes"]) <= 1.0
+
+
+def test_a_missing_checker_stops_training_before_it_starts(synthetic_faces, cache_dir, tmp_path, capsys):
+    from model.train_cli import main
+    from tests.conftest import TINY_FLAGS
+
+    common = ["--images", str(synthetic_faces / "images"), "--tags-csv", str(synthetic_faces / "tags_2018.csv"),
+              "--cache-dir", str(cache_dir)] + list(TINY_FLAGS)
+    run = tmp_path / "run"
+    assert main(common + ["--run-dir", str(run), "--eval-every", "4", "--checker", str(tmp_path / "nowhere")]) == 2
+    assert "no tag checker" in capsys.readouterr().err
+    assert not run.exists()  # nothing trained, no half-made run directory
+    assert main(common + ["--run-dir", str(run), "--eval-every", "4"]) == 2
+    assert "--eval-every needs --checker" in capsys.readouterr().err

@@ -110,3 +110,13 @@ def test_word2vec_vectors_are_stored_inline_and_shared_by_words(tmp_path):
     assert (tmp_path / "word2vec.txt").read_text().splitlines()[0].split() == [str(len(text.splitlines()) - 1), "6"]
     again = Vocabulary.load(tmp_path / "vocab.json")
     np.testing.assert_allclose(again.condition(TagSet.make({"hair": "blue", "eyes": "red"})), a, atol=1e-6)
+
+
+def test_tags_file_grid_rows_are_labelled_with_each_cells_tags(vocab):
+    from model.generation import build_requests, one_cell_row_labels
+
+    items = [("1", "blue hair red eyes"), ("2", "green hair yellow eyes"), ("3", "white hair pink eyes")]
+    labels = one_cell_row_labels(build_requests(items, vocab, 1, seed=0), ncols=2)
+    assert len(labels) == 2  # 3 cells in rows of 2
+    assert labels[0].index("1: blue hair red eyes") < labels[0].index("2: green hair yellow eyes")
+    assert labels[1] == "3: white hair pink eyes"
