@@ -1,12 +1,13 @@
 """The learning test: after a few minutes on synthetic faces of all 12 hair
-colours, the generator draws the requested hair colour far more often than
-chance (1/12), and different z give different faces (no collapse).
+colours, the generator draws the requested hair colour for at least 80 % of
+samples (chance: 1/12), and different z give different faces (no collapse).
 
-Measured with these settings: 0.63 of the samples have the requested hair
-colour by nearest mean colour (0.57 with 5 faces per pair, 0.52 after 6,000
-steps, 0.33 with an AC-GAN tag head, about 0.1-0.2 with the plain conditional
-BEGAN). The trainer issue's target is 0.8; the bar here is 0.5 (6x chance) so
-that the test guards what the trainer reliably does today."""
+Measured with these settings (3,000 steps, 20 faces per pair): 0.85 with seed 0,
+0.95 with seed 1, 0.79 with seed 2. With the tiled condition also fed to every
+decoder scale (`cond_every_scale`) the same run reached only 0.63: that path lets
+G tint the whole image, hair and background alike, so the hair comes out washed
+out (red -> pink, purple -> gray). Without the mode-seeking term samples nearly
+collapse (pixel spread 3.4)."""
 import numpy as np
 import pytest
 
@@ -25,7 +26,7 @@ def learned(tmp_path_factory):
     config = TrainConfig(
         images=str(faces / "images"), tags_csv=str(faces / "tags_2018.csv"), cache_dir=str(root / "cache"),
         holdout=0.0, image_size=32, filters=16, repeats=1, nz=16, embed_dim=8, batch_size=16, lr=5e-4,
-        gamma=0.7, aux_weight=0.2, diversity_weight=0.05, steps=STEPS, log_every=100,
+        gamma=0.7, aux_weight=0.2, diversity_weight=0.05, cond_every_scale=False, steps=STEPS, log_every=100,
         checkpoint_every=100000, precision="fp32", seed=0)
     trainer = Trainer(config, root / "run", progress=False)
     trainer.run()
@@ -52,6 +53,6 @@ def test_requested_hair_colour_is_drawn_and_faces_differ(learned):
         total += per_colour
         spreads.append(np.abs(images[:, None] - images[None]).mean())
     accuracy = hits / total
-    assert accuracy >= 0.5, f"hair colour accuracy {accuracy:.2f} (chance: 0.08)"
+    assert accuracy >= 0.8, f"hair colour accuracy {accuracy:.2f} (chance: 0.08)"
     # same tags, different z: the faces differ by more than JPEG-level noise
     assert min(spreads) > 2.0, f"pixel spread within a colour: {min(spreads):.2f}"
