@@ -1,0 +1,59 @@
+"""The synthetic hair-colour check behind the learning test and its bench.
+
+A tiny conditional BEGAN is trained on procedural faces of all 12 hair colours;
+each sample's hair colour is read back as the mean colour of the fringe (the
+pixels that are hair in every drawing) and counted as right when that mean is
+nearest to the requested colour. One place, so the test and
+`bench/learning_colours.py` measure the same thing.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from preprocess.synthetic import COLOURS, hair_region, write_synthetic_set
+
+# The learning test's run: 32x32, n=16, 3,000 steps, 20 faces per hair x eye pair.
+LEARNING_SETTINGS = dict(
+    holdout=0.0, image_size=32, filters=16, repeats=1, nz=16, embed_dim=8, batch_size=16, lr=5e-4,
+    gamma=0.7, aux_weight=0.2, diversity_weight=0.05, cond_every_scale=False, steps=3000, log_every=100,
+    checkpoint_every=100000, precision="fp32", seed=0)
+FACES_PER_PAIR = 20
+EYES = ["blue", "red"]
+
+
+def learning_config(root: str | Path, faces_per_pair: int = FACES_PER_PAIR, **overrides):
+    """Write the synthetic set under `root` and return its TrainConfig."""
+    from model.config import TrainConfig
+
+    root = Path(root)
+    faces = write_synthetic_set(root / "faces", faces_per_pair, size=32, seed=0, eyes=EYES, formats=("2018",))
+    settings = dict(LEARNING_SETTINGS, images=str(faces / "images"), tags_csv=str(faces / "tags_2018.csv"),
+                    cache_dir=str(root / "cache"))
+    settings.update(overrides)
+    return TrainConfig(**settings)
+
+
+def hair_colour_confusion(generator, vocab, config, per_colour: int = 10, seed: int = 1):
+    """(confusion [requested, read back] over the 12 hair colours, smallest
+    within-colour mean pixel difference between samples of the same tags)."""
+    hair_names = vocab.groups["hair"]
+    palette = np.array([COLOURS[h] for h in hair_names], float)
+    mask = hair_region(config.image_size)
+    rng = np.random.default_rng(seed)
+    confusion = np.zeros((len(hair_names), len(hair_names)), int)
+    spreads = []
+    for index, hair in enumerate(hair_names):
+        tagset = vocab.tagset({"hair": hair, "eyes": EYES[index % 2]})
+        cond = np.repeat(vocab.condition(tagset)[None], per_colour, 0)
+        z = rng.uniform(-1, 1, (per_colour, config.nz)).astype(np.float32)
+        inputs = [z, cond]
+        if config.cond_augment:
+            inputs.append(rng.standard_normal((per_colour, config.embed_dim)).astype(np.float32))
+        images = (np.clip(generator(inputs, training=False).numpy(), -1, 1) + 1) * 127.5
+        mean_colour = images[:, mask].mean(axis=1)
+        nearest = np.argmin(((mean_colour[:, None] - palette[None]) ** 2).sum(-1), axis=1)
+        np.add.at(confusion[index], nearest, 1)
+        spreads.append(float(np.abs(images[:, None] - images[None]).mean()))
+    return confusion, min(spreads)
