@@ -17,7 +17,7 @@ from preprocess.synthetic import COLOURS, hair_region, write_synthetic_set
 # The learning test's run: 32x32, n=16, 3,000 steps, 20 faces per hair x eye pair.
 LEARNING_SETTINGS = dict(
     holdout=0.0, image_size=32, filters=16, repeats=1, nz=16, embed_dim=8, batch_size=16, lr=5e-4,
-    gamma=0.7, aux_weight=0.2, diversity_weight=0.05, cond_every_scale=False, steps=3000, log_every=100,
+    gamma=0.7, aux_weight=0.2, diversity_weight=0.02, cond_every_scale=False, steps=3000, log_every=100,
     checkpoint_every=100000, precision="fp32", seed=0)
 FACES_PER_PAIR = 20
 EYES = ["blue", "red"]
