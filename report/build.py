@@ -261,7 +261,8 @@ def build_report(run_dir: str | Path, *, grade: bool = True) -> Path:
     if not isinstance(config, dict):
         raise ReportError(f"{config_path} does not hold a JSON object")
     out = run / "report"
-    out.mkdir(exist_ok=True)
+    shutil.rmtree(out, ignore_errors=True)  # rebuilt whole: no stale grids from an earlier build
+    out.mkdir()
     title = f"Conditional BEGAN run {run.resolve().name}"
     doc = _Doc(title)
     doc.section("Settings")

@@ -181,3 +181,16 @@ def test_a_short_run_shows_the_step_grids_in_the_timeline(fabricated_run, tmp_pa
     assert [f"step {s}" for s in (500, 1000, 1500)] == re.findall(r'alt="(step \d+)"', html_text)
     for rel in re.findall(r'src="(timeline/[^"]+)"', html_text):
         assert (run / "report" / rel).stat().st_size > 0
+
+
+def test_a_rebuilt_report_holds_only_what_it_links(report):
+    from report.build import build_report
+
+    run, html_path, _, _ = report
+    stale = html_path.parent / "timeline" / "step_0000500.png"  # from an earlier, shorter build
+    stale.write_bytes(b"old")
+    html = build_report(run).read_text()
+    assert not stale.exists()
+    linked = set(re.findall(r'(?:src|href)="([^"]+)"', html))
+    on_disk = {p.relative_to(html_path.parent).as_posix() for p in html_path.parent.rglob("*") if p.is_file()}
+    assert on_disk - linked <= {"report.html", "report.md", "graded.json"}, on_disk - linked
