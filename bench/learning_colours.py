@@ -42,15 +42,13 @@ def main() -> int:
     args = parser.parse_args()
 
     import numpy as np
-    import tensorflow as tf
 
     from model.config import ConfigError
+    from model.precision import limit_threads
     from model.trainer import Trainer
     from report.synthetic_colour import hair_colour_confusion, learning_config
 
-    if args.threads:
-        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    limit_threads(args.threads)
     overrides = dict(args.set)
     with tempfile.TemporaryDirectory() as tmp:
         try:

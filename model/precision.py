@@ -38,6 +38,15 @@ def apply(precision: str) -> str:
     return resolved
 
 
+def limit_threads(threads: int) -> None:
+    """Cap TensorFlow's CPU threads (0 leaves TensorFlow's choice: all cores)."""
+    if threads > 0:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
 @contextlib.contextmanager
 def float32_policy():
     """Build models in float32 (export, evaluation) whatever the global policy."""

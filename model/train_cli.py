@@ -133,11 +133,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     run_dir = Path(args.run_dir or Path("runs") / default_run_name())
-    if args.threads > 0:
-        import tensorflow as tf
+    from model.precision import limit_threads
 
-        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    limit_threads(args.threads)
 
     from model.runtime import ModelError
     from model.trainer import Trainer, TrainingDiverged, TrainingInterrupted
