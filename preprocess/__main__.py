@@ -2,9 +2,10 @@
 import argparse
 import sys
 
-from model.help_format import DefaultsHelpFormatter
+from common.cli import DefaultsHelpFormatter, exit_on_user_error
 
 
+@exit_on_user_error
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m preprocess", description=__doc__,
                                 formatter_class=DefaultsHelpFormatter)
@@ -22,17 +23,11 @@ def main(argv=None) -> int:
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
     from preprocess.cache import build_or_load
-    from tags import TagError
 
-    try:
-        data = build_or_load(args.images, args.tags_csv, tag_format=args.tag_format, size=args.size,
-                             cache_dir=args.cache, holdout=args.holdout, strict=args.strict,
-                             condition_mode=args.condition_mode, top_k=args.top_k, seed=args.seed,
-                             progress=not args.no_progress, keep_grayscale=args.keep_grayscale,
-                             log=print)
-    except TagError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    data = build_or_load(args.images, args.tags_csv, tag_format=args.tag_format, size=args.size,
+                         cache_dir=args.cache, holdout=args.holdout, strict=args.strict,
+                         condition_mode=args.condition_mode, top_k=args.top_k, seed=args.seed,
+                         progress=not args.no_progress, keep_grayscale=args.keep_grayscale, log=print)
     if data.loaded_from_cache:
         total = sum(data.skipped.values())
         print(f"kept {len(data)}, skipped {total}; report: {data.report_path}")

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from common.files import atomic_path
 from preprocess.images import load_image
 from preprocess.split import stratified_holdout
 from tags import TagError
@@ -123,12 +124,10 @@ def _load_all(paths: list[str], size: int, keep_gray: bool, progress: bool, work
 
 
 def _write_report(path: Path, skips: list[tuple[int, str, str]]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="") as fh:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(["row", "path", "reason"])
         writer.writerows(sorted(skips))
-    os.replace(tmp, path)
 
 
 def _summary(kept: int, skipped: dict, report: Path) -> str:
@@ -151,8 +150,6 @@ def build_or_load(images, tags_csv, *, tag_format: str = "auto", size: int = 64,
                   condition_mode: str = "onehot", top_k: int = 10, seed: int = 0, progress: bool = True,
                   keep_grayscale: bool = False, workers: int | None = None, log=None) -> CachedData:
     """The cached dataset for (images, tags_csv, settings), built if needed."""
-    from tags.readers import read_tag_csv
-
     log = log or (lambda msg: print(msg, file=sys.stderr))
     images, tags_csv = Path(images), Path(tags_csv)
     if not images.is_dir():
@@ -164,20 +161,8 @@ def build_or_load(images, tags_csv, *, tag_format: str = "auto", size: int = 64,
     settings = {"version": CACHE_VERSION, "format": tag_format, "size": size, "holdout": holdout,
                 "mode": condition_mode, "top_k": top_k, "seed": seed, "keep_gray": keep_grayscale,
                 "strict": strict, "vocab": vocab.to_dict() if vocab else None}
-    cache_root = Path(cache_dir) if cache_dir else default_cache_dir()
-    digest = data_digest(images, tags_csv)
-    if vocab is not None:
-        # A resumed run passes its saved vocabulary: when that is the one the data gives
-        # anyway, the cache built without it is the same data and is reused.
-        derived = cache_root / cache_key(digest, settings | {"vocab": None})
-        try:
-            same = Vocabulary.load(derived / "vocab.json").to_dict() == vocab.to_dict()
-        except (OSError, ValueError, TagError):
-            same = False
-        if same:
-            settings = settings | {"vocab": None}
-    key = cache_key(digest, settings)
-    folder = cache_root / key
+    folder, settings = _cache_folder(Path(cache_dir) if cache_dir else default_cache_dir(),
+                                     data_digest(images, tags_csv), settings, vocab)
     npz, report = folder / "data.npz", folder / "skipped.csv"
     if npz.exists() and (folder / "vocab.json").exists():
         try:
@@ -189,55 +174,97 @@ def build_or_load(images, tags_csv, *, tag_format: str = "auto", size: int = 64,
             log(f"dataset cache {npz} is unreadable ({type(exc).__name__}); rebuilding")
 
     t0 = time.perf_counter()
+    rows, skips, csv_format = _read_rows_and_images(tags_csv, images, tag_format, size, strict, keep_grayscale,
+                                                    progress, workers or min(2, os.cpu_count() or 1))
+    if vocab is None:
+        vocab = _derive_vocabulary([t for _, _, t in rows], condition_mode, top_k, seed)
+    rows = _in_vocabulary(rows, vocab, skips, strict, tags_csv)
+    if not rows:
+        _ensure_folder(folder)
+        _write_report(report, skips)
+        raise PreprocessError(f"no usable images in {tags_csv} (all {len(skips)} rows skipped); "
+                              f"see {report}")
+    arrays = _arrays(rows, vocab, holdout, seed)
+    counts = _reason_counts(skips)
+    _save(folder, arrays, vocab, skips, {
+        "images": str(images), "tags_csv": str(tags_csv), "format": csv_format, "settings": settings,
+        "kept": len(rows), "skipped": counts, "build_seconds": time.perf_counter() - t0})
+    log(_summary(len(rows), counts, report))
+    log(f"dataset cache: {npz} ({npz.stat().st_size / 1e6:.0f} MB, built in {time.perf_counter() - t0:.1f} s)")
+    return CachedData(**arrays, vocab=vocab, cache_path=npz, report_path=report, skipped=counts)
+
+
+def _cache_folder(cache_root: Path, digest: str, settings: dict, vocab: Vocabulary | None):
+    """(cache folder, the settings it is keyed by). A resumed run passes its saved
+    vocabulary: when that is the one the data gives anyway, the cache built
+    without it is the same data and is reused."""
+    if vocab is not None:
+        derived = cache_root / cache_key(digest, settings | {"vocab": None})
+        try:
+            same = Vocabulary.load(derived / "vocab.json").to_dict() == vocab.to_dict()
+        except (OSError, ValueError, TagError):
+            same = False
+        if same:
+            settings = settings | {"vocab": None}
+    return cache_root / cache_key(digest, settings), settings
+
+
+def _read_rows_and_images(tags_csv: Path, images: Path, tag_format: str, size: int, strict: bool,
+                          keep_grayscale: bool, progress: bool, workers: int):
+    """([(TagRow, uint8 image, TagSet)] of the readable rows, skips [(row, path, reason)], CSV format)."""
+    from tags.readers import read_tag_csv
+
     result = read_tag_csv(tags_csv, images, tag_format)
     skips = [(s.row, s.path, s.reason) for s in result.skipped]
     if strict and skips:
         row, path, reason = min(skips)
         raise PreprocessError(f"--strict: line {row} of {tags_csv} ({path or 'no path'}): {reason}")
-    rows = result.rows
-    loaded = _load_all([r.path for r in rows], size, keep_grayscale, progress,
-                       workers or min(2, os.cpu_count() or 1))
-    kept_rows, kept_images = [], []
-    for r, (img, reason) in zip(rows, loaded):
+    loaded = _load_all([r.path for r in result.rows], size, keep_grayscale, progress, workers)
+    rows = []
+    for r, (img, reason) in zip(result.rows, loaded):
         if img is None:
             if strict:
                 raise PreprocessError(f"--strict: line {r.row} of {tags_csv} ({r.path}): {reason}")
             skips.append((r.row, r.path, reason))
         else:
-            kept_rows.append(r)
-            kept_images.append(img)
+            rows.append((r, img, TagSet.make(r.values, r.extras)))
+    return rows, skips, result.format
 
-    groups_seen = [TagSet.make(r.values, r.extras) for r in kept_rows]
-    if vocab is None:
-        complete = [t for t, r in zip(groups_seen, kept_rows) if len(r.values) == 2]
-        vocab = Vocabulary.build(complete or groups_seen, mode="onehot", top_k=top_k)
-        if condition_mode == "word2vec":
-            from tags.vectors import train_tag_vectors
 
-            vectors, text = train_tag_vectors(complete, vocab.groups, seed=seed)
-            w2v = Vocabulary(vocab.groups, vocab.other_tags, mode="word2vec", combos=vocab.combos,
-                             tag_vectors=vectors)
-            w2v.word2vec_text = text
-            vocab = w2v
-    final_rows, final_images, tagsets = [], [], []
-    for r, img, t in zip(kept_rows, kept_images, groups_seen):
+def _derive_vocabulary(tagsets: list[TagSet], condition_mode: str, top_k: int, seed: int) -> Vocabulary:
+    """The vocabulary of the rows that give every group (all rows if none does)."""
+    complete = [t for t in tagsets if len(t.values) == 2]
+    vocab = Vocabulary.build(complete or tagsets, mode="onehot", top_k=top_k)
+    if condition_mode != "word2vec":
+        return vocab
+    from tags.vectors import train_tag_vectors
+
+    vectors, text = train_tag_vectors(complete, vocab.groups, seed=seed)
+    w2v = Vocabulary(vocab.groups, vocab.other_tags, mode="word2vec", combos=vocab.combos, tag_vectors=vectors)
+    w2v.word2vec_text = text
+    return w2v
+
+
+def _in_vocabulary(rows, vocab: Vocabulary, skips: list, strict: bool, tags_csv: Path):
+    """The rows whose tags the vocabulary knows, with their tag sets in its terms;
+    the others go to `skips` (or raise with --strict)."""
+    kept = []
+    for r, img, t in rows:
         tagset = vocab.tagset(t.as_dict(), t.extras)
         unknown = vocab.contains(tagset)
-        if unknown is not None:
-            reason = (f"missing {unknown[4:-1]}" if unknown.startswith("<no ") else f"unknown tag {unknown}")
-            if strict:
-                raise PreprocessError(f"--strict: line {r.row} of {tags_csv} ({r.path}): {reason}")
-            skips.append((r.row, r.path, reason))
+        if unknown is None:
+            kept.append((r, img, tagset))
             continue
-        final_rows.append(r)
-        final_images.append(img)
-        tagsets.append(tagset)
-    if not final_rows:
-        _ensure_folder(folder)
-        _write_report(report, skips)
-        raise PreprocessError(f"no usable images in {tags_csv} (all {len(skips)} rows skipped); "
-                              f"see {report}")
+        reason = (f"missing {unknown[4:-1]}" if unknown.startswith("<no ") else f"unknown tag {unknown}")
+        if strict:
+            raise PreprocessError(f"--strict: line {r.row} of {tags_csv} ({r.path}): {reason}")
+        skips.append((r.row, r.path, reason))
+    return kept
 
+
+def _arrays(rows, vocab: Vocabulary, holdout: float, seed: int) -> dict:
+    """The CachedData arrays of the kept rows, with the stratified held-out split."""
+    tagsets = [t for _, _, t in rows]
     conditions = vocab.conditions(tagsets)
     labels = np.stack([vocab.label_indices(t) for t in tagsets]).astype(np.int32)
     combo_keys = [tuple(t.values) + tuple(t.extras) for t in tagsets]
@@ -248,28 +275,30 @@ def build_or_load(images, tags_csv, *, tag_format: str = "auto", size: int = 64,
     combo_conditions = np.stack([conditions[first_of_combo[i]] for i in range(len(unique))])
     strat = np.array([combo_index[tuple(t.values)] if tuple(t.values) in combo_index else c
                       for t, c in zip(tagsets, combo)])
-    held = stratified_holdout(strat, holdout, seed)
+    return dict(images=np.stack([img for _, img, _ in rows]), conditions=conditions, labels=labels, combo=combo,
+                combo_conditions=combo_conditions,
+                ids=np.array([r.id for r, _, _ in rows], dtype=np.str_),
+                paths=np.array([r.path for r, _, _ in rows], dtype=np.str_),
+                holdout=stratified_holdout(strat, holdout, seed))
 
-    _ensure_folder(folder)
-    arrays = dict(images=np.stack(final_images), conditions=conditions, labels=labels, combo=combo,
-                  combo_conditions=combo_conditions,
-                  ids=np.array([r.id for r in final_rows], dtype=np.str_),
-                  paths=np.array([r.path for r in final_rows], dtype=np.str_), holdout=held)
-    tmp = folder / f"data.tmp{os.getpid()}.npz"  # per process: two runs may build the same cache at once
-    np.savez(tmp, **arrays)
-    os.replace(tmp, npz)
-    vocab.save(folder / "vocab.json")
-    _write_report(report, skips)
-    _write_split(folder / "split.csv", arrays["ids"], held)
+
+def _reason_counts(skips) -> dict[str, int]:
     counts: dict[str, int] = {}
     for _, _, reason in skips:
         counts[_reason_kind(reason)] = counts.get(_reason_kind(reason), 0) + 1
-    (folder / "meta.json").write_text(json.dumps(
-        {"images": str(images), "tags_csv": str(tags_csv), "format": result.format, "settings": settings,
-         "kept": len(final_rows), "skipped": counts, "build_seconds": time.perf_counter() - t0}, indent=1))
-    log(_summary(len(final_rows), counts, report))
-    log(f"dataset cache: {npz} ({npz.stat().st_size / 1e6:.0f} MB, built in {time.perf_counter() - t0:.1f} s)")
-    return CachedData(**arrays, vocab=vocab, cache_path=npz, report_path=report, skipped=counts)
+    return counts
+
+
+def _save(folder: Path, arrays: dict, vocab: Vocabulary, skips, meta: dict) -> None:
+    """data.npz, vocab.json, skipped.csv, split.csv and meta.json into the cache folder.
+    (Two runs may build the same cache at once: every write is atomic.)"""
+    _ensure_folder(folder)
+    with atomic_path(folder / "data.npz", suffix=".npz") as tmp:
+        np.savez(tmp, **arrays)
+    vocab.save(folder / "vocab.json")
+    _write_report(folder / "skipped.csv", skips)
+    _write_split(folder / "split.csv", arrays["ids"], arrays["holdout"])
+    (folder / "meta.json").write_text(json.dumps(meta, indent=1))
 
 
 def _ensure_folder(folder: Path) -> None:

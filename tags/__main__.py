@@ -4,11 +4,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from model.help_format import DefaultsHelpFormatter
+from common.cli import DefaultsHelpFormatter, exit_on_user_error
 
 DEFAULT_VOCAB = Path(__file__).resolve().parents[1] / "models" / "default" / "vocab.json"
 
 
+@exit_on_user_error
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m tags", description=__doc__,
                                 formatter_class=DefaultsHelpFormatter)
@@ -23,25 +24,18 @@ def main(argv=None) -> int:
     from tags.parser import complete, parse
     from tags.vocab import Vocabulary
 
-    try:
-        vocab = Vocabulary.load(args.vocab)
-        if args.list:
-            for group, values in vocab.groups.items():
-                print(f"{group}: " + ", ".join(f"{v} {group}" for v in values))
-            if vocab.other_tags:
-                print("other: " + ", ".join(vocab.other_tags))
-            return 0
-        if args.text is None:
-            raise TagError('give tag text, e.g. python -m tags "blue hair red eyes", or --list')
-        query = parse(args.text, vocab)
-        tagset = complete(query, vocab, np.random.default_rng(args.seed), 1)[0]
-        missing = [g for g in vocab.groups if g not in query.values]
-        print(tagset.text)
-        if missing:
-            print(f"({', '.join(missing)} not given: drawn from the training data)", file=sys.stderr)
-    except TagError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    vocab = Vocabulary.load(args.vocab)
+    if args.list:
+        print(vocab.listing())
+        return 0
+    if args.text is None:
+        raise TagError('give tag text, e.g. python -m tags "blue hair red eyes", or --list')
+    query = parse(args.text, vocab)
+    tagset = complete(query, vocab, np.random.default_rng(args.seed), 1)[0]
+    missing = [g for g in vocab.groups if g not in query.values]
+    print(tagset.text)
+    if missing:
+        print(f"({', '.join(missing)} not given: drawn from the training data)", file=sys.stderr)
     return 0
 
 

@@ -84,8 +84,3 @@ def complete(query: Query, vocab: Vocabulary, rng: np.random.Generator, n: int) 
     picks = rng.choice(len(matching), size=n, p=weights / weights.sum())
     return [vocab.tagset({**query.values, **{g: matching[i]["tags"][g] for g in missing}}, query.extras)
             for i in picks]
-
-
-def parse_one(text: str, vocab: Vocabulary, rng: np.random.Generator | None = None) -> TagSet:
-    """Convenience: parse and complete to a single tag set."""
-    return complete(parse(text, vocab), vocab, rng or np.random.default_rng(0), 1)[0]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from common.files import atomic_write
 from tags import TagError
 from tags.canonical import TagSet
 
@@ -52,6 +53,13 @@ class Vocabulary:
 
     def all_tags(self) -> list[str]:
         return [f"{v} {g}" for g, vals in self.groups.items() for v in vals] + self.other_tags
+
+    def listing(self) -> str:
+        """The valid tags, one line per group (then the other tags), for --list-tags."""
+        lines = [f"{group}: " + ", ".join(f"{v} {group}" for v in values) for group, values in self.groups.items()]
+        if self.other_tags:
+            lines.append("other: " + ", ".join(self.other_tags))
+        return "\n".join(lines)
 
     # ------------------------------------------------------------ conditions
     def condition_from_values(self, values: dict[str, str], extras=()) -> np.ndarray:
@@ -124,12 +132,9 @@ class Vocabulary:
         return data
 
     def save(self, path: str | os.PathLike) -> Path:
-        path = Path(path)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=1) + "\n")
-        os.replace(tmp, path)
+        path = atomic_write(path, json.dumps(self.to_dict(), indent=1) + "\n")
         if self.word2vec_text:
-            (path.parent / "word2vec.txt").write_text(self.word2vec_text)
+            atomic_write(path.parent / "word2vec.txt", self.word2vec_text)
         return path
 
     @classmethod
