@@ -1,8 +1,110 @@
 #!/usr/bin/env python3
-"""Train a conditional BEGAN: python train.py --images DIR --tags-csv CSV (see --help)."""
-import sys
+"""Train a conditional BEGAN on a folder of images and a tag CSV.
 
-from model.train_cli import main
+    python train.py --images DIR --tags-csv tags.csv --run-dir runs/mine
+    python train.py --run-dir runs/mine --resume             # after a stop, a kill or Ctrl-C
+    python train.py --images DIR --tags-csv new.csv --init-from models/default --run-dir runs/tuned
+    python train.py ... --eval-every 1000 --checker models/default   # quality metrics into RUN/eval.csv
+
+Every setting is a field of model.config.TrainConfig, which carries its flag's
+help text and group; the flags below are generated from it. Exit status: 0
+done, 2 a user error (one line on stderr), 3 the losses diverged, 128+N
+stopped by signal N (a checkpoint was written; continue with --resume).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+from common.cli import UserError, exit_on_user_error
+from model.artifacts import default_run_dir
+from model.config import OPTIMISATION, ConfigError, TrainConfig
+from model.precision import limit_threads
+
+
+def _bool(text: str) -> bool:
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected on/off, not {text!r}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="train.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Resume a stopped run with --run-dir RUN --resume; watch it with tensorboard --logdir runs/.")
+    run = parser.add_argument_group("run")
+    run.add_argument("--run-dir", default=None, help="run directory (default runs/<date-time>)")
+    run.add_argument("--resume", action="store_true", help="continue the run in --run-dir from its latest checkpoint")
+    run.add_argument("--init-from", default=None, metavar="RUN_OR_MODEL",
+                     help="start from another run's or an exported model's weights (fine-tuning)")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    defaults = TrainConfig()
+    groups = {}
+    for f in TrainConfig.flag_fields():
+        if f.metadata["group"] not in groups:
+            groups[f.metadata["group"]] = parser.add_argument_group(f.metadata["group"])
+        group = groups[f.metadata["group"]]
+        default = getattr(defaults, f.name)
+        kind = _bool if isinstance(default, bool) else type(default)
+        group.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=kind, default=None,
+                           metavar="ON|OFF" if kind is _bool else None,
+                           help=f"{f.metadata['help']} (default: {default if default != '' else 'none'})")
+    groups[OPTIMISATION].add_argument("--threads", type=int, default=0,
+                                      help="CPU threads for TensorFlow ops (default: 0, all cores)")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The run's settings: the flags given over the defaults, or over the
+    resumed run's config.json (only settings --resume may change)."""
+    given = {f.name: getattr(args, f.name) for f in TrainConfig.flag_fields()
+             if getattr(args, f.name, None) is not None}
+    if args.resume:
+        config = TrainConfig.load(Path(args.run_dir))
+        fixed = sorted(set(given) - TrainConfig.resumable_names())
+        if fixed:
+            raise ConfigError(f"--resume keeps the run's settings; these cannot change: "
+                              f"{', '.join('--' + n.replace('_', '-') for n in fixed)}")
+        return dataclasses.replace(config, **given).validate()
+    config = dataclasses.replace(TrainConfig(), **given).validate()
+    if not config.images or not config.tags_csv:
+        raise ConfigError("--images and --tags-csv are required (unless --resume)")
+    return config
+
+
+@exit_on_user_error
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.resume and not args.run_dir:
+        raise UserError("--resume needs --run-dir RUN")
+    config = config_from_args(args)
+    # TensorFlow loads here, after the flags are checked: --help and flag errors answer at once.
+    from model.trainer import Trainer, TrainingDiverged, TrainingInterrupted
+    from report.checker import load_checker
+    from report.monitor import training_callbacks
+
+    # A missing or broken checker stops the run before its folder or the data cache is touched.
+    checker = load_checker(config.checker) if config.eval_every else None
+    limit_threads(args.threads)
+    trainer = Trainer(config, Path(args.run_dir) if args.run_dir else default_run_dir(), resume=args.resume,
+                      init_from=args.init_from, progress=not args.no_progress,
+                      callbacks=training_callbacks(config, checker))
+    try:
+        result = trainer.train()
+    except TrainingInterrupted as exc:
+        print(str(exc), file=sys.stderr)
+        return 128 + exc.signum
+    except TrainingDiverged as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
+    print(f"trained to step {result.step} (epoch {result.epoch}), k={result.k:.4f}, lr={result.lr:.2e}; "
+          f"run: {result.run_dir}; exported model: {result.export_dir}")
+    return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())

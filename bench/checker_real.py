@@ -26,7 +26,7 @@ def main():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="keep the checker here (default: temporary folder)")
     args = p.parse_args()
-    from model.checker import MIN_ACCURACY, evaluate, load_checker, save_checker, train_checker
+    from report.checker import MIN_ACCURACY, evaluate, load_checker, save_checker, train_checker
     from preprocess.cache import build_or_load
 
     data = build_or_load(args.images, args.tags_csv, size=64, holdout=0.1, seed=args.seed, progress=False)

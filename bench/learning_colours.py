@@ -20,6 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from common.cli import DefaultsHelpFormatter, UserError, exit_on_user_error  # noqa: E402
+
 
 def parse_setting(text: str) -> tuple[str, object]:
     name, sep, value = text.partition("=")
@@ -31,9 +33,8 @@ def parse_setting(text: str) -> tuple[str, object]:
         return name, value
 
 
+@exit_on_user_error
 def main() -> int:
-    from model.help_format import DefaultsHelpFormatter
-
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=DefaultsHelpFormatter)
     parser.add_argument("--set", type=parse_setting, action="append", default=[], metavar="NAME=VALUE",
                         help="override one TrainConfig field (JSON value), e.g. aux_weight=1.0")
@@ -43,22 +44,20 @@ def main() -> int:
 
     import numpy as np
 
-    from model.config import ConfigError
+    from bench.synthetic_colour import hair_colour_confusion, learning_config
     from model.precision import limit_threads
     from model.trainer import Trainer
-    from report.synthetic_colour import hair_colour_confusion, learning_config
 
     limit_threads(args.threads)
     overrides = dict(args.set)
     with tempfile.TemporaryDirectory() as tmp:
         try:
             config = learning_config(tmp, args.faces_per_pair, **overrides)
-        except (TypeError, ConfigError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
+        except TypeError as exc:  # a setting TrainConfig does not have
+            raise UserError(str(exc)) from None
         start = time.time()
         trainer = Trainer(config, Path(tmp) / "run", progress=True)
-        trainer.run()
+        trainer.train()
         confusion, spread = hair_colour_confusion(trainer.model.generator, trainer.vocab, trainer.config)
     names = trainer.vocab.groups["hair"]
     print(f"settings changed: {overrides or 'none'}; faces per pair {args.faces_per_pair}")

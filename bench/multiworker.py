@@ -67,7 +67,7 @@ def free_port():
         return s.getsockname()[1]
 
 
-def run(mode, steps, tf_config=None):
+def start_worker(mode, steps, tf_config=None):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     if tf_config:
         env["TF_CONFIG"] = json.dumps(tf_config)
@@ -80,12 +80,12 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--steps", type=int, default=6)
     args = p.parse_args()
-    single = run("default", args.steps)
+    single = start_worker("default", args.steps)
     s_out, s_err = single.communicate(timeout=600)
     single_res = json.loads(s_out.strip().splitlines()[-1])
     workers = [f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"]
     t0 = time.perf_counter()
-    procs = [run("multiworker", args.steps, {"cluster": {"worker": workers}, "task": {"type": "worker", "index": i}})
+    procs = [start_worker("multiworker", args.steps, {"cluster": {"worker": workers}, "task": {"type": "worker", "index": i}})
              for i in range(2)]
     results = []
     for proc in procs:

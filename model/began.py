@@ -7,6 +7,8 @@ and epoch position). All of it is tracked by `tf.train.Checkpoint`.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -23,7 +25,20 @@ def _state(name, value, dtype=tf.float32):
                        aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
 
 
-def _variables_by_path(variables) -> dict:
+class Batch(NamedTuple):
+    """One training batch: the data pipeline's images, conditions and rows, and
+    the noise drawn for them (trainer.with_noise). Plain 7-tuples in this order work too."""
+
+    images: tf.Tensor  # float32 [B, S, S, 3] in [-1, 1]
+    cond: tf.Tensor  # float32 [B, D] the images' own tags
+    index: tf.Tensor  # int32 [B] rows in the dataset (for the filter log and the wrong tags)
+    z: tf.Tensor  # float32 [B, nz] uniform in [-1, 1]
+    eps: tf.Tensor  # float32 [B, embed_dim] standard normal (conditioning augmentation)
+    wrong_u: tf.Tensor  # float32 [B] uniform: picks each image's wrong tags
+    z2: tf.Tensor  # float32 [B, nz] the second noise of the mode-seeking pair
+
+
+def variables_by_path(variables) -> dict:
     """{unique variable path: tf.Variable} for tf.train.Checkpoint."""
     out = {}
     for v in variables:
@@ -79,10 +94,10 @@ class CondBEGAN(keras.Model):
         fully tracked by tf.train.Checkpoint (Adam's moments were silently left
         out), so their variables are listed explicitly, keyed by variable path."""
         return tf.train.Checkpoint(
-            generator=_variables_by_path(self.generator.variables),
-            discriminator=_variables_by_path(self.discriminator.variables),
-            g_optimizer=_variables_by_path(self.g_optimizer.variables),
-            d_optimizer=_variables_by_path(self.d_optimizer.variables),
+            generator=variables_by_path(self.generator.variables),
+            discriminator=variables_by_path(self.discriminator.variables),
+            g_optimizer=variables_by_path(self.g_optimizer.variables),
+            d_optimizer=variables_by_path(self.d_optimizer.variables),
             k=self.k, lr=self.lr, step=self.step, epoch=self.epoch,
             batch_in_epoch=self.batch_in_epoch, m_sum=self.m_sum, m_count=self.m_count,
             best_m=self.best_m, bad_windows=self.bad_windows, threshold=self.threshold,
@@ -98,96 +113,110 @@ class CondBEGAN(keras.Model):
         return tf.gather(self.combo_conditions, wrong)
 
     def train_step(self, batch):
-        images, cond, index, z, eps, wrong_u, z2 = batch
-        cfg = self.config
+        b = Batch(*batch)
         replica = tf.distribute.get_replica_context()
         n_replicas = tf.cast(replica.num_replicas_in_sync, tf.float32)
-        n = tf.shape(images)[0]
         if self.residuals:
-            carry = tf.maximum(0.0, 1.0 - tf.cast(self.step, tf.float32) / cfg.vanishing_steps)
+            carry = tf.maximum(0.0, 1.0 - tf.cast(self.step, tf.float32) / self.config.vanishing_steps)
             for layer in self.residuals:
                 layer.carry.assign(carry)
-        k = self.k
-        wrong_weight = k if self.wrong_is_k else tf.constant(self.wrong_weight, tf.float32)
-        has_wrong = self.n_combos > 1
-        labels = tf.gather(self.labels_of_row, index)
 
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            g_inputs = [z, cond, eps] if cfg.cond_augment else [z, cond]
-            fake = self.generator(g_inputs, training=True)
-            # D sees real and real-with-wrong-tags in one call (one big call is faster on
-            # CPU) and the fakes in another, so G's gradient only flows back through B images.
-            if has_wrong:
-                wrong_cond = self._wrong_conditions(index, wrong_u)
-                d_real = self.discriminator([tf.concat([images, images], 0), tf.concat([cond, wrong_cond], 0)],
-                                            training=True)
-            else:
-                d_real = self.discriminator([images, cond], training=True)
-            d_fake = self.discriminator([fake, cond], training=True)
-            recon_real = d_real[0] if isinstance(d_real, (list, tuple)) else d_real
-            recon_fake = d_fake[0] if isinstance(d_fake, (list, tuple)) else d_fake
-            per_image_real = losses.reconstruction_loss(tf.concat([images, images], 0) if has_wrong else images,
-                                                        recon_real)
-            loss_real = per_image_real[:n]
-            loss_fake = losses.reconstruction_loss(fake, recon_fake)
-            kept = keep_mask(loss_real, self.threshold)
-            if has_wrong:
-                loss_wrong = per_image_real[n:]
-                wrong_term = losses.capped_wrong_condition_loss(loss_wrong, loss_real, cfg.wrong_cap)
-            else:
-                loss_wrong = wrong_term = tf.zeros_like(loss_real)
-            d_loss = losses.discriminator_loss(loss_real, loss_fake, wrong_term, k, wrong_weight, kept)
-            g_loss = losses.generator_loss(loss_fake, losses.out_of_bound(fake), cfg.oob_weight)
-            aux_real = aux_fake = tf.constant(0.0)
-            if cfg.aux_weight > 0:
-                aux_real = losses.tag_classification_loss(d_real[1][:n], labels, self.group_sizes, kept)
-                aux_fake = losses.tag_classification_loss(d_fake[1], labels, self.group_sizes)
-                d_loss += cfg.aux_weight * aux_real
-                g_loss += cfg.aux_weight * aux_fake
-            diversity = tf.constant(0.0)
-            if cfg.diversity_weight > 0:
-                half = n // 2
-                pair_inputs = [z2[:half], cond[:half], eps[:half]] if cfg.cond_augment else [z2[:half], cond[:half]]
-                fake_pair = self.generator(pair_inputs, training=True)
-                diversity = losses.mode_seeking(fake[:half], fake_pair, z[:half], z2[:half])
-                g_loss += cfg.diversity_weight * diversity
-            kl = tf.constant(0.0)
-            if cfg.cond_augment:
-                _, mu, log_sigma = self.generator.get_layer("g_embed")(cond, eps)
-                kl = losses.kl_to_standard_normal(mu, log_sigma)
-                g_loss += cfg.ca_kl_weight * kl
+            t = self._step_losses(b)
             # Gradients are summed over replicas: scale so the update is the global-batch mean.
-            d_scaled = d_loss / n_replicas
-            g_scaled = g_loss / n_replicas
+            d_scaled = t["d_loss"] / n_replicas
+            g_scaled = t["g_loss"] / n_replicas
 
         d_vars = self.discriminator.trainable_variables
         g_vars = self.generator.trainable_variables
         self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_scaled, d_vars), d_vars))
         self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_scaled, g_vars), g_vars))
+        return self._update_control_state(b, t, replica)
 
-        # Control state, from the global (all-replica) batch means.
+    def _step_losses(self, b: Batch) -> dict:
+        """Every loss of one step (per-image where the filter needs them), inside the tapes."""
+        cfg = self.config
+        n = tf.shape(b.images)[0]
+        k = self.k
+        wrong_weight = k if self.wrong_is_k else tf.constant(self.wrong_weight, tf.float32)
+        has_wrong = self.n_combos > 1
+        labels = tf.gather(self.labels_of_row, b.index)
+
+        g_inputs = [b.z, b.cond, b.eps] if cfg.cond_augment else [b.z, b.cond]
+        fake = self.generator(g_inputs, training=True)
+        # D sees real and real-with-wrong-tags in one call (one big call is faster on
+        # CPU) and the fakes in another, so G's gradient only flows back through B images.
+        if has_wrong:
+            wrong_cond = self._wrong_conditions(b.index, b.wrong_u)
+            d_real = self.discriminator([tf.concat([b.images, b.images], 0), tf.concat([b.cond, wrong_cond], 0)],
+                                        training=True)
+        else:
+            d_real = self.discriminator([b.images, b.cond], training=True)
+        d_fake = self.discriminator([fake, b.cond], training=True)
+        recon_real = d_real[0] if isinstance(d_real, (list, tuple)) else d_real
+        recon_fake = d_fake[0] if isinstance(d_fake, (list, tuple)) else d_fake
+        per_image_real = losses.reconstruction_loss(tf.concat([b.images, b.images], 0) if has_wrong else b.images,
+                                                    recon_real)
+        loss_real = per_image_real[:n]
+        loss_fake = losses.reconstruction_loss(fake, recon_fake)
+        kept = keep_mask(loss_real, self.threshold)
+        if has_wrong:
+            loss_wrong = per_image_real[n:]
+            wrong_term = losses.capped_wrong_condition_loss(loss_wrong, loss_real, cfg.wrong_cap)
+        else:
+            loss_wrong = wrong_term = tf.zeros_like(loss_real)
+        d_loss = losses.discriminator_loss(loss_real, loss_fake, wrong_term, k, wrong_weight, kept)
+        g_loss = losses.generator_loss(loss_fake, losses.out_of_bound(fake), cfg.oob_weight)
+        aux_real = aux_fake = tf.constant(0.0)
+        if cfg.aux_weight > 0:
+            aux_real = losses.tag_classification_loss(d_real[1][:n], labels, self.group_sizes, kept)
+            aux_fake = losses.tag_classification_loss(d_fake[1], labels, self.group_sizes)
+            d_loss += cfg.aux_weight * aux_real
+            g_loss += cfg.aux_weight * aux_fake
+        diversity = tf.constant(0.0)
+        if cfg.diversity_weight > 0:
+            half = n // 2
+            pair_inputs = ([b.z2[:half], b.cond[:half], b.eps[:half]] if cfg.cond_augment
+                           else [b.z2[:half], b.cond[:half]])
+            fake_pair = self.generator(pair_inputs, training=True)
+            diversity = losses.mode_seeking(fake[:half], fake_pair, b.z[:half], b.z2[:half])
+            g_loss += cfg.diversity_weight * diversity
+        kl = tf.constant(0.0)
+        if cfg.cond_augment:
+            _, mu, log_sigma = self.generator.get_layer("g_embed")(b.cond, b.eps)
+            kl = losses.kl_to_standard_normal(mu, log_sigma)
+            g_loss += cfg.ca_kl_weight * kl
+        return {"d_loss": d_loss, "g_loss": g_loss, "loss_real": loss_real, "loss_fake": loss_fake,
+                "loss_wrong": loss_wrong, "kept": kept, "aux_real": aux_real, "aux_fake": aux_fake,
+                "diversity": diversity, "kl": kl}
+
+    def _update_control_state(self, b: Batch, t: dict, replica) -> dict:
+        """k_t, the M window and the filter statistics from the global (all-replica)
+        batch means; returns the step's logged values."""
+        cfg = self.config
         mean = lambda x: replica.all_reduce(tf.distribute.ReduceOp.MEAN, x)  # noqa: E731
+        loss_real, kept = t["loss_real"], t["kept"]
         real_mean = mean(losses.masked_mean(loss_real, kept))
-        fake_mean = mean(tf.reduce_mean(loss_fake))
+        fake_mean = mean(tf.reduce_mean(t["loss_fake"]))
         m = losses.convergence_measure(real_mean, fake_mean, cfg.gamma)
-        self.k.assign(losses.k_update(k, real_mean, fake_mean, cfg.gamma, cfg.lambda_k))
+        self.k.assign(losses.k_update(self.k, real_mean, fake_mean, cfg.gamma, cfg.lambda_k))
         self.m_sum.assign_add(m)
         self.m_count.assign_add(1.0)
         loss_real_f = tf.cast(loss_real, tf.float32)
         self.real_sum.assign_add(replica.all_reduce("sum", tf.reduce_sum(loss_real_f)))
         self.real_sq_sum.assign_add(replica.all_reduce("sum", tf.reduce_sum(tf.square(loss_real_f))))
-        self.real_count.assign_add(replica.all_reduce("sum", tf.cast(n, tf.float32)))
+        self.real_count.assign_add(replica.all_reduce("sum", tf.cast(tf.shape(b.images)[0], tf.float32)))
         self.step.assign_add(1)
         self.batch_in_epoch.assign_add(1)
         return {
-            "d_loss": mean(d_loss), "g_loss": mean(g_loss),
+            "d_loss": mean(t["d_loss"]), "g_loss": mean(t["g_loss"]),
             "loss_real": real_mean, "loss_fake": fake_mean,
-            "loss_wrong": mean(tf.reduce_mean(loss_wrong)), "loss_aux": mean(aux_real),
-            "loss_aux_fake": mean(aux_fake), "kl": mean(kl), "mode_seeking": mean(diversity),
+            "loss_wrong": mean(tf.reduce_mean(t["loss_wrong"])), "loss_aux": mean(t["aux_real"]),
+            "loss_aux_fake": mean(t["aux_fake"]), "kl": mean(t["kl"]), "mode_seeking": mean(t["diversity"]),
             "k": self.k.read_value(), "M": m, "lr": self.lr.read_value(),
             "filtered": replica.all_reduce("sum", tf.reduce_sum(1.0 - kept)),
             # Per-image values (gathered by the loop) for the filter log.
-            "per_image_real": loss_real_f, "kept": kept, "index": index,
+            "per_image_real": loss_real_f, "kept": kept, "index": b.index,
         }
 
     def set_learning_rate(self, lr: float):

@@ -12,72 +12,103 @@ import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from common.cli import UserError
+from common.files import atomic_write
+
 FORMAT_VERSION = 1
 CONFIG_NAME = "config.json"
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError):
     """A config.json that cannot be used (wrong version, unknown keys, bad values)."""
+
+
+# Flag groups of train.py --help, in this order.
+DATA, NETWORK, LOSSES, OPTIMISATION, LOGGING = (
+    "data", "network", "losses and control", "optimisation", "logging and checkpoints")
+_NOT_A_FLAG = {"flag": False}
+
+
+def setting(default, group: str, help: str, *, resumable: bool = False, architecture: bool = False):
+    """A TrainConfig field with what train.py and the trainer need to know about it:
+    its --help text and group, whether --resume may change it, and whether it is
+    part of the network architecture (which --init-from must match)."""
+    return field(default=default, metadata={"help": help, "group": group, "resumable": resumable,
+                                            "architecture": architecture})
 
 
 @dataclass
 class TrainConfig:
     # --- data -------------------------------------------------------------
-    images: str = ""
-    tags_csv: str = ""
-    tag_format: str = "auto"
-    holdout: float = 0.1
-    condition_mode: str = "onehot"  # onehot | word2vec
-    top_k: int = 10
-    cache_dir: str = ""
-    cond_dim: int = 0  # filled from the vocabulary when training starts
+    images: str = setting("", DATA, "folder of training images", resumable=True)
+    tags_csv: str = setting("", DATA, "tag CSV (MLDS-2018 'id,blue hair red eyes', MLDS-2017 "
+                            "'id,tag:count<TAB>...', or a header CSV)", resumable=True)
+    tag_format: str = setting("auto", DATA, "auto | 2018 | 2017 | header")
+    holdout: float = setting(0.1, DATA, "fraction kept out of training (stratified by tags; used by the "
+                             "checker and metrics)")
+    condition_mode: str = setting("onehot", DATA, "onehot | word2vec condition vectors")
+    top_k: int = setting(10, DATA, "other (non-colour) tags kept as multi-hot, for tag-rich CSVs")
+    cache_dir: str = setting("", DATA, "dataset cache folder (default ~/.cache/tagface or $TAGFACE_CACHE)",
+                             resumable=True)
+    cond_dim: int = field(default=0, metadata=_NOT_A_FLAG | {"architecture": True})  # from the vocabulary
 
     # --- networks (Berthelot et al. 2017) ---------------------------------
-    image_size: int = 64
-    filters: int = 32
-    repeats: int = 2
-    nz: int = 64  # Nz = Nh
-    embed_dim: int = 16
-    skip: bool = False
-    vanishing_residual: bool = False
-    vanishing_steps: int = 16000
-    cond_every_scale: bool = True  # condition map enters every decoder scale
-    cond_augment: bool = False  # StackGAN conditioning augmentation
-    ca_kl_weight: float = 0.01
+    image_size: int = setting(64, NETWORK, "image size: 32, 64 or 128", architecture=True)
+    filters: int = setting(32, NETWORK, "filters n of the first level (grows n, 2n, 3n... in D's encoder)",
+                           architecture=True)
+    repeats: int = setting(2, NETWORK, "3x3 conv + ELU layers per level", architecture=True)
+    nz: int = setting(64, NETWORK, "size of z and of D's bottleneck h (Nz = Nh)", architecture=True)
+    embed_dim: int = setting(16, NETWORK, "size of the condition embedding", architecture=True)
+    skip: bool = setting(False, NETWORK, "skip connections from h0 to every decoder scale", architecture=True)
+    vanishing_residual: bool = setting(False, NETWORK, "vanishing residual inside each level (carry 1 -> 0)",
+                                       architecture=True)
+    vanishing_steps: int = setting(16000, NETWORK, "steps over which the vanishing residual's carry falls to 0")
+    cond_every_scale: bool = setting(True, NETWORK, "also feed the tiled condition embedding to every decoder "
+                                     "scale", architecture=True)
+    cond_augment: bool = setting(False, NETWORK, "StackGAN conditioning augmentation (c = mu + sigma * eps, "
+                                 "KL penalty)", architecture=True)
+    ca_kl_weight: float = setting(0.01, NETWORK, "weight of the conditioning-augmentation KL penalty")
 
     # --- losses and control -----------------------------------------------
-    gamma: float = 0.5
-    lambda_k: float = 0.001
-    wrong_weight: str = "1.0"  # a fixed weight, or "k" to reuse k_t
-    wrong_cap: float = 1.5
-    oob_weight: float = 1.0
-    aux_weight: float = 0.2  # auxiliary tag head on D's encoder (0 = off)
-    diversity_weight: float = 0.05  # mode-seeking term against z being ignored (0 = off)
-    filter_sd: float = 2.0
+    gamma: float = setting(0.5, LOSSES, "BEGAN diversity ratio gamma (lower: sharper, less diverse)")
+    lambda_k: float = setting(0.001, LOSSES, "k_t proportional gain lambda_k")
+    wrong_weight: str = setting("1.0", LOSSES, "weight of the capped wrong-condition term: a number, or k to "
+                                "reuse k_t")
+    wrong_cap: float = setting(1.5, LOSSES, "cap of the wrong-condition loss, in multiples of L(x)")
+    oob_weight: float = setting(1.0, LOSSES, "weight of the out-of-bound pixel penalty on G's output")
+    aux_weight: float = setting(0.2, LOSSES, "weight of the auxiliary tag head on D's encoder (0 turns it off)")
+    diversity_weight: float = setting(0.05, LOSSES, "weight of the mode-seeking term (different z, same tags "
+                                      "-> different faces; 0 = off)")
+    filter_sd: float = setting(2.0, LOSSES, "real-image filter threshold: previous epoch's mean + this many sd")
 
     # --- optimisation -----------------------------------------------------
-    batch_size: int = 16
-    lr: float = 2e-4
-    lr_floor: float = 2e-5
-    lr_window: int = 1000
-    lr_patience: int = 3
-    beta1: float = 0.5
-    epochs: int = 10
-    steps: int = 0  # >0: stop at this global step instead of after `epochs`
-    seed: int = 0
-    precision: str = "auto"  # auto | fp32 | bf16
-    strategy: str = "default"  # default | mirrored | multiworker
+    batch_size: int = setting(16, OPTIMISATION, "global batch size")
+    lr: float = setting(2e-4, OPTIMISATION, "Adam learning rate (both networks)")
+    lr_floor: float = setting(2e-5, OPTIMISATION, "the learning rate never halves below this")
+    lr_window: int = setting(1000, OPTIMISATION, "steps per window of the convergence measure M")
+    lr_patience: int = setting(3, OPTIMISATION, "windows without a better mean M before the rate halves")
+    beta1: float = setting(0.5, OPTIMISATION, "Adam beta_1")
+    epochs: int = setting(10, OPTIMISATION, "epochs to train (ignored when --steps is set)", resumable=True)
+    steps: int = setting(0, OPTIMISATION, "total steps to train (0: use --epochs)", resumable=True)
+    seed: int = setting(0, OPTIMISATION, "random seed (data order, noise, initial weights)")
+    precision: str = setting("auto", OPTIMISATION, "auto | fp32 | bf16 (auto: bf16 when the CPU supports it)",
+                             resumable=True)
+    strategy: str = setting("default", OPTIMISATION, "tf.distribute strategy: default | mirrored | "
+                            "multiworker (reads TF_CONFIG)", resumable=True)
 
     # --- logging / checkpoints --------------------------------------------
-    sample_every: int = 0  # steps between extra sample grids (0: once per epoch)
-    checkpoint_every: int = 500
-    keep_checkpoints: int = 3
-    log_every: int = 10
-    eval_every: int = 0
-    checker: str = ""  # tag checker folder for --eval-every
+    sample_every: int = setting(0, LOGGING, "extra fixed-noise sample grid every N steps (0: only at epoch "
+                                "ends)", resumable=True)
+    checkpoint_every: int = setting(500, LOGGING, "checkpoint every N steps (and at each epoch end)",
+                                    resumable=True)
+    keep_checkpoints: int = setting(3, LOGGING, "how many recent checkpoints to keep", resumable=True)
+    log_every: int = setting(10, LOGGING, "write metrics.csv / TensorBoard every N steps", resumable=True)
+    eval_every: int = setting(0, LOGGING, "run the quality metrics every N steps into RUN/eval.csv (0: off; "
+                              "needs --checker)", resumable=True)
+    checker: str = setting("", LOGGING, "tag checker folder used by --eval-every", resumable=True)
 
-    format_version: int = FORMAT_VERSION
-    extra: dict = field(default_factory=dict)
+    format_version: int = field(default=FORMAT_VERSION, metadata=_NOT_A_FLAG)
+    extra: dict = field(default_factory=dict, metadata=_NOT_A_FLAG)
 
     # ----------------------------------------------------------------------
     def validate(self) -> "TrainConfig":
@@ -112,6 +143,26 @@ class TrainConfig:
         """Number of up/down-sampling steps between 8x8 and the image size."""
         return {32: 2, 64: 3, 128: 4}[self.image_size]
 
+    @classmethod
+    def flag_fields(cls) -> list[dataclasses.Field]:
+        """The settings train.py offers as flags, in order (all but cond_dim,
+        format_version and extra); each declared with `setting(...)`."""
+        flags = [f for f in fields(cls) if f.metadata.get("flag", True)]
+        for f in flags:
+            if "group" not in f.metadata:
+                raise TypeError(f"TrainConfig.{f.name} has no help text or group: declare it with setting(...)")
+        return flags
+
+    @classmethod
+    def resumable_names(cls) -> set[str]:
+        """Settings --resume may change (everything else is fixed by the run's config.json)."""
+        return {f.name for f in fields(cls) if f.metadata.get("resumable")}
+
+    @classmethod
+    def architecture_names(cls) -> list[str]:
+        """Settings that shape the networks' weights (--init-from must match them)."""
+        return [f.name for f in fields(cls) if f.metadata.get("architecture")]
+
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
@@ -135,12 +186,8 @@ class TrainConfig:
             raise ConfigError(f"config.json is malformed: {exc}") from None
 
     def save(self, directory: str | os.PathLike) -> Path:
-        """Write config.json atomically (temp file + rename)."""
-        path = Path(directory) / CONFIG_NAME
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
-        os.replace(tmp, path)
-        return path
+        """Write config.json atomically."""
+        return atomic_write(Path(directory) / CONFIG_NAME, json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
 
     @classmethod
     def load(cls, directory: str | os.PathLike) -> "TrainConfig":

@@ -7,13 +7,14 @@ conditional step): on this project's 2-core AMD EPYC with AVX-512-BF16 the
 bare step ran 10.2 images/s in bf16 vs 5.4 in fp32 (1.89x). One earlier
 2-core Xeon without AMX measured bf16 slower than fp32; use `--precision fp32`
 where the bench shows that.
+
+Keras is imported inside the functions that set a policy, so the light
+generation path can import this module without loading TensorFlow.
 """
 from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-
-import keras
 
 
 def cpu_has_bf16() -> bool:
@@ -33,6 +34,8 @@ def resolve(precision: str) -> str:
 
 def apply(precision: str) -> str:
     """Set Keras' global dtype policy; returns the resolved precision."""
+    import keras
+
     resolved = resolve(precision)
     keras.mixed_precision.set_global_policy("mixed_bfloat16" if resolved == "bf16" else "float32")
     return resolved
@@ -50,6 +53,8 @@ def limit_threads(threads: int) -> None:
 @contextlib.contextmanager
 def float32_policy():
     """Build models in float32 (export, evaluation) whatever the global policy."""
+    import keras
+
     old = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy("float32")
     try:

@@ -1,5 +1,6 @@
-"""Plain-file logs of a run: metrics.csv, TensorBoard events, filter logs,
-fixed-noise sample grids. Everything a user can open without the toolkit.
+"""Plain-file logs of a run: metrics.csv, TensorBoard events, filter logs.
+Everything a user can open without the toolkit. (Images: the sample grids and
+filter contact sheets are written by callbacks, see report.monitor.)
 
 Rows carry the global step, and on resume every log is cut back to the step
 of the checkpoint it resumes from, so a killed run never leaves duplicated
@@ -9,21 +10,16 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from pathlib import Path
 
 import numpy as np
+
+from common.files import atomic_write
 
 METRIC_COLUMNS = ["step", "epoch", "loss_real", "loss_fake", "loss_wrong", "loss_aux",
                   "loss_aux_fake", "kl", "mode_seeking", "k", "M", "lr", "filtered", "images_per_s"]
 FILTER_COLUMNS = ["step", "id", "path", "loss", "threshold"]
 SUMMARY_COLUMNS = ["epoch", "threshold", "filtered", "seen"]
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def truncate_csv(path: Path, columns: list[str], keep) -> int:
@@ -49,7 +45,7 @@ def truncate_csv(path: Path, columns: list[str], keep) -> int:
     writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
     writer.writerows(kept)
-    atomic_write_text(path, buf.getvalue())
+    atomic_write(path, buf.getvalue())
     return len(kept)
 
 
@@ -108,40 +104,9 @@ class MetricsLog:
             tf.summary.image(name, image_uint8[None], max_outputs=1)
         self.writer.flush()
 
-    def flush(self) -> None:
-        self.writer.flush()
-
     def close(self) -> None:
         self.csv.close()
         self.writer.close()
-
-
-def to_uint8(images: np.ndarray) -> np.ndarray:
-    """[-1, 1] floats -> uint8 pixels."""
-    return np.clip(np.rint((np.asarray(images, np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
-
-
-def contact_sheet(images_uint8: np.ndarray, ncols: int = 8, pad: int = 2) -> np.ndarray:
-    """Tile uint8 images [n, h, w, 3] into one image (white padding)."""
-    n = len(images_uint8)
-    if n == 0:
-        return np.full((8, 8, 3), 255, np.uint8)
-    h, w = images_uint8.shape[1:3]
-    ncols = min(ncols, n)
-    nrows = -(-n // ncols)
-    sheet = np.full((nrows * (h + pad) + pad, ncols * (w + pad) + pad, 3), 255, np.uint8)
-    for i, img in enumerate(images_uint8):
-        r, c = divmod(i, ncols)
-        sheet[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = img
-    return sheet
-
-
-def save_png(path: Path, image_uint8: np.ndarray) -> None:
-    import imageio.v3 as iio
-
-    tmp = path.with_name(path.name + ".tmp.png")
-    iio.imwrite(tmp, image_uint8)
-    os.replace(tmp, path)
 
 
 class FilterLog:
@@ -149,14 +114,13 @@ class FilterLog:
 
     During an epoch rows go to filtered/epoch_NNN.partial.csv (with the step,
     so a resume can cut it back); at the epoch's end it becomes
-    filtered/epoch_NNN.csv plus a contact sheet epoch_NNN.png, and one line
-    in filtered/summary.csv.
+    filtered/epoch_NNN.csv and one line in filtered/summary.csv.
     """
 
-    def __init__(self, run_dir: Path, ids: np.ndarray, paths: np.ndarray, images: np.ndarray):
+    def __init__(self, run_dir: Path, ids: np.ndarray, paths: np.ndarray):
         self.dir = run_dir / "filtered"
         self.dir.mkdir(exist_ok=True)
-        self.ids, self.paths, self.images = ids, paths, images
+        self.ids, self.paths = ids, paths
         self._partial: CsvAppender | None = None
         self._epoch = None
 
@@ -176,8 +140,9 @@ class FilterLog:
             for r, l in zip(rows, per_image_loss)
         ])
 
-    def finish_epoch(self, epoch: int, threshold: float, seen: int) -> int:
-        """Write the epoch's final CSV, contact sheet and summary line."""
+    def finish_epoch(self, epoch: int, threshold: float, seen: int) -> np.ndarray:
+        """Write the epoch's final CSV and summary line; returns the data rows
+        of the images left out, in the CSV's order."""
         if self._partial is not None:
             self._partial.close()
             self._partial = None
@@ -192,10 +157,7 @@ class FilterLog:
                                 lineterminator="\n", extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
-        atomic_write_text(final, buf.getvalue())
-        lookup = {str(i): n for n, i in enumerate(self.ids)}
-        picks = [lookup[r["id"]] for r in rows[:64] if r["id"] in lookup]
-        save_png(self.dir / f"epoch_{epoch:03d}.png", contact_sheet(self.images[picks] if picks else self.images[:0]))
+        atomic_write(final, buf.getvalue())
         summary = self.dir / "summary.csv"
         truncate_csv(summary, SUMMARY_COLUMNS, lambda r: int(r["epoch"]) < epoch)
         appender = CsvAppender(summary, SUMMARY_COLUMNS)
@@ -203,4 +165,5 @@ class FilterLog:
         appender.close()
         # The partial file is removed by the trainer only once the checkpoint after this
         # epoch is saved: a kill in between resumes mid-epoch and rebuilds this CSV from it.
-        return len(rows)
+        lookup = {str(i): n for n, i in enumerate(self.ids)}
+        return np.array([lookup[r["id"]] for r in rows if r["id"] in lookup], np.int64)

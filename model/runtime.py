@@ -3,39 +3,78 @@ TensorFlow import: ~0.1 s instead of 3-5 s), else Keras/TensorFlow.
 
 A model directory is an exported model (config.json, vocab.json,
 generator.weights.h5, generator.tflite) or a run directory (its export/
-is used, or its latest checkpoint).
+is used, or its latest checkpoint). `open_network` is the one LiteRT-or-Keras
+choice, shared with the tag checker (report.checker).
 """
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
-from model.config import ConfigError, TrainConfig
+from model import precision
+from model.artifacts import (CHECKPOINT_DIR, GENERATOR_TFLITE, GENERATOR_WEIGHTS, VOCAB_NAME, ModelError,
+                             RunDirError, load_generator_from_run, resolve_model_dir)
+from model.config import CONFIG_NAME, ConfigError, TrainConfig
+from model.tflite import TFLiteRunner
 from tags import TagError
 from tags.vocab import Vocabulary
 
+# inputs {name: array} -> output array
+Infer = Callable[[dict], np.ndarray]
+GENERATOR_INPUTS = ("z", "cond", "eps")
+REEXPORT = "re-export it with python export.py RUN_DIR"
 
-class ModelError(ValueError):
-    """A model directory that cannot be used; the message names the file and the fix."""
+
+def open_network(tflite: Path, backend: str, load_keras: Callable[[], Infer], *, fix: str) -> tuple[str, Infer]:
+    """(backend, infer) for a network saved as TFLite and as Keras weights.
+    backend "auto": LiteRT when `tflite` exists (no TensorFlow import), else
+    "tensorflow", which calls `load_keras()`. `fix` tells the user what to do
+    when the TFLite file is missing or broken."""
+    if backend == "auto":
+        backend = "litert" if tflite.exists() else "tensorflow"
+    if backend == "litert":
+        if not tflite.exists():
+            raise ModelError(f"no {tflite}; {fix}")
+        try:
+            return "litert", TFLiteRunner(tflite).infer
+        except (ValueError, RuntimeError) as exc:
+            raise ModelError(f"{tflite} is not a valid TFLite model ({str(exc).splitlines()[0][:120]}); "
+                             f"{fix}") from None
+    if backend == "tensorflow":
+        return "tensorflow", load_keras()
+    raise ModelError(f"unknown backend {backend!r}: auto, litert or tensorflow")
 
 
-def resolve_model_dir(path: str | Path) -> Path:
-    path = Path(path)
-    if not path.exists():
-        raise ModelError(f"model {path} does not exist; pass --model with a run or exported model "
-                         "directory (train one with train.py)")
-    if not path.is_dir():
-        raise ModelError(f"model {path} is not a directory; pass --model with a run or exported model directory")
-    if (path / "export" / "config.json").exists():
-        return path / "export"
-    return path
+def keras_infer(model, input_names=GENERATOR_INPUTS) -> Infer:
+    """`infer` over an in-memory float32 Keras model whose inputs are `input_names`
+    (those absent from a call's dict are skipped, e.g. eps without conditioning augmentation)."""
+
+    def infer(inputs: dict) -> np.ndarray:
+        ordered = [inputs[name] for name in input_names if name in inputs]
+        return model(ordered if len(ordered) > 1 else ordered[0], training=False).numpy()
+
+    return infer
+
+
+def load_keras_weights(build: Callable, weights: Path, settings: Path, fix: str):
+    """A float32 Keras model from `build()` with `weights` loaded (ModelError when
+    they do not match the `settings` file the network was built from)."""
+    with precision.float32_policy():
+        model = build()
+    try:
+        model.load_weights(str(weights))
+    except Exception as exc:  # keras raises ValueError/OSError variants for mismatches and corruption
+        raise ModelError(f"{weights} does not match {settings} or is corrupt ({type(exc).__name__}); "
+                         f"{fix}") from None
+    return model
 
 
 class LoadedGenerator:
-    def __init__(self, model_dir: Path, config: TrainConfig, vocab: Vocabulary, backend: str, run):
+    def __init__(self, model_dir: Path, config: TrainConfig, vocab: Vocabulary, backend: str, infer: Infer):
         self.model_dir, self.config, self.vocab, self.backend = model_dir, config, vocab, backend
-        self._run = run
+        self._infer = infer
 
     @property
     def needs_eps(self) -> bool:
@@ -54,58 +93,25 @@ class LoadedGenerator:
             inputs = {"z": z[part], "cond": cond[part]}
             if self.needs_eps:
                 inputs["eps"] = np.asarray(eps, np.float32)[part]
-            outs.append(np.asarray(self._run(inputs), np.float32))
+            outs.append(np.asarray(self._infer(inputs), np.float32))
         size = self.config.image_size
         return np.concatenate(outs) if outs else np.zeros((0, size, size, 3), np.float32)
 
 
-def _load_tflite(path: Path):
-    from model.tflite import TFLiteRunner
-
-    try:
-        runner = TFLiteRunner(path)
-    except (ValueError, RuntimeError) as exc:
-        raise ModelError(f"{path} is not a valid TFLite model ({str(exc).splitlines()[0][:120]}); "
-                         "re-export it with python -m model.export RUN_DIR") from None
-    return runner.run
-
-
-def _load_keras(model_dir: Path, config: TrainConfig):
-    from model import precision
+def _keras_generator(model_dir: Path, config: TrainConfig):
     from model.networks import build_generator
 
-    weights = model_dir / "generator.weights.h5"
+    weights = model_dir / GENERATOR_WEIGHTS
     if weights.exists():
-        with precision.float32_policy():
-            generator = build_generator(config, config.cond_dim)
+        return load_keras_weights(lambda: build_generator(config, config.cond_dim), weights,
+                                  model_dir / CONFIG_NAME, "re-export the model")
+    if (model_dir / CHECKPOINT_DIR).is_dir():
         try:
-            generator.load_weights(str(weights))
-        except Exception as exc:  # keras raises ValueError/OSError variants for mismatches and corruption
-            raise ModelError(f"{weights} does not match {model_dir / 'config.json'} or is corrupt "
-                             f"({type(exc).__name__}); re-export the model") from None
-    elif (model_dir / "checkpoints").is_dir():
-        from model.run_dir import RunDirError
-        from model.trainer import load_generator_from_run
-
-        try:
-            generator, _, _ = load_generator_from_run(model_dir)
+            return load_generator_from_run(model_dir)[0]
         except RunDirError as exc:
             raise ModelError(str(exc)) from None
-    else:
-        raise ModelError(f"no generator.weights.h5 or checkpoints/ in {model_dir}; "
-                         "pass a run or exported model directory")
-
-    return keras_runner(generator)
-
-
-def keras_runner(generator):
-    """A LoadedGenerator runner over an in-memory float32 Keras generator."""
-
-    def run(inputs):
-        ordered = [inputs["z"], inputs["cond"]] + ([inputs["eps"]] if "eps" in inputs else [])
-        return generator(ordered, training=False).numpy()
-
-    return run
+    raise ModelError(f"no {GENERATOR_WEIGHTS} or {CHECKPOINT_DIR}/ in {model_dir}; "
+                     "pass a run or exported model directory")
 
 
 def load_generator(model_dir: str | Path, backend: str = "auto") -> LoadedGenerator:
@@ -116,19 +122,14 @@ def load_generator(model_dir: str | Path, backend: str = "auto") -> LoadedGenera
     except ConfigError as exc:
         raise ModelError(f"{exc}") from None
     try:
-        vocab = Vocabulary.load(model_dir / "vocab.json")
+        vocab = Vocabulary.load(model_dir / VOCAB_NAME)
     except TagError as exc:
         raise ModelError(str(exc)) from None
     if vocab.dim != config.cond_dim:
-        raise ModelError(f"{model_dir / 'vocab.json'} gives {vocab.dim}-dim conditions but the model "
+        raise ModelError(f"{model_dir / VOCAB_NAME} gives {vocab.dim}-dim conditions but the model "
                          f"expects {config.cond_dim}; the vocabulary belongs to another model")
-    tflite = model_dir / "generator.tflite"
-    if backend == "auto":
-        backend = "litert" if tflite.exists() else "tensorflow"
-    if backend == "litert":
-        if not tflite.exists():
-            raise ModelError(f"no {tflite}; export it with python -m model.export RUN_DIR or use --backend tensorflow")
-        return LoadedGenerator(model_dir, config, vocab, "litert", _load_tflite(tflite))
-    if backend == "tensorflow":
-        return LoadedGenerator(model_dir, config, vocab, "tensorflow", _load_keras(model_dir, config))
-    raise ModelError(f"unknown backend {backend!r}: auto, litert or tensorflow")
+    backend, infer = open_network(
+        model_dir / GENERATOR_TFLITE, backend,
+        lambda: keras_infer(_keras_generator(model_dir, config)),
+        fix=f"{REEXPORT} or use --backend tensorflow")
+    return LoadedGenerator(model_dir, config, vocab, backend, infer)

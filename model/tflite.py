@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from common.files import atomic_write
+
 
 def convert(keras_model, path: str | os.PathLike) -> Path:
     """Write `keras_model` as a float32 TFLite flatbuffer with a dynamic batch.
@@ -21,19 +23,13 @@ def convert(keras_model, path: str | os.PathLike) -> Path:
     (`from_keras_model` is used on purpose: a hand-built concrete function of a
     multi-input Keras 3 model converted to a flatbuffer that LiteRT ran to
     garbage here.)
-    The file is written to a temporary name and renamed, so a crash never
-    leaves a half-written model behind.
+    The file is written atomically: a crash never leaves a half-written model behind.
     """
     import tensorflow as tf
 
     converter = tf.lite.TFLiteConverter.from_keras_model(keras_model)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-    flatbuffer = converter.convert()
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(flatbuffer)
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, converter.convert())
 
 
 class TFLiteRunner:
@@ -63,7 +59,7 @@ class TFLiteRunner:
             )
         return matches[0]
 
-    def run(self, inputs: dict[str, np.ndarray]):
+    def infer(self, inputs: dict[str, np.ndarray]):
         """Returns one array if the model has one output, else a dict by name."""
         feed = {self._input_key(k): np.ascontiguousarray(v, dtype=np.float32) for k, v in inputs.items()}
         missing = set(self.input_names) - set(feed)

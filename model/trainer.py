@@ -4,7 +4,11 @@ signals and the NaN guard.
 
 A custom loop (rather than `fit`) because the per-epoch filter needs the
 per-image losses of every step, and an exact mid-epoch resume needs the
-epoch's data order rebuilt from (seed, epoch) and skipped ahead.
+epoch's data order rebuilt from (seed, epoch) and skipped ahead. What is
+written beside the logs (sample grids, filter contact sheets, quality
+metrics) comes from `TrainerCallback`s passed in by the caller (train.py
+wires report.monitor's), so the loop does not know how samples are judged
+or drawn.
 """
 from __future__ import annotations
 
@@ -15,15 +19,24 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import keras
 import numpy as np
+import tensorflow as tf
+from tqdm import tqdm
 
 from model import precision
-from model.config import TrainConfig
+from model.artifacts import (CHECKPOINT_DIR, EXPORT_DIR, VOCAB_NAME, RunDirError, export_generator,
+                             float32_generator, prepare_run_dir)
+from model.began import Batch, CondBEGAN, variables_by_path
+from model.config import CONFIG_NAME, TrainConfig
 from model.lr_control import PlateauState, plateau_update
 from model.real_filter import threshold_from_stats
-from model.run_dir import RunDirError, prepare_run_dir
+from model.run_logs import FILTER_COLUMNS, METRIC_COLUMNS, FilterLog, MetricsLog, truncate_csv
+from preprocess.cache import build_or_load
+from preprocess.dataset import make_dataset
+from tags.vocab import Vocabulary
 
-CHECKPOINT_DIR = "checkpoints"
+PER_IMAGE_OUTPUTS = ("per_image_real", "kept", "index")
 
 
 class TrainingDiverged(RuntimeError):
@@ -46,12 +59,24 @@ class TrainResult:
     k: float
     lr: float
     threshold: float
-    export_dir: Path | None
+    export_dir: Path
+
+
+class TrainerCallback:
+    """What the loop calls besides its own logging; every hook does nothing by
+    default. `trainer` gives the run (run_dir, config, vocab, data, model)."""
+
+    def on_train_begin(self, trainer: "Trainer") -> None:
+        pass
+
+    def on_step_end(self, trainer: "Trainer", step: int) -> None:
+        pass
+
+    def on_epoch_end(self, trainer: "Trainer", epoch: int, left_out: np.ndarray | None) -> None:
+        """`epoch` 1-based; `left_out`: data rows the filter left out in it (None in epoch 1)."""
 
 
 def make_strategy(name: str):
-    import tensorflow as tf
-
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
     if name == "multiworker":
@@ -63,8 +88,6 @@ def with_noise(dataset, config: TrainConfig, epoch: int, first_batch: int):
     """Add z, eps and the wrong-tag draw to each batch from a stateless seed
     (seed, epoch, batch number): a resumed or multi-replica run draws exactly
     the same noise as an uninterrupted single-device run."""
-    import tensorflow as tf
-
     base = tf.constant(config.seed * 100003 + epoch, tf.int64)
 
     def add(batch_no, batch):
@@ -75,97 +98,38 @@ def with_noise(dataset, config: TrainConfig, epoch: int, first_batch: int):
         eps = tf.random.stateless_normal([n, config.embed_dim], seed=seed + [0, 1 << 40])
         wrong_u = tf.random.stateless_uniform([n], seed=seed + [0, 2 << 40])
         z2 = tf.random.stateless_uniform([n, config.nz], seed=seed + [0, 3 << 40], minval=-1.0, maxval=1.0)
-        return images, cond, tf.cast(index, tf.int32), z, eps, wrong_u, z2
+        return Batch(images, cond, tf.cast(index, tf.int32), z, eps, wrong_u, z2)
 
     return dataset.enumerate(start=first_batch).map(add, num_parallel_calls=tf.data.AUTOTUNE)
 
 
-def fixed_sample_plan(vocab, config: TrainConfig, n_rows: int = 8, n_cols: int = 8):
-    """The same z and tags every epoch, so the grids form a timeline.
-    Rows walk through the hair colours, pairing each with a different eye colour."""
-    hair = vocab.groups.get("hair", [])
-    eyes = vocab.groups.get("eyes", [])
-    combos = [tuple(c["tags"].get(g) for g in vocab.groups) for c in vocab.combos] if vocab.combos else []
-    rows = []
-    for i in range(min(n_rows, max(len(hair), 1))):
-        wanted_hair = hair[(i * max(len(hair), 1)) // n_rows % len(hair)] if hair else None
-        options = [c for c in combos if c and c[0] == wanted_hair] or combos
-        rows.append(options[(i * 3) % len(options)])
-    rng = np.random.default_rng(config.seed + 12345)
-    z = rng.uniform(-1, 1, (n_cols, config.nz)).astype(np.float32)
-    eps = rng.standard_normal((n_cols, config.embed_dim)).astype(np.float32)
-    return rows, z, eps
-
-
 class Trainer:
+    """`prepare()` checks the run folder, loads the data, builds the model and
+    restores a resumed run (or fine-tuning weights); `train()` prepares if
+    needed, trains to the configured step and exports the generator."""
+
     def __init__(self, config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
-                 init_from: str | None = None, progress: bool = True, data=None):
+                 init_from: str | None = None, progress: bool = True, data=None,
+                 callbacks: list[TrainerCallback] = ()):
         self.run_dir = Path(run_dir)
         self.resume = resume
         self.init_from = init_from
         self.progress = progress
         self.config = config.validate()
-        self._stop_signal: int | None = None
+        self.callbacks = list(callbacks)
+        self.model: CondBEGAN | None = None
         self._data = data
-        self._checker = None  # loaded in _setup when --eval-every is on
+        self._stop_signal: int | None = None
 
     # ------------------------------------------------------------------ setup
-    def _setup(self):
-        import tensorflow as tf
-
-        from model.began import CondBEGAN
-        from preprocess.cache import build_or_load
-        from tags.vocab import Vocabulary
-
-        cfg = self.config
-        if cfg.eval_every:
-            # Fail before the run directory or the data cache is touched, not at the first evaluation.
-            from model.checker import load_checker
-
-            self._checker = load_checker(cfg.checker)
+    def prepare(self) -> None:
+        if self.model is not None:
+            return
         prepare_run_dir(self.run_dir, resume=self.resume)
-        self.precision = precision.apply(cfg.precision)
-        self.strategy = make_strategy(cfg.strategy)
-
-        vocab = None
-        if self.resume:
-            vocab = Vocabulary.load(self.run_dir / "vocab.json")
-        elif self.init_from:
-            vocab = Vocabulary.load(_model_dir_of(Path(self.init_from)) / "vocab.json")
-        data = self._data or build_or_load(
-            cfg.images, cfg.tags_csv, tag_format=cfg.tag_format, size=cfg.image_size,
-            cache_dir=cfg.cache_dir or None, holdout=cfg.holdout, vocab=vocab,
-            condition_mode=cfg.condition_mode, top_k=cfg.top_k, seed=cfg.seed, progress=self.progress,
-        )
-        if data.images.shape[1] != cfg.image_size:
-            raise RunDirError(f"the data is {data.images.shape[1]}px but the model is {cfg.image_size}px")
-        self.data = data
-        self.vocab = data.vocab
-        cfg.cond_dim = int(self.vocab.dim)
-        if not self.resume:
-            cfg.save(self.run_dir)
-            self.vocab.save(self.run_dir / "vocab.json")  # (+ word2vec.txt beside it in word2vec mode)
-
-        self.train_rows = np.asarray(data.train_indices())
-        self.global_batch = cfg.batch_size
-        self.steps_per_epoch = len(self.train_rows) // self.global_batch
-        if self.steps_per_epoch < 1:
-            raise RunDirError(
-                f"only {len(self.train_rows)} training images for a batch of {self.global_batch}: "
-                "add images or lower --batch-size")
-        self.total_steps = cfg.steps or cfg.epochs * self.steps_per_epoch
-
-        group_sizes = [len(v) for v in self.vocab.groups.values()]
-        import keras
-
-        keras.utils.set_random_seed(cfg.seed)  # same --seed, same initial weights
-        with self.strategy.scope():
-            self.model = CondBEGAN(cfg, self.vocab.dim, group_sizes, data.combo, data.combo_conditions, data.labels)
-            self.model.build_optimizers()
-            self.ckpt = self.model.training_checkpoint()
-        self.manager = tf.train.CheckpointManager(
-            self.ckpt, str(self.run_dir / CHECKPOINT_DIR), max_to_keep=cfg.keep_checkpoints,
-            step_counter=self.model.step, checkpoint_name="ckpt")
+        self.precision = precision.apply(self.config.precision)
+        self.strategy = make_strategy(self.config.strategy)
+        self._load_data()
+        self._build_model()
         if self.resume:
             self._restore_latest()
             print(f"resumed at step {int(self.model.step.numpy())} (k={float(self.model.k.numpy()):.9g}, "
@@ -181,6 +145,49 @@ class Trainer:
 
         self.step_fn = step_fn
 
+    def _load_data(self) -> None:
+        """The cached data (in the resumed or fine-tuned model's vocabulary); a new
+        run saves its config.json and vocab.json."""
+        cfg = self.config
+        vocab = None
+        if self.resume:
+            vocab = Vocabulary.load(self.run_dir / VOCAB_NAME)
+        elif self.init_from:
+            vocab = Vocabulary.load(Path(self.init_from) / VOCAB_NAME)
+        data = self._data or build_or_load(
+            cfg.images, cfg.tags_csv, tag_format=cfg.tag_format, size=cfg.image_size,
+            cache_dir=cfg.cache_dir or None, holdout=cfg.holdout, vocab=vocab,
+            condition_mode=cfg.condition_mode, top_k=cfg.top_k, seed=cfg.seed, progress=self.progress,
+        )
+        if data.images.shape[1] != cfg.image_size:
+            raise RunDirError(f"the data is {data.images.shape[1]}px but the model is {cfg.image_size}px")
+        self.data = data
+        self.vocab = data.vocab
+        cfg.cond_dim = int(self.vocab.dim)
+        if not self.resume:
+            cfg.save(self.run_dir)
+            self.vocab.save(self.run_dir / VOCAB_NAME)  # (+ word2vec.txt beside it in word2vec mode)
+        self.train_rows = np.asarray(data.train_indices())
+        self.global_batch = cfg.batch_size
+        self.steps_per_epoch = len(self.train_rows) // self.global_batch
+        if self.steps_per_epoch < 1:
+            raise RunDirError(
+                f"only {len(self.train_rows)} training images for a batch of {self.global_batch}: "
+                "add images or lower --batch-size")
+        self.total_steps = cfg.steps or cfg.epochs * self.steps_per_epoch
+
+    def _build_model(self) -> None:
+        cfg, data = self.config, self.data
+        keras.utils.set_random_seed(cfg.seed)  # same --seed, same initial weights
+        with self.strategy.scope():
+            self.model = CondBEGAN(cfg, self.vocab.dim, [len(v) for v in self.vocab.groups.values()],
+                                   data.combo, data.combo_conditions, data.labels)
+            self.model.build_optimizers()
+            self.ckpt = self.model.training_checkpoint()
+        self.manager = tf.train.CheckpointManager(
+            self.ckpt, str(self.run_dir / CHECKPOINT_DIR), max_to_keep=cfg.keep_checkpoints,
+            step_counter=self.model.step, checkpoint_name="ckpt")
+
     def _restore_latest(self):
         """Restore the newest readable checkpoint; a truncated or corrupt newest
         one (a kill or a full disk during a save) falls back to the one before."""
@@ -193,7 +200,7 @@ class Trainer:
             except (ValueError, AssertionError) as exc:
                 if "shape" in str(exc).lower() or isinstance(exc, AssertionError):
                     raise RunDirError(
-                        f"checkpoint {path} does not match {self.run_dir / 'config.json'} (different "
+                        f"checkpoint {path} does not match {self.run_dir / CONFIG_NAME} (different "
                         f"architecture or tag vocabulary): {str(exc).splitlines()[0][:200]}") from None
                 reason = type(exc).__name__
             except Exception as exc:  # truncated / corrupt files raise various TF errors
@@ -207,147 +214,124 @@ class Trainer:
 
     def _init_weights(self, source: Path):
         """Fine-tuning: G (and D, when the source is a run) from another model."""
-        import tensorflow as tf
-
-        source_cfg = TrainConfig.load(_model_dir_of(source))
-        for name in ("image_size", "filters", "repeats", "nz", "embed_dim", "skip",
-                     "vanishing_residual", "cond_every_scale", "cond_augment", "cond_dim"):
+        source_cfg = TrainConfig.load(source)
+        for name in TrainConfig.architecture_names():
             if getattr(source_cfg, name) != getattr(self.config, name):
                 raise RunDirError(
                     f"--init-from {source}: its {name} is {getattr(source_cfg, name)!r}, this run's is "
                     f"{getattr(self.config, name)!r}; pass the same network settings")
-        ckpt_dir = source / CHECKPOINT_DIR
-        if ckpt_dir.is_dir() and tf.train.latest_checkpoint(str(ckpt_dir)):
-            from model.began import _variables_by_path
-
-            partial = tf.train.Checkpoint(generator=_variables_by_path(self.model.generator.variables),
-                                          discriminator=_variables_by_path(self.model.discriminator.variables))
-            partial.restore(tf.train.latest_checkpoint(str(ckpt_dir))).expect_partial()
+        latest = tf.train.latest_checkpoint(str(source / CHECKPOINT_DIR))
+        if latest:
+            partial = tf.train.Checkpoint(generator=variables_by_path(self.model.generator.variables),
+                                          discriminator=variables_by_path(self.model.discriminator.variables))
+            partial.restore(latest).expect_partial()
         else:
-            weights = _model_dir_of(source) / "generator.weights.h5"
+            weights = source / "generator.weights.h5"
             if not weights.exists():
                 raise RunDirError(f"--init-from {source}: no checkpoints/ and no generator.weights.h5")
             self.model.generator.load_weights(str(weights))
 
     # ------------------------------------------------------------------- loop
-    def _on_signal(self, signum, _frame):
-        self._stop_signal = signum
-
-    def _local(self, value):
-        """Per-replica tensor -> numpy (first replica for all-reduced scalars)."""
-        results = self.strategy.experimental_local_results(value)
-        return results[0].numpy() if len(results) == 1 else results[0].numpy()
-
-    def _gathered(self, value):
-        results = self.strategy.experimental_local_results(value)
-        return np.concatenate([r.numpy() for r in results])
-
-    def save_checkpoint(self) -> str:
-        return self.manager.save(checkpoint_number=int(self.model.step.numpy()))
-
-    def _sample_grid(self, tag_rows, z, eps):
-        from model.run_logs import to_uint8, contact_sheet
-
-        rows = []
-        for combo in tag_rows:
-            tags = dict(zip(self.vocab.groups, combo))
-            cond = np.repeat(self.vocab.condition_from_values(tags)[None], len(z), 0)
-            inputs = [z, cond, eps] if self.config.cond_augment else [z, cond]
-            rows.append(to_uint8(self.model.generator(inputs, training=False).numpy()))
-        return contact_sheet(np.concatenate(rows), ncols=len(z))
-
-    def run(self) -> TrainResult:
-        from tqdm import tqdm
-
-        from model.run_logs import FilterLog, MetricsLog, METRIC_COLUMNS, FILTER_COLUMNS, save_png, truncate_csv
-        from preprocess.dataset import make_dataset
-
-        self._setup()
-        cfg, model, run = self.config, self.model, self.run_dir
-        step = int(model.step.numpy())
-        # Cut the logs back to the checkpoint we resume from (no duplicated or torn rows).
-        truncate_csv(run / "metrics.csv", METRIC_COLUMNS, lambda r: int(r["step"]) <= step)
-        filter_log = FilterLog(run, self.data.ids, self.data.paths, self.data.images)
-        for partial in (run / "filtered").glob("epoch_*.partial.csv"):
-            truncate_csv(partial, FILTER_COLUMNS, lambda r: int(r["step"]) <= step)
-        metrics = MetricsLog(run)
-        (run / "samples").mkdir(exist_ok=True)
-        tag_rows, fixed_z, fixed_eps = fixed_sample_plan(self.vocab, cfg)
-        (run / "samples" / "fixed_tags.txt").write_text(
-            "".join(" ".join(f"{v} {g}" for g, v in zip(self.vocab.groups, r)) + "\n" for r in tag_rows))
-
+    def train(self) -> TrainResult:
+        self.prepare()
+        model = self.model
+        self._step = int(model.step.numpy())
+        self._open_logs()
+        for callback in self.callbacks:
+            callback.on_train_begin(self)
         old_handlers = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-        bar = tqdm(total=self.total_steps, initial=step, disable=not self.progress, unit="step",
-                   dynamic_ncols=True, desc=run.name)
-        window_start, window_images = time.perf_counter(), 0
-        images_per_s = float("nan")
+        self._bar = tqdm(total=self.total_steps, initial=self._step, disable=not self.progress, unit="step",
+                         dynamic_ncols=True, desc=self.run_dir.name)
+        self._window_start, self._window_images = time.perf_counter(), 0
         try:
-            while step < self.total_steps:
-                epoch = int(model.epoch.numpy())
-                skip = int(model.batch_in_epoch.numpy())
-                threshold = float(model.threshold.numpy())
-                ds = make_dataset(self.data, self.train_rows, self.global_batch, seed=cfg.seed,
-                                  epoch=epoch, skip_batches=skip, drop_remainder=True)
-                ds = with_noise(ds, cfg, epoch, skip)
-                filter_log.start_epoch(epoch + 1)
-                finished_epoch = True
-                for batch in self.strategy.experimental_distribute_dataset(ds):
-                    out = self.step_fn(batch)
-                    step += 1
-                    values = {k: float(self._local(v)) for k, v in out.items()
-                              if k not in ("per_image_real", "kept", "index")}
-                    if not (math.isfinite(values["d_loss"]) and math.isfinite(values["g_loss"])):
-                        raise TrainingDiverged(
-                            f"losses became NaN/inf at step {step} (L_D={values['d_loss']}, "
-                            f"L_G={values['g_loss']}); the last good checkpoint is "
-                            f"{self.manager.latest_checkpoint}. Lower --lr or check the data.")
-                    if values["filtered"] > 0:
-                        kept = self._gathered(out["kept"])
-                        left_out = kept < 0.5
-                        filter_log.record(step, self._gathered(out["index"])[left_out],
-                                          self._gathered(out["per_image_real"])[left_out], threshold)
-                    window_images += self.global_batch
-                    if step % cfg.lr_window == 0:
-                        self._plateau_window()
-                    if step % cfg.log_every == 0 or step == self.total_steps:
-                        elapsed = time.perf_counter() - window_start
-                        images_per_s = window_images / max(elapsed, 1e-9)
-                        window_start, window_images = time.perf_counter(), 0
-                        metrics.write(step, values | {"epoch": epoch + 1, "images_per_s": images_per_s})
-                        bar.set_postfix_str(
-                            f"Lx {values['loss_real']:.3f} LG {values['loss_fake']:.3f} "
-                            f"k {values['k']:.3f} M {values['M']:.3f} lr {values['lr']:.1e} "
-                            f"{images_per_s:.0f} img/s", refresh=False)
-                    bar.update(1)
-                    if cfg.sample_every and step % cfg.sample_every == 0:
-                        grid = self._sample_grid(tag_rows, fixed_z, fixed_eps)
-                        save_png(run / "samples" / f"step_{step:07d}.png", grid)
-                    if step % cfg.checkpoint_every == 0:
-                        self.save_checkpoint()
-                    if cfg.eval_every and step % cfg.eval_every == 0:
-                        self._evaluate(step)
-                    if self._stop_signal is not None:
-                        path = self.save_checkpoint()
-                        name = signal.Signals(self._stop_signal).name
-                        raise TrainingInterrupted(
-                            f"{name} at step {step}: checkpoint {path} written; continue with "
-                            f"python train.py --run-dir {run} --resume", self._stop_signal)
-                    if step >= self.total_steps:
-                        finished_epoch = int(model.batch_in_epoch.numpy()) >= self.steps_per_epoch
-                        break
-                if finished_epoch:
-                    self._end_epoch(epoch, threshold, filter_log, metrics, tag_rows, fixed_z, fixed_eps)
-                self.save_checkpoint()
-                if finished_epoch:
-                    filter_log.partial_path(epoch + 1).unlink(missing_ok=True)
+            while self._step < self.total_steps:
+                self._train_epoch()
         finally:
-            bar.close()
-            metrics.close()
+            self._bar.close()
+            self._metrics.close()
             for s, h in old_handlers.items():
                 signal.signal(s, h)
-        export_dir = self._export()
-        return TrainResult(run, step, int(model.epoch.numpy()), float(model.k.numpy()),
+        export_dir = export_generator(float32_generator(model.generator, self.config), self.config,
+                                      self.run_dir / VOCAB_NAME, self.run_dir / EXPORT_DIR)
+        return TrainResult(self.run_dir, self._step, int(model.epoch.numpy()), float(model.k.numpy()),
                            float(model.lr.numpy()), float(model.threshold.numpy()), export_dir)
+
+    def _open_logs(self) -> None:
+        """metrics.csv, TensorBoard and the filter logs, cut back to the checkpoint
+        we resume from (no duplicated or torn rows)."""
+        step, run_dir = self._step, self.run_dir
+        truncate_csv(run_dir / "metrics.csv", METRIC_COLUMNS, lambda r: int(r["step"]) <= step)
+        self._filter_log = FilterLog(run_dir, self.data.ids, self.data.paths)
+        for partial in (run_dir / "filtered").glob("epoch_*.partial.csv"):
+            truncate_csv(partial, FILTER_COLUMNS, lambda r: int(r["step"]) <= step)
+        self._metrics = MetricsLog(run_dir)
+
+    def _train_epoch(self) -> None:
+        """The rest of the epoch in progress (all of it unless resumed mid-epoch),
+        or up to the last step; then the epoch's end and a checkpoint."""
+        model = self.model
+        epoch = int(model.epoch.numpy())
+        skip = int(model.batch_in_epoch.numpy())
+        threshold = float(model.threshold.numpy())
+        ds = make_dataset(self.data, self.train_rows, self.global_batch, seed=self.config.seed,
+                          epoch=epoch, skip_batches=skip, drop_remainder=True)
+        ds = with_noise(ds, self.config, epoch, skip)
+        self._filter_log.start_epoch(epoch + 1)
+        finished_epoch = True
+        for batch in self.strategy.experimental_distribute_dataset(ds):
+            self._train_step(batch, epoch, threshold)
+            if self._step >= self.total_steps:
+                finished_epoch = int(model.batch_in_epoch.numpy()) >= self.steps_per_epoch
+                break
+        if finished_epoch:
+            self._end_epoch(epoch, threshold)
+        self.save_checkpoint()
+        if finished_epoch:
+            self._filter_log.partial_path(epoch + 1).unlink(missing_ok=True)
+
+    def _train_step(self, batch, epoch: int, threshold: float) -> None:
+        """One update, then what follows it: NaN guard, filter log, lr windows,
+        metrics, checkpoints, callbacks, and a stop on SIGINT/SIGTERM."""
+        cfg = self.config
+        out = self.step_fn(batch)
+        self._step += 1
+        step = self._step
+        values = {k: float(self._first_replica(v)) for k, v in out.items() if k not in PER_IMAGE_OUTPUTS}
+        if not (math.isfinite(values["d_loss"]) and math.isfinite(values["g_loss"])):
+            raise TrainingDiverged(
+                f"losses became NaN/inf at step {step} (L_D={values['d_loss']}, "
+                f"L_G={values['g_loss']}); the last good checkpoint is "
+                f"{self.manager.latest_checkpoint}. Lower --lr or check the data.")
+        if values["filtered"] > 0:
+            left_out = self._gathered(out["kept"]) < 0.5
+            self._filter_log.record(step, self._gathered(out["index"])[left_out],
+                                    self._gathered(out["per_image_real"])[left_out], threshold)
+        self._window_images += self.global_batch
+        if step % cfg.lr_window == 0:
+            self._plateau_window()
+        if step % cfg.log_every == 0 or step == self.total_steps:
+            self._log(step, values | {"epoch": epoch + 1})
+        self._bar.update(1)
+        if step % cfg.checkpoint_every == 0:
+            self.save_checkpoint()
+        for callback in self.callbacks:
+            callback.on_step_end(self, step)
+        if self._stop_signal is not None:
+            path = self.save_checkpoint()
+            name = signal.Signals(self._stop_signal).name
+            raise TrainingInterrupted(
+                f"{name} at step {step}: checkpoint {path} written; continue with "
+                f"python train.py --run-dir {self.run_dir} --resume", self._stop_signal)
+
+    def _log(self, step: int, values: dict) -> None:
+        elapsed = time.perf_counter() - self._window_start
+        images_per_s = self._window_images / max(elapsed, 1e-9)
+        self._window_start, self._window_images = time.perf_counter(), 0
+        self._metrics.write(step, values | {"images_per_s": images_per_s})
+        self._bar.set_postfix_str(
+            f"Lx {values['loss_real']:.3f} LG {values['loss_fake']:.3f} "
+            f"k {values['k']:.3f} M {values['M']:.3f} lr {values['lr']:.1e} "
+            f"{images_per_s:.0f} img/s", refresh=False)
 
     def _plateau_window(self):
         model, cfg = self.model, self.config
@@ -364,13 +348,12 @@ class Trainer:
         model.m_sum.assign(0.0)
         model.m_count.assign(0.0)
 
-    def _end_epoch(self, epoch, threshold, filter_log, metrics, tag_rows, fixed_z, fixed_eps):
-        from model.run_logs import save_png
-
+    def _end_epoch(self, epoch: int, threshold: float) -> None:
+        """The filter's record and next threshold, the epoch counter, the callbacks."""
         model, cfg = self.model, self.config
-        seen = int(model.real_count.numpy())
+        left_out = None
         if math.isfinite(threshold):  # nothing is filtered in the first epoch
-            filter_log.finish_epoch(epoch + 1, threshold, seen)
+            left_out = self._filter_log.finish_epoch(epoch + 1, threshold, int(model.real_count.numpy()))
         new_threshold = threshold_from_stats(float(model.real_sum.numpy()), float(model.real_sq_sum.numpy()),
                                              float(model.real_count.numpy()), cfg.filter_sd)
         model.threshold.assign(new_threshold)
@@ -378,70 +361,24 @@ class Trainer:
             v.assign(0.0)
         model.epoch.assign_add(1)
         model.batch_in_epoch.assign(0)
-        grid = self._sample_grid(tag_rows, fixed_z, fixed_eps)
-        save_png(self.run_dir / "samples" / f"epoch_{epoch + 1:03d}.png", grid)
-        metrics.image(int(model.step.numpy()), "samples", grid)
+        for callback in self.callbacks:
+            callback.on_epoch_end(self, epoch + 1, left_out)
 
-    def _evaluate(self, step: int) -> None:
-        """Quality metrics with the tag checker, appended to RUN/eval.csv. Uses
-        the generator in memory (no export, no reload) and the checker loaded in _setup."""
-        from model.runtime import LoadedGenerator, keras_runner
-        from report.metrics import evaluate_generator, write_results
+    # ---------------------------------------------------------------- helpers
+    def save_checkpoint(self) -> str:
+        return self.manager.save(checkpoint_number=int(self.model.step.numpy()))
 
-        generator = LoadedGenerator(self.run_dir, self.config, self.vocab, "tensorflow",
-                                    keras_runner(generator_float32_copy(self.model.generator, self.config)))
-        result = evaluate_generator(generator, self._checker, self.data, n_per_combo=2, seed=self.config.seed)
-        write_results(self.run_dir, result, step)
+    def log_image(self, name: str, image_uint8: np.ndarray) -> None:
+        """An image in TensorBoard at the current step (for callbacks)."""
+        self._metrics.image(int(self.model.step.numpy()), name, image_uint8)
 
-    def _export(self) -> Path | None:
-        try:
-            from model.export import export_generator
-        except ImportError:
-            return None
-        generator = generator_float32_copy(self.model.generator, self.config)
-        out = self.run_dir / "export"
-        export_generator(generator, self.config, self.run_dir / "vocab.json", out)
-        return out
+    def _on_signal(self, signum, _frame):
+        self._stop_signal = signum
 
+    def _first_replica(self, value):
+        """Per-replica tensor -> numpy (all-reduced scalars are the same on every replica)."""
+        return self.strategy.experimental_local_results(value)[0].numpy()
 
-def generator_float32_copy(generator, config: TrainConfig):
-    """The same weights in a float32 model (for export and evaluation)."""
-    from model.networks import build_generator
-
-    with precision.float32_policy():
-        g32 = build_generator(config, config.cond_dim)
-    g32.set_weights(generator.get_weights())
-    return g32
-
-
-def _model_dir_of(path: Path) -> Path:
-    """A run directory or an exported model directory -> where config.json is."""
-    return path
-
-
-def load_generator_from_run(run_dir: str | Path):
-    """Rebuild the generator in float32 from a run's latest checkpoint.
-
-    Returns (generator, config, vocab_path). A checkpoint that does not match
-    the run's config.json raises RunDirError with a one-line reason.
-    """
-    import tensorflow as tf
-
-    from model.networks import build_generator
-
-    run_dir = Path(run_dir)
-    config = TrainConfig.load(run_dir)
-    latest = tf.train.latest_checkpoint(str(run_dir / CHECKPOINT_DIR))
-    if latest is None:
-        raise RunDirError(f"no checkpoint in {run_dir / CHECKPOINT_DIR}")
-    with precision.float32_policy():
-        generator = build_generator(config, config.cond_dim)
-    try:
-        from model.began import _variables_by_path
-
-        tf.train.Checkpoint(generator=_variables_by_path(generator.variables)).restore(
-            latest).expect_partial().assert_existing_objects_matched()
-    except (ValueError, AssertionError) as exc:
-        raise RunDirError(f"checkpoint {latest} does not match {run_dir / 'config.json'}: "
-                          f"{str(exc).splitlines()[0]}") from None
-    return generator, config, run_dir / "vocab.json"
+    def _gathered(self, value):
+        results = self.strategy.experimental_local_results(value)
+        return np.concatenate([r.numpy() for r in results])

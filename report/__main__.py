@@ -2,9 +2,11 @@
 import argparse
 import sys
 
-from model.help_format import DefaultsHelpFormatter
+from common.cli import DefaultsHelpFormatter, exit_on_user_error
+from report.build import build_report
 
 
+@exit_on_user_error
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m report", description=__doc__,
                                 formatter_class=DefaultsHelpFormatter)
@@ -12,13 +14,7 @@ def main(argv=None) -> int:
     p.add_argument("--no-grade", action="store_true",
                    help="skip the graded grid even when a tag checker is beside the model")
     args = p.parse_args(argv)
-    from report.build import ReportError, build_report
-
-    try:
-        path = build_report(args.run_dir, grade=not args.no_grade)
-    except (ReportError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    path = build_report(args.run_dir, check_tags=not args.no_grade)
     print(f"wrote {path} and {path.with_suffix('.md')}")
     return 0
 

@@ -18,13 +18,15 @@ import json
 import shutil
 from pathlib import Path
 
+from common.files import atomic_write
+from model.config import TrainConfig
+from model.generation import build_requests, generate_requests
+from model.runtime import ModelError, load_generator
+from report.checker import MIN_ACCURACY, find_checker_dir, load_checker, tag_marks
+from report.grid import grid, save_png
 from report.plots import plot_curves, plot_eval
 
-GRADED_COLUMNS = 8
-
-
-class ReportError(ValueError):
-    """The folder is not a run directory the report can be built from."""
+MARKED_GRID_COLUMNS = 8
 
 
 def read_csv(path: Path) -> list[dict]:
@@ -109,9 +111,9 @@ TRAIN_COLUMNS = [("step", "step"), ("epoch", "epoch"), ("loss_real", "L(x)"), ("
                  ("images_per_s", "images/s")]
 
 
-def _training(doc: _Doc, run: Path, out: Path) -> None:
+def _training(doc: _Doc, run_dir: Path, out: Path) -> None:
     doc.section("Training")
-    metrics = read_csv(run / "metrics.csv")
+    metrics = read_csv(run_dir / "metrics.csv")
     if not metrics:
         doc.text("No metrics.csv rows yet.")
         return
@@ -122,18 +124,18 @@ def _training(doc: _Doc, run: Path, out: Path) -> None:
         doc.image(name, title)
 
 
-def _timeline(doc: _Doc, run: Path, out: Path) -> None:
+def _timeline(doc: _Doc, run_dir: Path, out: Path) -> None:
     doc.section("Epoch timeline (fixed noise, fixed tags)")
-    grids = sorted((run / "samples").glob("epoch_*.png"))
+    grids = sorted((run_dir / "samples").glob("epoch_*.png"))
     unit = "epoch"
-    steps = sorted((run / "samples").glob("step_*.png"))
+    steps = sorted((run_dir / "samples").glob("step_*.png"))
     if len(grids) < 4 and len(steps) > len(grids):  # a short run: the --sample-every grids show more
         grids, unit = steps, "step"
         doc.text("Fewer than 4 epochs so far: the grids written every --sample-every steps instead.")
     if not grids:
         doc.text("No sample grids yet (samples/epoch_NNN.png is written at the end of every epoch).")
         return
-    tags_file = run / "samples" / "fixed_tags.txt"
+    tags_file = run_dir / "samples" / "fixed_tags.txt"
     if tags_file.exists():
         doc.text("Rows, top to bottom: " + "; ".join(tags_file.read_text().splitlines()))
     pick = grids if len(grids) <= 12 else [grids[round(i * (len(grids) - 1) / 11)] for i in range(12)]
@@ -146,9 +148,9 @@ def _timeline(doc: _Doc, run: Path, out: Path) -> None:
     doc.table([unit, "samples"], rows, cells)
 
 
-def _filter(doc: _Doc, run: Path, out: Path) -> None:
+def _filter(doc: _Doc, run_dir: Path, out: Path) -> None:
     doc.section("Real-image filter")
-    summary = read_csv(run / "filtered" / "summary.csv")
+    summary = read_csv(run_dir / "filtered" / "summary.csv")
     if not summary:
         doc.text("Nothing filtered yet (the filter starts in epoch 2).")
         return
@@ -157,7 +159,7 @@ def _filter(doc: _Doc, run: Path, out: Path) -> None:
     rows, cells = [], []
     for r in summary:
         epoch = int(r["epoch"])
-        listing = run / "filtered" / f"epoch_{epoch:03d}.csv"
+        listing = run_dir / "filtered" / f"epoch_{epoch:03d}.csv"
         link = _copy(listing, out, f"filtered/{listing.name}") if listing.exists() else ""
         row = [r["epoch"], fmt(r["threshold"]), r["filtered"], r["seen"]]
         rows.append(row + [f"[{listing.name}]({link})" if link else ""])
@@ -165,14 +167,14 @@ def _filter(doc: _Doc, run: Path, out: Path) -> None:
                      + [f'<a href="{html.escape(link)}">{html.escape(listing.name)}</a>' if link else ""])
     doc.table(["epoch", "threshold", "filtered", "seen", "list"], rows, cells)
     for r in summary:
-        sheet = run / "filtered" / f"epoch_{int(r['epoch']):03d}.png"
+        sheet = run_dir / "filtered" / f"epoch_{int(r['epoch']):03d}.png"
         if sheet.exists():
             doc.image(_copy(sheet, out, f"filtered/{sheet.name}"), f"left out in epoch {r['epoch']}")
 
 
-def _quality(doc: _Doc, run: Path, out: Path) -> None:
+def _quality(doc: _Doc, run_dir: Path, out: Path) -> None:
     doc.section("Quality metrics")
-    source = run / "eval.csv" if (run / "eval.csv").exists() else run / "export" / "eval.csv"
+    source = run_dir / "eval.csv" if (run_dir / "eval.csv").exists() else run_dir / "export" / "eval.csv"
     evals = read_csv(source)
     if not evals:
         doc.text("No eval.csv yet: python -m report.metrics RUN --images DIR --tags-csv CSV "
@@ -187,54 +189,46 @@ def _quality(doc: _Doc, run: Path, out: Path) -> None:
         doc.image(name, title)
 
 
-def find_checker(run: Path, config: dict) -> Path | None:
-    from model.checker import find_checker_dir
-
-    found = find_checker_dir(run)
-    if found is None and config.get("checker"):
-        found = find_checker_dir(config["checker"])
+def find_checker(run_dir: Path, config: TrainConfig) -> Path | None:
+    found = find_checker_dir(run_dir)
+    if found is None and config.checker:
+        found = find_checker_dir(config.checker)
     return found
 
 
-def graded_grid(run: Path, checker_dir: Path, out: Path, *, seed: int = 0) -> dict:
+def write_marked_grid(run_dir: Path, checker_dir: Path, out: Path, *, seed: int = 0) -> dict:
     """Generate the fixed tags (samples/fixed_tags.txt, else the first training
-    combinations) with the final model, grade every cell, save graded.png and graded.json."""
-    from model.checker import grade, load_checker
-    from model.generation import build_requests, generate_requests
-    from model.runtime import load_generator
-    from report.grid import grid, save_png
-
-    generator = load_generator(run)
+    combinations) with the final model, mark every cell's tags right or wrong
+    with the checker, save graded.png and graded.json."""
+    generator = load_generator(run_dir)
     checker = load_checker(checker_dir)
-    tags_file = run / "samples" / "fixed_tags.txt"
+    tags_file = run_dir / "samples" / "fixed_tags.txt"
     texts = tags_file.read_text().splitlines() if tags_file.exists() else []
     if not texts:
         texts = [" ".join(f"{v} {g}" for g, v in c["tags"].items()) for c in generator.vocab.combos[:8]]
-    requests = build_requests([(str(i), t) for i, t in enumerate(texts)], generator.vocab, GRADED_COLUMNS, seed)
+    requests = build_requests([(str(i), t) for i, t in enumerate(texts)], generator.vocab, MARKED_GRID_COLUMNS,
+                              seed)
     images = generate_requests(generator, requests, seed)
     cells = [im for batch in images for im in batch]
     tagsets = [t for r in requests for t in r.tagsets]
-    marks, accuracy = grade(cells, tagsets, checker)
-    save_png(out / "graded.png", grid(cells, GRADED_COLUMNS, [r.label for r in requests], 1, marks))
+    marks, accuracy = tag_marks(cells, tagsets, checker)
+    save_png(out / "graded.png", grid(cells, MARKED_GRID_COLUMNS, [r.label for r in requests], 1, marks))
     result = {"seed": seed, "cells": len(cells), "accuracy": accuracy, "groups": list(checker.groups),
               "rows": texts, "checker": str(checker_dir),
               "checker_heldout_accuracy": checker.heldout_accuracy, "marks": marks}
-    (out / "graded.json").write_text(json.dumps(result, indent=1) + "\n")
+    atomic_write(out / "graded.json", json.dumps(result, indent=1) + "\n")
     return result
 
 
-def _graded(doc: _Doc, run: Path, out: Path, config: dict, grade: bool) -> None:
+def _marked_grid_section(doc: _Doc, run_dir: Path, out: Path, config: TrainConfig, check_tags: bool) -> None:
     doc.section("Graded grid")
-    checker_dir = find_checker(run, config) if grade else None
+    checker_dir = find_checker(run_dir, config) if check_tags else None
     if checker_dir is None:
         doc.text("No tag checker beside the model (checker.json in the run, its export/ or checker/); "
-                 "train one with python -m model.checker train --images DIR --tags-csv CSV --out RUN/export.")
+                 "train one with python -m report.checker train --images DIR --tags-csv CSV --out RUN/export.")
         return
-    from model.checker import MIN_ACCURACY
-    from model.runtime import ModelError
-
     try:
-        result = graded_grid(run, checker_dir, out)
+        result = write_marked_grid(run_dir, checker_dir, out)
     except (ModelError, ValueError) as exc:
         doc.text(f"Could not grade the final model: {exc}")
         return
@@ -248,29 +242,23 @@ def _graded(doc: _Doc, run: Path, out: Path, config: dict, grade: bool) -> None:
     doc.image("graded.png", "graded grid (rows: the fixed tags)")
 
 
-def build_report(run_dir: str | Path, *, grade: bool = True) -> Path:
-    """Write RUN/report/report.html + report.md (+ images); returns the HTML path."""
-    run = Path(run_dir)
-    config_path = run / "config.json"
-    if not config_path.exists():
-        raise ReportError(f"{run} is not a run directory (no config.json)")
-    try:
-        config = json.loads(config_path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ReportError(f"{config_path} is not valid JSON ({exc})") from None
-    if not isinstance(config, dict):
-        raise ReportError(f"{config_path} does not hold a JSON object")
-    out = run / "report"
+def build_report(run_dir: str | Path, *, check_tags: bool = True) -> Path:
+    """Write RUN/report/report.html + report.md (+ images); returns the HTML path.
+    `check_tags`: add the graded grid when a tag checker is found beside the model."""
+    run_dir = Path(run_dir)
+    config = TrainConfig.load(run_dir)
+    settings = config.to_dict()
+    out = run_dir / "report"
     shutil.rmtree(out, ignore_errors=True)  # rebuilt whole: no stale grids from an earlier build
     out.mkdir()
-    title = f"Conditional BEGAN run {run.resolve().name}"
+    title = f"Conditional BEGAN run {run_dir.resolve().name}"
     doc = _Doc(title)
     doc.section("Settings")
-    doc.table(["setting", "value"], [[k, json.dumps(config[k]) if isinstance(config[k], (dict, list))
-                                      else config[k]] for k in sorted(config)])
-    _training(doc, run, out)
-    _timeline(doc, run, out)
-    _filter(doc, run, out)
-    _quality(doc, run, out)
-    _graded(doc, run, out, config, grade)
+    doc.table(["setting", "value"], [[k, json.dumps(settings[k]) if isinstance(settings[k], (dict, list))
+                                      else settings[k]] for k in sorted(settings)])
+    _training(doc, run_dir, out)
+    _timeline(doc, run_dir, out)
+    _filter(doc, run_dir, out)
+    _quality(doc, run_dir, out)
+    _marked_grid_section(doc, run_dir, out, config, check_tags)
     return doc.write(out, title)

@@ -12,28 +12,30 @@ import csv
 import sys
 from pathlib import Path
 
+from common.cli import exit_on_user_error
+from model.artifacts import EXPORT_DIR, export_run
+from model.config import TrainConfig
+from model.runtime import load_generator
+from report.checker import load_checker
+from report.metrics import data_for, evaluate_generator, write_results
+
 COLUMNS = ["run", "step", "minutes", "images_per_s", "acc_hair", "acc_eyes", "diversity_ratio",
            "frechet_generated_vs_real", "frechet_real_vs_real"]
 
 
-def run_facts(run: Path) -> dict:
+def training_facts(run_dir: Path) -> dict:
     """Step, training minutes and mean images/s from metrics.csv."""
-    with open(run / "metrics.csv", newline="") as fh:
+    with open(run_dir / "metrics.csv", newline="") as fh:
         rows = [r for r in csv.DictReader(fh) if r.get("images_per_s")]
     rates = [float(r["images_per_s"]) for r in rows[1:]] or [0.0]
     step = int(rows[-1]["step"]) if rows else 0
     mean_rate = sum(rates) / len(rates)
-    batch = 16
-    try:
-        import json
-
-        batch = json.loads((run / "config.json").read_text())["batch_size"]
-    except (OSError, KeyError, ValueError):
-        pass
+    batch = TrainConfig.load(run_dir).batch_size
     minutes = step * batch / mean_rate / 60 if mean_rate else 0.0
     return {"step": step, "minutes": round(minutes, 1), "images_per_s": round(mean_rate, 1)}
 
 
+@exit_on_user_error
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m report.compare", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -45,24 +47,17 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=None, help="also write the table as markdown here")
     p.add_argument("--no-export", action="store_true", help="score the existing RUN/export as it is")
     args = p.parse_args(argv)
-    from model.checker import load_checker
-    from model.export import export_generator
-    from model.runtime import load_generator
-    from model.trainer import load_generator_from_run
-    from report.metrics import data_for, evaluate_generator, write_results
-
     checker = load_checker(args.checker)
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    for run in map(Path, args.runs):
+    for run_dir in map(Path, args.runs):
         if not args.no_export:
-            generator, config, vocab_path = load_generator_from_run(run)
-            export_generator(generator, config, vocab_path, run / "export")
-        gen = load_generator(run / "export")
-        data = data_for(gen, args.images, args.tags_csv)
-        result = evaluate_generator(gen, checker, data, n_per_combo=args.n_per_combo)
-        facts = run_facts(run)
-        write_results(run, result, facts["step"])
-        row = {"run": run.name} | facts | result
+            export_run(run_dir)
+        generator = load_generator(run_dir / EXPORT_DIR)
+        data = data_for(generator, args.images, args.tags_csv)
+        result = evaluate_generator(generator, checker, data, n_per_combo=args.n_per_combo)
+        facts = training_facts(run_dir)
+        write_results(run_dir, result, facts["step"])
+        row = {"run": run_dir.name} | facts | result
         lines.append("| " + " | ".join(str(row.get(c, "")) for c in COLUMNS) + " |")
         print(lines[-1], flush=True)
     table = "\n".join(lines) + "\n"

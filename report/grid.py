@@ -1,15 +1,19 @@
-"""Compose sample images into one grid PNG, with optional row labels and a
-per-cell coloured border per tag group (green = right, red = wrong).
-numpy + Pillow only (the fast generation path uses it)."""
+"""Sample images -> one grid PNG: the one tiling and PNG writer of the toolkit
+(generate.py grids, the trainer's epoch grids and filter contact sheets, the
+report), with optional row labels and a per-cell coloured border per tag group
+(green = right, red = wrong). numpy, scikit-image and Pillow only (the fast
+generation path uses it); pixels come from model.generation.to_uint8."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
+from common.files import atomic_path
+
 GREEN = (30, 170, 60)
 RED = (220, 30, 40)
+WHITE = (255, 255, 255)
 PAD = 2
 
 
@@ -39,7 +43,7 @@ def _label_strip(labels: list[str], height: int, rows: int, pad: int) -> np.ndar
 
     font = ImageFont.load_default()
     width = max(int(ImageDraw.Draw(Image.new("RGB", (1, 1))).textlength(t, font=font)) for t in labels) + 8
-    strip = Image.new("RGB", (width, rows * (height + pad) + pad), (255, 255, 255))
+    strip = Image.new("RGB", (width, rows * (height + pad) + pad), WHITE)
     draw = ImageDraw.Draw(strip)
     for r, text in enumerate(labels):
         draw.text((4, pad + r * (height + pad) + height // 2 - 6), text, fill=(0, 0, 0), font=font)
@@ -48,32 +52,31 @@ def _label_strip(labels: list[str], height: int, rows: int, pad: int) -> np.ndar
 
 def grid(images: np.ndarray, ncols: int, labels: list[str] | None = None, scale: int = 1,
          borders: list | None = None, pad: int = PAD) -> np.ndarray:
-    """uint8 [n, h, w, 3] -> one uint8 image; `labels` one per row; `borders`
-    one list of per-group booleans per cell (or None for no border)."""
+    """uint8 [n, h, w, 3] -> one uint8 image, `pad` white pixels around every
+    cell; `labels` one per row; `borders` one list of per-group booleans per
+    cell (or None for no border)."""
+    from skimage.util import montage
+
     images = upscale(np.asarray(images, np.uint8), scale)
+    if borders is not None:
+        images = np.stack([img if marks is None else _draw_borders(img, marks)
+                           for img, marks in zip(images, borders)]) if len(images) else images
     n = len(images)
+    if n == 0:
+        images = np.full((1, 8, 8, 3), 255, np.uint8)
     ncols = max(1, min(ncols, n)) if n else 1
     nrows = max(1, -(-n // ncols))
-    h, w = (images.shape[1:3] if n else (8, 8))
-    canvas = np.full((nrows * (h + pad) + pad, ncols * (w + pad) + pad, 3), 255, np.uint8)
-    for i in range(n):
-        r, c = divmod(i, ncols)
-        cell = images[i]
-        if borders is not None and borders[i] is not None:
-            cell = _draw_borders(cell, borders[i])
-        canvas[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = cell
+    canvas = montage(images, fill=WHITE, grid_shape=(nrows, ncols), padding_width=pad, channel_axis=-1)
     if labels:
         labels = (list(labels) + [""] * nrows)[:nrows]
-        canvas = np.concatenate([_label_strip(labels, h, nrows, pad), canvas], axis=1)
+        canvas = np.concatenate([_label_strip(labels, images.shape[1], nrows, pad), canvas], axis=1)
     return canvas
 
 
 def save_png(path: str | Path, image: np.ndarray) -> Path:
-    """Atomic PNG write (temp file + rename)."""
+    """Atomic PNG write."""
     import imageio.v3 as iio
 
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    iio.imwrite(tmp, image)
-    os.replace(tmp, path)
-    return path
+    with atomic_path(path, suffix=".png") as tmp:
+        iio.imwrite(tmp, image)
+    return Path(path)

@@ -28,6 +28,13 @@ from pathlib import Path
 
 import numpy as np
 
+from common.cli import UserError, exit_on_user_error
+from common.files import atomic_path
+from model.generation import sample_inputs, to_uint8
+from model.runtime import load_generator
+from preprocess.cache import build_or_load
+from report.checker import MIN_ACCURACY, load_checker
+
 REAL_PER_COMBO = 16  # real held-out images per combination for the diversity reference
 
 
@@ -72,8 +79,6 @@ def evaluate_generator(generator, checker, data, *, n_per_combo: int = 4, seed: 
     """All metrics for one generator (anything with .config, .vocab and
     .generate(z, cond, eps) -> [-1, 1] images, e.g. model.runtime.load_generator).
     `data` is a CachedData in the generator's vocabulary (see data_for)."""
-    from model.generation import sample_inputs, to_uint8
-
     vocab = generator.vocab
     groups = list(data.vocab.groups)
     combos = training_combinations(data)
@@ -83,19 +88,23 @@ def evaluate_generator(generator, checker, data, *, n_per_combo: int = 4, seed: 
     probs, feats = checker.predict_and_features(images)
     result = {"n_samples": len(tagsets), "n_combos": len(combos)}
     for group in checker.groups:
-        if group not in groups:
-            continue
-        predicted = np.array(checker.groups[group])[probs[group].argmax(1)]
-        wanted = np.array([t.get(group) for t in tagsets])
-        result[f"acc_{group}"] = _round(np.mean(predicted == wanted), 4)
+        if group in groups:
+            predicted = np.array(checker.groups[group])[probs[group].argmax(1)]
+            wanted = np.array([t.get(group) for t in tagsets])
+            result[f"acc_{group}"] = _round(np.mean(predicted == wanted), 4)
+    real_feats = checker.features(data.images[data.holdout_indices()])
+    result |= _diversity(feats, real_feats, data, combos, n_per_combo)
+    result |= _frechet(feats, real_feats, seed)
+    return result
 
-    # within-tag diversity: generated vs real held-out images of the same combination
-    held = data.holdout_indices()
-    real_feats = checker.features(data.images[held])
+
+def _diversity(feats, real_feats, data, combos, n_per_combo: int) -> dict:
+    """Within-tag diversity: generated vs real held-out images of the same combination."""
+    groups = list(data.vocab.groups)
     gen_div, real_div, both_gen = [], [], []
     label_index = {c: i for i, c in enumerate(combos)}
     real_rows: dict[int, list[int]] = {}
-    for k, row in enumerate(data.labels[held]):
+    for k, row in enumerate(data.labels[data.holdout_indices()]):
         key = tuple(data.vocab.groups[g][i] for g, i in zip(groups, row))
         if key in label_index and len(real_rows.setdefault(label_index[key], [])) < REAL_PER_COMBO:
             real_rows[label_index[key]].append(k)
@@ -105,29 +114,27 @@ def evaluate_generator(generator, checker, data, *, n_per_combo: int = 4, seed: 
         if len(real_rows.get(i, [])) > 1:
             real_div.append(mean_pairwise_distance(real_feats[real_rows[i]]))
             both_gen.append(d)
-    result["diversity_generated"] = _round(np.mean(gen_div), 4) if gen_div and n_per_combo > 1 else float("nan")
-    result["diversity_real"] = _round(np.mean(real_div), 4) if real_div else float("nan")
     ratio = np.mean(both_gen) / np.mean(real_div) if real_div and np.mean(real_div) > 0 else float("nan")
-    result["diversity_ratio"] = _round(ratio, 4) if n_per_combo > 1 else float("nan")
+    return {"diversity_generated": _round(np.mean(gen_div), 4) if gen_div and n_per_combo > 1 else float("nan"),
+            "diversity_real": _round(np.mean(real_div), 4) if real_div else float("nan"),
+            "diversity_ratio": _round(ratio, 4) if n_per_combo > 1 else float("nan")}
 
-    # Frechet distance against half B of the held-out features; the real floor is a sample of half A.
-    # Both sides use the same number of images: the estimate's bias grows as the sample shrinks.
+
+def _frechet(feats, real_feats, seed: int) -> dict:
+    """Frechet distance against half B of the held-out features; the real floor is a sample of half A.
+    Both sides use the same number of images: the estimate's bias grows as the sample shrinks."""
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(real_feats))
     half_a, half_b = order[:len(order) // 2], order[len(order) // 2:]
     n_fd = min(len(feats), len(half_a))
     gen_sample = np.sort(rng.permutation(len(feats))[:n_fd])
-    result["frechet_generated_vs_real"] = _round(frechet_distance(feats[gen_sample], real_feats[half_b]), 3)
-    result["frechet_real_vs_real"] = _round(frechet_distance(real_feats[half_a[:n_fd]], real_feats[half_b]), 3)
-    result["frechet_images"] = int(n_fd)
-    result["real_images"] = int(len(real_feats))
-    return result
+    return {"frechet_generated_vs_real": _round(frechet_distance(feats[gen_sample], real_feats[half_b]), 3),
+            "frechet_real_vs_real": _round(frechet_distance(real_feats[half_a[:n_fd]], real_feats[half_b]), 3),
+            "frechet_images": int(n_fd), "real_images": int(len(real_feats))}
 
 
 def data_for(generator, images, tags_csv, *, cache_dir=None, holdout=None):
     """The evaluation data in the generator's vocabulary, split as it was trained."""
-    from preprocess.cache import build_or_load
-
     cfg = generator.config
     return build_or_load(images, tags_csv, tag_format=cfg.tag_format, size=cfg.image_size,
                          cache_dir=cache_dir or cfg.cache_dir or None,
@@ -154,15 +161,14 @@ def write_results(folder: str | Path, result: dict, step: int | None = None) -> 
             csv.DictWriter(fh, fieldnames=header, lineterminator="\n", restval="").writerow(row)
         return path
     fields = header + [k for k in row if k not in header]
-    tmp = path.with_suffix(".csv.tmp")
-    with open(tmp, "w", newline="") as fh:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=fields, lineterminator="\n", restval="")
         writer.writeheader()
         writer.writerows(rows + [row])
-    tmp.replace(path)
     return path
 
 
+@exit_on_user_error
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m report.metrics", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -178,20 +184,11 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=None, help="folder for metrics.json / eval.csv (default: the model dir)")
     args = p.parse_args(argv)
     if args.n_per_combo < 2:
-        print("error: --n-per-combo must be at least 2 (diversity needs pairs)", file=sys.stderr)
-        return 2
-    from model.checker import MIN_ACCURACY, load_checker
-    from model.runtime import ModelError, load_generator
-    from tags import TagError
-
-    try:
-        generator = load_generator(args.model)
-        checker = load_checker(args.checker or args.model)
-        data = data_for(generator, args.images, args.tags_csv, cache_dir=args.cache_dir, holdout=args.holdout)
-        result = evaluate_generator(generator, checker, data, n_per_combo=args.n_per_combo, seed=args.seed)
-    except (ModelError, TagError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        raise UserError("--n-per-combo must be at least 2 (diversity needs pairs)")
+    generator = load_generator(args.model)
+    checker = load_checker(args.checker or args.model)
+    data = data_for(generator, args.images, args.tags_csv, cache_dir=args.cache_dir, holdout=args.holdout)
+    result = evaluate_generator(generator, checker, data, n_per_combo=args.n_per_combo, seed=args.seed)
     low = {g: a for g, a in checker.heldout_accuracy.items() if a < MIN_ACCURACY.get(g, 0.0)}
     if low:
         print(f"warning: the checker's held-out accuracy {low} is below {MIN_ACCURACY}; "

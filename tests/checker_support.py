@@ -8,7 +8,8 @@ SIZE = 64
 
 def synthetic_checker(tmp_path_factory) -> tuple[Path, object]:
     """(checker folder, CachedData it was trained on)."""
-    from model.checker import CHECKER_JSON, save_checker, train_checker
+    from report.checker import save_checker, train_checker
+    from model.artifacts import CHECKER_JSON
     from preprocess.cache import build_or_load
     from preprocess.synthetic import write_synthetic_set
 

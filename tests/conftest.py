@@ -36,7 +36,7 @@ def cache_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory, synthetic_faces, cache_dir):
     """A run directory trained for 3 short epochs by train.py (in-process), with export/."""
-    from model.train_cli import main
+    from train import main
 
     run = tmp_path_factory.mktemp("runs") / "tiny"
     code = main(["--images", str(synthetic_faces / "images"), "--tags-csv", str(synthetic_faces / "tags_2018.csv"),

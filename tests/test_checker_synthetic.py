@@ -34,7 +34,7 @@ def test_checker_reaches_90_percent_per_group_on_held_out_faces(trained):
 
 
 def test_litert_and_keras_checkers_agree_with_the_recorded_accuracy(trained):
-    from model.checker import evaluate, load_checker
+    from report.checker import evaluate, load_checker
 
     folder, data = trained
     meta = json.loads((folder / "checker.json").read_text())
@@ -51,7 +51,7 @@ def test_litert_and_keras_checkers_agree_with_the_recorded_accuracy(trained):
 
 
 def test_checker_reads_generator_range_and_other_image_sizes(trained):
-    from model.checker import load_checker
+    from report.checker import load_checker
 
     checker = load_checker(trained[0])
     rng = np.random.default_rng(3)
@@ -66,7 +66,7 @@ def test_checker_reads_generator_range_and_other_image_sizes(trained):
 
 
 def test_grading_marks_a_known_wrong_cell_red(trained):
-    from model.checker import grade, load_checker
+    from report.checker import load_checker, tag_marks
     from report.grid import GREEN, RED, grid
 
     checker = load_checker(trained[0])
@@ -74,7 +74,7 @@ def test_grading_marks_a_known_wrong_cell_red(trained):
     faces = np.stack([draw_face("red", "blue", 64, rng), draw_face("green", "yellow", 64, rng)])
     requested = [TagSet.make({"hair": "red", "eyes": "blue"}),
                  TagSet.make({"hair": "blue", "eyes": "yellow"})]  # second cell: wrong hair
-    marks, accuracy = grade(faces, requested, checker)
+    marks, accuracy = tag_marks(faces, requested, checker)
     assert marks == [[True, True], [False, True]]
     assert accuracy == {"hair": 0.5, "eyes": 1.0}
     image = grid(faces, 2, borders=marks, pad=2)
@@ -83,18 +83,18 @@ def test_grading_marks_a_known_wrong_cell_red(trained):
     right_eyes = image[2 + 2, 2 + 66 + 10]
     assert tuple(left_hair) == GREEN and tuple(right_hair) == RED and tuple(right_eyes) == GREEN
     with pytest.raises(ValueError):
-        grade(faces, requested[:1], checker)
+        tag_marks(faces, requested[:1], checker)
 
 
 def test_grading_on_the_fast_path_imports_no_tensorflow(trained):
     folder, _ = trained
     code = (
         "import sys, numpy as np\n"
-        "from model.checker import grade_cells\n"
+        "from report.checker import load_checker, tag_marks\n"
         "from preprocess.synthetic import draw_face\n"
         "from tags.canonical import TagSet\n"
         "face = draw_face('blue', 'red', 64, np.random.default_rng(1))[None]\n"
-        f"marks, acc = grade_cells({str(folder)!r}, face, [TagSet.make({{'hair': 'blue', 'eyes': 'red'}})])\n"
+        f"marks, acc = tag_marks(face, [TagSet.make({{'hair': 'blue', 'eyes': 'red'}})], load_checker({str(folder)!r}))\n"
         "print(marks, sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')))\n")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-800:]
@@ -102,10 +102,10 @@ def test_grading_on_the_fast_path_imports_no_tensorflow(trained):
 
 
 def test_missing_checker_is_a_clear_error(tmp_path):
-    from model.checker import load_checker, main
-    from model.runtime import ModelError
+    from report.checker import load_checker, main
+    from model.artifacts import ModelError
 
-    with pytest.raises(ModelError, match="python -m model.checker train"):
+    with pytest.raises(ModelError, match="python -m report.checker train"):
         load_checker(tmp_path)
     (tmp_path / "checker.json").write_text('{"format_version": 99}')
     with pytest.raises(ModelError, match="format_version"):
@@ -113,7 +113,7 @@ def test_missing_checker_is_a_clear_error(tmp_path):
 
 
 def test_checker_cli_rejects_bad_input_with_status_2(tmp_path, capsys):
-    from model.checker import main
+    from report.checker import main
 
     assert main(["train", "--images", str(tmp_path / "nope"), "--tags-csv", str(tmp_path / "nope.csv"),
                  "--out", str(tmp_path / "out")]) == 2
@@ -123,8 +123,8 @@ def test_checker_cli_rejects_bad_input_with_status_2(tmp_path, capsys):
 
 
 def test_export_with_checker_makes_a_model_folder_that_grades(trained, tiny_run, tmp_path, capsys):
-    from model.checker import load_checker
-    from model.export import main as export_main
+    from report.checker import load_checker
+    from export import main as export_main
     from model.runtime import load_generator
 
     folder, _ = trained
@@ -147,7 +147,7 @@ def test_export_with_checker_makes_a_model_folder_that_grades(trained, tiny_run,
 def test_eval_every_appends_quality_metrics_during_training(trained, synthetic_faces, cache_dir, tmp_path):
     import csv
 
-    from model.train_cli import main
+    from train import main
     from tests.conftest import TINY_FLAGS
 
     run = tmp_path / "run"
@@ -166,7 +166,7 @@ def test_eval_every_appends_quality_metrics_during_training(trained, synthetic_f
 
 
 def test_a_missing_checker_stops_training_before_it_starts(synthetic_faces, cache_dir, tmp_path, capsys):
-    from model.train_cli import main
+    from train import main
     from tests.conftest import TINY_FLAGS
 
     common = ["--images", str(synthetic_faces / "images"), "--tags-csv", str(synthetic_faces / "tags_2018.csv"),

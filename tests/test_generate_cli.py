@@ -125,7 +125,7 @@ def test_litert_and_tensorflow_paths_agree(tiny_run):
 
 def test_fast_path_imports_no_tensorflow_gensim_or_pandas(tiny_run, tmp_path):
     code = (f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
-            "from model.generate_cli import main\n"
+            "from generate import main\n"
             f"assert main(['--model', {str(tiny_run)!r}, '--tags', 'blue hair red eyes', '--out', 'x.png']) == 0\n"
             "heavy = [m for m in ('tensorflow', 'keras', 'gensim', 'pandas') if m in sys.modules]\n"
             "print('HEAVY', heavy)\n")

@@ -88,7 +88,7 @@ def _checkpoint_state(run: Path) -> dict:
 def test_resume_continues_at_the_same_step_k_lr_and_matches_an_uninterrupted_run(
         tmp_path, synthetic_faces, cache_dir):
     from model.config import TrainConfig
-    from model.train_cli import main
+    from train import main
     from model.trainer import Trainer
 
     base = ["--images", str(synthetic_faces / "images"), "--tags-csv", str(synthetic_faces / "tags_2018.csv"),
@@ -101,7 +101,7 @@ def test_resume_continues_at_the_same_step_k_lr_and_matches_an_uninterrupted_run
 
     trainer = Trainer(TrainConfig.load(split), split, resume=True, progress=False)
     trainer.config.steps = 20
-    trainer._setup()
+    trainer.prepare()
     assert int(trainer.model.step.numpy()) == 9
     assert float(trainer.model.k.numpy()) == pytest.approx(float(saved["k"]))
     assert float(trainer.model.lr.numpy()) == pytest.approx(float(saved["lr"]))
@@ -118,7 +118,7 @@ def test_resume_continues_at_the_same_step_k_lr_and_matches_an_uninterrupted_run
 
 
 def test_bad_flags_and_run_dirs_fail_cleanly(tmp_path, synthetic_faces, capsys):
-    from model.train_cli import main
+    from train import main
 
     blocker = tmp_path / "file"
     blocker.write_text("x")
@@ -136,7 +136,7 @@ def test_nan_guard_names_the_step_and_keeps_the_last_good_checkpoint(tmp_path, s
     import tensorflow as tf
 
     from model import losses
-    from model.train_cli import main
+    from train import main
 
     original = losses.generator_loss
     calls = tf.Variable(0, dtype=tf.int64, trainable=False)
@@ -158,15 +158,16 @@ def test_nan_guard_names_the_step_and_keeps_the_last_good_checkpoint(tmp_path, s
 
 
 def test_init_from_an_exported_model_starts_from_its_weights(tmp_path, tiny_run, synthetic_faces, cache_dir):
+    from model.artifacts import RunDirError
     from model.config import TrainConfig
     from model.trainer import Trainer
-    from model.train_cli import build_parser, config_from_args
+    from train import build_parser, config_from_args
 
     args = build_parser().parse_args(
         ["--images", str(synthetic_faces / "images"), "--tags-csv", str(synthetic_faces / "tags_header.csv"),
          "--cache-dir", str(cache_dir), "--run-dir", str(tmp_path / "ft"), "--steps", "2"] + TINY_FLAGS)
     trainer = Trainer(config_from_args(args), tmp_path / "ft", init_from=str(tiny_run / "export"), progress=False)
-    trainer._setup()
+    trainer.prepare()
     import h5py  # noqa: F401  (keras weights file)
     from model.runtime import load_generator
 
@@ -178,13 +179,13 @@ def test_init_from_an_exported_model_starts_from_its_weights(tmp_path, tiny_run,
     assert trainer.vocab.groups == exported.vocab.groups
     bad = TrainConfig.load(tiny_run)
     bad.filters = 16
-    with pytest.raises(Exception, match="filters"):
-        Trainer(bad, tmp_path / "ft2", init_from=str(tiny_run / "export"), progress=False)._setup()
+    with pytest.raises(RunDirError, match="--init-from .*: its filters is 8, this run's is 16"):
+        Trainer(bad, tmp_path / "ft2", init_from=str(tiny_run / "export"), progress=False).prepare()
 
 
 def test_word2vec_conditions_train_and_generate(tmp_path, synthetic_faces, cache_dir):
     from model.runtime import load_generator
-    from model.train_cli import main
+    from train import main
 
     run = tmp_path / "w2v"
     flags = [f for f in TINY_FLAGS]

@@ -4,7 +4,8 @@ A tiny conditional BEGAN is trained on procedural faces of all 12 hair colours;
 each sample's hair colour is read back as the mean colour of the fringe (the
 pixels that are hair in every drawing) and counted as right when that mean is
 nearest to the requested colour. One place, so the test and
-`bench/learning_colours.py` measure the same thing.
+`bench/learning_colours.py` measure the same thing. (Lives in bench/: only the
+learning test and that bench use it.)
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from model.config import TrainConfig
 from preprocess.synthetic import COLOURS, hair_region, write_synthetic_set
 
 # The learning test's run: 32x32, n=16, 3,000 steps, 20 faces per hair x eye pair.
@@ -25,8 +27,6 @@ EYES = ["blue", "red"]
 
 def learning_config(root: str | Path, faces_per_pair: int = FACES_PER_PAIR, **overrides):
     """Write the synthetic set under `root` and return its TrainConfig."""
-    from model.config import TrainConfig
-
     root = Path(root)
     faces = write_synthetic_set(root / "faces", faces_per_pair, size=32, seed=0, eyes=EYES, formats=("2018",))
     settings = dict(LEARNING_SETTINGS, images=str(faces / "images"), tags_csv=str(faces / "tags_2018.csv"),

@@ -2,8 +2,8 @@
 vocabulary tags) off a face, used to grade sample grids and to measure
 tag accuracy, diversity and Frechet distance in its feature space.
 
-    python -m model.checker train --images DIR --tags-csv CSV --out DIR
-    python -m model.checker eval --checker DIR --images DIR --tags-csv CSV
+    python -m report.checker train --images DIR --tags-csv CSV --out DIR
+    python -m report.checker eval --checker DIR --images DIR --tags-csv CSV
 
 It trains on the training part of the data pipeline's split (horizontal
 flips as augmentation) and records its accuracy on the held-out part in
@@ -16,17 +16,20 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from model.help_format import DefaultsHelpFormatter
+from common.cli import DefaultsHelpFormatter, UserError, exit_on_user_error
+from common.files import atomic_write
+from model.artifacts import CHECKER_FILES, CHECKER_JSON, CHECKER_TFLITE, CHECKER_WEIGHTS, ModelError
+from model.runtime import keras_infer, load_keras_weights, open_network
+from preprocess.cache import build_or_load
+from tags.vocab import Vocabulary
 
-CHECKER_JSON = "checker.json"
-WEIGHTS = "checker.weights.h5"
-TFLITE = "checker.tflite"
 FORMAT_VERSION = 1
 CONV_FILTERS = (32, 32, 64, 128)  # first one strided
 FEATURE_DIM = 128
@@ -82,13 +85,13 @@ def as_pixels(images) -> np.ndarray:
 class Checker:
     """A loaded checker (LiteRT or Keras) with its metadata (checker.json)."""
 
-    def __init__(self, meta: dict, run, backend: str):
+    def __init__(self, meta: dict, infer, backend: str):
         self.meta = meta
         self.groups: dict[str, list[str]] = meta["groups"]
         self.other_tags: list[str] = meta["other_tags"]
         self.image_size: int = meta["image_size"]
         self.backend = backend
-        self._run = run
+        self._infer = infer
 
     @property
     def group_sizes(self) -> list[int]:
@@ -100,7 +103,8 @@ class Checker:
 
     def _forward(self, images, batch: int = 256) -> np.ndarray:
         pixels = as_pixels(images)
-        outs = [np.asarray(self._run(pixels[i:i + batch]), np.float32) for i in range(0, len(pixels), batch)]
+        outs = [np.asarray(self._infer({"image": pixels[i:i + batch]}), np.float32)
+                for i in range(0, len(pixels), batch)]
         width = sum(self.group_sizes) + len(self.other_tags) + FEATURE_DIM
         return np.concatenate(outs) if outs else np.zeros((0, width), np.float32)
 
@@ -144,9 +148,9 @@ def save_checker(model, meta: dict, out_dir: str | Path) -> Path:
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    model.save_weights(str(out_dir / WEIGHTS))
-    convert(model, out_dir / TFLITE)
-    (out_dir / CHECKER_JSON).write_text(json.dumps(meta, indent=1) + "\n")
+    model.save_weights(str(out_dir / CHECKER_WEIGHTS))
+    convert(model, out_dir / CHECKER_TFLITE)
+    atomic_write(out_dir / CHECKER_JSON, json.dumps(meta, indent=1) + "\n")
     return out_dir
 
 
@@ -161,41 +165,39 @@ def find_checker_dir(path: str | Path) -> Path | None:
 
 def load_checker(path: str | Path, backend: str = "auto") -> Checker:
     """backend auto: LiteRT when checker.tflite exists (no TensorFlow import), else Keras."""
-    from model.runtime import ModelError
-
     folder = find_checker_dir(path)
     if folder is None:
-        raise ModelError(f"no tag checker (checker.json) in {path}; train one with "
-                         f"python -m model.checker train --images DIR --tags-csv CSV --out {path}")
+        raise ModelError(f"no tag checker ({CHECKER_JSON}) in {path}; train one with "
+                         f"python -m report.checker train --images DIR --tags-csv CSV --out {path}")
+    meta_path = folder / CHECKER_JSON
     try:
-        meta = json.loads((folder / CHECKER_JSON).read_text())
+        meta = json.loads(meta_path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelError(f"{folder / CHECKER_JSON} is not valid JSON ({exc}); retrain the checker") from None
+        raise ModelError(f"{meta_path} is not valid JSON ({exc}); retrain the checker") from None
     if not isinstance(meta, dict) or meta.get("format_version") != FORMAT_VERSION:
-        raise ModelError(f"{folder / CHECKER_JSON} has an unknown format_version; retrain the checker")
-    tflite = folder / TFLITE
-    if backend == "auto":
-        backend = "litert" if tflite.exists() else "tensorflow"
-    if backend == "litert":
-        from model.tflite import TFLiteRunner
+        raise ModelError(f"{meta_path} has an unknown format_version; retrain the checker")
 
-        if not tflite.exists():
-            raise ModelError(f"no {TFLITE} in {folder}; retrain the checker or use the tensorflow backend")
-        try:
-            runner = TFLiteRunner(tflite)
-        except (ValueError, RuntimeError) as exc:
-            raise ModelError(f"{tflite} is not a valid TFLite model ({str(exc).splitlines()[0][:120]})") from None
-        return Checker(meta, lambda x: runner.run({"image": x}), "litert")
-    weights = folder / WEIGHTS
-    if not weights.exists():
-        raise ModelError(f"no {WEIGHTS} in {folder}; retrain the checker")
-    from model import precision
+    def load_keras():
+        weights = folder / CHECKER_WEIGHTS
+        if not weights.exists():
+            raise ModelError(f"no {CHECKER_WEIGHTS} in {folder}; retrain the checker")
+        build = lambda: build_checker(meta["image_size"], [len(v) for v in meta["groups"].values()],  # noqa: E731
+                                      len(meta["other_tags"]))
+        return keras_infer(load_keras_weights(build, weights, meta_path, "retrain the checker"), ("image",))
 
-    with precision.float32_policy():
-        model = build_checker(meta["image_size"], [len(v) for v in meta["groups"].values()],
-                              len(meta["other_tags"]))
-    model.load_weights(str(weights))
-    return Checker(meta, lambda x: model(x, training=False).numpy(), "tensorflow")
+    backend, infer = open_network(folder / CHECKER_TFLITE, backend, load_keras,
+                                  fix="retrain the checker or use the tensorflow backend")
+    return Checker(meta, infer, backend)
+
+
+def copy_checker(checker_dir, out_dir) -> None:
+    """Copy a tag checker's files into an exported model folder, after
+    loading it once: a broken checker is refused before anything is copied."""
+    load_checker(checker_dir)
+    folder = find_checker_dir(checker_dir)
+    for name in CHECKER_FILES:
+        if (folder / name).exists():
+            shutil.copyfile(folder / name, Path(out_dir) / name)
 
 
 def train_checker(data, *, epochs: int = 4, batch_size: int = 64, seed: int = 0, image_size: int = 64,
@@ -204,25 +206,54 @@ def train_checker(data, *, epochs: int = 4, batch_size: int = 64, seed: int = 0,
     model, meta) where meta holds the accuracy per group on
     data.holdout_indices(), which training never sees."""
     import keras
-    import tensorflow as tf
     from tqdm import tqdm
 
     from model import precision
 
     keras.utils.set_random_seed(seed)
     vocab = data.vocab
-    groups = vocab.groups
-    sizes = [len(v) for v in groups.values()]
-    n_other = len(vocab.other_tags)
+    sizes = [len(v) for v in vocab.groups.values()]
     with precision.float32_policy():
-        model = build_checker(image_size, sizes, n_other)
+        model = build_checker(image_size, sizes, len(vocab.other_tags))
     train = data.train_indices()
     held = data.holdout_indices()
     if len(train) == 0:
-        raise ValueError("no training images for the checker")
+        raise UserError("no training images for the checker")
     if len(held) == 0:
         held = train  # tiny data sets: report training accuracy, flagged in the meta
     optimizer = keras.optimizers.Adam(lr)
+    step = _training_step(model, optimizer, sizes, len(vocab.other_tags))
+    rng = np.random.default_rng(seed)
+    batch_size = min(batch_size, len(train))
+    steps_per_epoch = max(1, len(train) // batch_size)
+    bar = tqdm(total=epochs * steps_per_epoch, desc="training checker", disable=not progress, file=sys.stderr)
+    t0 = time.perf_counter()
+    for epoch in range(epochs):
+        optimizer.learning_rate.assign(lr * (0.5 ** max(0, epoch - epochs // 2)))
+        for i, batch in enumerate(_flipped_batches(data, rng.permutation(train), batch_size, steps_per_epoch, rng)):
+            loss = step(*batch)
+            bar.update(1)
+            if i % 20 == 0:
+                bar.set_postfix_str(f"loss {float(loss):.3f}")
+    bar.close()
+    meta = {"format_version": FORMAT_VERSION, "image_size": image_size,
+            "architecture": {"conv_filters": list(CONV_FILTERS), "feature_dim": FEATURE_DIM,
+                             "pooling": "global average + global max", "input": "uint8-range pixels, "
+                             f"any size, resized to {image_size} inside the model"},
+            "groups": vocab.groups, "other_tags": list(vocab.other_tags), "feature_dim": FEATURE_DIM,
+            "vocab_digest": vocab_digest(vocab.groups, vocab.other_tags), "condition_mode": vocab.mode,
+            "train_images": int(len(train)), "train_seconds": round(time.perf_counter() - t0, 1),
+            "epochs": epochs, "batch_size": batch_size, "seed": seed}
+    checker = Checker(meta, keras_infer(model, ("image",)), "tensorflow")
+    meta["heldout_accuracy"] = evaluate(checker, data, held)
+    meta["heldout_images"] = int(len(held))
+    meta["heldout_is_training_data"] = bool(len(data.holdout_indices()) == 0)
+    return model, meta
+
+
+def _training_step(model, optimizer, sizes: list[int], n_other: int):
+    """One Adam step on the summed cross-entropies: softmax per group, sigmoid per other tag."""
+    import tensorflow as tf
 
     @tf.function
     def step(images, labels, other):
@@ -240,40 +271,23 @@ def train_checker(data, *, epochs: int = 4, batch_size: int = 64, seed: int = 0,
         optimizer.apply_gradients(zip(grads, model.trainable_variables))
         return loss
 
-    rng = np.random.default_rng(seed)
-    batch_size = min(batch_size, len(train))
-    steps_per_epoch = max(1, len(train) // batch_size)
-    bar = tqdm(total=epochs * steps_per_epoch, desc="training checker", disable=not progress, file=sys.stderr)
-    t0 = time.perf_counter()
-    for epoch in range(epochs):
-        optimizer.learning_rate.assign(lr * (0.5 ** max(0, epoch - epochs // 2)))
-        order = rng.permutation(train)
-        for i in range(steps_per_epoch):
-            rows = np.sort(order[i * batch_size:(i + 1) * batch_size])
-            images = data.images[rows].astype(np.float32)
-            flip = rng.random(len(rows)) < 0.5
-            images[flip] = images[flip, :, ::-1]
-            # the other tags are the last columns of a condition in both condition modes
-            other = data.conditions[rows, data.conditions.shape[1] - n_other:] if n_other else \
-                np.zeros((len(rows), 0), np.float32)
-            loss = step(tf.constant(images), tf.constant(data.labels[rows]), tf.constant(other, tf.float32))
-            bar.update(1)
-            if i % 20 == 0:
-                bar.set_postfix_str(f"loss {float(loss):.3f}")
-    bar.close()
-    meta = {"format_version": FORMAT_VERSION, "image_size": image_size,
-            "architecture": {"conv_filters": list(CONV_FILTERS), "feature_dim": FEATURE_DIM,
-                             "pooling": "global average + global max", "input": "uint8-range pixels, "
-                             f"any size, resized to {image_size} inside the model"},
-            "groups": groups, "other_tags": list(vocab.other_tags), "feature_dim": FEATURE_DIM,
-            "vocab_digest": vocab_digest(groups, vocab.other_tags), "condition_mode": vocab.mode,
-            "train_images": int(len(train)), "train_seconds": round(time.perf_counter() - t0, 1),
-            "epochs": epochs, "batch_size": batch_size, "seed": seed}
-    checker = Checker(meta, lambda x: model(x, training=False).numpy(), "tensorflow")
-    meta["heldout_accuracy"] = evaluate(checker, data, held)
-    meta["heldout_images"] = int(len(held))
-    meta["heldout_is_training_data"] = bool(len(data.holdout_indices()) == 0)
-    return model, meta
+    return step
+
+
+def _flipped_batches(data, order: np.ndarray, batch_size: int, steps: int, rng):
+    """(images, labels, other-tag targets) tensors of one epoch, half the images flipped."""
+    import tensorflow as tf
+
+    n_other = len(data.vocab.other_tags)
+    for i in range(steps):
+        rows = np.sort(order[i * batch_size:(i + 1) * batch_size])
+        images = data.images[rows].astype(np.float32)
+        flip = rng.random(len(rows)) < 0.5
+        images[flip] = images[flip, :, ::-1]
+        # the other tags are the last columns of a condition in both condition modes
+        other = data.conditions[rows, data.conditions.shape[1] - n_other:] if n_other else \
+            np.zeros((len(rows), 0), np.float32)
+        yield tf.constant(images), tf.constant(data.labels[rows]), tf.constant(other, tf.float32)
 
 
 def evaluate(checker: Checker, data, rows) -> dict[str, float]:
@@ -288,7 +302,7 @@ def evaluate(checker: Checker, data, rows) -> dict[str, float]:
     return out
 
 
-def grade(images, tagsets, checker: Checker) -> tuple[list[list[bool]], dict[str, float]]:
+def tag_marks(images, tagsets, checker: Checker) -> tuple[list[list[bool]], dict[str, float]]:
     """Per cell, per checker group (in checker order): does the checker read
     the requested value? Returns (marks [n][groups], accuracy per group)."""
     tagsets = list(tagsets)
@@ -301,14 +315,8 @@ def grade(images, tagsets, checker: Checker) -> tuple[list[list[bool]], dict[str
     return marks, accuracy
 
 
-def grade_cells(model_dir, cells, tagsets):
-    """generate.py --grade: (per-cell marks, accuracy per group) with the
-    checker stored beside the model (checker.json + .tflite / .weights.h5)."""
-    return grade(np.asarray(cells), tagsets, load_checker(model_dir))
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m model.checker", description=__doc__,
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m report.checker", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train a checker", formatter_class=DefaultsHelpFormatter)
@@ -330,37 +338,36 @@ def main(argv=None) -> int:
     t.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate (halved per epoch in the 2nd half)")
     t.add_argument("--no-progress", action="store_true")
     e.add_argument("--checker", required=True, help="checker folder")
-    args = parser.parse_args(argv)
-    if args.command == "train" and (args.epochs < 1 or args.batch_size < 1 or args.image_size < 8):
-        print("error: --epochs and --batch-size must be >= 1, --image-size >= 8", file=sys.stderr)
-        return 2
+    return parser
 
-    from model.runtime import ModelError
-    from preprocess.cache import build_or_load
-    from tags import TagError
-    from tags.vocab import Vocabulary
 
-    try:
-        if args.command == "eval":
-            checker = load_checker(args.checker)
-            data = build_or_load(args.images, args.tags_csv, tag_format=args.tag_format,
-                                 size=checker.image_size, cache_dir=args.cache_dir, holdout=args.holdout,
-                                 seed=args.seed)
-            acc = evaluate(checker, data, data.holdout_indices())
-            print(json.dumps({"heldout_accuracy": acc, "heldout_images": int(len(data.holdout_indices()))}))
-            return 0
-        vocab = Vocabulary.load(args.vocab) if args.vocab else None
-        data = build_or_load(args.images, args.tags_csv, tag_format=args.tag_format, size=args.image_size,
-                             cache_dir=args.cache_dir, holdout=args.holdout, seed=args.seed, vocab=vocab,
-                             progress=not args.no_progress)
-        model, meta = train_checker(data, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
-                                    image_size=args.image_size, lr=args.lr, progress=not args.no_progress)
-        meta["data"] = {"images": str(args.images), "tags_csv": str(args.tags_csv), "holdout": args.holdout,
-                        "split_seed": args.seed}
-        save_checker(model, meta, Path(args.out))
-    except (TagError, ModelError, OSError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+@exit_on_user_error
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    return _train_command(args) if args.command == "train" else _eval_command(args)
+
+
+def _eval_command(args) -> int:
+    checker = load_checker(args.checker)
+    data = build_or_load(args.images, args.tags_csv, tag_format=args.tag_format, size=checker.image_size,
+                         cache_dir=args.cache_dir, holdout=args.holdout, seed=args.seed)
+    acc = evaluate(checker, data, data.holdout_indices())
+    print(json.dumps({"heldout_accuracy": acc, "heldout_images": int(len(data.holdout_indices()))}))
+    return 0
+
+
+def _train_command(args) -> int:
+    if args.epochs < 1 or args.batch_size < 1 or args.image_size < 8:
+        raise UserError("--epochs and --batch-size must be >= 1, --image-size >= 8")
+    vocab = Vocabulary.load(args.vocab) if args.vocab else None
+    data = build_or_load(args.images, args.tags_csv, tag_format=args.tag_format, size=args.image_size,
+                         cache_dir=args.cache_dir, holdout=args.holdout, seed=args.seed, vocab=vocab,
+                         progress=not args.no_progress)
+    model, meta = train_checker(data, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
+                                image_size=args.image_size, lr=args.lr, progress=not args.no_progress)
+    meta["data"] = {"images": str(args.images), "tags_csv": str(args.tags_csv), "holdout": args.holdout,
+                    "split_seed": args.seed}
+    save_checker(model, meta, Path(args.out))
     acc = meta["heldout_accuracy"]
     low = [g for g, a in acc.items() if a < MIN_ACCURACY.get(g, 0.0)]
     print("held-out accuracy: " + ", ".join(f"{g} {a:.4f}" for g, a in acc.items())

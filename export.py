@@ -1,0 +1,39 @@
+#!/usr/bin/env python3
+"""Export a trained run as a model folder for generate.py: Keras weights +
+config + vocab + TFLite, and the tag checker beside them when asked.
+
+    python export.py RUN_DIR [--out DIR] [--checker CHECKER_DIR]
+    python export.py runs/default --out models/default --checker runs/checker
+
+writes RUN_DIR/export/ (or DIR) from the run's latest checkpoint, plus the
+tag checker's files when --checker is given (so --grade works with the
+model alone). The same layout is the bundled models/default/.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from common.cli import exit_on_user_error
+from model.artifacts import export_run
+from report.checker import copy_checker
+
+
+@exit_on_user_error
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="export.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("run_dir", help="a training run directory")
+    parser.add_argument("--out", default=None, help="output folder (default RUN_DIR/export)")
+    parser.add_argument("--checker", default=None, help="also copy this tag checker (checker.json, .tflite, "
+                                                        ".weights.h5) beside the generator")
+    args = parser.parse_args(argv)
+    out = export_run(args.run_dir, args.out)
+    if args.checker:
+        copy_checker(args.checker, out)
+    print(f"exported to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

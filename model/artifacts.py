@@ -1,0 +1,153 @@
+"""What a run folder and an exported model hold, and the one way to read and
+write them: file names, the checks made before a run starts, export, and
+loading a generator from a run's checkpoint (for generation, metrics, export
+and fine-tuning alike).
+
+Imported by the fast generation path, so TensorFlow is only imported inside
+the functions that build or restore networks.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import uuid
+from pathlib import Path
+
+from common.cli import UserError
+from common.files import atomic_path
+from model import precision
+from model.config import CONFIG_NAME, TrainConfig
+
+# A run folder (written by the trainer)
+CHECKPOINT_DIR = "checkpoints"
+VOCAB_NAME = "vocab.json"
+WORD2VEC_NAME = "word2vec.txt"
+EXPORT_DIR = "export"
+RUN_SUBDIRS = (CHECKPOINT_DIR, "samples", "filtered", "tb")
+# An exported model (RUN/export/, models/default/)
+GENERATOR_WEIGHTS = "generator.weights.h5"
+GENERATOR_TFLITE = "generator.tflite"
+# The tag checker's files, shipped beside an exported model (see report.checker)
+CHECKER_JSON = "checker.json"
+CHECKER_WEIGHTS = "checker.weights.h5"
+CHECKER_TFLITE = "checker.tflite"
+CHECKER_FILES = (CHECKER_JSON, CHECKER_TFLITE, CHECKER_WEIGHTS)
+
+
+class RunDirError(UserError):
+    """A run directory that cannot be used as asked (message fit for a user)."""
+
+
+class ModelError(UserError):
+    """A model directory that cannot be used; the message names the file and the fix."""
+
+
+# ---------------------------------------------------------------- run folders
+def ensure_writable_dir(path: Path, what: str = "directory") -> None:
+    """Create `path` if needed and prove it is writable with a probe file, so a
+    user learns about an unwritable disk in the first second, not after the
+    dataset cache has been built."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write-probe-{uuid.uuid4().hex}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise RunDirError(f"cannot write the {what} {path}: {exc.strerror or exc}; "
+                          "choose another path") from None
+
+
+def prepare_run_dir(run_dir: Path, *, resume: bool) -> None:
+    """Refuse a clashing or missing run before any work starts; create its folders."""
+    if resume:
+        if not (run_dir / CONFIG_NAME).exists():
+            raise RunDirError(f"--resume: {run_dir} is not a run directory (no {CONFIG_NAME})")
+    elif (run_dir / CHECKPOINT_DIR).is_dir() and any((run_dir / CHECKPOINT_DIR).iterdir()):
+        raise RunDirError(f"{run_dir} already holds a run; pass --resume to continue it "
+                          "or choose a new --run-dir")
+    ensure_writable_dir(run_dir, "run directory")
+    for sub in RUN_SUBDIRS:
+        ensure_writable_dir(run_dir / sub, "run directory")
+
+
+def default_run_dir() -> Path:
+    return Path("runs") / (time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}")
+
+
+def resolve_model_dir(path: str | Path) -> Path:
+    """A run directory (its export/ when there is one) or an exported model directory."""
+    path = Path(path)
+    if not path.exists():
+        raise ModelError(f"model {path} does not exist; pass --model with a run or exported model "
+                         "directory (train one with train.py)")
+    if not path.is_dir():
+        raise ModelError(f"model {path} is not a directory; pass --model with a run or exported model directory")
+    if (path / EXPORT_DIR / CONFIG_NAME).exists():
+        return path / EXPORT_DIR
+    return path
+
+
+# ------------------------------------------------------------------ networks
+def float32_generator(generator, config: TrainConfig):
+    """The same weights in a float32 model (for export and evaluation)."""
+    from model.networks import build_generator
+
+    with precision.float32_policy():
+        g32 = build_generator(config, config.cond_dim)
+    g32.set_weights(generator.get_weights())
+    return g32
+
+
+def load_generator_from_run(run_dir: str | Path):
+    """Rebuild the generator in float32 from a run's latest checkpoint.
+
+    Returns (generator, config, vocab_path). A checkpoint that does not match
+    the run's config.json raises RunDirError with a one-line reason.
+    """
+    import tensorflow as tf
+
+    from model.began import variables_by_path
+    from model.networks import build_generator
+
+    run_dir = Path(run_dir)
+    config = TrainConfig.load(run_dir)
+    latest = tf.train.latest_checkpoint(str(run_dir / CHECKPOINT_DIR))
+    if latest is None:
+        raise RunDirError(f"no checkpoint in {run_dir / CHECKPOINT_DIR}")
+    with precision.float32_policy():
+        generator = build_generator(config, config.cond_dim)
+    try:
+        tf.train.Checkpoint(generator=variables_by_path(generator.variables)).restore(
+            latest).expect_partial().assert_existing_objects_matched()
+    except (ValueError, AssertionError) as exc:
+        raise RunDirError(f"checkpoint {latest} does not match {run_dir / CONFIG_NAME}: "
+                          f"{str(exc).splitlines()[0]}") from None
+    return generator, config, run_dir / VOCAB_NAME
+
+
+# -------------------------------------------------------------------- export
+def export_generator(generator, config: TrainConfig, vocab_path, out_dir) -> Path:
+    """Write config.json, vocab.json (+ word2vec.txt), generator.weights.h5 and
+    generator.tflite into out_dir. `generator` must be a float32 model."""
+    from model.tflite import convert
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    config.save(out)
+    vocab_path = Path(vocab_path)
+    if vocab_path.resolve() != (out / VOCAB_NAME).resolve():
+        shutil.copyfile(vocab_path, out / VOCAB_NAME)
+        w2v = vocab_path.with_name(WORD2VEC_NAME)
+        if w2v.exists():
+            shutil.copyfile(w2v, out / WORD2VEC_NAME)
+    with atomic_path(out / GENERATOR_WEIGHTS, suffix=".weights.h5") as tmp:
+        generator.save_weights(str(tmp))
+    convert(generator, out / GENERATOR_TFLITE)
+    return out
+
+
+def export_run(run_dir: str | Path, out_dir: str | Path | None = None) -> Path:
+    """RUN/export/ (or out_dir) from the run's latest checkpoint."""
+    generator, config, vocab_path = load_generator_from_run(run_dir)
+    return export_generator(generator, config, vocab_path, out_dir or Path(run_dir) / EXPORT_DIR)
