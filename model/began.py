@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from model import losses
+from model.augment import diff_augment
 from model.config import TrainConfig
 from model.networks import VanishingResidual, build_discriminator, build_generator
 from model.real_filter import NO_THRESHOLD, keep_mask
@@ -44,7 +45,16 @@ class CondBEGAN(keras.Model):
         self.generator = build_generator(config, cond_dim)
         self.discriminator = build_discriminator(config, cond_dim, aux_units=aux_units)
         self.g_optimizer = keras.optimizers.Adam(config.lr, beta_1=config.beta1, name="g_adam")
-        self.d_optimizer = keras.optimizers.Adam(config.lr, beta_1=config.beta1, name="d_adam")
+        self.d_optimizer = keras.optimizers.Adam(config.lr_d or config.lr, beta_1=config.beta1, name="d_adam")
+        self.d_lr_ratio = (config.lr_d / config.lr) if config.lr_d else 1.0
+        self.encoder = self.discriminator.get_layer("d_encoder")
+        self.decoder = self.discriminator.get_layer("d_decoder")
+        self.aux_layer = self.discriminator.get_layer("d_aux") if aux_units else None
+        self.projection = self.discriminator.get_layer("d_projection") if config.projection_weight > 0 else None
+        # Moving average of G's weights (float32), used for samples, evaluation and export.
+        self.generator_ema = ([tf.Variable(tf.cast(w, tf.float32), trainable=False,
+                                           name="ema_" + w.name) for w in self.generator.weights]
+                              if config.ema_decay > 0 else [])
         # Data tables: row -> combo, combo -> condition, row -> labels (constants, not state).
         self.combo_of_row = tf.constant(combo_of_row, tf.int32)
         self.combo_conditions = tf.constant(combo_conditions, tf.float32)
@@ -81,6 +91,7 @@ class CondBEGAN(keras.Model):
         return tf.train.Checkpoint(
             generator=_variables_by_path(self.generator.variables),
             discriminator=_variables_by_path(self.discriminator.variables),
+            **({"generator_ema": self.ema_by_path()} if self.generator_ema else {}),
             g_optimizer=_variables_by_path(self.g_optimizer.variables),
             d_optimizer=_variables_by_path(self.d_optimizer.variables),
             k=self.k, lr=self.lr, step=self.step, epoch=self.epoch,
@@ -88,6 +99,21 @@ class CondBEGAN(keras.Model):
             best_m=self.best_m, bad_windows=self.bad_windows, threshold=self.threshold,
             real_sum=self.real_sum, real_sq_sum=self.real_sq_sum, real_count=self.real_count,
         )
+
+    def ema_by_path(self) -> dict:
+        """{generator variable path: its moving average}, the checkpoint key of the EMA."""
+        return dict(zip(_variables_by_path(self.generator.weights), self.generator_ema))
+
+    def sampling_weights(self) -> list:
+        """G's weights for samples, evaluation and export: the EMA when it is on."""
+        return [v.numpy() for v in self.generator_ema] if self.generator_ema else self.generator.get_weights()
+
+    def _update_ema(self):
+        decay = losses.ema_decay_at(self.step, self.config.ema_decay)
+        trainable = {id(v) for v in self.generator.trainable_weights}
+        for average, w in zip(self.generator_ema, self.generator.weights):
+            value = tf.cast(w, tf.float32)
+            average.assign(decay * average + (1.0 - decay) * value if id(w) in trainable else value)
 
     def _wrong_conditions(self, index, wrong_u):
         """Tags that differ from each image's own: a uniformly drawn other combo."""
@@ -108,28 +134,36 @@ class CondBEGAN(keras.Model):
             for layer in self.residuals:
                 layer.carry.assign(carry)
         k = self.k
-        wrong_weight = k if self.wrong_is_k else tf.constant(self.wrong_weight, tf.float32)
+        wrong_weight = losses.warmup_weight(k if self.wrong_is_k else self.wrong_weight, self.step,
+                                            cfg.wrong_warmup)
         has_wrong = self.n_combos > 1
         labels = tf.gather(self.labels_of_row, index)
 
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             g_inputs = [z, cond, eps] if cfg.cond_augment else [z, cond]
             fake = self.generator(g_inputs, training=True)
-            # D sees real and real-with-wrong-tags in one call (one big call is faster on
-            # CPU) and the fakes in another, so G's gradient only flows back through B images.
+            seen_real, seen_fake = images, fake
+            if cfg.augment:  # DiffAugment: D only ever sees augmented images, real and fake alike
+                aug_seed = tf.stack([tf.constant(cfg.seed, tf.int64), self.step * 2])
+                seen_real = diff_augment(images, cfg.augment, aug_seed)
+                seen_fake = diff_augment(fake, cfg.augment, aug_seed + tf.constant([0, 1], tf.int64))
+            # The encoder never sees the tags: encode each real image once and decode it
+            # under its right and its wrong tags; the fakes go through D in their own call
+            # so G's gradient only flows back through B images.
+            h_real, features_real = self.encoder(seen_real, training=True)
+            h_fake, features_fake = self.encoder(seen_fake, training=True)
             if has_wrong:
                 wrong_cond = self._wrong_conditions(index, wrong_u)
-                d_real = self.discriminator([tf.concat([images, images], 0), tf.concat([cond, wrong_cond], 0)],
-                                            training=True)
+                recon_real = self.decoder([tf.concat([h_real, h_real], 0), tf.concat([cond, wrong_cond], 0)],
+                                          training=True)
+                targets_real = tf.concat([seen_real, seen_real], 0)
             else:
-                d_real = self.discriminator([images, cond], training=True)
-            d_fake = self.discriminator([fake, cond], training=True)
-            recon_real = d_real[0] if isinstance(d_real, (list, tuple)) else d_real
-            recon_fake = d_fake[0] if isinstance(d_fake, (list, tuple)) else d_fake
-            per_image_real = losses.reconstruction_loss(tf.concat([images, images], 0) if has_wrong else images,
-                                                        recon_real)
+                recon_real = self.decoder([h_real, cond], training=True)
+                targets_real = seen_real
+            recon_fake = self.decoder([h_fake, cond], training=True)
+            per_image_real = losses.reconstruction_loss(targets_real, recon_real)
             loss_real = per_image_real[:n]
-            loss_fake = losses.reconstruction_loss(fake, recon_fake)
+            loss_fake = losses.reconstruction_loss(seen_fake, recon_fake)
             kept = keep_mask(loss_real, self.threshold)
             if has_wrong:
                 loss_wrong = per_image_real[n:]
@@ -139,11 +173,19 @@ class CondBEGAN(keras.Model):
             d_loss = losses.discriminator_loss(loss_real, loss_fake, wrong_term, k, wrong_weight, kept)
             g_loss = losses.generator_loss(loss_fake, losses.out_of_bound(fake), cfg.oob_weight)
             aux_real = aux_fake = tf.constant(0.0)
-            if cfg.aux_weight > 0:
-                aux_real = losses.tag_classification_loss(d_real[1][:n], labels, self.group_sizes, kept)
-                aux_fake = losses.tag_classification_loss(d_fake[1], labels, self.group_sizes)
+            if self.aux_layer is not None:
+                aux_real = losses.tag_classification_loss(self.aux_layer(h_real), labels, self.group_sizes, kept)
+                aux_fake = losses.tag_classification_loss(self.aux_layer(h_fake), labels, self.group_sizes)
                 d_loss += cfg.aux_weight * aux_real
                 g_loss += cfg.aux_weight * aux_fake
+            adv_d = adv_g = tf.constant(0.0)
+            if self.projection is not None:
+                score_real = self.projection(features_real, cond)
+                score_fake = self.projection(features_fake, cond)
+                adv_d = losses.hinge_discriminator_loss(score_real, score_fake, kept)
+                adv_g = losses.hinge_generator_loss(score_fake)
+                d_loss += cfg.projection_weight * adv_d
+                g_loss += cfg.projection_weight * adv_g
             diversity = tf.constant(0.0)
             if cfg.diversity_weight > 0:
                 half = n // 2
@@ -164,6 +206,8 @@ class CondBEGAN(keras.Model):
         g_vars = self.generator.trainable_variables
         self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_scaled, d_vars), d_vars))
         self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_scaled, g_vars), g_vars))
+        if self.generator_ema:
+            self._update_ema()
 
         # Control state, from the global (all-replica) batch means.
         mean = lambda x: replica.all_reduce(tf.distribute.ReduceOp.MEAN, x)  # noqa: E731
@@ -184,6 +228,7 @@ class CondBEGAN(keras.Model):
             "loss_real": real_mean, "loss_fake": fake_mean,
             "loss_wrong": mean(tf.reduce_mean(loss_wrong)), "loss_aux": mean(aux_real),
             "loss_aux_fake": mean(aux_fake), "kl": mean(kl), "mode_seeking": mean(diversity),
+            "loss_adv_d": mean(adv_d), "loss_adv_g": mean(adv_g),
             "k": self.k.read_value(), "M": m, "lr": self.lr.read_value(),
             "filtered": replica.all_reduce("sum", tf.reduce_sum(1.0 - kept)),
             # Per-image values (gathered by the loop) for the filter log.
@@ -193,4 +238,4 @@ class CondBEGAN(keras.Model):
     def set_learning_rate(self, lr: float):
         self.lr.assign(lr)
         self.g_optimizer.learning_rate.assign(lr)
-        self.d_optimizer.learning_rate.assign(lr)
+        self.d_optimizer.learning_rate.assign(lr * self.d_lr_ratio)

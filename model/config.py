@@ -20,6 +20,11 @@ class ConfigError(ValueError):
     """A config.json that cannot be used (wrong version, unknown keys, bad values)."""
 
 
+# Settings added after format 1 was fixed: a config.json written before them
+# means they were off, whatever today's default is (so old runs resume as they were).
+LEGACY_VALUES = {"projection_weight": 0.0, "augment": "", "wrong_warmup": 0, "ema_decay": 0.0, "lr_d": 0.0}
+
+
 @dataclass
 class TrainConfig:
     # --- data -------------------------------------------------------------
@@ -54,10 +59,15 @@ class TrainConfig:
     aux_weight: float = 0.2  # auxiliary tag head on D's encoder (0 = off)
     diversity_weight: float = 0.05  # mode-seeking term against z being ignored (0 = off)
     filter_sd: float = 2.0
+    projection_weight: float = 0.0  # hinge projection head on D's encoder (0 = off)
+    augment: str = ""  # DiffAugment on everything D sees: "", "translation", "translation,cutout"
+    wrong_warmup: int = 0  # steps over which the wrong-condition weight ramps 0 -> its value
+    ema_decay: float = 0.999  # moving average of G's weights for samples/eval/export (0 = off)
 
     # --- optimisation -----------------------------------------------------
     batch_size: int = 16
     lr: float = 2e-4
+    lr_d: float = 0.0  # D's own rate (TTUR); 0 = the same as lr
     lr_floor: float = 2e-5
     lr_window: int = 1000
     lr_patience: int = 3
@@ -103,6 +113,13 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be >= 1, not {getattr(self, name)}")
         if self.eval_every and not self.checker:
             raise ConfigError("--eval-every needs --checker (a tag checker folder, e.g. models/default)")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ConfigError(f"ema_decay must be in [0, 1), not {self.ema_decay}")
+        unknown_aug = set(filter(None, self.augment.split(","))) - {"translation", "cutout"}
+        if unknown_aug:
+            raise ConfigError(f"augment takes translation and/or cutout, not {sorted(unknown_aug)}")
+        if self.lr_d < 0 or self.wrong_warmup < 0 or self.projection_weight < 0:
+            raise ConfigError("lr_d, wrong_warmup and projection_weight must be >= 0")
         if self.lr_floor > self.lr:
             raise ConfigError(f"lr_floor ({self.lr_floor}) is above lr ({self.lr})")
         return self
@@ -125,6 +142,7 @@ class TrainConfig:
                 f"config.json has format_version {version!r}; this toolkit reads "
                 f"version {FORMAT_VERSION}. Retrain or export the model with this version."
             )
+        data = {**LEGACY_VALUES, **data}
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:

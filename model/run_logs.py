@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 METRIC_COLUMNS = ["step", "epoch", "loss_real", "loss_fake", "loss_wrong", "loss_aux",
-                  "loss_aux_fake", "kl", "mode_seeking", "k", "M", "lr", "filtered", "images_per_s"]
+                  "loss_aux_fake", "kl", "mode_seeking", "loss_adv_d", "loss_adv_g", "k", "M", "lr", "filtered", "images_per_s"]
 FILTER_COLUMNS = ["step", "id", "path", "loss", "threshold"]
 SUMMARY_COLUMNS = ["epoch", "threshold", "filtered", "seen"]
 

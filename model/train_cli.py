@@ -36,6 +36,11 @@ HELP = {
     "aux_weight": "weight of the auxiliary tag head on D's encoder (0 turns it off)",
     "diversity_weight": "weight of the mode-seeking term (different z, same tags -> different faces; 0 = off)",
     "filter_sd": "real-image filter threshold: previous epoch's mean + this many sd",
+    "projection_weight": "weight of the hinge projection head on D's encoder (Miyato & Koyama 2018; 0 = off)",
+    "augment": "DiffAugment on everything D sees: translation and/or cutout, comma-separated (none: off)",
+    "wrong_warmup": "steps over which the wrong-condition weight ramps from 0 to its value (0: no ramp)",
+    "ema_decay": "moving average of G's weights used for samples, evaluation and export (0 = off)",
+    "lr_d": "D's own Adam rate (two time-scale update rule); 0 = the same as --lr",
     "batch_size": "global batch size",
     "lr": "Adam learning rate (both networks)",
     "lr_floor": "the learning rate never halves below this",
@@ -91,7 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
                                               "vanishing_residual", "vanishing_steps", "cond_every_scale",
                                               "cond_augment", "ca_kl_weight") else
                       "losses and control" if f.name in ("gamma", "lambda_k", "wrong_weight", "wrong_cap",
-                                                         "oob_weight", "aux_weight", "diversity_weight", "filter_sd") else
+                                                         "oob_weight", "aux_weight", "diversity_weight", "filter_sd",
+                                                         "projection_weight", "augment", "wrong_warmup",
+                                                         "ema_decay") else
                       "logging and checkpoints" if f.name in ("sample_every", "checkpoint_every",
                                                               "keep_checkpoints", "log_every", "eval_every", "checker") else
                       "optimisation")

@@ -223,11 +223,15 @@ class Trainer:
             partial = tf.train.Checkpoint(generator=_variables_by_path(self.model.generator.variables),
                                           discriminator=_variables_by_path(self.model.discriminator.variables))
             partial.restore(tf.train.latest_checkpoint(str(ckpt_dir))).expect_partial()
+            for average, w in zip(self.model.generator_ema, self.model.generator.weights):
+                average.assign(tf.cast(w, tf.float32))  # the average starts from the loaded G
         else:
             weights = _model_dir_of(source) / "generator.weights.h5"
             if not weights.exists():
                 raise RunDirError(f"--init-from {source}: no checkpoints/ and no generator.weights.h5")
             self.model.generator.load_weights(str(weights))
+            for average, w in zip(self.model.generator_ema, self.model.generator.weights):
+                average.assign(tf.cast(w, tf.float32))
 
     # ------------------------------------------------------------------- loop
     def _on_signal(self, signum, _frame):
@@ -248,12 +252,13 @@ class Trainer:
     def _sample_grid(self, tag_rows, z, eps):
         from model.run_logs import to_uint8, contact_sheet
 
+        generator = self.sampling_generator()
         rows = []
         for combo in tag_rows:
             tags = dict(zip(self.vocab.groups, combo))
             cond = np.repeat(self.vocab.condition_from_values(tags)[None], len(z), 0)
             inputs = [z, cond, eps] if self.config.cond_augment else [z, cond]
-            rows.append(to_uint8(self.model.generator(inputs, training=False).numpy()))
+            rows.append(to_uint8(generator(inputs, training=False).numpy()))
         return contact_sheet(np.concatenate(rows), ncols=len(z))
 
     def run(self) -> TrainResult:
@@ -389,16 +394,24 @@ class Trainer:
         from report.metrics import evaluate_generator, write_results
 
         generator = LoadedGenerator(self.run_dir, self.config, self.vocab, "tensorflow",
-                                    keras_runner(generator_float32_copy(self.model.generator, self.config)))
+                                    keras_runner(self.sampling_generator()))
         result = evaluate_generator(generator, self._checker, self.data, n_per_combo=2, seed=self.config.seed)
         write_results(self.run_dir, result, step)
+
+    def sampling_generator(self):
+        """A float32 generator with the weights used for samples, evaluation and
+        export (G's moving average when --ema-decay is on); built once, refreshed per call."""
+        if getattr(self, "_sampler", None) is None:
+            self._sampler = generator_float32_copy(self.model.generator, self.config)
+        self._sampler.set_weights(self.model.sampling_weights())
+        return self._sampler
 
     def _export(self) -> Path | None:
         try:
             from model.export import export_generator
         except ImportError:
             return None
-        generator = generator_float32_copy(self.model.generator, self.config)
+        generator = self.sampling_generator()
         out = self.run_dir / "export"
         export_generator(generator, self.config, self.run_dir / "vocab.json", out)
         return out
@@ -439,7 +452,9 @@ def load_generator_from_run(run_dir: str | Path):
     try:
         from model.began import _variables_by_path
 
-        tf.train.Checkpoint(generator=_variables_by_path(generator.variables)).restore(
+        # With an EMA, the averaged weights are what samples, evaluation and export use.
+        key = "generator_ema" if config.ema_decay > 0 else "generator"
+        tf.train.Checkpoint(**{key: _variables_by_path(generator.variables)}).restore(
             latest).expect_partial().assert_existing_objects_matched()
     except (ValueError, AssertionError) as exc:
         raise RunDirError(f"checkpoint {latest} does not match {run_dir / 'config.json'}: "

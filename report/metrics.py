@@ -8,6 +8,8 @@
   space, between samples of the same tags, next to the same figure for real
   held-out images of those tags (ratio ~1: as varied as real faces; ~0: the
   generator ignores z, i.e. mode collapse);
+- per-image face rate: the course's anime-face detector (report.baseline)
+  run on each sample (real faces: about 0.97);
 - Frechet distance between generated and held-out real features, next to
   real-vs-real: the held-out images are split in two halves A and B; equally
   large samples of the generated set and of A are both compared with B, so
@@ -73,6 +75,7 @@ def evaluate_generator(generator, checker, data, *, n_per_combo: int = 4, seed: 
     .generate(z, cond, eps) -> [-1, 1] images, e.g. model.runtime.load_generator).
     `data` is a CachedData in the generator's vocabulary (see data_for)."""
     from model.generation import sample_inputs, to_uint8
+    from report.baseline import face_rate
 
     vocab = generator.vocab
     groups = list(data.vocab.groups)
@@ -82,6 +85,7 @@ def evaluate_generator(generator, checker, data, *, n_per_combo: int = 4, seed: 
     images = to_uint8(generator.generate(z, vocab.conditions(tagsets), eps))
     probs, feats = checker.predict_and_features(images)
     result = {"n_samples": len(tagsets), "n_combos": len(combos)}
+    result["face_rate"] = _round(face_rate(images), 4)  # the course detector on each sample
     for group in checker.groups:
         if group not in groups:
             continue
