@@ -55,13 +55,15 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=None, help="output folder (default RUN_DIR/export)")
     parser.add_argument("--checker", default=None, help="also copy this tag checker (checker.json, .tflite, "
                                                         ".weights.h5) beside the generator")
+    parser.add_argument("--no-ema", action="store_true",
+                        help="export G's raw weights, not their moving average (runs trained with --ema-decay)")
     args = parser.parse_args(argv)
     from model.config import ConfigError
     from model.run_dir import RunDirError
     from model.trainer import load_generator_from_run
 
     try:
-        generator, config, vocab_path = load_generator_from_run(args.run_dir)
+        generator, config, vocab_path = load_generator_from_run(args.run_dir, use_ema=not args.no_ema)
         out = export_generator(generator, config, vocab_path, args.out or Path(args.run_dir) / "export")
         if args.checker:
             copy_checker(args.checker, out)

@@ -62,7 +62,8 @@ HELP = {
 NOT_FLAGS = {"cond_dim", "format_version", "extra"}
 # Settings that may change when a run is resumed (everything else is fixed by its config.json).
 RESUMABLE = {"epochs", "steps", "checkpoint_every", "keep_checkpoints", "log_every",
-             "sample_every", "eval_every", "checker", "cache_dir", "images", "tags_csv", "precision", "strategy"}
+             "sample_every", "eval_every", "checker", "cache_dir", "images", "tags_csv", "precision", "strategy",
+             "lr", "lr_floor"}  # a new rate replaces the checkpoint's (after a divergence)
 
 
 def _bool(text: str) -> bool:
@@ -149,8 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     from tags import TagError
 
     try:
+        lr_override = args.lr if args.resume and args.lr is not None else None
         result = Trainer(config, run_dir, resume=args.resume, init_from=args.init_from,
-                         progress=not args.no_progress).run()
+                         progress=not args.no_progress, lr_override=lr_override).run()
     except (RunDirError, ConfigError, TagError, ModelError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

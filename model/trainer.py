@@ -19,11 +19,13 @@ import numpy as np
 
 from model import precision
 from model.config import TrainConfig
+from model.divergence import DivergenceGuard
 from model.lr_control import PlateauState, plateau_update
 from model.real_filter import threshold_from_stats
 from model.run_dir import RunDirError, prepare_run_dir
 
 CHECKPOINT_DIR = "checkpoints"
+EARLY_CHECKPOINT = 25  # step of the first checkpoint, before --checkpoint-every is due
 
 
 class TrainingDiverged(RuntimeError):
@@ -99,7 +101,8 @@ def fixed_sample_plan(vocab, config: TrainConfig, n_rows: int = 8, n_cols: int =
 
 class Trainer:
     def __init__(self, config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
-                 init_from: str | None = None, progress: bool = True, data=None):
+                 init_from: str | None = None, progress: bool = True, data=None,
+                 lr_override: float | None = None):
         self.run_dir = Path(run_dir)
         self.resume = resume
         self.init_from = init_from
@@ -107,6 +110,7 @@ class Trainer:
         self.config = config.validate()
         self._stop_signal: int | None = None
         self._data = data
+        self.lr_override = lr_override  # --lr given with --resume: replaces the checkpoint's rate
         self._checker = None  # loaded in _setup when --eval-every is on
 
     # ------------------------------------------------------------------ setup
@@ -173,7 +177,7 @@ class Trainer:
                   file=sys.stderr)
         elif self.init_from:
             self._init_weights(Path(self.init_from))
-        self.model.set_learning_rate(float(self.model.lr.numpy()))
+        self.model.set_learning_rate(self.lr_override or float(self.model.lr.numpy()))
 
         @tf.function
         def step_fn(batch):
@@ -286,6 +290,7 @@ class Trainer:
                    dynamic_ncols=True, desc=run.name)
         window_start, window_images = time.perf_counter(), 0
         images_per_s = float("nan")
+        guard = DivergenceGuard()
         try:
             while step < self.total_steps:
                 epoch = int(model.epoch.numpy())
@@ -301,11 +306,9 @@ class Trainer:
                     step += 1
                     values = {k: float(self._local(v)) for k, v in out.items()
                               if k not in ("per_image_real", "kept", "index")}
-                    if not (math.isfinite(values["d_loss"]) and math.isfinite(values["g_loss"])):
-                        raise TrainingDiverged(
-                            f"losses became NaN/inf at step {step} (L_D={values['d_loss']}, "
-                            f"L_G={values['g_loss']}); the last good checkpoint is "
-                            f"{self.manager.latest_checkpoint}. Lower --lr or check the data.")
+                    reason = guard.check(values)
+                    if reason:
+                        raise TrainingDiverged(self._divergence_message(step, reason))
                     if values["filtered"] > 0:
                         kept = self._gathered(out["kept"])
                         left_out = kept < 0.5
@@ -327,8 +330,8 @@ class Trainer:
                     if cfg.sample_every and step % cfg.sample_every == 0:
                         grid = self._sample_grid(tag_rows, fixed_z, fixed_eps)
                         save_png(run / "samples" / f"step_{step:07d}.png", grid)
-                    if step % cfg.checkpoint_every == 0:
-                        self.save_checkpoint()
+                    if step % cfg.checkpoint_every == 0 or step == EARLY_CHECKPOINT:
+                        self.save_checkpoint()  # (an early one too, so a run that stops soon keeps a state)
                     if cfg.eval_every and step % cfg.eval_every == 0:
                         self._evaluate(step)
                     if self._stop_signal is not None:
@@ -353,6 +356,16 @@ class Trainer:
         export_dir = self._export()
         return TrainResult(run, step, int(model.epoch.numpy()), float(model.k.numpy()),
                            float(model.lr.numpy()), float(model.threshold.numpy()), export_dir)
+
+    def _divergence_message(self, step: int, reason: str) -> str:
+        latest = self.manager.latest_checkpoint
+        lower = float(self.model.lr.numpy()) / 2
+        if latest is None:
+            return (f"training stopped at step {step}: {reason}. It stopped before its first checkpoint; "
+                    f"start again with a lower rate, e.g. --lr {lower:.2g}")
+        return (f"training stopped at step {step}: {reason}. The last good checkpoint is {latest}; "
+                f"continue from it with a lower rate: python train.py --run-dir {self.run_dir} --resume "
+                f"--lr {lower:.2g}")
 
     def _plateau_window(self):
         model, cfg = self.model, self.config
@@ -432,10 +445,11 @@ def _model_dir_of(path: Path) -> Path:
     return path
 
 
-def load_generator_from_run(run_dir: str | Path):
+def load_generator_from_run(run_dir: str | Path, *, use_ema: bool = True):
     """Rebuild the generator in float32 from a run's latest checkpoint.
 
-    Returns (generator, config, vocab_path). A checkpoint that does not match
+    With an EMA of G in the run (--ema-decay), the averaged weights are loaded
+    unless use_ema is False. Returns (generator, config, vocab_path). A checkpoint that does not match
     the run's config.json raises RunDirError with a one-line reason.
     """
     import tensorflow as tf
@@ -453,7 +467,7 @@ def load_generator_from_run(run_dir: str | Path):
         from model.began import _variables_by_path
 
         # With an EMA, the averaged weights are what samples, evaluation and export use.
-        key = "generator_ema" if config.ema_decay > 0 else "generator"
+        key = "generator_ema" if config.ema_decay > 0 and use_ema else "generator"
         tf.train.Checkpoint(**{key: _variables_by_path(generator.variables)}).restore(
             latest).expect_partial().assert_existing_objects_matched()
     except (ValueError, AssertionError) as exc:
