@@ -199,10 +199,14 @@ def load_checker(path: str | Path, backend: str = "auto") -> Checker:
 
 
 def train_checker(data, *, epochs: int = 4, batch_size: int = 64, seed: int = 0, image_size: int = 64,
-                  progress: bool = True, lr: float = 2e-3):
-    """Train on data.train_indices() (flip augmentation); returns (keras
-    model, meta) where meta holds the accuracy per group on
-    data.holdout_indices(), which training never sees."""
+                  progress: bool = True, lr: float = 2e-3, robust: bool = True):
+    """Train on data.train_indices() (flips and, when robust, the colour-keeping
+    degradations of report.degrade: blur, noise, JPEG, shifts, so the reading
+    holds on soft generated faces); returns (keras model, meta) where meta
+    holds the accuracy per group on data.holdout_indices(), which training
+    never sees, clean and under each degradation of ROBUSTNESS_SUITE."""
+    from report import degrade
+
     import keras
     import tensorflow as tf
     from tqdm import tqdm
@@ -253,6 +257,8 @@ def train_checker(data, *, epochs: int = 4, batch_size: int = 64, seed: int = 0,
             images = data.images[rows].astype(np.float32)
             flip = rng.random(len(rows)) < 0.5
             images[flip] = images[flip, :, ::-1]
+            if robust:
+                images = degrade.random_degrade(images.astype(np.uint8), rng).astype(np.float32)
             # the other tags are the last columns of a condition in both condition modes
             other = data.conditions[rows, data.conditions.shape[1] - n_other:] if n_other else \
                 np.zeros((len(rows), 0), np.float32)
@@ -268,17 +274,21 @@ def train_checker(data, *, epochs: int = 4, batch_size: int = 64, seed: int = 0,
             "groups": groups, "other_tags": list(vocab.other_tags), "feature_dim": FEATURE_DIM,
             "vocab_digest": vocab_digest(groups, vocab.other_tags), "condition_mode": vocab.mode,
             "train_images": int(len(train)), "train_seconds": round(time.perf_counter() - t0, 1),
-            "epochs": epochs, "batch_size": batch_size, "seed": seed}
+            "epochs": epochs, "batch_size": batch_size, "seed": seed, "robust_training": robust}
     checker = Checker(meta, lambda x: model(x, training=False).numpy(), "tensorflow")
     meta["heldout_accuracy"] = evaluate(checker, data, held)
+    meta["heldout_accuracy_degraded"] = {
+        name: evaluate(checker, data, held, degrade.apply(data.images[held], kind, strength, seed=seed))
+        for name, (kind, strength) in degrade.ROBUSTNESS_SUITE.items() if kind != "none"}
     meta["heldout_images"] = int(len(held))
     meta["heldout_is_training_data"] = bool(len(data.holdout_indices()) == 0)
     return model, meta
 
 
-def evaluate(checker: Checker, data, rows) -> dict[str, float]:
-    """Accuracy per group on data rows (labels in the data's vocabulary order)."""
-    read = checker.read_values(data.images[rows])
+def evaluate(checker: Checker, data, rows, images=None) -> dict[str, float]:
+    """Accuracy per group on data rows (labels in the data's vocabulary order);
+    `images` replaces data.images[rows] (e.g. degraded copies of them)."""
+    read = checker.read_values(data.images[rows] if images is None else images)
     out = {}
     for g_index, group in enumerate(data.vocab.groups):
         if group not in read:
