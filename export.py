@@ -27,8 +27,10 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=None, help="output folder (default RUN_DIR/export)")
     parser.add_argument("--checker", default=None, help="also copy this tag checker (checker.json, .tflite, "
                                                         ".weights.h5) beside the generator")
+    parser.add_argument("--no-ema", action="store_true",
+                        help="export G's raw weights, not their moving average (runs trained with --ema-decay)")
     args = parser.parse_args(argv)
-    out = export_run(args.run_dir, args.out)
+    out = export_run(args.run_dir, args.out, use_ema=not args.no_ema)
     if args.checker:
         copy_checker(args.checker, out)
     print(f"exported to {out}")

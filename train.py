@@ -92,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     limit_threads(args.threads)
     trainer = Trainer(config, Path(args.run_dir) if args.run_dir else default_run_dir(), resume=args.resume,
                       init_from=args.init_from, progress=not args.no_progress,
-                      callbacks=training_callbacks(config, checker))
+                      callbacks=training_callbacks(config, checker),
+                      lr_override=args.lr if args.resume and args.lr is not None else None)
     try:
         result = trainer.train()
     except TrainingInterrupted as exc:

@@ -99,10 +99,10 @@ def float32_generator(generator, config: TrainConfig):
     return g32
 
 
-def load_generator_from_run(run_dir: str | Path):
-    """Rebuild the generator in float32 from a run's latest checkpoint.
-
-    Returns (generator, config, vocab_path). A checkpoint that does not match
+def load_generator_from_run(run_dir: str | Path, *, use_ema: bool = True):
+    """Rebuild the generator in float32 from a run's latest checkpoint: G's
+    moving average when the run keeps one (--ema-decay) and use_ema is True,
+    else G's raw weights. Returns (generator, config, vocab_path). A checkpoint that does not match
     the run's config.json raises RunDirError with a one-line reason.
     """
     import tensorflow as tf
@@ -118,7 +118,8 @@ def load_generator_from_run(run_dir: str | Path):
     with precision.float32_policy():
         generator = build_generator(config, config.cond_dim)
     try:
-        tf.train.Checkpoint(generator=variables_by_path(generator.variables)).restore(
+        key = "generator_ema" if config.ema_decay > 0 and use_ema else "generator"
+        tf.train.Checkpoint(**{key: variables_by_path(generator.variables)}).restore(
             latest).expect_partial().assert_existing_objects_matched()
     except (ValueError, AssertionError) as exc:
         raise RunDirError(f"checkpoint {latest} does not match {run_dir / CONFIG_NAME}: "
@@ -147,7 +148,7 @@ def export_generator(generator, config: TrainConfig, vocab_path, out_dir) -> Pat
     return out
 
 
-def export_run(run_dir: str | Path, out_dir: str | Path | None = None) -> Path:
-    """RUN/export/ (or out_dir) from the run's latest checkpoint."""
-    generator, config, vocab_path = load_generator_from_run(run_dir)
+def export_run(run_dir: str | Path, out_dir: str | Path | None = None, *, use_ema: bool = True) -> Path:
+    """RUN/export/ (or out_dir) from the run's latest checkpoint (G's moving average when kept)."""
+    generator, config, vocab_path = load_generator_from_run(run_dir, use_ema=use_ema)
     return export_generator(generator, config, vocab_path, out_dir or Path(run_dir) / EXPORT_DIR)

@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from model import losses
+from model.augment import diff_augment
 from model.config import TrainConfig
 from model.networks import VanishingResidual, build_discriminator, build_generator
 from model.real_filter import NO_THRESHOLD, keep_mask
@@ -59,7 +60,15 @@ class CondBEGAN(keras.Model):
         self.generator = build_generator(config, cond_dim)
         self.discriminator = build_discriminator(config, cond_dim, aux_units=aux_units)
         self.g_optimizer = keras.optimizers.Adam(config.lr, beta_1=config.beta1, name="g_adam")
-        self.d_optimizer = keras.optimizers.Adam(config.lr, beta_1=config.beta1, name="d_adam")
+        self.d_optimizer = keras.optimizers.Adam(config.lr_d or config.lr, beta_1=config.beta1, name="d_adam")
+        self.d_lr_ratio = (config.lr_d / config.lr) if config.lr_d else 1.0  # TTUR: D's rate / G's
+        self.encoder = self.discriminator.get_layer("d_encoder")
+        self.decoder = self.discriminator.get_layer("d_decoder")
+        self.aux_layer = self.discriminator.get_layer("d_aux") if aux_units else None
+        self.projection = self.discriminator.get_layer("d_projection") if config.projection_weight > 0 else None
+        # Moving average of G's weights (float32), used for samples, evaluation and export.
+        self.generator_ema = ([tf.Variable(tf.cast(w, tf.float32), trainable=False, name="ema_" + w.name)
+                               for w in self.generator.weights] if config.ema_decay > 0 else [])
         # Data tables: row -> combo, combo -> condition, row -> labels (constants, not state).
         self.combo_of_row = tf.constant(combo_of_row, tf.int32)
         self.combo_conditions = tf.constant(combo_conditions, tf.float32)
@@ -96,6 +105,7 @@ class CondBEGAN(keras.Model):
         return tf.train.Checkpoint(
             generator=variables_by_path(self.generator.variables),
             discriminator=variables_by_path(self.discriminator.variables),
+            **({"generator_ema": self.ema_by_path()} if self.generator_ema else {}),
             g_optimizer=variables_by_path(self.g_optimizer.variables),
             d_optimizer=variables_by_path(self.d_optimizer.variables),
             k=self.k, lr=self.lr, step=self.step, epoch=self.epoch,
@@ -103,6 +113,21 @@ class CondBEGAN(keras.Model):
             best_m=self.best_m, bad_windows=self.bad_windows, threshold=self.threshold,
             real_sum=self.real_sum, real_sq_sum=self.real_sq_sum, real_count=self.real_count,
         )
+
+    def ema_by_path(self) -> dict:
+        """{generator variable path: its moving average}, the checkpoint key of the EMA."""
+        return dict(zip(variables_by_path(self.generator.weights), self.generator_ema))
+
+    def sampling_weights(self) -> list:
+        """G's weights for samples, evaluation and export: the EMA when it is on."""
+        return [v.numpy() for v in self.generator_ema] if self.generator_ema else self.generator.get_weights()
+
+    def _update_ema(self):
+        decay = losses.ema_decay_at(self.step, self.config.ema_decay)
+        trainable = {id(v) for v in self.generator.trainable_weights}
+        for average, w in zip(self.generator_ema, self.generator.weights):
+            value = tf.cast(w, tf.float32)
+            average.assign(decay * average + (1.0 - decay) * value if id(w) in trainable else value)
 
     def _wrong_conditions(self, index, wrong_u):
         """Tags that differ from each image's own: a uniformly drawn other combo."""
@@ -131,64 +156,84 @@ class CondBEGAN(keras.Model):
         g_vars = self.generator.trainable_variables
         self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_scaled, d_vars), d_vars))
         self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_scaled, g_vars), g_vars))
+        if self.generator_ema:
+            self._update_ema()
         return self._update_control_state(b, t, replica)
 
     def _step_losses(self, b: Batch) -> dict:
         """Every loss of one step (per-image where the filter needs them), inside the tapes."""
         cfg = self.config
-        n = tf.shape(b.images)[0]
-        k = self.k
-        wrong_weight = k if self.wrong_is_k else tf.constant(self.wrong_weight, tf.float32)
-        has_wrong = self.n_combos > 1
-        labels = tf.gather(self.labels_of_row, b.index)
-
         g_inputs = [b.z, b.cond, b.eps] if cfg.cond_augment else [b.z, b.cond]
         fake = self.generator(g_inputs, training=True)
-        # D sees real and real-with-wrong-tags in one call (one big call is faster on
-        # CPU) and the fakes in another, so G's gradient only flows back through B images.
-        if has_wrong:
-            wrong_cond = self._wrong_conditions(b.index, b.wrong_u)
-            d_real = self.discriminator([tf.concat([b.images, b.images], 0), tf.concat([b.cond, wrong_cond], 0)],
-                                        training=True)
-        else:
-            d_real = self.discriminator([b.images, b.cond], training=True)
-        d_fake = self.discriminator([fake, b.cond], training=True)
-        recon_real = d_real[0] if isinstance(d_real, (list, tuple)) else d_real
-        recon_fake = d_fake[0] if isinstance(d_fake, (list, tuple)) else d_fake
-        per_image_real = losses.reconstruction_loss(tf.concat([b.images, b.images], 0) if has_wrong else b.images,
-                                                    recon_real)
-        loss_real = per_image_real[:n]
-        loss_fake = losses.reconstruction_loss(fake, recon_fake)
-        kept = keep_mask(loss_real, self.threshold)
-        if has_wrong:
-            loss_wrong = per_image_real[n:]
-            wrong_term = losses.capped_wrong_condition_loss(loss_wrong, loss_real, cfg.wrong_cap)
-        else:
-            loss_wrong = wrong_term = tf.zeros_like(loss_real)
-        d_loss = losses.discriminator_loss(loss_real, loss_fake, wrong_term, k, wrong_weight, kept)
-        g_loss = losses.generator_loss(loss_fake, losses.out_of_bound(fake), cfg.oob_weight)
-        aux_real = aux_fake = tf.constant(0.0)
-        if cfg.aux_weight > 0:
-            aux_real = losses.tag_classification_loss(d_real[1][:n], labels, self.group_sizes, kept)
-            aux_fake = losses.tag_classification_loss(d_fake[1], labels, self.group_sizes)
-            d_loss += cfg.aux_weight * aux_real
-            g_loss += cfg.aux_weight * aux_fake
-        diversity = tf.constant(0.0)
+        t = self._discriminate(b, fake)
+        wrong_weight = losses.warmup_weight(self.k if self.wrong_is_k else self.wrong_weight, self.step,
+                                            cfg.wrong_warmup)
+        t["d_loss"] = losses.discriminator_loss(t["loss_real"], t["loss_fake"], t["wrong_term"], self.k,
+                                                wrong_weight, t["kept"])
+        t["g_loss"] = losses.generator_loss(t["loss_fake"], losses.out_of_bound(fake), cfg.oob_weight)
+        for weight, d_term, g_term in ((cfg.aux_weight, "aux_real", "aux_fake"),
+                                       (cfg.projection_weight, "adv_d", "adv_g")):
+            if weight > 0:
+                t["d_loss"] += weight * t[d_term]
+                t["g_loss"] += weight * t[g_term]
+        t["diversity"] = t["kl"] = tf.constant(0.0)
         if cfg.diversity_weight > 0:
-            half = n // 2
+            half = tf.shape(b.images)[0] // 2
             pair_inputs = ([b.z2[:half], b.cond[:half], b.eps[:half]] if cfg.cond_augment
                            else [b.z2[:half], b.cond[:half]])
             fake_pair = self.generator(pair_inputs, training=True)
-            diversity = losses.mode_seeking(fake[:half], fake_pair, b.z[:half], b.z2[:half])
-            g_loss += cfg.diversity_weight * diversity
-        kl = tf.constant(0.0)
+            t["diversity"] = losses.mode_seeking(fake[:half], fake_pair, b.z[:half], b.z2[:half])
+            t["g_loss"] += cfg.diversity_weight * t["diversity"]
         if cfg.cond_augment:
             _, mu, log_sigma = self.generator.get_layer("g_embed")(b.cond, b.eps)
-            kl = losses.kl_to_standard_normal(mu, log_sigma)
-            g_loss += cfg.ca_kl_weight * kl
-        return {"d_loss": d_loss, "g_loss": g_loss, "loss_real": loss_real, "loss_fake": loss_fake,
-                "loss_wrong": loss_wrong, "kept": kept, "aux_real": aux_real, "aux_fake": aux_fake,
-                "diversity": diversity, "kl": kl}
+            t["kl"] = losses.kl_to_standard_normal(mu, log_sigma)
+            t["g_loss"] += cfg.ca_kl_weight * t["kl"]
+        return t
+
+    def _discriminate(self, b: Batch, fake) -> dict:
+        """D's view of the step: reconstruction losses (real, wrong tags, fake), the
+        filter's keep mask and the heads' losses. The encoder never sees the tags,
+        so each real image is encoded once and decoded under its right and its
+        wrong tags; the fakes go through D in their own call, so G's gradient
+        only flows back through B images. With --augment, D only ever sees
+        augmented images, real and fake alike (DiffAugment)."""
+        cfg = self.config
+        n = tf.shape(b.images)[0]
+        seen_real, seen_fake = b.images, fake
+        if cfg.augment:
+            seed = tf.stack([tf.constant(cfg.seed, tf.int64), self.step * 2])
+            seen_real = diff_augment(b.images, cfg.augment, seed)
+            seen_fake = diff_augment(fake, cfg.augment, seed + tf.constant([0, 1], tf.int64))
+        h_real, features_real = self.encoder(seen_real, training=True)
+        h_fake, features_fake = self.encoder(seen_fake, training=True)
+        has_wrong = self.n_combos > 1
+        if has_wrong:
+            wrong_cond = self._wrong_conditions(b.index, b.wrong_u)
+            recon_real = self.decoder([tf.concat([h_real, h_real], 0), tf.concat([b.cond, wrong_cond], 0)],
+                                      training=True)
+            per_image_real = losses.reconstruction_loss(tf.concat([seen_real, seen_real], 0), recon_real)
+        else:
+            per_image_real = losses.reconstruction_loss(seen_real, self.decoder([h_real, b.cond], training=True))
+        t = {"loss_real": per_image_real[:n],
+             "loss_fake": losses.reconstruction_loss(seen_fake, self.decoder([h_fake, b.cond], training=True))}
+        t["kept"] = keep_mask(t["loss_real"], self.threshold)
+        if has_wrong:
+            t["loss_wrong"] = per_image_real[n:]
+            t["wrong_term"] = losses.capped_wrong_condition_loss(t["loss_wrong"], t["loss_real"], cfg.wrong_cap)
+        else:
+            t["loss_wrong"] = t["wrong_term"] = tf.zeros_like(t["loss_real"])
+        t["aux_real"] = t["aux_fake"] = t["adv_d"] = t["adv_g"] = tf.constant(0.0)
+        if self.aux_layer is not None:
+            labels = tf.gather(self.labels_of_row, b.index)
+            t["aux_real"] = losses.tag_classification_loss(self.aux_layer(h_real), labels, self.group_sizes,
+                                                           t["kept"])
+            t["aux_fake"] = losses.tag_classification_loss(self.aux_layer(h_fake), labels, self.group_sizes)
+        if self.projection is not None:
+            score_fake = self.projection(features_fake, b.cond)
+            t["adv_d"] = losses.hinge_discriminator_loss(self.projection(features_real, b.cond), score_fake,
+                                                         t["kept"])
+            t["adv_g"] = losses.hinge_generator_loss(score_fake)
+        return t
 
     def _update_control_state(self, b: Batch, t: dict, replica) -> dict:
         """k_t, the M window and the filter statistics from the global (all-replica)
@@ -213,6 +258,7 @@ class CondBEGAN(keras.Model):
             "loss_real": real_mean, "loss_fake": fake_mean,
             "loss_wrong": mean(tf.reduce_mean(t["loss_wrong"])), "loss_aux": mean(t["aux_real"]),
             "loss_aux_fake": mean(t["aux_fake"]), "kl": mean(t["kl"]), "mode_seeking": mean(t["diversity"]),
+            "loss_adv_d": mean(t["adv_d"]), "loss_adv_g": mean(t["adv_g"]),
             "k": self.k.read_value(), "M": m, "lr": self.lr.read_value(),
             "filtered": replica.all_reduce("sum", tf.reduce_sum(1.0 - kept)),
             # Per-image values (gathered by the loop) for the filter log.
@@ -222,4 +268,4 @@ class CondBEGAN(keras.Model):
     def set_learning_rate(self, lr: float):
         self.lr.assign(lr)
         self.g_optimizer.learning_rate.assign(lr)
-        self.d_optimizer.learning_rate.assign(lr)
+        self.d_optimizer.learning_rate.assign(lr * self.d_lr_ratio)

@@ -37,6 +37,11 @@ def setting(default, group: str, help: str, *, resumable: bool = False, architec
                                             "architecture": architecture})
 
 
+# Settings added after format 1 was fixed: a config.json written before them
+# means they were off, whatever today's default is (so old runs resume as they were).
+LEGACY_VALUES = {"projection_weight": 0.0, "augment": "", "wrong_warmup": 0, "ema_decay": 0.0, "lr_d": 0.0}
+
+
 @dataclass
 class TrainConfig:
     # --- data -------------------------------------------------------------
@@ -80,11 +85,22 @@ class TrainConfig:
     diversity_weight: float = setting(0.05, LOSSES, "weight of the mode-seeking term (different z, same tags "
                                       "-> different faces; 0 = off)")
     filter_sd: float = setting(2.0, LOSSES, "real-image filter threshold: previous epoch's mean + this many sd")
+    projection_weight: float = setting(0.0, LOSSES, "weight of the hinge projection head on D's encoder "
+                                       "(Miyato & Koyama 2018; 0 = off)")
+    augment: str = setting("", LOSSES, "DiffAugment on everything D sees: translation and/or cutout, "
+                           "comma-separated (empty: off)")
+    wrong_warmup: int = setting(0, LOSSES, "steps over which the wrong-condition weight ramps from 0 to its "
+                                "value (0: no ramp)")
+    ema_decay: float = setting(0.999, LOSSES, "moving average of G's weights, used for samples, evaluation "
+                               "and export (0 = off)")
 
     # --- optimisation -----------------------------------------------------
     batch_size: int = setting(16, OPTIMISATION, "global batch size")
-    lr: float = setting(2e-4, OPTIMISATION, "Adam learning rate (both networks)")
-    lr_floor: float = setting(2e-5, OPTIMISATION, "the learning rate never halves below this")
+    lr: float = setting(2e-4, OPTIMISATION, "Adam learning rate (G's, and D's unless --lr-d is given)",
+                        resumable=True)
+    lr_d: float = setting(0.0, OPTIMISATION, "D's own Adam rate (two time-scale update rule); 0 = the same "
+                          "as --lr")
+    lr_floor: float = setting(2e-5, OPTIMISATION, "the learning rate never halves below this", resumable=True)
     lr_window: int = setting(1000, OPTIMISATION, "steps per window of the convergence measure M")
     lr_patience: int = setting(3, OPTIMISATION, "windows without a better mean M before the rate halves")
     beta1: float = setting(0.5, OPTIMISATION, "Adam beta_1")
@@ -134,6 +150,13 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be >= 1, not {getattr(self, name)}")
         if self.eval_every and not self.checker:
             raise ConfigError("--eval-every needs --checker (a tag checker folder, e.g. models/default)")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ConfigError(f"ema_decay must be in [0, 1), not {self.ema_decay}")
+        unknown_aug = set(filter(None, self.augment.split(","))) - {"translation", "cutout"}
+        if unknown_aug:
+            raise ConfigError(f"augment takes translation and/or cutout, not {sorted(unknown_aug)}")
+        if self.lr_d < 0 or self.wrong_warmup < 0 or self.projection_weight < 0:
+            raise ConfigError("lr_d, wrong_warmup and projection_weight must be >= 0")
         if self.lr_floor > self.lr:
             raise ConfigError(f"lr_floor ({self.lr_floor}) is above lr ({self.lr})")
         return self
@@ -176,6 +199,7 @@ class TrainConfig:
                 f"config.json has format_version {version!r}; this toolkit reads "
                 f"version {FORMAT_VERSION}. Retrain or export the model with this version."
             )
+        data = {**LEGACY_VALUES, **data}
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:

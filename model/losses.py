@@ -104,3 +104,27 @@ def tag_classification_loss(logits, labels, group_sizes, mask=None):
         total += tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels[:, g], logits=block)
         start += size
     return masked_mean(total, mask)
+
+
+def hinge_discriminator_loss(score_real, score_fake, mask=None):
+    """Hinge loss of the projection head: mean relu(1 - D(x, c)) + mean relu(1 + D(G(z), c))."""
+    return masked_mean(tf.nn.relu(1.0 - _f32(score_real)), mask) + tf.reduce_mean(tf.nn.relu(1.0 + _f32(score_fake)))
+
+
+def hinge_generator_loss(score_fake):
+    """G's side of the hinge loss: -mean D(G(z), c)."""
+    return -tf.reduce_mean(_f32(score_fake))
+
+
+def warmup_weight(weight, step, warmup_steps: int):
+    """weight x min(1, step / warmup_steps); the full weight when warmup_steps is 0."""
+    if warmup_steps <= 0:
+        return _f32(weight)
+    return _f32(weight) * tf.minimum(1.0, _f32(step) / float(warmup_steps))
+
+
+def ema_decay_at(step, decay: float):
+    """EMA decay with the usual warm-up min(decay, (1 + t) / (10 + t)), so early
+    averages are not dominated by the random initial weights."""
+    t = _f32(step)
+    return tf.minimum(decay, (1.0 + t) / (10.0 + t))

@@ -111,16 +111,36 @@ def build_generator(config: TrainConfig, cond_dim: int) -> keras.Model:
 
 
 def build_discriminator(config: TrainConfig, cond_dim: int, aux_units: int = 0) -> keras.Model:
-    """D(x, cond) -> (reconstruction, aux tag logits or None).
+    """D(x, cond) -> [reconstruction, aux tag logits (if aux_units), projection score (if on)].
 
     Encoder: 3x3 conv + ELU per level, filters n, 2n, 3n, ... growing with
     each stride-2 downsampling, dense to h in R^Nh (no nonlinearity). The
-    auxiliary tag head (optional extension) reads h, before the condition is
-    mixed in, so it learns what the image looks like rather than the tags.
+    encoder never sees the condition, so it is its own sub-model
+    (`get_layer("d_encoder")`): the trainer encodes a real image once and
+    decodes it under its right and wrong tags (`get_layer("d_decoder")`).
+    The auxiliary tag head reads h, before the condition is mixed in, so it
+    learns what the image looks like rather than the tags. The projection
+    head (Miyato & Koyama 2018) scores (x, c) as psi(phi(x)) + <E c, phi(x)>
+    with phi the mean-pooled last encoder features; it gives D a hinge
+    adversarial signal beside the reconstruction loss.
     """
-    n = config.filters
+    encoder = build_encoder(config)
+    decoder = build_d_decoder(config, cond_dim)
     image = keras.Input((config.image_size, config.image_size, 3), name="image")
     cond = keras.Input((cond_dim,), name="cond")
+    h, features = encoder(image)
+    outputs = [decoder([h, cond])]
+    if aux_units:
+        outputs.append(aux_head(aux_units)(h))
+    if config.projection_weight > 0:
+        outputs.append(ProjectionHead(name="d_projection")(features, cond))
+    return keras.Model([image, cond], outputs, name="discriminator")
+
+
+def build_encoder(config: TrainConfig) -> keras.Model:
+    """image -> (h in R^Nh, sum-pooled last-level features)."""
+    n = config.filters
+    image = keras.Input((config.image_size, config.image_size, 3), name="image")
     x = _conv(n, "d_conv_in")(image)
     for level in range(config.levels + 1):
         width = n * (level + 1)
@@ -128,13 +148,41 @@ def build_discriminator(config: TrainConfig, cond_dim: int, aux_units: int = 0) 
             x = _conv(width, f"d_enc{level}_{r}")(x)
         if level < config.levels:
             x = _conv(n * (level + 2), f"d_down{level}", strides=2)(x)
+    features = layers.GlobalAveragePooling2D(name="d_pool")(x)
     x = layers.Flatten(name="d_flat")(x)
     h = layers.Dense(config.nz, name="d_h")(x)
+    return keras.Model(image, [h, features], name="d_encoder")
+
+
+def build_d_decoder(config: TrainConfig, cond_dim: int) -> keras.Model:
+    """(h, cond) -> reconstruction: the condition joins h at the bottleneck."""
+    h = keras.Input((config.nz,), name="h")
+    cond = keras.Input((cond_dim,), name="cond")
     embedding = layers.Dense(config.embed_dim, name="d_embed")(cond)
     hc = layers.Concatenate(name="d_hcat")([h, embedding])
     hc = layers.Dense(config.nz, name="d_mix")(hc)
-    recon = _decoder(config, hc, embedding, "d")
-    outputs = [recon]
-    if aux_units:
-        outputs.append(layers.Dense(aux_units, dtype="float32", name="d_aux")(h))
-    return keras.Model([image, cond], outputs, name="discriminator")
+    return keras.Model([h, cond], _decoder(config, hc, embedding, "d"), name="d_decoder")
+
+
+def aux_head(units: int) -> layers.Layer:
+    return layers.Dense(units, dtype="float32", name="d_aux")
+
+
+class ProjectionHead(layers.Layer):
+    """psi(phi) + <E c, phi>: the projection discriminator's conditional score (float32)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(dtype="float32", **kwargs)
+        self.psi = layers.Dense(1, name="psi", dtype="float32")
+        self.embed = layers.Dense(None or 1, use_bias=False, name="embed", dtype="float32")
+
+    def build(self, features_shape, cond_shape):
+        width = int(features_shape[-1])
+        self.embed.units = width
+        self.psi.build(features_shape)
+        self.embed.build(cond_shape)
+
+    def call(self, features, cond):
+        features = keras.ops.cast(features, "float32")
+        cond = keras.ops.cast(cond, "float32")
+        return keras.ops.squeeze(self.psi(features), -1) + keras.ops.sum(self.embed(cond) * features, axis=-1)

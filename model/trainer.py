@@ -29,6 +29,7 @@ from model.artifacts import (CHECKPOINT_DIR, EXPORT_DIR, VOCAB_NAME, RunDirError
                              float32_generator, prepare_run_dir)
 from model.began import Batch, CondBEGAN, variables_by_path
 from model.config import CONFIG_NAME, TrainConfig
+from model.divergence import DivergenceGuard
 from model.lr_control import PlateauState, plateau_update
 from model.real_filter import threshold_from_stats
 from model.run_logs import FILTER_COLUMNS, METRIC_COLUMNS, FilterLog, MetricsLog, truncate_csv
@@ -37,6 +38,7 @@ from preprocess.dataset import make_dataset
 from tags.vocab import Vocabulary
 
 PER_IMAGE_OUTPUTS = ("per_image_real", "kept", "index")
+EARLY_CHECKPOINT = 25  # step of the first checkpoint, before --checkpoint-every is due
 
 
 class TrainingDiverged(RuntimeError):
@@ -110,7 +112,7 @@ class Trainer:
 
     def __init__(self, config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
                  init_from: str | None = None, progress: bool = True, data=None,
-                 callbacks: list[TrainerCallback] = ()):
+                 callbacks: list[TrainerCallback] = (), lr_override: float | None = None):
         self.run_dir = Path(run_dir)
         self.resume = resume
         self.init_from = init_from
@@ -120,6 +122,8 @@ class Trainer:
         self.model: CondBEGAN | None = None
         self._data = data
         self._stop_signal: int | None = None
+        self._sampler = None
+        self.lr_override = lr_override  # --lr given with --resume: replaces the checkpoint's rate
 
     # ------------------------------------------------------------------ setup
     def prepare(self) -> None:
@@ -137,7 +141,7 @@ class Trainer:
                   file=sys.stderr)
         elif self.init_from:
             self._init_weights(Path(self.init_from))
-        self.model.set_learning_rate(float(self.model.lr.numpy()))
+        self.model.set_learning_rate(self.lr_override or float(self.model.lr.numpy()))
 
         @tf.function
         def step_fn(batch):
@@ -230,6 +234,8 @@ class Trainer:
             if not weights.exists():
                 raise RunDirError(f"--init-from {source}: no checkpoints/ and no generator.weights.h5")
             self.model.generator.load_weights(str(weights))
+        for average, w in zip(self.model.generator_ema, self.model.generator.weights):
+            average.assign(tf.cast(w, tf.float32))  # the moving average starts from the loaded G
 
     # ------------------------------------------------------------------- loop
     def train(self) -> TrainResult:
@@ -243,6 +249,7 @@ class Trainer:
         self._bar = tqdm(total=self.total_steps, initial=self._step, disable=not self.progress, unit="step",
                          dynamic_ncols=True, desc=self.run_dir.name)
         self._window_start, self._window_images = time.perf_counter(), 0
+        self._guard = DivergenceGuard()
         try:
             while self._step < self.total_steps:
                 self._train_epoch()
@@ -251,7 +258,7 @@ class Trainer:
             self._metrics.close()
             for s, h in old_handlers.items():
                 signal.signal(s, h)
-        export_dir = export_generator(float32_generator(model.generator, self.config), self.config,
+        export_dir = export_generator(self.sampling_generator(), self.config,
                                       self.run_dir / VOCAB_NAME, self.run_dir / EXPORT_DIR)
         return TrainResult(self.run_dir, self._step, int(model.epoch.numpy()), float(model.k.numpy()),
                            float(model.lr.numpy()), float(model.threshold.numpy()), export_dir)
@@ -297,11 +304,9 @@ class Trainer:
         self._step += 1
         step = self._step
         values = {k: float(self._first_replica(v)) for k, v in out.items() if k not in PER_IMAGE_OUTPUTS}
-        if not (math.isfinite(values["d_loss"]) and math.isfinite(values["g_loss"])):
-            raise TrainingDiverged(
-                f"losses became NaN/inf at step {step} (L_D={values['d_loss']}, "
-                f"L_G={values['g_loss']}); the last good checkpoint is "
-                f"{self.manager.latest_checkpoint}. Lower --lr or check the data.")
+        reason = self._guard.check(values)
+        if reason:
+            raise TrainingDiverged(self._divergence_message(step, reason))
         if values["filtered"] > 0:
             left_out = self._gathered(out["kept"]) < 0.5
             self._filter_log.record(step, self._gathered(out["index"])[left_out],
@@ -312,8 +317,8 @@ class Trainer:
         if step % cfg.log_every == 0 or step == self.total_steps:
             self._log(step, values | {"epoch": epoch + 1})
         self._bar.update(1)
-        if step % cfg.checkpoint_every == 0:
-            self.save_checkpoint()
+        if step % cfg.checkpoint_every == 0 or step == EARLY_CHECKPOINT:
+            self.save_checkpoint()  # (an early one too, so a run that stops soon keeps a state)
         for callback in self.callbacks:
             callback.on_step_end(self, step)
         if self._stop_signal is not None:
@@ -322,6 +327,24 @@ class Trainer:
             raise TrainingInterrupted(
                 f"{name} at step {step}: checkpoint {path} written; continue with "
                 f"python train.py --run-dir {self.run_dir} --resume", self._stop_signal)
+
+    def _divergence_message(self, step: int, reason: str) -> str:
+        latest = self.manager.latest_checkpoint
+        lower = float(self.model.lr.numpy()) / 2
+        if latest is None:
+            return (f"training stopped at step {step}: {reason}. It stopped before its first checkpoint; "
+                    f"start again with a lower rate, e.g. --lr {lower:.2g}")
+        return (f"training stopped at step {step}: {reason}. The last good checkpoint is {latest}; "
+                f"continue from it with a lower rate: python train.py --run-dir {self.run_dir} --resume "
+                f"--lr {lower:.2g} --lr-floor {lower / 10:.2g}")
+
+    def sampling_generator(self):
+        """A float32 generator with the weights used for samples, evaluation and
+        export (G's moving average when --ema-decay is on); built once, refreshed per call."""
+        if self._sampler is None:
+            self._sampler = float32_generator(self.model.generator, self.config)
+        self._sampler.set_weights(self.model.sampling_weights())
+        return self._sampler
 
     def _log(self, step: int, values: dict) -> None:
         elapsed = time.perf_counter() - self._window_start

@@ -28,6 +28,7 @@ from common.files import atomic_write
 from model.artifacts import CHECKER_FILES, CHECKER_JSON, CHECKER_TFLITE, CHECKER_WEIGHTS, ModelError
 from model.runtime import keras_infer, load_keras_weights, open_network
 from preprocess.cache import build_or_load
+from report import degrade
 from tags.vocab import Vocabulary
 
 FORMAT_VERSION = 1
@@ -201,10 +202,12 @@ def copy_checker(checker_dir, out_dir) -> None:
 
 
 def train_checker(data, *, epochs: int = 4, batch_size: int = 64, seed: int = 0, image_size: int = 64,
-                  progress: bool = True, lr: float = 2e-3):
-    """Train on data.train_indices() (flip augmentation); returns (keras
-    model, meta) where meta holds the accuracy per group on
-    data.holdout_indices(), which training never sees."""
+                  progress: bool = True, lr: float = 2e-3, robust: bool = True):
+    """Train on data.train_indices() (flips and, when robust, the colour-keeping
+    degradations of report.degrade: blur, noise, JPEG, shifts, so that the
+    reading holds on soft generated faces); returns (keras model, meta) where
+    meta holds the accuracy per group on data.holdout_indices(), which
+    training never sees, clean and under each degradation of ROBUSTNESS_SUITE."""
     import keras
     from tqdm import tqdm
 
@@ -230,7 +233,8 @@ def train_checker(data, *, epochs: int = 4, batch_size: int = 64, seed: int = 0,
     t0 = time.perf_counter()
     for epoch in range(epochs):
         optimizer.learning_rate.assign(lr * (0.5 ** max(0, epoch - epochs // 2)))
-        for i, batch in enumerate(_flipped_batches(data, rng.permutation(train), batch_size, steps_per_epoch, rng)):
+        for i, batch in enumerate(_augmented_batches(data, rng.permutation(train), batch_size, steps_per_epoch, rng,
+                                                        robust)):
             loss = step(*batch)
             bar.update(1)
             if i % 20 == 0:
@@ -243,9 +247,12 @@ def train_checker(data, *, epochs: int = 4, batch_size: int = 64, seed: int = 0,
             "groups": vocab.groups, "other_tags": list(vocab.other_tags), "feature_dim": FEATURE_DIM,
             "vocab_digest": vocab_digest(vocab.groups, vocab.other_tags), "condition_mode": vocab.mode,
             "train_images": int(len(train)), "train_seconds": round(time.perf_counter() - t0, 1),
-            "epochs": epochs, "batch_size": batch_size, "seed": seed}
+            "epochs": epochs, "batch_size": batch_size, "seed": seed, "robust_training": robust}
     checker = Checker(meta, keras_infer(model, ("image",)), "tensorflow")
     meta["heldout_accuracy"] = evaluate(checker, data, held)
+    meta["heldout_accuracy_degraded"] = {
+        name: evaluate(checker, data, held, degrade.apply(data.images[held], kind, strength, seed=seed))
+        for name, (kind, strength) in degrade.ROBUSTNESS_SUITE.items() if kind != "none"}
     meta["heldout_images"] = int(len(held))
     meta["heldout_is_training_data"] = bool(len(data.holdout_indices()) == 0)
     return model, meta
@@ -274,8 +281,9 @@ def _training_step(model, optimizer, sizes: list[int], n_other: int):
     return step
 
 
-def _flipped_batches(data, order: np.ndarray, batch_size: int, steps: int, rng):
-    """(images, labels, other-tag targets) tensors of one epoch, half the images flipped."""
+def _augmented_batches(data, order: np.ndarray, batch_size: int, steps: int, rng, robust: bool):
+    """(images, labels, other-tag targets) tensors of one epoch, half the images
+    flipped and, when robust, randomly degraded (report.degrade.random_degrade)."""
     import tensorflow as tf
 
     n_other = len(data.vocab.other_tags)
@@ -284,15 +292,18 @@ def _flipped_batches(data, order: np.ndarray, batch_size: int, steps: int, rng):
         images = data.images[rows].astype(np.float32)
         flip = rng.random(len(rows)) < 0.5
         images[flip] = images[flip, :, ::-1]
+        if robust:
+            images = degrade.random_degrade(images.astype(np.uint8), rng).astype(np.float32)
         # the other tags are the last columns of a condition in both condition modes
         other = data.conditions[rows, data.conditions.shape[1] - n_other:] if n_other else \
             np.zeros((len(rows), 0), np.float32)
         yield tf.constant(images), tf.constant(data.labels[rows]), tf.constant(other, tf.float32)
 
 
-def evaluate(checker: Checker, data, rows) -> dict[str, float]:
-    """Accuracy per group on data rows (labels in the data's vocabulary order)."""
-    read = checker.read_values(data.images[rows])
+def evaluate(checker: Checker, data, rows, images=None) -> dict[str, float]:
+    """Accuracy per group on data rows (labels in the data's vocabulary order);
+    `images` replaces data.images[rows] (e.g. degraded copies of them)."""
+    read = checker.read_values(data.images[rows] if images is None else images)
     out = {}
     for g_index, group in enumerate(data.vocab.groups):
         if group not in read:

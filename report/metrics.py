@@ -8,6 +8,8 @@
   space, between samples of the same tags, next to the same figure for real
   held-out images of those tags (ratio ~1: as varied as real faces; ~0: the
   generator ignores z, i.e. mode collapse);
+- per-image face rate: the course's anime-face detector (report.baseline)
+  run on each sample (real faces: about 0.97);
 - Frechet distance between generated and held-out real features, next to
   real-vs-real: the held-out images are split in two halves A and B; equally
   large samples of the generated set and of A are both compared with B, so
@@ -33,6 +35,7 @@ from common.files import atomic_path
 from model.generation import sample_inputs, to_uint8
 from model.runtime import load_generator
 from preprocess.cache import build_or_load
+from report.baseline import face_rate
 from report.checker import MIN_ACCURACY, load_checker
 
 REAL_PER_COMBO = 16  # real held-out images per combination for the diversity reference
@@ -87,6 +90,7 @@ def evaluate_generator(generator, checker, data, *, n_per_combo: int = 4, seed: 
     images = to_uint8(generator.generate(z, vocab.conditions(tagsets), eps))
     probs, feats = checker.predict_and_features(images)
     result = {"n_samples": len(tagsets), "n_combos": len(combos)}
+    result["face_rate"] = _round(face_rate(images), 4)  # the course detector on each sample
     for group in checker.groups:
         if group in groups:
             predicted = np.array(checker.groups[group])[probs[group].argmax(1)]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from model.artifacts import float32_generator
 from model.generation import to_uint8
 from model.runtime import LoadedGenerator, keras_infer
 from model.trainer import Trainer, TrainerCallback
@@ -49,12 +48,13 @@ class SampleGrids(TrainerCallback):
             "".join(" ".join(f"{v} {g}" for g, v in zip(groups, row)) + "\n" for row in self.tag_rows))
 
     def _grid(self, trainer: Trainer) -> np.ndarray:
+        generator = trainer.sampling_generator()  # G's moving average when it is on
         rows = []
         for combo in self.tag_rows:
             cond = np.repeat(trainer.vocab.condition_from_values(dict(zip(trainer.vocab.groups, combo)))[None],
                              len(self.z), 0)
             inputs = [self.z, cond, self.eps] if trainer.config.cond_augment else [self.z, cond]
-            rows.append(to_uint8(trainer.model.generator(inputs, training=False).numpy()))
+            rows.append(to_uint8(generator(inputs, training=False).numpy()))
         return grid(np.concatenate(rows), len(self.z))
 
     def on_step_end(self, trainer: Trainer, step: int) -> None:
@@ -83,7 +83,7 @@ class QualityMetrics(TrainerCallback):
         if step % self.every:
             return
         generator = LoadedGenerator(trainer.run_dir, trainer.config, trainer.vocab, "tensorflow",
-                                    keras_infer(float32_generator(trainer.model.generator, trainer.config)))
+                                    keras_infer(trainer.sampling_generator()))
         result = evaluate_generator(generator, self.checker, trainer.data, n_per_combo=2, seed=trainer.config.seed)
         write_results(trainer.run_dir, result, step)
 

@@ -6,8 +6,9 @@ from pathlib import Path
 SIZE = 64
 
 
-def synthetic_checker(tmp_path_factory) -> tuple[Path, object]:
-    """(checker folder, CachedData it was trained on)."""
+def synthetic_checker(tmp_path_factory, robust: bool = False) -> tuple[Path, object]:
+    """(checker folder, CachedData it was trained on). Flips only unless `robust`
+    (the degradations need more than 20 epochs of 360 drawings to be learnt)."""
     from report.checker import save_checker, train_checker
     from model.artifacts import CHECKER_JSON
     from preprocess.cache import build_or_load
@@ -19,8 +20,9 @@ def synthetic_checker(tmp_path_factory) -> tuple[Path, object]:
         write_synthetic_set(faces, 4, size=SIZE, seed=11, formats=("2018",))
     data = build_or_load(faces / "images", faces / "tags_2018.csv", size=SIZE, cache_dir=root / "cache",
                          holdout=0.25, progress=False)
-    out = root / "checker"
+    out = root / ("checker-robust" if robust else "checker")
     if not (out / CHECKER_JSON).exists():
-        model, meta = train_checker(data, epochs=20, batch_size=32, seed=0, image_size=SIZE, progress=False)
+        model, meta = train_checker(data, epochs=20, batch_size=32, seed=0, image_size=SIZE, progress=False,
+                                    robust=robust)
         save_checker(model, meta, out)
     return out, data

@@ -33,6 +33,20 @@ def test_checker_reaches_90_percent_per_group_on_held_out_faces(trained):
         assert (folder / name).stat().st_size > 0
 
 
+def test_robust_training_reads_degraded_faces_better(trained, tmp_path_factory):
+    """The checker trained under blur/noise/JPEG/shift holds its reading on blurred
+    faces where the flip-only one loses it; both record the degraded accuracies."""
+    plain = json.loads((trained[0] / "checker.json").read_text())
+    robust_folder, _ = synthetic_checker(tmp_path_factory, robust=True)
+    robust = json.loads((robust_folder / "checker.json").read_text())
+    assert robust["robust_training"] and not plain["robust_training"]
+    for meta in (plain, robust):
+        assert set(meta["heldout_accuracy_degraded"]) == {"blur_sigma1", "blur_sigma2", "noise_0.05", "jpeg_q30"}
+    blurred = lambda meta: sum(meta["heldout_accuracy_degraded"]["blur_sigma2"].values())  # noqa: E731
+    assert blurred(robust) > blurred(plain) + 0.1, (plain["heldout_accuracy_degraded"],
+                                                     robust["heldout_accuracy_degraded"])
+
+
 def test_litert_and_keras_checkers_agree_with_the_recorded_accuracy(trained):
     from report.checker import evaluate, load_checker
 

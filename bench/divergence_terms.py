@@ -1,0 +1,88 @@
+"""Which loss term drives D where: per-term gradient norms over the first steps.
+
+    .venv/bin/python bench/divergence_terms.py [--images DIR --tags-csv CSV] [--steps 40] [--set NAME=VALUE ...]
+
+Trains the given settings (default: the configuration that diverged in
+issue 16: n=64, no auxiliary head, no mode-seeking term, condition only at
+the bottleneck, wrong-condition weight 1.0 from the first step) and prints,
+every few steps, L(x), the wrong-condition loss, and the norms of D's
+gradients of L(x) alone, of the wrong term alone, and of their weighted sum
+as D's loss uses it. When the sum's norm is a small fraction of L(x)'s, the
+wrong term cancels the reconstruction pressure: D is then free to grow its
+outputs, which is how the run blows up.
+"""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import real_data  # noqa: E402
+
+DIVERGED = {"filters": 64, "aux_weight": 0.0, "diversity_weight": 0.0, "cond_every_scale": False,
+            "wrong_weight": "1.0", "wrong_warmup": 0, "ema_decay": 0.0, "precision": "fp32"}
+
+
+def main():
+    p = real_data.parser(__doc__)
+    p.add_argument("--steps", type=int, default=40)
+    p.add_argument("--every", type=int, default=4)
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
+    args = p.parse_args()
+    import dataclasses
+
+    import numpy as np
+    import tensorflow as tf
+
+    from model import losses, precision
+    from model.began import CondBEGAN
+    from model.config import TrainConfig
+    from model.real_filter import keep_mask
+    from model.trainer import with_noise
+    from preprocess.cache import build_or_load
+    from preprocess.dataset import make_dataset
+
+    settings = dict(DIVERGED)
+    for item in args.set:
+        name, value = item.split("=", 1)
+        kind = type(getattr(TrainConfig(), name))
+        settings[name] = value.lower() in ("1", "true", "on") if kind is bool else kind(value)
+    cfg = dataclasses.replace(TrainConfig(images=args.images, tags_csv=args.tags_csv), **settings).validate()
+    precision.apply(cfg.precision)
+    data = build_or_load(cfg.images, cfg.tags_csv, size=cfg.image_size, progress=False)
+    cfg.cond_dim = data.vocab.dim
+    tf.keras.utils.set_random_seed(cfg.seed)
+    model = CondBEGAN(cfg, data.vocab.dim, [len(v) for v in data.vocab.groups.values()], data.combo,
+                      data.combo_conditions, data.labels)
+    model.build_optimizers()
+    ds = with_noise(make_dataset(data, np.asarray(data.train_indices()), cfg.batch_size, seed=0, epoch=0), cfg, 0, 0)
+    d_vars = None
+
+    def norm(grads):
+        return float(tf.linalg.global_norm([g for g in grads if g is not None]))
+
+    print(f"{'step':>5} {'L(x)':>8} {'L_wrong':>8} {'|dL(x)|':>9} {'|dWrong|':>9} {'|dL_D|':>9} {'ratio':>6}")
+    for step, batch in enumerate(ds.take(args.steps)):
+        if step % args.every == 0:
+            images, cond, index, *_ = batch
+            d_vars = model.discriminator.trainable_variables
+            with tf.GradientTape(persistent=True) as tape:
+                h, _ = model.encoder(images, training=True)
+                wrong = model._wrong_conditions(index, batch[5])
+                l_real = losses.reconstruction_loss(images, model.decoder([h, cond], training=True))
+                l_wrong = losses.reconstruction_loss(images, model.decoder([h, wrong], training=True))
+                kept = keep_mask(l_real, model.threshold)
+                real_term = losses.masked_mean(l_real, kept)
+                weight = losses.warmup_weight(float(cfg.wrong_weight) if cfg.wrong_weight != "k" else model.k,
+                                              model.step, cfg.wrong_warmup)
+                wrong_term = weight * losses.masked_mean(
+                    losses.capped_wrong_condition_loss(l_wrong, l_real, cfg.wrong_cap), kept)
+                both = real_term - wrong_term
+            g_real, g_wrong, g_both = (norm(tape.gradient(t, d_vars)) for t in (real_term, wrong_term, both))
+            print(f"{step:5d} {float(real_term):8.4f} {float(tf.reduce_mean(l_wrong)):8.4f} {g_real:9.4f} "
+                  f"{g_wrong:9.4f} {g_both:9.4f} {g_both / max(g_real, 1e-12):6.2f}", flush=True)
+        model.train_step(batch)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""The round-2 training options: augmentation, hinge/projection, warm-ups, EMA,
+the shared encoder pass and the legacy defaults of old config files."""
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from model import losses
+from model.augment import cutout, diff_augment, translate
+from model.config import LEGACY_VALUES, ConfigError, TrainConfig
+
+
+def _ramp_images(b=4, size=16):
+    x = np.linspace(-1, 1, size * size * 3, dtype=np.float32).reshape(1, size, size, 3)
+    return np.repeat(x, b, 0) + np.arange(b, dtype=np.float32)[:, None, None, None] * 0.01
+
+
+def test_translation_shifts_whole_images_and_fills_with_zero():
+    x = _ramp_images()
+    out = translate(x, tf.constant([0, 7], tf.int64)).numpy()
+    assert out.shape == x.shape
+    for i in range(len(x)):
+        # find the shift that reproduces this output from the zero-padded input
+        pad = 2
+        padded = np.pad(x[i], [(pad, pad), (pad, pad), (0, 0)])
+        matches = [(dy, dx) for dy in range(-pad, pad + 1) for dx in range(-pad, pad + 1)
+                   if np.array_equal(padded[pad - dy: pad - dy + 16, pad - dx: pad - dx + 16], out[i])]
+        assert len(matches) == 1
+    # (a pure shift with zero fill: no colour of the image changes)
+
+
+def test_cutout_blanks_one_square_of_half_the_side():
+    x = np.ones((3, 16, 16, 3), np.float32)
+    out = cutout(x, tf.constant([1, 2], tf.int64)).numpy()
+    blank = (out == 0).all(-1)
+    assert (blank.sum(axis=(1, 2)) == 64).all()  # an 8x8 square per image
+    for mask in blank:
+        rows, cols = np.where(mask)
+        assert rows.max() - rows.min() == 7 and cols.max() - cols.min() == 7
+    np.testing.assert_array_equal(out[~blank], 1.0)
+
+
+def test_diff_augment_is_deterministic_per_seed_and_lets_gradients_through():
+    x = tf.constant(_ramp_images())
+    seed = tf.constant([3, 4], tf.int64)
+    a = diff_augment(x, "translation,cutout", seed)
+    np.testing.assert_array_equal(a.numpy(), diff_augment(x, "translation,cutout", seed).numpy())
+    assert not np.array_equal(a.numpy(), diff_augment(x, "translation,cutout", seed + 1).numpy())
+    np.testing.assert_array_equal(diff_augment(x, "", seed).numpy(), x.numpy())
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = tf.reduce_sum(diff_augment(x, "translation,cutout", seed))
+    grad = tape.gradient(y, x).numpy()
+    assert set(np.unique(grad)) <= {0.0, 1.0} and grad.sum() > 0
+
+
+def test_hinge_losses_by_hand():
+    real, fake = np.array([2.0, 0.5]), np.array([-3.0, 0.0])
+    # real: relu(1-2)=0, relu(1-0.5)=0.5 -> 0.25; fake: relu(1-3)=0, relu(1+0)=1 -> 0.5
+    assert losses.hinge_discriminator_loss(real, fake).numpy() == pytest.approx(0.75)
+    # the filter's mask drops the second real image: 0 + 0.5
+    assert losses.hinge_discriminator_loss(real, fake, np.array([1.0, 0.0])).numpy() == pytest.approx(0.5)
+    assert losses.hinge_generator_loss(fake).numpy() == pytest.approx(1.5)
+
+
+def test_warmup_and_ema_decay_schedules():
+    assert losses.warmup_weight(1.0, 0, 100).numpy() == 0.0
+    assert losses.warmup_weight(1.0, 25, 100).numpy() == pytest.approx(0.25)
+    assert losses.warmup_weight(0.8, 500, 100).numpy() == pytest.approx(0.8)
+    assert losses.warmup_weight(0.8, 0, 0).numpy() == pytest.approx(0.8)
+    assert losses.ema_decay_at(0, 0.999).numpy() == pytest.approx(0.1)
+    assert losses.ema_decay_at(90, 0.999).numpy() == pytest.approx(91 / 100)
+    assert losses.ema_decay_at(10**6, 0.999).numpy() == pytest.approx(0.999)
+
+
+def test_an_old_config_without_the_new_settings_loads_with_them_off(tmp_path):
+    data = TrainConfig().to_dict()
+    for name in LEGACY_VALUES:
+        del data[name]
+    (tmp_path / "config.json").write_text(json.dumps(data))
+    old = TrainConfig.load(tmp_path)
+    assert old.ema_decay == 0.0 and old.projection_weight == 0.0 and old.augment == "" and old.lr_d == 0.0
+    assert TrainConfig().ema_decay > 0  # while new runs average G by default
+
+
+@pytest.mark.parametrize("bad", [{"ema_decay": 1.0}, {"augment": "colour"}, {"lr_d": -1.0},
+                                 {"wrong_warmup": -5}, {"projection_weight": -0.1}])
+def test_new_settings_are_validated(bad):
+    with pytest.raises(ConfigError):
+        TrainConfig(**bad).validate()
+
+
+def test_shared_encoder_pass_equals_the_whole_discriminator():
+    from model.networks import build_discriminator
+
+    cfg = TrainConfig(image_size=32, filters=8, repeats=1, nz=16, embed_dim=8, projection_weight=0.1)
+    d = build_discriminator(cfg, 6, aux_units=6)
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.uniform(-1, 1, (3, 32, 32, 3)).astype(np.float32))
+    c = tf.constant(np.eye(6, dtype=np.float32)[[0, 2, 5]])
+    recon, aux, score = d([x, c])
+    h, features = d.get_layer("d_encoder")(x)
+    np.testing.assert_allclose(d.get_layer("d_decoder")([h, c]).numpy(), recon.numpy(), atol=1e-5)
+    np.testing.assert_allclose(d.get_layer("d_aux")(h).numpy(), aux.numpy(), atol=1e-5)
+    np.testing.assert_allclose(d.get_layer("d_projection")(features, c).numpy(), score.numpy(), atol=1e-5)
+    # the same variable paths as before the split, so older checkpoints still restore
+    paths = {v.path for v in d.variables}
+    assert {"d_conv_in/kernel", "d_h/kernel", "d_embed/kernel", "d_rgb/kernel", "d_aux/kernel"} <= paths
