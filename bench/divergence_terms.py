@@ -55,14 +55,20 @@ def main():
     model = CondBEGAN(cfg, data.vocab.dim, [len(v) for v in data.vocab.groups.values()], data.combo,
                       data.combo_conditions, data.labels)
     model.build_optimizers()
-    ds = with_noise(make_dataset(data, np.asarray(data.train_indices()), cfg.batch_size, seed=0, epoch=0), cfg, 0, 0)
+    rows = np.asarray(data.train_indices())
+
+    def batches():  # epoch after epoch, as the trainer draws them
+        epoch = 0
+        while True:
+            yield from with_noise(make_dataset(data, rows, cfg.batch_size, seed=cfg.seed, epoch=epoch), cfg, epoch, 0)
+            epoch += 1
     d_vars = None
 
     def norm(grads):
         return float(tf.linalg.global_norm([g for g in grads if g is not None]))
 
     print(f"{'step':>5} {'L(x)':>8} {'L_wrong':>8} {'|dL(x)|':>9} {'|dWrong|':>9} {'|dL_D|':>9} {'ratio':>6}")
-    for step, batch in enumerate(ds.take(args.steps)):
+    for step, batch in zip(range(args.steps), batches()):
         if step % args.every == 0:
             images, cond, index, *_ = batch
             d_vars = model.discriminator.trainable_variables

@@ -7,6 +7,7 @@ interpreter so that a user's `./run.sh` never pays TensorFlow's import time.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -36,11 +37,17 @@ class TFLiteRunner:
     """Runs a TFLite model on whole batches, matching inputs by name substring."""
 
     def __init__(self, path: str | os.PathLike, num_threads: int | None = None):
-        from ai_edge_litert.interpreter import Interpreter
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
         self.path = Path(path)
+        options = {}
+        if "tensorflow" in sys.modules:
+            # In a process that has loaded TensorFlow, LiteRT's default XNNPACK delegate with
+            # several threads returns different (wrong) pixels on repeated calls; the builtin
+            # kernels are exact there. The fast path (no TensorFlow) keeps XNNPACK.
+            options["experimental_op_resolver_type"] = OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
         self._interpreter = Interpreter(
-            model_path=str(self.path), num_threads=num_threads or os.cpu_count() or 1
+            model_path=str(self.path), num_threads=num_threads or os.cpu_count() or 1, **options
         )
         self._runner = self._interpreter.get_signature_runner()
         details = self._interpreter.get_signature_list()
