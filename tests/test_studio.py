@@ -314,9 +314,15 @@ def test_concurrent_requests_from_threads(server):
 
 
 # ---------------------------------------------------------------- the command
-def _start(args, cwd):
-    env = dict(os.environ, PYTHONUNBUFFERED="1", TF_CPP_MIN_LOG_LEVEL="2")
-    proc = subprocess.Popen([sys.executable, "-m", "report.studio", "--port", "0"] + args, cwd=cwd,
+COMMANDS = {"module": [sys.executable, "-m", "report.studio"],
+            "generate.py": [sys.executable, str(ROOT / "generate.py"), "--serve"],
+            "run.sh": [str(ROOT / "run.sh"), "--serve"]}
+
+
+def _start(args, cwd, command="module"):
+    env = dict(os.environ, PYTHONUNBUFFERED="1", TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(ROOT))
+    env.pop("TAGFACE_MODEL", None)
+    proc = subprocess.Popen(COMMANDS[command] + ["--port", "0"] + args, cwd=cwd,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     lines = []
     deadline = time.time() + 60
@@ -330,8 +336,11 @@ def _start(args, cwd):
     return proc, lines
 
 
-def test_command_prints_its_address_and_stops_on_ctrl_c():
-    proc, lines = _start([], ROOT)
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_command_prints_its_address_and_stops_on_ctrl_c(command, tmp_path):
+    if command == "run.sh" and not (ROOT / ".venv" / "bin" / "python").exists():
+        pytest.skip("run.sh needs .venv (./run.sh or bash .ci/run creates it)")
+    proc, lines = _start([], tmp_path, command)
     try:
         text = "".join(lines)
         match = re.search(r"http://127\.0\.0\.1:(\d+)/", text)

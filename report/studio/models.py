@@ -102,7 +102,7 @@ def describe(model_id: str, folder: Path, checker_file: str) -> dict:
         if key in m:
             parts.append(f"{short} {m[key]:.2f}")
     if "frechet_generated_vs_real" in m:
-        parts.append(f"FD {m['frechet_generated_vs_real']:.0f}")
+        parts.append(f"Frechet {m['frechet_generated_vs_real']:.0f}")
     return {"id": model_id, "label": " · ".join(parts), "step": facts["step"], "metrics": m,
             "metrics_file": facts["metrics_file"], "checker": (folder / checker_file).is_file(),
             "litert": (folder / "generator.tflite").is_file()}

@@ -74,6 +74,13 @@ def _checker_api():
     return checker
 
 
+def _checker_marks(images, tagsets, checker):
+    """(per-cell marks, accuracy per group) by the checker's grading function
+    (`grade`; named `tag_marks` after the layout change of issue 13)."""
+    api = _checker_api()
+    return (getattr(api, "tag_marks", None) or api.grade)(images, tagsets, checker)
+
+
 def baseline_count(grid_image: np.ndarray) -> int | None:
     """The course baseline's face count on a 5x5 grid (OpenCV anime-face
     cascade, report.baseline of issue 11), or None while that module is absent."""
@@ -249,7 +256,7 @@ class Studio:
             if grade:
                 if loaded.checker is None:
                     raise ApiError(422, f"cannot grade: {loaded.checker_error}", "grade")
-                marks, accuracy = _checker_api().grade(images, tagsets, loaded.checker)
+                marks, accuracy = _checker_marks(images, tagsets, loaded.checker)
         return model_id, query, tagsets, images, marks, accuracy
 
     def grid(self, p: dict, want_json: bool = True):
