@@ -53,20 +53,41 @@ def project(tmp_path_factory):
     return root
 
 
+class Live:
+    def __init__(self, port, studio=None):
+        self.port, self.studio = port, studio
+
+
 @pytest.fixture(scope="module")
 def server(project):
+    """The studio as a user starts it (python -m report.studio), in its own process: a LiteRT
+    interpreter gives wrong pixels on repeated calls in a process that has imported TensorFlow,
+    as the test process has once the training tests ran."""
+    proc, lines = _start(["--root", str(project)], project)
+    match = re.search(r"http://127\.0\.0\.1:(\d+)/", "".join(lines))
+    if not match:
+        proc.kill()
+        pytest.fail("studio did not start: " + "".join(lines) + proc.stderr.read())
+    yield Live(int(match.group(1)))
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def inproc(project):
+    """The same studio in this process (its files can be watched); for requests that draw nothing."""
     from report.studio import make_server
 
     srv = make_server("127.0.0.1", 0, root=project)
     thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
-    yield srv
+    yield Live(srv.server_address[1], srv)
     srv.shutdown()
     srv.server_close()
 
 
 def _url(server, path):
-    return f"http://127.0.0.1:{server.server_address[1]}{path}"
+    return f"http://127.0.0.1:{server.port}{path}"
 
 
 def get(server, path, headers=None, method="GET"):
@@ -86,8 +107,8 @@ def get_json(server, path, **kw):
 
 
 # ---------------------------------------------------------------- valid requests
-def test_binds_loopback_by_default(server):
-    assert server.server_address[0] == "127.0.0.1"
+def test_binds_loopback_by_default(inproc):
+    assert inproc.studio.server_address[0] == "127.0.0.1"
 
 
 def test_model_list_has_steps_and_metrics(server):
@@ -259,10 +280,10 @@ def opened_files():
 
 
 @pytest.mark.parametrize("path,status,param,words", BAD)
-def test_bad_requests_get_a_clear_json_error(server, opened_files, path, status, param, words):
+def test_bad_requests_get_a_clear_json_error(inproc, opened_files, path, status, param, words):
     opened_files["active"] = True
     try:
-        got, data = get_json(server, path)
+        got, data = get_json(inproc, path)
     finally:
         opened_files["active"] = False
     assert got == status, data
@@ -310,7 +331,8 @@ def test_concurrent_requests_from_threads(server):
             assert a["image"] == b["image"] and a.get("grade") == b.get("grade"), q
         else:
             assert body == alone[q], q
-    assert server.studio.loads == {"models/default": 1, "runs/r1/export": 1}
+    _, listing = get_json(server, "/api/models")
+    assert {m["id"]: m["loads"] for m in listing["models"]} == {"models/default": 1, "runs/r1/export": 1}
 
 
 # ---------------------------------------------------------------- the command

@@ -14,7 +14,10 @@ def main(argv=None) -> int:
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any free)")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--root", default=None, help=argparse.SUPPRESS)  # another project folder (tests)
     args = p.parse_args(argv)
+    if args.root:
+        return serve(args.model, args.host, args.port, args.root)
     return serve(args.model, args.host, args.port)
 
 

@@ -160,7 +160,8 @@ class Studio:
     def model_list(self) -> dict:
         checker_json = _checker_api().CHECKER_JSON
         return {"default": self.default_id,
-                "models": [describe(k, v, checker_json) for k, v in self.models().items()]}
+                "models": [describe(k, v, checker_json) | {"loads": self.loads.get(k, 0)}
+                           for k, v in self.models().items()]}
 
     def resolve(self, value: str | None) -> tuple[str, Path]:
         """A request's model id -> (id, folder); only folders this studio listed."""
