@@ -65,22 +65,6 @@ ENDPOINT_PARAMS = {
 }
 
 
-def _checker_api():
-    """The checker module (model/checker.py; report/checker.py after the layout change of issue 13)."""
-    try:
-        from report import checker
-    except ImportError:
-        from model import checker
-    return checker
-
-
-def _checker_marks(images, tagsets, checker):
-    """(per-cell marks, accuracy per group) by the checker's grading function
-    (`grade`; named `tag_marks` after the layout change of issue 13)."""
-    api = _checker_api()
-    return (getattr(api, "tag_marks", None) or api.grade)(images, tagsets, checker)
-
-
 def baseline_count(grid_image: np.ndarray) -> int | None:
     """The course baseline's face count on a 5x5 grid (OpenCV anime-face
     cascade, report.baseline of issue 11), or None while that module is absent."""
@@ -158,7 +142,8 @@ class Studio:
         return find_models(self.root) | self._extra
 
     def model_list(self) -> dict:
-        checker_json = _checker_api().CHECKER_JSON
+        from report.checker import CHECKER_JSON as checker_json
+
         return {"default": self.default_id,
                 "models": [describe(k, v, checker_json) | {"loads": self.loads.get(k, 0)}
                            for k, v in self.models().items()]}
@@ -180,6 +165,7 @@ class Studio:
 
     def load(self, model_id: str) -> _Loaded:
         from model.runtime import load_generator
+        from report.checker import find_checker_dir, load_checker
 
         loaded = self._cache.get(model_id)
         if loaded is not None:
@@ -190,14 +176,13 @@ class Studio:
                 generator = load_generator(folder)
                 self.loads[model_id] = self.loads.get(model_id, 0) + 1
                 checker, error = None, None
-                api = _checker_api()
-                if api.find_checker_dir(folder) is not None:
+                if find_checker_dir(folder) is not None:
                     try:
-                        checker = api.load_checker(folder)
+                        checker = load_checker(folder)
                     except ValueError as exc:  # ModelError
                         error = str(exc)
                 else:
-                    error = f"no tag checker beside {model_id} (python -m model.export RUN --checker DIR adds one)"
+                    error = f"no tag checker beside {model_id} (python export.py RUN --checker DIR adds one)"
                 self._warm_up(generator, checker)
                 self._cache[model_id] = _Loaded(generator, checker, error)
             return self._cache[model_id]
@@ -243,6 +228,7 @@ class Studio:
 
     def _faces(self, p: dict, grade: bool):
         from model import generation
+        from report.checker import tag_marks
         from tags.parser import parse
 
         model_id, loaded = self.model(p.get("model"))
@@ -257,7 +243,7 @@ class Studio:
             if grade:
                 if loaded.checker is None:
                     raise ApiError(422, f"cannot grade: {loaded.checker_error}", "grade")
-                marks, accuracy = _checker_marks(images, tagsets, loaded.checker)
+                marks, accuracy = tag_marks(images, tagsets, loaded.checker)
         return model_id, query, tagsets, images, marks, accuracy
 
     def grid(self, p: dict, want_json: bool = True):
