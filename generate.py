@@ -69,12 +69,21 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--scale", type=int, default=1, help="nearest-neighbour upscaling of the grid")
     out.add_argument("--grade", action="store_true",
                      help="mark each cell's tags right/wrong with the model's tag checker")
+    web = p.add_argument_group("tag studio (a local web page: pick tags, compare models, grade, download)")
+    web.add_argument("--serve", action="store_true", help="start the studio for --model instead of drawing; "
+                                                          "Ctrl-C stops it")
+    web.add_argument("--port", type=int, default=8765, help="studio port (0: any free port)")
+    web.add_argument("--host", default="127.0.0.1", help="studio address (127.0.0.1: this machine only)")
     return p
 
 
 @exit_on_user_error
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.serve:
+        from report.studio import serve
+
+        return serve(args.model, args.host, args.port)
     if args.n is not None and args.n < 1:
         raise UserError("--n must be at least 1")
     if args.scale < 1 or args.cols < 1 or args.steps < 2:

@@ -2,6 +2,7 @@
 # Faces from tags with the bundled model.
 #   ./run.sh "blue hair red eyes"       -> samples/<slug>.png (5x5)
 #   ./run.sh testing_tags.txt           -> samples/cgan.png + samples/sample_<id>_<k>.jpg
+#   ./run.sh --serve                    -> the tag studio page on http://127.0.0.1:8765/
 # Extra flags pass through to generate.py (see ./run.sh --help).
 # First use creates .venv beside this script and installs requirements.txt.
 set -euo pipefail
@@ -22,7 +23,7 @@ if [[ ! -x "$VENV/bin/python" || ! -f "$STAMP" || "$(cat "$STAMP")" != "$want" ]
 fi
 
 if [[ $# -eq 0 ]]; then
-  echo 'usage: ./run.sh "blue hair red eyes" [generate.py flags]   or   ./run.sh testing_tags.txt' >&2
+  echo 'usage: ./run.sh "blue hair red eyes" [generate.py flags]   or   ./run.sh testing_tags.txt   or   ./run.sh --serve' >&2
   exit 2
 fi
 if [[ "$1" == "-h" || "$1" == "--help" ]]; then

@@ -1,0 +1,25 @@
+"""python -m report.studio [--model DIR] [--port 8765] [--host 127.0.0.1]"""
+import argparse
+import sys
+
+from report.studio.server import DEFAULT_PORT, serve
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m report.studio",
+                                description="A local web page to make, compare and grade faces.")
+    p.add_argument("--model", default=None,
+                   help="model selected first (default: models/default); every model under models/ "
+                        "and runs/*/export is listed too")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any free)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--root", default=None, help=argparse.SUPPRESS)  # another project folder (tests)
+    args = p.parse_args(argv)
+    if args.root:
+        return serve(args.model, args.host, args.port, args.root)
+    return serve(args.model, args.host, args.port)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,549 @@
+"""The tag studio: a local web page to make, compare and grade faces.
+
+    python -m report.studio [--model DIR] [--port 8765] [--host 127.0.0.1]
+    ./run.sh --serve            (python generate.py --serve)
+
+Standard library HTTP server (ThreadingHTTPServer) + a static page with plain
+JavaScript (static/). Generation is the library's (model.generation: the
+same seed and tags give the same pixels as generate.py), on the LiteRT fast
+path; each model is loaded once and kept, and its interpreters are used by
+one request at a time. Nothing is written to disk: images are returned in
+the response.
+
+API (GET only; errors are JSON {"error": message, "param": name} with a 4xx
+status):
+    /api/models                     the model folders (models/, runs/*/export) with step and metrics
+    /api/vocab?model=               tag groups and other tags of a model; checker and baseline available?
+    /api/parse?model=&tags=         tag text -> canonical tags, or the CLI's error message
+    /api/grid?model=&tags=&seed=&n=&cols=&scale=&grade=    JSON with the grid as a data URL,
+                                    the tags of each cell, grades and the baseline count (5x5)
+    /api/grid.png?...               the same grid as a PNG download named by tags and seed
+    /api/face.png?...&i=            face i (0-based) of that grid
+    /api/sweep[.png]?model=&group=hair|eyes&tags=&rows=&seed=&scale=
+    /api/interpolate[.png]?model=&a=&b=&steps=&seed=&scale=[&tags=]
+"""
+from __future__ import annotations
+
+import base64
+import ipaddress
+import json
+import socket
+import sys
+import threading
+import time
+import traceback
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path, PurePosixPath
+from urllib.parse import parse_qs, urlsplit
+
+import numpy as np
+
+from report.studio.models import describe, find_models
+
+ROOT = Path(__file__).resolve().parents[2]
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+STATIC = {"/": ("index.html", "text/html; charset=utf-8"),
+          "/index.html": ("index.html", "text/html; charset=utf-8"),
+          "/studio.js": ("studio.js", "text/javascript; charset=utf-8"),
+          "/studio.css": ("studio.css", "text/css; charset=utf-8")}
+DEFAULT_PORT = 8765
+BASELINE_PASS = 20  # the 2018 course passed a 5x5 grid at >= 20 detected faces
+
+# name: (default, lowest, highest)
+INTS = {"seed": (0, 0, 2 ** 32 - 1), "n": (25, 1, 100), "cols": (5, 1, 20), "scale": (1, 1, 4),
+        "i": (0, 0, 99), "rows": (4, 1, 8), "steps": (8, 2, 16)}
+TEXTS = {"tags": 300, "a": 300, "b": 300, "model": 300, "group": 20}
+FLAGS = {"grade"}
+ENDPOINT_PARAMS = {
+    "models": set(),
+    "vocab": {"model"},
+    "parse": {"model", "tags"},
+    "grid": {"model", "tags", "seed", "n", "cols", "scale", "grade"},
+    "face": {"model", "tags", "seed", "n", "i", "scale"},
+    "sweep": {"model", "group", "tags", "rows", "seed", "scale"},
+    "interpolate": {"model", "a", "b", "tags", "steps", "seed", "scale"},
+}
+
+
+def baseline_count(grid_image: np.ndarray) -> int | None:
+    """The course baseline's face count on a 5x5 grid (OpenCV anime-face
+    cascade, report.baseline of issue 11), or None while that module is absent."""
+    try:
+        from report.baseline import count_faces_in_grid
+    except ImportError:
+        return None
+    return int(count_faces_in_grid(grid_image))
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, param: str | None = None):
+        super().__init__(message)
+        self.status, self.message, self.param = status, message, param
+
+
+class _Loaded:
+    """One model's generator and checker, with a lock: a LiteRT interpreter
+    runs one call at a time."""
+
+    def __init__(self, generator, checker, checker_error):
+        self.generator, self.checker, self.checker_error = generator, checker, checker_error
+        self.lock = threading.Lock()
+
+
+def _png(image: np.ndarray) -> bytes:
+    """PNG bytes; zlib level 1: 12 ms instead of ~50 ms for a 5x5 grid at scale 2, 13 % larger."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(image, np.uint8)).save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def _name(text: str) -> str:
+    from model.generation import safe_id
+
+    return safe_id(text, 0)
+
+
+class Studio:
+    """Model registry and the work behind each API call (no HTTP here)."""
+
+    def __init__(self, root: str | Path = ROOT, model: str | Path | None = None):
+        from model.runtime import resolve_model_dir
+
+        self.root = Path(root).resolve()
+        self._cache: dict[str, _Loaded] = {}
+        self.loads: dict[str, int] = {}  # model id -> times loaded (once each)
+        self._load_lock = threading.Lock()
+        self._extra: dict[str, Path] = {}
+        self.default_id = None
+        if model is not None:
+            folder = resolve_model_dir(model).resolve()
+            model_id = next((k for k, v in find_models(self.root).items() if v.resolve() == folder), None)
+            if model_id is None:  # a folder outside models/ and runs/, given on the command line
+                model_id = folder.as_posix()
+                self._extra[model_id] = folder
+            self.default_id = model_id
+        elif "models/default" in self.models():
+            self.default_id = "models/default"
+        elif self.models():
+            self.default_id = next(iter(self.models()))
+        if self.default_id is None:
+            from model.runtime import ModelError
+
+            raise ModelError(f"no model found under {self.root / 'models'} or {self.root / 'runs'}/*/export; "
+                             "pass --model DIR")
+        self.load(self.default_id)  # fail early on a broken model; the first page is warm
+
+    # ------------------------------------------------------------ models
+    def models(self) -> dict[str, Path]:
+        return find_models(self.root) | self._extra
+
+    def model_list(self) -> dict:
+        from report.checker import CHECKER_JSON as checker_json
+
+        return {"default": self.default_id,
+                "models": [describe(k, v, checker_json) | {"loads": self.loads.get(k, 0)}
+                           for k, v in self.models().items()]}
+
+    def resolve(self, value: str | None) -> tuple[str, Path]:
+        """A request's model id -> (id, folder); only folders this studio listed."""
+        if not value:
+            value = self.default_id
+        models = self.models()
+        for candidate in (value, value.rstrip("/"), value.rstrip("/") + "/export"):
+            if candidate in models:
+                return candidate, models[candidate]
+        parts = PurePosixPath(value).parts
+        if (value.startswith(("/", "~")) or "\\" in value or ":" in value or ".." in parts
+                or not parts or parts[0] not in ("models", "runs")):
+            raise ApiError(400, f"model {value!r} is outside the model folders (models/ and runs/*/export); "
+                                f"choose one of: {', '.join(models)}", "model")
+        raise ApiError(404, f"no model {value!r}; the model folders hold: {', '.join(models)}", "model")
+
+    def load(self, model_id: str) -> _Loaded:
+        from model.runtime import load_generator
+        from report.checker import find_checker_dir, load_checker
+
+        loaded = self._cache.get(model_id)
+        if loaded is not None:
+            return loaded
+        with self._load_lock:
+            if model_id not in self._cache:
+                folder = self.models()[model_id]
+                generator = load_generator(folder)
+                self.loads[model_id] = self.loads.get(model_id, 0) + 1
+                checker, error = None, None
+                if find_checker_dir(folder) is not None:
+                    try:
+                        checker = load_checker(folder)
+                    except ValueError as exc:  # ModelError
+                        error = str(exc)
+                else:
+                    error = f"no tag checker beside {model_id} (python export.py RUN --checker DIR adds one)"
+                self._warm_up(generator, checker)
+                self._cache[model_id] = _Loaded(generator, checker, error)
+            return self._cache[model_id]
+
+    @staticmethod
+    def _warm_up(generator, checker):
+        """One 5x5 batch through each interpreter, so the first page is as fast as the next."""
+        from model.generation import Request, generate_requests
+        from tags.parser import complete, parse
+
+        vocab = generator.vocab
+        first = " ".join(f"{values[0]} {group}" for group, values in vocab.groups.items())
+        tagsets = complete(parse(first, vocab), vocab, np.random.default_rng(0), 25)
+        images = generate_requests(generator, [Request("warm-up", first, tagsets)], 0)[0]
+        if checker is not None:
+            checker.predict(images)
+
+    def model(self, value: str | None) -> tuple[str, _Loaded]:
+        model_id, _ = self.resolve(value)
+        from model.runtime import ModelError
+
+        try:
+            return model_id, self.load(model_id)
+        except ModelError as exc:
+            raise ApiError(422, str(exc), "model") from None
+
+    # ------------------------------------------------------------ endpoints
+    def vocab(self, p: dict) -> dict:
+        model_id, loaded = self.model(p.get("model"))
+        vocab = loaded.generator.vocab
+        return {"model": model_id, "groups": vocab.groups, "other_tags": vocab.other_tags,
+                "image_size": loaded.generator.config.image_size, "backend": loaded.generator.backend,
+                "checker": loaded.checker is not None, "checker_error": loaded.checker_error,
+                "baseline": _baseline_available(), "limits": {k: [lo, hi] for k, (_, lo, hi) in INTS.items()}}
+
+    def parse(self, p: dict) -> dict:
+        from tags.parser import parse
+
+        model_id, loaded = self.model(p.get("model"))
+        query = _tag_call(parse, "tags", _required(p, "tags"), loaded.generator.vocab)
+        return {"model": model_id, "text": query.text, "values": query.values, "extras": list(query.extras),
+                "missing": [g for g in loaded.generator.vocab.groups if g not in query.values]}
+
+    def _faces(self, p: dict, grade: bool):
+        from model import generation
+        from report.checker import tag_marks
+        from tags.parser import parse
+
+        model_id, loaded = self.model(p.get("model"))
+        vocab = loaded.generator.vocab
+        text = _required(p, "tags")
+        query = _tag_call(parse, "tags", text, vocab)
+        requests = _tag_call(generation.build_requests, "tags", [("studio", text)], vocab, p["n"], p["seed"])
+        tagsets = requests[0].tagsets
+        marks = accuracy = None
+        with loaded.lock:
+            images = generation.generate_requests(loaded.generator, requests, p["seed"])[0]
+            if grade:
+                if loaded.checker is None:
+                    raise ApiError(422, f"cannot grade: {loaded.checker_error}", "grade")
+                marks, accuracy = tag_marks(images, tagsets, loaded.checker)
+        return model_id, query, tagsets, images, marks, accuracy
+
+    def grid(self, p: dict, want_json: bool = True):
+        from report.grid import grid
+
+        start = time.perf_counter()
+        model_id, query, tagsets, images, marks, accuracy = self._faces(p, p["grade"])
+        picture = grid(images, p["cols"], None, p["scale"], marks)
+        name = f"{_name(query.text)}_seed{p['seed']}"
+        if not want_json:
+            return _png(picture), f"{name}.png"
+        baseline = None
+        if p["n"] == 25 and p["cols"] == 5 and p["grade"]:
+            faces = baseline_count(grid(images, 5))
+            if faces is not None:
+                baseline = {"faces": faces, "of": 25, "pass_at": BASELINE_PASS, "passed": faces >= BASELINE_PASS}
+        png = _png(picture)
+        return {"model": model_id, "tags": query.text, "seed": p["seed"], "n": p["n"], "cols": p["cols"],
+                "scale": p["scale"], "width": int(picture.shape[1]), "height": int(picture.shape[0]),
+                "cell": int(images.shape[1]) * p["scale"], "pad": 2,
+                "cells": [t.text for t in tagsets],
+                "grade": None if marks is None else {
+                    "groups": list(accuracy), "marks": [[bool(x) for x in m] for m in marks],
+                    "accuracy": {g: round(float(a), 4) for g, a in accuracy.items()}},
+                "baseline": baseline, "filename": f"{name}.png",
+                "image": "data:image/png;base64," + base64.b64encode(png).decode("ascii"),
+                "ms": round((time.perf_counter() - start) * 1000, 1)}
+
+    def face(self, p: dict):
+        from report.grid import upscale
+
+        if p["i"] >= p["n"]:
+            raise ApiError(400, f"i={p['i']} but the grid has {p['n']} faces (i counts from 0)", "i")
+        _, query, _, images, _, _ = self._faces(p, False)
+        return _png(upscale(images[p["i"]], p["scale"])), f"{_name(query.text)}_seed{p['seed']}_{p['i'] + 1}.png"
+
+    def sweep(self, p: dict, want_json: bool = True):
+        from model import generation
+        from report.grid import grid
+        from tags.parser import parse
+
+        model_id, loaded = self.model(p.get("model"))
+        vocab = loaded.generator.vocab
+        group = _required(p, "group")
+        if group not in vocab.groups:
+            raise ApiError(400, f"group {group!r}: this model's groups are {', '.join(vocab.groups)}", "group")
+        text = p.get("tags") or None
+        if text:
+            _tag_call(parse, "tags", text, vocab)
+        with loaded.lock:
+            images, ncols, labels = _tag_call(generation.sweep, "tags", loaded.generator, group, text,
+                                              p["rows"], p["seed"])
+        picture = grid(images, ncols, None, p["scale"])
+        name = f"sweep_{group}_{_name(text or 'any')}_seed{p['seed']}.png"
+        if not want_json:
+            return _png(picture), name
+        return {"model": model_id, "group": group, "columns": vocab.groups[group], "rows": labels,
+                "width": int(picture.shape[1]), "height": int(picture.shape[0]), "filename": name,
+                "image": "data:image/png;base64," + base64.b64encode(_png(picture)).decode("ascii")}
+
+    def interpolate(self, p: dict, want_json: bool = True):
+        from model import generation
+        from report.grid import grid
+        from tags.parser import parse
+
+        model_id, loaded = self.model(p.get("model"))
+        vocab = loaded.generator.vocab
+        a, b = _required(p, "a"), _required(p, "b")
+        seeds = all(x.strip().lstrip("-").isdigit() for x in (a, b))
+        if seeds:
+            _tag_call(parse, "tags", _required(p, "tags"), vocab)
+        else:
+            _tag_call(parse, "a", a, vocab)
+            _tag_call(parse, "b", b, vocab)
+        with loaded.lock:
+            images, ncols, labels = _tag_call(generation.interpolate, "a", loaded.generator, a, b, p["steps"],
+                                              p["seed"], p.get("tags"))
+        picture = grid(images, ncols, None, p["scale"])
+        name = f"interpolate_{_name(a)}_to_{_name(b)}_seed{p['seed']}.png"
+        if not want_json:
+            return _png(picture), name
+        return {"model": model_id, "label": labels[0], "steps": p["steps"], "width": int(picture.shape[1]),
+                "height": int(picture.shape[0]), "filename": name,
+                "image": "data:image/png;base64," + base64.b64encode(_png(picture)).decode("ascii")}
+
+
+def _baseline_available() -> bool:
+    try:
+        from report.baseline import count_faces_in_grid  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _required(p: dict, name: str) -> str:
+    value = p.get(name)
+    if value is None or not str(value).strip():
+        raise ApiError(400, f"missing parameter {name!r}", name)
+    return value
+
+
+def _tag_call(fn, param: str, *args):
+    """Run a tags/generation call; its TagError (the CLI's message) becomes a 400 naming `param`."""
+    from tags import TagError
+
+    try:
+        return fn(*args)
+    except TagError as exc:
+        raise ApiError(400, str(exc), param) from None
+
+
+def parse_params(endpoint: str, query: str) -> dict:
+    """Query string -> typed parameters with defaults; anything unexpected is an ApiError(400)."""
+    allowed = ENDPOINT_PARAMS[endpoint]
+    try:
+        raw = parse_qs(query, keep_blank_values=True, strict_parsing=False, max_num_fields=32,
+                       errors="strict")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, f"malformed query string ({exc})") from None
+    out: dict = {}
+    for name, values in raw.items():
+        if name not in allowed:
+            raise ApiError(400, f"unknown parameter {name!r}; /api/{endpoint} takes "
+                                f"{', '.join(sorted(allowed)) or 'no parameters'}", name)
+        if len(values) != 1:
+            raise ApiError(400, f"parameter {name!r} given {len(values)} times; give it once", name)
+        value = values[0]
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise ApiError(400, f"parameter {name!r} holds control characters", name)
+        if name in INTS:
+            _, lo, hi = INTS[name]
+            try:
+                number = int(value.strip())
+            except ValueError:
+                raise ApiError(400, f"{name} must be a whole number from {lo} to {hi}, got {value[:40]!r}",
+                               name) from None
+            if not lo <= number <= hi:
+                raise ApiError(400, f"{name} must be from {lo} to {hi}, got {number}", name)
+            out[name] = number
+        elif name in FLAGS:
+            if value.lower() not in ("", "0", "1", "true", "false", "on", "off"):
+                raise ApiError(400, f"{name} must be 0 or 1, got {value[:40]!r}", name)
+            out[name] = value.lower() in ("1", "true", "on")
+        else:
+            if len(value) > TEXTS[name]:
+                raise ApiError(400, f"{name} is longer than {TEXTS[name]} characters", name)
+            out[name] = value
+    for name in allowed:
+        if name in INTS and name not in out:
+            out[name] = INTS[name][0]
+        if name in FLAGS and name not in out:
+            out[name] = False
+    return out
+
+
+def _host_of(header: str) -> str:
+    """'127.0.0.1:8765' -> '127.0.0.1', '[::1]:8765' -> '::1'."""
+    if header.startswith("["):
+        return header[1:].split("]", 1)[0]
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class Handler(BaseHTTPRequestHandler):
+    server_version = "tagface-studio"
+    studio: Studio = None  # set by make_server
+    local_only = True
+
+    def log_message(self, format, *args):  # one line per failed request only (see _send)
+        pass
+
+    def _send(self, status: int, body: bytes, content_type: str, filename: str | None = None):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        if filename:
+            self.send_header("Content-Disposition", f'attachment; filename="{filename}"')
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _json(self, status: int, data: dict):
+        self._send(status, json.dumps(data).encode(), "application/json")
+
+    def _error(self, status: int, message: str, param: str | None = None):
+        if status >= 500:
+            print(f"studio: {self.command} {self.path[:200]} -> {status}: {message}", file=sys.stderr)
+        self._json(status, {"error": message, "param": param, "status": status})
+
+    def do_POST(self):
+        self._error(405, "the studio only answers GET requests")
+
+    do_PUT = do_DELETE = do_PATCH = do_POST
+
+    def do_HEAD(self):
+        self.do_GET()
+
+    def do_GET(self):
+        try:
+            self._get()
+        except ApiError as exc:
+            self._error(exc.status, exc.message, exc.param)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        except Exception as exc:  # a bug: say so in the response and in the server's log
+            traceback.print_exc(file=sys.stderr)
+            self._error(500, f"internal error ({type(exc).__name__}: {exc})")
+
+    def _get(self):
+        if self.local_only:  # a page on another site cannot reach the studio through a rebound DNS name
+            host = _host_of(self.headers.get("Host") or "127.0.0.1")
+            if not _loopback(host):
+                raise ApiError(403, f"this studio answers only to 127.0.0.1/localhost, not Host {host[:60]!r}")
+        url = urlsplit(self.path)
+        path = url.path
+        if path in STATIC:
+            name, ctype = STATIC[path]
+            return self._send(200, (STATIC_DIR / name).read_bytes(), ctype)
+        if not path.startswith("/api/"):
+            raise ApiError(404, f"no page {path[:80]!r}; the studio is at /")
+        endpoint = path[len("/api/"):]
+        as_png = endpoint.endswith(".png")
+        endpoint = endpoint[:-4] if as_png else endpoint
+        studio = self.studio
+        png_only, json_only = {"face"}, {"models", "vocab", "parse"}
+        if endpoint not in ENDPOINT_PARAMS or (as_png and endpoint in json_only) or (
+                not as_png and endpoint in png_only):
+            raise ApiError(404, f"no API {path[:80]!r}; see /api/models, /api/vocab, /api/parse, /api/grid, "
+                                "/api/grid.png, /api/face.png, /api/sweep, /api/interpolate")
+        p = parse_params(endpoint, url.query)
+        if endpoint == "models":
+            return self._json(200, studio.model_list())
+        if endpoint in ("vocab", "parse"):
+            return self._json(200, getattr(studio, endpoint)(p))
+        if endpoint == "face":
+            body, filename = studio.face(p)
+            return self._send(200, body, "image/png", filename)
+        result = getattr(studio, endpoint)(p, not as_png)
+        if as_png:
+            body, filename = result
+            return self._send(200, body, "image/png", filename)
+        return self._json(200, result)
+
+
+class StudioServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+def make_server(host: str = "127.0.0.1", port: int = DEFAULT_PORT, model=None, root=ROOT) -> StudioServer:
+    """A bound server (not yet serving); port 0 picks a free port (server.server_address)."""
+    studio = Studio(root, model)
+    handler = type("StudioHandler", (Handler,), {"studio": studio, "local_only": _loopback(host)})
+    server_class = StudioServer
+    if ":" in host:
+        server_class = type("StudioServer6", (StudioServer,), {"address_family": socket.AF_INET6})
+    server = server_class((host.strip("[]"), port), handler)
+    server.studio = studio
+    return server
+
+
+def serve(model=None, host: str = "127.0.0.1", port: int = DEFAULT_PORT, root=ROOT) -> int:
+    """Run the studio until Ctrl-C; prints its address. Returns an exit status."""
+    from model.runtime import ModelError
+
+    try:
+        server = make_server(host, port, model, root)
+    except ModelError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: cannot listen on {host}:{port} ({exc.strerror or exc}); choose another --port "
+              "(or --port 0 for any free one)", file=sys.stderr)
+        return 2
+    bound_port = server.server_address[1]
+    shown = f"[{host}]" if ":" in host else host
+    print(f"tagface studio: http://{'127.0.0.1' if host in ('0.0.0.0', '::') else shown}:{bound_port}/"
+          f"  (model {server.studio.default_id})", flush=True)
+    if _loopback(host):
+        print(f"listening on {host} only: this machine can open it, others cannot (--host 0.0.0.0 to share)",
+              flush=True)
+    else:
+        print(f"listening on {host}: anyone who can reach this machine on port {bound_port} can use it",
+              flush=True)
+    print("Ctrl-C stops it", flush=True)
+    try:
+        server.serve_forever(poll_interval=0.25)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        print("studio stopped", flush=True)
+    return 0

@@ -1,0 +1,358 @@
+// tagface studio: plain JavaScript over the studio's JSON API (report/studio/server.py).
+// The URL holds the state (model, model2, tags, seed, n, cols, scale, grade): a link reproduces the picture.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const state = { models: [], vocab: null, results: [], parseTimer: null, busy: false };
+
+async function api(path, params) {
+  const query = params ? "?" + new URLSearchParams(params).toString() : "";
+  const response = await fetch(path + query);
+  let data;
+  try { data = await response.json(); } catch (e) { data = { error: `HTTP ${response.status}` }; }
+  if (!response.ok) {
+    const err = new Error(data.error || `HTTP ${response.status}`);
+    err.param = data.param;
+    throw err;
+  }
+  return data;
+}
+
+function option(value, text, selected) {
+  const o = document.createElement("option");
+  o.value = value; o.textContent = text; o.selected = !!selected;
+  return o;
+}
+
+function activeModels() {
+  const ids = [$("model").value];
+  if ($("compare").checked && $("model2").value) ids.push($("model2").value);
+  return ids;
+}
+
+function modelLabel(id) {
+  const m = state.models.find((x) => x.id === id);
+  return m ? m.label : id;
+}
+
+// ------------------------------------------------------------ pickers <-> text
+async function loadVocab(model) {
+  state.vocab = await api("/api/vocab", { model });
+  const v = state.vocab;
+  for (const group of ["hair", "eyes"]) {
+    const select = $(group);
+    select.replaceChildren(option("", `any (drawn per face)`));
+    for (const value of v.groups[group] || []) select.append(option(value, value));
+    select.disabled = !v.groups[group];
+  }
+  const others = $("others");
+  others.replaceChildren();
+  for (const tag of v.other_tags) {
+    const label = document.createElement("label");
+    label.className = "check";
+    const box = document.createElement("input");
+    box.type = "checkbox"; box.value = tag; box.className = "other-tag";
+    box.addEventListener("change", pickersChanged);
+    label.append(box, tag);
+    others.append(label);
+  }
+  $("grade").disabled = !v.checker;
+  $("grade").parentElement.title = v.checker
+    ? "outer ring: hair, inner ring: eyes; green when the tag checker reads the requested colour"
+    : v.checker_error;
+}
+
+function composeTags() {
+  const parts = [];
+  if ($("hair").value) parts.push(`${$("hair").value} hair`);
+  if ($("eyes").value) parts.push(`${$("eyes").value} eyes`);
+  for (const box of document.querySelectorAll(".other-tag")) if (box.checked) parts.push(box.value);
+  return parts.join(" ");
+}
+
+function pickersChanged() {
+  $("tags").value = composeTags();
+  $("tags-error").textContent = "";
+}
+
+async function checkTags() {
+  const text = $("tags").value.trim();
+  if (!text) { $("tags-error").textContent = ""; return true; }
+  try {
+    const parsed = await api("/api/parse", { model: $("model").value, tags: text });
+    $("hair").value = parsed.values.hair || "";
+    $("eyes").value = parsed.values.eyes || "";
+    for (const box of document.querySelectorAll(".other-tag")) box.checked = parsed.extras.includes(box.value);
+    $("tags-error").textContent = "";
+    return true;
+  } catch (err) {
+    $("tags-error").textContent = err.message;
+    return false;
+  }
+}
+
+function tagsTyped() {
+  clearTimeout(state.parseTimer);
+  state.parseTimer = setTimeout(checkTags, 250);
+}
+
+// ------------------------------------------------------------ URL state
+function gridParams() {
+  return {
+    tags: $("tags").value.trim(), seed: $("seed").value.trim() || "0", n: $("n").value.trim() || "25",
+    cols: $("cols").value.trim() || "5", scale: $("scale").value, grade: $("grade").checked ? "1" : "0",
+  };
+}
+
+function saveUrl() {
+  const p = gridParams();
+  const q = new URLSearchParams({ model: $("model").value });
+  if ($("compare").checked && $("model2").value) q.set("model2", $("model2").value);
+  for (const key of ["tags", "seed", "n", "cols", "scale"]) q.set(key, p[key]);
+  if (p.grade === "1") q.set("grade", "1");
+  history.replaceState(null, "", "?" + q.toString());
+}
+
+// ------------------------------------------------------------ panes
+function pane(i) {
+  let el = $(`pane-${i}`);
+  if (!el) {
+    el = $("pane-template").content.firstElementChild.cloneNode(true);
+    el.id = `pane-${i}`;
+    el.querySelector("img.grid").id = `grid-${i}`;
+    el.querySelector(".accuracy").id = `accuracy-${i}`;
+    el.querySelector(".baseline").id = `baseline-${i}`;
+    el.querySelector(".download").id = `download-${i}`;
+    const img = el.querySelector("img.grid");
+    img.addEventListener("mousemove", (e) => { img.title = cellInfo(i, e) || ""; });
+    img.addEventListener("click", (e) => downloadFace(i, e));
+    $("results").append(el);
+  }
+  return el;
+}
+
+function cellAt(i, event) {
+  const data = state.results[i];
+  if (!data) return null;
+  const img = event.currentTarget;
+  const x = event.offsetX * img.naturalWidth / img.clientWidth;
+  const y = event.offsetY * img.naturalHeight / img.clientHeight;
+  const col = Math.floor((x - data.pad) / (data.cell + data.pad));
+  const row = Math.floor((y - data.pad) / (data.cell + data.pad));
+  if (col < 0 || row < 0 || col >= data.cols) return null;
+  const index = row * data.cols + col;
+  return index < data.n ? index : null;
+}
+
+function cellInfo(i, event) {
+  const index = cellAt(i, event);
+  if (index === null) return null;
+  const data = state.results[i];
+  let text = `face ${index + 1}: ${data.cells[index]}`;
+  if (data.grade) {
+    text += " — " + data.grade.groups.map((g, j) => `${g} ${data.grade.marks[index][j] ? "ok" : "WRONG"}`).join(", ");
+  }
+  return text + " (click to download)";
+}
+
+function downloadFace(i, event) {
+  const index = cellAt(i, event);
+  if (index === null) return;
+  const data = state.results[i];
+  const a = document.createElement("a");
+  a.href = "/api/face.png?" + new URLSearchParams({
+    model: data.model, tags: data.request.tags, seed: data.request.seed, n: data.request.n,
+    scale: data.request.scale, i: index,
+  });
+  a.download = "";
+  document.body.append(a); a.click(); a.remove();
+}
+
+function showGrid(i, model, data, request) {
+  const el = pane(i);
+  el.querySelector(".model-label").textContent = modelLabel(model);
+  el.querySelector(".pane-error").textContent = "";
+  data.request = request;
+  state.results[i] = data;
+  const img = el.querySelector("img.grid");
+  img.width = data.width; img.height = data.height;
+  img.src = data.image;
+  img.dataset.seed = data.seed;
+  const acc = el.querySelector(".accuracy");
+  acc.replaceChildren();
+  if (data.grade) {
+    acc.append("tag accuracy: ");
+    data.grade.groups.forEach((g, j) => {
+      const value = data.grade.accuracy[g];
+      const s = document.createElement("span");
+      s.className = value >= 0.8 ? "ok" : "bad";
+      s.textContent = `${g} ${value.toFixed(2)}`;
+      if (j) acc.append(", ");
+      acc.append(s);
+    });
+  }
+  const base = el.querySelector(".baseline");
+  base.replaceChildren();
+  if (data.baseline) {
+    const s = document.createElement("span");
+    s.className = data.baseline.passed ? "ok" : "bad";
+    s.textContent = `${data.baseline.faces}/${data.baseline.of} faces (${data.baseline.passed ? "pass" : "fail"})`;
+    base.append("course baseline: ", s);
+  } else if (data.grade && state.vocab && !state.vocab.baseline && data.n === 25 && data.cols === 5) {
+    base.textContent = "course baseline: not installed (report.baseline)";
+  }
+  const link = el.querySelector(".download");
+  link.href = "/api/grid.png?" + new URLSearchParams({ model, ...request });
+  link.download = data.filename;
+  link.textContent = `download ${data.filename}`;
+}
+
+function showPaneError(i, model, message) {
+  const el = pane(i);
+  el.querySelector(".model-label").textContent = modelLabel(model);
+  el.querySelector(".pane-error").textContent = message;
+  el.querySelector("img.grid").removeAttribute("src");
+  el.querySelector(".accuracy").replaceChildren();
+  el.querySelector(".baseline").replaceChildren();
+  el.querySelector(".download").removeAttribute("href");
+  state.results[i] = null;
+}
+
+async function generate() {
+  if (!$("tags").value.trim()) $("tags").value = composeTags();
+  const request = gridParams();
+  if (!request.tags) {
+    $("tags-error").textContent = "choose a hair or eye colour, or type tags such as \"blue hair red eyes\"";
+    return;
+  }
+  saveUrl();
+  const models = activeModels();
+  for (let i = models.length; $(`pane-${i}`); i++) { $(`pane-${i}`).remove(); state.results[i] = null; }
+  $("generate").disabled = true;
+  $("status").textContent = "drawing…";
+  const started = performance.now();
+  const times = [];
+  await Promise.all(models.map(async (model, i) => {
+    try {
+      const data = await api("/api/grid", { model, ...request });
+      showGrid(i, model, data, request);
+      times.push(data.ms);
+      if (i === 0) $("tags-error").textContent = "";
+    } catch (err) {
+      if (i === 0 && err.param === "tags") $("tags-error").textContent = err.message;
+      showPaneError(i, model, err.message);
+    }
+  }));
+  $("generate").disabled = false;
+  const wall = Math.round(performance.now() - started);
+  $("status").textContent = times.length
+    ? `${request.n} faces, seed ${request.seed}: ${wall} ms (server ${times.map((t) => Math.round(t)).join(" + ")} ms)` : "";
+  document.body.dataset.generated = String(Number(document.body.dataset.generated || 0) + 1);
+}
+
+// ------------------------------------------------------------ sweeps and interpolation
+function strip(container, model, title, data, extra) {
+  const fig = document.createElement("figure");
+  const cap = document.createElement("figcaption");
+  cap.textContent = `${model} · ${title}`;
+  const img = document.createElement("img");
+  img.src = data.image; img.width = data.width; img.height = data.height; img.alt = title;
+  fig.append(cap, img);
+  if (extra) {
+    const note = document.createElement("div");
+    note.className = "colnames"; note.textContent = extra;
+    fig.append(note);
+  }
+  const a = document.createElement("a");
+  a.href = data.image; a.download = data.filename; a.textContent = `download ${data.filename}`;
+  const links = document.createElement("div");
+  links.className = "links"; links.append(a);
+  fig.append(links);
+  container.append(fig);
+}
+
+function errorBox(container, model, message) {
+  const div = document.createElement("div");
+  div.className = "error"; div.textContent = `${model}: ${message}`;
+  container.append(div);
+}
+
+async function sweep(group) {
+  const box = $("sweeps");
+  box.replaceChildren();
+  const tags = $("tags").value.trim();
+  for (const model of activeModels()) {
+    try {
+      const data = await api("/api/sweep", {
+        model, group, tags, rows: $("rows").value, seed: $("seed").value || "0", scale: $("scale").value,
+      });
+      strip(box, model, `${group} sweep${tags ? " with " + tags : ""}`, data, `columns: ${data.columns.join(", ")}`);
+    } catch (err) { errorBox(box, model, err.message); }
+  }
+}
+
+async function interpolate() {
+  const box = $("strips");
+  box.replaceChildren();
+  for (const model of activeModels()) {
+    try {
+      const data = await api("/api/interpolate", {
+        model, a: $("interp-a").value, b: $("interp-b").value, steps: $("steps").value,
+        seed: $("seed").value || "0", scale: $("scale").value, tags: $("tags").value.trim(),
+      });
+      strip(box, model, data.label, data);
+    } catch (err) { errorBox(box, model, err.message); }
+  }
+}
+
+// ------------------------------------------------------------ start
+async function start() {
+  const url = new URLSearchParams(location.search);
+  const listing = await api("/api/models");
+  state.models = listing.models;
+  for (const select of [$("model"), $("model2")]) {
+    select.replaceChildren(...state.models.map((m) => option(m.id, m.label)));
+  }
+  const known = (id) => state.models.some((m) => m.id === id);
+  $("model").value = known(url.get("model")) ? url.get("model") : listing.default;
+  const second = state.models.find((m) => m.id !== $("model").value);
+  $("model2").value = known(url.get("model2")) ? url.get("model2") : (second ? second.id : $("model").value);
+  $("compare").checked = known(url.get("model2"));
+  $("model2").disabled = !$("compare").checked;
+  for (const key of ["seed", "n", "cols"]) if (url.has(key)) $(key).value = url.get(key);
+  if (url.has("scale")) $("scale").value = url.get("scale");
+  $("grade").checked = url.get("grade") === "1";
+  await loadVocab($("model").value);
+  if (url.has("tags")) {
+    $("tags").value = url.get("tags");
+    if (await checkTags()) await generate();
+  }
+
+  $("model").addEventListener("change", async () => {
+    await loadVocab($("model").value);
+    await checkTags();
+    if (state.results.some(Boolean)) generate();
+  });
+  $("compare").addEventListener("change", () => {
+    $("model2").disabled = !$("compare").checked;
+    if (state.results.some(Boolean)) generate();
+  });
+  $("model2").addEventListener("change", () => { if (state.results.some(Boolean)) generate(); });
+  $("hair").addEventListener("change", pickersChanged);
+  $("eyes").addEventListener("change", pickersChanged);
+  $("tags").addEventListener("input", tagsTyped);
+  $("tags").addEventListener("keydown", (e) => { if (e.key === "Enter") generate(); });
+  $("seed").addEventListener("keydown", (e) => { if (e.key === "Enter") generate(); });
+  $("new-seed").addEventListener("click", () => {
+    $("seed").value = String(Math.floor(Math.random() * 2147483647));
+    generate();
+  });
+  $("grade").addEventListener("change", () => { if (state.results.some(Boolean)) generate(); });
+  $("generate").addEventListener("click", generate);
+  $("sweep-hair").addEventListener("click", () => sweep("hair"));
+  $("sweep-eyes").addEventListener("click", () => sweep("eyes"));
+  $("interpolate").addEventListener("click", interpolate);
+  document.body.dataset.ready = "1";
+}
+
+start().catch((err) => { $("status").textContent = `cannot start: ${err.message}`; });

@@ -1,0 +1,486 @@
+"""The tag studio (report/studio): its HTTP API through the standard library
+client (valid requests, every kind of bad request, concurrent requests), the
+command that serves it, and the page in a real headless Chromium.
+
+Uses the bundled models/default (generator.tflite + checker), copied into a
+temporary project root beside a fake run, so nothing here needs ../shared."""
+import io
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT = ROOT / "models" / "default"
+SECRET = "do-not-serve-this-3141"
+PAD = 2
+
+
+def _png_pixels(data: bytes) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """root/models/default (bundled model), root/runs/r1/export (+ the run's eval.csv),
+    root/runs/r2 (a run without export: not listed), and a secret file beside root."""
+    base = tmp_path_factory.mktemp("studio")
+    root = base / "project"
+    shutil.copytree(DEFAULT, root / "models" / "default")
+    export = root / "runs" / "r1" / "export"
+    shutil.copytree(DEFAULT, export, ignore=shutil.ignore_patterns("metrics.json"))
+    (root / "runs" / "r1" / "eval.csv").write_text(
+        "step,acc_hair,acc_eyes,diversity_ratio,frechet_generated_vs_real\n"
+        "200,0.5,0.4,0.3,200.0\n300,0.61,0.42,0.33,180.5\n")
+    (root / "runs" / "r2").mkdir(parents=True)
+    (root / "runs" / "r2" / "config.json").write_text("{}")
+    (base / "secret.txt").write_text(SECRET)
+    (root / "models" / "secret.txt").write_text(SECRET)
+    return root
+
+
+class Live:
+    def __init__(self, port, studio=None):
+        self.port, self.studio = port, studio
+
+
+@pytest.fixture(scope="module")
+def server(project):
+    """The studio as a user starts it (python -m report.studio), in its own process: a LiteRT
+    interpreter gives wrong pixels on repeated calls in a process that has imported TensorFlow,
+    as the test process has once the training tests ran."""
+    proc, lines = _start(["--root", str(project)], project)
+    match = re.search(r"http://127\.0\.0\.1:(\d+)/", "".join(lines))
+    if not match:
+        proc.kill()
+        pytest.fail("studio did not start: " + "".join(lines) + proc.stderr.read())
+    yield Live(int(match.group(1)))
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def inproc(project):
+    """The same studio in this process (its files can be watched); for requests that draw nothing."""
+    from report.studio import make_server
+
+    srv = make_server("127.0.0.1", 0, root=project)
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield Live(srv.server_address[1], srv)
+    srv.shutdown()
+    srv.server_close()
+
+
+def _url(server, path):
+    return f"http://127.0.0.1:{server.port}{path}"
+
+
+def get(server, path, headers=None, method="GET"):
+    """(status, headers, body bytes) without raising on 4xx."""
+    request = urllib.request.Request(_url(server, path), headers=headers or {}, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers, exc.read()
+
+
+def get_json(server, path, **kw):
+    status, headers, body = get(server, path, **kw)
+    assert headers["Content-Type"].startswith("application/json"), (path, status, body[:200])
+    return status, json.loads(body)
+
+
+# ---------------------------------------------------------------- valid requests
+def test_binds_loopback_by_default(inproc):
+    assert inproc.studio.server_address[0] == "127.0.0.1"
+
+
+def test_model_list_has_steps_and_metrics(server):
+    status, data = get_json(server, "/api/models")
+    assert status == 200
+    models = {m["id"]: m for m in data["models"]}
+    assert list(models) == ["models/default", "runs/r1/export"]  # runs/r2 has no export
+    assert data["default"] == "models/default"
+    bundled = models["models/default"]
+    assert bundled["step"] == 12500 and bundled["metrics"]["acc_hair"] == pytest.approx(0.9412)
+    assert bundled["checker"] and bundled["litert"]
+    run = models["runs/r1/export"]
+    assert run["step"] == 300 and run["metrics_file"] == "eval.csv"  # last row of the run's eval.csv
+    assert run["metrics"] == {"acc_hair": 0.61, "acc_eyes": 0.42, "diversity_ratio": 0.33,
+                              "frechet_generated_vs_real": 180.5}
+    assert "step 300" in run["label"] and "hair 0.61" in run["label"]
+
+
+def test_page_and_static_files(server):
+    status, headers, body = get(server, "/")
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    assert b'id="generate"' in body and b"/studio.js" in body
+    for path, kind in (("/studio.js", "javascript"), ("/studio.css", "css")):
+        status, headers, _ = get(server, path)
+        assert status == 200 and kind in headers["Content-Type"]
+
+
+def test_vocab_and_parse(server):
+    status, vocab = get_json(server, "/api/vocab?model=models/default")
+    assert status == 200
+    assert "blue" in vocab["groups"]["hair"] and "red" in vocab["groups"]["eyes"]
+    assert vocab["checker"] is True and vocab["backend"] == "litert"
+    status, parsed = get_json(server, "/api/parse?tags=Red+Eyes,+Blue+Hair")
+    assert status == 200 and parsed["text"] == "blue hair red eyes" and parsed["missing"] == []
+    status, parsed = get_json(server, "/api/parse?tags=Blond+Hair")
+    assert parsed["values"] == {"hair": "blonde"} and parsed["missing"] == ["eyes"]
+
+
+def test_grid_is_the_cli_grid(server, tmp_path):
+    """Same tags and seed: the studio's PNG has exactly the pixels generate.py writes."""
+    out = tmp_path / "cli.png"
+    subprocess.run([sys.executable, str(ROOT / "generate.py"), "--model", str(DEFAULT), "--tags",
+                    "blue hair red eyes", "--seed", "3", "--out", str(out)], check=True, cwd=tmp_path,
+                   capture_output=True, timeout=120)
+    status, headers, body = get(server, "/api/grid.png?tags=blue+hair+red+eyes&seed=3")
+    assert status == 200 and headers["Content-Type"] == "image/png"
+    assert 'filename="blue_hair_red_eyes_seed3.png"' in headers["Content-Disposition"]
+    np.testing.assert_array_equal(_png_pixels(body), _png_pixels(out.read_bytes()))
+
+
+def test_grid_json_with_grades(server):
+    status, data = get_json(server, "/api/grid?tags=blue+hair+red+eyes&seed=3&scale=2&grade=1")
+    assert status == 200
+    assert data["n"] == 25 and data["cols"] == 5 and data["cells"] == ["blue hair red eyes"] * 25
+    assert data["width"] == data["height"] == 5 * (64 * 2 + PAD) + PAD
+    image = _png_pixels(__import__("base64").b64decode(data["image"].split(",", 1)[1]))
+    assert image.shape == (data["height"], data["width"], 3)
+    grade = data["grade"]
+    assert grade["groups"] == ["hair", "eyes"] and len(grade["marks"]) == 25
+    for g, j in (("hair", 0), ("eyes", 1)):
+        assert grade["accuracy"][g] == pytest.approx(sum(m[j] for m in grade["marks"]) / 25, abs=1e-4)
+    # the border of the first cell is green or red, as the mark says
+    corner = tuple(image[PAD, PAD])
+    assert corner == ((30, 170, 60) if grade["marks"][0][0] else (220, 30, 40))
+    # the same request again gives the same picture (a link reproduces it)
+    _, again = get_json(server, "/api/grid?tags=blue+hair+red+eyes&seed=3&scale=2&grade=1")
+    assert again["image"] == data["image"]
+
+
+def test_missing_group_is_drawn_per_face(server):
+    status, data = get_json(server, "/api/grid?tags=pink+hair&n=6&cols=3")
+    assert status == 200 and len(data["cells"]) == 6
+    assert all(c.startswith("pink hair ") and c.endswith(" eyes") for c in data["cells"])
+    assert data["filename"] == "pink_hair_seed0.png" and data["baseline"] is None
+
+
+def test_face_download_is_the_grid_cell(server):
+    _, _, grid_png = get(server, "/api/grid.png?tags=green+hair+yellow+eyes&seed=5&n=4&cols=2")
+    status, headers, face_png = get(server, "/api/face.png?tags=green+hair+yellow+eyes&seed=5&n=4&i=3")
+    assert status == 200
+    assert 'filename="green_hair_yellow_eyes_seed5_4.png"' in headers["Content-Disposition"]
+    grid, face = _png_pixels(grid_png), _png_pixels(face_png)
+    r, c = divmod(3, 2)
+    y, x = PAD + r * (64 + PAD), PAD + c * (64 + PAD)
+    np.testing.assert_array_equal(face, grid[y:y + 64, x:x + 64])
+
+
+def test_sweep_and_interpolation(server):
+    status, data = get_json(server, "/api/sweep?group=hair&tags=red+eyes&rows=2")
+    assert status == 200 and len(data["columns"]) == 12 and len(data["rows"]) == 2
+    assert data["width"] == 12 * (64 + PAD) + PAD and data["height"] == 2 * (64 + PAD) + PAD
+    status, data = get_json(server, "/api/interpolate?a=blue+hair+red+eyes&b=green+hair+yellow+eyes&steps=6")
+    assert status == 200 and data["label"] == "blue hair red eyes -> green hair yellow eyes"
+    assert data["width"] == 6 * (64 + PAD) + PAD
+    status, data = get_json(server, "/api/interpolate?a=1&b=2&tags=red+hair+blue+eyes&steps=3")
+    assert status == 200 and data["label"] == "red hair blue eyes: seed 1 -> 2"
+    status, headers, body = get(server, "/api/sweep.png?group=eyes&rows=1")
+    assert status == 200 and _png_pixels(body).shape[1] == 10 * (64 + PAD) + PAD
+    assert 'filename="sweep_eyes_any_seed0.png"' in headers["Content-Disposition"]
+
+
+def test_compare_two_models_same_seed(server):
+    _, a = get_json(server, "/api/grid?model=models/default&tags=white+hair&seed=9&n=4")
+    _, b = get_json(server, "/api/grid?model=runs/r1/export&tags=white+hair&seed=9&n=4")
+    _, b2 = get_json(server, "/api/grid?model=runs/r1&tags=white+hair&seed=9&n=4")  # the run dir = its export
+    assert a["model"] == "models/default" and b["model"] == b2["model"] == "runs/r1/export"
+    assert a["image"] == b["image"] == b2["image"]  # r1 holds the same weights
+
+
+# ---------------------------------------------------------------- bad requests
+BAD = [
+    # (path, status, param, words in the message)
+    ("/api/grid?tags=bleu+hair+red+eyes", 400, "tags", "closest known tags: blue hair"),
+    ("/api/grid?tags=blue+hair+red+hair", 400, "tags", "two hair colours"),
+    ("/api/grid?tags=", 400, "tags", "missing parameter"),
+    ("/api/grid", 400, "tags", "missing parameter"),
+    ("/api/parse?tags=long+nose", 400, "tags", "unknown tag 'long nose'"),
+    ("/api/grid?tags=red+hair&n=0", 400, "n", "from 1 to 100"),
+    ("/api/grid?tags=red+hair&n=101", 400, "n", "from 1 to 100"),
+    ("/api/grid?tags=red+hair&n=5x", 400, "n", "whole number"),
+    ("/api/grid?tags=red+hair&seed=-1", 400, "seed", "from 0 to"),
+    ("/api/grid?tags=red+hair&cols=0", 400, "cols", "from 1 to 20"),
+    ("/api/grid?tags=red+hair&scale=9", 400, "scale", "from 1 to 4"),
+    ("/api/grid?tags=red+hair&grade=maybe", 400, "grade", "0 or 1"),
+    ("/api/face.png?tags=red+hair&n=4&i=4", 400, "i", "has 4 faces"),
+    ("/api/grid?tags=red+hair&out=/tmp/x.png", 400, "out", "unknown parameter"),
+    ("/api/grid?tags=red+hair&tags=blue+hair", 400, "tags", "given 2 times"),
+    ("/api/grid?tags=red%00hair", 400, "tags", "control characters"),
+    ("/api/grid?tags=" + "a" * 301, 400, "tags", "longer than 300"),
+    ("/api/sweep?group=nose", 400, "group", "groups are hair, eyes"),
+    ("/api/interpolate?a=blue+hair&b=bleu+hair", 400, "b", "unknown tag"),
+    ("/api/interpolate?a=1&b=2", 400, "tags", "missing parameter"),
+    # model paths outside the model folders, and path tricks
+    ("/api/grid?tags=red+hair&model=../secret.txt", 400, "model", "outside the model folders"),
+    ("/api/grid?tags=red+hair&model=models/../../secret.txt", 400, "model", "outside the model folders"),
+    ("/api/grid?tags=red+hair&model=runs/r1/export/../../../../secret.txt", 400, "model", "outside"),
+    ("/api/grid?tags=red+hair&model=%2Fetc%2Fpasswd", 400, "model", "outside the model folders"),
+    ("/api/grid?tags=red+hair&model=%2E%2E%2Fsecret.txt", 400, "model", "outside the model folders"),
+    ("/api/grid?tags=red+hair&model=models%5C..%5C..%5Csecret.txt", 400, "model", "outside"),
+    ("/api/grid?tags=red+hair&model=~/models", 400, "model", "outside the model folders"),
+    ("/api/grid?tags=red+hair&model=file:///etc/passwd", 400, "model", "outside the model folders"),
+    ("/api/vocab?model=tests", 400, "model", "outside the model folders"),
+    ("/api/grid?tags=red+hair&model=models/secret.txt", 404, "model", "no model 'models/secret.txt'"),
+    ("/api/grid?tags=red+hair&model=runs/r2", 404, "model", "no model 'runs/r2'"),
+    ("/api/grid?tags=red+hair&model=runs/nothing/export", 404, "model", "no model"),
+    ("/../secret.txt", 404, None, "no page"),
+    ("/static/../../secret.txt", 404, None, "no page"),
+    ("/%2e%2e/%2e%2e/secret.txt", 404, None, "no page"),
+    ("/models/secret.txt", 404, None, "no page"),
+    ("/report/studio/server.py", 404, None, "no page"),
+    ("/api/../../secret.txt", 404, None, "no API"),
+    ("/api/models.png", 404, None, "no API"),
+    ("/api/face?tags=red+hair", 404, None, "no API"),
+]
+
+
+@pytest.fixture(scope="module")
+def opened_files():
+    """Every file the process opens whose path holds 'secret' (an audit hook; hooks cannot be
+    removed, so it only records while `active`)."""
+    record = {"active": False, "paths": []}
+
+    def hook(event, args):
+        if record["active"] and event == "open" and args and "secret" in str(args[0]):
+            record["paths"].append(str(args[0]))
+
+    sys.addaudithook(hook)
+    return record
+
+
+@pytest.mark.parametrize("path,status,param,words", BAD)
+def test_bad_requests_get_a_clear_json_error(inproc, opened_files, path, status, param, words):
+    opened_files["active"] = True
+    try:
+        got, data = get_json(inproc, path)
+    finally:
+        opened_files["active"] = False
+    assert got == status, data
+    assert data["status"] == status and data["param"] == param
+    assert words in data["error"], data["error"]
+    assert SECRET not in json.dumps(data)
+    assert opened_files["paths"] == []
+
+
+def test_other_methods_and_foreign_hosts_are_refused(server):
+    status, data = get_json(server, "/api/models", method="POST")
+    assert status == 405 and "GET" in data["error"]
+    # a page on another site reaching the studio through a rebound DNS name
+    status, data = get_json(server, "/api/models", headers={"Host": "evil.example:8765"})
+    assert status == 403 and "127.0.0.1" in data["error"]
+    for host in ("localhost:1", "127.0.0.1", "[::1]:8765"):
+        assert get(server, "/api/models", headers={"Host": host})[0] == 200
+
+
+def test_nothing_is_written(server, project):
+    before = sorted(str(p) for p in project.rglob("*"))
+    for path in ("/api/grid?tags=red+hair&grade=1", "/api/grid.png?tags=red+hair", "/api/sweep?group=hair",
+                 "/api/face.png?tags=red+hair&i=2"):
+        assert get(server, path)[0] == 200
+    assert sorted(str(p) for p in project.rglob("*")) == before
+
+
+# ---------------------------------------------------------------- concurrency
+def test_concurrent_requests_from_threads(server):
+    """Sixteen requests over eight threads, both models, with and without grading: each
+    answer equals the same request made alone, and each model was loaded once."""
+    queries = [f"/api/grid?model={m}&tags={t}&seed={s}&n=9&cols=3&grade={g}"
+               for m in ("models/default", "runs/r1/export")
+               for t, s, g in (("blue+hair+red+eyes", 1, 1), ("green+hair", 2, 0), ("red+eyes", 3, 1),
+                               ("white+hair+aqua+eyes", 4, 0))]
+    queries += [f"/api/sweep?model=models/default&group=eyes&seed={s}&rows=1" for s in range(4)]
+    queries += [f"/api/face.png?tags=pink+hair&seed={s}&i=1" for s in range(4)]
+    alone = {q: get(server, q)[2] for q in queries}
+    with ThreadPoolExecutor(8) as pool:
+        together = list(pool.map(lambda q: (q, get(server, q)), queries * 2))
+    for q, (status, _, body) in together:
+        assert status == 200, body[:200]
+        if "/api/grid" in q or "/api/sweep" in q:
+            a, b = json.loads(body), json.loads(alone[q])
+            assert a["image"] == b["image"] and a.get("grade") == b.get("grade"), q
+        else:
+            assert body == alone[q], q
+    _, listing = get_json(server, "/api/models")
+    assert {m["id"]: m["loads"] for m in listing["models"]} == {"models/default": 1, "runs/r1/export": 1}
+
+
+# ---------------------------------------------------------------- the command
+COMMANDS = {"module": [sys.executable, "-m", "report.studio"],
+            "generate.py": [sys.executable, str(ROOT / "generate.py"), "--serve"],
+            "run.sh": [str(ROOT / "run.sh"), "--serve"]}
+
+
+def _start(args, cwd, command="module"):
+    env = dict(os.environ, PYTHONUNBUFFERED="1", TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(ROOT))
+    env.pop("TAGFACE_MODEL", None)
+    proc = subprocess.Popen(COMMANDS[command] + ["--port", "0"] + args, cwd=cwd,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    lines = []
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if line.startswith("Ctrl-C"):
+            break
+    return proc, lines
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_command_prints_its_address_and_stops_on_ctrl_c(command, tmp_path):
+    if command == "run.sh" and not (ROOT / ".venv" / "bin" / "python").exists():
+        pytest.skip("run.sh needs .venv (./run.sh or bash .ci/run creates it)")
+    proc, lines = _start([], tmp_path, command)
+    try:
+        text = "".join(lines)
+        match = re.search(r"http://127\.0\.0\.1:(\d+)/", text)
+        assert match, text + proc.stderr.read() if proc.poll() is not None else text
+        assert "listening on 127.0.0.1 only" in text and "(model models/default)" in text
+        with urllib.request.urlopen(f"http://127.0.0.1:{match.group(1)}/api/models", timeout=30) as r:
+            assert json.loads(r.read())["default"] == "models/default"
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert "studio stopped" in out and "Traceback" not in err
+
+
+def test_command_says_when_it_is_open_to_the_network():
+    proc, lines = _start(["--host", "0.0.0.0"], ROOT)
+    try:
+        assert any("anyone who can reach this machine" in line for line in lines), lines
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+
+
+def test_command_bad_model_is_one_line(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "report.studio", "--port", "0", "--model",
+                             str(tmp_path / "none")], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: model ") and "does not exist" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+# ---------------------------------------------------------------- the page in Chromium
+def _browser():
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver_path = shutil.which("chromedriver")
+    if not chromium:
+        pytest.skip("chromium is not installed (apt-get install chromium chromium-driver; .ci/run installs them)")
+    if not driver_path:
+        pytest.skip("chromedriver is not installed (apt-get install chromium-driver; .ci/run installs it)")
+    try:
+        from selenium import webdriver
+    except ImportError:
+        pytest.skip("selenium is not installed (pip install -r requirements-test.txt)")
+    options = webdriver.ChromeOptions()
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=1400,1200"):
+        options.add_argument(arg)
+    options.binary_location = chromium
+    return webdriver.Chrome(options=options, service=webdriver.ChromeService(driver_path))
+
+
+def test_page_in_headless_chromium(server):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    driver = _browser()
+    try:
+        wait = WebDriverWait(driver, 60)
+        driver.get(_url(server, "/"))
+        wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "1")
+        models = [o.get_attribute("value") for o in Select(driver.find_element(By.ID, "model")).options]
+        assert models == ["models/default", "runs/r1/export"]
+        hair = Select(driver.find_element(By.ID, "hair"))
+        assert "blue" in [o.get_attribute("value") for o in hair.options]
+        hair.select_by_value("blue")
+        Select(driver.find_element(By.ID, "eyes")).select_by_value("red")
+        assert driver.find_element(By.ID, "tags").get_attribute("value") == "blue hair red eyes"
+        driver.find_element(By.ID, "generate").click()
+        size = wait.until(lambda d: d.execute_script(
+            "const i = document.getElementById('grid-0');"
+            "return i && i.complete && i.naturalWidth ? [i.naturalWidth, i.naturalHeight] : null;"))
+        assert size == [5 * (64 * 2 + PAD) + PAD] * 2  # 25 faces, 5 columns, zoom 2
+        assert "tags=blue+hair+red+eyes" in driver.current_url and "seed=0" in driver.current_url
+
+        driver.find_element(By.ID, "grade").click()  # regenerates with the checker's marks
+        text = wait.until(lambda d: "hair" in d.find_element(By.ID, "accuracy-0").text
+                          and d.find_element(By.ID, "accuracy-0").text)
+        shown = {g: float(v) for g, v in re.findall(r"(hair|eyes) ([01]\.\d\d)", text)}
+        _, api = get_json(server, "/api/grid?tags=blue+hair+red+eyes&seed=0&n=25&cols=5&scale=2&grade=1")
+        assert shown == {g: round(a, 2) for g, a in api["grade"]["accuracy"].items()}
+        assert "grade=1" in driver.current_url
+        shown_src = driver.find_element(By.ID, "grid-0").get_attribute("src")
+        assert shown_src == api["image"]
+
+        # the link reproduces the picture
+        driver.get(driver.current_url)
+        wait.until(lambda d: d.execute_script(
+            "const i = document.getElementById('grid-0'); return i && i.complete && i.naturalWidth > 0;"))
+        assert driver.find_element(By.ID, "grid-0").get_attribute("src") == api["image"]
+        assert Select(driver.find_element(By.ID, "hair")).first_selected_option.get_attribute("value") == "blue"
+
+        # free text is parsed as the CLI parses it, errors inline
+        box = driver.find_element(By.ID, "tags")
+        box.clear()
+        box.send_keys("bleu hair")
+        error = wait.until(lambda d: d.find_element(By.ID, "tags-error").text)
+        assert "unknown tag 'bleu hair'; closest known tags: blue hair" in error
+
+        # side by side with the same seed
+        box.clear()
+        box.send_keys("green hair yellow eyes")
+        driver.find_element(By.ID, "compare").click()
+        driver.find_element(By.ID, "generate").click()
+        wait.until(lambda d: d.execute_script(
+            "const i = document.getElementById('grid-1'); return i && i.complete && i.naturalWidth > 0;"))
+        assert "model2=runs%2Fr1%2Fexport" in driver.current_url
+        labels = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#results .model-label")]
+        assert labels[0].startswith("models/default") and labels[1].startswith("runs/r1/export · step 300")
+
+        driver.find_element(By.ID, "sweep-hair").click()
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#sweeps figure img"))
+        driver.find_element(By.ID, "interpolate").click()
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#strips figure img"))
+        # no script errors (the 400 of the mistyped tags above is a network entry)
+        severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE" and e["source"] != "network"]
+        assert severe == []
+    finally:
+        driver.quit()
