@@ -173,6 +173,14 @@ def test_grid_json_with_grades(server):
     # the border of the first cell is green or red, as the mark says
     corner = tuple(image[PAD, PAD])
     assert corner == ((30, 170, 60) if grade["marks"][0][0] else (220, 30, 40))
+    # a graded 5x5 grid carries the course baseline: the detector's count on the plain grid
+    from PIL import Image
+
+    from report.baseline import grade_grid_image
+
+    _, _, plain_png = get(server, "/api/grid.png?tags=blue+hair+red+eyes&seed=3&n=25&cols=5&scale=1")
+    expected = grade_grid_image(np.asarray(Image.open(io.BytesIO(plain_png)).convert("RGB")))
+    assert data["baseline"] == {"faces": expected.faces, "of": 25, "pass_at": 20, "passed": expected.passed}
     # the same request again gives the same picture (a link reproduces it)
     _, again = get_json(server, "/api/grid?tags=blue+hair+red+eyes&seed=3&scale=2&grade=1")
     assert again["image"] == data["image"]

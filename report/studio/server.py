@@ -38,6 +38,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 
+from report.baseline import PASS_AT, grade_grid_image
 from report.studio.models import describe, find_models
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +48,6 @@ STATIC = {"/": ("index.html", "text/html; charset=utf-8"),
           "/studio.js": ("studio.js", "text/javascript; charset=utf-8"),
           "/studio.css": ("studio.css", "text/css; charset=utf-8")}
 DEFAULT_PORT = 8765
-BASELINE_PASS = 20  # the 2018 course passed a 5x5 grid at >= 20 detected faces
 
 # name: (default, lowest, highest)
 INTS = {"seed": (0, 0, 2 ** 32 - 1), "n": (25, 1, 100), "cols": (5, 1, 20), "scale": (1, 1, 4),
@@ -63,16 +63,6 @@ ENDPOINT_PARAMS = {
     "sweep": {"model", "group", "tags", "rows", "seed", "scale"},
     "interpolate": {"model", "a", "b", "tags", "steps", "seed", "scale"},
 }
-
-
-def baseline_count(grid_image: np.ndarray) -> int | None:
-    """The course baseline's face count on a 5x5 grid (OpenCV anime-face
-    cascade, report.baseline of issue 11), or None while that module is absent."""
-    try:
-        from report.baseline import count_faces_in_grid
-    except ImportError:
-        return None
-    return int(count_faces_in_grid(grid_image))
 
 
 class ApiError(Exception):
@@ -216,7 +206,7 @@ class Studio:
         return {"model": model_id, "groups": vocab.groups, "other_tags": vocab.other_tags,
                 "image_size": loaded.generator.config.image_size, "backend": loaded.generator.backend,
                 "checker": loaded.checker is not None, "checker_error": loaded.checker_error,
-                "baseline": _baseline_available(), "limits": {k: [lo, hi] for k, (_, lo, hi) in INTS.items()}}
+                "baseline": True, "limits": {k: [lo, hi] for k, (_, lo, hi) in INTS.items()}}
 
     def parse(self, p: dict) -> dict:
         from tags.parser import parse
@@ -257,9 +247,8 @@ class Studio:
             return _png(picture), f"{name}.png"
         baseline = None
         if p["n"] == 25 and p["cols"] == 5 and p["grade"]:
-            faces = baseline_count(grid(images, 5))
-            if faces is not None:
-                baseline = {"faces": faces, "of": 25, "pass_at": BASELINE_PASS, "passed": faces >= BASELINE_PASS}
+            result = grade_grid_image(grid(images, 5))  # the course baseline, on the plain 5x5 grid
+            baseline = {"faces": result.faces, "of": 25, "pass_at": PASS_AT, "passed": result.passed}
         png = _png(picture)
         return {"model": model_id, "tags": query.text, "seed": p["seed"], "n": p["n"], "cols": p["cols"],
                 "scale": p["scale"], "width": int(picture.shape[1]), "height": int(picture.shape[0]),
@@ -328,14 +317,6 @@ class Studio:
         return {"model": model_id, "label": labels[0], "steps": p["steps"], "width": int(picture.shape[1]),
                 "height": int(picture.shape[0]), "filename": name,
                 "image": "data:image/png;base64," + base64.b64encode(_png(picture)).decode("ascii")}
-
-
-def _baseline_available() -> bool:
-    try:
-        from report.baseline import count_faces_in_grid  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def _required(p: dict, name: str) -> str:
