@@ -4,7 +4,8 @@
 
 Trains the given settings (default: the configuration that diverged in
 issue 16: n=64, no auxiliary head, no mode-seeking term, condition only at
-the bottleneck, wrong-condition weight 1.0 from the first step) and prints,
+the bottleneck, wrong-condition weight 1.0 from the first step, the course's
+form of the term; `--set wrong_form=margin` for the fix) and prints,
 every few steps, L(x), the wrong-condition loss, and the norms of D's
 gradients of L(x) alone, of the wrong term alone, and of their weighted sum
 as D's loss uses it. When the sum's norm is a small fraction of L(x)'s, the
@@ -20,7 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import real_data  # noqa: E402
 
 DIVERGED = {"filters": 64, "aux_weight": 0.0, "diversity_weight": 0.0, "cond_every_scale": False,
-            "wrong_weight": "1.0", "wrong_warmup": 0, "ema_decay": 0.0, "precision": "fp32"}
+            "wrong_weight": "1.0", "wrong_warmup": 0, "ema_decay": 0.0, "precision": "fp32",
+            "wrong_form": "course"}
 
 
 def main():
@@ -82,7 +84,8 @@ def main():
                 weight = losses.warmup_weight(float(cfg.wrong_weight) if cfg.wrong_weight != "k" else model.k,
                                               model.step, cfg.wrong_warmup)
                 wrong_term = weight * losses.masked_mean(
-                    losses.capped_wrong_condition_loss(l_wrong, l_real, cfg.wrong_cap), kept)
+                    (losses.wrong_condition_margin if cfg.wrong_form == "margin"
+                     else losses.capped_wrong_condition_loss)(l_wrong, l_real, cfg.wrong_cap), kept)
                 both = real_term - wrong_term
             g_real, g_wrong, g_both = (norm(tape.gradient(t, d_vars)) for t in (real_term, wrong_term, both))
             print(f"{step:5d} {float(real_term):8.4f} {float(tf.reduce_mean(l_wrong)):8.4f} {g_real:9.4f} "

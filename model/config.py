@@ -39,7 +39,7 @@ def setting(default, group: str, help: str, *, resumable: bool = False, architec
 
 # Settings added after format 1 was fixed: a config.json written before them
 # means they were off, whatever today's default is (so old runs resume as they were).
-LEGACY_VALUES = {"projection_weight": 0.0, "augment": "", "wrong_warmup": 0, "ema_decay": 0.0, "lr_d": 0.0}
+LEGACY_VALUES = {"wrong_form": "course", "projection_weight": 0.0, "augment": "", "wrong_warmup": 0, "ema_decay": 0.0, "lr_d": 0.0}
 
 
 @dataclass
@@ -80,6 +80,9 @@ class TrainConfig:
     wrong_weight: str = setting("1.0", LOSSES, "weight of the capped wrong-condition term: a number, or k to "
                                 "reuse k_t")
     wrong_cap: float = setting(1.5, LOSSES, "cap of the wrong-condition loss, in multiples of L(x)")
+    wrong_form: str = setting("margin", LOSSES, "margin: D maximises min(L(x, wrong), cap L(x)) - L(x), so the "
+                              "term never cancels the reconstruction pull (stable); course: the course "
+                              "report's min(L(x, wrong), cap L(x))")
     oob_weight: float = setting(1.0, LOSSES, "weight of the out-of-bound pixel penalty on G's output")
     aux_weight: float = setting(0.2, LOSSES, "weight of the auxiliary tag head on D's encoder (0 turns it off)")
     diversity_weight: float = setting(0.05, LOSSES, "weight of the mode-seeking term (different z, same tags "
@@ -150,6 +153,8 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be >= 1, not {getattr(self, name)}")
         if self.eval_every and not self.checker:
             raise ConfigError("--eval-every needs --checker (a tag checker folder, e.g. models/default)")
+        if self.wrong_form not in ("margin", "course"):
+            raise ConfigError(f"wrong_form must be margin or course, not {self.wrong_form!r}")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ConfigError(f"ema_decay must be in [0, 1), not {self.ema_decay}")
         unknown_aug = set(filter(None, self.augment.split(","))) - {"translation", "cutout"}

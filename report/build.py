@@ -242,6 +242,51 @@ def _marked_grid_section(doc: _Doc, run_dir: Path, out: Path, config: TrainConfi
     doc.image("graded.png", "graded grid (rows: the fixed tags)")
 
 
+COURSE_TAGS = Path(__file__).resolve().parents[1] / "testing_tags.txt"
+
+
+def write_baseline_grid(run_dir: Path, out: Path, *, seed: int = 0) -> dict:
+    """The 2018 course's baseline on the final model: one face for each of 25 tag
+    texts (testing_tags.txt when the model knows its tags, else the first 25
+    training combinations) in a plain 5x5 grid, faces counted by the course's
+    detector; baseline.png and baseline.json."""
+    from report.baseline import grade_grid_image
+    from tags import TagError
+
+    generator = load_generator(run_dir)
+    items = [tuple(line.split(",", 1)) for line in COURSE_TAGS.read_text().splitlines() if "," in line]
+    try:
+        requests = build_requests(items[:25], generator.vocab, 1, seed)
+        source = COURSE_TAGS.name
+    except TagError:
+        combos = generator.vocab.combos[:25]
+        requests = build_requests([(str(i), " ".join(f"{v} {g}" for g, v in c["tags"].items()))
+                                   for i, c in enumerate(combos)], generator.vocab, 1, seed)
+        source = "the first training combinations"
+    cells = [batch[0] for batch in generate_requests(generator, requests, seed)]
+    picture = grid(cells, 5)
+    result = grade_grid_image(picture)
+    save_png(out / "baseline.png", picture)
+    summary = {"seed": seed, "tags": source, "cells": len(cells), "faces": result.faces, "passed": result.passed}
+    atomic_write(out / "baseline.json", json.dumps(summary, indent=1) + "\n")
+    return summary
+
+
+def _baseline_section(doc: _Doc, run_dir: Path, out: Path) -> None:
+    doc.section("Course baseline")
+    try:
+        result = write_baseline_grid(run_dir, out)
+    except (ModelError, ValueError) as exc:
+        doc.text(f"Could not draw the baseline grid: {exc}")
+        return
+    verdict = "Pass" if result["passed"] else "Fail"
+    doc.text(f"The 2018 course's grading baseline: the anime-face detector (lbpcascade_animeface, "
+             f"equalizeHist, scaleFactor 1.1, minNeighbors 5, minSize 24) on a 5x5 grid of the final "
+             f"model, one face per tag text of {result['tags']} (seed {result['seed']}): "
+             f"{result['faces']} faces of {result['cells']} ({verdict}; the course passed a grid at 20).")
+    doc.image("baseline.png", f"baseline grid: {result['faces']} faces ({verdict})")
+
+
 def build_report(run_dir: str | Path, *, check_tags: bool = True) -> Path:
     """Write RUN/report/report.html + report.md (+ images); returns the HTML path.
     `check_tags`: add the graded grid when a tag checker is found beside the model."""
@@ -261,4 +306,5 @@ def build_report(run_dir: str | Path, *, check_tags: bool = True) -> Path:
     _filter(doc, run_dir, out)
     _quality(doc, run_dir, out)
     _marked_grid_section(doc, run_dir, out, config, check_tags)
+    _baseline_section(doc, run_dir, out)
     return doc.write(out, title)

@@ -173,3 +173,20 @@ def test_run_sh_without_a_model_says_so(tmp_path):
     r = _run_sh(["blue hair red eyes"], tmp_path, tmp_path / "no-model")
     assert r.returncode == 2
     assert "no model" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_grade_on_a_5x5_grid_prints_the_course_baseline_of_the_plain_grid(tmp_path):
+    from report.baseline import grade_grid_image, read_image
+
+    model = str(ROOT / "models" / "default")
+    graded = gen("--model", model, "--tags", "blue hair red eyes", "--grade", "--out", "graded.png", cwd=tmp_path)
+    assert graded.returncode == 0, graded.stderr
+    plain = gen("--model", model, "--tags", "blue hair red eyes", "--out", "plain.png", cwd=tmp_path)
+    assert plain.returncode == 0, plain.stderr
+    expected = grade_grid_image(read_image(tmp_path / "plain.png"))  # the course graded the plain grid
+    line = [x for x in graded.stdout.splitlines() if x.startswith("course baseline")]
+    assert line == [f"course baseline (anime-face detector on the 5x5 grid, pass at 20): {expected.verdict}"]
+    # not for grids of another shape
+    other = gen("--model", model, "--tags", "blue hair red eyes", "--grade", "--n", "6", "--out", "o.png",
+                cwd=tmp_path)
+    assert other.returncode == 0 and "course baseline" not in other.stdout

@@ -3,6 +3,7 @@ needed): every linked file exists, the numbers match the run's CSV files, and
 headless Chromium loads every image."""
 import csv
 import re
+import json
 import shutil
 import subprocess
 
@@ -193,4 +194,19 @@ def test_a_rebuilt_report_holds_only_what_it_links(report):
     assert not stale.exists()
     linked = set(re.findall(r'(?:src|href)="([^"]+)"', html))
     on_disk = {p.relative_to(html_path.parent).as_posix() for p in html_path.parent.rglob("*") if p.is_file()}
-    assert on_disk - linked <= {"report.html", "report.md", "graded.json"}, on_disk - linked
+    assert on_disk - linked <= {"report.html", "report.md", "graded.json", "baseline.json"}, on_disk - linked
+
+
+def test_the_report_grades_the_final_model_with_the_course_baseline(tiny_run, tmp_path):
+    from report.baseline import grade_grid_image, read_image
+    from report.build import build_report
+
+    run = tmp_path / "tiny"
+    shutil.copytree(tiny_run, run)
+    md = (build_report(run).parent / "report.md").read_text()
+    summary = json.loads((run / "report" / "baseline.json").read_text())
+    picture = read_image(run / "report" / "baseline.png")
+    assert picture.shape == (5 * 34 + 2, 5 * 34 + 2, 3)  # 25 cells of 32 px, 2 px gaps
+    assert summary["cells"] == 25 and summary["faces"] == grade_grid_image(picture).faces
+    verdict = "Pass" if summary["passed"] else "Fail"
+    assert f"{summary['faces']} faces of 25 ({verdict}" in md and "![baseline grid" in md
