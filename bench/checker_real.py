@@ -1,6 +1,6 @@
 """Train the tag checker on the real set and print its held-out accuracy.
 
-    nice .venv/bin/python bench/checker_real.py [--images ../shared/data/anime-faces-64/images]
+    nice .venv/bin/python bench/checker_real.py [--images ../shared/data/anime-faces-64/images] [--checker DIR]
         [--tags-csv ../shared/data/anime-faces-64/tags.csv] [--epochs 4] [--out DIR]
 
 Trains through the data pipeline's split (the held-out 10 % is never
@@ -26,11 +26,20 @@ def main():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-robust", action="store_true", help="flips only (no blur/noise/JPEG/shift training)")
     p.add_argument("--out", default=None, help="keep the checker here (default: temporary folder)")
+    p.add_argument("--checker", default=None, help="measure this existing checker instead of training one")
     args = p.parse_args()
-    from report.checker import MIN_ACCURACY, evaluate, load_checker, save_checker, train_checker
+    from report.checker import (MIN_ACCURACY, evaluate, evaluate_degraded, load_checker, save_checker,
+                                train_checker)
     from preprocess.cache import build_or_load
 
     data = build_or_load(args.images, args.tags_csv, size=64, holdout=0.1, seed=args.seed, progress=False)
+    if args.checker:
+        checker, held = load_checker(args.checker), data.holdout_indices()
+        print(f"{args.checker} ({checker.backend}), {len(held)} held-out images")
+        print("clean: " + ", ".join(f"{g} {a:.4f}" for g, a in evaluate(checker, data, held).items()))
+        for name, accuracy in evaluate_degraded(checker, data, held, seed=args.seed).items():
+            print(f"{name}: " + ", ".join(f"{g} {a:.4f}" for g, a in accuracy.items()))
+        return 0
     t0 = time.perf_counter()
     model, meta = train_checker(data, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
                                 progress=False, robust=not args.no_robust)

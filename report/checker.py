@@ -250,9 +250,7 @@ def train_checker(data, *, epochs: int = 4, batch_size: int = 64, seed: int = 0,
             "epochs": epochs, "batch_size": batch_size, "seed": seed, "robust_training": robust}
     checker = Checker(meta, keras_infer(model, ("image",)), "tensorflow")
     meta["heldout_accuracy"] = evaluate(checker, data, held)
-    meta["heldout_accuracy_degraded"] = {
-        name: evaluate(checker, data, held, degrade.apply(data.images[held], kind, strength, seed=seed))
-        for name, (kind, strength) in degrade.ROBUSTNESS_SUITE.items() if kind != "none"}
+    meta["heldout_accuracy_degraded"] = evaluate_degraded(checker, data, held, seed=seed)
     meta["heldout_images"] = int(len(held))
     meta["heldout_is_training_data"] = bool(len(data.holdout_indices()) == 0)
     return model, meta
@@ -298,6 +296,12 @@ def _augmented_batches(data, order: np.ndarray, batch_size: int, steps: int, rng
         other = data.conditions[rows, data.conditions.shape[1] - n_other:] if n_other else \
             np.zeros((len(rows), 0), np.float32)
         yield tf.constant(images), tf.constant(data.labels[rows]), tf.constant(other, tf.float32)
+
+
+def evaluate_degraded(checker: Checker, data, rows, *, seed: int = 0) -> dict[str, dict[str, float]]:
+    """Accuracy per group under each degradation of report.degrade.ROBUSTNESS_SUITE."""
+    return {name: evaluate(checker, data, rows, degrade.apply(data.images[rows], kind, strength, seed=seed))
+            for name, (kind, strength) in degrade.ROBUSTNESS_SUITE.items() if kind != "none"}
 
 
 def evaluate(checker: Checker, data, rows, images=None) -> dict[str, float]:
