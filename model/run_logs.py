@@ -16,8 +16,9 @@ import numpy as np
 
 from common.files import atomic_write
 
-METRIC_COLUMNS = ["step", "epoch", "loss_real", "loss_fake", "loss_wrong", "loss_aux",
-                  "loss_aux_fake", "kl", "mode_seeking", "loss_adv_d", "loss_adv_g", "k", "M", "lr", "filtered", "images_per_s"]
+METRIC_COLUMNS = ["step", "epoch", "loss_real", "loss_fake", "loss_wrong", "loss_aux", "loss_aux_fake", "kl",
+                  "mode_seeking", "loss_adv_d", "loss_adv_g", "k", "M", "lr", "filtered", "images_per_s",
+                  "cpu_seconds"]
 FILTER_COLUMNS = ["step", "id", "path", "loss", "threshold"]
 SUMMARY_COLUMNS = ["epoch", "threshold", "filtered", "seen"]
 

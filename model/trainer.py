@@ -78,6 +78,20 @@ class TrainerCallback:
         """`epoch` 1-based; `left_out`: data rows the filter left out in it (None in epoch 1)."""
 
 
+def last_cpu_seconds(metrics_csv: Path) -> float:
+    """The cpu_seconds of the last row of metrics.csv (0 when absent: runs logged before the column)."""
+    import csv
+
+    value = 0.0
+    with open(metrics_csv, newline="") as fh:
+        for row in csv.DictReader(fh):
+            try:
+                value = float(row.get("cpu_seconds") or value)
+            except ValueError:
+                pass
+    return value
+
+
 def make_strategy(name: str):
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
@@ -267,7 +281,11 @@ class Trainer:
         """metrics.csv, TensorBoard and the filter logs, cut back to the checkpoint
         we resume from (no duplicated or torn rows)."""
         step, run_dir = self._step, self.run_dir
-        truncate_csv(run_dir / "metrics.csv", METRIC_COLUMNS, lambda r: int(r["step"]) <= step)
+        kept = truncate_csv(run_dir / "metrics.csv", METRIC_COLUMNS, lambda r: int(r["step"]) <= step)
+        # CPU time over every sitting of the run: the last logged total up to the checkpoint we resume
+        # from (CPU spent after that checkpoint in a killed sitting is not counted), plus this process's.
+        self._cpu_before = last_cpu_seconds(run_dir / "metrics.csv") if kept else 0.0
+        self._cpu_start = time.process_time()
         self._filter_log = FilterLog(run_dir, self.data.ids, self.data.paths)
         for partial in (run_dir / "filtered").glob("epoch_*.partial.csv"):
             truncate_csv(partial, FILTER_COLUMNS, lambda r: int(r["step"]) <= step)
@@ -350,11 +368,15 @@ class Trainer:
         elapsed = time.perf_counter() - self._window_start
         images_per_s = self._window_images / max(elapsed, 1e-9)
         self._window_start, self._window_images = time.perf_counter(), 0
-        self._metrics.write(step, values | {"images_per_s": images_per_s})
+        self._metrics.write(step, values | {"images_per_s": images_per_s, "cpu_seconds": self.cpu_seconds()})
         self._bar.set_postfix_str(
             f"Lx {values['loss_real']:.3f} LG {values['loss_fake']:.3f} "
             f"k {values['k']:.3f} M {values['M']:.3f} lr {values['lr']:.1e} "
             f"{images_per_s:.0f} img/s", refresh=False)
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system, all threads) the run has used so far, over every sitting."""
+        return self._cpu_before + time.process_time() - self._cpu_start
 
     def _plateau_window(self):
         model, cfg = self.model, self.config

@@ -9,7 +9,8 @@
   held-out images of those tags (ratio ~1: as varied as real faces; ~0: the
   generator ignores z, i.e. mode collapse);
 - per-image face rate: the course's anime-face detector (report.baseline)
-  run on each sample (real faces: about 0.97);
+  run on each sample (real faces: about 0.97), and its count on one 5x5 grid
+  of samples spread over the combinations (the course passed a grid at 20);
 - Frechet distance between generated and held-out real features, next to
   real-vs-real: the held-out images are split in two halves A and B; equally
   large samples of the generated set and of A are both compared with B, so
@@ -35,8 +36,9 @@ from common.files import atomic_path
 from model.generation import sample_inputs, to_uint8
 from model.runtime import load_generator
 from preprocess.cache import build_or_load
-from report.baseline import face_rate
+from report.baseline import face_rate, grade_grid_image
 from report.checker import MIN_ACCURACY, load_checker
+from report.grid import grid
 
 REAL_PER_COMBO = 16  # real held-out images per combination for the diversity reference
 
@@ -91,6 +93,9 @@ def evaluate_generator(generator, checker, data, *, n_per_combo: int = 4, seed: 
     probs, feats = checker.predict_and_features(images)
     result = {"n_samples": len(tagsets), "n_combos": len(combos)}
     result["face_rate"] = _round(face_rate(images), 4)  # the course detector on each sample
+    # the course baseline on one 5x5 grid of samples spread over the combinations
+    result["baseline_faces"] = grade_grid_image(grid(images[np.linspace(0, len(images) - 1, 25).astype(int)],
+                                                     5)).faces
     for group in checker.groups:
         if group in groups:
             predicted = np.array(checker.groups[group])[probs[group].argmax(1)]

@@ -85,7 +85,7 @@ class QualityMetrics(TrainerCallback):
         generator = LoadedGenerator(trainer.run_dir, trainer.config, trainer.vocab, "tensorflow",
                                     keras_infer(trainer.sampling_generator()))
         result = evaluate_generator(generator, self.checker, trainer.data, n_per_combo=2, seed=trainer.config.seed)
-        write_results(trainer.run_dir, result, step)
+        write_results(trainer.run_dir, result | {"cpu_seconds": round(trainer.cpu_seconds(), 1)}, step)
 
 
 def training_callbacks(config, checker=None) -> list[TrainerCallback]:

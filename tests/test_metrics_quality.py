@@ -81,6 +81,7 @@ def test_metrics_tell_a_faithful_generator_from_a_collapsed_one(checker_and_data
     bad = evaluate_generator(DrawingGenerator(data.vocab, collapsed=True), checker, data, n_per_combo=3, seed=1)
     assert good["n_samples"] == bad["n_samples"] == 360 and good["n_combos"] == 120
     assert 0.0 <= good["face_rate"] <= 1.0 and bad["face_rate"] == 0.0  # flat collapsed drawings are no faces
+    assert 0 <= good["baseline_faces"] <= 25 and bad["baseline_faces"] == 0
     assert good["acc_hair"] >= 0.9 and good["acc_eyes"] >= 0.9
     assert bad["acc_hair"] < 0.2 and bad["acc_eyes"] < 0.2
     assert bad["diversity_generated"] == pytest.approx(0.0, abs=1e-4)

@@ -23,6 +23,8 @@ def test_losses_are_finite_and_logged_every_step_window(tiny_run):
         for key in ("loss_real", "loss_fake", "k", "M", "lr"):
             assert math.isfinite(float(r[key])), (key, r)
         assert 0.0 <= float(r["k"]) <= 1.0
+    cpu = [float(r["cpu_seconds"]) for r in rows]
+    assert cpu[0] > 0 and cpu == sorted(cpu), "CPU time so far, growing"
 
 
 def test_filter_logs_start_at_epoch_two(tiny_run):
@@ -98,6 +100,7 @@ def test_resume_continues_at_the_same_step_k_lr_and_matches_an_uninterrupted_run
     assert main(base + ["--run-dir", str(split), "--steps", "9"]) == 0  # stops mid-epoch 1
     saved = _checkpoint_state(split)
     assert int(saved["step"]) == 9
+    cpu_before = float(_rows(split / "metrics.csv")[-1]["cpu_seconds"])
 
     trainer = Trainer(TrainConfig.load(split), split, resume=True, progress=False)
     trainer.config.steps = 20
@@ -115,6 +118,9 @@ def test_resume_continues_at_the_same_step_k_lr_and_matches_an_uninterrupted_run
     assert float(b["threshold"]) == pytest.approx(float(a["threshold"]), rel=1e-3)
     steps = [int(r["step"]) for r in _rows(split / "metrics.csv")]
     assert steps == sorted(set(steps)) and steps[-1] == 20
+    # the CPU time carries on from the first sitting's total
+    cpu = [float(r["cpu_seconds"]) for r in _rows(split / "metrics.csv")]
+    assert cpu == sorted(cpu) and cpu[-1] > cpu_before > 0
 
 
 def test_bad_flags_and_run_dirs_fail_cleanly(tmp_path, synthetic_faces, capsys):

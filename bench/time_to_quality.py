@@ -1,0 +1,65 @@
+"""CPU-hours until a run first reached each quality target, from its evaluation log.
+
+    .venv/bin/python bench/time_to_quality.py RUN [RUN ...]
+
+Reads RUN/eval.csv (written by train.py --eval-every N --checker DIR; each row
+carries the run's CPU time so far, over every sitting) and prints, per run,
+the CPU-hours (and step) at which the course baseline first passed (>= 20
+faces on a 5x5 grid of samples) and each target of issue 11 was first met:
+per-image face rate >= 0.85, hair >= 0.95, eyes >= 0.80, Frechet <= 40,
+within-tag diversity >= 0.7 x real. These are the checker's figures at the
+evaluation seed: confirm a chosen checkpoint with report.metrics at another.
+"""
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+TARGETS = [("baseline passed (>= 20 faces)", "baseline_faces", lambda v: v >= 20),
+           ("face rate >= 0.85", "face_rate", lambda v: v >= 0.85),
+           ("hair >= 0.95", "acc_hair", lambda v: v >= 0.95),
+           ("eyes >= 0.80", "acc_eyes", lambda v: v >= 0.80),
+           ("Frechet <= 40", "frechet_generated_vs_real", lambda v: v <= 40),
+           ("diversity >= 0.7 x real", "diversity_ratio", lambda v: v >= 0.7)]
+
+
+def first_met(rows: list[dict]) -> dict[str, tuple[float, int] | None]:
+    """{target: (cpu_hours, step) of the first evaluation that met it, or None}."""
+    out = {}
+    for name, column, ok in TARGETS:
+        out[name] = None
+        for row in rows:
+            try:
+                value, cpu = float(row[column]), float(row["cpu_seconds"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            if ok(value):
+                out[name] = (cpu / 3600, int(float(row["step"])))
+                break
+    return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("runs", nargs="+", metavar="RUN")
+    args = p.parse_args(argv)
+    status = 0
+    for run in args.runs:
+        path = Path(run) / "eval.csv"
+        if not path.exists():
+            print(f"error: {path} not found (train with --eval-every N --checker DIR)", file=sys.stderr)
+            status = 2
+            continue
+        with open(path, newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        timed = [r for r in rows if r.get("cpu_seconds")]
+        last = timed[-1] if timed else None
+        print(f"{run}: {len(rows)} evaluations" + (f", {float(last['cpu_seconds']) / 3600:.2f} CPU-hours to step "
+                                                    f"{last['step']}" if last else ", none with CPU time"))
+        for name, hit in first_met(timed).items():
+            print(f"  {name:<28} " + (f"{hit[0]:.2f} CPU-hours (step {hit[1]})" if hit else "not yet"))
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

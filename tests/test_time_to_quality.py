@@ -1,0 +1,36 @@
+"""bench/time_to_quality.py reads the first evaluation that met each target."""
+import csv
+
+from bench.time_to_quality import first_met, main
+
+
+def _rows():
+    return [{"step": "1000", "cpu_seconds": "3600", "baseline_faces": "12", "face_rate": "0.5", "acc_hair": "0.9",
+             "acc_eyes": "0.5", "frechet_generated_vs_real": "100", "diversity_ratio": "0.5"},
+            {"step": "2000", "cpu_seconds": "7200", "baseline_faces": "21", "face_rate": "0.86", "acc_hair": "0.96",
+             "acc_eyes": "0.6", "frechet_generated_vs_real": "60", "diversity_ratio": "0.71"},
+            {"step": "3000", "cpu_seconds": "10800", "baseline_faces": "19", "face_rate": "0.9", "acc_hair": "0.97",
+             "acc_eyes": "0.81", "frechet_generated_vs_real": "41", "diversity_ratio": "0.6"}]
+
+
+def test_first_met_per_target():
+    hits = first_met(_rows())
+    assert hits["baseline passed (>= 20 faces)"] == (2.0, 2000)
+    assert hits["face rate >= 0.85"] == (2.0, 2000)
+    assert hits["eyes >= 0.80"] == (3.0, 3000)
+    assert hits["diversity >= 0.7 x real"] == (2.0, 2000)  # met once, even if lost later
+    assert hits["Frechet <= 40"] is None
+
+
+def test_cli_prints_each_target_and_refuses_a_run_without_eval_csv(tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    with open(run / "eval.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(_rows()[0]))
+        writer.writeheader()
+        writer.writerows(_rows())
+    assert main([str(run)]) == 0
+    out = capsys.readouterr().out
+    assert "3 evaluations, 3.00 CPU-hours to step 3000" in out
+    assert "eyes >= 0.80                 3.00 CPU-hours (step 3000)" in out and "Frechet <= 40" in out
+    assert main([str(tmp_path / "none")]) == 2
