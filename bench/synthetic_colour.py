@@ -20,7 +20,10 @@ from preprocess.synthetic import COLOURS, hair_region, write_synthetic_set
 LEARNING_SETTINGS = dict(
     holdout=0.0, image_size=32, filters=16, repeats=1, nz=16, embed_dim=8, batch_size=16, lr=5e-4,
     gamma=0.7, aux_weight=0.2, diversity_weight=0.02, cond_every_scale=False, steps=3000, log_every=100,
-    checkpoint_every=100000, precision="fp32", seed=0)
+    checkpoint_every=100000, precision="fp32", seed=0,
+    # the settings this test's 0.93 was measured with, before round 2's defaults (projection head,
+    # margin form of the wrong-condition term), which were chosen on the real set
+    projection_weight=0.0, wrong_form="course")
 FACES_PER_PAIR = 20
 EYES = ["blue", "red"]
 

@@ -88,7 +88,7 @@ class TrainConfig:
     diversity_weight: float = setting(0.05, LOSSES, "weight of the mode-seeking term (different z, same tags "
                                       "-> different faces; 0 = off)")
     filter_sd: float = setting(2.0, LOSSES, "real-image filter threshold: previous epoch's mean + this many sd")
-    projection_weight: float = setting(0.0, LOSSES, "weight of the hinge projection head on D's encoder "
+    projection_weight: float = setting(0.1, LOSSES, "weight of the hinge projection head on D's encoder "
                                        "(Miyato & Koyama 2018; 0 = off)")
     augment: str = setting("", LOSSES, "DiffAugment on everything D sees: translation and/or cutout, "
                            "comma-separated (empty: off)")
