@@ -27,7 +27,7 @@ from tags import TagError
 from tags.canonical import TagSet
 from tags.vocab import Vocabulary
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: images decoded through Pillow (CMYK, palettes with transparency, EXIF orientation)
 PROJECT = "tagface"
 
 
@@ -138,7 +138,7 @@ def _summary(kept: int, skipped: dict, report: Path) -> str:
 
 def _reason_kind(reason: str) -> str:
     """Group reasons for the summary ('unknown tag blue hair' -> 'unknown tag')."""
-    for prefix in ("unknown tag", "non-integer id", "malformed tag", "unreadable image", "wrong column count",
+    for prefix in ("unknown tag", "unusable id", "duplicate id", "malformed tag", "unreadable image", "wrong column count",
                    "ambiguous", "missing", "two "):
         if reason.startswith(prefix):
             return reason if prefix in ("ambiguous", "two ", "missing") else prefix
