@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from model import precision
 from model.artifacts import (CHECKPOINT_DIR, EXPORT_DIR, VOCAB_NAME, RunDirError, export_generator,
-                             float32_generator, prepare_run_dir)
+                             float32_generator, latest_checkpoint, prepare_run_dir, repair_checkpoint_state)
 from model.began import Batch, CondBEGAN, variables_by_path
 from model.config import CONFIG_NAME, TrainConfig
 from model.divergence import DivergenceGuard
@@ -129,7 +129,14 @@ class Trainer:
     def prepare(self) -> None:
         if self.model is not None:
             return
-        prepare_run_dir(self.run_dir, resume=self.resume)
+        self._lock = prepare_run_dir(self.run_dir, resume=self.resume)  # held until train() ends
+        try:
+            self._prepare_locked()
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def _prepare_locked(self) -> None:
         self.precision = precision.apply(self.config.precision)
         self.strategy = make_strategy(self.config.strategy)
         self._load_data()
@@ -188,6 +195,8 @@ class Trainer:
                                    data.combo, data.combo_conditions, data.labels)
             self.model.build_optimizers()
             self.ckpt = self.model.training_checkpoint()
+        if self.resume:
+            repair_checkpoint_state(self.run_dir / CHECKPOINT_DIR)
         self.manager = tf.train.CheckpointManager(
             self.ckpt, str(self.run_dir / CHECKPOINT_DIR), max_to_keep=cfg.keep_checkpoints,
             step_counter=self.model.step, checkpoint_name="ckpt")
@@ -224,7 +233,7 @@ class Trainer:
                 raise RunDirError(
                     f"--init-from {source}: its {name} is {getattr(source_cfg, name)!r}, this run's is "
                     f"{getattr(self.config, name)!r}; pass the same network settings")
-        latest = tf.train.latest_checkpoint(str(source / CHECKPOINT_DIR))
+        latest = latest_checkpoint(source / CHECKPOINT_DIR)
         if latest:
             partial = tf.train.Checkpoint(generator=variables_by_path(self.model.generator.variables),
                                           discriminator=variables_by_path(self.model.discriminator.variables))
@@ -240,6 +249,12 @@ class Trainer:
     # ------------------------------------------------------------------- loop
     def train(self) -> TrainResult:
         self.prepare()
+        try:
+            return self._train_locked()
+        finally:
+            self._lock.release()
+
+    def _train_locked(self) -> TrainResult:
         model = self.model
         self._step = int(model.step.numpy())
         self._open_logs()

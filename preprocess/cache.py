@@ -24,7 +24,7 @@ from common.files import atomic_path
 from preprocess.images import load_image
 from preprocess.split import stratified_holdout
 from tags import TagError
-from tags.canonical import TagSet
+from tags.canonical import GROUP_WORDS, TagSet
 from tags.vocab import Vocabulary
 
 CACHE_VERSION = 2  # 2: images decoded through Pillow (CMYK, palettes with transparency, EXIF orientation)
@@ -158,6 +158,11 @@ def build_or_load(images, tags_csv, *, tag_format: str = "auto", size: int = 64,
         raise PreprocessError(f"tag CSV {tags_csv} does not exist (--tags-csv)")
     if not 0.0 <= holdout < 1.0:
         raise PreprocessError(f"--holdout must be in [0, 1), not {holdout}")
+    if not 8 <= size <= 1024:
+        raise PreprocessError(f"--size must be between 8 and 1024, not {size}")
+    if not 0 <= seed <= 2**32 - 1 or not 0 <= top_k <= 1000:
+        raise PreprocessError(f"--seed must be between 0 and {2**32 - 1} and --top-k between 0 and 1000, "
+                              f"not {str(seed)[:20]} and {str(top_k)[:20]}")
     settings = {"version": CACHE_VERSION, "format": tag_format, "size": size, "holdout": holdout,
                 "mode": condition_mode, "top_k": top_k, "seed": seed, "keep_gray": keep_grayscale,
                 "strict": strict, "vocab": vocab.to_dict() if vocab else None}
@@ -176,13 +181,21 @@ def build_or_load(images, tags_csv, *, tag_format: str = "auto", size: int = 64,
     t0 = time.perf_counter()
     rows, skips, csv_format = _read_rows_and_images(tags_csv, images, tag_format, size, strict, keep_grayscale,
                                                     progress, workers or min(2, os.cpu_count() or 1))
-    if vocab is None:
-        vocab = _derive_vocabulary([t for _, _, t in rows], condition_mode, top_k, seed)
-    rows = _in_vocabulary(rows, vocab, skips, strict, tags_csv)
-    if not rows:
+    if rows and vocab is None:
+        try:
+            vocab = _derive_vocabulary([t for _, _, t in rows], condition_mode, top_k, seed)
+        except TagError:  # rows with images but no colour tags: say so in the report too
+            _ensure_folder(folder)
+            _write_report(report, skips + [(r.row, r.path, "no hair or eye colour tag") for r, _, _ in rows])
+            raise
+    if rows:
+        rows = _in_vocabulary(rows, vocab, skips, strict, tags_csv)
+    if not rows:  # blame what the rows really lack (images, ids, tags), with the counts
         _ensure_folder(folder)
         _write_report(report, skips)
-        raise PreprocessError(f"no usable images in {tags_csv} (all {len(skips)} rows skipped); "
+        counts = ", ".join(f"{reason} {n}" for reason, n in
+                           sorted(_reason_counts(skips).items(), key=lambda kv: -kv[1])[:4])
+        raise PreprocessError(f"no usable images in {tags_csv}: all {len(skips)} rows skipped ({counts}); "
                               f"see {report}")
     arrays = _arrays(rows, vocab, holdout, seed)
     counts = _reason_counts(skips)
@@ -256,6 +269,11 @@ def _in_vocabulary(rows, vocab: Vocabulary, skips: list, strict: bool, tags_csv:
             kept.append((r, img, tagset))
             continue
         reason = (f"missing {unknown[4:-1]}" if unknown.startswith("<no ") else f"unknown tag {unknown}")
+        if unknown.startswith("<no "):  # 'chartreuse hair': an unknown colour, not a missing one
+            noun = GROUP_WORDS.get(unknown[4:-1], unknown[4:-1])
+            guess = [e for e in t.extras if e.endswith(" " + noun) and e not in vocab.other_tags]
+            if guess:
+                reason = f"unknown tag {guess[0][:40]} (not a known {unknown[4:-1]} colour)"
         if strict:
             raise PreprocessError(f"--strict: line {r.row} of {tags_csv} ({r.path}): {reason}")
         skips.append((r.row, r.path, reason))
