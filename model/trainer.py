@@ -13,6 +13,7 @@ or drawn.
 from __future__ import annotations
 
 import math
+import shutil
 import signal
 import sys
 import time
@@ -404,7 +405,21 @@ class Trainer:
 
     # ---------------------------------------------------------------- helpers
     def save_checkpoint(self) -> str:
-        return self.manager.save(checkpoint_number=int(self.model.step.numpy()))
+        """Save ckpt-<step>; a full or failing disk is a RunDirError naming the checkpoint
+        kept (the half-written one is removed), not a TensorFlow traceback."""
+        step = int(self.model.step.numpy())
+        try:
+            return self.manager.save(checkpoint_number=step)
+        except (tf.errors.OpError, OSError) as exc:
+            ckpt_dir = self.run_dir / CHECKPOINT_DIR
+            for partial in ckpt_dir.glob(f"ckpt-{step}_temp*"):
+                shutil.rmtree(partial, ignore_errors=True)
+            kept = self.manager.latest_checkpoint
+            detail = "no space left on the device" if "No space left" in str(exc) else \
+                str(getattr(exc, "message", exc)).splitlines()[0][-120:]
+            raise RunDirError(f"cannot write the checkpoint of step {step} in {ckpt_dir}: {detail}; "
+                              + (f"{Path(kept).name} is kept: free space, then python train.py --run-dir "
+                                 f"{self.run_dir} --resume" if kept else "no checkpoint was kept")) from None
 
     def log_image(self, name: str, image_uint8: np.ndarray) -> None:
         """An image in TensorBoard at the current step (for callbacks)."""

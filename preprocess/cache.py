@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common.files import atomic_path
+from common.files import atomic_path, atomic_write
 from preprocess.images import load_image
 from preprocess.split import stratified_holdout
 from tags import TagError
@@ -311,12 +311,17 @@ def _save(folder: Path, arrays: dict, vocab: Vocabulary, skips, meta: dict) -> N
     """data.npz, vocab.json, skipped.csv, split.csv and meta.json into the cache folder.
     (Two runs may build the same cache at once: every write is atomic.)"""
     _ensure_folder(folder)
-    with atomic_path(folder / "data.npz", suffix=".npz") as tmp:
-        np.savez(tmp, **arrays)
-    vocab.save(folder / "vocab.json")
-    _write_report(folder / "skipped.csv", skips)
-    _write_split(folder / "split.csv", arrays["ids"], arrays["holdout"])
-    (folder / "meta.json").write_text(json.dumps(meta, indent=1))
+    try:
+        _write_report(folder / "skipped.csv", skips)
+        _write_split(folder / "split.csv", arrays["ids"], arrays["holdout"])
+        atomic_write(folder / "meta.json", json.dumps(meta, indent=1))
+        vocab.save(folder / "vocab.json")
+        with atomic_path(folder / "data.npz", suffix=".npz") as tmp:  # last: a cache is whole or absent
+            np.savez(tmp, **arrays)
+    except OSError as exc:
+        (folder / "vocab.json").unlink(missing_ok=True)
+        raise PreprocessError(f"cannot write the dataset cache in {folder}: {exc.strerror or exc}; free space "
+                              "or choose another cache folder (--cache-dir or TAGFACE_CACHE)") from None
 
 
 def _ensure_folder(folder: Path) -> None:
@@ -328,7 +333,7 @@ def _ensure_folder(folder: Path) -> None:
 
 
 def _write_split(path: Path, ids: np.ndarray, held: np.ndarray) -> None:
-    with open(path, "w", newline="") as fh:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(["id", "split"])
         writer.writerows((i, "holdout" if h else "train") for i, h in zip(ids, held))
