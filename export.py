@@ -14,14 +14,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from common.cli import exit_on_user_error
+from common.cli import ArgumentParser, exit_on_user_error
 from model.artifacts import export_run
 from report.checker import copy_checker
 
 
 @exit_on_user_error
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="export.py", description=__doc__,
+    parser = ArgumentParser(prog="export.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_dir", help="a training run directory")
     parser.add_argument("--out", default=None, help="output folder (default RUN_DIR/export)")

@@ -18,7 +18,7 @@ import re
 import sys
 from pathlib import Path
 
-from common.cli import DefaultsHelpFormatter, UserError, exit_on_user_error
+from common.cli import ArgumentParser, DefaultsHelpFormatter, UserError, clip, exit_on_user_error
 from model import generation
 from model.artifacts import ensure_writable_dir
 from model.runtime import load_generator
@@ -37,7 +37,7 @@ class _ExamplesHelpFormatter(DefaultsHelpFormatter, argparse.RawDescriptionHelpF
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="generate.py", formatter_class=_ExamplesHelpFormatter,
+    p = ArgumentParser(prog="generate.py", formatter_class=_ExamplesHelpFormatter,
                                 description=__doc__.split("\n\n")[0],
                                 epilog="examples:\n" + __doc__.split("\n\n")[1])
     src = p.add_argument_group("model")
@@ -80,14 +80,15 @@ def build_parser() -> argparse.ArgumentParser:
 @exit_on_user_error
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    for name in generation.LIMITS:  # every number's range, before any work
+        generation.check_option(name, getattr(args, name))
     if args.serve:
         from report.studio import serve
 
         return serve(args.model, args.host, args.port)
-    if args.n is not None and args.n < 1:
-        raise UserError("--n must be at least 1")
-    if args.scale < 1 or args.cols < 1 or args.steps < 2:
-        raise UserError("--scale and --cols must be >= 1, --steps >= 2")
+    if args.out and args.format == "grid" and Path(args.out).is_dir():
+        raise UserError(f"--out {args.out} is a folder; give a .png file path for the grid "
+                        "(or --format files to write into a folder)")
     if not args.list_tags and not (args.tags or args.tags_file or args.sweep or args.interpolate):
         raise UserError('nothing to draw: give --tags "blue hair red eyes", --tags-file FILE, --sweep or '
                         "--interpolate (see --help)")
@@ -103,11 +104,15 @@ def main(argv: list[str] | None = None) -> int:
 
 def _draw_sweep_or_interpolation(args, generator) -> int:
     if args.sweep:
-        images, ncols, labels = generation.sweep(generator, args.sweep, (args.tags or [None])[0],
-                                                 args.n or 4, args.seed)
+        rows = args.n or 4
+        generation.check_output_size(rows * max(len(v) for v in generator.vocab.groups.values()),
+                                     generator.config.image_size, args.scale)
+        images, ncols, labels = generation.sweep(generator, args.sweep, (args.tags or [None])[0], rows,
+                                                 args.seed)
         name = f"sweep_{args.sweep}"
     else:
         a, b = args.interpolate
+        generation.check_output_size(args.steps, generator.config.image_size, args.scale)
         images, ncols, labels = generation.interpolate(generator, a, b, args.steps, args.seed,
                                                        (args.tags or [None])[0])
         name = "interpolate_" + slug(f"{a}_{b}")
@@ -126,9 +131,11 @@ def _draw_requests(args, generator, items) -> int:
         per_text = args.n or (25 if len(args.tags) == 1 else 5)
         requests = generation.build_requests([(slug(t), t) for t in args.tags], generator.vocab, per_text,
                                              args.seed)
+    generation.check_output_size(sum(len(r.tagsets) for r in requests), generator.config.image_size,
+                                 args.scale)
     for r in requests:
         used = sorted({t.text for t in r.tagsets})
-        print(f"{r.id}: {r.text!r} -> " + ("; ".join(used) if len(used) <= 3 else f"{len(used)} tag sets: "
+        print(f"{r.id}: {clip(r.text)!r} -> " + ("; ".join(used) if len(used) <= 3 else f"{len(used)} tag sets: "
                                             + "; ".join(used[:3]) + "; ..."))
     grid_path, files_folder = _output_paths(args, items is not None)
     images = generation.generate_requests(generator, requests, args.seed)

@@ -18,7 +18,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from common.cli import UserError, exit_on_user_error
+from common.cli import ArgumentParser, UserError, exit_on_user_error
 from model.artifacts import default_run_dir
 from model.config import OPTIMISATION, ConfigError, TrainConfig
 from model.precision import limit_threads
@@ -33,7 +33,7 @@ def _bool(text: str) -> bool:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="train.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Resume a stopped run with --run-dir RUN --resume; watch it with tensorboard --logdir runs/.")
     run = parser.add_argument_group("run")
@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
                            help=f"{f.metadata['help']} (default: {default if default != '' else 'none'})")
     groups[OPTIMISATION].add_argument("--threads", type=int, default=0,
                                       help="CPU threads for TensorFlow ops (default: 0, all cores)")
+    run.add_argument("--check", action="store_true",
+                     help="check the flags, the data paths and the run folder, print the settings, and stop "
+                          "(nothing is written)")
     return parser
 
 
@@ -76,12 +79,30 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return config
 
 
+def check_paths(args: argparse.Namespace, config: TrainConfig) -> None:
+    """The data, the run folder and --threads, checked before TensorFlow loads (nothing is written)."""
+    if not 0 <= args.threads <= 4096:
+        raise ConfigError(f"--threads must be between 0 and 4096, not {args.threads}")
+    if config.images and not Path(config.images).is_dir():
+        raise ConfigError(f"image folder {config.images} does not exist (--images)")
+    if config.tags_csv and not Path(config.tags_csv).is_file():
+        raise ConfigError(f"tag CSV {config.tags_csv} does not exist (--tags-csv)")
+    if args.run_dir and Path(args.run_dir).exists() and not Path(args.run_dir).is_dir():
+        raise ConfigError(f"--run-dir {args.run_dir} is a file, not a folder")
+    if args.init_from and not (Path(args.init_from) / "config.json").is_file():
+        raise ConfigError(f"--init-from {args.init_from} is not a run or exported model (no config.json)")
+
+
 @exit_on_user_error
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.resume and not args.run_dir:
         raise UserError("--resume needs --run-dir RUN")
     config = config_from_args(args)
+    check_paths(args, config)
+    if args.check:
+        print(f"settings ok: {', '.join(f'{k}={v}' for k, v in sorted(config.to_dict().items()) if k != 'extra')}")
+        return 0
     # TensorFlow loads here, after the flags are checked: --help and flag errors answer at once.
     from model.trainer import Trainer, TrainingDiverged, TrainingInterrupted
     from report.checker import load_checker

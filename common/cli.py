@@ -27,9 +27,37 @@ class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
+MAX_MESSAGE = 290  # characters of one error line (a 100k-character tag text is not echoed back)
+
+
+def clip(text: str, limit: int = 60) -> str:
+    """`text` cut to `limit` characters (with '...'), for quoting user input in a message."""
+    text = str(text)
+    return text if len(text) <= limit else text[:max(limit - 3, 1)] + "..."
+
+
+def one_line(message: str, limit: int = MAX_MESSAGE) -> str:
+    """A message as one printable line of at most `limit` characters: newlines and
+    control characters escaped, the middle cut when it is too long."""
+    message = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(message))
+    if len(message) > limit:
+        keep = (limit - 5) // 2
+        message = message[:keep] + " ... " + message[-keep:]
+    return message
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with its error line kept to one printable line under 300 characters
+    (a 100k-character or control-character flag value is not echoed in full)."""
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {one_line(message, MAX_MESSAGE - len(self.prog) - 9)}\n")
+
+
 def fail(message: str) -> int:
-    """Print `error: message` on stderr; returns the exit status 2."""
-    print(f"error: {message}", file=sys.stderr)
+    """Print `error: message` on stderr (one line, clipped); returns the exit status 2."""
+    print(f"error: {one_line(message)}", file=sys.stderr)
     return 2
 
 
@@ -42,7 +70,7 @@ def describe(exc: BaseException) -> str:
 
 def exit_on_user_error(main):
     """Decorator for a CLI's main(argv) -> int: a UserError or OSError ends as
-    one line on stderr and exit status 2."""
+    one line on stderr and exit status 2; Ctrl-C as one line and 130 (128 + SIGINT)."""
 
     @functools.wraps(main)
     def wrapper(*args, **kwargs) -> int:
@@ -50,5 +78,8 @@ def exit_on_user_error(main):
             return main(*args, **kwargs)
         except (UserError, OSError) as exc:
             return fail(describe(exc))
+        except KeyboardInterrupt:  # Ctrl-C before a tool's own handler is set (imports, loading)
+            print("stopped by Ctrl-C (SIGINT)", file=sys.stderr)
+            return 130
 
     return wrapper

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import time
 import uuid
 from pathlib import Path
 
 from common.cli import UserError
 from common.files import atomic_path
+from common.lock import FolderLock
 from model import precision
 from model.config import CONFIG_NAME, TrainConfig
 
@@ -58,17 +60,26 @@ def ensure_writable_dir(path: Path, what: str = "directory") -> None:
                           "choose another path") from None
 
 
-def prepare_run_dir(run_dir: Path, *, resume: bool) -> None:
-    """Refuse a clashing or missing run before any work starts; create its folders."""
-    if resume:
-        if not (run_dir / CONFIG_NAME).exists():
-            raise RunDirError(f"--resume: {run_dir} is not a run directory (no {CONFIG_NAME})")
-    elif (run_dir / CHECKPOINT_DIR).is_dir() and any((run_dir / CHECKPOINT_DIR).iterdir()):
-        raise RunDirError(f"{run_dir} already holds a run; pass --resume to continue it "
-                          "or choose a new --run-dir")
+def prepare_run_dir(run_dir: Path, *, resume: bool) -> FolderLock:
+    """Refuse a clashing or missing run before any work starts, take the run's
+    exclusive lock (one writer per run: a second train.py on it stops with the
+    PID of the first), create its folders. Returns the held lock."""
+    if resume and not (run_dir / CONFIG_NAME).exists():
+        raise RunDirError(f"--resume: {run_dir} is not a run directory (no {CONFIG_NAME})")
+    if run_dir.exists() and not run_dir.is_dir():
+        raise RunDirError(f"run directory {run_dir} is a file; choose a new --run-dir")
     ensure_writable_dir(run_dir, "run directory")
-    for sub in RUN_SUBDIRS:
-        ensure_writable_dir(run_dir / sub, "run directory")
+    lock = FolderLock(run_dir).acquire()
+    try:
+        if not resume and (run_dir / CHECKPOINT_DIR).is_dir() and any((run_dir / CHECKPOINT_DIR).iterdir()):
+            raise RunDirError(f"{run_dir} already holds a run; pass --resume to continue it "
+                              "or choose a new --run-dir")
+        for sub in RUN_SUBDIRS:
+            ensure_writable_dir(run_dir / sub, "run directory")
+    except BaseException:
+        lock.release()
+        raise
+    return lock
 
 
 def default_run_dir() -> Path:
@@ -86,6 +97,57 @@ def resolve_model_dir(path: str | Path) -> Path:
     if (path / EXPORT_DIR / CONFIG_NAME).exists():
         return path / EXPORT_DIR
     return path
+
+
+# ------------------------------------------------------------------ checkpoints
+def checkpoint_paths(ckpt_dir: Path, *, warn: bool = True) -> tuple[list[str], bool]:
+    """(checkpoint prefixes oldest -> newest, whether the state file is sound).
+    A garbage or empty `checkpoints/checkpoint` state file does not hide
+    intact ckpt-N files: they are listed from the folder instead (with a note)."""
+    import tensorflow as tf
+
+    ckpt_dir = Path(ckpt_dir)
+    state_file = ckpt_dir / "checkpoint"
+    if state_file.exists():
+        try:
+            state = tf.train.get_checkpoint_state(str(ckpt_dir))
+            if state is not None and state.model_checkpoint_path:
+                paths = list(state.all_model_checkpoint_paths) or [state.model_checkpoint_path]
+                if state.model_checkpoint_path not in paths:
+                    paths.append(state.model_checkpoint_path)
+                return [p if Path(p).is_absolute() else str(ckpt_dir / p) for p in paths], True
+        except Exception:  # noqa: BLE001 - a damaged text proto raises several types
+            pass
+    def number(p: Path) -> int:
+        tail = p.name[len("ckpt-"):-len(".index")]
+        return int(tail) if tail.isdigit() else -1
+    found = sorted((p for p in ckpt_dir.glob("ckpt-*.index") if number(p) >= 0), key=number)
+    paths = [str(p.with_suffix("")) for p in found]
+    if state_file.exists() and paths and warn:
+        print(f"warning: {state_file} is damaged; using the {len(paths)} checkpoint files beside it "
+              f"(newest {Path(paths[-1]).name})", file=sys.stderr)
+    return paths, not state_file.exists() and not paths
+
+
+def repair_checkpoint_state(ckpt_dir: Path) -> None:
+    """Rewrite a damaged state file from the ckpt-N files found (the run's writer only)."""
+    import tensorflow as tf
+
+    paths, sound = checkpoint_paths(ckpt_dir)
+    if not sound and not paths:
+        raise RunDirError(f"{Path(ckpt_dir) / 'checkpoint'} is damaged and no ckpt-N files are beside it: "
+                          "nothing to resume; start a new --run-dir")
+    if not sound and paths:
+        names = [Path(p).name for p in paths]  # relative, as the CheckpointManager writes them
+        stamps = [Path(p + ".index").stat().st_mtime for p in paths]  # the manager keeps only stamped ones
+        tf.compat.v1.train.update_checkpoint_state(str(ckpt_dir), names[-1], all_model_checkpoint_paths=names,
+                                                   all_model_checkpoint_timestamps=stamps,
+                                                   last_preserved_timestamp=min(stamps) - 1)
+
+
+def latest_checkpoint(ckpt_dir: Path) -> str | None:
+    paths, _ = checkpoint_paths(ckpt_dir)
+    return paths[-1] if paths else None
 
 
 # ------------------------------------------------------------------ networks
@@ -112,7 +174,7 @@ def load_generator_from_run(run_dir: str | Path, *, use_ema: bool = True):
 
     run_dir = Path(run_dir)
     config = TrainConfig.load(run_dir)
-    latest = tf.train.latest_checkpoint(str(run_dir / CHECKPOINT_DIR))
+    latest = latest_checkpoint(run_dir / CHECKPOINT_DIR)
     if latest is None:
         raise RunDirError(f"no checkpoint in {run_dir / CHECKPOINT_DIR}")
     with precision.float32_policy():

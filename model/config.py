@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -17,6 +18,48 @@ from common.files import atomic_write
 
 FORMAT_VERSION = 1
 CONFIG_NAME = "config.json"
+
+
+SEED_MAX = 2**32 - 1  # numpy and Keras seeds
+
+# The range of every numeric setting: (lowest, highest), None = open. One place: train.py checks the
+# flags with it before any work, and every config.json read is checked with it.
+RANGES = {
+    "holdout": (0.0, 0.99), "top_k": (0, 1000),
+    "filters": (1, 1024), "repeats": (1, 16), "nz": (1, 4096), "embed_dim": (1, 4096),
+    "vanishing_steps": (1, None), "ca_kl_weight": (0.0, None),
+    "gamma": (0.0, 1.0), "lambda_k": (0.0, 1.0), "wrong_cap": (0.0, None), "oob_weight": (0.0, None),
+    "aux_weight": (0.0, None), "diversity_weight": (0.0, None), "filter_sd": (0.0, None),
+    "projection_weight": (0.0, None), "wrong_warmup": (0, None), "ema_decay": (0.0, 0.999999),
+    "batch_size": (1, 65536), "lr": (1e-12, 1.0), "lr_d": (0.0, 1.0), "lr_floor": (0.0, 1.0),
+    "lr_window": (1, None), "lr_patience": (1, None), "beta1": (0.0, 0.999999),
+    "epochs": (1, 1_000_000), "steps": (0, 10**12), "seed": (0, SEED_MAX),
+    "sample_every": (0, None), "checkpoint_every": (1, None), "keep_checkpoints": (1, 10_000),
+    "log_every": (1, None), "eval_every": (0, None), "cond_dim": (0, None), "format_version": (0, None),
+}
+_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "dict": dict}
+_TYPE_WORDS = {int: "a whole number", float: "a number", str: "text", bool: "true or false", dict: "an object"}
+
+
+def _is(value, kind) -> bool:
+    if kind is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, kind)
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _range_words(low, high) -> str:
+    if high is None:
+        return f">= {low}"
+    if low is None:
+        return f"<= {high}"
+    return f"between {low} and {high}"
 
 
 class ConfigError(UserError):
@@ -131,6 +174,20 @@ class TrainConfig:
 
     # ----------------------------------------------------------------------
     def validate(self) -> "TrainConfig":
+        """Every setting's type and range (RANGES), then the rules between settings.
+        Called on the flags before any work and on every config.json read."""
+        for f in fields(self):
+            value = getattr(self, f.name)
+            kind = _TYPES.get(f.type)
+            if kind is not None and not _is(value, kind):
+                raise ConfigError(f"{f.name} must be {_TYPE_WORDS[kind]}, not {_short(value)} "
+                                  f"({type(value).__name__})")
+            if kind is float and not math.isfinite(value):
+                raise ConfigError(f"{f.name} must be a finite number, not {value}")
+            if f.name in RANGES:
+                low, high = RANGES[f.name]
+                if (low is not None and value < low) or (high is not None and value > high):
+                    raise ConfigError(f"{f.name} must be {_range_words(low, high)}, not {_short(value)}")
         if self.image_size not in (32, 64, 128):
             raise ConfigError(f"image_size must be 32, 64 or 128, not {self.image_size}")
         if not 0.0 <= self.gamma <= 1.0:
@@ -160,8 +217,6 @@ class TrainConfig:
         unknown_aug = set(filter(None, self.augment.split(","))) - {"translation", "cutout"}
         if unknown_aug:
             raise ConfigError(f"augment takes translation and/or cutout, not {sorted(unknown_aug)}")
-        if self.lr_d < 0 or self.wrong_warmup < 0 or self.projection_weight < 0:
-            raise ConfigError("lr_d, wrong_warmup and projection_weight must be >= 0")
         if self.lr_floor > self.lr:
             raise ConfigError(f"lr_floor ({self.lr_floor}) is above lr ({self.lr})")
         return self

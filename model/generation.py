@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from common.cli import UserError, clip
+from model.config import SEED_MAX
 from tags import TagError
 from tags.canonical import TagSet
 from tags.parser import complete, parse
@@ -43,6 +45,39 @@ def one_cell_row_labels(requests: list[Request], ncols: int) -> list[str]:
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
     return np.clip(np.rint((np.asarray(images, np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+# The range of every numeric option of generate.py (and the studio): (lowest, highest).
+LIMITS = {"n": (1, 1000), "cols": (1, 100), "scale": (1, 32), "steps": (2, 256), "seed": (0, SEED_MAX),
+          "port": (0, 65535)}
+MAX_CELLS = 5000  # faces in one call
+MAX_GRID_PIXELS = 100_000_000  # about 300 MB of RGB
+
+
+def check_option(name: str, value) -> None:
+    """A UserError naming --name and its range when `value` is outside LIMITS[name]."""
+    low, high = LIMITS[name]
+    if value is not None and not low <= value <= high:
+        raise UserError(f"--{name} must be between {low} and {high}, not {clip(value, 30)}")
+
+
+def check_output_size(cells: int, image_size: int, scale: int) -> None:
+    """Refuse a call that would draw too many faces or a grid too large to hold in memory."""
+    if cells > MAX_CELLS:
+        raise UserError(f"{cells} faces in one call; at most {MAX_CELLS} (lower --n or split the tags file)")
+    pixels = cells * (image_size * scale) ** 2
+    if pixels > MAX_GRID_PIXELS:
+        raise UserError(f"the grid would hold {pixels / 1e6:.0f} million pixels ({pixels * 3 / 2**30:.1f} GiB); "
+                        f"at most {MAX_GRID_PIXELS // 10**6} million: lower --scale or --n")
+
+
+def parse_seed(text: str) -> int | None:
+    """An ASCII integer seed in range, or None when `text` is not one (then it is a tag text)."""
+    if not re.fullmatch(r"\s*-?[0-9]{1,30}\s*", text):
+        return None
+    seed = int(text)
+    check_option("seed", seed)
+    return seed
 
 
 def sample_inputs(config, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -102,7 +137,8 @@ def build_requests(items: list[tuple[str, str]], vocab, n: int, seed: int) -> li
         try:
             query = parse(text, vocab)
         except TagError as exc:
-            raise TagError(f"{exc} (in {image_id!r}: {text!r})" if len(items) > 1 else str(exc)) from None
+            raise TagError(f"{exc} (in {clip(image_id, 30)!r}: {clip(text)!r})" if len(items) > 1
+                           else str(exc)) from None
         requests.append(Request(image_id, text, complete(query, vocab, rng, n)))
     return requests
 
@@ -149,12 +185,13 @@ def interpolate(generator, a: str, b: str, steps: int, seed: int, tags_text: str
     """Between two tag texts (same z), or between two integer seeds (same tags)."""
     vocab = generator.vocab
     t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
-    if a.strip().lstrip("-").isdigit() and b.strip().lstrip("-").isdigit():
+    seed_a, seed_b = parse_seed(a), parse_seed(b)
+    if seed_a is not None and seed_b is not None:
         if not tags_text:
             raise TagError("--interpolate between two seeds needs --tags")
         tagset = build_requests([("x", tags_text)], vocab, 1, seed)[0].tagsets[0]
-        za, ea = sample_inputs(generator.config, 1, int(a))
-        zb, eb = sample_inputs(generator.config, 1, int(b))
+        za, ea = sample_inputs(generator.config, 1, seed_a)
+        zb, eb = sample_inputs(generator.config, 1, seed_b)
         z, eps = za * (1 - t) + zb * t, ea * (1 - t) + eb * t
         cond = np.repeat(vocab.condition(tagset)[None], steps, 0)
         label = f"{tagset.text}: seed {a} -> {b}"

@@ -132,4 +132,22 @@ def load_generator(model_dir: str | Path, backend: str = "auto") -> LoadedGenera
         model_dir / GENERATOR_TFLITE, backend,
         lambda: keras_infer(_keras_generator(model_dir, config)),
         fix=f"{REEXPORT} or use --backend tensorflow")
-    return LoadedGenerator(model_dir, config, vocab, backend, infer)
+    generator = LoadedGenerator(model_dir, config, vocab, backend, infer)
+    if backend == "litert":
+        _probe(generator)
+    return generator
+
+
+def _probe(generator: LoadedGenerator) -> None:
+    """One face from zeros: a .tflite that is not this generator (the tag checker's, another
+    model's) is a ModelError naming the file, not a traceback at the first request."""
+    cfg = generator.config
+    path = generator.model_dir / GENERATOR_TFLITE
+    try:
+        out = generator.generate(np.zeros((1, cfg.nz), np.float32), np.zeros((1, cfg.cond_dim), np.float32))
+    except (KeyError, ValueError, RuntimeError, TypeError) as exc:
+        raise ModelError(f"{path} is not this model's generator ({str(exc).splitlines()[0][:100]}); "
+                         f"{REEXPORT}") from None
+    if out.shape != (1, cfg.image_size, cfg.image_size, 3):
+        raise ModelError(f"{path} gives output {out.shape[1:]}, not the generator's "
+                         f"({cfg.image_size}, {cfg.image_size}, 3); {REEXPORT}")

@@ -13,6 +13,7 @@ or drawn.
 from __future__ import annotations
 
 import math
+import shutil
 import signal
 import sys
 import time
@@ -26,7 +27,7 @@ from tqdm import tqdm
 
 from model import precision
 from model.artifacts import (CHECKPOINT_DIR, EXPORT_DIR, VOCAB_NAME, RunDirError, export_generator,
-                             float32_generator, prepare_run_dir)
+                             float32_generator, latest_checkpoint, prepare_run_dir, repair_checkpoint_state)
 from model.began import Batch, CondBEGAN, variables_by_path
 from model.config import CONFIG_NAME, TrainConfig
 from model.divergence import DivergenceGuard
@@ -143,7 +144,14 @@ class Trainer:
     def prepare(self) -> None:
         if self.model is not None:
             return
-        prepare_run_dir(self.run_dir, resume=self.resume)
+        self._lock = prepare_run_dir(self.run_dir, resume=self.resume)  # held until train() ends
+        try:
+            self._prepare_locked()
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def _prepare_locked(self) -> None:
         self.precision = precision.apply(self.config.precision)
         self.strategy = make_strategy(self.config.strategy)
         self._load_data()
@@ -202,6 +210,8 @@ class Trainer:
                                    data.combo, data.combo_conditions, data.labels)
             self.model.build_optimizers()
             self.ckpt = self.model.training_checkpoint()
+        if self.resume:
+            repair_checkpoint_state(self.run_dir / CHECKPOINT_DIR)
         self.manager = tf.train.CheckpointManager(
             self.ckpt, str(self.run_dir / CHECKPOINT_DIR), max_to_keep=cfg.keep_checkpoints,
             step_counter=self.model.step, checkpoint_name="ckpt")
@@ -238,7 +248,7 @@ class Trainer:
                 raise RunDirError(
                     f"--init-from {source}: its {name} is {getattr(source_cfg, name)!r}, this run's is "
                     f"{getattr(self.config, name)!r}; pass the same network settings")
-        latest = tf.train.latest_checkpoint(str(source / CHECKPOINT_DIR))
+        latest = latest_checkpoint(source / CHECKPOINT_DIR)
         if latest:
             partial = tf.train.Checkpoint(generator=variables_by_path(self.model.generator.variables),
                                           discriminator=variables_by_path(self.model.discriminator.variables))
@@ -254,6 +264,12 @@ class Trainer:
     # ------------------------------------------------------------------- loop
     def train(self) -> TrainResult:
         self.prepare()
+        try:
+            return self._train_locked()
+        finally:
+            self._lock.release()
+
+    def _train_locked(self) -> TrainResult:
         model = self.model
         self._step = int(model.step.numpy())
         self._open_logs()
@@ -411,7 +427,21 @@ class Trainer:
 
     # ---------------------------------------------------------------- helpers
     def save_checkpoint(self) -> str:
-        return self.manager.save(checkpoint_number=int(self.model.step.numpy()))
+        """Save ckpt-<step>; a full or failing disk is a RunDirError naming the checkpoint
+        kept (the half-written one is removed), not a TensorFlow traceback."""
+        step = int(self.model.step.numpy())
+        try:
+            return self.manager.save(checkpoint_number=step)
+        except (tf.errors.OpError, OSError) as exc:
+            ckpt_dir = self.run_dir / CHECKPOINT_DIR
+            for partial in ckpt_dir.glob(f"ckpt-{step}_temp*"):
+                shutil.rmtree(partial, ignore_errors=True)
+            kept = self.manager.latest_checkpoint
+            detail = "no space left on the device" if "No space left" in str(exc) else \
+                str(getattr(exc, "message", exc)).splitlines()[0][-120:]
+            raise RunDirError(f"cannot write the checkpoint of step {step} in {ckpt_dir}: {detail}; "
+                              + (f"{Path(kept).name} is kept: free space, then python train.py --run-dir "
+                                 f"{self.run_dir} --resume" if kept else "no checkpoint was kept")) from None
 
     def log_image(self, name: str, image_uint8: np.ndarray) -> None:
         """An image in TensorBoard at the current step (for callbacks)."""

@@ -2,12 +2,12 @@
 import argparse
 import sys
 
-from common.cli import DefaultsHelpFormatter, exit_on_user_error
+from common.cli import ArgumentParser, DefaultsHelpFormatter, exit_on_user_error
 
 
 @exit_on_user_error
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m preprocess", description=__doc__,
+    p = ArgumentParser(prog="python -m preprocess", description=__doc__,
                                 formatter_class=DefaultsHelpFormatter)
     p.add_argument("--images", required=True, help="folder of training images")
     p.add_argument("--tags-csv", required=True, help="tag CSV (2018, 2017 or header format)")

@@ -20,14 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
-from common.files import atomic_path
+from common.files import atomic_path, atomic_write
 from preprocess.images import load_image
 from preprocess.split import stratified_holdout
 from tags import TagError
-from tags.canonical import TagSet
+from tags.canonical import GROUP_WORDS, TagSet
 from tags.vocab import Vocabulary
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: images decoded through Pillow (CMYK, palettes with transparency, EXIF orientation)
 PROJECT = "tagface"
 
 
@@ -138,7 +138,7 @@ def _summary(kept: int, skipped: dict, report: Path) -> str:
 
 def _reason_kind(reason: str) -> str:
     """Group reasons for the summary ('unknown tag blue hair' -> 'unknown tag')."""
-    for prefix in ("unknown tag", "non-integer id", "malformed tag", "unreadable image", "wrong column count",
+    for prefix in ("unknown tag", "unusable id", "duplicate id", "malformed tag", "unreadable image", "wrong column count",
                    "ambiguous", "missing", "two "):
         if reason.startswith(prefix):
             return reason if prefix in ("ambiguous", "two ", "missing") else prefix
@@ -158,6 +158,11 @@ def build_or_load(images, tags_csv, *, tag_format: str = "auto", size: int = 64,
         raise PreprocessError(f"tag CSV {tags_csv} does not exist (--tags-csv)")
     if not 0.0 <= holdout < 1.0:
         raise PreprocessError(f"--holdout must be in [0, 1), not {holdout}")
+    if not 8 <= size <= 1024:
+        raise PreprocessError(f"--size must be between 8 and 1024, not {size}")
+    if not 0 <= seed <= 2**32 - 1 or not 0 <= top_k <= 1000:
+        raise PreprocessError(f"--seed must be between 0 and {2**32 - 1} and --top-k between 0 and 1000, "
+                              f"not {str(seed)[:20]} and {str(top_k)[:20]}")
     settings = {"version": CACHE_VERSION, "format": tag_format, "size": size, "holdout": holdout,
                 "mode": condition_mode, "top_k": top_k, "seed": seed, "keep_gray": keep_grayscale,
                 "strict": strict, "vocab": vocab.to_dict() if vocab else None}
@@ -176,13 +181,21 @@ def build_or_load(images, tags_csv, *, tag_format: str = "auto", size: int = 64,
     t0 = time.perf_counter()
     rows, skips, csv_format = _read_rows_and_images(tags_csv, images, tag_format, size, strict, keep_grayscale,
                                                     progress, workers or min(2, os.cpu_count() or 1))
-    if vocab is None:
-        vocab = _derive_vocabulary([t for _, _, t in rows], condition_mode, top_k, seed)
-    rows = _in_vocabulary(rows, vocab, skips, strict, tags_csv)
-    if not rows:
+    if rows and vocab is None:
+        try:
+            vocab = _derive_vocabulary([t for _, _, t in rows], condition_mode, top_k, seed)
+        except TagError:  # rows with images but no colour tags: say so in the report too
+            _ensure_folder(folder)
+            _write_report(report, skips + [(r.row, r.path, "no hair or eye colour tag") for r, _, _ in rows])
+            raise
+    if rows:
+        rows = _in_vocabulary(rows, vocab, skips, strict, tags_csv)
+    if not rows:  # blame what the rows really lack (images, ids, tags), with the counts
         _ensure_folder(folder)
         _write_report(report, skips)
-        raise PreprocessError(f"no usable images in {tags_csv} (all {len(skips)} rows skipped); "
+        counts = ", ".join(f"{reason} {n}" for reason, n in
+                           sorted(_reason_counts(skips).items(), key=lambda kv: -kv[1])[:4])
+        raise PreprocessError(f"no usable images in {tags_csv}: all {len(skips)} rows skipped ({counts}); "
                               f"see {report}")
     arrays = _arrays(rows, vocab, holdout, seed)
     counts = _reason_counts(skips)
@@ -256,6 +269,11 @@ def _in_vocabulary(rows, vocab: Vocabulary, skips: list, strict: bool, tags_csv:
             kept.append((r, img, tagset))
             continue
         reason = (f"missing {unknown[4:-1]}" if unknown.startswith("<no ") else f"unknown tag {unknown}")
+        if unknown.startswith("<no "):  # 'chartreuse hair': an unknown colour, not a missing one
+            noun = GROUP_WORDS.get(unknown[4:-1], unknown[4:-1])
+            guess = [e for e in t.extras if e.endswith(" " + noun) and e not in vocab.other_tags]
+            if guess:
+                reason = f"unknown tag {guess[0][:40]} (not a known {unknown[4:-1]} colour)"
         if strict:
             raise PreprocessError(f"--strict: line {r.row} of {tags_csv} ({r.path}): {reason}")
         skips.append((r.row, r.path, reason))
@@ -293,12 +311,17 @@ def _save(folder: Path, arrays: dict, vocab: Vocabulary, skips, meta: dict) -> N
     """data.npz, vocab.json, skipped.csv, split.csv and meta.json into the cache folder.
     (Two runs may build the same cache at once: every write is atomic.)"""
     _ensure_folder(folder)
-    with atomic_path(folder / "data.npz", suffix=".npz") as tmp:
-        np.savez(tmp, **arrays)
-    vocab.save(folder / "vocab.json")
-    _write_report(folder / "skipped.csv", skips)
-    _write_split(folder / "split.csv", arrays["ids"], arrays["holdout"])
-    (folder / "meta.json").write_text(json.dumps(meta, indent=1))
+    try:
+        _write_report(folder / "skipped.csv", skips)
+        _write_split(folder / "split.csv", arrays["ids"], arrays["holdout"])
+        atomic_write(folder / "meta.json", json.dumps(meta, indent=1))
+        vocab.save(folder / "vocab.json")
+        with atomic_path(folder / "data.npz", suffix=".npz") as tmp:  # last: a cache is whole or absent
+            np.savez(tmp, **arrays)
+    except OSError as exc:
+        (folder / "vocab.json").unlink(missing_ok=True)
+        raise PreprocessError(f"cannot write the dataset cache in {folder}: {exc.strerror or exc}; free space "
+                              "or choose another cache folder (--cache-dir or TAGFACE_CACHE)") from None
 
 
 def _ensure_folder(folder: Path) -> None:
@@ -310,7 +333,7 @@ def _ensure_folder(folder: Path) -> None:
 
 
 def _write_split(path: Path, ids: np.ndarray, held: np.ndarray) -> None:
-    with open(path, "w", newline="") as fh:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(["id", "split"])
         writer.writerows((i, "holdout" if h else "train") for i, h in zip(ids, held))

@@ -2,13 +2,13 @@
 import argparse
 import sys
 
-from common.cli import DefaultsHelpFormatter, exit_on_user_error
+from common.cli import ArgumentParser, DefaultsHelpFormatter, exit_on_user_error
 from report.build import build_report
 
 
 @exit_on_user_error
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m report", description=__doc__,
+    p = ArgumentParser(prog="python -m report", description=__doc__,
                                 formatter_class=DefaultsHelpFormatter)
     p.add_argument("run_dir", help="a training run directory")
     p.add_argument("--no-grade", action="store_true",

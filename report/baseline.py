@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from common.cli import ArgumentParser
+
 CASCADE = Path(__file__).with_name("lbpcascade_animeface.xml")
 PASS_AT = 20  # faces of 25
 GRID_SIDE = 5
@@ -101,7 +103,7 @@ def read_image(path: str | Path) -> np.ndarray:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m report.baseline", description=__doc__,
+    parser = ArgumentParser(prog="python -m report.baseline", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("grids", nargs="+", metavar="GRID.png", help="5x5 grid images to grade")
     parser.add_argument("--pass-at", type=int, default=PASS_AT, help=f"faces needed to pass (default {PASS_AT})")

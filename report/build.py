@@ -18,6 +18,7 @@ import json
 import shutil
 from pathlib import Path
 
+from common.cli import UserError
 from common.files import atomic_write
 from model.config import TrainConfig
 from model.generation import build_requests, generate_requests
@@ -287,6 +288,61 @@ def _baseline_section(doc: _Doc, run_dir: Path, out: Path) -> None:
     doc.image("baseline.png", f"baseline grid: {result['faces']} faces ({verdict})")
 
 
+MANIFEST = ".report-manifest.json"
+
+
+class ReportError(UserError):
+    """A report folder this tool may not rebuild."""
+
+
+def _snapshot(out: Path) -> dict[str, tuple[int, int, int]]:
+    """Every file under `out` (relative path -> inode, size, mtime)."""
+    found = {}
+    for p in out.rglob("*"):
+        if p.is_file() and not p.is_symlink():
+            st = p.stat()
+            found[p.relative_to(out).as_posix()] = (st.st_ino, st.st_size, st.st_mtime_ns)
+    return found
+
+
+def _clear_previous_build(out: Path) -> dict[str, tuple[int, int, int]]:
+    """Remove the files an earlier build wrote (listed in the manifest) and
+    nothing else; a folder with files but no manifest was not written by this
+    tool and is refused. Returns a snapshot of what is left (the user's files)."""
+    manifest = out / MANIFEST
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise ReportError(f"{out} is not a folder; move it away to build the report")
+    if out.is_dir() and not manifest.exists():
+        if any(out.iterdir()):
+            raise ReportError(f"{out} holds files python -m report did not write (no {MANIFEST}); "
+                              f"move them away or choose another run")
+    if manifest.exists():
+        try:
+            listed = json.loads(manifest.read_text())["files"]
+            assert isinstance(listed, list) and all(isinstance(f, str) for f in listed)
+        except (ValueError, KeyError, TypeError, AssertionError):
+            raise ReportError(f"{manifest} is damaged; move {out} away to rebuild the report") from None
+        root = out.resolve()
+        for rel in listed:
+            target = (out / rel)
+            if not target.resolve().is_relative_to(root) or target.is_symlink():
+                continue  # never follow a manifest outside the report folder
+            if target.is_file():
+                target.unlink()
+            parent = target.parent
+            while parent != out and parent.is_dir() and not any(parent.iterdir()):
+                parent.rmdir()
+                parent = parent.parent
+    out.mkdir(exist_ok=True)
+    return _snapshot(out)
+
+
+def _write_manifest(out: Path, before: dict) -> None:
+    """Record every file this build created or rewrote (new, or changed since the snapshot)."""
+    written = sorted(rel for rel, stamp in _snapshot(out).items() if rel != MANIFEST and before.get(rel) != stamp)
+    atomic_write(out / MANIFEST, json.dumps({"files": written}, indent=1) + "\n")
+
+
 def build_report(run_dir: str | Path, *, check_tags: bool = True) -> Path:
     """Write RUN/report/report.html + report.md (+ images); returns the HTML path.
     `check_tags`: add the graded grid when a tag checker is found beside the model."""
@@ -294,8 +350,7 @@ def build_report(run_dir: str | Path, *, check_tags: bool = True) -> Path:
     config = TrainConfig.load(run_dir)
     settings = config.to_dict()
     out = run_dir / "report"
-    shutil.rmtree(out, ignore_errors=True)  # rebuilt whole: no stale grids from an earlier build
-    out.mkdir()
+    before = _clear_previous_build(out)
     title = f"Conditional BEGAN run {run_dir.resolve().name}"
     doc = _Doc(title)
     doc.section("Settings")
@@ -307,4 +362,7 @@ def build_report(run_dir: str | Path, *, check_tags: bool = True) -> Path:
     _quality(doc, run_dir, out)
     _marked_grid_section(doc, run_dir, out, config, check_tags)
     _baseline_section(doc, run_dir, out)
-    return doc.write(out, title)
+    try:
+        return doc.write(out, title)
+    finally:
+        _write_manifest(out, before)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common.cli import DefaultsHelpFormatter, UserError, exit_on_user_error
+from common.cli import ArgumentParser, DefaultsHelpFormatter, UserError, exit_on_user_error
 from common.files import atomic_write
 from model.artifacts import CHECKER_FILES, CHECKER_JSON, CHECKER_TFLITE, CHECKER_WEIGHTS, ModelError
 from model.runtime import keras_infer, load_keras_weights, open_network
@@ -331,7 +331,7 @@ def tag_marks(images, tagsets, checker: Checker) -> tuple[list[list[bool]], dict
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m report.checker", description=__doc__,
+    parser = ArgumentParser(prog="python -m report.checker", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train a checker", formatter_class=DefaultsHelpFormatter)

@@ -12,7 +12,7 @@ import csv
 import sys
 from pathlib import Path
 
-from common.cli import exit_on_user_error
+from common.cli import ArgumentParser, exit_on_user_error
 from model.artifacts import EXPORT_DIR, export_run
 from model.config import TrainConfig
 from model.runtime import load_generator
@@ -37,7 +37,7 @@ def training_facts(run_dir: Path) -> dict:
 
 @exit_on_user_error
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m report.compare", description=__doc__,
+    p = ArgumentParser(prog="python -m report.compare", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("runs", nargs="+")
     p.add_argument("--checker", required=True)

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common.cli import UserError, exit_on_user_error
+from common.cli import ArgumentParser, UserError, exit_on_user_error
 from common.files import atomic_path
 from model.generation import sample_inputs, to_uint8
 from model.runtime import load_generator
@@ -179,7 +179,7 @@ def write_results(folder: str | Path, result: dict, step: int | None = None) -> 
 
 @exit_on_user_error
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m report.metrics", description=__doc__,
+    p = ArgumentParser(prog="python -m report.metrics", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model", help="run directory (its export/ is used) or exported model directory")
     p.add_argument("--images", required=True, help="the image folder the model was trained on")

@@ -4,14 +4,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from common.cli import DefaultsHelpFormatter, exit_on_user_error
+from common.cli import ArgumentParser, DefaultsHelpFormatter, exit_on_user_error
 
 DEFAULT_VOCAB = Path(__file__).resolve().parents[1] / "models" / "default" / "vocab.json"
 
 
 @exit_on_user_error
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m tags", description=__doc__,
+    p = ArgumentParser(prog="python -m tags", description=__doc__,
                                 formatter_class=DefaultsHelpFormatter)
     p.add_argument("text", nargs="?", help='tag text such as "Blue Hair, red eyes"')
     p.add_argument("--vocab", default=str(DEFAULT_VOCAB), help="a model's vocab.json")
@@ -24,6 +24,8 @@ def main(argv=None) -> int:
     from tags.parser import complete, parse
     from tags.vocab import Vocabulary
 
+    if not 0 <= args.seed <= 2**32 - 1:
+        raise TagError(f"--seed must be between 0 and {2**32 - 1}, not {str(args.seed)[:20]}")
     vocab = Vocabulary.load(args.vocab)
     if args.list:
         print(vocab.listing())

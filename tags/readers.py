@@ -118,11 +118,16 @@ def _group_tags(tags: list[str]) -> tuple[dict, list[str], str | None]:
     return values, extras, None
 
 
+# An id names an image file in the image folder: a number (the MLDS sets) or a file name such as
+# a0 or img_001 (letters, digits, _ . - and spaces; no folders, no "..").
+_SAFE_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\- ]{0,199}$")
+
+
 def _check_id(image_id: str) -> str | None:
     if not image_id:
         return "empty id"
-    if not image_id.isdigit():
-        return f"non-integer id {image_id[:40]!r}"
+    if not _SAFE_ID.match(image_id) or ".." in image_id:
+        return f"unusable id {image_id[:40]!r} (an image file name: letters, digits, _ . -)"
     return None
 
 
@@ -240,6 +245,25 @@ def read_header(text: str, images: Path) -> ReadResult:
 READERS = {"2018": read_2018, "2017": read_2017, "header": read_header}
 
 
+def drop_duplicates(result: ReadResult) -> ReadResult:
+    """Keep the first row of every image (same id, same file); later rows of it
+    are skipped with a reason, so one image never counts twice or lands on both
+    sides of the held-out split."""
+    first: dict[str, TagRow] = {}
+    kept = []
+    for row in result.rows:
+        key = str(Path(row.path)) if row.path else row.id
+        if key in first:
+            result.skipped.append(Skip(row.row, row.path, f"duplicate id {row.id[:40]!r} "
+                                                          f"(kept line {first[key].row})"))
+        else:
+            first[key] = row
+            kept.append(row)
+    result.rows = kept
+    result.skipped.sort(key=lambda s: s.row)
+    return result
+
+
 def read_tag_csv(csv_path: str | Path, images: str | Path, tag_format: str = "auto") -> ReadResult:
     """Read a tag CSV in any of the three formats (auto-detected by default)."""
     csv_path, images = Path(csv_path), Path(images)
@@ -248,7 +272,7 @@ def read_tag_csv(csv_path: str | Path, images: str | Path, tag_format: str = "au
         tag_format = detect_format(text)
     if tag_format not in READERS:
         raise TagError(f"unknown --tag-format {tag_format!r}: use auto, {', '.join(FORMATS)}")
-    return READERS[tag_format](text, images)
+    return drop_duplicates(READERS[tag_format](text, images))
 
 
 def read_tag_text(text: str, images: str | Path = ".", tag_format: str = "auto") -> ReadResult:
@@ -258,4 +282,4 @@ def read_tag_text(text: str, images: str | Path = ".", tag_format: str = "auto")
         tag_format = detect_format(text)
     if tag_format not in READERS:
         raise TagError(f"unknown --tag-format {tag_format!r}: use auto, {', '.join(FORMATS)}")
-    return READERS[tag_format](text, Path(images))
+    return drop_duplicates(READERS[tag_format](text, Path(images)))

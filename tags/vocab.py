@@ -155,4 +155,21 @@ class Vocabulary:
             raise TagError(f"{path} is not a valid vocabulary ({type(exc).__name__}: {exc})") from None
         if vocab.dim != data.get("dim", vocab.dim):
             raise TagError(f"{path}: recorded dim {data.get('dim')} but its tags give {vocab.dim}")
+        problem = vocab.combos_problem()
+        if problem:
+            raise TagError(f"{path} is not a valid vocabulary: {problem}")
         return vocab
+
+    def combos_problem(self) -> str | None:
+        """Why the combination counts cannot be used to draw missing tags (None when they can):
+        each needs known group values and a positive whole-number count."""
+        for i, c in enumerate(self.combos):
+            if not isinstance(c, dict) or not isinstance(c.get("tags"), dict):
+                return f"combination {i} is not {{'tags': {{...}}, 'count': N}}"
+            count = c.get("count")
+            if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+                return f"combination {i} has count {str(count)[:20]!r}; counts are whole numbers >= 1"
+            for group, value in c["tags"].items():
+                if value is not None and value not in self.groups.get(group, ()):
+                    return f"combination {i} names {str(value)[:20]!r} {str(group)[:20]!r}, not in the groups"
+        return None

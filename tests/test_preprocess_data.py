@@ -49,7 +49,7 @@ def test_2018_malformed_lines_each_get_a_reason():
             "\n"  # blank line: ignored
             "1,blue hair,red eyes\n"  # wrong column count
             "2,\n"  # empty tags
-            "abc,blue hair red eyes\n"  # non-integer id
+            "../abc,blue hair red eyes\n"  # not a file name in the image folder
             "3,blue hair red hair\n"  # two hair colours
             "4\n"  # no tags column
             "5,Blond Hair GREY EYE\n")
@@ -58,7 +58,7 @@ def test_2018_malformed_lines_each_get_a_reason():
                                                       ("5", {"hair": "blonde", "eyes": "gray"})]
     reasons = {s.row: s.reason for s in result.skipped}
     assert reasons == {3: "wrong column count (expected id,tags)", 4: "empty tags",
-                       5: "non-integer id 'abc'", 6: "two hair colours",
+                       5: "unusable id '../abc' (an image file name: letters, digits, _ . -)", 6: "two hair colours",
                        7: "wrong column count (expected id,tags)"}
 
 

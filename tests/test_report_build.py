@@ -185,16 +185,20 @@ def test_a_short_run_shows_the_step_grids_in_the_timeline(fabricated_run, tmp_pa
 
 
 def test_a_rebuilt_report_holds_only_what_it_links(report):
-    from report.build import build_report
+    from report.build import MANIFEST, build_report
 
     run, html_path, _, _ = report
     stale = html_path.parent / "timeline" / "step_0000500.png"  # from an earlier, shorter build
     stale.write_bytes(b"old")
+    manifest = html_path.parent / MANIFEST
+    listed = json.loads(manifest.read_text())["files"]
+    manifest.write_text(json.dumps({"files": listed + ["timeline/step_0000500.png"]}))
     html = build_report(run).read_text()
     assert not stale.exists()
     linked = set(re.findall(r'(?:src|href)="([^"]+)"', html))
     on_disk = {p.relative_to(html_path.parent).as_posix() for p in html_path.parent.rglob("*") if p.is_file()}
-    assert on_disk - linked <= {"report.html", "report.md", "graded.json", "baseline.json"}, on_disk - linked
+    assert on_disk - linked <= {"report.html", "report.md", "graded.json", "baseline.json", MANIFEST}, \
+        on_disk - linked
 
 
 def test_the_report_grades_the_final_model_with_the_course_baseline(tiny_run, tmp_path):

@@ -2,11 +2,12 @@
 import argparse
 import sys
 
+from common.cli import ArgumentParser
 from report.studio.server import DEFAULT_PORT, serve
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m report.studio",
+    p = ArgumentParser(prog="python -m report.studio",
                                 description="A local web page to make, compare and grade faces.")
     p.add_argument("--model", default=None,
                    help="model selected first (default: models/default); every model under models/ "
