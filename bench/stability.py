@@ -28,7 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import real_data  # noqa: E402
 
 COURSE = {"filters": 128, "lr": 5e-5, "lr_floor": 5e-6, "gamma": 0.4, "batch_size": 16, "wrong_weight": "k",
-          "aux_weight": 0.0, "diversity_weight": 0.0, "cond_every_scale": False, "precision": "auto"}
+          "aux_weight": 0.0, "diversity_weight": 0.0, "projection_weight": 0.0, "cond_every_scale": False,
+          "precision": "auto"}
 
 
 def matrix() -> list[dict]:

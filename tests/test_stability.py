@@ -1,5 +1,6 @@
-"""Issue 16's configuration (n=64, no auxiliary head, no mode-seeking term, the
-condition only at the bottleneck, wrong-condition weight 1.0 from step 1) on
+"""Issue 16's configuration (the course report's mechanisms only: n=64, no auxiliary
+head, no mode-seeking term, no projection head, the condition only at the
+bottleneck, wrong-condition weight 1.0 from step 1) on
 synthetic faces trains 150 steps with finite, sane losses. On these very
 faces and settings (32x32, 2 per hair x eye pair, seed 0, fp32) the course's
 form of the wrong-condition term ran away: L(x) 0.68 -> 6.4 by step 25 and
@@ -11,6 +12,7 @@ import math
 import pytest
 
 SETTINGS = ["--image-size", "32", "--filters", "64", "--aux-weight", "0", "--diversity-weight", "0",
+            "--projection-weight", "0",
             "--cond-every-scale", "off", "--wrong-weight", "1.0", "--steps", "150", "--log-every", "1",
             "--checkpoint-every", "1000", "--precision", "fp32", "--seed", "0", "--no-progress"]
 
@@ -38,4 +40,5 @@ def test_issue_16_settings_train_150_steps_with_finite_losses(faces, tmp_path, c
         for name in ("loss_real", "loss_fake", "loss_wrong", "k", "M"):
             assert math.isfinite(float(row[name])), (row["step"], name)
     assert max(float(r["loss_real"]) for r in rows) < 1.0  # an L1 on [-1, 1] images that never ran away
-    assert float(rows[-1]["M"]) < float(rows[49]["M"])  # and the convergence measure fell
+    m = [float(r["M"]) for r in rows]
+    assert sum(m[-20:]) / 20 < sum(m[40:60]) / 20  # the convergence measure fell (as bench/stability.py reads it)
