@@ -18,7 +18,12 @@ import re
 import sys
 from pathlib import Path
 
+from common.env import require_packages
+
+require_packages("generate.py")  # one line, not a traceback, outside .venv
+
 from common.cli import DefaultsHelpFormatter, UserError, exit_on_user_error
+from common.quiet import quiet_libraries
 from model import generation
 from model.artifacts import ensure_writable_dir
 from model.runtime import load_generator
@@ -73,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     web.add_argument("--serve", action="store_true", help="start the studio for --model instead of drawing; "
                                                           "Ctrl-C stops it")
     web.add_argument("--port", type=int, default=8765, help="studio port (0: any free port)")
+    p.add_argument("--verbose", action="store_true",
+                   help="also show the libraries' logs (TensorFlow, LiteRT); or set TAGFACE_VERBOSE=1")
     web.add_argument("--host", default="127.0.0.1", help="studio address (127.0.0.1: this machine only)")
     return p
 
@@ -80,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
 @exit_on_user_error
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    quiet_libraries(args.verbose)
     if args.serve:
         from report.studio import serve
 

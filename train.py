@@ -18,7 +18,12 @@ import dataclasses
 import sys
 from pathlib import Path
 
+from common.env import require_packages
+
+require_packages("train.py")  # one line, not a traceback, outside .venv
+
 from common.cli import UserError, exit_on_user_error
+from common.quiet import quiet_libraries, silenced
 from model.artifacts import default_run_dir
 from model.config import OPTIMISATION, ConfigError, TrainConfig
 from model.precision import limit_threads
@@ -42,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--init-from", default=None, metavar="RUN_OR_MODEL",
                      help="start from another run's or an exported model's weights (fine-tuning)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument("--verbose", action="store_true",
+                     help="also show TensorFlow's own logs (or set TAGFACE_VERBOSE=1)")
     defaults = TrainConfig()
     groups = {}
     for f in TrainConfig.flag_fields():
@@ -79,13 +86,15 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 @exit_on_user_error
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    quiet_libraries(args.verbose)  # before TensorFlow is imported
     if args.resume and not args.run_dir:
         raise UserError("--resume needs --run-dir RUN")
     config = config_from_args(args)
     # TensorFlow loads here, after the flags are checked: --help and flag errors answer at once.
-    from model.trainer import Trainer, TrainingDiverged, TrainingInterrupted
-    from report.checker import load_checker
-    from report.monitor import training_callbacks
+    with silenced(stdout=False):  # TensorFlow's start-up lines (oneDNN, CPU features) at import
+        from model.trainer import Trainer, TrainingDiverged, TrainingInterrupted
+        from report.checker import load_checker
+        from report.monitor import training_callbacks
 
     # A missing or broken checker stops the run before its folder or the data cache is touched.
     checker = load_checker(config.checker) if config.eval_every else None

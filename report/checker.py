@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from common.cli import DefaultsHelpFormatter, UserError, exit_on_user_error
+from common.quiet import quiet_libraries
 from common.files import atomic_write
 from model.artifacts import CHECKER_FILES, CHECKER_JSON, CHECKER_TFLITE, CHECKER_WEIGHTS, ModelError
 from model.runtime import keras_infer, load_keras_weights, open_network
@@ -359,6 +360,7 @@ def _parser() -> argparse.ArgumentParser:
 @exit_on_user_error
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
+    quiet_libraries()  # TensorFlow's logs only with TAGFACE_VERBOSE=1
     return _train_command(args) if args.command == "train" else _eval_command(args)
 
 

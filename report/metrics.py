@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from common.cli import UserError, exit_on_user_error
+from common.quiet import quiet_libraries
 from common.files import atomic_path
 from model.generation import sample_inputs, to_uint8
 from model.runtime import load_generator
@@ -187,6 +188,7 @@ def main(argv=None) -> int:
     p.add_argument("--cache-dir", default=None, help="dataset cache (default: the model's or ~/.cache/tagface)")
     p.add_argument("--out", default=None, help="folder for metrics.json / eval.csv (default: the model dir)")
     args = p.parse_args(argv)
+    quiet_libraries()  # TensorFlow's logs only with TAGFACE_VERBOSE=1
     if args.n_per_combo < 2:
         raise UserError("--n-per-combo must be at least 2 (diversity needs pairs)")
     generator = load_generator(args.model)
