@@ -72,10 +72,14 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
              if getattr(args, f.name, None) is not None}
     if args.resume:
         config = TrainConfig.load(Path(args.run_dir))
-        fixed = sorted(set(given) - TrainConfig.resumable_names())
-        if fixed:
-            raise ConfigError(f"--resume keeps the run's settings; these cannot change: "
-                              f"{', '.join('--' + n.replace('_', '-') for n in fixed)}")
+        # The run's own flags with the same values are fine (re-running the first command with
+        # --resume added); only a real change of a fixed setting is refused, each named old -> new.
+        changed = [n for n in sorted(set(given) - TrainConfig.resumable_names()) if given[n] != getattr(config, n)]
+        if changed:
+            raise ConfigError(
+                f"--resume keeps the run's settings, and these differ from {Path(args.run_dir) / 'config.json'}: "
+                + ", ".join(f"--{n.replace('_', '-')} {getattr(config, n)!r} -> {given[n]!r}" for n in changed)
+                + " (drop them to continue the run, or train a new one in another --run-dir)")
         return dataclasses.replace(config, **given).validate()
     config = dataclasses.replace(TrainConfig(), **given).validate()
     if not config.images or not config.tags_csv:
@@ -111,6 +115,11 @@ def main(argv: list[str] | None = None) -> int:
     except TrainingDiverged as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
+    if args.resume and result.start_step >= result.total_steps:
+        print(f"{result.run_dir} is already trained to step {result.step}, the total it was asked for; "
+              f"nothing to do. To train further, give a higher total: python train.py --run-dir {result.run_dir} "
+              f"--resume --steps {result.step * 2}", file=sys.stderr)
+        return 0
     print(f"trained to step {result.step} (epoch {result.epoch}), k={result.k:.4f}, lr={result.lr:.2e}; "
           f"run: {result.run_dir}; exported model: {result.export_dir}")
     return 0

@@ -62,6 +62,8 @@ class TrainResult:
     lr: float
     threshold: float
     export_dir: Path
+    start_step: int = 0  # where this call started (a resumed run: its checkpoint's step)
+    total_steps: int = 0  # the step it was asked to reach (--steps, or --epochs x steps per epoch)
 
 
 class TrainerCallback:
@@ -168,8 +170,10 @@ class Trainer:
         self.data = data
         self.vocab = data.vocab
         cfg.cond_dim = int(self.vocab.dim)
+        # A resumed run saves its config too: --steps/--epochs (and the other settings --resume may
+        # change) given now are what the run is asked to do, so the next --resume and the report see them.
+        cfg.save(self.run_dir)
         if not self.resume:
-            cfg.save(self.run_dir)
             self.vocab.save(self.run_dir / VOCAB_NAME)  # (+ word2vec.txt beside it in word2vec mode)
         self.train_rows = np.asarray(data.train_indices())
         self.global_batch = cfg.batch_size
@@ -241,7 +245,7 @@ class Trainer:
     def train(self) -> TrainResult:
         self.prepare()
         model = self.model
-        self._step = int(model.step.numpy())
+        self._step = start_step = int(model.step.numpy())
         self._open_logs()
         for callback in self.callbacks:
             callback.on_train_begin(self)
@@ -261,7 +265,8 @@ class Trainer:
         export_dir = export_generator(self.sampling_generator(), self.config,
                                       self.run_dir / VOCAB_NAME, self.run_dir / EXPORT_DIR)
         return TrainResult(self.run_dir, self._step, int(model.epoch.numpy()), float(model.k.numpy()),
-                           float(model.lr.numpy()), float(model.threshold.numpy()), export_dir)
+                           float(model.lr.numpy()), float(model.threshold.numpy()), export_dir,
+                           start_step, self.total_steps)
 
     def _open_logs(self) -> None:
         """metrics.csv, TensorBoard and the filter logs, cut back to the checkpoint
