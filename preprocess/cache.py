@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from common import jsonio
 from common.files import atomic_path
 from preprocess.images import load_image
 from preprocess.split import stratified_holdout
@@ -298,7 +299,7 @@ def _save(folder: Path, arrays: dict, vocab: Vocabulary, skips, meta: dict) -> N
     vocab.save(folder / "vocab.json")
     _write_report(folder / "skipped.csv", skips)
     _write_split(folder / "split.csv", arrays["ids"], arrays["holdout"])
-    (folder / "meta.json").write_text(json.dumps(meta, indent=1))
+    (folder / "meta.json").write_text(jsonio.dumps(meta, indent=1))
 
 
 def _ensure_folder(folder: Path) -> None:

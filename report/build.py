@@ -18,6 +18,7 @@ import json
 import shutil
 from pathlib import Path
 
+from common import jsonio
 from common.files import atomic_write
 from model.config import TrainConfig
 from model.generation import build_requests, generate_requests
@@ -216,7 +217,7 @@ def write_marked_grid(run_dir: Path, checker_dir: Path, out: Path, *, seed: int 
     result = {"seed": seed, "cells": len(cells), "accuracy": accuracy, "groups": list(checker.groups),
               "rows": texts, "checker": str(checker_dir),
               "checker_heldout_accuracy": checker.heldout_accuracy, "marks": marks}
-    atomic_write(out / "graded.json", json.dumps(result, indent=1) + "\n")
+    atomic_write(out / "graded.json", jsonio.dumps(result, indent=1) + "\n")
     return result
 
 
@@ -268,7 +269,7 @@ def write_baseline_grid(run_dir: Path, out: Path, *, seed: int = 0) -> dict:
     result = grade_grid_image(picture)
     save_png(out / "baseline.png", picture)
     summary = {"seed": seed, "tags": source, "cells": len(cells), "faces": result.faces, "passed": result.passed}
-    atomic_write(out / "baseline.json", json.dumps(summary, indent=1) + "\n")
+    atomic_write(out / "baseline.json", jsonio.dumps(summary, indent=1) + "\n")
     return summary
 
 

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from common import jsonio
 from common.cli import UserError, exit_on_user_error
 from common.quiet import quiet_libraries
 from common.files import atomic_path
@@ -152,8 +153,8 @@ def write_results(folder: str | Path, result: dict, step: int | None = None) -> 
     grows, old rows kept, when a later evaluation has more columns)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    row = {"step": "" if step is None else int(step)} | result
-    (folder / "metrics.json").write_text(json.dumps(row, indent=1) + "\n")
+    row = {"step": None if step is None else int(step)} | result
+    (folder / "metrics.json").write_text(jsonio.dumps(row, indent=1) + "\n")  # strict: NaN -> null
     path = folder / "eval.csv"
     header, rows = [], []
     if path.exists():
@@ -201,7 +202,7 @@ def main(argv=None) -> int:
               "its tag accuracy figures are not trustworthy", file=sys.stderr)
     out = Path(args.out or args.model)
     write_results(out, result, args.step)
-    print(json.dumps(result, indent=1))
+    print(jsonio.dumps(result, indent=1))
     print(f"wrote {out / 'metrics.json'} and a row of {out / 'eval.csv'}")
     return 0
 
