@@ -44,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = parser.add_argument_group("run")
     run.add_argument("--run-dir", default=None, help="run directory (default runs/<date-time>)")
     run.add_argument("--resume", action="store_true", help="continue the run in --run-dir from its latest checkpoint")
+    run.add_argument("--config", default=None, metavar="CONFIG_JSON",
+                     help="start from another run's settings (its config.json or run folder); flags given "
+                          "beside it override them")
     run.add_argument("--init-from", default=None, metavar="RUN_OR_MODEL",
                      help="start from another run's or an exported model's weights (fine-tuning)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -81,7 +84,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
                 + ", ".join(f"--{n.replace('_', '-')} {getattr(config, n)!r} -> {given[n]!r}" for n in changed)
                 + " (drop them to continue the run, or train a new one in another --run-dir)")
         return dataclasses.replace(config, **given).validate()
-    config = dataclasses.replace(TrainConfig(), **given).validate()
+    base = TrainConfig.load(Path(args.config)) if args.config else TrainConfig()
+    config = dataclasses.replace(base, **given).validate()
     if not config.images or not config.tags_csv:
         raise ConfigError("--images and --tags-csv are required (unless --resume)")
     return config
@@ -93,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     quiet_libraries(args.verbose)  # before TensorFlow is imported
     if args.resume and not args.run_dir:
         raise UserError("--resume needs --run-dir RUN")
+    if args.resume and args.config:
+        raise UserError("--resume continues with the run's own config.json; --config starts a new run")
     config = config_from_args(args)
     # TensorFlow loads here, after the flags are checked: --help and flag errors answer at once.
     with silenced(stdout=False):  # TensorFlow's start-up lines (oneDNN, CPU features) at import
