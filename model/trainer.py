@@ -400,6 +400,10 @@ class Trainer:
         """An image in TensorBoard at the current step (for callbacks)."""
         self._metrics.image(int(self.model.step.numpy()), name, image_uint8)
 
+    def log_scalars(self, values: dict, group: str) -> None:
+        """Scalars in TensorBoard under `group/` at the current step (for callbacks)."""
+        self._metrics.scalars(int(self.model.step.numpy()), values, group)
+
     def _on_signal(self, signum, _frame):
         self._stop_signal = signum
 
