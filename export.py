@@ -14,7 +14,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+from common.env import require_packages
+
+require_packages("export.py")  # one line, not a traceback, outside .venv
+
 from common.cli import ArgumentParser, exit_on_user_error
+from common.quiet import quiet_libraries
 from model.artifacts import export_run
 from report.checker import copy_checker
 
@@ -29,7 +34,10 @@ def main(argv=None) -> int:
                                                         ".weights.h5) beside the generator")
     parser.add_argument("--no-ema", action="store_true",
                         help="export G's raw weights, not their moving average (runs trained with --ema-decay)")
+    parser.add_argument("--verbose", action="store_true",
+                        help="also show TensorFlow's and the TFLite converter's logs (or set TAGFACE_VERBOSE=1)")
     args = parser.parse_args(argv)
+    quiet_libraries(args.verbose)  # before TensorFlow is imported
     out = export_run(args.run_dir, args.out, use_ema=not args.no_ema)
     if args.checker:
         copy_checker(args.checker, out)

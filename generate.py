@@ -18,7 +18,14 @@ import re
 import sys
 from pathlib import Path
 
+from common.env import require_packages
+
+require_packages("generate.py")  # one line, not a traceback, outside .venv
+
+import numpy as np
+
 from common.cli import ArgumentParser, DefaultsHelpFormatter, UserError, clip, exit_on_user_error
+from common.quiet import quiet_libraries
 from model import generation
 from model.artifacts import ensure_writable_dir
 from model.runtime import load_generator
@@ -52,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--n", type=int, default=None,
                       help="samples per tag text (default: 25 for one --tags, 5 for several or a tags file)")
     what.add_argument("--seed", type=int, default=0, help="random seed: same seed + same tags = same pixels")
+    what.add_argument("--seeds", default=None, metavar="RANGE",
+                      help="one face per seed for each tag text, a column per seed: 0-7 or 1,3,5-7 "
+                           "(replaces --n and --seed; column k is --seed k's first face)")
     what.add_argument("--sweep", choices=["hair", "eyes"], default=None,
                       help="fixed z, one column per colour of this group")
     what.add_argument("--interpolate", nargs=2, metavar=("A", "B"), default=None,
@@ -64,8 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "or folder for --format files (default samples/)")
     out.add_argument("--format", default="grid", choices=["grid", "files", "both"],
                      help="grid PNG, sample_<id>_<k>.jpg files, or both")
-    out.add_argument("--cols", type=int, default=5, help="grid columns")
-    out.add_argument("--labels", action="store_true", help="tag text beside each grid row")
+    out.add_argument("--cols", type=int, default=None, help="grid columns (default: 5, or one per --seeds seed)")
+    out.add_argument("--labels", action="store_true",
+                     help="tag text beside each grid row (on by default for several tag texts and --sweep)")
     out.add_argument("--scale", type=int, default=1, help="nearest-neighbour upscaling of the grid")
     out.add_argument("--grade", action="store_true",
                      help="mark each cell's tags right/wrong with the model's tag checker")
@@ -73,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     web.add_argument("--serve", action="store_true", help="start the studio for --model instead of drawing; "
                                                           "Ctrl-C stops it")
     web.add_argument("--port", type=int, default=8765, help="studio port (0: any free port)")
+    p.add_argument("--verbose", action="store_true",
+                   help="also show the libraries' logs (TensorFlow, LiteRT); or set TAGFACE_VERBOSE=1")
     web.add_argument("--host", default="127.0.0.1", help="studio address (127.0.0.1: this machine only)")
     return p
 
@@ -80,6 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
 @exit_on_user_error
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    quiet_libraries(args.verbose)
+    args.seed_list = generation.parse_seeds(args.seeds) if args.seeds else None
+    if args.cols is None:
+        args.cols = len(args.seed_list) if args.seed_list else 5
     for name in generation.LIMITS:  # every number's range, before any work
         generation.check_option(name, getattr(args, name))
     if args.serve:
@@ -104,12 +121,24 @@ def main(argv: list[str] | None = None) -> int:
 
 def _draw_sweep_or_interpolation(args, generator) -> int:
     if args.sweep:
-        rows = args.n or 4
-        generation.check_output_size(rows * max(len(v) for v in generator.vocab.groups.values()),
+        rows_wanted = args.n or 4
+        generation.check_output_size(rows_wanted * max(len(v) for v in generator.vocab.groups.values()),
                                      generator.config.image_size, args.scale)
-        images, ncols, labels = generation.sweep(generator, args.sweep, (args.tags or [None])[0], rows,
-                                                 args.seed)
-        name = f"sweep_{args.sweep}"
+        images, ncols, labels = generation.sweep(generator, args.sweep, (args.tags or [None])[0],
+                                                 rows_wanted, args.seed)
+        name = f"sweep_{args.sweep}" + (f"_{slug(args.tags[0])}" if args.tags else "")
+        # each column is one value of the group; each row the tags held fixed (labels on: a sweep
+        # without them does not say which column is which)
+        values = generator.vocab.groups[args.sweep]
+        group_word = "eyes" if args.sweep == "eyes" else args.sweep
+        cols = [f"{v} {group_word}" for v in values]
+        rows = [label.split(" | ")[0] for label in labels]
+        out = Path(args.out or Path("samples") / f"{name}.png")
+        ensure_writable_dir(out.parent, "output folder")
+        save_png(out, grid(images, ncols, rows, args.scale, col_labels=cols))
+        print(f"{args.sweep} sweep: a column per {args.sweep} colour, a row per fixed z ({len(rows)} rows)\n"
+              f"wrote {out}")
+        return 0
     else:
         a, b = args.interpolate
         generation.check_output_size(args.steps, generator.config.image_size, args.scale)
@@ -128,9 +157,9 @@ def _draw_requests(args, generator, items) -> int:
     if items is not None:
         requests = generation.build_requests(items, generator.vocab, args.n or 5, args.seed)
     else:
-        per_text = args.n or (25 if len(args.tags) == 1 else 5)
+        per_text = len(args.seed_list) if args.seed_list else args.n or (25 if len(args.tags) == 1 else 5)
         requests = generation.build_requests([(slug(t), t) for t in args.tags], generator.vocab, per_text,
-                                             args.seed)
+                                             args.seed_list[0] if args.seed_list else args.seed)
     generation.check_output_size(sum(len(r.tagsets) for r in requests), generator.config.image_size,
                                  args.scale)
     for r in requests:
@@ -138,7 +167,8 @@ def _draw_requests(args, generator, items) -> int:
         print(f"{r.id}: {clip(r.text)!r} -> " + ("; ".join(used) if len(used) <= 3 else f"{len(used)} tag sets: "
                                             + "; ".join(used[:3]) + "; ..."))
     grid_path, files_folder = _output_paths(args, items is not None)
-    images = generation.generate_requests(generator, requests, args.seed)
+    images = generation.generate_requests(generator, requests, args.seed,
+                                          args.seed_list if items is None else None)
     if grid_path is not None:
         _write_grid(args, generator, requests, images, grid_path, one_cell_per_request=items is not None)
     if files_folder is not None:
@@ -151,7 +181,7 @@ def _output_paths(args, tags_file: bool) -> tuple[Path | None, Path | None]:
     """(grid PNG path or None, sample-file folder or None), both checked writable."""
     grid_path = files_folder = None
     if args.format in ("grid", "both"):
-        default = "cgan.png" if tags_file else f"{slug(args.tags[0]) if len(args.tags) == 1 else 'samples'}.png"
+        default = "cgan.png" if tags_file else f"{slug(' vs '.join(args.tags))}.png"
         grid_path = Path(args.out) if args.out and args.format == "grid" else Path("samples") / default
         if args.out and args.format == "both":
             grid_path = Path(args.out) / default
@@ -167,13 +197,23 @@ def _write_grid(args, generator, requests, images, path: Path, *, one_cell_per_r
         cells = [imgs[0] for imgs in images]
         cell_tags = [r.tagsets[0] for r in requests]
         row_labels = generation.one_cell_row_labels(requests, args.cols)
-    else:
-        cells = [img for imgs in images for img in imgs]
-        cell_tags = [t for r in requests for t in r.tagsets]
-        row_labels = [r.label for r in requests for _ in range(-(-len(r.tagsets) // args.cols))]
+    else:  # a block of whole rows per tag text (blank cells fill its last row), labelled on its first row
+        cells, cell_tags, row_labels = [], [], []
+        blank = np.full_like(images[0][0], 255)
+        for r, imgs in zip(requests, images):
+            rows = -(-len(imgs) // args.cols)
+            fill = rows * args.cols - len(imgs) if len(requests) > 1 else 0
+            cells += list(imgs) + [blank] * fill
+            cell_tags += list(r.tagsets) + [None] * fill
+            row_labels += [r.label] + [""] * (rows - 1)
     marks = None
     if args.grade:
-        marks, accuracy = tag_marks(cells, cell_tags, load_checker(generator.model_dir))
+        real = [i for i, t in enumerate(cell_tags) if t is not None]
+        real_marks, accuracy = tag_marks([cells[i] for i in real], [cell_tags[i] for i in real],
+                                         load_checker(generator.model_dir))
+        marks = [None] * len(cells)
+        for i, m in zip(real, real_marks):
+            marks[i] = m
         if one_cell_per_request:
             print(f"{'id':>8}  {'requested':<28} " + "  ".join(f"{g:>5}" for g in accuracy))
             for r, mark in zip(requests, marks):
@@ -184,7 +224,9 @@ def _write_grid(args, generator, requests, images, path: Path, *, one_cell_per_r
 
             result = grade_grid_image(grid(cells, 5))  # the plain grid, as the course graded it
             print(f"course baseline (anime-face detector on the 5x5 grid, pass at 20): {result.verdict}")
-    save_png(path, grid(cells, args.cols, row_labels if args.labels else None, args.scale, marks))
+    labelled = args.labels or (not one_cell_per_request and len(requests) > 1)
+    col_labels = [f"seed {s}" for s in args.seed_list] if args.seed_list and not one_cell_per_request else None
+    save_png(path, grid(cells, args.cols, row_labels if labelled else None, args.scale, marks, col_labels=col_labels))
     print(f"wrote {path}")
 
 

@@ -4,23 +4,13 @@
 #   ./run.sh testing_tags.txt           -> samples/cgan.png + samples/sample_<id>_<k>.jpg
 #   ./run.sh --serve                    -> the tag studio page on http://127.0.0.1:8765/
 # Extra flags pass through to generate.py (see ./run.sh --help).
-# First use creates .venv beside this script and installs requirements.txt.
+# First use creates .venv beside this script (the one ./test.sh uses) and installs the requirements.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 VENV="$HERE/.venv"
-STAMP="$VENV/.requirements.sha256"
 MODEL="${TAGFACE_MODEL:-$HERE/models/default}"
-PYTHON_BIN="${PYTHON:-python3}"
-
-want="$(sha256sum "$HERE/requirements.txt" | cut -d' ' -f1)"
-if [[ ! -x "$VENV/bin/python" || ! -f "$STAMP" || "$(cat "$STAMP")" != "$want" ]]; then
-  echo "run.sh: setting up $VENV (first use: installs requirements.txt, a few minutes)" >&2
-  [[ -x "$VENV/bin/python" ]] || "$PYTHON_BIN" -m venv "$VENV"
-  "$VENV/bin/python" -m pip install --quiet --upgrade pip >&2
-  "$VENV/bin/python" -m pip install --quiet -r "$HERE/requirements.txt" >&2
-  echo "$want" > "$STAMP"
-  echo "run.sh: environment ready" >&2
-fi
+source "$HERE/common/bootstrap.sh"
+tagface_venv "$HERE"
 
 if [[ $# -eq 0 ]]; then
   echo 'usage: ./run.sh "blue hair red eyes" [generate.py flags]   or   ./run.sh testing_tags.txt   or   ./run.sh --serve' >&2

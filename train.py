@@ -18,7 +18,12 @@ import dataclasses
 import sys
 from pathlib import Path
 
+from common.env import require_packages
+
+require_packages("train.py")  # one line, not a traceback, outside .venv
+
 from common.cli import ArgumentParser, UserError, exit_on_user_error
+from common.quiet import quiet_libraries, silenced
 from model.artifacts import default_run_dir
 from model.config import OPTIMISATION, ConfigError, TrainConfig
 from model.precision import limit_threads
@@ -39,9 +44,14 @@ def build_parser() -> argparse.ArgumentParser:
     run = parser.add_argument_group("run")
     run.add_argument("--run-dir", default=None, help="run directory (default runs/<date-time>)")
     run.add_argument("--resume", action="store_true", help="continue the run in --run-dir from its latest checkpoint")
+    run.add_argument("--config", default=None, metavar="CONFIG_JSON",
+                     help="start from another run's settings (its config.json or run folder); flags given "
+                          "beside it override them")
     run.add_argument("--init-from", default=None, metavar="RUN_OR_MODEL",
                      help="start from another run's or an exported model's weights (fine-tuning)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument("--verbose", action="store_true",
+                     help="also show TensorFlow's own logs (or set TAGFACE_VERBOSE=1)")
     defaults = TrainConfig()
     groups = {}
     for f in TrainConfig.flag_fields():
@@ -68,12 +78,17 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
              if getattr(args, f.name, None) is not None}
     if args.resume:
         config = TrainConfig.load(Path(args.run_dir))
-        fixed = sorted(set(given) - TrainConfig.resumable_names())
-        if fixed:
-            raise ConfigError(f"--resume keeps the run's settings; these cannot change: "
-                              f"{', '.join('--' + n.replace('_', '-') for n in fixed)}")
+        # The run's own flags with the same values are fine (re-running the first command with
+        # --resume added); only a real change of a fixed setting is refused, each named old -> new.
+        changed = [n for n in sorted(set(given) - TrainConfig.resumable_names()) if given[n] != getattr(config, n)]
+        if changed:
+            raise ConfigError(
+                f"--resume keeps the run's settings, and these differ from {Path(args.run_dir) / 'config.json'}: "
+                + ", ".join(f"--{n.replace('_', '-')} {getattr(config, n)!r} -> {given[n]!r}" for n in changed)
+                + " (drop them to continue the run, or train a new one in another --run-dir)")
         return dataclasses.replace(config, **given).validate()
-    config = dataclasses.replace(TrainConfig(), **given).validate()
+    base = TrainConfig.load(Path(args.config)) if args.config else TrainConfig()
+    config = dataclasses.replace(base, **given).validate()
     if not config.images or not config.tags_csv:
         raise ConfigError("--images and --tags-csv are required (unless --resume)")
     return config
@@ -96,17 +111,21 @@ def check_paths(args: argparse.Namespace, config: TrainConfig) -> None:
 @exit_on_user_error
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    quiet_libraries(args.verbose)  # before TensorFlow is imported
     if args.resume and not args.run_dir:
         raise UserError("--resume needs --run-dir RUN")
+    if args.resume and args.config:
+        raise UserError("--resume continues with the run's own config.json; --config starts a new run")
     config = config_from_args(args)
     check_paths(args, config)
     if args.check:
         print(f"settings ok: {', '.join(f'{k}={v}' for k, v in sorted(config.to_dict().items()) if k != 'extra')}")
         return 0
     # TensorFlow loads here, after the flags are checked: --help and flag errors answer at once.
-    from model.trainer import Trainer, TrainingDiverged, TrainingInterrupted
-    from report.checker import load_checker
-    from report.monitor import training_callbacks
+    with silenced(stdout=False):  # TensorFlow's start-up lines (oneDNN, CPU features) at import
+        from model.trainer import Trainer, TrainingDiverged, TrainingInterrupted
+        from report.checker import load_checker
+        from report.monitor import training_callbacks
 
     # A missing or broken checker stops the run before its folder or the data cache is touched.
     checker = load_checker(config.checker) if config.eval_every else None
@@ -123,6 +142,11 @@ def main(argv: list[str] | None = None) -> int:
     except TrainingDiverged as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
+    if args.resume and result.start_step >= result.total_steps:
+        print(f"{result.run_dir} is already trained to step {result.step}, the total it was asked for; "
+              f"nothing to do. To train further, give a higher total: python train.py --run-dir {result.run_dir} "
+              f"--resume --steps {result.step * 2}", file=sys.stderr)
+        return 0
     print(f"trained to step {result.step} (epoch {result.epoch}), k={result.k:.4f}, lr={result.lr:.2e}; "
           f"run: {result.run_dir}; exported model: {result.export_dir}")
     return 0

@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from common import jsonio
 from common.cli import UserError
 from common.files import atomic_write
 
@@ -271,7 +272,7 @@ class TrainConfig:
 
     def save(self, directory: str | os.PathLike) -> Path:
         """Write config.json atomically."""
-        return atomic_write(Path(directory) / CONFIG_NAME, json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
+        return atomic_write(Path(directory) / CONFIG_NAME, jsonio.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
 
     @classmethod
     def load(cls, directory: str | os.PathLike) -> "TrainConfig":

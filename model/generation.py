@@ -143,10 +143,35 @@ def build_requests(items: list[tuple[str, str]], vocab, n: int, seed: int) -> li
     return requests
 
 
-def generate_requests(generator, requests: list[Request], seed: int) -> list[np.ndarray]:
-    """uint8 images per request; one noise draw for the whole call."""
+def parse_seeds(text: str) -> list[int]:
+    """'0-7' -> [0..7]; '1,3,5-7' -> [1, 3, 5, 6, 7] (stylegan2-ada's --seeds convention)."""
+    seeds = []
+    for part in str(text).replace(" ", "").split(","):
+        m = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+        if not m or (m.group(2) and int(m.group(2)) < int(m.group(1))):
+            raise TagError(f"--seeds takes numbers and ranges such as 0-7 or 1,3,5-7, not {text!r}")
+        seeds += list(range(int(m.group(1)), int(m.group(2) or m.group(1)) + 1))
+    if len(seeds) > 1000:
+        raise TagError(f"--seeds {text}: {len(seeds)} seeds; give at most 1000")
+    return seeds
+
+
+def seeded_inputs(config, seeds: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """One z (and eps) per seed: cell k of --seeds is the first face that --seed seeds[k] draws."""
+    pairs = [sample_inputs(config, 1, s) for s in seeds]
+    return np.concatenate([z for z, _ in pairs]), np.concatenate([e for _, e in pairs])
+
+
+def generate_requests(generator, requests: list[Request], seed: int,
+                      seeds: list[int] | None = None) -> list[np.ndarray]:
+    """uint8 images per request; one noise draw for the whole call, or with
+    `seeds` the same z per column in every request (one face per seed)."""
     tagsets = [t for r in requests for t in r.tagsets]
-    z, eps = sample_inputs(generator.config, len(tagsets), seed)
+    if seeds:
+        z1, e1 = seeded_inputs(generator.config, seeds)
+        z, eps = np.tile(z1, (len(requests), 1)), np.tile(e1, (len(requests), 1))
+    else:
+        z, eps = sample_inputs(generator.config, len(tagsets), seed)
     cond = generator.vocab.conditions(tagsets)
     images = to_uint8(generator.generate(z, cond, eps))
     out, start = [], 0

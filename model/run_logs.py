@@ -80,6 +80,15 @@ def _fmt(value) -> str:
     return str(value)
 
 
+# TensorBoard groups (a tab per prefix): what each metrics.csv column is.
+SCALAR_GROUPS = {"k": "control", "M": "control", "lr": "control", "filtered": "filter", "images_per_s": "speed"}
+
+
+def tensorboard_name(column: str) -> str:
+    """'loss_real' -> 'losses/loss_real', 'k' -> 'control/k', 'filtered' -> 'filter/filtered', ..."""
+    return f"{SCALAR_GROUPS.get(column, 'losses')}/{column}"
+
+
 class MetricsLog:
     """metrics.csv + TensorBoard scalars, every `log_every` steps."""
 
@@ -96,7 +105,19 @@ class MetricsLog:
         with self.writer.as_default(step=step):
             for name in METRIC_COLUMNS[2:]:
                 if name in values:
-                    tf.summary.scalar(name, float(values[name]))
+                    tf.summary.scalar(tensorboard_name(name), float(values[name]))
+
+    def scalars(self, step: int, values: dict, group: str) -> None:
+        """More scalars in TensorBoard under `group/` (e.g. quality/ from the evaluation)."""
+        import tensorflow as tf
+
+        with self.writer.as_default(step=step):
+            for name, value in values.items():
+                try:
+                    tf.summary.scalar(f"{group}/{name}", float(value))
+                except (TypeError, ValueError):
+                    continue
+        self.writer.flush()
 
     def image(self, step: int, name: str, image_uint8: np.ndarray) -> None:
         import tensorflow as tf

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from common.files import atomic_write
+from common.quiet import silenced
 
 
 def convert(keras_model, path: str | os.PathLike) -> Path:
@@ -30,7 +31,9 @@ def convert(keras_model, path: str | os.PathLike) -> Path:
 
     converter = tf.lite.TFLiteConverter.from_keras_model(keras_model)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-    return atomic_write(path, converter.convert())
+    with silenced():  # the converter prints ~30 lines on stdout and MLIR's on stderr (TAGFACE_VERBOSE=1 shows them)
+        flatbuffer = converter.convert()
+    return atomic_write(path, flatbuffer)
 
 
 class TFLiteRunner:
@@ -46,10 +49,18 @@ class TFLiteRunner:
             # several threads returns different (wrong) pixels on repeated calls; the builtin
             # kernels are exact there. The fast path (no TensorFlow) keeps XNNPACK.
             options["experimental_op_resolver_type"] = OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+        else:
+            # With delegate clustering on (LiteRT's default), XNNPACK returned wrong pixels from the
+            # second call on for some batch sizes (4 and 8 here; max |diff| ~2 on [-1, 1] images,
+            # ai-edge-litert 2.3.0), in any process: the studio's and the metrics' repeated calls.
+            # Without clustering every call matches the builtin kernels, at the same speed
+            # (tests/test_front_door.py checks repeated calls at several batch sizes).
+            options["experimental_disable_delegate_clustering"] = True
         self._interpreter = Interpreter(
             model_path=str(self.path), num_threads=num_threads or os.cpu_count() or 1, **options
         )
         self._runner = self._interpreter.get_signature_runner()
+        self._first_call = True
         details = self._interpreter.get_signature_list()
         sig = next(iter(details.values()))
         self.input_names: list[str] = list(sig["inputs"])
@@ -72,7 +83,12 @@ class TFLiteRunner:
         missing = set(self.input_names) - set(feed)
         if missing:
             raise KeyError(f"{self.path.name}: missing inputs {sorted(missing)}")
-        out = self._runner(**feed)
+        if self._first_call:  # LiteRT logs "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." here
+            with silenced(stdout=False):
+                out = self._runner(**feed)
+            self._first_call = False
+        else:
+            out = self._runner(**feed)
         if len(out) == 1:
             return next(iter(out.values()))
         return {k: out[k] for k in sorted(out)}

@@ -63,6 +63,8 @@ class TrainResult:
     lr: float
     threshold: float
     export_dir: Path
+    start_step: int = 0  # where this call started (a resumed run: its checkpoint's step)
+    total_steps: int = 0  # the step it was asked to reach (--steps, or --epochs x steps per epoch)
 
 
 class TrainerCallback:
@@ -190,8 +192,10 @@ class Trainer:
         self.data = data
         self.vocab = data.vocab
         cfg.cond_dim = int(self.vocab.dim)
+        # A resumed run saves its config too: --steps/--epochs (and the other settings --resume may
+        # change) given now are what the run is asked to do, so the next --resume and the report see them.
+        cfg.save(self.run_dir)
         if not self.resume:
-            cfg.save(self.run_dir)
             self.vocab.save(self.run_dir / VOCAB_NAME)  # (+ word2vec.txt beside it in word2vec mode)
         self.train_rows = np.asarray(data.train_indices())
         self.global_batch = cfg.batch_size
@@ -271,7 +275,7 @@ class Trainer:
 
     def _train_locked(self) -> TrainResult:
         model = self.model
-        self._step = int(model.step.numpy())
+        self._step = start_step = int(model.step.numpy())
         self._open_logs()
         for callback in self.callbacks:
             callback.on_train_begin(self)
@@ -291,7 +295,8 @@ class Trainer:
         export_dir = export_generator(self.sampling_generator(), self.config,
                                       self.run_dir / VOCAB_NAME, self.run_dir / EXPORT_DIR)
         return TrainResult(self.run_dir, self._step, int(model.epoch.numpy()), float(model.k.numpy()),
-                           float(model.lr.numpy()), float(model.threshold.numpy()), export_dir)
+                           float(model.lr.numpy()), float(model.threshold.numpy()), export_dir,
+                           start_step, self.total_steps)
 
     def _open_logs(self) -> None:
         """metrics.csv, TensorBoard and the filter logs, cut back to the checkpoint
@@ -446,6 +451,10 @@ class Trainer:
     def log_image(self, name: str, image_uint8: np.ndarray) -> None:
         """An image in TensorBoard at the current step (for callbacks)."""
         self._metrics.image(int(self.model.step.numpy()), name, image_uint8)
+
+    def log_scalars(self, values: dict, group: str) -> None:
+        """Scalars in TensorBoard under `group/` at the current step (for callbacks)."""
+        self._metrics.scalars(int(self.model.step.numpy()), values, group)
 
     def _on_signal(self, signum, _frame):
         self._stop_signal = signum

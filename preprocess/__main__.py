@@ -12,8 +12,12 @@ def main(argv=None) -> int:
     p.add_argument("--images", required=True, help="folder of training images")
     p.add_argument("--tags-csv", required=True, help="tag CSV (2018, 2017 or header format)")
     p.add_argument("--tag-format", default="auto", choices=["auto", "2018", "2017", "header"])
-    p.add_argument("--size", type=int, default=64, help="image size of the cache")
-    p.add_argument("--cache", default=None, help="cache folder (default ~/.cache/tagface or $TAGFACE_CACHE)")
+    # the same flag names as train.py; --size and --cache (older spellings) stay as hidden aliases
+    p.add_argument("--image-size", dest="size", type=int, default=64, help="image size of the cache")
+    p.add_argument("--size", dest="size", type=int, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    p.add_argument("--cache-dir", dest="cache", default=None,
+                   help="cache folder (default ~/.cache/tagface or $TAGFACE_CACHE)")
+    p.add_argument("--cache", dest="cache", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     p.add_argument("--holdout", type=float, default=0.1, help="held-out fraction (stratified by tags)")
     p.add_argument("--condition-mode", default="onehot", choices=["onehot", "word2vec"])
     p.add_argument("--top-k", type=int, default=10, help="other tags kept (tag-rich CSVs)")

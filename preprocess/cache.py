@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from common import jsonio
 from common.files import atomic_path, atomic_write
 from preprocess.images import load_image
 from preprocess.split import stratified_holdout
@@ -314,7 +315,7 @@ def _save(folder: Path, arrays: dict, vocab: Vocabulary, skips, meta: dict) -> N
     try:
         _write_report(folder / "skipped.csv", skips)
         _write_split(folder / "split.csv", arrays["ids"], arrays["holdout"])
-        atomic_write(folder / "meta.json", json.dumps(meta, indent=1))
+        atomic_write(folder / "meta.json", jsonio.dumps(meta, indent=1))
         vocab.save(folder / "vocab.json")
         with atomic_path(folder / "data.npz", suffix=".npz") as tmp:  # last: a cache is whole or absent
             np.savez(tmp, **arrays)

@@ -3,6 +3,7 @@ import argparse
 import sys
 
 from common.cli import ArgumentParser, DefaultsHelpFormatter, exit_on_user_error
+from common.quiet import quiet_libraries
 from report.build import build_report
 
 
@@ -14,6 +15,7 @@ def main(argv=None) -> int:
     p.add_argument("--no-grade", action="store_true",
                    help="skip the graded grid even when a tag checker is beside the model")
     args = p.parse_args(argv)
+    quiet_libraries()  # TensorFlow's logs only with TAGFACE_VERBOSE=1
     path = build_report(args.run_dir, check_tags=not args.no_grade)
     print(f"wrote {path} and {path.with_suffix('.md')}")
     return 0

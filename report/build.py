@@ -18,6 +18,7 @@ import json
 import shutil
 from pathlib import Path
 
+from common import jsonio
 from common.cli import UserError
 from common.files import atomic_write
 from model.config import TrainConfig
@@ -66,10 +67,20 @@ class _Doc:
         self.md.append(text + "\n\n")
         self.html.append(f"<p>{html.escape(text)}</p>")
 
-    def image(self, src: str, caption: str) -> None:
+    def image(self, src: str, caption: str, *, titled: bool = False) -> None:
+        """`titled`: the picture carries its own title (a plot): the caption is only its alt text,
+        so each figure has one title."""
         self.md.append(f"![{caption}]({src})\n\n")
-        self.html.append(f'<figure><img src="{html.escape(src)}" alt="{html.escape(caption)}">'
-                         f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+        shown = "" if titled else f"<figcaption>{html.escape(caption)}</figcaption>"
+        self.html.append(f'<figure><img src="{html.escape(src)}" alt="{html.escape(caption)}">{shown}</figure>')
+
+    def collapsed_table(self, title: str, headers: list[str], rows: list[list]) -> None:
+        """A section whose table is folded away in the HTML (<details>), e.g. the settings."""
+        self.md.append(f"\n## {title}\n\n")
+        self.table(headers, rows)
+        table = self.html.pop()
+        self.html.append(f"<h2>{html.escape(title)}</h2><details><summary>{len(rows)} settings "
+                         f"(config.json): show</summary>{table}</details>")
 
     def table(self, headers: list[str], rows: list[list], html_cells: list[list] | None = None) -> None:
         """`html_cells` may replace cells with ready HTML (images, links); the Markdown gets `rows`."""
@@ -77,16 +88,20 @@ class _Doc:
         self.md.extend("| " + " | ".join(str(c) for c in r) + " |\n" for r in rows)
         self.md.append("\n")
         cells = html_cells or [[html.escape(str(c)) for c in r] for r in rows]
-        self.html.append("<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in headers) + "</tr>"
+        self.html.append("<div class='scroll'><table><tr>"
+                         + "".join(f"<th>{html.escape(h)}</th>" for h in headers) + "</tr>"
                          + "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in cells)
-                         + "</table>")
+                         + "</table></div>")
 
     def write(self, out: Path, title: str) -> Path:
         (out / "report.md").write_text("".join(self.md))
         page = ("<!doctype html><html><head><meta charset='utf-8'><title>" + html.escape(title) + "</title>"
-                "<style>body{font-family:sans-serif;max-width:64em;margin:2em auto;padding:0 1em}"
-                "table{border-collapse:collapse;margin:0.5em 0}td,th{border:1px solid #ccc;padding:2px 6px;"
-                "text-align:right}figure{display:inline-block;margin:4px;vertical-align:top}"
+                "<style>body{font-family:sans-serif;max-width:1140px;margin:2em auto;padding:0 1em}"
+                "table{border-collapse:collapse;margin:0.5em 0;font-size:0.85em}"
+                "td,th{border:1px solid #ccc;padding:2px 5px;text-align:right}"
+                "th{white-space:normal;max-width:8em;vertical-align:bottom}.scroll{max-width:100%;overflow-x:auto}"
+                "details summary{cursor:pointer;color:#036}"
+                "figure{display:inline-block;margin:4px;vertical-align:top}img{max-width:100%}"
                 "figcaption{font-size:small}img{image-rendering:pixelated}</style></head><body>\n"
                 + "\n".join(self.html) + "\n</body></html>\n")
         (out / "report.html").write_text(page)
@@ -108,8 +123,8 @@ def _epoch_rows(metrics: list[dict]) -> list[dict]:
 
 
 TRAIN_COLUMNS = [("step", "step"), ("epoch", "epoch"), ("loss_real", "L(x)"), ("loss_fake", "L(G(z))"),
-                 ("loss_wrong", "L(wrong)"), ("k", "k_t"), ("M", "M"), ("lr", "lr"), ("filtered", "filtered"),
-                 ("images_per_s", "images/s")]
+                 ("loss_wrong", "L(wrong)"), ("k", "k_t"), ("M", "M"), ("lr", "lr"),
+                 ("filtered", "filtered in epoch"), ("images_per_s", "images/s")]
 
 
 def _training(doc: _Doc, run_dir: Path, out: Path) -> None:
@@ -119,10 +134,18 @@ def _training(doc: _Doc, run_dir: Path, out: Path) -> None:
         doc.text("No metrics.csv rows yet.")
         return
     columns = [(k, title) for k, title in TRAIN_COLUMNS if k in metrics[0]]
-    doc.text("Last logged row of every epoch (metrics.csv); the final row is the last line.")
-    doc.table([t for _, t in columns], [[fmt(r[k]) for k, _ in columns] for r in _epoch_rows(metrics)])
+    # "filtered" is the epoch's total (filtered/summary.csv, the filter table's count), not the
+    # count of the one step metrics.csv logged last
+    per_epoch = {r["epoch"]: r["filtered"] for r in read_csv(run_dir / "filtered" / "summary.csv")}
+    doc.text("Last logged row of every epoch (metrics.csv); the final row is the last line. "
+             "\"filtered in epoch\": real images the filter left out in the whole epoch (filtered/summary.csv).")
+    rows = []
+    for r in _epoch_rows(metrics):
+        row = dict(r, filtered=per_epoch.get(r.get("epoch", ""), "0"))
+        rows.append([fmt(row[k]) for k, _ in columns])
+    doc.table([t for _, t in columns], rows)
     for title, name in plot_curves(metrics, out):
-        doc.image(name, title)
+        doc.image(name, title, titled=True)
 
 
 def _timeline(doc: _Doc, run_dir: Path, out: Path) -> None:
@@ -186,8 +209,8 @@ def _quality(doc: _Doc, run_dir: Path, out: Path) -> None:
              "same tags); Frechet distance to held-out real images (generated vs real-vs-real).")
     keys = list(evals[0])
     doc.table(keys, [[fmt(r[k]) for k in keys] for r in evals])
-    for title, name in plot_eval(evals, out):
-        doc.image(name, title)
+    for title, name in plot_eval(evals, out):  # (none for a single evaluation: the table has it)
+        doc.image(name, title, titled=True)
 
 
 def find_checker(run_dir: Path, config: TrainConfig) -> Path | None:
@@ -217,7 +240,7 @@ def write_marked_grid(run_dir: Path, checker_dir: Path, out: Path, *, seed: int 
     result = {"seed": seed, "cells": len(cells), "accuracy": accuracy, "groups": list(checker.groups),
               "rows": texts, "checker": str(checker_dir),
               "checker_heldout_accuracy": checker.heldout_accuracy, "marks": marks}
-    atomic_write(out / "graded.json", json.dumps(result, indent=1) + "\n")
+    atomic_write(out / "graded.json", jsonio.dumps(result, indent=1) + "\n")
     return result
 
 
@@ -269,7 +292,7 @@ def write_baseline_grid(run_dir: Path, out: Path, *, seed: int = 0) -> dict:
     result = grade_grid_image(picture)
     save_png(out / "baseline.png", picture)
     summary = {"seed": seed, "tags": source, "cells": len(cells), "faces": result.faces, "passed": result.passed}
-    atomic_write(out / "baseline.json", json.dumps(summary, indent=1) + "\n")
+    atomic_write(out / "baseline.json", jsonio.dumps(summary, indent=1) + "\n")
     return summary
 
 
@@ -353,15 +376,16 @@ def build_report(run_dir: str | Path, *, check_tags: bool = True) -> Path:
     before = _clear_previous_build(out)
     title = f"Conditional BEGAN run {run_dir.resolve().name}"
     doc = _Doc(title)
-    doc.section("Settings")
-    doc.table(["setting", "value"], [[k, json.dumps(settings[k]) if isinstance(settings[k], (dict, list))
-                                      else settings[k]] for k in sorted(settings)])
+    # results first (the final model graded, its metrics), then how training went, settings last
+    _marked_grid_section(doc, run_dir, out, config, check_tags)
+    _baseline_section(doc, run_dir, out)
+    _quality(doc, run_dir, out)
     _training(doc, run_dir, out)
     _timeline(doc, run_dir, out)
     _filter(doc, run_dir, out)
-    _quality(doc, run_dir, out)
-    _marked_grid_section(doc, run_dir, out, config, check_tags)
-    _baseline_section(doc, run_dir, out)
+    doc.collapsed_table("Settings", ["setting", "value"],
+                        [[k, json.dumps(settings[k]) if isinstance(settings[k], (dict, list)) else settings[k]]
+                         for k in sorted(settings)])
     try:
         return doc.write(out, title)
     finally:

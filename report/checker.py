@@ -23,7 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
+from common import jsonio
 from common.cli import ArgumentParser, DefaultsHelpFormatter, UserError, exit_on_user_error
+from common.quiet import quiet_libraries
 from common.files import atomic_write
 from model.artifacts import CHECKER_FILES, CHECKER_JSON, CHECKER_TFLITE, CHECKER_WEIGHTS, ModelError
 from model.runtime import keras_infer, load_keras_weights, open_network
@@ -151,7 +153,7 @@ def save_checker(model, meta: dict, out_dir: str | Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_weights(str(out_dir / CHECKER_WEIGHTS))
     convert(model, out_dir / CHECKER_TFLITE)
-    atomic_write(out_dir / CHECKER_JSON, json.dumps(meta, indent=1) + "\n")
+    atomic_write(out_dir / CHECKER_JSON, jsonio.dumps(meta, indent=1) + "\n")
     return out_dir
 
 
@@ -359,6 +361,7 @@ def _parser() -> argparse.ArgumentParser:
 @exit_on_user_error
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
+    quiet_libraries()  # TensorFlow's logs only with TAGFACE_VERBOSE=1
     return _train_command(args) if args.command == "train" else _eval_command(args)
 
 
@@ -367,7 +370,7 @@ def _eval_command(args) -> int:
     data = build_or_load(args.images, args.tags_csv, tag_format=args.tag_format, size=checker.image_size,
                          cache_dir=args.cache_dir, holdout=args.holdout, seed=args.seed)
     acc = evaluate(checker, data, data.holdout_indices())
-    print(json.dumps({"heldout_accuracy": acc, "heldout_images": int(len(data.holdout_indices()))}))
+    print(jsonio.dumps({"heldout_accuracy": acc, "heldout_images": int(len(data.holdout_indices()))}))
     return 0
 
 

@@ -50,11 +50,37 @@ def _label_strip(labels: list[str], height: int, rows: int, pad: int) -> np.ndar
     return np.asarray(strip)
 
 
+def _column_strip(labels: list[str], width: int, ncols: int, pad: int) -> np.ndarray:
+    """A white strip with one centred label above each column (long labels wrap at spaces)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default()
+    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    lines = []
+    for text in labels:
+        words, rows, current = text.split(), [], ""
+        for w in words:
+            if current and measure.textlength(current + " " + w, font=font) > width:
+                rows.append(current)
+                current = w
+            else:
+                current = f"{current} {w}".strip()
+        lines.append(rows + [current])
+    height = 12 * max(len(r) for r in lines) + 6
+    strip = Image.new("RGB", (ncols * (width + pad) + pad, height), WHITE)
+    draw = ImageDraw.Draw(strip)
+    for c, rows in enumerate(lines):
+        for k, line in enumerate(rows):
+            x = pad + c * (width + pad) + (width - int(measure.textlength(line, font=font))) // 2
+            draw.text((max(x, pad + c * (width + pad)), 3 + 12 * k), line, fill=(0, 0, 0), font=font)
+    return np.asarray(strip)
+
+
 def grid(images: np.ndarray, ncols: int, labels: list[str] | None = None, scale: int = 1,
-         borders: list | None = None, pad: int = PAD) -> np.ndarray:
+         borders: list | None = None, pad: int = PAD, col_labels: list[str] | None = None) -> np.ndarray:
     """uint8 [n, h, w, 3] -> one uint8 image, `pad` white pixels around every
-    cell; `labels` one per row; `borders` one list of per-group booleans per
-    cell (or None for no border)."""
+    cell; `labels` one per row; `col_labels` one above each column; `borders`
+    one list of per-group booleans per cell (or None for no border)."""
     from skimage.util import montage
 
     images = upscale(np.asarray(images, np.uint8), scale)
@@ -67,9 +93,16 @@ def grid(images: np.ndarray, ncols: int, labels: list[str] | None = None, scale:
     ncols = max(1, min(ncols, n)) if n else 1
     nrows = max(1, -(-n // ncols))
     canvas = montage(images, fill=WHITE, grid_shape=(nrows, ncols), padding_width=pad, channel_axis=-1)
+    if col_labels:
+        col_labels = (list(col_labels) + [""] * ncols)[:ncols]
+        canvas = np.concatenate([_column_strip(col_labels, images.shape[2], ncols, pad), canvas], axis=0)
     if labels:
         labels = (list(labels) + [""] * nrows)[:nrows]
-        canvas = np.concatenate([_label_strip(labels, images.shape[1], nrows, pad), canvas], axis=1)
+        strip = _label_strip(labels, images.shape[1], nrows, pad)
+        if col_labels:  # the row labels start below the column labels
+            top = np.full((canvas.shape[0] - strip.shape[0], strip.shape[1], 3), 255, np.uint8)
+            strip = np.concatenate([top, strip], axis=0)
+        canvas = np.concatenate([strip, canvas], axis=1)
     return canvas
 
 

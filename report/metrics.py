@@ -31,7 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
+from common import jsonio
 from common.cli import ArgumentParser, UserError, exit_on_user_error
+from common.quiet import quiet_libraries
 from common.files import atomic_path
 from model.generation import sample_inputs, to_uint8
 from model.runtime import load_generator
@@ -156,8 +158,8 @@ def write_results(folder: str | Path, result: dict, step: int | None = None) -> 
     grows, old rows kept, when a later evaluation has more columns)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    row = {"step": "" if step is None else int(step)} | result
-    (folder / "metrics.json").write_text(json.dumps(row, indent=1) + "\n")
+    row = {"step": None if step is None else int(step)} | result
+    (folder / "metrics.json").write_text(jsonio.dumps(row, indent=1) + "\n")  # strict: NaN -> null
     path = folder / "eval.csv"
     header, rows = [], []
     if path.exists():
@@ -192,6 +194,7 @@ def main(argv=None) -> int:
     p.add_argument("--cache-dir", default=None, help="dataset cache (default: the model's or ~/.cache/tagface)")
     p.add_argument("--out", default=None, help="folder for metrics.json / eval.csv (default: the model dir)")
     args = p.parse_args(argv)
+    quiet_libraries()  # TensorFlow's logs only with TAGFACE_VERBOSE=1
     if args.n_per_combo < 2:
         raise UserError("--n-per-combo must be at least 2 (diversity needs pairs)")
     generator = load_generator(args.model)
@@ -204,7 +207,7 @@ def main(argv=None) -> int:
               "its tag accuracy figures are not trustworthy", file=sys.stderr)
     out = Path(args.out or args.model)
     write_results(out, result, args.step)
-    print(json.dumps(result, indent=1))
+    print(jsonio.dumps(result, indent=1))
     print(f"wrote {out / 'metrics.json'} and a row of {out / 'eval.csv'}")
     return 0
 

@@ -3,8 +3,9 @@ trainer itself only logs numbers):
 
 - `SampleGrids`: the same noise and tags every epoch (samples/epoch_NNN.png,
   a timeline; samples/step_NNNNNNN.png every --sample-every steps), also in TensorBoard;
-- `FilterSheets`: a contact sheet of the real images the filter left out
-  (filtered/epoch_NNN.png, beside the trainer's epoch_NNN.csv);
+- `FilterSheets`: a contact sheet of the real images the filter left out, each labelled with
+  its id and loss in the order of the trainer's epoch_NNN.csv (filtered/epoch_NNN.png, also in
+  TensorBoard as filter/left_out);
 - `QualityMetrics`: the tag checker's metrics every --eval-every steps into RUN/eval.csv,
   scored on the generator in memory (no export, no reload).
 """
@@ -65,14 +66,47 @@ class SampleGrids(TrainerCallback):
     def on_epoch_end(self, trainer: Trainer, epoch: int, left_out) -> None:
         image = self._grid(trainer)
         save_png(trainer.run_dir / "samples" / f"epoch_{epoch:03d}.png", image)
-        trainer.log_image("samples", image)
+        trainer.log_image("samples/fixed_noise", image)
+
+
+def captioned(image: np.ndarray, lines: list[str], scale: int = 2) -> np.ndarray:
+    """A face enlarged `scale` times with its caption lines under it (white strip, black text)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from report.grid import upscale
+
+    face = upscale(np.asarray(image, np.uint8), scale)
+    font = ImageFont.load_default()
+    strip = Image.new("RGB", (face.shape[1], 12 * len(lines) + 2), (255, 255, 255))
+    draw = ImageDraw.Draw(strip)
+    for k, line in enumerate(lines):
+        draw.text((2, 1 + 12 * k), line, fill=(0, 0, 0), font=font)
+    return np.concatenate([face, np.asarray(strip)], axis=0)
+
+
+def filter_sheet(images: np.ndarray, ids: list[str], losses: list[str]) -> np.ndarray:
+    """The contact sheet of the images the filter left out: each cell labelled with its
+    data id and reconstruction loss, in the order of filtered/epoch_NNN.csv."""
+    cells = [captioned(img, [f"id {i}", f"loss {float(l):.4g}" if l else ""]) for img, i, l in zip(images, ids, losses)]
+    return grid(np.stack(cells), CONTACT_SHEET_COLUMNS)
 
 
 class FilterSheets(TrainerCallback):
     def on_epoch_end(self, trainer: Trainer, epoch: int, left_out) -> None:
-        if left_out is not None:
-            images = trainer.data.images[left_out[:CONTACT_SHEET_IMAGES]]
-            save_png(trainer.run_dir / "filtered" / f"epoch_{epoch:03d}.png", grid(images, CONTACT_SHEET_COLUMNS))
+        if left_out is None or not len(left_out):
+            return
+        import csv
+
+        rows = left_out[:CONTACT_SHEET_IMAGES]
+        listing = trainer.run_dir / "filtered" / f"epoch_{epoch:03d}.csv"
+        loss_by_id = {}
+        if listing.exists():
+            with open(listing, newline="") as fh:
+                loss_by_id = {r["id"]: r["loss"] for r in csv.DictReader(fh)}
+        ids = [str(trainer.data.ids[r]) for r in rows]
+        sheet = filter_sheet(trainer.data.images[rows], ids, [loss_by_id.get(i, "") for i in ids])
+        save_png(trainer.run_dir / "filtered" / f"epoch_{epoch:03d}.png", sheet)
+        trainer.log_image("filter/left_out", sheet)
 
 
 class QualityMetrics(TrainerCallback):
@@ -85,7 +119,9 @@ class QualityMetrics(TrainerCallback):
         generator = LoadedGenerator(trainer.run_dir, trainer.config, trainer.vocab, "tensorflow",
                                     keras_infer(trainer.sampling_generator()))
         result = evaluate_generator(generator, self.checker, trainer.data, n_per_combo=2, seed=trainer.config.seed)
-        write_results(trainer.run_dir, result | {"cpu_seconds": round(trainer.cpu_seconds(), 1)}, step)
+        result |= {"cpu_seconds": round(trainer.cpu_seconds(), 1)}
+        write_results(trainer.run_dir, result, step)
+        trainer.log_scalars(result, "quality")
 
 
 def training_callbacks(config, checker=None) -> list[TrainerCallback]:

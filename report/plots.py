@@ -43,8 +43,12 @@ def plot_curves(rows: list[dict], out: Path) -> list[tuple[str, str]]:
     made = []
     for key, title in CURVES:
         values = floats(rows, key)
+        if sum(1 for s, v in zip(steps, values) if not (math.isnan(s) or math.isnan(v))) < 2:
+            continue  # one point is no curve (the tables show it)
         plt, fig, ax = _figure()
         ax.plot(steps, values, lw=1)
+        if key != "lr":
+            ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 4), useOffset=False)
         ax.set_xlabel("step")
         ax.set_title(title, fontsize=10)
         if key == "lr" and all(v > 0 for v in values if not math.isnan(v)) and any(v > 0 for v in values):
@@ -64,8 +68,8 @@ def _eval_x(rows: list[dict]) -> tuple[list[float], str]:
 def plot_eval(rows: list[dict], out: Path) -> list[tuple[str, str]]:
     """Tag accuracy, diversity (generated vs real) and Frechet distance
     (generated vs real-vs-real) over the evaluations of eval.csv."""
-    if not rows:
-        return []
+    if len(rows) < 2:
+        return []  # a single evaluation is no curve: its table row says it all
     x, xlabel = _eval_x(rows)
     panels = [("eval_accuracy.png", "tag accuracy per group",
                [(k, k[4:]) for k in rows[0] if k.startswith("acc_")]),

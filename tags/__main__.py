@@ -15,7 +15,8 @@ def main(argv=None) -> int:
                                 formatter_class=DefaultsHelpFormatter)
     p.add_argument("text", nargs="?", help='tag text such as "Blue Hair, red eyes"')
     p.add_argument("--vocab", default=str(DEFAULT_VOCAB), help="a model's vocab.json")
-    p.add_argument("--list", action="store_true", help="list the valid tags by group")
+    p.add_argument("--list-tags", dest="list", action="store_true", help="list the valid tags by group")
+    p.add_argument("--list", dest="list", action="store_true", help=argparse.SUPPRESS)  # older spelling
     p.add_argument("--seed", type=int, default=0, help="seed for drawing a group left out")
     args = p.parse_args(argv)
     import numpy as np
@@ -31,7 +32,7 @@ def main(argv=None) -> int:
         print(vocab.listing())
         return 0
     if args.text is None:
-        raise TagError('give tag text, e.g. python -m tags "blue hair red eyes", or --list')
+        raise TagError('give tag text, e.g. python -m tags "blue hair red eyes", or --list-tags')
     query = parse(args.text, vocab)
     tagset = complete(query, vocab, np.random.default_rng(args.seed), 1)[0]
     missing = [g for g in vocab.groups if g not in query.values]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tags import TagError
-from tags.canonical import TagSet, canonical_tag, group_of, split_tags
+from tags.canonical import GROUP_WORDS, TagSet, canonical_tag, group_of, is_colour, normalise_words
 from tags.vocab import Vocabulary
 
 
@@ -30,12 +30,69 @@ class Query:
 
 
 def _closest(tag: str, vocab: Vocabulary) -> str:
+    """The known tags closest to `tag` by spelling (difflib's ratio), best first;
+    a grouped tag ('rainbow hair') is compared with its group's tags."""
     known = vocab.all_tags()
-    close = difflib.get_close_matches(tag, known, n=4, cutoff=0.5)
-    if not close:
-        group, _ = group_of(tag)
-        close = [t for t in known if group and t.endswith(" " + group)][:6]
-    return ", ".join(close) if close else ", ".join(known[:6])
+    group, _ = group_of(tag)
+    pool = [t for t in known if group and t.endswith(" " + group)] or known
+    ranked = sorted(pool, key=lambda t: -difflib.SequenceMatcher(None, tag, t).ratio())
+    return ", ".join(ranked[:4])
+
+
+def _unknown(tag: str, vocab: Vocabulary) -> TagError:
+    return TagError(f"unknown tag '{tag}'; closest known tags: {_closest(tag, vocab)}")
+
+
+def _chunks(text: str) -> list[tuple[str, bool]]:
+    """Tag strings as split_tags cuts them, each with whether it follows a tag
+    directly (no comma between): 'blue hair red eyes glasses smile' ->
+    [('blue hair', False), ('red eyes', True), ('glasses smile', True)]."""
+    chunks, current, after_tag = [], [], False
+    for word in normalise_words(text):
+        if word == ",":
+            if current:
+                chunks.append((" ".join(current), after_tag))
+            current, after_tag = [], False
+            continue
+        current.append(word)
+        if word in GROUP_WORDS.values():
+            chunks.append((" ".join(current), after_tag))
+            current, after_tag = [], True
+    if current:
+        chunks.append((" ".join(current), after_tag))
+    return chunks
+
+
+def _pieces(tag: str, vocab: Vocabulary, by_word: bool) -> list[str]:
+    """A chunk of text that is not one known tag, cut into known tags: a colour
+    tag at its end ('glasses blue hair' -> 'glasses', 'blue hair'), then the
+    longest known other tag at each word. Words that follow a tag without a
+    comma (`by_word`) are named one by one when unknown ('blue hair red eyes
+    glasses smile': unknown tag 'glasses'); a chunk of its own is named whole
+    ('long nose')."""
+    words = tag.split()
+    tail: list[str] = []
+    if len(words) > 1 and words[-1] in GROUP_WORDS.values():
+        for start in range(1, len(words) - 1):
+            if group_of(" ".join(words[start:]))[0] is not None:
+                words, tail = words[:start], [" ".join(words[start:])]
+                break
+    pieces, i = [], 0
+    while i < len(words):
+        for j in range(len(words), i, -1):
+            if " ".join(words[i:j]) in vocab.other_tags:
+                pieces.append(" ".join(words[i:j]))
+                i = j
+                break
+        else:
+            if not by_word and not tail:
+                raise _unknown(tag, vocab)
+            # a colour and the next word ('red eyez'), or a word and the group noun after it ('bleu hair'),
+            # are one misspelt tag; any other word stands alone
+            pair = i + 1 < len(words) and (is_colour(words[i]) or words[i + 1] in GROUP_WORDS.values())
+            unknown = " ".join(words[i:i + 2]) if pair else words[i]
+            raise _unknown(unknown, vocab)
+    return pieces + tail
 
 
 def parse(text: str, vocab: Vocabulary) -> Query:
@@ -45,14 +102,19 @@ def parse(text: str, vocab: Vocabulary) -> Query:
                        "(python -m tags --list shows the valid tags)")
     values: dict[str, str] = {}
     extras: list[str] = []
-    for raw in split_tags(str(text)):
+    tags: list[str] = []
+    for raw, after_tag in _chunks(str(text)):
         tag = canonical_tag(raw)
         if not tag:
             continue
+        group, _ = group_of(tag)
+        known = (group is not None and group in vocab.groups) or tag in vocab.other_tags
+        tags.extend([tag] if known else _pieces(tag, vocab, after_tag))
+    for tag in tags:
         group, value = group_of(tag)
         if group is not None and group in vocab.groups:
             if value not in vocab.groups[group]:
-                raise TagError(f"unknown tag '{tag}'; closest known tags: {_closest(tag, vocab)}")
+                raise _unknown(tag, vocab)
             if group in values and values[group] != value:
                 raise TagError(f"two {group} colours given ('{values[group]} {group}' and '{tag}'); "
                                f"give one {group} colour")
@@ -61,7 +123,7 @@ def parse(text: str, vocab: Vocabulary) -> Query:
             if tag not in extras:
                 extras.append(tag)
         else:
-            raise TagError(f"unknown tag '{tag}'; closest known tags: {_closest(tag, vocab)}")
+            raise _unknown(tag, vocab)
     if not values and not extras:
         raise TagError(f"no tags found in {text!r}: give tags such as \"blue hair red eyes\"")
     order = list(vocab.groups)

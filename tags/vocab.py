@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from common import jsonio
 from common.files import atomic_write
 from tags import TagError
 from tags.canonical import TagSet
@@ -132,7 +133,7 @@ class Vocabulary:
         return data
 
     def save(self, path: str | os.PathLike) -> Path:
-        path = atomic_write(path, json.dumps(self.to_dict(), indent=1) + "\n")
+        path = atomic_write(path, jsonio.dumps(self.to_dict(), indent=1) + "\n")
         if self.word2vec_text:
             atomic_write(path.parent / "word2vec.txt", self.word2vec_text)
         return path

@@ -138,7 +138,8 @@ def test_fast_path_imports_no_tensorflow_gensim_or_pandas(tiny_run, tmp_path):
 def test_sweep_interpolate_and_list_tags(model, tmp_path):
     r = gen("--model", model, "--sweep", "hair", "--n", "2", "--out", "s.png", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    assert iio.imread(tmp_path / "s.png").shape == (2 * CELL + 2, 12 * CELL + 2, 3)
+    height, width, _ = iio.imread(tmp_path / "s.png").shape  # + a column-label strip above, row labels left
+    assert 2 * CELL + 2 < height < 2 * CELL + 60 and width > 12 * CELL + 2
     r = gen("--model", model, "--interpolate", "blue hair red eyes", "green hair yellow eyes", "--steps", "4",
             "--out", "i.png", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
@@ -166,7 +167,7 @@ def test_run_sh_text_and_tags_file(tiny_run, tmp_path):
     r = _run_sh(["--sweep", "hair", "--tags", "red eyes", "--n", "2", "--out", "sweep.png"], tmp_path, tiny_run)
     assert r.returncode == 0, r.stderr
     n_hair = len(json.loads((tiny_run / "export" / "vocab.json").read_text())["groups"]["hair"])
-    assert iio.imread(tmp_path / "sweep.png").shape[1] == n_hair * CELL + 2
+    assert n_hair * CELL + 2 < iio.imread(tmp_path / "sweep.png").shape[1] < n_hair * CELL + 200  # + row labels
 
 
 def test_run_sh_without_a_model_says_so(tmp_path):

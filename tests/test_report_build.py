@@ -101,10 +101,13 @@ def test_training_table_matches_metrics_csv(report):
     run, _, _, md = report
     rows = _read(run / "metrics.csv")
     last_of_epoch = {r["epoch"]: r for r in rows}
-    header, table = _md_rows(md, "step")
+    header, table = _md_rows(md, "step | epoch")
     assert header.startswith("| step | epoch | L(x) | L(G(z)) | L(wrong) | k_t | M | lr |")
     assert len(table) == EPOCHS
     keys = ["step", "epoch", "loss_real", "loss_fake", "loss_wrong", "k", "M", "lr", "filtered", "images_per_s"]
+    per_epoch = {r["epoch"]: r["filtered"] for r in _read(run / "filtered" / "summary.csv")}
+    for expected in last_of_epoch.values():  # "filtered in epoch": the filter table's count (issue 12)
+        expected["filtered"] = per_epoch.get(expected["epoch"], "0")
     for cells, expected in zip(table, last_of_epoch.values()):
         for cell, key in zip(cells, keys):
             assert float(cell) == pytest.approx(float(expected[key]), rel=1e-3, abs=1e-12), key
@@ -214,3 +217,56 @@ def test_the_report_grades_the_final_model_with_the_course_baseline(tiny_run, tm
     assert summary["cells"] == 25 and summary["faces"] == grade_grid_image(picture).faces
     verdict = "Pass" if summary["passed"] else "Fail"
     assert f"{summary['faces']} faces of 25 ({verdict}" in md and "![baseline grid" in md
+
+
+def test_results_come_first_settings_last_and_folded(report):
+    _, _, html, md = report
+    headings = re.findall(r"^## (.+)$", md, re.M)
+    assert headings[-1] == "Settings" and headings[0] in ("Graded grid", "Course baseline", "Quality metrics")
+    assert headings.index("Quality metrics") < headings.index("Training")
+    assert re.search(r"<h2>Settings</h2><details><summary>", html)
+
+
+def test_each_plot_has_one_title_and_no_plot_has_a_single_point(report, tmp_path):
+    from report.plots import plot_curves, plot_eval
+
+    _, _, html, _ = report
+    for figure in re.findall(r"<figure>.*?</figure>", html):
+        if "curve_" in figure or "eval_" in figure:
+            assert "<figcaption>" not in figure, figure  # the plot's own title is its only title
+    rows = [{"step": "5", "loss_real": "0.1", "loss_fake": "0.2", "k": "0", "M": "0.3", "lr": "1e-4"}]
+    assert plot_curves(rows, tmp_path) == [] and plot_eval(rows, tmp_path) == []
+
+
+def test_training_table_filtered_counts_match_the_filter_table(report):
+    run, _, _, md = report
+    header, table = _md_rows(md, "step | epoch")
+    column = [c.strip() for c in header.strip("|").split("|")].index("filtered in epoch")
+    _, filter_rows = _md_rows(md, "epoch | threshold")
+    by_epoch = {cells[0]: cells[2] for cells in filter_rows}
+    for cells in table:
+        assert cells[column] == by_epoch.get(cells[1], "0"), cells
+
+
+def test_report_tables_fit_a_1200px_page_in_headless_chromium(report, tmp_path):
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("chromium is not installed (apt-get install chromium; .ci/run installs it)")
+    _, html_path, html, _ = report
+    probe = html_path.parent / "probe_width.html"
+    probe.write_text(html.replace(
+        "</body>", "<script>window.addEventListener('load', () => {document.querySelectorAll('details')"
+                   ".forEach(d => d.open = true); const w = Math.max(...[...document.querySelectorAll('table')]"
+                   ".map(t => t.getBoundingClientRect().right)); document.title = 'WIDEST ' + Math.ceil(w) + "
+                   "' PAGE ' + document.documentElement.scrollWidth;});</script></body>"))
+    try:
+        out = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1200,900",
+                              "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                              "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
+                              "--allow-file-access-from-files", "--virtual-time-budget=5000", "--dump-dom",
+                              probe.as_uri()], capture_output=True, text=True, timeout=120)
+    finally:
+        probe.unlink()
+    title = re.search(r"<title>WIDEST (\d+) PAGE (\d+)</title>", out.stdout)
+    assert title, out.stderr[-500:]
+    assert int(title.group(1)) <= 1200 and int(title.group(2)) <= 1200, title.group(0)

@@ -120,3 +120,34 @@ def test_tags_file_grid_rows_are_labelled_with_each_cells_tags(vocab):
     assert len(labels) == 2  # 3 cells in rows of 2
     assert labels[0].index("1: blue hair red eyes") < labels[0].index("2: green hair yellow eyes")
     assert labels[1] == "3: white hair pink eyes"
+
+
+def test_unknown_words_after_valid_tags_are_named_one_by_one(vocab):
+    """'blue hair red eyes glasses smile' names 'glasses' alone, not 'glasses smile' (issue 12)."""
+    with pytest.raises(TagError) as err:
+        parse("blue hair red eyes glasses smile", vocab)
+    assert str(err.value).startswith("unknown tag 'glasses';"), err.value
+    with pytest.raises(TagError, match=r"^unknown tag 'glasses';"):
+        parse("glasses blue hair", vocab)
+    with_smile = Vocabulary.build([TagSet.make({"hair": "blue", "eyes": "red"}, ["smile", "long hair"])])
+    q = parse("blue hair red eyes smile", with_smile)
+    assert q.values == {"hair": "blue", "eyes": "red"} and q.extras == ("smile",)
+    assert parse("smile long hair blue hair", with_smile).extras == ("long hair", "smile")
+    with pytest.raises(TagError, match=r"^unknown tag 'glasses';"):
+        parse("blue hair red eyes smile glasses", with_smile)
+
+
+def test_suggestions_are_the_closest_by_spelling(vocab):
+    import difflib
+
+    for typo, want in (("bleu hair", "blue hair"), ("red eyez", "red eyes"), ("pnk hair", "pink hair")):
+        with pytest.raises(TagError) as err:
+            parse(typo, vocab)
+        first = str(err.value).split("closest known tags: ")[1].split(", ")[0]
+        assert first == want, err.value
+    with pytest.raises(TagError) as err:
+        parse("glasses", vocab)
+    suggested = str(err.value).split("closest known tags: ")[1].split(", ")
+    best = max(difflib.SequenceMatcher(None, "glasses", t).ratio() for t in vocab.all_tags())
+    assert difflib.SequenceMatcher(None, "glasses", suggested[0]).ratio() == best
+    assert suggested != vocab.all_tags()[:len(suggested)]  # not the alphabetical start of the list

@@ -38,6 +38,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 
+from common import jsonio
 from report.baseline import PASS_AT, grade_grid_image
 from report.studio.models import describe, find_models
 
@@ -417,7 +418,7 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _json(self, status: int, data: dict):
-        self._send(status, json.dumps(data).encode(), "application/json")
+        self._send(status, jsonio.dumps(data).encode(), "application/json")
 
     def _error(self, status: int, message: str, param: str | None = None):
         if status >= 500:

@@ -1,0 +1,28 @@
+"""Before a CLI imports numpy or TensorFlow: are the project's packages here?
+
+Run with a Python that lacks them (the system's, outside .venv), a CLI says in
+one line what to run instead of ending in a ModuleNotFoundError traceback.
+Standard library only.
+"""
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+NEEDED = ("numpy", "imageio", "skimage")
+
+
+def require_packages(program: str, needed: tuple[str, ...] = NEEDED) -> None:
+    """Exit with status 2 and one line on stderr when a needed package is missing."""
+    missing = [name for name in needed if importlib.util.find_spec(name) is None]
+    if not missing:
+        return
+    root = Path(__file__).resolve().parents[1]
+    venv_python = root / ".venv" / "bin" / "python"
+    how = (f"use {venv_python} {program} (or: source {root / '.venv/bin/activate'})" if venv_python.exists()
+           else f"run {root / 'run.sh'} or {root / 'test.sh'} once (it creates .venv), then "
+                f".venv/bin/python {program}")
+    print(f"error: {sys.executable} has no {', '.join(missing)} (tagface's packages live in .venv): {how}",
+          file=sys.stderr)
+    raise SystemExit(2)

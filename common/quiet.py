@@ -1,0 +1,78 @@
+"""Quiet by default: the tools print their own lines, not TensorFlow's.
+
+TensorFlow's C++ start-up logs, absl's, the MLIR/TFLite converter's (some on
+stdout) and LiteRT's "Created TensorFlow Lite XNNPACK delegate" line are hidden
+unless `--verbose` is given or the environment variable TAGFACE_VERBOSE=1 is
+set. `quiet_libraries()` must run before TensorFlow is imported (the C++ log
+level is read once, at import). Standard library only.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import tempfile
+
+VERBOSE_ENV = "TAGFACE_VERBOSE"
+
+
+def is_verbose() -> bool:
+    return os.environ.get(VERBOSE_ENV, "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
+def quiet_libraries(verbose: bool = False) -> None:
+    """Hide library chatter (unless verbose; a TF_CPP_MIN_LOG_LEVEL already set is kept).
+    `verbose=True` sets TAGFACE_VERBOSE=1 so that the later steps show everything too."""
+    if verbose:
+        os.environ[VERBOSE_ENV] = "1"
+    if is_verbose():
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # C++: errors only (no I/W lines)
+    os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+    for name in ("tensorflow", "absl", "keras", "h5py"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+@contextlib.contextmanager
+def silenced(stdout: bool = True, stderr: bool = True):
+    """Hide what native code writes to file descriptors 1 and 2 inside the block
+    (Python's print included). Kept in a temporary file and written to stderr if
+    the block raises, so an error's details are not lost. Nothing is hidden when verbose."""
+    fds = [fd for fd, on in ((1, stdout), (2, stderr)) if on]
+    if is_verbose() or not fds:
+        yield
+        return
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    try:
+        saved = {fd: os.dup(fd) for fd in fds}
+    except OSError:  # no such descriptor (an embedded interpreter): nothing to hide
+        yield
+        return
+    with tempfile.TemporaryFile() as sink:
+        try:
+            for fd in fds:
+                os.dup2(sink.fileno(), fd)
+            yield
+        except BaseException:
+            _restore(saved)
+            sink.seek(0)
+            text = sink.read().decode(errors="replace")
+            if text.strip():
+                print(text, file=sys.stderr, end="" if text.endswith("\n") else "\n")
+            raise
+        finally:
+            _restore(saved)
+
+
+def _restore(saved: dict[int, int]) -> None:
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    for fd, copy in list(saved.items()):
+        os.dup2(copy, fd)
+        os.close(copy)
+        del saved[fd]

@@ -1,0 +1,91 @@
+"""--resume continues the run as asked (issue 12): --steps given with it is saved
+in config.json (so the report and the next --resume see it), a finished run says
+so and how to extend it, the command printed after a signal continues to the
+total asked for, and the run's own flags with the same values are accepted."""
+import json
+import os
+import shlex
+import signal
+
+import pytest
+
+from tests.conftest import TINY_FLAGS
+
+
+def _flags(steps):
+    flags = [f for f in TINY_FLAGS]
+    i = flags.index("--epochs")
+    del flags[i:i + 2]
+    return flags + ["--steps", str(steps)]
+
+
+@pytest.fixture
+def first_command(synthetic_faces, cache_dir, tmp_path):
+    run = tmp_path / "run"
+    return run, ["--images", str(synthetic_faces / "images"), "--tags-csv", str(synthetic_faces / "tags_2018.csv"),
+                 "--run-dir", str(run), "--cache-dir", str(cache_dir)] + _flags(10)
+
+
+def _config(run):
+    return json.loads((run / "config.json").read_text(), parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
+
+
+def test_resume_on_a_finished_run_says_so_and_steps_given_with_resume_are_saved(first_command, capsys):
+    from train import main
+
+    run, command = first_command
+    assert main(command) == 0
+    capsys.readouterr()
+    # the first command again with --resume: the same values are accepted; the run is finished
+    assert main(command + ["--resume"]) == 0
+    out, err = capsys.readouterr()
+    assert "already trained to step 10" in err and f"--run-dir {run} --resume --steps 20" in err, err
+    assert "trained to step" not in out
+    # the suggested command trains further, and the new total is the run's setting now
+    assert main(["--run-dir", str(run), "--resume", "--steps", "14", "--no-progress"]) == 0
+    assert "trained to step 14" in capsys.readouterr().out
+    assert _config(run)["steps"] == 14
+    from report.build import build_report
+
+    report = build_report(run, check_tags=False)
+    assert "14" in [c.strip() for line in report.with_suffix(".md").read_text().splitlines()
+                    if "steps" in line for c in line.split("|")]
+
+
+def test_resume_refuses_only_real_changes_naming_each_old_and_new(first_command, capsys):
+    from train import main
+
+    run, command = first_command
+    assert main(command) == 0
+    capsys.readouterr()
+    changed = command + ["--resume", "--batch-size", "4", "--seed", "2"]
+    assert main(changed) == 2
+    err = capsys.readouterr().err
+    assert "--batch-size 8 -> 4" in err and "--seed 1 -> 2" in err, err
+    assert "--filters" not in err and "--image-size" not in err  # given, but with the run's own values
+
+
+def test_the_command_printed_after_a_signal_continues_to_the_total_asked_for(first_command, capsys,
+                                                                             monkeypatch):
+    import report.monitor
+    from model.trainer import TrainerCallback
+    from train import main
+
+    run, command = first_command
+    assert main(command) == 0
+
+    class Stop(TrainerCallback):
+        def on_step_end(self, trainer, step):
+            if step == 13:
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    real = report.monitor.training_callbacks
+    monkeypatch.setattr(report.monitor, "training_callbacks", lambda *a: real(*a) + [Stop()])
+    capsys.readouterr()
+    assert main(["--run-dir", str(run), "--resume", "--steps", "18", "--no-progress"]) == 128 + signal.SIGTERM
+    err = capsys.readouterr().err
+    printed = err[err.index("continue with python train.py"):].splitlines()[0]
+    monkeypatch.setattr(report.monitor, "training_callbacks", real)
+    assert main(shlex.split(printed.split("train.py", 1)[1]) + ["--no-progress"]) == 0
+    assert "trained to step 18" in capsys.readouterr().out
+    assert _config(run)["steps"] == 18
