@@ -19,7 +19,7 @@ import real_data  # noqa: E402
 
 def main():
     p = real_data.parser(__doc__)
-    p.add_argument("--size", type=int, default=64)
+    p.add_argument("--image-size", "--size", dest="size", type=int, default=64, help="image size (default 64)")
     args = p.parse_args()
     from preprocess.cache import build_or_load
 

@@ -79,7 +79,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--filters", type=int, default=64)
     parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--size", type=int, default=64)
+    parser.add_argument("--image-size", "--size", dest="size", type=int, default=64, help="image size (default 64)")
     parser.add_argument("--steps", type=int, default=90, help="train.py steps (>= warmup + 50)")
     parser.add_argument("--warmup", type=int, default=30)
     parser.add_argument("--bare-steps", type=int, default=20)

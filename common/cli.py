@@ -68,18 +68,42 @@ def describe(exc: BaseException) -> str:
     return str(exc)
 
 
+def _set_sigint(handler):
+    """Install a SIGINT handler where that is allowed (main thread); returns the previous one."""
+    import signal
+    import threading
+
+    if handler is None or threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGINT, handler)
+
+
 def exit_on_user_error(main):
     """Decorator for a CLI's main(argv) -> int: a UserError or OSError ends as
     one line on stderr and exit status 2; Ctrl-C as one line and 130 (128 + SIGINT)."""
 
     @functools.wraps(main)
     def wrapper(*args, **kwargs) -> int:
+        interrupted = []
+
+        def on_sigint(signum, frame):
+            interrupted.append(signum)
+            raise KeyboardInterrupt
+
+        previous = _set_sigint(on_sigint)
         try:
             return main(*args, **kwargs)
-        except (UserError, OSError) as exc:
-            return fail(describe(exc))
         except KeyboardInterrupt:  # Ctrl-C before a tool's own handler is set (imports, loading)
             print("stopped by Ctrl-C (SIGINT)", file=sys.stderr)
             return 130
+        except Exception as exc:
+            if interrupted:  # e.g. TensorFlow turns a Ctrl-C during its import into an ImportError
+                print("stopped by Ctrl-C (SIGINT)", file=sys.stderr)
+                return 130
+            if isinstance(exc, (UserError, OSError)):
+                return fail(describe(exc))
+            raise
+        finally:
+            _set_sigint(previous)
 
     return wrapper
