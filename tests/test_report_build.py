@@ -77,6 +77,26 @@ def _md_rows(md, first_header):
     return lines[start], out
 
 
+def _chromium_title(html_path, html, tmp_path, flags, on_load_js):
+    """The report with `on_load_js` run on load, rendered by headless Chromium: its DOM (the script
+    writes its answer into the title). Skips where Chromium is absent."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("chromium is not installed (apt-get install chromium; .ci/run installs it)")
+    probe = html_path.parent / "probe.html"
+    probe.write_text(html.replace("</body>", "<script>window.addEventListener('load', () => {"
+                                  + on_load_js + "});</script></body>"))
+    try:
+        out = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", *flags, "--no-first-run",
+                              "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                              f"--user-data-dir={tmp_path / 'profile'}", "--allow-file-access-from-files",
+                              "--virtual-time-budget=5000", "--dump-dom", probe.as_uri()],
+                             capture_output=True, text=True, timeout=120)
+    finally:
+        probe.unlink()
+    return out.stdout + out.stderr
+
+
 def _read(path):
     with open(path, newline="") as fh:
         return list(csv.DictReader(fh))
@@ -147,25 +167,12 @@ def test_report_cli_errors(tmp_path, capsys):
 
 
 def test_report_renders_in_headless_chromium(report, tmp_path):
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if browser is None:
-        pytest.skip("chromium is not installed (apt-get install chromium; .ci/run installs it)")
     _, html_path, html, _ = report
-    probe = html_path.parent / "probe.html"  # the report plus a script that counts loaded images
-    probe.write_text(html.replace(
-        "</body>", "<script>window.addEventListener('load', () => {const bad = [...document.images]"
-                   ".filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src);"
-                   "document.title = 'IMAGES ' + document.images.length + ' BROKEN ' + bad.length;});</script></body>"))
-    try:
-        out = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                              "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                              "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
-                              "--allow-file-access-from-files", "--virtual-time-budget=5000", "--dump-dom",
-                              probe.as_uri()], capture_output=True, text=True, timeout=120)
-    finally:
-        probe.unlink()
-    title = re.search(r"<title>(.*?)</title>", out.stdout)
-    assert title, out.stderr[-500:]
+    page_title = _chromium_title(html_path, html, tmp_path, [
+        "--disable-quic"], "const bad = [...document.images].filter(i => !(i.complete && i.naturalWidth > 0))"
+        ".map(i => i.src); document.title = 'IMAGES ' + document.images.length + ' BROKEN ' + bad.length;")
+    title = re.search(r"<title>(.*?)</title>", page_title)
+    assert title, page_title[-500:]
     n, broken = re.match(r"IMAGES (\d+) BROKEN (\d+)", title.group(1)).groups()
     assert int(n) == html.count("<img ") and int(broken) == 0
 
@@ -249,24 +256,12 @@ def test_training_table_filtered_counts_match_the_filter_table(report):
 
 
 def test_report_tables_fit_a_1200px_page_in_headless_chromium(report, tmp_path):
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if browser is None:
-        pytest.skip("chromium is not installed (apt-get install chromium; .ci/run installs it)")
     _, html_path, html, _ = report
-    probe = html_path.parent / "probe_width.html"
-    probe.write_text(html.replace(
-        "</body>", "<script>window.addEventListener('load', () => {document.querySelectorAll('details')"
-                   ".forEach(d => d.open = true); const w = Math.max(...[...document.querySelectorAll('table')]"
-                   ".map(t => t.getBoundingClientRect().right)); document.title = 'WIDEST ' + Math.ceil(w) + "
-                   "' PAGE ' + document.documentElement.scrollWidth;});</script></body>"))
-    try:
-        out = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1200,900",
-                              "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                              "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
-                              "--allow-file-access-from-files", "--virtual-time-budget=5000", "--dump-dom",
-                              probe.as_uri()], capture_output=True, text=True, timeout=120)
-    finally:
-        probe.unlink()
-    title = re.search(r"<title>WIDEST (\d+) PAGE (\d+)</title>", out.stdout)
-    assert title, out.stderr[-500:]
+    page = _chromium_title(html_path, html, tmp_path, ["--window-size=1200,900"],
+                           "document.querySelectorAll('details').forEach(d => d.open = true); "
+                           "const w = Math.max(...[...document.querySelectorAll('table')]"
+                           ".map(t => t.getBoundingClientRect().right)); document.title = 'WIDEST ' + "
+                           "Math.ceil(w) + ' PAGE ' + document.documentElement.scrollWidth;")
+    title = re.search(r"<title>WIDEST (\d+) PAGE (\d+)</title>", page)
+    assert title, page[-500:]
     assert int(title.group(1)) <= 1200 and int(title.group(2)) <= 1200, title.group(0)
