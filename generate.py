@@ -67,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--interpolate", nargs=2, metavar=("A", "B"), default=None,
                       help="between two tag texts (same z) or two integer seeds (same --tags)")
     what.add_argument("--steps", type=int, default=8, help="cells of --interpolate")
+    what.add_argument("--truncation", type=float, default=1.0, metavar="T",
+                      help="scale z towards 0 by T (1: off; lower: cleaner but less varied faces)")
     what.add_argument("--list-tags", action="store_true", help="list the model's tags by group and exit")
     out = p.add_argument_group("output")
     out.add_argument("--out", default=None,
@@ -111,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
                         "--interpolate (see --help)")
     items = generation.read_tags_file(args.tags_file) if args.tags_file else None
     generator = load_generator(args.model, args.backend)
+    generator.truncation = args.truncation
+    if args.truncation != 1.0:
+        print(f"truncation {args.truncation:g}: z scaled towards 0 (1 is off)")
     if args.list_tags:
         print(generator.vocab.listing())
         return 0

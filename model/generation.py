@@ -49,7 +49,7 @@ def to_uint8(images: np.ndarray) -> np.ndarray:
 
 # The range of every numeric option of generate.py (and the studio): (lowest, highest).
 LIMITS = {"n": (1, 1000), "cols": (1, 100), "scale": (1, 32), "steps": (2, 256), "seed": (0, SEED_MAX),
-          "port": (0, 65535)}
+          "port": (0, 65535), "truncation": (0.0, 1.0)}
 MAX_CELLS = 5000  # faces in one call
 MAX_GRID_PIXELS = 100_000_000  # about 300 MB of RGB
 

@@ -75,6 +75,7 @@ class LoadedGenerator:
     def __init__(self, model_dir: Path, config: TrainConfig, vocab: Vocabulary, backend: str, infer: Infer):
         self.model_dir, self.config, self.vocab, self.backend = model_dir, config, vocab, backend
         self._infer = infer
+        self.truncation = 1.0  # z is scaled towards 0 by this (the truncation trick; 1 = off)
 
     @property
     def needs_eps(self) -> bool:
@@ -82,8 +83,8 @@ class LoadedGenerator:
 
     def generate(self, z: np.ndarray, cond: np.ndarray, eps: np.ndarray | None = None,
                  batch_size: int = 64) -> np.ndarray:
-        """float32 [B, S, S, 3] in about [-1, 1]."""
-        z = np.asarray(z, np.float32)
+        """float32 [B, S, S, 3] in about [-1, 1] (z scaled by self.truncation first)."""
+        z = np.asarray(z, np.float32) * np.float32(self.truncation)
         cond = np.asarray(cond, np.float32)
         if self.needs_eps and eps is None:
             eps = np.zeros((len(z), self.config.embed_dim), np.float32)

@@ -191,3 +191,22 @@ def test_grade_on_a_5x5_grid_prints_the_course_baseline_of_the_plain_grid(tmp_pa
     other = gen("--model", model, "--tags", "blue hair red eyes", "--grade", "--n", "6", "--out", "o.png",
                 cwd=tmp_path)
     assert other.returncode == 0 and "course baseline" not in other.stdout
+
+
+def test_truncation_scales_z_towards_zero(tmp_path):
+    model = str(ROOT / "models" / "default")
+    args = ("--model", model, "--tags", "blue hair red eyes", "--n", "4", "--cols", "4")
+    plain = gen(*args, "--out", "plain.png", cwd=tmp_path)
+    same = gen(*args, "--truncation", "1", "--out", "same.png", cwd=tmp_path)
+    mean = gen(*args, "--truncation", "0", "--out", "mean.png", cwd=tmp_path)
+    half = gen(*args, "--truncation", "0.5", "--out", "half.png", cwd=tmp_path)
+    assert plain.returncode == same.returncode == mean.returncode == half.returncode == 0, half.stderr
+    assert "truncation 0.5" in half.stdout and "truncation" not in plain.stdout
+    np.testing.assert_array_equal(iio.imread(tmp_path / "plain.png"), iio.imread(tmp_path / "same.png"))
+    cells = lambda name: [iio.imread(tmp_path / name)[2:66, 2 + 66 * i: 66 + 66 * i] for i in range(4)]  # noqa
+    spread = lambda name: np.mean([np.abs(c.astype(int) - cells(name)[0]).mean() for c in cells(name)[1:]])  # noqa
+    assert spread("mean.png") == 0  # every z is 0: one face
+    assert 0 < spread("half.png") < spread("plain.png")
+    for bad in ("1.5", "-0.1", "nan"):
+        r = gen(*args, "--truncation", bad, cwd=tmp_path)
+        assert r.returncode == 2 and "--truncation must be between 0.0 and 1.0" in r.stderr, r.stderr
