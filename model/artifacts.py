@@ -115,7 +115,7 @@ def checkpoint_paths(ckpt_dir: Path, *, warn: bool = True) -> tuple[list[str], b
                 paths = list(state.all_model_checkpoint_paths) or [state.model_checkpoint_path]
                 if state.model_checkpoint_path not in paths:
                     paths.append(state.model_checkpoint_path)
-                return [p if Path(p).is_absolute() else str(ckpt_dir / p) for p in paths], True
+                return [str(p) for p in paths], True  # TensorFlow already joined relative ones to ckpt_dir
         except Exception:  # noqa: BLE001 - a damaged text proto raises several types
             pass
     def number(p: Path) -> int:

@@ -1,5 +1,7 @@
 """Integration tests of train.py on the tiny synthetic run (see conftest)."""
 import csv
+import os
+import shutil
 import math
 from pathlib import Path
 
@@ -7,6 +9,8 @@ import numpy as np
 import pytest
 
 from tests.conftest import TINY_FLAGS
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _rows(path: Path) -> list[dict]:
@@ -206,3 +210,17 @@ def test_word2vec_conditions_train_and_generate(tmp_path, synthetic_faces, cache
     assert gen.vocab.mode == "word2vec" and gen.backend == "litert"
     cond = gen.vocab.conditions([gen.vocab.tagset({"hair": "red", "eyes": "blue"})])
     assert gen.generate(np.zeros((1, gen.config.nz), np.float32), cond).shape == (1, 32, 32, 3)
+
+
+def test_a_run_named_by_a_relative_path_exports_and_resumes(tiny_run, tmp_path):
+    """checkpoints/checkpoint lists relative names; TensorFlow joins them to the folder, so a run
+    given as a relative path (python export.py runs/mine) must not join them twice."""
+    import subprocess
+    import sys
+
+    shutil.copytree(tiny_run, tmp_path / "runs" / "mine")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    done = subprocess.run([sys.executable, str(ROOT / "export.py"), "runs/mine", "--out", "exported"],
+                          cwd=tmp_path, capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr[-800:]
+    assert (tmp_path / "exported" / "generator.tflite").stat().st_size > 0
