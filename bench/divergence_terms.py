@@ -84,8 +84,7 @@ def main():
                 weight = losses.warmup_weight(float(cfg.wrong_weight) if cfg.wrong_weight != "k" else model.k,
                                               model.step, cfg.wrong_warmup)
                 wrong_term = weight * losses.masked_mean(
-                    (losses.wrong_condition_margin if cfg.wrong_form == "margin"
-                     else losses.capped_wrong_condition_loss)(l_wrong, l_real, cfg.wrong_cap), kept)
+                    losses.wrong_condition_term(cfg.wrong_form, l_wrong, l_real, cfg.wrong_cap), kept)
                 both = real_term - wrong_term
             g_real, g_wrong, g_both = (norm(tape.gradient(t, d_vars)) for t in (real_term, wrong_term, both))
             print(f"{step:5d} {float(real_term):8.4f} {float(tf.reduce_mean(l_wrong)):8.4f} {g_real:9.4f} "

@@ -219,9 +219,8 @@ class CondBEGAN(keras.Model):
         t["kept"] = keep_mask(t["loss_real"], self.threshold)
         if has_wrong:
             t["loss_wrong"] = per_image_real[n:]
-            wrong_term = (losses.wrong_condition_margin if cfg.wrong_form == "margin"
-                          else losses.capped_wrong_condition_loss)
-            t["wrong_term"] = wrong_term(t["loss_wrong"], t["loss_real"], cfg.wrong_cap)
+            t["wrong_term"] = losses.wrong_condition_term(cfg.wrong_form, t["loss_wrong"], t["loss_real"],
+                                                          cfg.wrong_cap)
         else:
             t["loss_wrong"] = t["wrong_term"] = tf.zeros_like(t["loss_real"])
         t["aux_real"] = t["aux_fake"] = t["adv_d"] = t["adv_g"] = tf.constant(0.0)

@@ -53,6 +53,13 @@ def wrong_condition_margin(loss_wrong, loss_real, cap: float = 1.5):
     return capped_wrong_condition_loss(loss_wrong, loss_real, cap) - _f32(loss_real)
 
 
+def wrong_condition_term(form: str, loss_wrong, loss_real, cap: float = 1.5):
+    """The wrong-condition term in the configured form: "margin" (the default) or the course's "course"."""
+    if form == "margin":
+        return wrong_condition_margin(loss_wrong, loss_real, cap)
+    return capped_wrong_condition_loss(loss_wrong, loss_real, cap)
+
+
 def discriminator_loss(loss_real, loss_fake, wrong_term, k, wrong_weight, mask=None):
     """L_D = L(x) - k_t L(G(z)) - w_wrong * capped wrong-condition term (batch means).
 
