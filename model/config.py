@@ -85,6 +85,10 @@ def setting(default, group: str, help: str, *, resumable: bool = False, architec
 # means they were off, whatever today's default is (so old runs resume as they were).
 LEGACY_VALUES = {"wrong_form": "course", "projection_weight": 0.0, "augment": "", "wrong_warmup": 0, "ema_decay": 0.0, "lr_d": 0.0}
 
+# Weights whose value > 0 builds a head on D: a later stage (--resume) may change
+# the weight, but not turn the head on or off (its variables would not match).
+HEAD_WEIGHTS = ("aux_weight", "projection_weight")
+
 
 @dataclass
 class TrainConfig:
@@ -119,7 +123,8 @@ class TrainConfig:
     ca_kl_weight: float = setting(0.01, NETWORK, "weight of the conditioning-augmentation KL penalty")
 
     # --- losses and control -----------------------------------------------
-    gamma: float = setting(0.5, LOSSES, "BEGAN diversity ratio gamma (lower: sharper, less diverse)")
+    gamma: float = setting(0.5, LOSSES, "BEGAN diversity ratio gamma (lower: sharper, less diverse)",
+                           resumable=True)
     lambda_k: float = setting(0.001, LOSSES, "k_t proportional gain lambda_k")
     wrong_weight: str = setting("1.0", LOSSES, "weight of the capped wrong-condition term: a number, or k to "
                                 "reuse k_t")
@@ -128,12 +133,13 @@ class TrainConfig:
                               "term never cancels the reconstruction pull (stable); course: the course "
                               "report's min(L(x, wrong), cap L(x))")
     oob_weight: float = setting(1.0, LOSSES, "weight of the out-of-bound pixel penalty on G's output")
-    aux_weight: float = setting(0.2, LOSSES, "weight of the auxiliary tag head on D's encoder (0 turns it off)")
+    aux_weight: float = setting(0.2, LOSSES, "weight of the auxiliary tag head on D's encoder (0 turns it off)",
+                                resumable=True)
     diversity_weight: float = setting(0.05, LOSSES, "weight of the mode-seeking term (different z, same tags "
-                                      "-> different faces; 0 = off)")
+                                      "-> different faces; 0 = off)", resumable=True)
     filter_sd: float = setting(2.0, LOSSES, "real-image filter threshold: previous epoch's mean + this many sd")
     projection_weight: float = setting(0.1, LOSSES, "weight of the hinge projection head on D's encoder "
-                                       "(Miyato & Koyama 2018; 0 = off)")
+                                       "(Miyato & Koyama 2018; 0 = off)", resumable=True)
     augment: str = setting("", LOSSES, "DiffAugment on everything D sees: translation and/or cutout, "
                            "comma-separated (empty: off)")
     wrong_warmup: int = setting(0, LOSSES, "steps over which the wrong-condition weight ramps from 0 to its "

@@ -21,6 +21,8 @@ METRIC_COLUMNS = ["step", "epoch", "loss_real", "loss_fake", "loss_wrong", "loss
                   "cpu_seconds"]
 FILTER_COLUMNS = ["step", "id", "path", "loss", "threshold"]
 SUMMARY_COLUMNS = ["epoch", "threshold", "filtered", "seen"]
+STAGE_COLUMNS = ["step", "setting", "old", "new"]
+STAGES_NAME = "stages.csv"
 
 
 def truncate_csv(path: Path, columns: list[str], keep) -> int:
@@ -72,6 +74,20 @@ class CsvAppender:
 
     def close(self) -> None:
         self._file.close()
+
+
+def record_stage(run_dir: Path, step: int, before: dict, after: dict) -> list[dict]:
+    """Append to RUN/stages.csv each setting a --resume changed (a new stage of
+    training), so the run's history survives config.json being rewritten."""
+    rows = [{"step": step, "setting": name, "old": before[name], "new": after[name]}
+            for name in sorted(after) if name in before and before[name] != after[name]]
+    if rows:
+        log = CsvAppender(Path(run_dir) / STAGES_NAME, STAGE_COLUMNS)
+        try:
+            log.write(rows)
+        finally:
+            log.close()
+    return rows
 
 
 def _fmt(value) -> str:

@@ -33,7 +33,7 @@ from model.config import CONFIG_NAME, TrainConfig
 from model.divergence import DivergenceGuard
 from model.lr_control import PlateauState, plateau_update
 from model.real_filter import threshold_from_stats
-from model.run_logs import FILTER_COLUMNS, METRIC_COLUMNS, FilterLog, MetricsLog, truncate_csv
+from model.run_logs import FILTER_COLUMNS, METRIC_COLUMNS, FilterLog, MetricsLog, record_stage, truncate_csv
 from preprocess.cache import build_or_load
 from preprocess.dataset import make_dataset
 from tags.vocab import Vocabulary
@@ -160,6 +160,7 @@ class Trainer:
         self._build_model()
         if self.resume:
             self._restore_latest()
+            record_stage(self.run_dir, int(self.model.step.numpy()), self._settings_before, self.config.to_dict())
             print(f"resumed at step {int(self.model.step.numpy())} (k={float(self.model.k.numpy()):.9g}, "
                   f"lr={float(self.model.lr.numpy()):.9g}, threshold={float(self.model.threshold.numpy()):.9g})",
                   file=sys.stderr)
@@ -194,6 +195,7 @@ class Trainer:
         cfg.cond_dim = int(self.vocab.dim)
         # A resumed run saves its config too: --steps/--epochs (and the other settings --resume may
         # change) given now are what the run is asked to do, so the next --resume and the report see them.
+        self._settings_before = TrainConfig.load(self.run_dir).to_dict() if self.resume else None
         cfg.save(self.run_dir)
         if not self.resume:
             self.vocab.save(self.run_dir / VOCAB_NAME)  # (+ word2vec.txt beside it in word2vec mode)
