@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--steps", type=int, default=8, help="cells of --interpolate")
     what.add_argument("--truncation", type=float, default=1.0, metavar="T",
                       help="scale z towards 0 by T (1: off; lower: cleaner but less varied faces)")
+    what.add_argument("--best-of", type=int, default=1, metavar="K",
+                      help="draw K faces per cell and keep the one D reconstructs best under its tags "
+                           "(1: off; slower by about 2K)")
     what.add_argument("--list-tags", action="store_true", help="list the model's tags by group and exit")
     out = p.add_argument_group("output")
     out.add_argument("--out", default=None,
@@ -113,9 +116,11 @@ def main(argv: list[str] | None = None) -> int:
                         "--interpolate (see --help)")
     items = generation.read_tags_file(args.tags_file) if args.tags_file else None
     generator = load_generator(args.model, args.backend)
-    generator.truncation = args.truncation
+    generator.truncation, generator.best_of = args.truncation, args.best_of
     if args.truncation != 1.0:
         print(f"truncation {args.truncation:g}: z scaled towards 0 (1 is off)")
+    if args.best_of > 1:
+        print(f"best of {args.best_of}: each face is the one of {args.best_of} that D reconstructs best")
     if args.list_tags:
         print(generator.vocab.listing())
         return 0

@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import real_data  # noqa: E402
+from default_model import baseline_grids  # noqa: E402
 
 PY = sys.executable
 
@@ -84,27 +85,6 @@ def train_all(variants: dict, args) -> dict:
     return used
 
 
-def baseline_passes(model: Path, args, tmp: Path) -> tuple[int, int, int]:
-    """(testing_tags grid faces, grids passed, grids tried) with the course detector."""
-    from report.baseline import detect_faces, passes, read_image
-
-    def faces(extra):
-        out = tmp / "grid.png"
-        subprocess.run([PY, str(ROOT / "generate.py"), "--model", str(model), "--out", str(out), *extra],
-                       check=True, capture_output=True)
-        return len(detect_faces(read_image(out)))
-
-    testing = faces(["--tags-file", str(ROOT / "testing_tags.txt"), "--n", "1", "--seed", str(args.score_seed)])
-    import numpy as np
-
-    vocab = json.loads((model / "vocab.json").read_text())
-    pairs = [f"{c['tags']['hair']} hair {c['tags']['eyes']} eyes" for c in vocab["combos"]]
-    rng = np.random.default_rng(args.score_seed)
-    passed = sum(passes(faces(["--tags", pairs[i], "--seed", str(int(s))]))
-                 for i, s in zip(rng.choice(len(pairs), args.grids), rng.integers(0, 10**6, args.grids)))
-    return testing, passed, args.grids
-
-
 def score(name: str, run_dir: Path, args) -> list[dict]:
     rows = []
     config = json.loads((run_dir / "config.json").read_text())
@@ -119,7 +99,8 @@ def score(name: str, run_dir: Path, args) -> list[dict]:
                         "--n-per-combo", str(args.n_per_combo), "--seed", str(args.score_seed), "--step", str(step)],
                        check=True, capture_output=True, cwd=ROOT)
         metrics = json.loads((out / "metrics.json").read_text())
-        testing, passed, tried = baseline_passes(out, args, run_dir)
+        grids = baseline_grids(out, args.score_seed, args.grids, [])
+        testing, passed, tried = grids["testing_grid_faces"], grids["grids_passed"], grids["grids_tried"]
         rows.append({"variant": name, "weights": kind, "step": step, **{k: metrics.get(k) for k in (
             "acc_hair", "acc_eyes", "face_rate", "diversity_ratio", "frechet_generated_vs_real")},
             "testing_grid_faces": testing, "grids_passed": f"{passed}/{tried}"})

@@ -30,6 +30,9 @@ RUN_SUBDIRS = (CHECKPOINT_DIR, "samples", "filtered", "tb")
 # An exported model (RUN/export/, models/default/)
 GENERATOR_WEIGHTS = "generator.weights.h5"
 GENERATOR_TFLITE = "generator.tflite"
+# D's autoencoder (no heads), for best-of-K sampling (model.runtime)
+RECONSTRUCTOR_WEIGHTS = "reconstructor.weights.h5"
+RECONSTRUCTOR_TFLITE = "reconstructor.tflite"
 # The tag checker's files, shipped beside an exported model (see report.checker)
 CHECKER_JSON = "checker.json"
 CHECKER_WEIGHTS = "checker.weights.h5"
@@ -161,38 +164,68 @@ def float32_generator(generator, config: TrainConfig):
     return g32
 
 
+def float32_reconstructor(discriminator, config: TrainConfig):
+    """D's encoder and decoder (a training D, any precision) as a float32 reconstructor."""
+    from model.networks import build_reconstructor
+
+    with precision.float32_policy():
+        reconstructor = build_reconstructor(config, config.cond_dim)
+    for part in ("d_encoder", "d_decoder"):
+        reconstructor.get_layer(part).set_weights(discriminator.get_layer(part).get_weights())
+    return reconstructor
+
+
+def _restore_from_run(run_dir: Path, key: str, network):
+    """Restore `network`'s variables from the run's latest checkpoint entry `key`
+    (RunDirError with a one-line reason when there is none or it does not match)."""
+    import tensorflow as tf
+
+    from model.began import variables_by_path
+
+    latest = latest_checkpoint(run_dir / CHECKPOINT_DIR)
+    if latest is None:
+        raise RunDirError(f"no checkpoint in {run_dir / CHECKPOINT_DIR}")
+    try:
+        tf.train.Checkpoint(**{key: variables_by_path(network.variables)}).restore(
+            latest).expect_partial().assert_existing_objects_matched()
+    except (ValueError, AssertionError) as exc:
+        raise RunDirError(f"checkpoint {latest} does not match {run_dir / CONFIG_NAME}: "
+                          f"{str(exc).splitlines()[0]}") from None
+    return network
+
+
+def load_reconstructor_from_run(run_dir: str | Path):
+    """D's autoencoder in float32 from a run's latest checkpoint."""
+    from model.networks import build_reconstructor
+
+    run_dir = Path(run_dir)
+    config = TrainConfig.load(run_dir)
+    with precision.float32_policy():
+        reconstructor = build_reconstructor(config, config.cond_dim)
+    return _restore_from_run(run_dir, "discriminator", reconstructor)
+
+
 def load_generator_from_run(run_dir: str | Path, *, use_ema: bool = True):
     """Rebuild the generator in float32 from a run's latest checkpoint: G's
     moving average when the run keeps one (--ema-decay) and use_ema is True,
     else G's raw weights. Returns (generator, config, vocab_path). A checkpoint that does not match
     the run's config.json raises RunDirError with a one-line reason.
     """
-    import tensorflow as tf
-
-    from model.began import variables_by_path
     from model.networks import build_generator
 
     run_dir = Path(run_dir)
     config = TrainConfig.load(run_dir)
-    latest = latest_checkpoint(run_dir / CHECKPOINT_DIR)
-    if latest is None:
-        raise RunDirError(f"no checkpoint in {run_dir / CHECKPOINT_DIR}")
     with precision.float32_policy():
         generator = build_generator(config, config.cond_dim)
-    try:
-        key = "generator_ema" if config.ema_decay > 0 and use_ema else "generator"
-        tf.train.Checkpoint(**{key: variables_by_path(generator.variables)}).restore(
-            latest).expect_partial().assert_existing_objects_matched()
-    except (ValueError, AssertionError) as exc:
-        raise RunDirError(f"checkpoint {latest} does not match {run_dir / CONFIG_NAME}: "
-                          f"{str(exc).splitlines()[0]}") from None
-    return generator, config, run_dir / VOCAB_NAME
+    key = "generator_ema" if config.ema_decay > 0 and use_ema else "generator"
+    return _restore_from_run(run_dir, key, generator), config, run_dir / VOCAB_NAME
 
 
 # -------------------------------------------------------------------- export
-def export_generator(generator, config: TrainConfig, vocab_path, out_dir) -> Path:
+def export_generator(generator, config: TrainConfig, vocab_path, out_dir, reconstructor=None) -> Path:
     """Write config.json, vocab.json (+ word2vec.txt), generator.weights.h5 and
-    generator.tflite into out_dir. `generator` must be a float32 model."""
+    generator.tflite into out_dir, and D's autoencoder (reconstructor.*, for
+    best-of-K sampling) when given. The networks must be float32 models."""
     from model.tflite import convert
 
     out = Path(out_dir)
@@ -207,10 +240,15 @@ def export_generator(generator, config: TrainConfig, vocab_path, out_dir) -> Pat
     with atomic_path(out / GENERATOR_WEIGHTS, suffix=".weights.h5") as tmp:
         generator.save_weights(str(tmp))
     convert(generator, out / GENERATOR_TFLITE)
+    if reconstructor is not None:
+        with atomic_path(out / RECONSTRUCTOR_WEIGHTS, suffix=".weights.h5") as tmp:
+            reconstructor.save_weights(str(tmp))
+        convert(reconstructor, out / RECONSTRUCTOR_TFLITE)
     return out
 
 
 def export_run(run_dir: str | Path, out_dir: str | Path | None = None, *, use_ema: bool = True) -> Path:
     """RUN/export/ (or out_dir) from the run's latest checkpoint (G's moving average when kept)."""
     generator, config, vocab_path = load_generator_from_run(run_dir, use_ema=use_ema)
-    return export_generator(generator, config, vocab_path, out_dir or Path(run_dir) / EXPORT_DIR)
+    return export_generator(generator, config, vocab_path, out_dir or Path(run_dir) / EXPORT_DIR,
+                            load_reconstructor_from_run(run_dir))

@@ -49,7 +49,7 @@ def to_uint8(images: np.ndarray) -> np.ndarray:
 
 # The range of every numeric option of generate.py (and the studio): (lowest, highest).
 LIMITS = {"n": (1, 1000), "cols": (1, 100), "scale": (1, 32), "steps": (2, 256), "seed": (0, SEED_MAX),
-          "port": (0, 65535), "truncation": (0.0, 1.0)}
+          "port": (0, 65535), "truncation": (0.0, 1.0), "best_of": (1, 64)}
 MAX_CELLS = 5000  # faces in one call
 MAX_GRID_PIXELS = 100_000_000  # about 300 MB of RGB
 
@@ -58,7 +58,7 @@ def check_option(name: str, value) -> None:
     """A UserError naming --name and its range when `value` is outside LIMITS[name]."""
     low, high = LIMITS[name]
     if value is not None and not low <= value <= high:
-        raise UserError(f"--{name} must be between {low} and {high}, not {clip(value, 30)}")
+        raise UserError(f"--{name.replace('_', '-')} must be between {low} and {high}, not {clip(value, 30)}")
 
 
 def check_output_size(cells: int, image_size: int, scale: int) -> None:

@@ -137,6 +137,16 @@ def build_discriminator(config: TrainConfig, cond_dim: int, aux_units: int = 0) 
     return keras.Model([image, cond], outputs, name="discriminator")
 
 
+def build_reconstructor(config: TrainConfig, cond_dim: int) -> keras.Model:
+    """D's autoencoder without its heads: (image, cond) -> reconstruction. Its
+    layers are named as D's, so D's weights load into it; best-of-K sampling
+    scores a face by how well this reconstructs it under the asked tags."""
+    image = keras.Input((config.image_size, config.image_size, 3), name="image")
+    cond = keras.Input((cond_dim,), name="cond")
+    h, _ = build_encoder(config)(image)
+    return keras.Model([image, cond], build_d_decoder(config, cond_dim)([h, cond]), name="reconstructor")
+
+
 def build_encoder(config: TrainConfig) -> keras.Model:
     """image -> (h in R^Nh, sum-pooled last-level features)."""
     n = config.filters

@@ -14,8 +14,9 @@ from typing import Callable
 import numpy as np
 
 from model import precision
-from model.artifacts import (CHECKPOINT_DIR, GENERATOR_TFLITE, GENERATOR_WEIGHTS, VOCAB_NAME, ModelError,
-                             RunDirError, load_generator_from_run, resolve_model_dir)
+from model.artifacts import (CHECKPOINT_DIR, GENERATOR_TFLITE, GENERATOR_WEIGHTS, RECONSTRUCTOR_TFLITE,
+                             RECONSTRUCTOR_WEIGHTS, VOCAB_NAME, ModelError, RunDirError, load_generator_from_run,
+                             load_reconstructor_from_run, resolve_model_dir)
 from model.config import CONFIG_NAME, ConfigError, TrainConfig
 from model.tflite import TFLiteRunner
 from tags import TagError
@@ -72,10 +73,14 @@ def load_keras_weights(build: Callable, weights: Path, settings: Path, fix: str)
 
 
 class LoadedGenerator:
-    def __init__(self, model_dir: Path, config: TrainConfig, vocab: Vocabulary, backend: str, infer: Infer):
+    def __init__(self, model_dir: Path, config: TrainConfig, vocab: Vocabulary, backend: str, infer: Infer,
+                 open_reconstructor: Callable[[], Infer] | None = None):
         self.model_dir, self.config, self.vocab, self.backend = model_dir, config, vocab, backend
         self._infer = infer
         self.truncation = 1.0  # z is scaled towards 0 by this (the truncation trick; 1 = off)
+        self.best_of = 1  # faces drawn per cell, the one D reconstructs best is kept (1 = off)
+        self._open_reconstructor = open_reconstructor
+        self._reconstruct: Infer | None = None
 
     @property
     def needs_eps(self) -> bool:
@@ -83,11 +88,18 @@ class LoadedGenerator:
 
     def generate(self, z: np.ndarray, cond: np.ndarray, eps: np.ndarray | None = None,
                  batch_size: int = 64) -> np.ndarray:
-        """float32 [B, S, S, 3] in about [-1, 1] (z scaled by self.truncation first)."""
-        z = np.asarray(z, np.float32) * np.float32(self.truncation)
+        """float32 [B, S, S, 3] in about [-1, 1]: z scaled by self.truncation, and
+        with self.best_of = K > 1 the best of K faces per cell (see best_of_k)."""
+        z = np.asarray(z, np.float32)
         cond = np.asarray(cond, np.float32)
         if self.needs_eps and eps is None:
             eps = np.zeros((len(z), self.config.embed_dim), np.float32)
+        if self.best_of > 1:
+            return self._best_of_k(z, cond, eps, batch_size)
+        return self._draw(z, cond, eps, batch_size)
+
+    def _draw(self, z, cond, eps, batch_size: int) -> np.ndarray:
+        z = z * np.float32(self.truncation)
         outs = []
         for start in range(0, len(z), batch_size):
             part = slice(start, start + batch_size)
@@ -97,6 +109,42 @@ class LoadedGenerator:
             outs.append(np.asarray(self._infer(inputs), np.float32))
         size = self.config.image_size
         return np.concatenate(outs) if outs else np.zeros((0, size, size, 3), np.float32)
+
+    def reconstruction_error(self, images: np.ndarray, cond: np.ndarray, batch_size: int = 64) -> np.ndarray:
+        """Mean |x - D(x, c)| per image (images in [-1, 1]): BEGAN's D reconstructs
+        what looks real under tags c well, so lower is better."""
+        if self._reconstruct is None:
+            if self._open_reconstructor is None:
+                raise ModelError(f"{self.model_dir} has no D to score faces with")
+            self._reconstruct = self._open_reconstructor()
+        images = np.clip(np.asarray(images, np.float32), -1.0, 1.0)
+        errors = []
+        for start in range(0, len(images), batch_size):
+            part = slice(start, start + batch_size)
+            recon = np.asarray(self._reconstruct({"image": images[part], "cond": cond[part]}), np.float32)
+            errors.append(np.abs(recon - images[part]).mean(axis=(1, 2, 3)))
+        return np.concatenate(errors) if errors else np.zeros(0, np.float32)
+
+    def _best_of_k(self, z, cond, eps, batch_size: int) -> np.ndarray:
+        """Per cell: its own z and K-1 more drawn from a generator seeded by that z
+        (same cell, same pick, whatever else is in the call); keep the face D
+        reconstructs best under the cell's tags."""
+        k = self.best_of
+        candidates = np.concatenate([best_of_k_candidates(row, k) for row in z]) if len(z) else z
+        cond_k = np.repeat(cond, k, axis=0)
+        eps_k = np.repeat(eps, k, axis=0) if eps is not None else None
+        faces = self._draw(candidates, cond_k, eps_k, batch_size)
+        errors = self.reconstruction_error(faces, cond_k, batch_size).reshape(len(z), k)
+        return faces.reshape(len(z), k, *faces.shape[1:])[np.arange(len(z)), errors.argmin(axis=1)]
+
+
+def best_of_k_candidates(z_row: np.ndarray, k: int) -> np.ndarray:
+    """[k, nz]: z_row first (so a cell's first candidate is its plain face), then
+    k-1 uniform draws in [-1, 1] from a generator seeded by z_row's bits."""
+    z_row = np.asarray(z_row, np.float32)
+    rng = np.random.default_rng(np.frombuffer(z_row.tobytes(), np.uint32))
+    extra = rng.uniform(-1.0, 1.0, (k - 1, z_row.shape[0])).astype(np.float32)
+    return np.concatenate([z_row[None], extra])
 
 
 def _keras_generator(model_dir: Path, config: TrainConfig):
@@ -113,6 +161,38 @@ def _keras_generator(model_dir: Path, config: TrainConfig):
             raise ModelError(str(exc)) from None
     raise ModelError(f"no {GENERATOR_WEIGHTS} or {CHECKPOINT_DIR}/ in {model_dir}; "
                      "pass a run or exported model directory")
+
+
+def _reconstructor_opener(model_dir: Path, config: TrainConfig, backend: str) -> Callable[[], Infer]:
+    """Opens D's autoencoder on first use (best-of-K only): LiteRT when the
+    generator runs on LiteRT and reconstructor.tflite exists, else Keras."""
+    fix = f"best-of-K needs D's autoencoder, which {model_dir} does not have; {REEXPORT}"
+
+    def load_keras() -> Infer:
+        from model.networks import build_reconstructor
+
+        weights = model_dir / RECONSTRUCTOR_WEIGHTS
+        if weights.exists():
+            model = load_keras_weights(lambda: build_reconstructor(config, config.cond_dim), weights,
+                                       model_dir / CONFIG_NAME, REEXPORT)
+        elif (model_dir / CHECKPOINT_DIR).is_dir():
+            try:
+                model = load_reconstructor_from_run(model_dir)
+            except RunDirError as exc:
+                raise ModelError(str(exc)) from None
+        else:
+            raise ModelError(f"no {RECONSTRUCTOR_WEIGHTS}: {fix}")
+        return keras_infer(model, input_names=("image", "cond"))
+
+    def open_reconstructor() -> Infer:
+        tflite = model_dir / RECONSTRUCTOR_TFLITE
+        if not (tflite.exists() or (model_dir / RECONSTRUCTOR_WEIGHTS).exists()
+                or (model_dir / CHECKPOINT_DIR).is_dir()):
+            raise ModelError(fix)
+        chosen = "litert" if backend == "litert" and tflite.exists() else "tensorflow"
+        return open_network(tflite, chosen, load_keras, fix=fix)[1]
+
+    return open_reconstructor
 
 
 def load_generator(model_dir: str | Path, backend: str = "auto") -> LoadedGenerator:
@@ -133,7 +213,8 @@ def load_generator(model_dir: str | Path, backend: str = "auto") -> LoadedGenera
         model_dir / GENERATOR_TFLITE, backend,
         lambda: keras_infer(_keras_generator(model_dir, config)),
         fix=f"{REEXPORT} or use --backend tensorflow")
-    generator = LoadedGenerator(model_dir, config, vocab, backend, infer)
+    generator = LoadedGenerator(model_dir, config, vocab, backend, infer,
+                                _reconstructor_opener(model_dir, config, backend))
     if backend == "litert":
         _probe(generator)
     return generator

@@ -27,7 +27,8 @@ from tqdm import tqdm
 
 from model import precision
 from model.artifacts import (CHECKPOINT_DIR, EXPORT_DIR, VOCAB_NAME, RunDirError, export_generator,
-                             float32_generator, latest_checkpoint, prepare_run_dir, repair_checkpoint_state)
+                             float32_generator, float32_reconstructor, latest_checkpoint, prepare_run_dir,
+                             repair_checkpoint_state)
 from model.began import Batch, CondBEGAN, variables_by_path
 from model.config import CONFIG_NAME, TrainConfig
 from model.divergence import DivergenceGuard
@@ -295,7 +296,8 @@ class Trainer:
             for s, h in old_handlers.items():
                 signal.signal(s, h)
         export_dir = export_generator(self.sampling_generator(), self.config,
-                                      self.run_dir / VOCAB_NAME, self.run_dir / EXPORT_DIR)
+                                      self.run_dir / VOCAB_NAME, self.run_dir / EXPORT_DIR,
+                                      float32_reconstructor(model.discriminator, self.config))
         return TrainResult(self.run_dir, self._step, int(model.epoch.numpy()), float(model.k.numpy()),
                            float(model.lr.numpy()), float(model.threshold.numpy()), export_dir,
                            start_step, self.total_steps)

@@ -35,7 +35,7 @@ from common import jsonio
 from common.cli import ArgumentParser, UserError, exit_on_user_error
 from common.quiet import quiet_libraries
 from common.files import atomic_path
-from model.generation import sample_inputs, to_uint8
+from model.generation import check_option, sample_inputs, to_uint8
 from model.runtime import load_generator
 from preprocess.cache import build_or_load
 from report.baseline import face_rate, grade_grid_image
@@ -193,14 +193,20 @@ def main(argv=None) -> int:
     p.add_argument("--holdout", type=float, default=None, help="default: the model's config")
     p.add_argument("--cache-dir", default=None, help="dataset cache (default: the model's or ~/.cache/tagface)")
     p.add_argument("--out", default=None, help="folder for metrics.json / eval.csv (default: the model dir)")
+    p.add_argument("--truncation", type=float, default=1.0, help="scale z towards 0 by T (default 1: off)")
+    p.add_argument("--best-of", type=int, default=1, help="best of K faces per sample by D (default 1: off)")
     args = p.parse_args(argv)
+    for name in ("truncation", "best_of"):
+        check_option(name, getattr(args, name))
     quiet_libraries()  # TensorFlow's logs only with TAGFACE_VERBOSE=1
     if args.n_per_combo < 2:
         raise UserError("--n-per-combo must be at least 2 (diversity needs pairs)")
     generator = load_generator(args.model)
+    generator.truncation, generator.best_of = args.truncation, args.best_of
     checker = load_checker(args.checker or args.model)
     data = data_for(generator, args.images, args.tags_csv, cache_dir=args.cache_dir, holdout=args.holdout)
     result = evaluate_generator(generator, checker, data, n_per_combo=args.n_per_combo, seed=args.seed)
+    result |= {"seed": args.seed, "truncation": args.truncation, "best_of": args.best_of}  # what the figures used
     low = {g: a for g, a in checker.heldout_accuracy.items() if a < MIN_ACCURACY.get(g, 0.0)}
     if low:
         print(f"warning: the checker's held-out accuracy {low} is below {MIN_ACCURACY}; "

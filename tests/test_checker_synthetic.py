@@ -144,7 +144,8 @@ def test_export_with_checker_makes_a_model_folder_that_grades(trained, tiny_run,
     folder, _ = trained
     out = tmp_path / "shipped"
     assert export_main([str(tiny_run), "--out", str(out), "--checker", str(folder)]) == 0
-    for name in ("config.json", "vocab.json", "generator.tflite", "checker.json", "checker.tflite"):
+    for name in ("config.json", "vocab.json", "generator.tflite", "checker.json", "checker.tflite",
+                 "reconstructor.tflite", "reconstructor.weights.h5"):
         assert (out / name).stat().st_size > 0, name
     assert (out / "checker.tflite").read_bytes() == (folder / "checker.tflite").read_bytes()
     assert load_checker(out).heldout_accuracy == load_checker(folder).heldout_accuracy
@@ -156,6 +157,29 @@ def test_export_with_checker_makes_a_model_folder_that_grades(trained, tiny_run,
     assert export_main([str(tiny_run), "--out", str(tmp_path / "other"), "--checker", str(broken)]) == 2
     assert "not valid JSON" in capsys.readouterr().err
     assert not (tmp_path / "other" / "checker.json").exists()
+
+
+def test_metrics_record_the_sampling_options_they_used(trained, tiny_run, synthetic_faces, cache_dir, tmp_path,
+                                                      capsys):
+    from export import main as export_main
+    from report.metrics import main as metrics_main
+
+    folder, _ = trained
+    model = tmp_path / "model"
+    assert export_main([str(tiny_run), "--out", str(model), "--checker", str(folder)]) == 0
+    data = ["--images", str(synthetic_faces / "images"), "--tags-csv", str(synthetic_faces / "tags_2018.csv"),
+            "--cache-dir", str(cache_dir), "--n-per-combo", "2"]
+    figures = {}
+    for best_of in ("1", "3"):
+        out = tmp_path / f"best{best_of}"
+        assert metrics_main([str(model), *data, "--seed", "5", "--best-of", best_of, "--out", str(out)]) == 0
+        figures[best_of] = json.loads((out / "metrics.json").read_text())
+    assert (figures["1"]["seed"], figures["1"]["truncation"], figures["1"]["best_of"]) == (5, 1.0, 1)
+    assert figures["3"]["best_of"] == 3
+    capsys.readouterr()
+    assert metrics_main([str(model), *data, "--best-of", "0", "--out", str(tmp_path / "bad")]) == 2
+    assert "--best-of must be between 1 and 64" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()
 
 
 def test_eval_every_appends_quality_metrics_during_training(trained, synthetic_faces, cache_dir, tmp_path):

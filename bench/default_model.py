@@ -1,0 +1,132 @@
+"""The default model's targets (issue 11), measured the way a user meets the model.
+
+    .venv/bin/python bench/default_model.py models/default --seed 2 [--truncation T] [--best-of K]
+
+- the course baseline on `./run.sh testing_tags.txt`'s samples/cgan.png, and on
+  20 grids `./run.sh "<pair>" --seed s` over (pair, seed) choices drawn at
+  random from --seed (listed, so anyone can redraw them), each passing at >= 20
+  faces of 25 (report.baseline, the course's detector and settings);
+- `report.metrics` with --n-per-combo samples per hair x eye pair and noise
+  --seed: robust-checker hair / eye accuracy, per-image face rate, Frechet
+  distance in checker features, within-tag diversity against real faces.
+
+Choose checkpoints with one seed and report with another. Prints every figure
+beside its target and whether it is met; writes --out (CSV, default none).
+"""
+import csv
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import real_data  # noqa: E402
+
+PY = sys.executable
+# (metric, target, higher is better)
+TARGETS = [("testing_grid_faces", 20, True), ("grids_passed", 18, True), ("face_rate", 0.85, True),
+           ("acc_hair", 0.95, True), ("acc_eyes", 0.80, True), ("frechet_generated_vs_real", 40.0, False),
+           ("diversity_ratio", 0.70, True)]
+
+
+def targets(n_grids: int) -> list[tuple]:
+    """TARGETS with 18 of 20 grids scaled to the same share of n_grids."""
+    return [(name, math.ceil(target / 20 * n_grids) if name == "grids_passed" else target, higher)
+            for name, target, higher in TARGETS]
+
+
+def sampling_flags(truncation: float, best_of: int) -> list[str]:
+    return ["--truncation", str(truncation), "--best-of", str(best_of)]
+
+
+def grid_faces(model: Path, run_args: list[str], folder: Path) -> int:
+    """Faces the course detector finds on the grid `./run.sh ARGS` writes for `model`."""
+    from report.baseline import detect_faces, read_image
+
+    out = folder / "grid.png"
+    env = dict(os.environ, TAGFACE_MODEL=str(model))
+    subprocess.run([str(ROOT / "run.sh"), *run_args, "--out", str(out)], check=True, capture_output=True,
+                   cwd=folder, env=env)
+    return len(detect_faces(read_image(out)))
+
+
+def random_pairs(model: Path, n: int, seed: int) -> list[tuple[str, int]]:
+    """n (pair text, noise seed) choices drawn from `seed` over the model's hair x eye pairs."""
+    vocab = json.loads((model / "vocab.json").read_text())
+    pairs = [f"{c['tags']['hair']} hair {c['tags']['eyes']} eyes" for c in vocab["combos"]]
+    rng = np.random.default_rng(seed)
+    return [(pairs[i], int(s)) for i, s in zip(rng.choice(len(pairs), n), rng.integers(0, 10**6, n))]
+
+
+def baseline_grids(model: Path, seed: int, n_grids: int, flags: list[str], verbose: bool = False) -> dict:
+    """testing_tags.txt's grid and n_grids random (pair, seed) grids, with the course baseline."""
+    from report.baseline import PASS_AT, detect_faces, read_image
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        # ./run.sh testing_tags.txt writes samples/cgan.png (and the per-image files beside it)
+        subprocess.run([str(ROOT / "run.sh"), str(ROOT / "testing_tags.txt"), "--seed", str(seed), *flags],
+                       check=True, capture_output=True, cwd=folder, env=dict(os.environ, TAGFACE_MODEL=str(model)))
+        testing = len(detect_faces(read_image(folder / "samples" / "cgan.png")))
+        passed, rows = 0, []
+        for pair, s in random_pairs(model, n_grids, seed):
+            faces = grid_faces(model, [pair, "--seed", str(s), *flags], folder)
+            passed += faces >= PASS_AT
+            rows.append((pair, s, faces))
+            if verbose:
+                print(f"  {pair:<28} --seed {s:<7} {faces:>2} faces ({'Pass' if faces >= PASS_AT else 'Fail'})",
+                      flush=True)
+    return {"testing_grid_faces": testing, "grids_passed": passed, "grids_tried": n_grids, "grids": rows}
+
+
+def metrics(model: Path, args, flags: list[str]) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([PY, "-m", "report.metrics", str(model), "--images", args.images, "--tags-csv",
+                        args.tags_csv, "--n-per-combo", str(args.n_per_combo), "--seed", str(args.seed),
+                        "--out", tmp, *flags], check=True, capture_output=True, cwd=ROOT)
+        return json.loads((Path(tmp) / "metrics.json").read_text())
+
+
+def main(argv=None) -> int:
+    p = real_data.parser(__doc__)
+    p.add_argument("model", type=Path, help="exported model folder (e.g. models/default)")
+    p.add_argument("--seed", type=int, default=2, help="noise seed of every figure (default 2)")
+    p.add_argument("--grids", type=int, default=20, help="random (pair, seed) grids (default 20)")
+    p.add_argument("--n-per-combo", type=int, default=4, help="samples per pair for report.metrics (default 4)")
+    p.add_argument("--truncation", type=float, default=1.0, help="generate.py --truncation (default 1: off)")
+    p.add_argument("--best-of", type=int, default=1, help="generate.py --best-of (default 1: off)")
+    p.add_argument("--out", type=Path, default=None, help="CSV of the figures (default: none)")
+    args = p.parse_args(argv)
+    flags = sampling_flags(args.truncation, args.best_of)
+    print(f"{args.model}: noise seed {args.seed}, truncation {args.truncation:g}, best-of {args.best_of}")
+    print(f"course baseline on {args.grids} random (pair, seed) grids:")
+    grids = baseline_grids(args.model, args.seed, args.grids, flags, verbose=True)
+    result = {**grids, **metrics(args.model, args, flags)}
+    met_all = True
+    for name, target, higher in targets(args.grids):
+        value = result[name]
+        met = value >= target if higher else value <= target
+        met_all &= met
+        shown = f"{value}/{args.grids}" if name == "grids_passed" else (
+            f"{value}/25" if name == "testing_grid_faces" else f"{value:.3f}")
+        print(f"{name:<28} {shown:>8}   target {'>=' if higher else '<='} {target:<6} {'met' if met else 'NOT met'}")
+    if args.out:
+        with open(args.out, "w", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["metric", "value", "target", "met"])
+            for name, target, higher in targets(args.grids):
+                value = result[name]
+                writer.writerow([name, value, target, value >= target if higher else value <= target])
+    return 0 if met_all else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

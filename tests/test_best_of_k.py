@@ -1,0 +1,102 @@
+"""Best-of-K sampling (issue 11, item 4): each cell keeps, of its own face and
+K-1 more, the one D's autoencoder reconstructs best under the cell's tags."""
+import shutil
+
+import numpy as np
+import pytest
+
+from tests.test_generate_cli import gen
+
+
+@pytest.fixture(scope="module")
+def generator(tiny_run):
+    from model.runtime import load_generator
+
+    return load_generator(tiny_run / "export")
+
+
+def _inputs(generator, n, seed):
+    from model.generation import sample_inputs
+
+    z, _ = sample_inputs(generator.config, n, seed)
+    cond = generator.vocab.conditions([generator.vocab.tagset({"hair": "blue", "eyes": "red"})] * n)
+    return z, cond
+
+
+def test_candidates_start_with_the_cells_own_z_and_depend_only_on_it():
+    from model.runtime import best_of_k_candidates
+
+    rng = np.random.default_rng(0)
+    z = rng.uniform(-1, 1, (2, 16)).astype(np.float32)
+    a, b = best_of_k_candidates(z[0], 5), best_of_k_candidates(z[1], 5)
+    assert a.shape == (5, 16) and a.dtype == np.float32
+    np.testing.assert_array_equal(a[0], z[0])
+    np.testing.assert_array_equal(a, best_of_k_candidates(z[0].copy(), 5))  # deterministic
+    assert np.abs(a[1:] - b[1:]).min() > 0 and np.abs(a).max() <= 1
+    assert len({row.tobytes() for row in a}) == 5
+
+
+def test_each_cell_is_the_candidate_d_reconstructs_best(generator):
+    from model.runtime import best_of_k_candidates
+
+    z, cond = _inputs(generator, 4, seed=3)
+    generator.best_of = 1
+    plain = generator.generate(z, cond)
+    generator.best_of = 6
+    try:
+        picked = generator.generate(z, cond)
+        # the pick of a cell does not depend on the other cells in the call
+        alone = generator.generate(z[2:3], cond[2:3])
+    finally:
+        generator.best_of = 1
+    np.testing.assert_allclose(alone[0], picked[2], atol=1e-5)
+    chose_another = 0
+    for i in range(4):
+        candidates = best_of_k_candidates(z[i], 6)
+        faces = generator.generate(candidates, np.repeat(cond[i:i + 1], 6, axis=0))
+        np.testing.assert_allclose(faces[0], plain[i], atol=1e-5)  # candidate 0 is the plain face
+        errors = generator.reconstruction_error(faces, np.repeat(cond[i:i + 1], 6, axis=0))
+        np.testing.assert_allclose(picked[i], faces[int(np.argmin(errors))], atol=1e-5)
+        chose_another += int(np.argmin(errors)) != 0
+    assert chose_another > 0  # with 6 candidates the plain face is not always the best
+
+
+def test_litert_and_keras_reconstructors_agree(tiny_run):
+    from model.runtime import load_generator
+
+    fast, slow = load_generator(tiny_run / "export", "litert"), load_generator(tiny_run / "export", "tensorflow")
+    z, cond = _inputs(fast, 6, seed=1)
+    faces = fast.generate(z, cond)
+    np.testing.assert_allclose(fast.reconstruction_error(faces, cond), slow.reconstruction_error(faces, cond),
+                               atol=1e-4)
+    # the run's checkpoint holds the same D as its export
+    from model.artifacts import load_reconstructor_from_run
+
+    images = np.clip(faces, -1, 1)
+    recon = load_reconstructor_from_run(tiny_run)([images, cond], training=False).numpy()
+    np.testing.assert_allclose(np.abs(recon - images).mean(axis=(1, 2, 3)), slow.reconstruction_error(faces, cond),
+                               atol=1e-5)
+
+
+def test_best_of_k_from_the_command_line_and_its_errors(tiny_run, tmp_path):
+    args = ("--model", str(tiny_run / "export"), "--tags", "blue hair red eyes", "--n", "4", "--cols", "4")
+    plain = gen(*args, "--out", "plain.png", cwd=tmp_path)
+    one = gen(*args, "--best-of", "1", "--out", "one.png", cwd=tmp_path)
+    best = gen(*args, "--best-of", "8", "--out", "best.png", cwd=tmp_path)
+    assert plain.returncode == one.returncode == best.returncode == 0, best.stderr
+    assert "best of 8" in best.stdout and "best of" not in plain.stdout
+    import imageio.v3 as iio
+
+    np.testing.assert_array_equal(iio.imread(tmp_path / "plain.png"), iio.imread(tmp_path / "one.png"))
+    assert not np.array_equal(iio.imread(tmp_path / "plain.png"), iio.imread(tmp_path / "best.png"))
+    for bad in ("0", "65", "-2"):
+        r = gen(*args, "--best-of", bad, cwd=tmp_path)
+        assert r.returncode == 2 and "--best-of must be between 1 and 64" in r.stderr, r.stderr
+    # an export from before D was exported: one line saying how to get it, nothing written
+    old = tmp_path / "old"
+    shutil.copytree(tiny_run / "export", old)
+    for name in ("reconstructor.tflite", "reconstructor.weights.h5"):
+        (old / name).unlink()
+    r = gen("--model", str(old), "--tags", "blue hair", "--best-of", "4", "--out", "x.png", cwd=tmp_path)
+    assert r.returncode == 2 and "best-of-K needs D's autoencoder" in r.stderr and "export.py" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "x.png").exists()
