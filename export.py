@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Export a trained run as a model folder for generate.py: Keras weights +
-config + vocab + TFLite, and the tag checker beside them when asked.
+config + vocab + TFLite of G (its moving average when the run keeps one) and
+of D's autoencoder (for --best-of), and the tag checker beside them when asked.
 
     python export.py RUN_DIR [--out DIR] [--checker CHECKER_DIR]
     python export.py runs/default --out models/default --checker runs/checker

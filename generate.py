@@ -104,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
         args.cols = len(args.seed_list) if args.seed_list else 5
     for name in generation.LIMITS:  # every number's range, before any work
         generation.check_option(name, getattr(args, name))
+    if args.best_of > 1 and (args.sweep or args.interpolate):
+        raise UserError("--best-of picks each cell's face on its own, which would break the fixed z of "
+                        "--sweep and --interpolate; use it with --tags or --tags-file")
     if args.serve:
         from report.studio import serve
 

@@ -90,7 +90,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         if switched:
             raise ConfigError(
                 "--resume may change a head's weight but not turn the head on or off: "
-                + ", ".join(f"--{n.replace('_', '-')} {getattr(config, n)!r} -> {given[n]!r}" for n in switched))
+                + ", ".join(f"--{n.replace('_', '-')} {getattr(config, n)!r} -> {given[n]!r}" for n in switched)
+                + " (give it a small weight instead, or train a new run in another --run-dir)")
         return dataclasses.replace(config, **given).validate()
     base = TrainConfig.load(Path(args.config)) if args.config else TrainConfig()
     config = dataclasses.replace(base, **given).validate()

@@ -11,9 +11,11 @@ made side by side or one after another get the same CPU time. Then each is
 exported (G's moving average, and the raw G when the run keeps an average)
 and scored: `report.metrics` (checker accuracy, per-image face rate,
 within-tag diversity, Frechet in checker features; --n-per-combo samples per
-pair, noise --score-seed), and the course baseline (report.baseline) on the
-5x5 grid of testing_tags.txt and on --grids 5x5 grids of random pairs and
-seeds. Prints a Markdown table and writes OUT/comparison.csv.
+pair, noise --score-seed), and the course baseline (report.baseline) on
+samples/cgan.png of `./run.sh testing_tags.txt --seed S` and on --grids 5x5
+grids of random pairs and seeds (bench/default_model.baseline_grids; before
+commit 7956ff6 the testing grid came from `generate.py --n 1`, other noise).
+Prints a Markdown table and writes OUT/comparison.csv.
 """
 import csv
 import json

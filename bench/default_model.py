@@ -43,19 +43,20 @@ def targets(n_grids: int) -> list[tuple]:
             for name, target, higher in TARGETS]
 
 
+def _met(value, target, higher: bool) -> bool:
+    """A missing figure (null in metrics.json, e.g. too few samples) meets nothing."""
+    return value is not None and (value >= target if higher else value <= target)
+
+
 def sampling_flags(truncation: float, best_of: int) -> list[str]:
+    """generate.py / report.metrics flags of the sampling options (both off by default)."""
     return ["--truncation", str(truncation), "--best-of", str(best_of)]
 
 
-def grid_faces(model: Path, run_args: list[str], folder: Path) -> int:
-    """Faces the course detector finds on the grid `./run.sh ARGS` writes for `model`."""
-    from report.baseline import detect_faces, read_image
-
-    out = folder / "grid.png"
-    env = dict(os.environ, TAGFACE_MODEL=str(model))
-    subprocess.run([str(ROOT / "run.sh"), *run_args, "--out", str(out)], check=True, capture_output=True,
-                   cwd=folder, env=env)
-    return len(detect_faces(read_image(out)))
+def run_sh(model: Path, run_args: list[str], folder: Path):
+    """`./run.sh ARGS` in `folder` with TAGFACE_MODEL=model, as a user runs it."""
+    subprocess.run([str(ROOT / "run.sh"), *run_args], check=True, capture_output=True, cwd=folder,
+                   env=dict(os.environ, TAGFACE_MODEL=str(model)))
 
 
 def random_pairs(model: Path, n: int, seed: int) -> list[tuple[str, int]]:
@@ -67,24 +68,23 @@ def random_pairs(model: Path, n: int, seed: int) -> list[tuple[str, int]]:
 
 
 def baseline_grids(model: Path, seed: int, n_grids: int, flags: list[str], verbose: bool = False) -> dict:
-    """testing_tags.txt's grid and n_grids random (pair, seed) grids, with the course baseline."""
-    from report.baseline import PASS_AT, detect_faces, read_image
+    """The course baseline on `./run.sh testing_tags.txt --seed SEED`'s samples/cgan.png and
+    on n_grids `./run.sh "<pair>" --seed s` grids of random (pair, seed) choices."""
+    from report.baseline import grade_grid_image, read_image
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        # ./run.sh testing_tags.txt writes samples/cgan.png (and the per-image files beside it)
-        subprocess.run([str(ROOT / "run.sh"), str(ROOT / "testing_tags.txt"), "--seed", str(seed), *flags],
-                       check=True, capture_output=True, cwd=folder, env=dict(os.environ, TAGFACE_MODEL=str(model)))
-        testing = len(detect_faces(read_image(folder / "samples" / "cgan.png")))
+        run_sh(model, [str(ROOT / "testing_tags.txt"), "--seed", str(seed), *flags], folder)
+        testing = grade_grid_image(read_image(folder / "samples" / "cgan.png"))
         passed, rows = 0, []
         for pair, s in random_pairs(model, n_grids, seed):
-            faces = grid_faces(model, [pair, "--seed", str(s), *flags], folder)
-            passed += faces >= PASS_AT
-            rows.append((pair, s, faces))
+            run_sh(model, [pair, "--seed", str(s), "--out", "grid.png", *flags], folder)
+            grade = grade_grid_image(read_image(folder / "grid.png"))
+            passed += grade.passed
+            rows.append((pair, s, grade.faces))
             if verbose:
-                print(f"  {pair:<28} --seed {s:<7} {faces:>2} faces ({'Pass' if faces >= PASS_AT else 'Fail'})",
-                      flush=True)
-    return {"testing_grid_faces": testing, "grids_passed": passed, "grids_tried": n_grids, "grids": rows}
+                print(f"  {pair:<28} --seed {s:<7} {grade.verdict}", flush=True)
+    return {"testing_grid_faces": testing.faces, "grids_passed": passed, "grids_tried": n_grids, "grids": rows}
 
 
 def metrics(model: Path, args, flags: list[str]) -> dict:
@@ -110,21 +110,18 @@ def main(argv=None) -> int:
     print(f"course baseline on {args.grids} random (pair, seed) grids:")
     grids = baseline_grids(args.model, args.seed, args.grids, flags, verbose=True)
     result = {**grids, **metrics(args.model, args, flags)}
-    met_all = True
-    for name, target, higher in targets(args.grids):
-        value = result[name]
-        met = value >= target if higher else value <= target
-        met_all &= met
-        shown = f"{value}/{args.grids}" if name == "grids_passed" else (
-            f"{value}/25" if name == "testing_grid_faces" else f"{value:.3f}")
+    checks = [(name, result[name], target, higher, _met(result[name], target, higher))
+              for name, target, higher in targets(args.grids)]
+    for name, value, target, higher, met in checks:
+        shown = (f"{value}/{args.grids}" if name == "grids_passed" else f"{value}/25" if name == "testing_grid_faces"
+                 else "n/a" if value is None else f"{value:.3f}")
         print(f"{name:<28} {shown:>8}   target {'>=' if higher else '<='} {target:<6} {'met' if met else 'NOT met'}")
     if args.out:
         with open(args.out, "w", newline="") as fh:
             writer = csv.writer(fh)
             writer.writerow(["metric", "value", "target", "met"])
-            for name, target, higher in targets(args.grids):
-                value = result[name]
-                writer.writerow([name, value, target, value >= target if higher else value <= target])
+            writer.writerows([name, value, target, met] for name, value, target, _, met in checks)
+    met_all = all(met for *_, met in checks)
     return 0 if met_all else 1
 
 

@@ -80,10 +80,15 @@ def parse_seed(text: str) -> int | None:
     return seed
 
 
+def draw_z(rng: np.random.Generator, n: int, nz: int) -> np.ndarray:
+    """n noise vectors as BEGAN draws them: uniform in [-1, 1], float32."""
+    return rng.uniform(-1.0, 1.0, (n, nz)).astype(np.float32)
+
+
 def sample_inputs(config, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """z uniform in [-1, 1] and eps standard normal, from numpy's seeded generator."""
     rng = np.random.default_rng(seed)
-    z = rng.uniform(-1.0, 1.0, (n, config.nz)).astype(np.float32)
+    z = draw_z(rng, n, config.nz)
     eps = rng.standard_normal((n, config.embed_dim)).astype(np.float32)
     return z, eps
 

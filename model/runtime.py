@@ -2,8 +2,8 @@
 TensorFlow import: ~0.1 s instead of 3-5 s), else Keras/TensorFlow.
 
 A model directory is an exported model (config.json, vocab.json,
-generator.weights.h5, generator.tflite) or a run directory (its export/
-is used, or its latest checkpoint). `open_network` is the one LiteRT-or-Keras
+generator.weights.h5, generator.tflite, and D's autoencoder reconstructor.*
+for best-of-K) or a run directory (its export/ is used, or its latest checkpoint). `open_network` is the one LiteRT-or-Keras
 choice, shared with the tag checker (report.checker).
 """
 from __future__ import annotations
@@ -18,6 +18,7 @@ from model.artifacts import (CHECKPOINT_DIR, GENERATOR_TFLITE, GENERATOR_WEIGHTS
                              RECONSTRUCTOR_WEIGHTS, VOCAB_NAME, ModelError, RunDirError, load_generator_from_run,
                              load_reconstructor_from_run, resolve_model_dir)
 from model.config import CONFIG_NAME, ConfigError, TrainConfig
+from model.generation import draw_z
 from model.tflite import TFLiteRunner
 from tags import TagError
 from tags.vocab import Vocabulary
@@ -78,9 +79,27 @@ class LoadedGenerator:
         self.model_dir, self.config, self.vocab, self.backend = model_dir, config, vocab, backend
         self._infer = infer
         self.truncation = 1.0  # z is scaled towards 0 by this (the truncation trick; 1 = off)
-        self.best_of = 1  # faces drawn per cell, the one D reconstructs best is kept (1 = off)
+        self._best_of = 1
         self._open_reconstructor = open_reconstructor
         self._reconstruct: Infer | None = None
+
+    @property
+    def best_of(self) -> int:
+        """Faces drawn per cell, of which the one D reconstructs best is kept (1 = off)."""
+        return self._best_of
+
+    @best_of.setter
+    def best_of(self, k: int) -> None:
+        if k > 1:
+            self._reconstructor()  # a model without D fails here, before any face is drawn
+        self._best_of = int(k)
+
+    def _reconstructor(self) -> Infer:
+        if self._reconstruct is None:
+            if self._open_reconstructor is None:
+                raise ModelError(f"{self.model_dir} has no D to score faces with")
+            self._reconstruct = self._open_reconstructor()
+        return self._reconstruct
 
     @property
     def needs_eps(self) -> bool:
@@ -112,16 +131,14 @@ class LoadedGenerator:
 
     def reconstruction_error(self, images: np.ndarray, cond: np.ndarray, batch_size: int = 64) -> np.ndarray:
         """Mean |x - D(x, c)| per image (images in [-1, 1]): BEGAN's D reconstructs
-        what looks real under tags c well, so lower is better."""
-        if self._reconstruct is None:
-            if self._open_reconstructor is None:
-                raise ModelError(f"{self.model_dir} has no D to score faces with")
-            self._reconstruct = self._open_reconstructor()
+        what looks real under tags c well, so lower is better. (In numpy, not
+        losses.reconstruction_loss: the LiteRT path never imports TensorFlow.)"""
+        reconstruct = self._reconstructor()
         images = np.clip(np.asarray(images, np.float32), -1.0, 1.0)
         errors = []
         for start in range(0, len(images), batch_size):
             part = slice(start, start + batch_size)
-            recon = np.asarray(self._reconstruct({"image": images[part], "cond": cond[part]}), np.float32)
+            recon = np.asarray(reconstruct({"image": images[part], "cond": cond[part]}), np.float32)
             errors.append(np.abs(recon - images[part]).mean(axis=(1, 2, 3)))
         return np.concatenate(errors) if errors else np.zeros(0, np.float32)
 
@@ -129,21 +146,25 @@ class LoadedGenerator:
         """Per cell: its own z and K-1 more drawn from a generator seeded by that z
         (same cell, same pick, whatever else is in the call); keep the face D
         reconstructs best under the cell's tags."""
-        k = self.best_of
-        candidates = np.concatenate([best_of_k_candidates(row, k) for row in z]) if len(z) else z
-        cond_k = np.repeat(cond, k, axis=0)
-        eps_k = np.repeat(eps, k, axis=0) if eps is not None else None
-        faces = self._draw(candidates, cond_k, eps_k, batch_size)
-        errors = self.reconstruction_error(faces, cond_k, batch_size).reshape(len(z), k)
-        return faces.reshape(len(z), k, *faces.shape[1:])[np.arange(len(z)), errors.argmin(axis=1)]
+        k, kept = self.best_of, []
+        cells_per_chunk = max(1, batch_size // k)  # memory holds one chunk's K faces per cell, not n * K
+        for start in range(0, len(z), cells_per_chunk):
+            part = slice(start, start + cells_per_chunk)
+            candidates = np.concatenate([best_of_k_candidates(row, k) for row in z[part]])
+            cond_k = np.repeat(cond[part], k, axis=0)
+            eps_k = np.repeat(eps[part], k, axis=0) if eps is not None else None
+            faces = self._draw(candidates, cond_k, eps_k, batch_size)
+            errors = self.reconstruction_error(faces, cond_k, batch_size).reshape(-1, k)
+            kept.append(faces.reshape(-1, k, *faces.shape[1:])[np.arange(len(errors)), errors.argmin(axis=1)])
+        size = self.config.image_size
+        return np.concatenate(kept) if kept else np.zeros((0, size, size, 3), np.float32)
 
 
 def best_of_k_candidates(z_row: np.ndarray, k: int) -> np.ndarray:
     """[k, nz]: z_row first (so a cell's first candidate is its plain face), then
     k-1 uniform draws in [-1, 1] from a generator seeded by z_row's bits."""
     z_row = np.asarray(z_row, np.float32)
-    rng = np.random.default_rng(np.frombuffer(z_row.tobytes(), np.uint32))
-    extra = rng.uniform(-1.0, 1.0, (k - 1, z_row.shape[0])).astype(np.float32)
+    extra = draw_z(np.random.default_rng(np.frombuffer(z_row.tobytes(), np.uint32)), k - 1, z_row.shape[0])
     return np.concatenate([z_row[None], extra])
 
 

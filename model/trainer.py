@@ -161,7 +161,11 @@ class Trainer:
         self._build_model()
         if self.resume:
             self._restore_latest()
-            record_stage(self.run_dir, int(self.model.step.numpy()), self._settings_before, self.config.to_dict())
+            # --steps/--epochs and the other settings --resume may change are what the run is asked to
+            # do now: stages.csv first, then config.json, so a stop in between loses no change.
+            record_stage(self.run_dir, int(self.model.step.numpy()), TrainConfig.load(self.run_dir).to_dict(),
+                         self.config.to_dict())
+            self.config.save(self.run_dir)
             print(f"resumed at step {int(self.model.step.numpy())} (k={float(self.model.k.numpy()):.9g}, "
                   f"lr={float(self.model.lr.numpy()):.9g}, threshold={float(self.model.threshold.numpy()):.9g})",
                   file=sys.stderr)
@@ -194,11 +198,8 @@ class Trainer:
         self.data = data
         self.vocab = data.vocab
         cfg.cond_dim = int(self.vocab.dim)
-        # A resumed run saves its config too: --steps/--epochs (and the other settings --resume may
-        # change) given now are what the run is asked to do, so the next --resume and the report see them.
-        self._settings_before = TrainConfig.load(self.run_dir).to_dict() if self.resume else None
-        cfg.save(self.run_dir)
-        if not self.resume:
+        if not self.resume:  # a resumed run saves its settings once its checkpoint is restored
+            cfg.save(self.run_dir)
             self.vocab.save(self.run_dir / VOCAB_NAME)  # (+ word2vec.txt beside it in word2vec mode)
         self.train_rows = np.asarray(data.train_indices())
         self.global_batch = cfg.batch_size

@@ -198,6 +198,9 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     for name in ("truncation", "best_of"):
         check_option(name, getattr(args, name))
+    if (args.truncation != 1.0 or args.best_of > 1) and not args.out:
+        raise UserError("--truncation and --best-of need --out: the model's own metrics.json and eval.csv "
+                        "hold figures without them")
     quiet_libraries()  # TensorFlow's logs only with TAGFACE_VERBOSE=1
     if args.n_per_combo < 2:
         raise UserError("--n-per-combo must be at least 2 (diversity needs pairs)")

@@ -69,11 +69,22 @@ def test_litert_and_keras_reconstructors_agree(tiny_run):
     faces = fast.generate(z, cond)
     np.testing.assert_allclose(fast.reconstruction_error(faces, cond), slow.reconstruction_error(faces, cond),
                                atol=1e-4)
-    # the run's checkpoint holds the same D as its export
-    from model.artifacts import load_reconstructor_from_run
+    # the export reconstructs as the trained D itself does (the full network, heads and all, from the checkpoint)
+    import tensorflow as tf
 
+    from model import precision
+    from model.artifacts import latest_checkpoint
+    from model.began import variables_by_path
+    from model.config import TrainConfig
+    from model.networks import build_discriminator
+
+    config = TrainConfig.load(tiny_run)
+    with precision.float32_policy():
+        d = build_discriminator(config, config.cond_dim, sum(len(v) for v in fast.vocab.groups.values()))
+    tf.train.Checkpoint(discriminator=variables_by_path(d.variables)).restore(
+        latest_checkpoint(tiny_run / "checkpoints")).expect_partial().assert_existing_objects_matched()
     images = np.clip(faces, -1, 1)
-    recon = load_reconstructor_from_run(tiny_run)([images, cond], training=False).numpy()
+    recon = d([images, cond], training=False)[0].numpy()
     np.testing.assert_allclose(np.abs(recon - images).mean(axis=(1, 2, 3)), slow.reconstruction_error(faces, cond),
                                atol=1e-5)
 
@@ -100,3 +111,9 @@ def test_best_of_k_from_the_command_line_and_its_errors(tiny_run, tmp_path):
     r = gen("--model", str(old), "--tags", "blue hair", "--best-of", "4", "--out", "x.png", cwd=tmp_path)
     assert r.returncode == 2 and "best-of-K needs D's autoencoder" in r.stderr and "export.py" in r.stderr, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "x.png").exists()
+    assert "best of" not in r.stdout  # refused before anything was drawn or announced
+    # a sweep or an interpolation holds z fixed along a row: a per-cell pick would break that
+    for extra in (["--sweep", "hair"], ["--interpolate", "blue hair", "red hair"]):
+        r = gen("--model", str(tiny_run / "export"), *extra, "--best-of", "4", "--out", "s.png", cwd=tmp_path)
+        assert r.returncode == 2 and "--best-of picks each cell's face on its own" in r.stderr, r.stderr
+        assert not (tmp_path / "s.png").exists()

@@ -160,58 +160,34 @@ def test_export_with_checker_makes_a_model_folder_that_grades(trained, tiny_run,
 
 
 def test_metrics_record_the_sampling_options_they_used(trained, tiny_run, synthetic_faces, cache_dir, tmp_path,
-                                                      capsys):
+                                                      capsys, monkeypatch):
+    import report.metrics
     from export import main as export_main
-    from report.metrics import main as metrics_main
 
     folder, _ = trained
     model = tmp_path / "model"
     assert export_main([str(tiny_run), "--out", str(model), "--checker", str(folder)]) == 0
     data = ["--images", str(synthetic_faces / "images"), "--tags-csv", str(synthetic_faces / "tags_2018.csv"),
             "--cache-dir", str(cache_dir), "--n-per-combo", "2"]
+    used = []  # the generator's options when the figures are computed
+    evaluate = report.metrics.evaluate_generator
+    monkeypatch.setattr(report.metrics, "evaluate_generator",
+                        lambda g, *a, **k: used.append((g.truncation, g.best_of)) or evaluate(g, *a, **k))
     figures = {}
     for best_of in ("1", "3"):
         out = tmp_path / f"best{best_of}"
-        assert metrics_main([str(model), *data, "--seed", "5", "--best-of", best_of, "--out", str(out)]) == 0
+        assert report.metrics.main([str(model), *data, "--seed", "5", "--truncation", "0.8", "--best-of", best_of,
+                                    "--out", str(out)]) == 0
         figures[best_of] = json.loads((out / "metrics.json").read_text())
-    assert (figures["1"]["seed"], figures["1"]["truncation"], figures["1"]["best_of"]) == (5, 1.0, 1)
+    assert used == [(0.8, 1), (0.8, 3)]
+    assert (figures["1"]["seed"], figures["1"]["truncation"], figures["1"]["best_of"]) == (5, 0.8, 1)
     assert figures["3"]["best_of"] == 3
     capsys.readouterr()
-    assert metrics_main([str(model), *data, "--best-of", "0", "--out", str(tmp_path / "bad")]) == 2
+    assert report.metrics.main([str(model), *data, "--best-of", "0", "--out", str(tmp_path / "bad")]) == 2
     assert "--best-of must be between 1 and 64" in capsys.readouterr().err
+    # the model's own metrics.json holds figures without the options: they need --out
+    before = (model / "metrics.json").read_bytes() if (model / "metrics.json").exists() else None
+    assert report.metrics.main([str(model), *data, "--best-of", "2"]) == 2
+    assert "need --out" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()
-
-
-def test_eval_every_appends_quality_metrics_during_training(trained, synthetic_faces, cache_dir, tmp_path):
-    import csv
-
-    from train import main
-    from tests.conftest import TINY_FLAGS
-
-    run = tmp_path / "run"
-    flags = list(TINY_FLAGS)
-    flags[flags.index("--epochs") + 1] = "1"
-    assert main(["--images", str(synthetic_faces / "images"), "--tags-csv", str(synthetic_faces / "tags_2018.csv"),
-                 "--run-dir", str(run), "--cache-dir", str(cache_dir), "--eval-every", "4",
-                 "--checker", str(trained[0])] + flags) == 0
-    with open(run / "eval.csv", newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    steps = [int(r["step"]) for r in rows]
-    assert steps and all(s % 4 == 0 for s in steps) and steps == sorted(steps)
-    for r in rows:  # two samples for each hair x eye pair of the training data
-        assert int(r["n_samples"]) == 2 * int(r["n_combos"]) > 0
-        assert 0.0 <= float(r["acc_hair"]) <= 1.0 and 0.0 <= float(r["acc_eyes"]) <= 1.0
-
-
-def test_a_missing_checker_stops_training_before_it_starts(synthetic_faces, cache_dir, tmp_path, capsys):
-    from train import main
-    from tests.conftest import TINY_FLAGS
-
-    common = ["--images", str(synthetic_faces / "images"), "--tags-csv", str(synthetic_faces / "tags_2018.csv"),
-              "--cache-dir", str(cache_dir)] + list(TINY_FLAGS)
-    run = tmp_path / "run"
-    assert main(common + ["--run-dir", str(run), "--eval-every", "4", "--checker", str(tmp_path / "nowhere")]) == 2
-    assert "no tag checker" in capsys.readouterr().err
-    assert not run.exists()  # nothing trained, no half-made run directory
-    assert main(common + ["--run-dir", str(run), "--eval-every", "4"]) == 2
-    assert "--eval-every needs --checker" in capsys.readouterr().err
+    assert ((model / "metrics.json").read_bytes() if (model / "metrics.json").exists() else None) == before

@@ -93,7 +93,10 @@ def test_the_command_printed_after_a_signal_continues_to_the_total_asked_for(fir
 
 def test_a_later_stage_may_reweight_the_losses_and_the_run_keeps_the_history(first_command, capsys):
     """Training in stages: --resume may change gamma and the loss weights (not turn a
-    head on or off); each change is saved in config.json and kept in stages.csv."""
+    head on or off); each change reaches the training, is saved in config.json and
+    kept in stages.csv."""
+    import csv
+
     from train import main
 
     run, command = first_command
@@ -101,14 +104,18 @@ def test_a_later_stage_may_reweight_the_losses_and_the_run_keeps_the_history(fir
     capsys.readouterr()
     assert main(["--run-dir", str(run), "--resume", "--projection-weight", "0"]) == 2
     assert "not turn the head on or off: --projection-weight 0.1 -> 0.0" in capsys.readouterr().err
-    assert not (run / "stages.csv").exists()  # a refused command records nothing
     assert main(["--run-dir", str(run), "--resume", "--steps", "14", "--aux-weight", "0.05",
-                 "--diversity-weight", "0.5", "--gamma", "0.7", "--no-progress"]) == 0
+                 "--diversity-weight", "0", "--gamma", "0.7", "--no-progress"]) == 0
     rows = (run / "stages.csv").read_text().splitlines()
     assert rows[0] == "step,setting,old,new"
-    assert sorted(rows[1:]) == ["10,aux_weight,0.2,0.05", "10,diversity_weight,0.05,0.5", "10,gamma,0.5,0.7",
+    assert sorted(rows[1:]) == ["10,aux_weight,0.2,0.05", "10,diversity_weight,0.05,0.0", "10,gamma,0.5,0.7",
                                 "10,steps,10,14"]
-    assert (_config(run)["aux_weight"], _config(run)["diversity_weight"], _config(run)["gamma"]) == (0.05, 0.5, 0.7)
+    assert (_config(run)["aux_weight"], _config(run)["diversity_weight"], _config(run)["gamma"]) == (0.05, 0.0, 0.7)
+    # the mode-seeking term was trained before the stage and is off after it
+    with open(run / "metrics.csv", newline="") as fh:
+        seeking = {int(r["step"]): float(r["mode_seeking"]) for r in csv.DictReader(fh)}
+    assert all(v > 0 for s, v in seeking.items() if s <= 10) and all(v == 0 for s, v in seeking.items() if s > 10)
+    assert max(seeking) == 14
     capsys.readouterr()
     # the same settings again: nothing new to record
     assert main(["--run-dir", str(run), "--resume", "--steps", "16", "--aux-weight", "0.05", "--no-progress"]) == 0
