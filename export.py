@@ -6,7 +6,7 @@ of D's autoencoder (for --best-of), and the tag checker beside them when asked.
     python export.py RUN_DIR [--out DIR] [--checker CHECKER_DIR]
     python export.py runs/default --out models/default --checker runs/checker
 
-writes RUN_DIR/export/ (or DIR) from the run's latest checkpoint, plus the
+writes RUN_DIR/export/ (or DIR) from the run's latest checkpoint (or --step N's), plus the
 tag checker's files when --checker is given (so --grade works with the
 model alone). The same layout is the bundled models/default/.
 """
@@ -33,13 +33,15 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=None, help="output folder (default RUN_DIR/export)")
     parser.add_argument("--checker", default=None, help="also copy this tag checker (checker.json, .tflite, "
                                                         ".weights.h5) beside the generator")
+    parser.add_argument("--step", type=int, default=None,
+                        help="export the checkpoint of this step (one the run kept; default: the latest)")
     parser.add_argument("--no-ema", action="store_true",
                         help="export G's raw weights, not their moving average (runs trained with --ema-decay)")
     parser.add_argument("--verbose", action="store_true",
                         help="also show TensorFlow's and the TFLite converter's logs (or set TAGFACE_VERBOSE=1)")
     args = parser.parse_args(argv)
     quiet_libraries(args.verbose)  # before TensorFlow is imported
-    out = export_run(args.run_dir, args.out, use_ema=not args.no_ema)
+    out = export_run(args.run_dir, args.out, use_ema=not args.no_ema, step=args.step)
     if args.checker:
         copy_checker(args.checker, out)
     print(f"exported to {out}")

@@ -153,6 +153,18 @@ def latest_checkpoint(ckpt_dir: Path) -> str | None:
     return paths[-1] if paths else None
 
 
+def checkpoint_at(ckpt_dir: Path, step: int | None) -> str | None:
+    """The checkpoint of `step` (None: the latest); RunDirError naming the steps kept when it is gone."""
+    if step is None:
+        return latest_checkpoint(ckpt_dir)
+    paths, _ = checkpoint_paths(ckpt_dir, warn=False)
+    for path in paths:
+        if Path(path).name == f"ckpt-{step}":
+            return path
+    kept = ", ".join(Path(p).name.split("-")[-1] for p in paths) or "none"
+    raise RunDirError(f"no checkpoint of step {step} in {ckpt_dir} (steps kept: {kept})")
+
+
 # ------------------------------------------------------------------ networks
 def float32_generator(generator, config: TrainConfig):
     """The same weights in a float32 model (for export and evaluation)."""
@@ -175,14 +187,15 @@ def float32_reconstructor(discriminator, config: TrainConfig):
     return reconstructor
 
 
-def _restore_from_run(run_dir: Path, key: str, network):
-    """Restore `network`'s variables from the run's latest checkpoint entry `key`
-    (RunDirError with a one-line reason when there is none or it does not match)."""
+def _restore_from_run(run_dir: Path, key: str, network, step: int | None = None):
+    """Restore `network`'s variables from the entry `key` of the run's checkpoint of
+    `step` (None: the latest); RunDirError with a one-line reason when there is none
+    or it does not match."""
     import tensorflow as tf
 
     from model.began import variables_by_path
 
-    latest = latest_checkpoint(run_dir / CHECKPOINT_DIR)
+    latest = checkpoint_at(run_dir / CHECKPOINT_DIR, step)
     if latest is None:
         raise RunDirError(f"no checkpoint in {run_dir / CHECKPOINT_DIR}")
     try:
@@ -194,18 +207,19 @@ def _restore_from_run(run_dir: Path, key: str, network):
     return network
 
 
-def load_reconstructor_from_run(run_dir: str | Path):
-    """D's autoencoder in float32 from a run's latest checkpoint."""
+def load_reconstructor_from_run(run_dir: str | Path, step: int | None = None):
+    """D's autoencoder in float32 from a run's checkpoint (the "discriminator"
+    entry, whose heads are left out: best-of-K scores by reconstruction only)."""
     from model.networks import build_reconstructor
 
     run_dir = Path(run_dir)
     config = TrainConfig.load(run_dir)
     with precision.float32_policy():
         reconstructor = build_reconstructor(config, config.cond_dim)
-    return _restore_from_run(run_dir, "discriminator", reconstructor)
+    return _restore_from_run(run_dir, "discriminator", reconstructor, step)
 
 
-def load_generator_from_run(run_dir: str | Path, *, use_ema: bool = True):
+def load_generator_from_run(run_dir: str | Path, *, use_ema: bool = True, step: int | None = None):
     """Rebuild the generator in float32 from a run's latest checkpoint: G's
     moving average when the run keeps one (--ema-decay) and use_ema is True,
     else G's raw weights. Returns (generator, config, vocab_path). A checkpoint that does not match
@@ -218,7 +232,7 @@ def load_generator_from_run(run_dir: str | Path, *, use_ema: bool = True):
     with precision.float32_policy():
         generator = build_generator(config, config.cond_dim)
     key = "generator_ema" if config.ema_decay > 0 and use_ema else "generator"
-    return _restore_from_run(run_dir, key, generator), config, run_dir / VOCAB_NAME
+    return _restore_from_run(run_dir, key, generator, step), config, run_dir / VOCAB_NAME
 
 
 # -------------------------------------------------------------------- export
@@ -247,8 +261,10 @@ def export_generator(generator, config: TrainConfig, vocab_path, out_dir, recons
     return out
 
 
-def export_run(run_dir: str | Path, out_dir: str | Path | None = None, *, use_ema: bool = True) -> Path:
-    """RUN/export/ (or out_dir) from the run's latest checkpoint (G's moving average when kept)."""
-    generator, config, vocab_path = load_generator_from_run(run_dir, use_ema=use_ema)
+def export_run(run_dir: str | Path, out_dir: str | Path | None = None, *, use_ema: bool = True,
+               step: int | None = None) -> Path:
+    """RUN/export/ (or out_dir) from the run's checkpoint of `step` (None: the latest;
+    G's moving average when kept)."""
+    generator, config, vocab_path = load_generator_from_run(run_dir, use_ema=use_ema, step=step)
     return export_generator(generator, config, vocab_path, out_dir or Path(run_dir) / EXPORT_DIR,
-                            load_reconstructor_from_run(run_dir))
+                            load_reconstructor_from_run(run_dir, step))

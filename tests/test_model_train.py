@@ -224,3 +224,33 @@ def test_a_run_named_by_a_relative_path_exports_and_resumes(tiny_run, tmp_path):
                           cwd=tmp_path, capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 0, done.stderr[-800:]
     assert (tmp_path / "exported" / "generator.tflite").stat().st_size > 0
+
+
+def test_export_of_an_earlier_step_ships_that_checkpoint(tiny_run, tmp_path, capsys):
+    from export import main as export_main
+    from model.artifacts import checkpoint_paths
+
+    steps = [int(p.rsplit("-", 1)[1]) for p in checkpoint_paths(tiny_run / "checkpoints")[0]]
+    assert len(steps) >= 2
+    assert export_main([str(tiny_run), "--out", str(tmp_path / "latest")]) == 0
+    assert export_main([str(tiny_run), "--out", str(tmp_path / "earlier"), "--step", str(steps[-2])]) == 0
+    assert export_main([str(tiny_run), "--out", str(tmp_path / "again"), "--step", str(steps[-1])]) == 0
+    from model.generation import sample_inputs
+    from model.runtime import load_generator
+
+    def faces_and_errors(name):  # (the flatbuffers differ in layer-name counters, so compare what they compute)
+        g = load_generator(tmp_path / name)
+        z, _ = sample_inputs(g.config, 4, 0)
+        cond = g.vocab.conditions([g.vocab.tagset({"hair": "blue", "eyes": "red"})] * 4)
+        faces = g.generate(z, cond)
+        return faces, g.reconstruction_error(faces, cond)
+
+    latest, again, earlier = (faces_and_errors(n) for n in ("latest", "again", "earlier"))
+    for a, b, c in zip(latest, again, earlier):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+        assert np.abs(a - c).max() > 1e-3
+    capsys.readouterr()
+    assert export_main([str(tiny_run), "--out", str(tmp_path / "gone"), "--step", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "no checkpoint of step 1" in err and f"steps kept: {', '.join(map(str, steps))}" in err, err
+    assert not (tmp_path / "gone").exists()
