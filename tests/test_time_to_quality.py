@@ -20,6 +20,16 @@ def test_first_met_per_target():
     assert hits["eyes >= 0.80"] == (3.0, 3000)
     assert hits["diversity >= 0.7 x real"] == (2.0, 2000)  # met once, even if lost later
     assert hits["Frechet <= 40"] is None
+    assert hits["every target at once"] is None  # never all in one row
+
+
+def test_every_target_at_once_is_the_first_row_meeting_all():
+    rows = _rows() + [{"step": "4000", "cpu_seconds": "14400", "baseline_faces": "22", "face_rate": "0.9",
+                       "acc_hair": "0.97", "acc_eyes": "0.85", "frechet_generated_vs_real": "30",
+                       "diversity_ratio": "0.75"}]
+    rows.append(dict(rows[-1], step="5000", cpu_seconds="18000"))
+    assert first_met(rows)["every target at once"] == (4.0, 4000)
+    assert first_met(rows)["Frechet <= 40"] == (4.0, 4000)
 
 
 def test_cli_prints_each_target_and_refuses_a_run_without_eval_csv(tmp_path, capsys):
