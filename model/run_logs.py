@@ -25,8 +25,9 @@ STAGE_COLUMNS = ["step", "setting", "old", "new"]
 STAGES_NAME = "stages.csv"
 
 
-def truncate_csv(path: Path, columns: list[str], keep) -> int:
-    """Rewrite `path` keeping its header and the complete rows for which
+def truncate_csv(path: Path, columns: list[str] | None, keep) -> int:
+    """Rewrite `path` with `columns` as header (None: the file's own, for logs
+    whose header grows, like eval.csv) and the complete rows for which
     `keep(row_dict)` is true; torn last lines and bad rows are dropped.
     Returns the number of rows kept."""
     if not path.exists():
@@ -36,7 +37,9 @@ def truncate_csv(path: Path, columns: list[str], keep) -> int:
     if raw and not raw.endswith("\n") and lines:
         lines = lines[:-1]  # torn last line from a kill mid-write
     kept = []
-    for row in csv.DictReader(io.StringIO("\n".join(lines))):
+    reader = csv.DictReader(io.StringIO("\n".join(lines)))
+    columns = list(reader.fieldnames or []) if columns is None else columns
+    for row in reader:
         if None in row or any(row.get(c) in (None, "") and c in ("step",) for c in columns):
             continue
         try:

@@ -304,10 +304,12 @@ class Trainer:
                            start_step, self.total_steps)
 
     def _open_logs(self) -> None:
-        """metrics.csv, TensorBoard and the filter logs, cut back to the checkpoint
-        we resume from (no duplicated or torn rows)."""
+        """metrics.csv, eval.csv, TensorBoard and the filter logs, cut back to the
+        checkpoint we resume from (no duplicated or torn rows; a run resumed from an
+        earlier checkpoint than its last evaluation does not log that step twice)."""
         step, run_dir = self._step, self.run_dir
         kept = truncate_csv(run_dir / "metrics.csv", METRIC_COLUMNS, lambda r: int(r["step"]) <= step)
+        truncate_csv(run_dir / "eval.csv", None, lambda r: int(r["step"]) <= step)
         # CPU time over every sitting of the run: the last logged total up to the checkpoint we resume
         # from (CPU spent after that checkpoint in a killed sitting is not counted), plus this process's.
         self._cpu_before = last_cpu_seconds(run_dir / "metrics.csv") if kept else 0.0
