@@ -5,9 +5,11 @@ Prints images/s for
       the mean of metrics.csv's images_per_s over the steps after --warmup;
   (b) the bare update step of the same network and losses on one fixed batch,
 for fp32 and bf16. Defaults: n=64, batch 16, 64x64, synthetic faces (pass
---images/--tags-csv for the real set).
+--images/--tags-csv for the real set); `--set NAME=VALUE` changes a training
+setting in both, e.g. the cost of the mode-seeking term's second G batch:
 
     .venv/bin/python bench/train_throughput.py [--filters 64] [--steps 90]
+    .venv/bin/python bench/train_throughput.py --filters 32 --set diversity_weight=0
 """
 from __future__ import annotations
 
@@ -22,8 +24,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.learning_colours import parse_setting  # noqa: E402
 
-def bare_step(precision_name: str, filters: int, batch: int, size: int, steps: int) -> float:
+
+def bare_step(precision_name: str, filters: int, batch: int, size: int, steps: int,
+              settings: dict | None = None) -> float:
     """Images/s of CondBEGAN.train_step alone, in a fresh process per precision."""
     code = f"""
 import sys, time, numpy as np, tensorflow as tf
@@ -32,7 +37,7 @@ from model import precision
 from model.config import TrainConfig
 from model.began import CondBEGAN
 precision.apply({precision_name!r})
-cfg = TrainConfig(image_size={size}, filters={filters}, batch_size={batch})
+cfg = TrainConfig(image_size={size}, filters={filters}, batch_size={batch}, **{settings or {}!r})
 rng = np.random.default_rng(0)
 n_rows, dim = 256, 22
 combo = np.arange(n_rows) % 119
@@ -67,6 +72,8 @@ def end_to_end(precision_name: str, args, images: str, tags_csv: str, workdir: P
            "--run-dir", str(run), "--filters", str(args.filters), "--batch-size", str(args.batch),
            "--image-size", str(args.size), "--steps", str(args.steps), "--precision", precision_name,
            "--no-progress", "--cache-dir", str(workdir / "cache"), "--holdout", "0.1"]
+    for name, value in args.set:
+        cmd += [f"--{name.replace('_', '-')}", ("on" if value else "off") if isinstance(value, bool) else str(value)]
     subprocess.run(cmd, check=True, capture_output=True, text=True)
     with open(run / "metrics.csv") as fh:
         rows = [r for r in csv.DictReader(fh) if r["images_per_s"] and int(r["step"]) > args.warmup]
@@ -86,6 +93,8 @@ def main() -> None:
     parser.add_argument("--images", default=None)
     parser.add_argument("--tags-csv", default=None)
     parser.add_argument("--precisions", default="fp32,bf16")
+    parser.add_argument("--set", type=parse_setting, action="append", default=[], metavar="NAME=VALUE",
+                        help="a TrainConfig field (JSON value) for both measurements, e.g. diversity_weight=0")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -99,11 +108,12 @@ def main() -> None:
         results = {}
         for p in args.precisions.split(","):
             t0 = time.perf_counter()
-            bare = bare_step(p, args.filters, args.batch, args.size, args.bare_steps)
+            bare = bare_step(p, args.filters, args.batch, args.size, args.bare_steps, dict(args.set))
             e2e = end_to_end(p, args, images, tags_csv, tmp)
             results[p] = (e2e, bare)
             print(f"{p}: train.py end to end {e2e:.2f} img/s, bare step {bare:.2f} img/s, "
-                  f"ratio {e2e / bare:.2f} (n={args.filters}, batch {args.batch}, {args.size}x{args.size}; "
+                  f"ratio {e2e / bare:.2f} (n={args.filters}, batch {args.batch}, {args.size}x{args.size}"
+                  + "".join(f", {k}={v}" for k, v in args.set) + "; "
                   f"{time.perf_counter() - t0:.0f} s)", flush=True)
         if "fp32" in results and "bf16" in results:
             print(f"bf16 / fp32 (bare step): {results['bf16'][1] / results['fp32'][1]:.2f}x")
