@@ -191,3 +191,38 @@ def test_metrics_record_the_sampling_options_they_used(trained, tiny_run, synthe
     assert "need --out" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()
     assert ((model / "metrics.json").read_bytes() if (model / "metrics.json").exists() else None) == before
+
+
+def test_eval_every_appends_quality_metrics_during_training(trained, synthetic_faces, cache_dir, tmp_path):
+    import csv
+
+    from train import main
+    from tests.conftest import TINY_FLAGS
+
+    run = tmp_path / "run"
+    flags = list(TINY_FLAGS)
+    flags[flags.index("--epochs") + 1] = "1"
+    assert main(["--images", str(synthetic_faces / "images"), "--tags-csv", str(synthetic_faces / "tags_2018.csv"),
+                 "--run-dir", str(run), "--cache-dir", str(cache_dir), "--eval-every", "4",
+                 "--checker", str(trained[0])] + flags) == 0
+    with open(run / "eval.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    steps = [int(r["step"]) for r in rows]
+    assert steps and all(s % 4 == 0 for s in steps) and steps == sorted(steps)
+    for r in rows:  # two samples for each hair x eye pair of the training data
+        assert int(r["n_samples"]) == 2 * int(r["n_combos"]) > 0
+        assert 0.0 <= float(r["acc_hair"]) <= 1.0 and 0.0 <= float(r["acc_eyes"]) <= 1.0
+
+
+def test_a_missing_checker_stops_training_before_it_starts(synthetic_faces, cache_dir, tmp_path, capsys):
+    from train import main
+    from tests.conftest import TINY_FLAGS
+
+    common = ["--images", str(synthetic_faces / "images"), "--tags-csv", str(synthetic_faces / "tags_2018.csv"),
+              "--cache-dir", str(cache_dir)] + list(TINY_FLAGS)
+    run = tmp_path / "run"
+    assert main(common + ["--run-dir", str(run), "--eval-every", "4", "--checker", str(tmp_path / "nowhere")]) == 2
+    assert "no tag checker" in capsys.readouterr().err
+    assert not run.exists()  # nothing trained, no half-made run directory
+    assert main(common + ["--run-dir", str(run), "--eval-every", "4"]) == 2
+    assert "--eval-every needs --checker" in capsys.readouterr().err
