@@ -107,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.best_of > 1 and (args.sweep or args.interpolate):
         raise UserError("--best-of picks each cell's face on its own, which would break the fixed z of "
                         "--sweep and --interpolate; use it with --tags or --tags-file")
+    if args.serve and (args.best_of > 1 or args.truncation != 1.0):
+        raise UserError("the studio has no --truncation or --best-of yet (it would ignore them); "
+                        "draw with them on the command line instead")
     if args.serve:
         from report.studio import serve
 
@@ -119,14 +122,14 @@ def main(argv: list[str] | None = None) -> int:
                         "--interpolate (see --help)")
     items = generation.read_tags_file(args.tags_file) if args.tags_file else None
     generator = load_generator(args.model, args.backend)
+    if args.list_tags:  # draws nothing: no sampling options, and D is not opened
+        print(generator.vocab.listing())
+        return 0
     generator.truncation, generator.best_of = args.truncation, args.best_of
     if args.truncation != 1.0:
         print(f"truncation {args.truncation:g}: z scaled towards 0 (1 is off)")
     if args.best_of > 1:
         print(f"best of {args.best_of}: each face is the one of {args.best_of} that D reconstructs best")
-    if args.list_tags:
-        print(generator.vocab.listing())
-        return 0
     if args.sweep or args.interpolate:
         return _draw_sweep_or_interpolation(args, generator)
     return _draw_requests(args, generator, items)

@@ -29,10 +29,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import real_data  # noqa: E402
+from common.cli import UserError, exit_on_user_error  # noqa: E402
+from model.generation import check_option  # noqa: E402
+from report.baseline import PASS_AT  # noqa: E402
 
 PY = sys.executable
-# (metric, target, higher is better)
-TARGETS = [("testing_grid_faces", 20, True), ("grids_passed", 18, True), ("face_rate", 0.85, True),
+# Issue 11's targets, the one list (bench/time_to_quality.py reads it too): (metric, target, higher is better)
+TARGETS = [("testing_grid_faces", PASS_AT, True), ("grids_passed", 18, True), ("face_rate", 0.85, True),
            ("acc_hair", 0.95, True), ("acc_eyes", 0.80, True), ("frechet_generated_vs_real", 40.0, False),
            ("diversity_ratio", 0.70, True)]
 
@@ -43,7 +46,7 @@ def targets(n_grids: int) -> list[tuple]:
             for name, target, higher in TARGETS]
 
 
-def _met(value, target, higher: bool) -> bool:
+def met(value, target, higher: bool) -> bool:
     """A missing figure (null in metrics.json, e.g. too few samples) meets nothing."""
     return value is not None and (value >= target if higher else value <= target)
 
@@ -53,10 +56,17 @@ def sampling_flags(truncation: float, best_of: int) -> list[str]:
     return ["--truncation", str(truncation), "--best-of", str(best_of)]
 
 
+def _run(cmd: list[str], **kwargs) -> None:
+    """Run a toolkit command; its own one-line error (not a traceback) when it fails."""
+    done = subprocess.run(cmd, capture_output=True, text=True, **kwargs)
+    if done.returncode:
+        lines = (done.stderr or done.stdout).strip().splitlines() or [f"exit status {done.returncode}"]
+        raise UserError(f"{Path(cmd[0]).name} {' '.join(cmd[1:3])} ...: {lines[-1]}")
+
+
 def run_sh(model: Path, run_args: list[str], folder: Path):
     """`./run.sh ARGS` in `folder` with TAGFACE_MODEL=model, as a user runs it."""
-    subprocess.run([str(ROOT / "run.sh"), *run_args], check=True, capture_output=True, cwd=folder,
-                   env=dict(os.environ, TAGFACE_MODEL=str(model)))
+    _run([str(ROOT / "run.sh"), *run_args], cwd=folder, env=dict(os.environ, TAGFACE_MODEL=str(model)))
 
 
 def random_pairs(model: Path, n: int, seed: int) -> list[tuple[str, int]]:
@@ -89,12 +99,13 @@ def baseline_grids(model: Path, seed: int, n_grids: int, flags: list[str], verbo
 
 def metrics(model: Path, args, flags: list[str]) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run([PY, "-m", "report.metrics", str(model), "--images", args.images, "--tags-csv",
-                        args.tags_csv, "--n-per-combo", str(args.n_per_combo), "--seed", str(args.seed),
-                        "--out", tmp, *flags], check=True, capture_output=True, cwd=ROOT)
+        _run([PY, "-m", "report.metrics", str(model), "--images", args.images, "--tags-csv",
+              args.tags_csv, "--n-per-combo", str(args.n_per_combo), "--seed", str(args.seed),
+              "--out", tmp, *flags], cwd=ROOT)
         return json.loads((Path(tmp) / "metrics.json").read_text())
 
 
+@exit_on_user_error
 def main(argv=None) -> int:
     p = real_data.parser(__doc__)
     p.add_argument("model", type=Path, help="exported model folder (e.g. models/default)")
@@ -105,12 +116,18 @@ def main(argv=None) -> int:
     p.add_argument("--best-of", type=int, default=1, help="generate.py --best-of (default 1: off)")
     p.add_argument("--out", type=Path, default=None, help="CSV of the figures (default: none)")
     args = p.parse_args(argv)
+    check_option("truncation", args.truncation)
+    check_option("best_of", args.best_of)
+    if args.grids < 1:
+        raise UserError("--grids must be at least 1 (the target is a share of the grids drawn)")
+    if not (args.model / "config.json").is_file():
+        raise UserError(f"{args.model} is not an exported model (no config.json)")
     flags = sampling_flags(args.truncation, args.best_of)
     print(f"{args.model}: noise seed {args.seed}, truncation {args.truncation:g}, best-of {args.best_of}")
     print(f"course baseline on {args.grids} random (pair, seed) grids:")
     grids = baseline_grids(args.model, args.seed, args.grids, flags, verbose=True)
     result = {**grids, **metrics(args.model, args, flags)}
-    checks = [(name, result[name], target, higher, _met(result[name], target, higher))
+    checks = [(name, result[name], target, higher, met(result[name], target, higher))
               for name, target, higher in targets(args.grids)]
     for name, value, target, higher, met in checks:
         shown = (f"{value}/{args.grids}" if name == "grids_passed" else f"{value}/25" if name == "testing_grid_faces"

@@ -264,7 +264,11 @@ def export_generator(generator, config: TrainConfig, vocab_path, out_dir, recons
 def export_run(run_dir: str | Path, out_dir: str | Path | None = None, *, use_ema: bool = True,
                step: int | None = None) -> Path:
     """RUN/export/ (or out_dir) from the run's checkpoint of `step` (None: the latest;
-    G's moving average when kept)."""
+    G's moving average when kept). G and D come from the same checkpoint even
+    while the run is still writing new ones."""
+    if step is None:
+        latest = checkpoint_at(Path(run_dir) / CHECKPOINT_DIR, None)
+        step = int(Path(latest).name.rsplit("-", 1)[-1]) if latest else None
     generator, config, vocab_path = load_generator_from_run(run_dir, use_ema=use_ema, step=step)
     return export_generator(generator, config, vocab_path, out_dir or Path(run_dir) / EXPORT_DIR,
                             load_reconstructor_from_run(run_dir, step))

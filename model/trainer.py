@@ -34,7 +34,8 @@ from model.config import CONFIG_NAME, TrainConfig
 from model.divergence import DivergenceGuard
 from model.lr_control import PlateauState, plateau_update
 from model.real_filter import threshold_from_stats
-from model.run_logs import FILTER_COLUMNS, METRIC_COLUMNS, FilterLog, MetricsLog, record_stage, truncate_csv
+from model.run_logs import (FILTER_COLUMNS, METRIC_COLUMNS, STAGES_NAME, FilterLog, MetricsLog, record_stage,
+                            truncate_csv)
 from preprocess.cache import build_or_load
 from preprocess.dataset import make_dataset
 from tags.vocab import Vocabulary
@@ -304,12 +305,13 @@ class Trainer:
                            start_step, self.total_steps)
 
     def _open_logs(self) -> None:
-        """metrics.csv, eval.csv, TensorBoard and the filter logs, cut back to the
+        """metrics.csv, eval.csv, stages.csv, TensorBoard and the filter logs, cut back to the
         checkpoint we resume from (no duplicated or torn rows; a run resumed from an
         earlier checkpoint than its last evaluation does not log that step twice)."""
         step, run_dir = self._step, self.run_dir
         kept = truncate_csv(run_dir / "metrics.csv", METRIC_COLUMNS, lambda r: int(r["step"]) <= step)
-        truncate_csv(run_dir / "eval.csv", None, lambda r: int(r["step"]) <= step)
+        for log in ("eval.csv", STAGES_NAME):  # stages recorded at this resume carry this very step
+            truncate_csv(run_dir / log, None, lambda r: int(r["step"]) <= step)
         # CPU time over every sitting of the run: the last logged total up to the checkpoint we resume
         # from (CPU spent after that checkpoint in a killed sitting is not counted), plus this process's.
         self._cpu_before = last_cpu_seconds(run_dir / "metrics.csv") if kept else 0.0

@@ -122,14 +122,18 @@ def test_a_later_stage_may_reweight_the_losses_and_the_run_keeps_the_history(fir
     assert (run / "stages.csv").read_text().splitlines()[1:] == rows[1:] + ["14,steps,14,16"]
 
 
-def test_resume_cuts_the_evaluation_log_back_to_the_checkpoint(first_command, capsys):
+def test_resume_cuts_the_evaluation_and_stage_logs_back_to_the_checkpoint(first_command, capsys):
     """A run resumed from an earlier checkpoint than its last evaluation (a chosen
-    step shipped as the resumable state) must not log that step twice in eval.csv."""
+    step shipped as the resumable state) must not log that step twice in eval.csv,
+    nor keep a stage that came after the checkpoint."""
     from train import main
 
     run, command = first_command
     assert main(command) == 0
     header = "step,acc_hair,cpu_seconds,face_rate"
     (run / "eval.csv").write_text(f"{header}\n5,0.5,1.0,0.1\n10,0.6,2.0,0.2\n99,0.9,9.0,0.9\n")
+    (run / "stages.csv").write_text("step,setting,old,new\n99,aux_weight,0.2,0.1\n")  # a stage after the checkpoint
     assert main(["--run-dir", str(run), "--resume", "--steps", "12", "--no-progress"]) == 0
     assert (run / "eval.csv").read_text().splitlines() == [header, "5,0.5,1.0,0.1", "10,0.6,2.0,0.2"]
+    # the stage of this resume (at the checkpoint's step) is kept, the one after it is gone
+    assert (run / "stages.csv").read_text().splitlines() == ["step,setting,old,new", "10,steps,10,12"]

@@ -1,0 +1,35 @@
+"""bench/default_model.py: the issue's targets, scaled to the grids drawn, and its errors
+(the real-set measurement itself needs ../shared and is not run here)."""
+import pytest
+
+from bench.default_model import TARGETS, main, met, targets
+
+
+def test_grid_target_scales_with_the_grids_drawn_and_the_rest_stay():
+    scaled = {name: target for name, target, _ in targets(10)}
+    assert scaled["grids_passed"] == 9  # 18 of 20 -> 9 of 10
+    assert {name: target for name, target, _ in targets(20)}["grids_passed"] == 18
+    assert {name: target for name, target, _ in targets(3)}["grids_passed"] == 3  # rounded up, never easier
+    assert {k: v for k, v in scaled.items() if k != "grids_passed"} == {
+        name: target for name, target, _ in TARGETS if name != "grids_passed"}
+
+
+def test_met_reads_the_direction_and_a_missing_figure_meets_nothing():
+    assert met(0.95, 0.95, True) and not met(0.949, 0.95, True)
+    assert met(40.0, 40.0, False) and not met(40.1, 40.0, False)
+    assert not met(None, 0.5, True) and not met(None, 40.0, False)
+
+
+@pytest.mark.parametrize("args, message", [(["--best-of", "0"], "--best-of must be between 1 and 64"),
+                                           (["--truncation", "-1"], "--truncation must be between"),
+                                           (["--grids", "0"], "--grids must be at least 1")])
+def test_bad_options_are_one_line_errors_before_any_work(tmp_path, capsys, args, message):
+    (tmp_path / "config.json").write_text("{}")
+    assert main([str(tmp_path), *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_a_folder_that_is_not_a_model_is_refused(tmp_path, capsys):
+    assert main([str(tmp_path)]) == 2
+    assert "is not an exported model" in capsys.readouterr().err
