@@ -129,16 +129,16 @@ def main(argv=None) -> int:
     result = {**grids, **metrics(args.model, args, flags)}
     checks = [(name, result[name], target, higher, met(result[name], target, higher))
               for name, target, higher in targets(args.grids)]
-    for name, value, target, higher, met in checks:
+    for name, value, target, higher, ok in checks:
         shown = (f"{value}/{args.grids}" if name == "grids_passed" else f"{value}/25" if name == "testing_grid_faces"
                  else "n/a" if value is None else f"{value:.3f}")
-        print(f"{name:<28} {shown:>8}   target {'>=' if higher else '<='} {target:<6} {'met' if met else 'NOT met'}")
+        print(f"{name:<28} {shown:>8}   target {'>=' if higher else '<='} {target:<6} {'met' if ok else 'NOT met'}")
     if args.out:
         with open(args.out, "w", newline="") as fh:
             writer = csv.writer(fh)
             writer.writerow(["metric", "value", "target", "met"])
-            writer.writerows([name, value, target, met] for name, value, target, _, met in checks)
-    met_all = all(met for *_, met in checks)
+            writer.writerows([name, value, target, ok] for name, value, target, _, ok in checks)
+    met_all = all(ok for *_, ok in checks)
     return 0 if met_all else 1
 
 

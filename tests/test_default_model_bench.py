@@ -33,3 +33,26 @@ def test_bad_options_are_one_line_errors_before_any_work(tmp_path, capsys, args,
 def test_a_folder_that_is_not_a_model_is_refused(tmp_path, capsys):
     assert main([str(tmp_path)]) == 2
     assert "is not an exported model" in capsys.readouterr().err
+
+
+def test_prints_every_figure_beside_its_target_and_fails_when_one_is_missed(tmp_path, capsys, monkeypatch):
+    import csv
+
+    import bench.default_model as bench
+
+    (tmp_path / "config.json").write_text("{}")
+    figures = {"face_rate": 0.9, "acc_hair": 0.96, "acc_eyes": 0.9, "frechet_generated_vs_real": 20.0,
+               "diversity_ratio": 0.75}
+    monkeypatch.setattr(bench, "baseline_grids", lambda *a, **k: {"testing_grid_faces": 24, "grids_passed": 19,
+                                                                   "grids_tried": 20, "grids": []})
+    monkeypatch.setattr(bench, "metrics", lambda *a, **k: dict(figures))
+    out = tmp_path / "figures.csv"
+    assert main([str(tmp_path), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "grids_passed" in printed and "19/20" in printed and "NOT met" not in printed
+    with open(out, newline="") as fh:
+        rows = {r["metric"]: r for r in csv.DictReader(fh)}
+    assert set(rows) == {name for name, _, _ in TARGETS} and rows["acc_hair"]["met"] == "True"
+    figures["diversity_ratio"] = 0.69
+    assert main([str(tmp_path)]) == 1
+    assert "diversity_ratio                 0.690   target >= 0.7    NOT met" in capsys.readouterr().out
