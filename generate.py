@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="scale z towards 0 by T (1: off; lower: cleaner but less varied faces)")
     what.add_argument("--best-of", type=int, default=1, metavar="K",
                       help="draw K faces per cell and keep the one D reconstructs best under its tags "
-                           "(1: off; slower by about 2K)")
+                           "(1: off; slower by about 3.5K)")
     what.add_argument("--list-tags", action="store_true", help="list the model's tags by group and exit")
     out = p.add_argument_group("output")
     out.add_argument("--out", default=None,
