@@ -25,7 +25,7 @@ require_packages("train.py")  # one line, not a traceback, outside .venv
 from common.cli import ArgumentParser, UserError, exit_on_user_error
 from common.quiet import quiet_libraries, silenced
 from model.artifacts import default_run_dir
-from model.config import HEAD_WEIGHTS, OPTIMISATION, ConfigError, TrainConfig
+from model.config import OPTIMISATION, ConfigError, TrainConfig
 from model.precision import limit_threads
 
 
@@ -77,22 +77,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     given = {f.name: getattr(args, f.name) for f in TrainConfig.flag_fields()
              if getattr(args, f.name, None) is not None}
     if args.resume:
-        config = TrainConfig.load(Path(args.run_dir))
-        # The run's own flags with the same values are fine (re-running the first command with
-        # --resume added); only a real change of a fixed setting is refused, each named old -> new.
-        changed = [n for n in sorted(set(given) - TrainConfig.resumable_names()) if given[n] != getattr(config, n)]
-        if changed:
-            raise ConfigError(
-                f"--resume keeps the run's settings, and these differ from {Path(args.run_dir) / 'config.json'}: "
-                + ", ".join(f"--{n.replace('_', '-')} {getattr(config, n)!r} -> {given[n]!r}" for n in changed)
-                + " (drop them to continue the run, or train a new one in another --run-dir)")
-        switched = [n for n in HEAD_WEIGHTS if n in given and (given[n] > 0) != (getattr(config, n) > 0)]
-        if switched:
-            raise ConfigError(
-                "--resume may change a head's weight but not turn the head on or off: "
-                + ", ".join(f"--{n.replace('_', '-')} {getattr(config, n)!r} -> {given[n]!r}" for n in switched)
-                + " (give it a small weight instead, or train a new run in another --run-dir)")
-        return dataclasses.replace(config, **given).validate()
+        return TrainConfig.load(Path(args.run_dir)).resumed_with(given, str(Path(args.run_dir) / "config.json"))
     base = TrainConfig.load(Path(args.config)) if args.config else TrainConfig()
     config = dataclasses.replace(base, **given).validate()
     if not config.images or not config.tags_csv:

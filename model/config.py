@@ -248,6 +248,25 @@ class TrainConfig:
         """Settings --resume may change (everything else is fixed by the run's config.json)."""
         return {f.name for f in fields(cls) if f.metadata.get("resumable")}
 
+    def resumed_with(self, given: dict, source: str) -> "TrainConfig":
+        """This run's settings with the flags `given` to --resume. The run's own flags
+        with the same values are fine (the first command re-run with --resume); a real
+        change of a fixed setting, or a head turned on or off (its layers would appear
+        or vanish mid-run), is a ConfigError naming each old -> new."""
+        def listing(names):
+            return ", ".join(f"--{n.replace('_', '-')} {getattr(self, n)!r} -> {given[n]!r}" for n in names)
+
+        changed = [n for n in sorted(set(given) - self.resumable_names()) if given[n] != getattr(self, n)]
+        if changed:
+            raise ConfigError(f"--resume keeps the run's settings, and these differ from {source}: {listing(changed)}"
+                              " (drop them to continue the run, or train a new one in another --run-dir)")
+        switched = [n for n in HEAD_WEIGHTS if n in given and (given[n] > 0) != (getattr(self, n) > 0)]
+        if switched:
+            raise ConfigError("--resume may change a head's weight but not turn the head on or off: "
+                              f"{listing(switched)} (give it a small weight instead, or train a new run in "
+                              "another --run-dir)")
+        return dataclasses.replace(self, **given).validate()
+
     @classmethod
     def architecture_names(cls) -> list[str]:
         """Settings that shape the networks' weights (--init-from must match them)."""

@@ -137,3 +137,18 @@ def test_resume_cuts_the_evaluation_and_stage_logs_back_to_the_checkpoint(first_
     assert (run / "eval.csv").read_text().splitlines() == [header, "5,0.5,1.0,0.1", "10,0.6,2.0,0.2"]
     # the stage of this resume (at the checkpoint's step) is kept, the one after it is gone
     assert (run / "stages.csv").read_text().splitlines() == ["step,setting,old,new", "10,steps,10,12"]
+
+
+def test_resumed_with_is_where_the_rules_live():
+    """The Trainer API and train.py share one rule set (model.config.TrainConfig.resumed_with)."""
+    from model.config import ConfigError, TrainConfig
+
+    run = TrainConfig(aux_weight=0.2, projection_weight=0.1)
+    staged = run.resumed_with({"aux_weight": 0.05, "gamma": 0.7, "filters": run.filters}, "RUN/config.json")
+    assert (staged.aux_weight, staged.gamma, staged.filters) == (0.05, 0.7, run.filters)
+    with pytest.raises(ConfigError, match=r"differ from RUN/config.json: --filters 32 -> 64"):
+        run.resumed_with({"filters": 64}, "RUN/config.json")
+    with pytest.raises(ConfigError, match=r"not turn the head on or off: --projection-weight 0.1 -> 0.0"):
+        run.resumed_with({"projection_weight": 0.0}, "RUN/config.json")
+    with pytest.raises(ConfigError, match="not turn the head on or off"):
+        TrainConfig(aux_weight=0.0).resumed_with({"aux_weight": 0.1}, "RUN/config.json")
