@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.learning_colours import parse_setting  # noqa: E402
+from bench.stability import flags as train_flags  # noqa: E402
 
 
 def bare_step(precision_name: str, filters: int, batch: int, size: int, steps: int,
@@ -72,8 +73,7 @@ def end_to_end(precision_name: str, args, images: str, tags_csv: str, workdir: P
            "--run-dir", str(run), "--filters", str(args.filters), "--batch-size", str(args.batch),
            "--image-size", str(args.size), "--steps", str(args.steps), "--precision", precision_name,
            "--no-progress", "--cache-dir", str(workdir / "cache"), "--holdout", "0.1"]
-    for name, value in args.set:
-        cmd += [f"--{name.replace('_', '-')}", ("on" if value else "off") if isinstance(value, bool) else str(value)]
+    cmd += train_flags(dict(args.set))
     subprocess.run(cmd, check=True, capture_output=True, text=True)
     with open(run / "metrics.csv") as fh:
         rows = [r for r in csv.DictReader(fh) if r["images_per_s"] and int(r["step"]) > args.warmup]

@@ -153,6 +153,11 @@ def latest_checkpoint(ckpt_dir: Path) -> str | None:
     return paths[-1] if paths else None
 
 
+def checkpoint_step(path: str | Path) -> int:
+    """The training step in a checkpoint's name (RUN/checkpoints/ckpt-<step>)."""
+    return int(Path(path).name.rsplit("-", 1)[-1])
+
+
 def checkpoint_at(ckpt_dir: Path, step: int | None) -> str | None:
     """The checkpoint of `step` (None: the latest); RunDirError naming the steps kept when it is gone."""
     if step is None:
@@ -161,7 +166,7 @@ def checkpoint_at(ckpt_dir: Path, step: int | None) -> str | None:
     for path in paths:
         if Path(path).name == f"ckpt-{step}":
             return path
-    kept = ", ".join(Path(p).name.split("-")[-1] for p in paths) or "none"
+    kept = ", ".join(str(checkpoint_step(p)) for p in paths) or "none"
     raise RunDirError(f"no checkpoint of step {step} in {ckpt_dir} (steps kept: {kept})")
 
 
@@ -268,7 +273,7 @@ def export_run(run_dir: str | Path, out_dir: str | Path | None = None, *, use_em
     while the run is still writing new ones."""
     if step is None:
         latest = checkpoint_at(Path(run_dir) / CHECKPOINT_DIR, None)
-        step = int(Path(latest).name.rsplit("-", 1)[-1]) if latest else None
+        step = checkpoint_step(latest) if latest else None
     generator, config, vocab_path = load_generator_from_run(run_dir, use_ema=use_ema, step=step)
     return export_generator(generator, config, vocab_path, out_dir or Path(run_dir) / EXPORT_DIR,
                             load_reconstructor_from_run(run_dir, step))
