@@ -174,6 +174,7 @@ class CondBEGAN(keras.Model):
         for weight, d_term, g_term in ((cfg.aux_weight, "aux_real", "aux_fake"),
                                        (cfg.projection_weight, "adv_d", "adv_g")):
             if weight > 0:
+                weight = losses.warmup_weight(weight, self.step, cfg.head_warmup)
                 t["d_loss"] += weight * t[d_term]
                 t["g_loss"] += weight * t[g_term]
         t["diversity"] = t["kl"] = tf.constant(0.0)
@@ -231,8 +232,9 @@ class CondBEGAN(keras.Model):
             t["aux_fake"] = losses.tag_classification_loss(self.aux_layer(h_fake), labels, self.group_sizes)
         if self.projection is not None:
             score_fake = self.projection(features_fake, b.cond)
+            fake_weight = self.k if cfg.k_scope == "all" else 1.0
             t["adv_d"] = losses.hinge_discriminator_loss(self.projection(features_real, b.cond), score_fake,
-                                                         t["kept"])
+                                                         t["kept"], fake_weight)
             t["adv_g"] = losses.hinge_generator_loss(score_fake)
         return t
 

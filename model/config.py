@@ -31,7 +31,7 @@ RANGES = {
     "vanishing_steps": (1, None), "ca_kl_weight": (0.0, None),
     "gamma": (0.0, 1.0), "lambda_k": (0.0, 1.0), "wrong_cap": (0.0, None), "oob_weight": (0.0, None),
     "aux_weight": (0.0, None), "diversity_weight": (0.0, None), "filter_sd": (0.0, None),
-    "projection_weight": (0.0, None), "wrong_warmup": (0, None), "ema_decay": (0.0, 0.999999),
+    "projection_weight": (0.0, None), "wrong_warmup": (0, None), "head_warmup": (0, None), "ema_decay": (0.0, 0.999999),
     "batch_size": (1, 65536), "lr": (1e-12, 1.0), "lr_d": (0.0, 1.0), "lr_floor": (0.0, 1.0),
     "lr_window": (1, None), "lr_patience": (1, None), "beta1": (0.0, 0.999999),
     "epochs": (1, 1_000_000), "steps": (0, 10**12), "seed": (0, SEED_MAX),
@@ -83,7 +83,7 @@ def setting(default, group: str, help: str, *, resumable: bool = False, architec
 
 # Settings added after format 1 was fixed: a config.json written before them
 # means they were off, whatever today's default is (so old runs resume as they were).
-LEGACY_VALUES = {"wrong_form": "course", "projection_weight": 0.0, "augment": "", "wrong_warmup": 0, "ema_decay": 0.0, "lr_d": 0.0}
+LEGACY_VALUES = {"k_scope": "reconstruction", "head_warmup": 0, "wrong_form": "course", "projection_weight": 0.0, "augment": "", "wrong_warmup": 0, "ema_decay": 0.0, "lr_d": 0.0}
 
 # Weights whose value > 0 builds a head on D: a later stage (--resume) may change
 # the weight, but not turn the head on or off (its variables would not match).
@@ -126,6 +126,9 @@ class TrainConfig:
     gamma: float = setting(0.5, LOSSES, "BEGAN diversity ratio gamma (lower: sharper, less diverse)",
                            resumable=True)
     lambda_k: float = setting(0.001, LOSSES, "k_t proportional gain lambda_k")
+    k_scope: str = setting("reconstruction", LOSSES, "which of D's fake terms k_t weights: reconstruction "
+                           "(the paper: L(G(z)) only) or all (also the fake side of the projection hinge, "
+                           "so one controller balances D against G)")
     wrong_weight: str = setting("1.0", LOSSES, "weight of the capped wrong-condition term: a number, or k to "
                                 "reuse k_t")
     wrong_cap: float = setting(1.5, LOSSES, "cap of the wrong-condition loss, in multiples of L(x)")
@@ -140,6 +143,8 @@ class TrainConfig:
     filter_sd: float = setting(2.0, LOSSES, "real-image filter threshold: previous epoch's mean + this many sd")
     projection_weight: float = setting(0.1, LOSSES, "weight of the hinge projection head on D's encoder "
                                        "(Miyato & Koyama 2018; 0 = off)", resumable=True)
+    head_warmup: int = setting(0, LOSSES, "steps over which the heads' weights (tag, projection) ramp from 0, "
+                               "so training starts as pure BEGAN (0: no ramp)")
     augment: str = setting("", LOSSES, "DiffAugment on everything D sees: translation and/or cutout, "
                            "comma-separated (empty: off)")
     wrong_warmup: int = setting(0, LOSSES, "steps over which the wrong-condition weight ramps from 0 to its "
@@ -217,6 +222,8 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be >= 1, not {getattr(self, name)}")
         if self.eval_every and not self.checker:
             raise ConfigError("--eval-every needs --checker (a tag checker folder, e.g. models/default)")
+        if self.k_scope not in ("reconstruction", "all"):
+            raise ConfigError(f"k_scope must be reconstruction or all, not {self.k_scope!r}")
         if self.wrong_form not in ("margin", "course"):
             raise ConfigError(f"wrong_form must be margin or course, not {self.wrong_form!r}")
         if not 0.0 <= self.ema_decay < 1.0:

@@ -129,9 +129,13 @@ def tag_classification_loss(logits, labels, group_sizes, mask=None):
     return masked_mean(total, mask)
 
 
-def hinge_discriminator_loss(score_real, score_fake, mask=None):
-    """Hinge loss of the projection head: mean relu(1 - D(x, c)) + mean relu(1 + D(G(z), c))."""
-    return masked_mean(tf.nn.relu(1.0 - _f32(score_real)), mask) + tf.reduce_mean(tf.nn.relu(1.0 + _f32(score_fake)))
+def hinge_discriminator_loss(score_real, score_fake, mask=None, fake_weight=1.0):
+    """Hinge loss of the projection head: mean relu(1 - D(x, c)) + w_fake mean relu(1 + D(G(z), c)).
+
+    `fake_weight` is 1 in the plain hinge; with k_scope "all" it is k_t, so BEGAN's
+    one controller decides how hard D pushes fakes away in every term."""
+    return (masked_mean(tf.nn.relu(1.0 - _f32(score_real)), mask)
+            + _f32(fake_weight) * tf.reduce_mean(tf.nn.relu(1.0 + _f32(score_fake))))
 
 
 def hinge_generator_loss(score_fake):

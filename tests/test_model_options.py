@@ -62,6 +62,8 @@ def test_hinge_losses_by_hand():
     # the filter's mask drops the second real image: 0 + 0.5
     assert losses.hinge_discriminator_loss(real, fake, np.array([1.0, 0.0])).numpy() == pytest.approx(0.5)
     assert losses.hinge_generator_loss(fake).numpy() == pytest.approx(1.5)
+    # k_scope "all": the fake side is weighted by k_t (0.2 x 0.5), the real side is not
+    assert losses.hinge_discriminator_loss(real, fake, None, 0.2).numpy() == pytest.approx(0.25 + 0.1)
 
 
 def test_warmup_and_ema_decay_schedules():
@@ -81,11 +83,13 @@ def test_an_old_config_without_the_new_settings_loads_with_them_off(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps(data))
     old = TrainConfig.load(tmp_path)
     assert old.ema_decay == 0.0 and old.projection_weight == 0.0 and old.augment == "" and old.lr_d == 0.0
+    assert old.k_scope == "reconstruction" and old.head_warmup == 0
     assert TrainConfig().ema_decay > 0  # while new runs average G by default
 
 
 @pytest.mark.parametrize("bad", [{"ema_decay": 1.0}, {"augment": "colour"}, {"lr_d": -1.0},
-                                 {"wrong_warmup": -5}, {"projection_weight": -0.1}])
+                                 {"wrong_warmup": -5}, {"projection_weight": -0.1},
+                                 {"k_scope": "hinge"}, {"head_warmup": -1}])
 def test_new_settings_are_validated(bad):
     with pytest.raises(ConfigError):
         TrainConfig(**bad).validate()
