@@ -47,7 +47,7 @@ def start(name: str, flags: str, args) -> tuple:
     run_dir = Path(args.out) / name
     if (run_dir / "checkpoints").is_dir():
         cmd = [PY, str(ROOT / "train.py"), "--run-dir", str(run_dir), "--resume", "--no-progress",
-               "--threads", str(args.threads)]
+               "--threads", str(args.threads), *shlex.split(flags)]  # a stage may change resumable settings
     else:
         cmd = [PY, str(ROOT / "train.py"), "--images", args.images, "--tags-csv", args.tags_csv,
                "--run-dir", str(run_dir), "--steps", "10000000", "--no-progress", "--threads", str(args.threads),
