@@ -17,7 +17,6 @@ faces per gamma with the same z and tags; `python -m report OUT/gamma_*`
 rebuilds it). Exits 1 unless diversity rises strictly with gamma.
 """
 import csv
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -26,15 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import real_data  # noqa: E402
-from compare_equal_cpu import PY, ROOT, train_all  # noqa: E402
+from compare_equal_cpu import PY, ROOT, prepare_start, train_all  # noqa: E402
 from report.sweep import build_sweep_report, sweep_rows  # noqa: E402
-
-
-def prepare_start(start: Path, run_dir: Path) -> None:
-    """A copy of the start run (config, vocab, checkpoints, logs) without its exports or reports."""
-    if run_dir.exists():
-        return
-    shutil.copytree(start, run_dir, ignore=shutil.ignore_patterns("export*", "report", ".lock", "cpu_seconds.txt"))
 
 
 def score(run_dir: Path, args) -> None:
