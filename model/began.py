@@ -170,7 +170,8 @@ class CondBEGAN(keras.Model):
                                             cfg.wrong_warmup)
         t["d_loss"] = losses.discriminator_loss(t["loss_real"], t["loss_fake"], t["wrong_term"], self.k,
                                                 wrong_weight, t["kept"])
-        t["g_loss"] = losses.generator_loss(t["loss_fake"], losses.out_of_bound(fake), cfg.oob_weight)
+        t["g_loss"] = losses.generator_loss(t["loss_fake"], losses.out_of_bound(fake), cfg.oob_weight,
+                                            cfg.g_recon_weight)
         for weight, d_term, g_term in ((cfg.aux_weight, "aux_real", "aux_fake"),
                                        (cfg.projection_weight, "adv_d", "adv_g")):
             if weight > 0:
