@@ -126,9 +126,9 @@ class TrainConfig:
     gamma: float = setting(0.5, LOSSES, "BEGAN diversity ratio gamma (lower: sharper, less diverse)",
                            resumable=True)
     lambda_k: float = setting(0.001, LOSSES, "k_t proportional gain lambda_k")
-    k_scope: str = setting("reconstruction", LOSSES, "which of D's fake terms k_t weights: reconstruction "
-                           "(the paper: L(G(z)) only) or all (also the fake side of the projection hinge, "
-                           "so one controller balances D against G)")
+    k_scope: str = setting("reconstruction", LOSSES, "what k_t weights: reconstruction (the paper: D's L(G(z)) "
+                           "only); all (every fake term of D: also the projection hinge's fake side); game (all, "
+                           "and G's pull from the heads and the mode-seeking term, so at k_t = 0 G is pure BEGAN)")
     g_recon_weight: float = setting(1.0, LOSSES, "weight of L(G(z)) in G's loss (1 in the paper); higher gives "
                                     "BEGAN's term more say against the heads, so k_t has room to act",
                                     resumable=True)
@@ -225,8 +225,8 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be >= 1, not {getattr(self, name)}")
         if self.eval_every and not self.checker:
             raise ConfigError("--eval-every needs --checker (a tag checker folder, e.g. models/default)")
-        if self.k_scope not in ("reconstruction", "all"):
-            raise ConfigError(f"k_scope must be reconstruction or all, not {self.k_scope!r}")
+        if self.k_scope not in ("reconstruction", "all", "game"):
+            raise ConfigError(f"k_scope must be reconstruction, all or game, not {self.k_scope!r}")
         if self.wrong_form not in ("margin", "course"):
             raise ConfigError(f"wrong_form must be margin or course, not {self.wrong_form!r}")
         if not 0.0 <= self.ema_decay < 1.0:
