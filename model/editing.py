@@ -29,11 +29,11 @@ class SearchSettings:
     """How hard to look (the defaults were chosen with bench/edit_quality.py)."""
 
     starts: int = 64           # random z scored by one forward pass
-    kept: int = 4              # best starts refined by gradient search, side by side
-    steps: int = 60            # Adam steps
+    kept: int = 2              # best starts refined by gradient search, side by side
+    steps: int = 50            # Adam steps
     lr: float = 0.05
     offset: bool = True        # also fit a per-image offset of G's 8x8 feature map
-    offset_weight: float = 0.05  # L2 pull of the offset towards 0 (keeps the edit's colours free)
+    offset_weight: float = 0.5  # L2 pull of the offset towards 0 (keeps the edit's colours free)
 
 
 @dataclass
