@@ -30,7 +30,8 @@ from tags.canonical import GROUP_WORDS, TagSet
 from tags.vocab import Vocabulary
 
 CACHE_VERSION = 3  # 2: images decoded through Pillow (CMYK, palettes with transparency, EXIF orientation);
-# 3: near-duplicate groups (the `groups` array, duplicates.csv, a split that keeps each group on one side)
+# 3: near-duplicate groups (the `groups` array, duplicates.csv, a split that keeps each group on one side),
+# each image's canonical tag text (`tags`, recorded in a run's data.csv)
 DUPLICATE_MODES = {
     "group": "each group of near-duplicates (the same picture, mirrored or re-encoded) stays on one side of "
              "the held-out split",
@@ -59,6 +60,7 @@ class CachedData:
     paths: np.ndarray
     holdout: np.ndarray
     groups: np.ndarray  # int64 near-duplicate group of each image (its own index with duplicates="ignore")
+    tags: np.ndarray  # each image's canonical tag text (fixed-width unicode)
     vocab: Vocabulary
     cache_path: Path
     report_path: Path
@@ -352,6 +354,7 @@ def _arrays(rows, vocab: Vocabulary, holdout: float, seed: int, groups: np.ndarr
     return dict(images=np.stack([img for _, img, _ in rows]), conditions=conditions, labels=labels, combo=combo,
                 combo_conditions=combo_conditions,
                 ids=np.array([r.id for r, _, _ in rows], dtype=np.str_),
+                tags=np.array([t.text for t in tagsets], dtype=np.str_),
                 paths=np.array([r.path for r, _, _ in rows], dtype=np.str_),
                 holdout=stratified_holdout(strat, holdout, seed, groups),
                 groups=np.arange(len(rows), dtype=np.int64) if groups is None else groups.astype(np.int64))
@@ -414,7 +417,7 @@ def _load(npz: Path, folder: Path, report: Path) -> CachedData:
         vocab.word2vec_text = w2v.read_text()
     with np.load(npz, allow_pickle=False) as f:
         arrays = {k: f[k] for k in ("images", "conditions", "labels", "combo", "combo_conditions",
-                                     "ids", "paths", "holdout", "groups")}
+                                     "ids", "paths", "holdout", "groups", "tags")}
     meta = json.loads((folder / "meta.json").read_text()) if (folder / "meta.json").exists() else {}
     return CachedData(**arrays, vocab=vocab, cache_path=npz, report_path=report,
                       skipped=meta.get("skipped", {}), duplicates=meta.get("duplicates", {}),
