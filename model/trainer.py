@@ -28,7 +28,7 @@ from tqdm import tqdm
 from model import precision
 from model.artifacts import (CHECKPOINT_DIR, EXPORT_DIR, VOCAB_NAME, RunDirError, export_generator,
                              float32_generator, float32_reconstructor, latest_checkpoint, prepare_run_dir,
-                             repair_checkpoint_state)
+                             remove_checkpoint_leftovers, repair_checkpoint_state)
 from model.began import Batch, CondBEGAN, variables_by_path
 from model.config import CONFIG_NAME, TrainConfig
 from model.divergence import DivergenceGuard
@@ -247,6 +247,7 @@ class Trainer:
             self.ckpt = self.model.training_checkpoint()
         if self.resume:
             repair_checkpoint_state(self.run_dir / CHECKPOINT_DIR)
+            remove_checkpoint_leftovers(self.run_dir / CHECKPOINT_DIR)
         self.manager = tf.train.CheckpointManager(
             self.ckpt, str(self.run_dir / CHECKPOINT_DIR), max_to_keep=cfg.keep_checkpoints,
             step_counter=self.model.step, checkpoint_name="ckpt")

@@ -151,7 +151,7 @@ def _summary(kept: int, skipped: dict, report: Path) -> str:
 
 def _reason_kind(reason: str) -> str:
     """Group reasons for the summary ('unknown tag blue hair' -> 'unknown tag')."""
-    for prefix in ("unknown tag", "unusable id", "duplicate id", "malformed tag", "unreadable image", "wrong column count",
+    for prefix in ("unknown tag", "unusable id", "unusable image path", "duplicate id", "malformed tag", "unreadable image", "wrong column count",
                    "ambiguous", "missing", "two "):
         if reason.startswith(prefix):
             return reason if prefix in ("ambiguous", "two ", "missing") else prefix

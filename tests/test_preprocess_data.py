@@ -58,7 +58,7 @@ def test_2018_malformed_lines_each_get_a_reason():
                                                       ("5", {"hair": "blonde", "eyes": "gray"})]
     reasons = {s.row: s.reason for s in result.skipped}
     assert reasons == {3: "wrong column count (expected id,tags)", 4: "empty tags",
-                       5: "unusable id '../abc' (an image file name: letters, digits, _ . -)", 6: "two hair colours",
+                       5: "unusable id '../abc' (an image file name: letters in any script, digits, _ . -)", 6: "two hair colours",
                        7: "wrong column count (expected id,tags)"}
 
 

@@ -117,7 +117,7 @@ def _png(image: np.ndarray) -> bytes:
 
 
 def _name(text: str) -> str:
-    from model.generation import safe_id
+    from common.ids import safe_id
 
     return safe_id(text, 0)
 
