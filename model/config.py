@@ -39,15 +39,6 @@ RANGES = {
     "log_every": (1, None), "eval_every": (0, None), "cond_dim": (0, None), "format_version": (0, None),
 }
 _TYPES = {"int": int, "float": float, "str": str, "bool": bool, "dict": dict}
-_TYPE_WORDS = {int: "a whole number", float: "a number", str: "text", bool: "true or false", dict: "an object"}
-
-
-def _is(value, kind) -> bool:
-    if kind is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if kind is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    return isinstance(value, kind)
 
 
 def _short(value) -> str:
@@ -194,8 +185,8 @@ class TrainConfig:
         for f in fields(self):
             value = getattr(self, f.name)
             kind = _TYPES.get(f.type)
-            if kind is not None and not _is(value, kind):
-                raise ConfigError(f"{f.name} must be {_TYPE_WORDS[kind]}, not {_short(value)} "
+            if kind is not None and not jsonio.has_type(value, kind):
+                raise ConfigError(f"{f.name} must be {jsonio.TYPE_WORDS[kind]}, not {_short(value)} "
                                   f"({type(value).__name__})")
             if kind is float and not math.isfinite(value):
                 raise ConfigError(f"{f.name} must be a finite number, not {value}")

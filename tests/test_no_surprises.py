@@ -439,3 +439,42 @@ def test_ids_follow_one_rule_in_every_format(tmp_path):
     assert [safe_id(n, 1) for n in names] == names
     for raw in ("../../etc/x", "a/b", "..", "x\\y", "~root"):
         assert id_problem(raw) is not None and id_problem(safe_id(raw, 7)) is None
+
+
+# --- issue 24, 6. errors tell the truth ---------------------------------------------------------------
+def test_a_wrong_type_in_vocab_json_is_named_as_a_type(tmp_path):
+    import json
+
+    from tags import TagError
+    from tags.vocab import Vocabulary
+
+    data = json.loads((ROOT / "models" / "default" / "vocab.json").read_text())
+    for field, value, words in (("dim", "22", "dim must be a whole number, not text ('22')"),
+                                ("dim", True, "dim must be a whole number, not true/false"),
+                                ("groups", ["hair"], "groups must be an object, not a list")):
+        (tmp_path / "vocab.json").write_text(json.dumps(dict(data, **{field: value})))
+        with pytest.raises(TagError) as exc:
+            Vocabulary.load(tmp_path / "vocab.json")
+        assert words in str(exc.value) and "but its tags give" not in str(exc.value)
+
+
+def test_a_config_that_does_not_match_the_weights_is_one_line_on_the_tensorflow_backend(tiny_run, tmp_path):
+    """filters removed from config.json: the network built no longer fits generator.weights.h5. The
+    one-line error used to follow 8 Keras UserWarnings and TensorFlow's start-up lines."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_run / "export", model)
+    config = json.loads((model / "config.json").read_text())
+    del config["filters"]  # the default (32) is not this model's (8)
+    (model / "config.json").write_text(json.dumps(config))
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "TAGFACE_VERBOSE")}
+    done = subprocess.run([sys.executable, str(ROOT / "generate.py"), "--model", str(model), "--backend",
+                           "tensorflow", "--tags", "blue hair red eyes", "--out", str(tmp_path / "x.png")],
+                          capture_output=True, text=True, timeout=600, env=env)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()], done.stderr
+    assert "does not match" in done.stderr and done.stdout == ""
