@@ -346,9 +346,12 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--holdout", type=float, default=0.1, help="held-out fraction (use the model's)")
         p.add_argument("--cache-dir", default=None, help="dataset cache (default ~/.cache/tagface)")
         p.add_argument("--seed", type=int, default=0, help="split and training seed")
-        p.add_argument("--duplicates", default="group", choices=["group", "drop", "ignore"],
-                       help="near-duplicate images: each group on one side of the split, one kept, or split "
-                            "by id (ignore: the split the bundled checker was trained with)")
+    t.add_argument("--duplicates", default="group", choices=["group", "drop", "ignore"],
+                   help="near-duplicate images: each group on one side of the split, one image kept, or split "
+                        "by id (as before this setting)")
+    e.add_argument("--duplicates", default=None, choices=["group", "drop", "ignore"],
+                   help="near-duplicate handling of the split (default: the checker's own, from checker.json; "
+                        "ignore for checkers trained before the setting, such as the bundled one)")
     t.add_argument("--out", default="checker", help="folder for checker.json / .weights.h5 / .tflite "
                                                     "(e.g. a model's export/ folder)")
     t.add_argument("--vocab", default=None, help="use this vocab.json (the model's) for the data")
@@ -372,7 +375,7 @@ def _eval_command(args) -> int:
     checker = load_checker(args.checker)
     data = build_or_load(args.images, args.tags_csv, tag_format=args.tag_format, size=checker.image_size,
                          cache_dir=args.cache_dir, holdout=args.holdout, seed=args.seed,
-                         duplicates=args.duplicates)
+                         duplicates=args.duplicates or checker.meta.get("data", {}).get("duplicates", "ignore"))
     acc = evaluate(checker, data, data.holdout_indices())
     print(jsonio.dumps({"heldout_accuracy": acc, "heldout_images": int(len(data.holdout_indices()))}))
     return 0
