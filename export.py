@@ -41,9 +41,8 @@ def main(argv=None) -> int:
                         help="also show TensorFlow's and the TFLite converter's logs (or set TAGFACE_VERBOSE=1)")
     args = parser.parse_args(argv)
     quiet_libraries(args.verbose)  # before TensorFlow is imported
-    out = export_run(args.run_dir, args.out, use_ema=not args.no_ema, step=args.step)
-    if args.checker:
-        copy_checker(args.checker, out)
+    finish = (lambda folder: copy_checker(args.checker, folder)) if args.checker else None
+    out = export_run(args.run_dir, args.out, use_ema=not args.no_ema, step=args.step, finish=finish)
     print(f"exported to {out}")
     return 0
 

@@ -37,3 +37,27 @@ def _reject(constant: str):
 def loads_strict(text: str):
     """json.loads that rejects NaN, Infinity and -Infinity (what browsers' JSON.parse does)."""
     return json.loads(text, parse_constant=_reject)
+
+
+# The JSON types a field of a file the tools read may have, named as a user reads them.
+TYPE_WORDS = {int: "a whole number", float: "a number", str: "text", bool: "true or false", dict: "an object",
+              list: "a list"}
+_JSON_NAMES = {str: "text", bool: "true/false", int: "a whole number", float: "a number", dict: "an object",
+               list: "a list", type(None): "null"}
+
+
+def has_type(value, kind: type) -> bool:
+    """JSON's view of types: true/false is not a number, a whole number is a number."""
+    if kind is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, kind)
+
+
+def type_problem(name: str, value, kind: type) -> str | None:
+    """'dim must be a whole number, not text ("22")', or None when `value` has the type."""
+    if has_type(value, kind):
+        return None
+    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+    return f"{name} must be {TYPE_WORDS[kind]}, not {_JSON_NAMES.get(type(value), type(value).__name__)} ({shown})"

@@ -14,6 +14,8 @@ import os
 import sys
 import tempfile
 
+from common.cli import UserError
+
 VERBOSE_ENV = "TAGFACE_VERBOSE"
 
 
@@ -38,8 +40,10 @@ def quiet_libraries(verbose: bool = False) -> None:
 @contextlib.contextmanager
 def silenced(stdout: bool = True, stderr: bool = True):
     """Hide what native code writes to file descriptors 1 and 2 inside the block
-    (Python's print included). Kept in a temporary file and written to stderr if
-    the block raises, so an error's details are not lost. Nothing is hidden when verbose."""
+    (Python's print and warnings included). Kept in a temporary file and written to
+    stderr if the block raises, so an error's details are not lost, except for a
+    UserError: its one line says it all, and library chatter before it would bury it.
+    Nothing is hidden when verbose."""
     fds = [fd for fd, on in ((1, stdout), (2, stderr)) if on]
     if is_verbose() or not fds:
         yield
@@ -57,6 +61,8 @@ def silenced(stdout: bool = True, stderr: bool = True):
             for fd in fds:
                 os.dup2(sink.fileno(), fd)
             yield
+        except UserError:
+            raise
         except BaseException:
             _restore(saved)
             sink.seek(0)

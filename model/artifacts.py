@@ -16,7 +16,7 @@ import uuid
 from pathlib import Path
 
 from common.cli import UserError
-from common.files import atomic_path
+from common.files import atomic_folder, atomic_path
 from common.lock import FolderLock
 from model import precision
 from model.config import CONFIG_NAME, TrainConfig
@@ -148,6 +148,18 @@ def repair_checkpoint_state(ckpt_dir: Path) -> None:
                                                    last_preserved_timestamp=min(stamps) - 1)
 
 
+def remove_checkpoint_leftovers(ckpt_dir: Path) -> list[str]:
+    """Remove the ckpt-N_temp folders of saves a kill interrupted (TensorFlow
+    writes a checkpoint's shards there and renames them when it is whole); the
+    run's writer only, under its lock. Returns their names."""
+    removed = []
+    for leftover in sorted(Path(ckpt_dir).glob("ckpt-*_temp")):
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover, ignore_errors=True)
+            removed.append(leftover.name)
+    return removed
+
+
 def latest_checkpoint(ckpt_dir: Path) -> str | None:
     paths, _ = checkpoint_paths(ckpt_dir)
     return paths[-1] if paths else None
@@ -241,14 +253,42 @@ def load_generator_from_run(run_dir: str | Path, *, use_ema: bool = True, step: 
 
 
 # -------------------------------------------------------------------- export
-def export_generator(generator, config: TrainConfig, vocab_path, out_dir, reconstructor=None) -> Path:
+# What an export writes of the model itself; any other file of an earlier export in the same folder
+# (the tag checker, metrics.json) is carried over into the new one, as it was kept before exports were whole.
+EXPORT_OWN_FILES = (CONFIG_NAME, VOCAB_NAME, WORD2VEC_NAME, GENERATOR_WEIGHTS, GENERATOR_TFLITE,
+                    RECONSTRUCTOR_WEIGHTS, RECONSTRUCTOR_TFLITE)
+
+
+def export_generator(generator, config: TrainConfig, vocab_path, out_dir, reconstructor=None,
+                     finish=None) -> Path:
     """Write config.json, vocab.json (+ word2vec.txt), generator.weights.h5 and
-    generator.tflite into out_dir, and D's autoencoder (reconstructor.*, for
-    best-of-K sampling) when given. The networks must be float32 models."""
+    generator.tflite, and D's autoencoder (reconstructor.*, for best-of-K
+    sampling) when given, then `finish(folder)` (e.g. the tag checker's files).
+    The folder is built beside out_dir and swapped in whole (common.files.atomic_folder),
+    so a kill leaves the old export or the new one, never one of mixed steps.
+    The networks must be float32 models."""
+    out = Path(out_dir)
+    with atomic_folder(out) as stage:
+        _write_export(stage, generator, config, vocab_path, reconstructor)
+        _carry_over(out, stage)
+        if finish is not None:
+            finish(stage)
+    return out
+
+
+def _carry_over(old: Path, new: Path) -> None:
+    """Files of the earlier export that are not the model's own (EXPORT_OWN_FILES)."""
+    if not old.is_dir() or old.is_symlink():
+        return
+    for item in old.iterdir():
+        if item.is_file() and not item.is_symlink() and item.name not in EXPORT_OWN_FILES \
+                and not (new / item.name).exists():
+            shutil.copy2(item, new / item.name)
+
+
+def _write_export(out: Path, generator, config: TrainConfig, vocab_path, reconstructor) -> None:
     from model.tflite import convert
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     config.save(out)
     vocab_path = Path(vocab_path)
     if vocab_path.resolve() != (out / VOCAB_NAME).resolve():
@@ -263,11 +303,10 @@ def export_generator(generator, config: TrainConfig, vocab_path, out_dir, recons
         with atomic_path(out / RECONSTRUCTOR_WEIGHTS, suffix=".weights.h5") as tmp:
             reconstructor.save_weights(str(tmp))
         convert(reconstructor, out / RECONSTRUCTOR_TFLITE)
-    return out
 
 
 def export_run(run_dir: str | Path, out_dir: str | Path | None = None, *, use_ema: bool = True,
-               step: int | None = None) -> Path:
+               step: int | None = None, finish=None) -> Path:
     """RUN/export/ (or out_dir) from the run's checkpoint of `step` (None: the latest;
     G's moving average when kept). G and D come from the same checkpoint even
     while the run is still writing new ones."""
@@ -276,4 +315,4 @@ def export_run(run_dir: str | Path, out_dir: str | Path | None = None, *, use_em
         step = checkpoint_step(latest) if latest else None
     generator, config, vocab_path = load_generator_from_run(run_dir, use_ema=use_ema, step=step)
     return export_generator(generator, config, vocab_path, out_dir or Path(run_dir) / EXPORT_DIR,
-                            load_reconstructor_from_run(run_dir, step))
+                            load_reconstructor_from_run(run_dir, step), finish)

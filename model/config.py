@@ -39,15 +39,6 @@ RANGES = {
     "log_every": (1, None), "eval_every": (0, None), "cond_dim": (0, None), "format_version": (0, None),
 }
 _TYPES = {"int": int, "float": float, "str": str, "bool": bool, "dict": dict}
-_TYPE_WORDS = {int: "a whole number", float: "a number", str: "text", bool: "true or false", dict: "an object"}
-
-
-def _is(value, kind) -> bool:
-    if kind is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if kind is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    return isinstance(value, kind)
 
 
 def _short(value) -> str:
@@ -83,7 +74,7 @@ def setting(default, group: str, help: str, *, resumable: bool = False, architec
 
 # Settings added after format 1 was fixed: a config.json written before them
 # means they were off, whatever today's default is (so old runs resume as they were).
-LEGACY_VALUES = {"g_recon_weight": 1.0, "k_scope": "reconstruction", "head_warmup": 0, "wrong_form": "course", "projection_weight": 0.0, "augment": "", "wrong_warmup": 0, "ema_decay": 0.0, "lr_d": 0.0}
+LEGACY_VALUES = {"duplicates": "ignore", "g_recon_weight": 1.0, "k_scope": "reconstruction", "head_warmup": 0, "wrong_form": "course", "projection_weight": 0.0, "augment": "", "wrong_warmup": 0, "ema_decay": 0.0, "lr_d": 0.0}
 
 # Weights whose value > 0 builds a head on D: a later stage (--resume) may change
 # the weight, but not turn the head on or off (its variables would not match).
@@ -99,6 +90,9 @@ class TrainConfig:
     tag_format: str = setting("auto", DATA, "auto | 2018 | 2017 | header")
     holdout: float = setting(0.1, DATA, "fraction kept out of training (stratified by tags; used by the "
                              "checker and metrics)")
+    duplicates: str = setting("group", DATA, "near-duplicate images (the same picture, mirrored or re-encoded): "
+                              "group (each group on one side of the held-out split), drop (keep one image per "
+                              "group) or ignore (split by id, as runs before this setting)")
     condition_mode: str = setting("onehot", DATA, "onehot | word2vec condition vectors")
     top_k: int = setting(10, DATA, "other (non-colour) tags kept as multi-hot, for tag-rich CSVs")
     cache_dir: str = setting("", DATA, "dataset cache folder (default ~/.cache/tagface or $TAGFACE_CACHE)",
@@ -194,8 +188,8 @@ class TrainConfig:
         for f in fields(self):
             value = getattr(self, f.name)
             kind = _TYPES.get(f.type)
-            if kind is not None and not _is(value, kind):
-                raise ConfigError(f"{f.name} must be {_TYPE_WORDS[kind]}, not {_short(value)} "
+            if kind is not None and not jsonio.has_type(value, kind):
+                raise ConfigError(f"{f.name} must be {jsonio.TYPE_WORDS[kind]}, not {_short(value)} "
                                   f"({type(value).__name__})")
             if kind is float and not math.isfinite(value):
                 raise ConfigError(f"{f.name} must be a finite number, not {value}")
@@ -214,6 +208,8 @@ class TrainConfig:
                 raise ConfigError(
                     f"wrong_weight must be a number or 'k', not {self.wrong_weight!r}"
                 ) from None
+        if self.duplicates not in ("group", "drop", "ignore"):
+            raise ConfigError(f"duplicates must be group, drop or ignore, not {self.duplicates!r}")
         if self.condition_mode not in ("onehot", "word2vec"):
             raise ConfigError(f"condition_mode must be onehot or word2vec, not {self.condition_mode!r}")
         if self.precision not in ("auto", "fp32", "bf16"):

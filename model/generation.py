@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from common.cli import UserError, clip
+from common.ids import safe_id
 from model.config import SEED_MAX
 from tags import TagError
 from tags.canonical import TagSet
@@ -91,13 +92,6 @@ def sample_inputs(config, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     z = draw_z(rng, n, config.nz)
     eps = rng.standard_normal((n, config.embed_dim)).astype(np.float32)
     return z, eps
-
-
-def safe_id(raw: str, line: int) -> str:
-    """A file-name-safe id: '../../x' -> 'x'; nothing usable -> 'line<N>'."""
-    cleaned = re.sub(r"[^A-Za-z0-9_.-]+", "_", raw.strip()).strip("._")
-    cleaned = re.sub(r"\.{2,}", "_", cleaned)[:64]
-    return cleaned or f"line{line}"
 
 
 def read_tags_file(path: str | Path) -> list[tuple[str, str]]:

@@ -13,6 +13,7 @@ from typing import Callable
 
 import numpy as np
 
+from common.quiet import silenced
 from model import precision
 from model.artifacts import (CHECKPOINT_DIR, GENERATOR_TFLITE, GENERATOR_WEIGHTS, RECONSTRUCTOR_TFLITE,
                              RECONSTRUCTOR_WEIGHTS, VOCAB_NAME, ModelError, RunDirError, load_generator_from_run,
@@ -63,13 +64,14 @@ def keras_infer(model, input_names=GENERATOR_INPUTS) -> Infer:
 def load_keras_weights(build: Callable, weights: Path, settings: Path, fix: str):
     """A float32 Keras model from `build()` with `weights` loaded (ModelError when
     they do not match the `settings` file the network was built from)."""
-    with precision.float32_policy():
-        model = build()
-    try:
-        model.load_weights(str(weights))
-    except Exception as exc:  # keras raises ValueError/OSError variants for mismatches and corruption
-        raise ModelError(f"{weights} does not match {settings} or is corrupt ({type(exc).__name__}); "
-                         f"{fix}") from None
+    with silenced(stdout=False):  # TensorFlow's start-up lines and Keras's UserWarnings on a mismatch
+        with precision.float32_policy():
+            model = build()
+        try:
+            model.load_weights(str(weights))
+        except Exception as exc:  # keras raises ValueError/OSError variants for mismatches and corruption
+            raise ModelError(f"{weights} does not match {settings} or is corrupt ({type(exc).__name__}); "
+                             f"{fix}") from None
     return model
 
 
@@ -169,12 +171,14 @@ def best_of_k_candidates(z_row: np.ndarray, k: int) -> np.ndarray:
 
 
 def _keras_generator(model_dir: Path, config: TrainConfig):
-    from model.networks import build_generator
+    def build():  # TensorFlow is imported here, inside load_keras_weights' silence
+        from model.networks import build_generator
+
+        return build_generator(config, config.cond_dim)
 
     weights = model_dir / GENERATOR_WEIGHTS
     if weights.exists():
-        return load_keras_weights(lambda: build_generator(config, config.cond_dim), weights,
-                                  model_dir / CONFIG_NAME, "re-export the model")
+        return load_keras_weights(build, weights, model_dir / CONFIG_NAME, "re-export the model")
     if (model_dir / CHECKPOINT_DIR).is_dir():
         try:
             return load_generator_from_run(model_dir)[0]
@@ -189,13 +193,15 @@ def _reconstructor_opener(model_dir: Path, config: TrainConfig, backend: str) ->
     generator runs on LiteRT and reconstructor.tflite exists, else Keras."""
     fix = f"best-of-K needs D's autoencoder, which {model_dir} does not have; {REEXPORT}"
 
-    def load_keras() -> Infer:
+    def build():
         from model.networks import build_reconstructor
 
+        return build_reconstructor(config, config.cond_dim)
+
+    def load_keras() -> Infer:
         weights = model_dir / RECONSTRUCTOR_WEIGHTS
         if weights.exists():
-            model = load_keras_weights(lambda: build_reconstructor(config, config.cond_dim), weights,
-                                       model_dir / CONFIG_NAME, REEXPORT)
+            model = load_keras_weights(build, weights, model_dir / CONFIG_NAME, REEXPORT)
         elif (model_dir / CHECKPOINT_DIR).is_dir():
             try:
                 model = load_reconstructor_from_run(model_dir)

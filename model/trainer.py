@@ -28,12 +28,13 @@ from tqdm import tqdm
 from model import precision
 from model.artifacts import (CHECKPOINT_DIR, EXPORT_DIR, VOCAB_NAME, RunDirError, export_generator,
                              float32_generator, float32_reconstructor, latest_checkpoint, prepare_run_dir,
-                             repair_checkpoint_state)
+                             remove_checkpoint_leftovers, repair_checkpoint_state)
 from model.began import Batch, CondBEGAN, variables_by_path
 from model.config import CONFIG_NAME, TrainConfig
 from model.divergence import DivergenceGuard
 from model.lr_control import PlateauState, plateau_update
 from model.real_filter import threshold_from_stats
+from model.run_data import DATA_RECORD, current_record, data_changes, read_record, write_record
 from model.run_logs import (FILTER_COLUMNS, METRIC_COLUMNS, STAGES_NAME, FilterLog, MetricsLog, record_stage,
                             truncate_csv)
 from preprocess.cache import build_or_load
@@ -193,15 +194,18 @@ class Trainer:
             cfg.images, cfg.tags_csv, tag_format=cfg.tag_format, size=cfg.image_size,
             cache_dir=cfg.cache_dir or None, holdout=cfg.holdout, vocab=vocab,
             condition_mode=cfg.condition_mode, top_k=cfg.top_k, seed=cfg.seed, progress=self.progress,
+            duplicates=cfg.duplicates,
         )
         if data.images.shape[1] != cfg.image_size:
             raise RunDirError(f"the data is {data.images.shape[1]}px but the model is {cfg.image_size}px")
+        self._keep_recorded_data(data)
         self.data = data
         self.vocab = data.vocab
         cfg.cond_dim = int(self.vocab.dim)
         if not self.resume:  # a resumed run saves its settings once its checkpoint is restored
             cfg.save(self.run_dir)
             self.vocab.save(self.run_dir / VOCAB_NAME)  # (+ word2vec.txt beside it in word2vec mode)
+            write_record(self.run_dir, current_record(data))
         self.train_rows = np.asarray(data.train_indices())
         self.global_batch = cfg.batch_size
         self.steps_per_epoch = len(self.train_rows) // self.global_batch
@@ -210,6 +214,28 @@ class Trainer:
                 f"only {len(self.train_rows)} training images for a batch of {self.global_batch}: "
                 "add images or lower --batch-size")
         self.total_steps = cfg.steps or cfg.epochs * self.steps_per_epoch
+
+    def _keep_recorded_data(self, data) -> None:
+        """A resumed run goes on with the data and the split it recorded (RUN/data.csv):
+        a changed data set is refused in one line naming the change; a split drawn
+        differently today (another version of the toolkit) gives way to the recorded one."""
+        if not self.resume:
+            return
+        current, recorded = current_record(data), read_record(self.run_dir)
+        if recorded is None:  # a run from before data.csv: its data is recorded from now on
+            write_record(self.run_dir, current)
+            return
+        changes = data_changes(recorded, current)
+        if changes:
+            raise RunDirError(
+                f"--resume: the data changed since the run started: {'; '.join(changes)}; its held-out split "
+                f"would not hold: restore the data, or train on it in a new run (--init-from {self.run_dir} "
+                "--run-dir NEW)")
+        held = np.array([recorded[i][0] == "holdout" for i in data.ids.tolist()])
+        if not np.array_equal(held, data.holdout):
+            print(f"note: kept the held-out split recorded in {self.run_dir / DATA_RECORD} "
+                  f"({int((held != data.holdout).sum())} images would have moved)", file=sys.stderr)
+            data.holdout = held
 
     def _build_model(self) -> None:
         cfg, data = self.config, self.data
@@ -221,6 +247,7 @@ class Trainer:
             self.ckpt = self.model.training_checkpoint()
         if self.resume:
             repair_checkpoint_state(self.run_dir / CHECKPOINT_DIR)
+            remove_checkpoint_leftovers(self.run_dir / CHECKPOINT_DIR)
         self.manager = tf.train.CheckpointManager(
             self.ckpt, str(self.run_dir / CHECKPOINT_DIR), max_to_keep=cfg.keep_checkpoints,
             step_counter=self.model.step, checkpoint_name="ckpt")

@@ -32,11 +32,35 @@ MARKED_GRID_COLUMNS = 8
 
 
 def read_csv(path: Path) -> list[dict]:
-    """Rows of a CSV (complete rows only: a crash can leave a cut last line)."""
+    """The data rows of a log CSV (see read_log)."""
+    return read_log(path)[0]
+
+
+def read_log(path: Path) -> tuple[list[dict], int]:
+    """(data rows, how many lines were not data rows) of a log CSV (metrics.csv, eval.csv,
+    filtered/summary.csv): a data row is complete (a crash can leave a cut last line) and
+    starts with a number (its step or epoch), so a header repeated by concatenating two
+    runs' logs, or any other stray line, is counted, not shown as a training row."""
     if not path.exists():
-        return []
+        return [], 0
+    rows, skipped = [], 0
     with open(path, newline="") as fh:
-        return [r for r in csv.DictReader(fh) if None not in r.values() and None not in r]
+        reader = csv.DictReader(fh)
+        for r in reader:
+            first = r.get(reader.fieldnames[0]) if reader.fieldnames else None
+            if None in r.values() or None in r or not _is_number(first):
+                skipped += 1
+            else:
+                rows.append(r)
+    return rows, skipped
+
+
+def _is_number(text) -> bool:
+    try:
+        float(text)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def fmt(value) -> str:
@@ -129,7 +153,11 @@ TRAIN_COLUMNS = [("step", "step"), ("epoch", "epoch"), ("loss_real", "L(x)"), ("
 
 def _training(doc: _Doc, run_dir: Path, out: Path) -> None:
     doc.section("Training")
-    metrics = read_csv(run_dir / "metrics.csv")
+    metrics, not_data = read_log(run_dir / "metrics.csv")
+    if not_data:
+        doc.text(f"{not_data} {'line' if not_data == 1 else 'lines'} of metrics.csv {'is' if not_data == 1 else 'are'} "
+                 "not data rows (a repeated header, say, from joining two logs) and "
+                 f"{'is' if not_data == 1 else 'are'} left out.")
     if not metrics:
         doc.text("No metrics.csv rows yet.")
         return

@@ -124,7 +124,7 @@ def evaluate_generator(generator, checker, data, *, n_per_combo: int = 4, seed: 
     sharp, sharp_real = high_frequency_energy(images), high_frequency_energy(real_images)
     result |= {"sharpness_generated": _round(sharp, 6), "sharpness_real": _round(sharp_real, 6),
                "sharpness_ratio": _round(sharp / sharp_real, 4) if sharp_real > 0 else float("nan")}
-    result |= _frechet(feats, real_feats, seed)
+    result |= _frechet(feats, real_feats, seed, data.groups[data.holdout_indices()])
     return result
 
 
@@ -150,12 +150,26 @@ def _diversity(feats, real_feats, data, combos, n_per_combo: int) -> dict:
             "diversity_ratio": _round(ratio, 4) if n_per_combo > 1 else float("nan")}
 
 
-def _frechet(feats, real_feats, seed: int) -> dict:
+def group_halves(groups: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Two halves of the rows, near-duplicate groups (preprocess/duplicates.py) whole: groups in a
+    seeded order, half A takes them until it holds half the rows. With one row per group this is a
+    random half of the rows (the same draw as before groups existed)."""
+    labels, inverse = np.unique(groups, return_inverse=True)
+    drawn = rng.permutation(len(labels))  # the groups in their drawn order
+    position = np.empty(len(labels), np.int64)
+    position[drawn] = np.arange(len(labels))
+    order = np.argsort(position[inverse], kind="stable")  # rows, group by group in the drawn order
+    cut = np.searchsorted(np.cumsum(np.bincount(inverse)[drawn]), len(order) // 2, side="right")
+    rows_in_a = int(np.bincount(inverse)[drawn][:cut].sum())
+    return order[:rows_in_a], order[rows_in_a:]
+
+
+def _frechet(feats, real_feats, seed: int, groups: np.ndarray) -> dict:
     """Frechet distance against half B of the held-out features; the real floor is a sample of half A.
-    Both sides use the same number of images: the estimate's bias grows as the sample shrinks."""
+    Both sides use the same number of images: the estimate's bias grows as the sample shrinks. The
+    halves keep near-duplicate groups whole, so the floor is not that of an image and its twin."""
     rng = np.random.default_rng(seed)
-    order = rng.permutation(len(real_feats))
-    half_a, half_b = order[:len(order) // 2], order[len(order) // 2:]
+    half_a, half_b = group_halves(groups, rng)
     n_fd = min(len(feats), len(half_a))
     gen_sample = np.sort(rng.permutation(len(feats))[:n_fd])
     return {"frechet_generated_vs_real": _round(frechet_distance(feats[gen_sample], real_feats[half_b]), 3),
@@ -169,7 +183,7 @@ def data_for(generator, images, tags_csv, *, cache_dir=None, holdout=None):
     return build_or_load(images, tags_csv, tag_format=cfg.tag_format, size=cfg.image_size,
                          cache_dir=cache_dir or cfg.cache_dir or None,
                          holdout=cfg.holdout if holdout is None else holdout, seed=cfg.seed,
-                         vocab=generator.vocab, progress=False)
+                         vocab=generator.vocab, duplicates=cfg.duplicates, progress=False)
 
 
 def write_results(folder: str | Path, result: dict, step: int | None = None) -> Path:

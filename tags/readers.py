@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from common.ids import id_problem
 from tags import TagError
 from tags.canonical import canonical_tag, group_of, split_tags
 
@@ -118,16 +119,12 @@ def _group_tags(tags: list[str]) -> tuple[dict, list[str], str | None]:
     return values, extras, None
 
 
-# An id names an image file in the image folder: a number (the MLDS sets) or a file name such as
-# a0 or img_001 (letters, digits, _ . - and spaces; no folders, no "..").
-_SAFE_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\- ]{0,199}$")
 
-
-def _check_id(image_id: str) -> str | None:
-    if not image_id:
-        return "empty id"
-    if not _SAFE_ID.match(image_id) or ".." in image_id:
-        return f"unusable id {image_id[:40]!r} (an image file name: letters, digits, _ . -)"
+def _path_problem(raw_path: str) -> str | None:
+    """A header CSV's image path must stay inside the image folder (sub-folders are fine)."""
+    parts = raw_path.replace("\\", "/").split("/")
+    if raw_path.startswith(("/", "~")) or "\\" in raw_path or ":" in raw_path or ".." in parts:
+        return f"unusable image path {raw_path[:40]!r} (a file inside the image folder)"
     return None
 
 
@@ -138,7 +135,7 @@ def _id_rows(text: str, images: Path, expected: str, extra_columns_ok: bool):
         if pd.isna(rest) or (not extra_columns_ok and "," in rest):
             yield line, image_id, path, rest, f"wrong column count (expected {expected})"
             continue
-        yield line, image_id, path, rest, _check_id(image_id)
+        yield line, image_id, path, rest, id_problem(image_id)
 
 
 def _tag_row(line: int, image_id: str, path: str, raw_tags: list[str]) -> TagRow | Skip:
@@ -237,6 +234,10 @@ def read_header(text: str, images: Path) -> ReadResult:
         path = str(images / raw_path) if raw_path else ""
         if not raw_path:
             result.skipped.append(Skip(line, path, "empty image path"))
+            continue
+        bad = _path_problem(raw_path) or id_problem(Path(raw_path).stem)
+        if bad:
+            result.skipped.append(Skip(line, path, bad))
             continue
         _add(result, _tag_row(line, Path(raw_path).stem, path, split_tags(fields[tag_col])))
     return result

@@ -21,6 +21,9 @@ from tags import TagError
 from tags.canonical import TagSet
 
 FORMAT_VERSION = 1
+# The type of every field of vocab.json that has one (checked before its value is)
+FIELD_TYPES = {"format_version": int, "mode": str, "dim": int, "word_dim": int, "groups": dict,
+               "other_tags": list, "combos": list}
 GROUP_ORDER = ("hair", "eyes")
 
 
@@ -140,11 +143,18 @@ class Vocabulary:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Vocabulary":
+        """A vocab.json; a wrong type (e.g. "dim": "22") is named as a type, a wrong value as a value."""
         path = Path(path)
         if not path.exists():
             raise TagError(f"missing vocabulary {path}: a model directory needs its vocab.json")
         try:
             data = json.loads(path.read_text())
+            if not isinstance(data, dict):
+                raise TagError(f"{path} is not a valid vocabulary (it holds {type(data).__name__}, not an object)")
+            for name, kind in FIELD_TYPES.items():
+                problem = jsonio.type_problem(name, data[name], kind) if name in data else None
+                if problem:
+                    raise TagError(f"{path} is not a valid vocabulary: {problem}")
             if data.get("format_version") != FORMAT_VERSION:
                 raise TagError(f"{path} has format_version {data.get('format_version')!r}; "
                                f"this toolkit reads version {FORMAT_VERSION}")

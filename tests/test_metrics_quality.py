@@ -108,3 +108,18 @@ def test_write_results_appends_rows_with_step_and_keeps_latest(tmp_path):
     assert [r["acc_eyes"] for r in rows] == ["", "", "0.9"]  # a new column keeps the old rows
     assert json.loads((tmp_path / "metrics.json").read_text()) == {
         "step": 9, "acc_hair": 0.8, "frechet_generated_vs_real": 1.0, "acc_eyes": 0.9}
+
+
+def test_frechet_halves_keep_near_duplicate_groups_whole():
+    """The real-vs-real floor compares two halves of the held-out images: a twin in each half would
+    make it the distance of a picture to itself. One row per group: the old random halves."""
+    from report.metrics import group_halves
+
+    groups = np.repeat(np.arange(50), 3)[np.random.default_rng(0).permutation(150)]
+    a, b = group_halves(groups, np.random.default_rng(4))
+    assert not set(groups[a]) & set(groups[b])
+    assert sorted(np.concatenate([a, b])) == list(range(150)) and 72 <= len(a) <= 75
+    order = np.random.default_rng(4).permutation(40)
+    a, b = group_halves(np.arange(40), np.random.default_rng(4))
+    np.testing.assert_array_equal(np.concatenate([a, b]), order)
+    assert len(a) == 20

@@ -411,3 +411,70 @@ def test_an_unknown_colour_is_reported_as_unknown_not_missing(tmp_path):
     with open(data.report_path, newline="") as fh:
         reasons = [r["reason"] for r in csv.DictReader(fh)]
     assert reasons == ["unknown tag chartreuse hair (not a known hair colour)"]
+
+
+# --- issue 24, 5. one id rule in every format -------------------------------------------------------
+def test_ids_follow_one_rule_in_every_format(tmp_path):
+    """Letters in any script are letters: café_01 is read in the 2018, 2017 and header formats alike
+    (the 2018 reader used to skip it), and generate.py's file names keep it; paths never pass."""
+    import shutil
+
+    from common.ids import id_problem, safe_id
+    from preprocess.synthetic import write_synthetic_set
+    from tags.readers import read_tag_csv
+
+    faces = write_synthetic_set(tmp_path / "faces", 1, size=32, hair=["blue"], eyes=["red"])
+    names = ["café_01", "日本_2", "कि3"]
+    for name in names:
+        shutil.copyfile(faces / "images" / "0.jpg", faces / "images" / f"{name}.jpg")
+    texts = {"2018": "".join(f"{n},blue hair red eyes\n" for n in names) + "../0,blue hair red eyes\n",
+             "2017": "".join(f"{n},blue hair:5\tred eyes:3\n" for n in names) + "../0,blue hair:5\tred eyes:3\n",
+             "header": "image,tags\n" + "".join(f"{n}.jpg,blue hair red eyes\n" for n in names)
+                       + "../0.jpg,blue hair red eyes\n"}
+    for fmt, text in texts.items():
+        (tmp_path / f"{fmt}.csv").write_text(text)
+        result = read_tag_csv(tmp_path / f"{fmt}.csv", faces / "images", fmt)
+        assert [r.id for r in result.rows] == names, fmt
+        assert len(result.skipped) == 1 and result.skipped[0].reason.startswith("unusable"), fmt
+    assert [safe_id(n, 1) for n in names] == names
+    for raw in ("../../etc/x", "a/b", "..", "x\\y", "~root"):
+        assert id_problem(raw) is not None and id_problem(safe_id(raw, 7)) is None
+
+
+# --- issue 24, 6. errors tell the truth ---------------------------------------------------------------
+def test_a_wrong_type_in_vocab_json_is_named_as_a_type(tmp_path):
+    import json
+
+    from tags import TagError
+    from tags.vocab import Vocabulary
+
+    data = json.loads((ROOT / "models" / "default" / "vocab.json").read_text())
+    for field, value, words in (("dim", "22", "dim must be a whole number, not text ('22')"),
+                                ("dim", True, "dim must be a whole number, not true/false"),
+                                ("groups", ["hair"], "groups must be an object, not a list")):
+        (tmp_path / "vocab.json").write_text(json.dumps(dict(data, **{field: value})))
+        with pytest.raises(TagError) as exc:
+            Vocabulary.load(tmp_path / "vocab.json")
+        assert words in str(exc.value) and "but its tags give" not in str(exc.value)
+
+
+def test_a_config_that_does_not_match_the_weights_is_one_line_on_the_tensorflow_backend(tiny_run, tmp_path):
+    """filters removed from config.json: the network built no longer fits generator.weights.h5. The
+    one-line error used to follow 8 Keras UserWarnings and TensorFlow's start-up lines."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_run / "export", model)
+    config = json.loads((model / "config.json").read_text())
+    del config["filters"]  # the default (32) is not this model's (8)
+    (model / "config.json").write_text(json.dumps(config))
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "TAGFACE_VERBOSE")}
+    done = subprocess.run([sys.executable, str(ROOT / "generate.py"), "--model", str(model), "--backend",
+                           "tensorflow", "--tags", "blue hair red eyes", "--out", str(tmp_path / "x.png")],
+                          capture_output=True, text=True, timeout=600, env=env)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()], done.stderr
+    assert "does not match" in done.stderr and done.stdout == ""

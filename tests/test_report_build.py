@@ -265,3 +265,22 @@ def test_report_tables_fit_a_1200px_page_in_headless_chromium(report, tmp_path):
     title = re.search(r"<title>WIDEST (\d+) PAGE (\d+)</title>", page)
     assert title, page[-500:]
     assert int(title.group(1)) <= 1200 and int(title.group(2)) <= 1200, title.group(0)
+
+
+def test_lines_that_are_not_data_rows_are_counted_not_shown(fabricated_run, tmp_path):
+    """Two runs' metrics.csv joined into one repeat the header mid-file: it used to appear as a
+    training row reading step | epoch | loss_real ... (issue 24)."""
+    from report.build import build_report, read_log
+
+    run = tmp_path / "joined"
+    shutil.copytree(fabricated_run, run)
+    text = (run / "metrics.csv").read_text()
+    header, *lines = text.splitlines()
+    (run / "metrics.csv").write_text("\n".join([header] + lines + [header] + lines + ["garbage,1"]) + "\n")
+    rows, not_data = read_log(run / "metrics.csv")
+    assert len(rows) == 2 * len(lines) and not_data == 2
+    build_report(run)
+    md = (run / "report" / "report.md").read_text()
+    _, table = _md_rows(md, "step | epoch")
+    assert table and all(cells[0].replace(".", "").isdigit() for cells in table)
+    assert "2 lines of metrics.csv are not data rows" in md

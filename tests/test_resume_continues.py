@@ -152,3 +152,56 @@ def test_resumed_with_is_where_the_rules_live():
         run.resumed_with({"projection_weight": 0.0}, "RUN/config.json")
     with pytest.raises(ConfigError, match="not turn the head on or off"):
         TrainConfig(aux_weight=0.0).resumed_with({"aux_weight": 0.1}, "RUN/config.json")
+
+
+def test_resume_refuses_changed_data_naming_the_change_and_keeps_the_recorded_split(
+        synthetic_faces, cache_dir, tmp_path, capsys):
+    """Issue 24: deleting rows of tags.csv (or changing an image) between two stages used to
+    re-draw the held-out split silently; the run's data.csv now names what changed."""
+    import shutil
+
+    import imageio.v3 as iio
+
+    from preprocess.synthetic import draw_face
+    from train import main
+
+    faces = tmp_path / "faces"
+    shutil.copytree(synthetic_faces, faces)
+    run = tmp_path / "run"
+    assert main(["--images", str(faces / "images"), "--tags-csv", str(faces / "tags_2018.csv"), "--run-dir", str(run),
+                 "--cache-dir", str(cache_dir)] + _flags(4)) == 0
+    record = (run / "data.csv").read_text().splitlines()
+    assert record[0] == "id,split,tags,image" and len(record) == 121
+    assert record[1].startswith("0,train,aqua hair aqua eyes,")  # (one face per pair: none held out)
+    csv_path, image = faces / "tags_2018.csv", faces / "images" / "3.jpg"
+    original_csv, original_image = csv_path.read_bytes(), image.read_bytes()
+    csv_path.write_text("\n".join(original_csv.decode().splitlines()[:-16]) + "\n")
+    iio.imwrite(image, draw_face("green", "red", 32), quality=95)
+    capsys.readouterr()
+    resume = ["--run-dir", str(run), "--resume", "--steps", "6", "--no-progress"]
+    assert main(resume) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    line = err.strip().splitlines()[-1]
+    assert "16 rows removed (ids 104, 105, 106, ...)" in line and "1 image changed (ids 3)" in line, line
+    # the data restored: the run goes on, with the split it recorded even where today's draw differs
+    csv_path.write_bytes(original_csv)
+    image.write_bytes(original_image)
+    moved = next(i for i, line in enumerate(record) if line.split(",")[1:2] == ["train"])
+    edited = record[:moved] + [record[moved].replace(",train,", ",holdout,")] + record[moved + 1:]
+    (run / "data.csv").write_text("\n".join(edited) + "\n")
+    assert main(resume) == 0
+    assert "kept the held-out split recorded in" in capsys.readouterr().err
+    assert (run / "data.csv").read_text().splitlines() == edited
+
+
+def test_data_changes_names_rows_added_removed_edited_and_images_changed():
+    from model.run_data import data_changes
+
+    old = {"1": ("train", "blue hair red eyes", "aa"), "2": ("holdout", "red hair red eyes", "bb"),
+           "3": ("train", "red hair blue eyes", "cc")}
+    assert data_changes(old, dict(old)) == []
+    new = {"1": ("train", "blue hair blue eyes", "aa"), "3": ("train", "red hair blue eyes", "cd"),
+           "10": ("train", "red hair blue eyes", "dd")}
+    assert data_changes(old, new) == ["1 row added (ids 10)", "1 row removed (ids 2)",
+                                      "1 row edited (tags) (ids 1)", "1 image changed (ids 3)"]

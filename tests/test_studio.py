@@ -253,6 +253,16 @@ BAD = [
     ("/api/sweep?group=nose", 400, "group", "groups are hair, eyes"),
     ("/api/interpolate?a=blue+hair&b=bleu+hair", 400, "b", "unknown tag"),
     ("/api/interpolate?a=1&b=2", 400, "tags", "missing parameter"),
+    # seeds of interpolation and integers: plain ASCII digits in range, a 400 naming the parameter (issue 24)
+    ("/api/interpolate?a=-1&b=2&tags=red+hair", 400, "a", "from 0 to 4294967295"),
+    ("/api/interpolate?a=99999999999999999999999&b=2&tags=red+hair", 400, "a", "from 0 to 4294967295"),
+    ("/api/interpolate?a=1&b=4294967296&tags=red+hair", 400, "b", "from 0 to 4294967295"),
+    ("/api/interpolate.png?a=-5&b=-6&tags=red+hair", 400, "a", "from 0 to 4294967295"),
+    ("/api/interpolate?a=1&b=blue+hair&tags=red+hair", 400, "b", "two seeds or two tag texts"),
+    ("/api/grid?tags=red+hair&seed=5_0", 400, "seed", "digits 0-9 only"),
+    ("/api/grid?tags=red+hair&seed=%D9%A5", 400, "seed", "digits 0-9 only"),  # an Arabic-Indic 5
+    ("/api/grid?tags=red+hair&n=+5", 400, "n", "digits 0-9 only"),
+    ("/api/sweep?group=hair&rows=%EF%BC%93", 400, "rows", "digits 0-9 only"),  # a full-width 3
     # model paths outside the model folders, and path tricks
     ("/api/grid?tags=red+hair&model=../secret.txt", 400, "model", "outside the model folders"),
     ("/api/grid?tags=red+hair&model=models/../../secret.txt", 400, "model", "outside the model folders"),
@@ -306,13 +316,50 @@ def test_bad_requests_get_a_clear_json_error(inproc, opened_files, path, status,
 
 
 def test_other_methods_and_foreign_hosts_are_refused(server):
-    status, data = get_json(server, "/api/models", method="POST")
-    assert status == 405 and "GET" in data["error"]
+    for method in ("POST", "DELETE", "OPTIONS", "TRACE", "BREW"):
+        status, headers, body = get(server, "/api/models", method=method)
+        assert status == 405 and headers["Allow"] == "GET, HEAD", (method, status)  # RFC 9110 15.5.6
+        assert "GET" in json.loads(body)["error"]
     # a page on another site reaching the studio through a rebound DNS name
     status, data = get_json(server, "/api/models", headers={"Host": "evil.example:8765"})
     assert status == 403 and "127.0.0.1" in data["error"]
     for host in ("localhost:1", "127.0.0.1", "[::1]:8765"):
         assert get(server, "/api/models", headers={"Host": host})[0] == 200
+
+
+def test_idle_and_slow_connections_are_closed_and_free_their_threads(inproc, monkeypatch):
+    """An idle socket, and one that sends its request a byte at a time, are closed after
+    REQUEST_TIMEOUT (shortened here) and their threads end; a normal request is unaffected."""
+    import socket
+
+    from report.studio import server as studio_server
+
+    monkeypatch.setattr(studio_server, "REQUEST_TIMEOUT", 1.0)
+    monkeypatch.setattr(studio_server.Handler, "timeout", 1.0)
+    baseline = threading.active_count()
+    idle = [socket.create_connection(("127.0.0.1", inproc.port)) for _ in range(4)]
+    slow = socket.create_connection(("127.0.0.1", inproc.port))
+    start = time.monotonic()
+    slow.sendall(b"GET /api/models HTTP/1.0\r\n")
+    for _ in range(6):  # a header byte every 0.3 s: each read is quick, the whole request is not
+        try:
+            slow.sendall(b"X")
+        except OSError:
+            break
+        time.sleep(0.3)
+    for sock in idle + [slow]:
+        sock.settimeout(5)
+        try:
+            assert sock.recv(100) == b""  # the server closed it (a timeout here: it did not)
+        except ConnectionResetError:
+            pass
+        sock.close()
+    assert time.monotonic() - start < 4
+    deadline = time.monotonic() + 3
+    while threading.active_count() > baseline and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert threading.active_count() <= baseline
+    assert get(inproc, "/api/models")[0] == 200
 
 
 def test_nothing_is_written(server, project):
@@ -398,7 +445,10 @@ def test_an_upload_over_the_limit_is_refused_unread(server):
     with socket.create_connection(("127.0.0.1", server.port), timeout=30) as conn:
         conn.sendall(f"POST /api/edit?tags=green+hair HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                      f"Content-Length: {MAX_UPLOAD + 1}\r\n\r\n".encode())  # and no body
-        answer = conn.recv(65536).decode()
+        chunks = []
+        while chunk := conn.recv(65536):  # the server closes the connection after its answer
+            chunks.append(chunk)
+        answer = b"".join(chunks).decode()
     assert answer.startswith("HTTP/1.0 413") and "at most 8 MiB" in answer
     assert get_json(server, "/api/edit?tags=green+hair")[0] == 405  # the upload is a POST body
 

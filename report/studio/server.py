@@ -32,11 +32,13 @@ from __future__ import annotations
 import base64
 import ipaddress
 import json
+import re
 import socket
 import sys
 import threading
 import time
 import traceback
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path, PurePosixPath
 from urllib.parse import parse_qs, urlsplit
@@ -44,6 +46,7 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 
 from common import jsonio
+from common.cli import UserError
 from report.baseline import PASS_AT, grade_grid_image
 from report.studio.models import describe, find_models
 
@@ -56,11 +59,32 @@ STATIC = {"/": ("index.html", "text/html; charset=utf-8"),
 DEFAULT_PORT = 8765
 MAX_UPLOAD = 8 * 2 ** 20  # bytes of an uploaded face
 
-# name: (default, lowest, highest)
-INTS = {"seed": (0, 0, 2 ** 32 - 1), "n": (25, 1, 100), "cols": (5, 1, 20), "scale": (1, 1, 4),
-        "i": (0, 0, 99), "rows": (4, 1, 8), "steps": (8, 2, 16)}
-TEXTS = {"tags": 300, "a": 300, "b": 300, "model": 300, "group": 20, "from": 300}
-FLAGS = {"grade"}
+SEED_MAX = 2 ** 32 - 1
+REQUEST_TIMEOUT = 5.0  # seconds a connection may take to send its request (idle or slow: closed)
+ALLOWED_METHODS = "GET, HEAD"  # every path but /api/edit, which takes POST only
+
+
+@dataclass(frozen=True)
+class Param:
+    """One query parameter: its kind and limits. kind "int": ASCII digits from `low`
+    to `high`; "text": at most `high` characters; "flag": 0/1; "seed_or_tags": a
+    seed (ASCII digits, 0 to SEED_MAX) or tag text of at most `high` characters."""
+    kind: str
+    default: object = None
+    low: int = 0
+    high: int = 0
+
+
+# The one table every parameter of every endpoint is checked against (parse_params).
+PARAMS = {
+    "seed": Param("int", 0, 0, SEED_MAX), "n": Param("int", 25, 1, 100), "cols": Param("int", 5, 1, 20),
+    "scale": Param("int", 1, 1, 4), "i": Param("int", 0, 0, 99), "rows": Param("int", 4, 1, 8),
+    "steps": Param("int", 8, 2, 16),
+    "tags": Param("text", high=300), "model": Param("text", high=300), "group": Param("text", high=20),
+    "from": Param("text", high=300),
+    "a": Param("seed_or_tags", high=300), "b": Param("seed_or_tags", high=300),
+    "grade": Param("flag", False),
+}
 ENDPOINT_PARAMS = {
     "models": set(),
     "vocab": {"model"},
@@ -71,6 +95,7 @@ ENDPOINT_PARAMS = {
     "interpolate": {"model", "a", "b", "tags", "steps", "seed", "scale"},
     "edit": {"model", "tags", "from", "seed", "scale"},
 }
+_DIGITS = re.compile(r"[0-9]{1,40}", re.ASCII)
 
 
 class ApiError(Exception):
@@ -106,7 +131,7 @@ def _data_url(image: np.ndarray) -> str:
 
 
 def _name(text: str) -> str:
-    from model.generation import safe_id
+    from common.ids import safe_id
 
     return safe_id(text, 0)
 
@@ -220,7 +245,7 @@ class Studio:
         return {"model": model_id, "groups": vocab.groups, "other_tags": vocab.other_tags,
                 "image_size": loaded.generator.config.image_size, "backend": loaded.generator.backend,
                 "checker": loaded.checker is not None, "checker_error": loaded.checker_error,
-                "baseline": True, "limits": {k: [lo, hi] for k, (_, lo, hi) in INTS.items()}}
+                "baseline": True, "limits": {k: [q.low, q.high] for k, q in PARAMS.items() if q.kind == "int"}}
 
     def parse(self, p: dict) -> dict:
         from tags.parser import parse
@@ -315,7 +340,12 @@ class Studio:
         model_id, loaded = self.model(p.get("model"))
         vocab = loaded.generator.vocab
         a, b = _required(p, "a"), _required(p, "b")
-        seeds = all(x.strip().lstrip("-").isdigit() for x in (a, b))
+        seeds = all(isinstance(x, int) for x in (a, b))
+        if not seeds and any(isinstance(x, int) for x in (a, b)):
+            which = "a" if isinstance(b, int) else "b"
+            raise ApiError(400, f"a and b are two seeds or two tag texts; {which} is tag text but "
+                                f"{'b' if which == 'a' else 'a'} is a seed", which)
+        a, b = str(a), str(b)
         if seeds:
             _tag_call(parse, "tags", _required(p, "tags"), vocab)
         else:
@@ -383,12 +413,11 @@ def _required(p: dict, name: str) -> str:
 
 
 def _tag_call(fn, param: str, *args):
-    """Run a tags/generation call; its TagError (the CLI's message) becomes a 400 naming `param`."""
-    from tags import TagError
-
+    """Run a tags/generation call; its UserError (TagError and the like: the CLI's message) becomes a
+    400 naming `param`."""
     try:
         return fn(*args)
-    except TagError as exc:
+    except UserError as exc:
         raise ApiError(400, str(exc), param) from None
 
 
@@ -410,30 +439,37 @@ def parse_params(endpoint: str, query: str) -> dict:
         value = values[0]
         if any(ord(c) < 32 or ord(c) == 127 for c in value):
             raise ApiError(400, f"parameter {name!r} holds control characters", name)
-        if name in INTS:
-            _, lo, hi = INTS[name]
-            try:
-                number = int(value.strip())
-            except ValueError:
-                raise ApiError(400, f"{name} must be a whole number from {lo} to {hi}, got {value[:40]!r}",
-                               name) from None
-            if not lo <= number <= hi:
-                raise ApiError(400, f"{name} must be from {lo} to {hi}, got {number}", name)
-            out[name] = number
-        elif name in FLAGS:
-            if value.lower() not in ("", "0", "1", "true", "false", "on", "off"):
-                raise ApiError(400, f"{name} must be 0 or 1, got {value[:40]!r}", name)
-            out[name] = value.lower() in ("1", "true", "on")
-        else:
-            if len(value) > TEXTS[name]:
-                raise ApiError(400, f"{name} is longer than {TEXTS[name]} characters", name)
-            out[name] = value
+        out[name] = _typed(name, PARAMS[name], value)
     for name in allowed:
-        if name in INTS and name not in out:
-            out[name] = INTS[name][0]
-        if name in FLAGS and name not in out:
-            out[name] = False
+        if name not in out and PARAMS[name].default is not None:
+            out[name] = PARAMS[name].default
     return out
+
+
+def _typed(name: str, param: Param, value: str):
+    """A parameter's value as its table entry says, or an ApiError(400) naming it."""
+    if param.kind == "flag":
+        if value.lower() not in ("", "0", "1", "true", "false", "on", "off"):
+            raise ApiError(400, f"{name} must be 0 or 1, got {value[:40]!r}", name)
+        return value.lower() in ("1", "true", "on")
+    if param.kind == "int":
+        return _integer(name, value, param.low, param.high)
+    if param.kind == "seed_or_tags" and (_DIGITS.fullmatch(value) or value.lstrip("-+").isdigit()):
+        return _integer(name, value, 0, SEED_MAX, "a seed")
+    if len(value) > param.high:
+        raise ApiError(400, f"{name} is longer than {param.high} characters", name)
+    return value
+
+
+def _integer(name: str, value: str, low: int, high: int, what: str = "a whole number") -> int:
+    """Plain ASCII digits only (no sign, space, '_' or other scripts' digits), from low to high."""
+    if not _DIGITS.fullmatch(value):
+        raise ApiError(400, f"{name} must be {what} from {low} to {high} (digits 0-9 only), got "
+                            f"{value[:40]!r}", name)
+    number = int(value)
+    if not low <= number <= high:
+        raise ApiError(400, f"{name} must be from {low} to {high}, got {value[:40]}", name)
+    return number
 
 
 def _host_of(header: str) -> str:
@@ -456,12 +492,43 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "tagface-studio"
     studio: Studio = None  # set by make_server
     local_only = True
+    timeout = REQUEST_TIMEOUT  # each read and write on the socket (BaseHTTPRequestHandler applies it)
 
     def log_message(self, format, *args):  # one line per failed request only (see _send)
         pass
 
-    def _send(self, status: int, body: bytes, content_type: str, filename: str | None = None):
+    def setup(self):
+        """A connection has REQUEST_TIMEOUT seconds to send its request line and headers in
+        all (the socket timeout alone lets a client that sends a byte now and then hold
+        a thread forever); then it is shut, and its thread ends."""
+        super().setup()
+        self._deadline = threading.Timer(REQUEST_TIMEOUT, self._give_up)
+        self._deadline.daemon = True
+        self._deadline.start()
+
+    def _give_up(self):
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def parse_request(self):
+        parsed = super().parse_request()  # the request line and the headers are in
+        self._deadline.cancel()
+        return parsed
+
+    def finish(self):
+        self._deadline.cancel()
+        try:
+            super().finish()
+        except OSError:
+            pass
+
+    def _send(self, status: int, body: bytes, content_type: str, filename: str | None = None,
+              headers: dict | None = None):
         self.send_response(status)
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
@@ -472,29 +539,38 @@ class Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    def _json(self, status: int, data: dict):
-        self._send(status, jsonio.dumps(data).encode(), "application/json")
+    def _json(self, status: int, data: dict, headers: dict | None = None):
+        self._send(status, jsonio.dumps(data).encode(), "application/json", headers=headers)
 
-    def _error(self, status: int, message: str, param: str | None = None):
+    def _error(self, status: int, message: str, param: str | None = None, headers: dict | None = None):
         if status >= 500:
             print(f"studio: {self.command} {self.path[:200]} -> {status}: {message}", file=sys.stderr)
-        self._json(status, {"error": message, "param": param, "status": status})
+        self._json(status, {"error": message, "param": param, "status": status}, headers)
 
     def do_POST(self):
         try:
             self._post()
         except ApiError as exc:
             self._error(exc.status, exc.message, exc.param)
-        except (BrokenPipeError, ConnectionResetError):
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
             pass
         except Exception as exc:  # a bug: say so in the response and in the server's log
             traceback.print_exc(file=sys.stderr)
             self._error(500, f"internal error ({type(exc).__name__}: {exc})")
 
-    def _refuse(self):
-        self._error(405, "the studio answers GET requests, and POST only at /api/edit (a face to recolour)")
+    def _not_allowed(self):
+        """405 with Allow (RFC 9110 15.5.6): /api/edit takes POST, every other path GET and HEAD."""
+        if urlsplit(self.path).path == "/api/edit":
+            return self._error(405, "/api/edit takes the image as a POST body", "image", headers={"Allow": "POST"})
+        self._error(405, f"the studio answers {ALLOWED_METHODS} requests here (POST only at /api/edit, a face "
+                         "to recolour)", headers={"Allow": ALLOWED_METHODS})
 
-    do_PUT = do_DELETE = do_PATCH = _refuse
+    def __getattr__(self, name: str):
+        """Every other method (OPTIONS, TRACE, PUT, made-up ones) is a 405 with Allow, not the
+        standard library's 501."""
+        if name.startswith("do_"):
+            return self._not_allowed
+        raise AttributeError(name)
 
     def _check_host(self):
         if self.local_only:  # a page on another site cannot reach the studio through a rebound DNS name
@@ -507,7 +583,7 @@ class Handler(BaseHTTPRequestHandler):
         self._check_host()
         url = urlsplit(self.path)
         if url.path != "/api/edit":
-            return self._refuse()
+            return self._not_allowed()
         length = self.headers.get("Content-Length")
         if length is None or not length.strip().isdigit():
             self.close_connection = True
@@ -532,8 +608,10 @@ class Handler(BaseHTTPRequestHandler):
             self._get()
         except ApiError as exc:
             self._error(exc.status, exc.message, exc.param)
-        except (BrokenPipeError, ConnectionResetError):
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
             pass
+        except UserError as exc:  # a library's message about the request (a limit, a bad value)
+            self._error(400, str(exc))
         except Exception as exc:  # a bug: say so in the response and in the server's log
             traceback.print_exc(file=sys.stderr)
             self._error(500, f"internal error ({type(exc).__name__}: {exc})")
@@ -553,7 +631,7 @@ class Handler(BaseHTTPRequestHandler):
         studio = self.studio
         png_only, json_only = {"face"}, {"models", "vocab", "parse"}
         if endpoint == "edit":
-            raise ApiError(405, "/api/edit takes the image as a POST body", "image")
+            return self._not_allowed()
         if endpoint not in ENDPOINT_PARAMS or (as_png and endpoint in json_only) or (
                 not as_png and endpoint in png_only):
             raise ApiError(404, f"no API {path[:80]!r}; see /api/models, /api/vocab, /api/parse, /api/grid, "
