@@ -83,7 +83,7 @@ def setting(default, group: str, help: str, *, resumable: bool = False, architec
 
 # Settings added after format 1 was fixed: a config.json written before them
 # means they were off, whatever today's default is (so old runs resume as they were).
-LEGACY_VALUES = {"k_scope": "reconstruction", "head_warmup": 0, "wrong_form": "course", "projection_weight": 0.0, "augment": "", "wrong_warmup": 0, "ema_decay": 0.0, "lr_d": 0.0}
+LEGACY_VALUES = {"duplicates": "ignore", "k_scope": "reconstruction", "head_warmup": 0, "wrong_form": "course", "projection_weight": 0.0, "augment": "", "wrong_warmup": 0, "ema_decay": 0.0, "lr_d": 0.0}
 
 # Weights whose value > 0 builds a head on D: a later stage (--resume) may change
 # the weight, but not turn the head on or off (its variables would not match).
@@ -99,6 +99,9 @@ class TrainConfig:
     tag_format: str = setting("auto", DATA, "auto | 2018 | 2017 | header")
     holdout: float = setting(0.1, DATA, "fraction kept out of training (stratified by tags; used by the "
                              "checker and metrics)")
+    duplicates: str = setting("group", DATA, "near-duplicate images (the same picture, mirrored or re-encoded): "
+                              "group (each group on one side of the held-out split), drop (keep one image per "
+                              "group) or ignore (split by id, as runs before this setting)")
     condition_mode: str = setting("onehot", DATA, "onehot | word2vec condition vectors")
     top_k: int = setting(10, DATA, "other (non-colour) tags kept as multi-hot, for tag-rich CSVs")
     cache_dir: str = setting("", DATA, "dataset cache folder (default ~/.cache/tagface or $TAGFACE_CACHE)",
@@ -211,6 +214,8 @@ class TrainConfig:
                 raise ConfigError(
                     f"wrong_weight must be a number or 'k', not {self.wrong_weight!r}"
                 ) from None
+        if self.duplicates not in ("group", "drop", "ignore"):
+            raise ConfigError(f"duplicates must be group, drop or ignore, not {self.duplicates!r}")
         if self.condition_mode not in ("onehot", "word2vec"):
             raise ConfigError(f"condition_mode must be onehot or word2vec, not {self.condition_mode!r}")
         if self.precision not in ("auto", "fp32", "bf16"):

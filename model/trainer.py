@@ -193,6 +193,7 @@ class Trainer:
             cfg.images, cfg.tags_csv, tag_format=cfg.tag_format, size=cfg.image_size,
             cache_dir=cfg.cache_dir or None, holdout=cfg.holdout, vocab=vocab,
             condition_mode=cfg.condition_mode, top_k=cfg.top_k, seed=cfg.seed, progress=self.progress,
+            duplicates=cfg.duplicates,
         )
         if data.images.shape[1] != cfg.image_size:
             raise RunDirError(f"the data is {data.images.shape[1]}px but the model is {cfg.image_size}px")

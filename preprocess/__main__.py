@@ -3,6 +3,7 @@ import argparse
 import sys
 
 from common.cli import ArgumentParser, DefaultsHelpFormatter, exit_on_user_error
+from preprocess.cache import DUPLICATE_MODES
 
 
 @exit_on_user_error
@@ -24,17 +25,21 @@ def main(argv=None) -> int:
     p.add_argument("--keep-grayscale", action="store_true", help="keep grayscale images (skipped by default)")
     p.add_argument("--strict", action="store_true", help="any skipped row is an error")
     p.add_argument("--seed", type=int, default=0, help="seed of the held-out split")
+    p.add_argument("--duplicates", default="group", choices=list(DUPLICATE_MODES),
+                   help="near-duplicate images: " + "; ".join(f"{k}: {v}" for k, v in DUPLICATE_MODES.items()))
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
-    from preprocess.cache import build_or_load
+    from preprocess.cache import build_or_load, duplicate_summary
 
     data = build_or_load(args.images, args.tags_csv, tag_format=args.tag_format, size=args.size,
                          cache_dir=args.cache, holdout=args.holdout, strict=args.strict,
                          condition_mode=args.condition_mode, top_k=args.top_k, seed=args.seed,
-                         progress=not args.no_progress, keep_grayscale=args.keep_grayscale, log=print)
+                         progress=not args.no_progress, keep_grayscale=args.keep_grayscale,
+                         duplicates=args.duplicates, log=print)
     if data.loaded_from_cache:
         total = sum(data.skipped.values())
         print(f"kept {len(data)}, skipped {total}; report: {data.report_path}")
+        print(duplicate_summary(data.duplicates, data.cache_path.parent / "duplicates.csv"))
     print(f"{len(data.train_indices())} training images, {len(data.holdout_indices())} held out; "
           f"conditions: {data.vocab.mode}, {data.vocab.dim} dims")
     return 0

@@ -22,13 +22,21 @@ import numpy as np
 
 from common import jsonio
 from common.files import atomic_path, atomic_write
+from preprocess.duplicates import near_duplicate_groups
 from preprocess.images import load_image
 from preprocess.split import stratified_holdout
 from tags import TagError
 from tags.canonical import GROUP_WORDS, TagSet
 from tags.vocab import Vocabulary
 
-CACHE_VERSION = 2  # 2: images decoded through Pillow (CMYK, palettes with transparency, EXIF orientation)
+CACHE_VERSION = 3  # 2: images decoded through Pillow (CMYK, palettes with transparency, EXIF orientation);
+# 3: near-duplicate groups (the `groups` array, duplicates.csv, a split that keeps each group on one side)
+DUPLICATE_MODES = {
+    "group": "each group of near-duplicates (the same picture, mirrored or re-encoded) stays on one side of "
+             "the held-out split",
+    "drop": "one image of each group is kept, its twins are left out",
+    "ignore": "no search for near-duplicates; the split is random by id (runs before this setting)",
+}
 PROJECT = "tagface"
 
 
@@ -50,10 +58,12 @@ class CachedData:
     ids: np.ndarray
     paths: np.ndarray
     holdout: np.ndarray
+    groups: np.ndarray  # int64 near-duplicate group of each image (its own index with duplicates="ignore")
     vocab: Vocabulary
     cache_path: Path
     report_path: Path
     skipped: dict = field(default_factory=dict)  # reason -> count (from the build)
+    duplicates: dict = field(default_factory=dict)  # mode, groups, images, dropped (from the build)
     loaded_from_cache: bool = False
 
     def train_indices(self) -> np.ndarray:
@@ -149,8 +159,10 @@ def _reason_kind(reason: str) -> str:
 def build_or_load(images, tags_csv, *, tag_format: str = "auto", size: int = 64, cache_dir=None,
                   holdout: float = 0.1, strict: bool = False, vocab: Vocabulary | None = None,
                   condition_mode: str = "onehot", top_k: int = 10, seed: int = 0, progress: bool = True,
-                  keep_grayscale: bool = False, workers: int | None = None, log=None) -> CachedData:
-    """The cached dataset for (images, tags_csv, settings), built if needed."""
+                  keep_grayscale: bool = False, workers: int | None = None, duplicates: str = "group",
+                  log=None) -> CachedData:
+    """The cached dataset for (images, tags_csv, settings), built if needed.
+    `duplicates` is one of DUPLICATE_MODES."""
     log = log or (lambda msg: print(msg, file=sys.stderr))
     images, tags_csv = Path(images), Path(tags_csv)
     if not images.is_dir():
@@ -164,9 +176,11 @@ def build_or_load(images, tags_csv, *, tag_format: str = "auto", size: int = 64,
     if not 0 <= seed <= 2**32 - 1 or not 0 <= top_k <= 1000:
         raise PreprocessError(f"--seed must be between 0 and {2**32 - 1} and --top-k between 0 and 1000, "
                               f"not {str(seed)[:20]} and {str(top_k)[:20]}")
+    if duplicates not in DUPLICATE_MODES:
+        raise PreprocessError(f"--duplicates must be {', '.join(DUPLICATE_MODES)}, not {str(duplicates)[:20]!r}")
     settings = {"version": CACHE_VERSION, "format": tag_format, "size": size, "holdout": holdout,
                 "mode": condition_mode, "top_k": top_k, "seed": seed, "keep_gray": keep_grayscale,
-                "strict": strict, "vocab": vocab.to_dict() if vocab else None}
+                "strict": strict, "duplicates": duplicates, "vocab": vocab.to_dict() if vocab else None}
     folder, settings = _cache_folder(Path(cache_dir) if cache_dir else default_cache_dir(),
                                      data_digest(images, tags_csv), settings, vocab)
     npz, report = folder / "data.npz", folder / "skipped.csv"
@@ -198,14 +212,17 @@ def build_or_load(images, tags_csv, *, tag_format: str = "auto", size: int = 64,
                            sorted(_reason_counts(skips).items(), key=lambda kv: -kv[1])[:4])
         raise PreprocessError(f"no usable images in {tags_csv}: all {len(skips)} rows skipped ({counts}); "
                               f"see {report}")
-    arrays = _arrays(rows, vocab, holdout, seed)
+    rows, groups, twins = _grouped(rows, duplicates)
+    arrays = _arrays(rows, vocab, holdout, seed, groups if duplicates == "group" else None)
     counts = _reason_counts(skips)
-    _save(folder, arrays, vocab, skips, {
+    found = _duplicate_counts(duplicates, twins)
+    _save(folder, arrays, vocab, skips, twins, {
         "images": str(images), "tags_csv": str(tags_csv), "format": csv_format, "settings": settings,
-        "kept": len(rows), "skipped": counts, "build_seconds": time.perf_counter() - t0})
+        "kept": len(rows), "skipped": counts, "duplicates": found, "build_seconds": time.perf_counter() - t0})
     log(_summary(len(rows), counts, report))
+    log(duplicate_summary(found, folder / "duplicates.csv"))
     log(f"dataset cache: {npz} ({npz.stat().st_size / 1e6:.0f} MB, built in {time.perf_counter() - t0:.1f} s)")
-    return CachedData(**arrays, vocab=vocab, cache_path=npz, report_path=report, skipped=counts)
+    return CachedData(**arrays, vocab=vocab, cache_path=npz, report_path=report, skipped=counts, duplicates=found)
 
 
 def _cache_folder(cache_root: Path, digest: str, settings: dict, vocab: Vocabulary | None):
@@ -281,8 +298,46 @@ def _in_vocabulary(rows, vocab: Vocabulary, skips: list, strict: bool, tags_csv:
     return kept
 
 
-def _arrays(rows, vocab: Vocabulary, holdout: float, seed: int) -> dict:
-    """The CachedData arrays of the kept rows, with the stratified held-out split."""
+def _grouped(rows, mode: str):
+    """(rows kept, int64 group of each, twins): twins lists (group, row, dropped) for
+    every image whose group holds more than one; `drop` keeps each group's first row."""
+    if mode == "ignore":
+        return rows, np.arange(len(rows), dtype=np.int64), []
+    groups = near_duplicate_groups(np.stack([img for _, img, _ in rows]))
+    sizes = np.bincount(groups)
+    seen: set[int] = set()
+    twins, kept = [], []
+    for row, g in zip(rows, groups.tolist()):
+        dropped = mode == "drop" and g in seen
+        seen.add(g)
+        if sizes[g] > 1:
+            twins.append((g, row[0], dropped))
+        if not dropped:
+            kept.append((row, g))
+    if mode == "drop":
+        return [r for r, _ in kept], np.arange(len(kept), dtype=np.int64), twins
+    return rows, groups, twins
+
+
+def _duplicate_counts(mode: str, twins) -> dict:
+    return {"mode": mode, "groups": len({g for g, _, _ in twins}), "images": len(twins),
+            "dropped": sum(d for _, _, d in twins)}
+
+
+def duplicate_summary(found: dict, report: Path) -> str:
+    """One line on the near-duplicates the build found and what it did with them."""
+    mode = found.get("mode", "ignore")
+    if mode == "ignore":
+        return "near-duplicates: not looked for (--duplicates ignore)"
+    done = (f"{found['dropped']} twins left out, one image per group kept" if mode == "drop"
+            else "each group kept on one side of the held-out split")
+    return (f"near-duplicates: {found['images']} images in {found['groups']} groups (the same picture, mirrored "
+            f"or re-encoded); {done}; report: {report}")
+
+
+def _arrays(rows, vocab: Vocabulary, holdout: float, seed: int, groups: np.ndarray | None) -> dict:
+    """The CachedData arrays of the kept rows, with the stratified held-out split
+    (each near-duplicate group on one side, when `groups` is given)."""
     tagsets = [t for _, _, t in rows]
     conditions = vocab.conditions(tagsets)
     labels = np.stack([vocab.label_indices(t) for t in tagsets]).astype(np.int32)
@@ -298,7 +353,8 @@ def _arrays(rows, vocab: Vocabulary, holdout: float, seed: int) -> dict:
                 combo_conditions=combo_conditions,
                 ids=np.array([r.id for r, _, _ in rows], dtype=np.str_),
                 paths=np.array([r.path for r, _, _ in rows], dtype=np.str_),
-                holdout=stratified_holdout(strat, holdout, seed))
+                holdout=stratified_holdout(strat, holdout, seed, groups),
+                groups=np.arange(len(rows), dtype=np.int64) if groups is None else groups.astype(np.int64))
 
 
 def _reason_counts(skips) -> dict[str, int]:
@@ -308,12 +364,13 @@ def _reason_counts(skips) -> dict[str, int]:
     return counts
 
 
-def _save(folder: Path, arrays: dict, vocab: Vocabulary, skips, meta: dict) -> None:
-    """data.npz, vocab.json, skipped.csv, split.csv and meta.json into the cache folder.
-    (Two runs may build the same cache at once: every write is atomic.)"""
+def _save(folder: Path, arrays: dict, vocab: Vocabulary, skips, twins, meta: dict) -> None:
+    """data.npz, vocab.json, skipped.csv, duplicates.csv, split.csv and meta.json into
+    the cache folder. (Two runs may build the same cache at once: every write is atomic.)"""
     _ensure_folder(folder)
     try:
         _write_report(folder / "skipped.csv", skips)
+        _write_duplicates(folder / "duplicates.csv", twins, arrays)
         _write_split(folder / "split.csv", arrays["ids"], arrays["holdout"])
         atomic_write(folder / "meta.json", jsonio.dumps(meta, indent=1))
         vocab.save(folder / "vocab.json")
@@ -333,6 +390,16 @@ def _ensure_folder(folder: Path) -> None:
                               "set --cache-dir or TAGFACE_CACHE") from None
 
 
+def _write_duplicates(path: Path, twins, arrays: dict) -> None:
+    """group,id,path,split (train, holdout or dropped) of every image that has a twin."""
+    side = dict(zip(arrays["ids"].tolist(), np.where(arrays["holdout"], "holdout", "train").tolist()))
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(["group", "id", "path", "split"])
+        writer.writerows((g, r.id, r.path, "dropped" if dropped else side[r.id])
+                         for g, r, dropped in sorted(twins, key=lambda t: (t[0], t[1].row)))
+
+
 def _write_split(path: Path, ids: np.ndarray, held: np.ndarray) -> None:
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
@@ -347,7 +414,8 @@ def _load(npz: Path, folder: Path, report: Path) -> CachedData:
         vocab.word2vec_text = w2v.read_text()
     with np.load(npz, allow_pickle=False) as f:
         arrays = {k: f[k] for k in ("images", "conditions", "labels", "combo", "combo_conditions",
-                                     "ids", "paths", "holdout")}
+                                     "ids", "paths", "holdout", "groups")}
     meta = json.loads((folder / "meta.json").read_text()) if (folder / "meta.json").exists() else {}
     return CachedData(**arrays, vocab=vocab, cache_path=npz, report_path=report,
-                      skipped=meta.get("skipped", {}), loaded_from_cache=True)
+                      skipped=meta.get("skipped", {}), duplicates=meta.get("duplicates", {}),
+                      loaded_from_cache=True)

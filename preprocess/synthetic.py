@@ -126,3 +126,22 @@ def write_synthetic_set(out_dir: str | Path, n_per_combo: int, *, size: int = 64
             for image_id, h, e in rows:
                 writer.writerow([f"{image_id}.jpg", f"{h} hair, {e} eyes"])
     return out
+
+
+def add_twins(out_dir: str | Path, source_ids, *, quality: int = 95) -> list[str]:
+    """A near-duplicate of each of `source_ids` (already in out_dir's
+    tags_2018.csv): the image flipped left-right and re-encoded, under the id
+    `<id>m`, with the same tags. Returns the new ids."""
+    import imageio.v3 as iio
+
+    out = Path(out_dir)
+    tags = dict(line.split(",", 1) for line in (out / "tags_2018.csv").read_text().splitlines())
+    added = []
+    with open(out / "tags_2018.csv", "a", newline="") as fh:
+        for source in map(str, source_ids):
+            twin = f"{source}m"
+            image = iio.imread(out / "images" / f"{source}.jpg")
+            iio.imwrite(out / "images" / f"{twin}.jpg", image[:, ::-1], quality=quality)
+            fh.write(f"{twin},{tags[source]}\n")
+            added.append(twin)
+    return added

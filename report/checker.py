@@ -346,6 +346,9 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--holdout", type=float, default=0.1, help="held-out fraction (use the model's)")
         p.add_argument("--cache-dir", default=None, help="dataset cache (default ~/.cache/tagface)")
         p.add_argument("--seed", type=int, default=0, help="split and training seed")
+        p.add_argument("--duplicates", default="group", choices=["group", "drop", "ignore"],
+                       help="near-duplicate images: each group on one side of the split, one kept, or split "
+                            "by id (ignore: the split the bundled checker was trained with)")
     t.add_argument("--out", default="checker", help="folder for checker.json / .weights.h5 / .tflite "
                                                     "(e.g. a model's export/ folder)")
     t.add_argument("--vocab", default=None, help="use this vocab.json (the model's) for the data")
@@ -368,7 +371,8 @@ def main(argv=None) -> int:
 def _eval_command(args) -> int:
     checker = load_checker(args.checker)
     data = build_or_load(args.images, args.tags_csv, tag_format=args.tag_format, size=checker.image_size,
-                         cache_dir=args.cache_dir, holdout=args.holdout, seed=args.seed)
+                         cache_dir=args.cache_dir, holdout=args.holdout, seed=args.seed,
+                         duplicates=args.duplicates)
     acc = evaluate(checker, data, data.holdout_indices())
     print(jsonio.dumps({"heldout_accuracy": acc, "heldout_images": int(len(data.holdout_indices()))}))
     return 0
@@ -380,11 +384,11 @@ def _train_command(args) -> int:
     vocab = Vocabulary.load(args.vocab) if args.vocab else None
     data = build_or_load(args.images, args.tags_csv, tag_format=args.tag_format, size=args.image_size,
                          cache_dir=args.cache_dir, holdout=args.holdout, seed=args.seed, vocab=vocab,
-                         progress=not args.no_progress)
+                         duplicates=args.duplicates, progress=not args.no_progress)
     model, meta = train_checker(data, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
                                 image_size=args.image_size, lr=args.lr, progress=not args.no_progress)
     meta["data"] = {"images": str(args.images), "tags_csv": str(args.tags_csv), "holdout": args.holdout,
-                    "split_seed": args.seed}
+                    "split_seed": args.seed, "duplicates": args.duplicates}
     save_checker(model, meta, Path(args.out))
     acc = meta["heldout_accuracy"]
     low = [g for g, a in acc.items() if a < MIN_ACCURACY.get(g, 0.0)]

@@ -150,7 +150,7 @@ def data_for(generator, images, tags_csv, *, cache_dir=None, holdout=None):
     return build_or_load(images, tags_csv, tag_format=cfg.tag_format, size=cfg.image_size,
                          cache_dir=cache_dir or cfg.cache_dir or None,
                          holdout=cfg.holdout if holdout is None else holdout, seed=cfg.seed,
-                         vocab=generator.vocab, progress=False)
+                         vocab=generator.vocab, duplicates=cfg.duplicates, progress=False)
 
 
 def write_results(folder: str | Path, result: dict, step: int | None = None) -> Path:

@@ -218,3 +218,81 @@ def test_preprocess_and_tags_command_lines(faces, tmp_path):
     r = subprocess.run([sys.executable, "-m", "tags", "--list", "--vocab", str(vocab)],
                        cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and "hair: blue hair, green hair, red hair" in r.stdout
+
+
+def test_near_duplicate_groups_join_mirrors_and_reencodes_only(tmp_path):
+    """A face, its mirror image and a JPEG re-encode of the mirror share a group
+    (transitively); different faces, even of one tag combination, do not."""
+    import io
+
+    from PIL import Image
+
+    from preprocess.duplicates import near_duplicate_groups
+
+    rng = np.random.default_rng(5)
+    faces = np.stack([draw_face("blue", "red", 64, rng) for _ in range(6)]
+                     + [draw_face(h, "green", 64, rng) for h in ("red", "pink")])
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(faces[2][:, ::-1])).save(buffer, "JPEG", quality=90)
+    reencoded = np.asarray(Image.open(buffer))
+    images = np.concatenate([faces, faces[2:3, :, ::-1], reencoded[None], faces[7:8]])
+    groups = near_duplicate_groups(images)
+    assert groups.dtype == np.int64 and groups.shape == (11,)
+    assert groups[2] == groups[8] == groups[9] and groups[7] == groups[10]
+    assert len(np.unique(groups[:8])) == 8  # eight different faces, eight groups
+    assert sorted(np.unique(groups)) == list(range(8))
+    np.testing.assert_array_equal(near_duplicate_groups(images.astype(np.float32) / 127.5 - 1.0), groups)
+
+
+def _twin_set(tmp_path):
+    from preprocess.synthetic import add_twins
+
+    faces = write_synthetic_set(tmp_path / "f", 10, size=64, hair=["blue", "red"], eyes=["red", "green"],
+                                formats=("2018",))
+    return faces, add_twins(faces, range(0, 40, 2))  # 20 of the 40 faces get a mirrored twin
+
+
+def test_split_keeps_each_near_duplicate_group_on_one_side(tmp_path):
+    faces, twins = _twin_set(tmp_path)
+    data = build_or_load(faces / "images", faces / "tags_2018.csv", size=64, cache_dir=tmp_path / "c",
+                         holdout=0.3, progress=False)
+    index = {i: n for n, i in enumerate(data.ids.tolist())}
+    for twin in twins:
+        assert data.groups[index[twin]] == data.groups[index[twin[:-1]]]
+        assert data.holdout[index[twin]] == data.holdout[index[twin[:-1]]], twin
+    for combo in np.unique(data.combo):  # 30 % of each combination's 15 images, in whole groups of 1 or 2
+        assert data.holdout[data.combo == combo].sum() in (4, 5)
+    with open(data.cache_path.parent / "duplicates.csv", newline="") as fh:
+        listed = list(csv.DictReader(fh))
+    assert len(listed) == 40 and {r["id"] for r in listed} >= set(twins)
+    assert data.duplicates == {"mode": "group", "groups": 20, "images": 40, "dropped": 0}
+    # "ignore" (the setting of runs written before it) keeps the old split by id, twins and all
+    from preprocess.split import stratified_holdout
+
+    old = build_or_load(faces / "images", faces / "tags_2018.csv", size=64, cache_dir=tmp_path / "c",
+                        holdout=0.3, duplicates="ignore", progress=False)
+    np.testing.assert_array_equal(old.holdout, stratified_holdout(old.labels[:, 0] * 10 + old.labels[:, 1], 0.3, 0))
+    straddle = [t for t in twins if old.holdout[index[t]] != old.holdout[index[t[:-1]]]]
+    assert straddle  # what the grouping prevents
+
+
+def test_duplicates_drop_keeps_one_image_per_group(tmp_path):
+    faces, twins = _twin_set(tmp_path)
+    data = build_or_load(faces / "images", faces / "tags_2018.csv", size=64, cache_dir=tmp_path / "c",
+                         holdout=0.2, duplicates="drop", progress=False)
+    assert len(data) == 40 and not set(twins) & set(data.ids.tolist())
+    with open(data.cache_path.parent / "duplicates.csv", newline="") as fh:
+        dropped = {r["id"] for r in csv.DictReader(fh) if r["split"] == "dropped"}
+    assert dropped == set(twins)
+    with pytest.raises(PreprocessError, match="--duplicates must be"):
+        build_or_load(faces / "images", faces / "tags_2018.csv", size=64, cache_dir=tmp_path / "c",
+                      duplicates="merge", progress=False)
+
+
+def test_a_config_written_before_the_duplicates_setting_keeps_the_split_by_id():
+    from model.config import TrainConfig
+
+    old = TrainConfig().to_dict()
+    del old["duplicates"]
+    assert TrainConfig.from_dict(old).duplicates == "ignore"
+    assert TrainConfig().duplicates == "group"
