@@ -4,8 +4,8 @@ held-out split makes "held out" a copy of training (issue 24).
 
 A 64-bit DCT hash of each image and of its mirror finds the candidates, and
 a small colour thumbnail confirms each pair, so a hash collision (common
-between simple drawings) cannot chain two unrelated groups together. Groups are the connected components of
-the confirmed pairs, so they are transitive.
+between simple drawings) cannot chain two unrelated groups together. Groups
+are the connected components of the confirmed pairs, so they are transitive.
 """
 from __future__ import annotations
 
@@ -32,11 +32,6 @@ def near_duplicate_groups(images: np.ndarray) -> np.ndarray:
     thumbs = _thumbnails(images)
     rows, cols = _confirmed_pairs(hashes, mirrored, thumbs)
     return _components(n, rows, cols)
-
-
-def group_sizes(groups: np.ndarray) -> np.ndarray:
-    """Size of each image's group, per image."""
-    return np.bincount(groups)[groups]
 
 
 def _levels(images: np.ndarray) -> np.ndarray:
