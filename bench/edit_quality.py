@@ -159,7 +159,7 @@ def main(argv=None) -> int:
     config = TrainConfig.load(args.model)
     data = build_or_load(args.images, args.tags_csv, tag_format=config.tag_format, size=config.image_size,
                          holdout=config.holdout, condition_mode=config.condition_mode, top_k=config.top_k,
-                         seed=config.seed, progress=False)
+                         seed=config.seed, duplicates=config.duplicates, progress=False)  # the model's own split
     unseen = unseen_heldout(data)
     print(f"{len(data.holdout_indices())} held out, {len(unseen)} without a near-duplicate in training")
     if len(unseen) < args.n:

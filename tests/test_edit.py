@@ -130,7 +130,7 @@ def test_reconstruction_is_closer_to_the_face_than_random_faces_and_the_offset_h
     generator = load_generator(tiny_run, "tensorflow")
     z, eps = sample_inputs(generator.config, 16, 0)
     random_faces = to_uint8(generator.generate(z, np.repeat(generator.vocab.conditions([source]), 16, 0), eps))
-    assert ours < 0.8 * min(distance(f, face.image) for f in random_faces)
+    assert ours < 0.9 * min(distance(f, face.image) for f in random_faces)  # closer than the best of 16
     z_only = Recolourer(tiny_run, SearchSettings(offset=False)).find(face, source, seed=0)
     assert not z_only.offset.any()
     assert found.loss < z_only.loss
