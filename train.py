@@ -23,7 +23,7 @@ from common.env import require_packages
 require_packages("train.py")  # one line, not a traceback, outside .venv
 
 from common.cli import ArgumentParser, UserError, exit_on_user_error
-from common.quiet import quiet_libraries, silenced
+from common.quiet import quiet_libraries
 from model.artifacts import default_run_dir
 from model.config import OPTIMISATION, ConfigError, TrainConfig
 from model.precision import limit_threads
@@ -112,11 +112,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         print(f"settings ok: {', '.join(f'{k}={v}' for k, v in sorted(config.to_dict().items()) if k != 'extra')}")
         return 0
-    # TensorFlow loads here, after the flags are checked: --help and flag errors answer at once.
-    with silenced(stdout=False):  # TensorFlow's start-up lines (oneDNN, CPU features) at import
-        from model.trainer import Trainer, TrainingDiverged, TrainingInterrupted
-        from report.checker import load_checker
-        from report.monitor import training_callbacks
+    # TensorFlow loads here, after the flags are checked: --help and flag errors answer at once
+    # (quietly: quiet_libraries() silences its start-up lines at import).
+    from model.trainer import Trainer, TrainingDiverged, TrainingInterrupted
+    from report.checker import load_checker
+    from report.monitor import training_callbacks
 
     # A missing or broken checker stops the run before its folder or the data cache is touched.
     checker = load_checker(config.checker) if config.eval_every else None

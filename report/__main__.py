@@ -14,8 +14,10 @@ def main(argv=None) -> int:
     p.add_argument("run_dir", help="a training run directory")
     p.add_argument("--no-grade", action="store_true",
                    help="skip the graded grid even when a tag checker is beside the model")
+    p.add_argument("--verbose", action="store_true",
+                   help="also show TensorFlow's and LiteRT's logs (or set TAGFACE_VERBOSE=1)")
     args = p.parse_args(argv)
-    quiet_libraries()  # TensorFlow's logs only with TAGFACE_VERBOSE=1
+    quiet_libraries(args.verbose)  # before TensorFlow is imported
     path = build_report(args.run_dir, check_tags=not args.no_grade)
     print(f"wrote {path} and {path.with_suffix('.md')}")
     return 0

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from common.cli import ArgumentParser, exit_on_user_error
+from common.quiet import quiet_libraries
 from model.artifacts import EXPORT_DIR, export_run
 from model.config import TrainConfig
 from model.runtime import load_generator
@@ -47,6 +48,7 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=None, help="also write the table as markdown here")
     p.add_argument("--no-export", action="store_true", help="score the existing RUN/export as it is")
     args = p.parse_args(argv)
+    quiet_libraries()  # before TensorFlow is imported (TAGFACE_VERBOSE=1 shows its logs)
     checker = load_checker(args.checker)
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for run_dir in map(Path, args.runs):
