@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import uuid
 from pathlib import Path
 
@@ -32,3 +33,12 @@ def atomic_write(path: str | os.PathLike, data: str | bytes) -> Path:
         else:
             tmp.write_text(data)
     return Path(path)
+
+
+def safe_name(raw: str, fallback: str, limit: int = 80) -> str:
+    """A file-name-safe stem of user text (ids, tag text): every run of other characters than
+    letters, digits, '_', '.' and '-' becomes '_', no '..' and no leading dot, so the name
+    cannot leave its folder; `fallback` when nothing usable is left."""
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(raw).strip()).strip("._")
+    cleaned = re.sub(r"\.{2,}", "_", cleaned)[:limit].strip("._")
+    return cleaned or fallback

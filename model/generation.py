@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from common.cli import UserError, clip
+from common.files import safe_name
 from model.config import SEED_MAX
 from tags import TagError
 from tags.canonical import TagSet
@@ -48,7 +49,7 @@ def to_uint8(images: np.ndarray) -> np.ndarray:
 
 
 # The range of every numeric option of generate.py (and the studio): (lowest, highest).
-LIMITS = {"n": (1, 1000), "cols": (1, 100), "scale": (1, 32), "steps": (2, 256), "seed": (0, SEED_MAX),
+LIMITS = {"n": (1, 1000), "cols": (1, 100), "scale": (1, 32), "cells": (2, 256), "seed": (0, SEED_MAX),
           "port": (0, 65535), "truncation": (0.0, 1.0), "best_of": (1, 64)}
 MAX_CELLS = 5000  # faces in one call
 MAX_GRID_PIXELS = 100_000_000  # about 300 MB of RGB
@@ -94,10 +95,8 @@ def sample_inputs(config, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def safe_id(raw: str, line: int) -> str:
-    """A file-name-safe id: '../../x' -> 'x'; nothing usable -> 'line<N>'."""
-    cleaned = re.sub(r"[^A-Za-z0-9_.-]+", "_", raw.strip()).strip("._")
-    cleaned = re.sub(r"\.{2,}", "_", cleaned)[:64]
-    return cleaned or f"line{line}"
+    """A file-name-safe id of a tags file's line: '../../x' -> 'x'; nothing usable -> 'line<N>'."""
+    return safe_name(raw, f"line{line}", limit=64)
 
 
 def read_tags_file(path: str | Path) -> list[tuple[str, str]]:
@@ -134,8 +133,9 @@ def read_tags_file(path: str | Path) -> list[tuple[str, str]]:
     return out
 
 
-def build_requests(items: list[tuple[str, str]], vocab, n: int, seed: int) -> list[Request]:
-    """Parse every text (all errors before any work) and complete missing groups."""
+def build_requests(items: list[tuple[str | None, str]], vocab, n: int, seed: int) -> list[Request]:
+    """Parse every text (all errors before any work) and complete missing groups.
+    An id of None becomes the canonical tags' file stem ("Red Eyes, Blue Hair" -> blue_hair_red_eyes)."""
     rng = np.random.default_rng([seed, 1])
     requests = []
     for image_id, text in items:
@@ -144,7 +144,7 @@ def build_requests(items: list[tuple[str, str]], vocab, n: int, seed: int) -> li
         except TagError as exc:
             raise TagError(f"{exc} (in {clip(image_id, 30)!r}: {clip(text)!r})" if len(items) > 1
                            else str(exc)) from None
-        requests.append(Request(image_id, text, complete(query, vocab, rng, n)))
+        requests.append(Request(image_id or query.file_stem, text, complete(query, vocab, rng, n)))
     return requests
 
 
@@ -233,6 +233,16 @@ def interpolate(generator, a: str, b: str, steps: int, seed: int, tags_text: str
         cond = vocab.condition(ta)[None] * (1 - t) + vocab.condition(tb)[None] * t
         label = f"{ta.text} -> {tb.text}"
     return to_uint8(generator.generate(z, cond.astype(np.float32), eps.astype(np.float32))), steps, [label]
+
+
+def interpolation_stem(vocab, a: str, b: str, tags_text: str | None = None) -> str:
+    """The file stem of an interpolation, naming both ends by their canonical tags
+    (interpolate_blue_hair_red_eyes_to_green_hair) or seeds (interpolate_seed1_to_seed2_blue_hair)."""
+    seed_a, seed_b = parse_seed(a), parse_seed(b)
+    if seed_a is not None and seed_b is not None:
+        tags = parse(tags_text, vocab).file_stem if tags_text else "tags"
+        return f"interpolate_seed{seed_a}_to_seed{seed_b}_{tags}"
+    return f"interpolate_{parse(a, vocab).file_stem}_to_{parse(b, vocab).file_stem}"
 
 
 def write_files(folder: Path, requests: list[Request], images: list[np.ndarray]) -> list[Path]:
