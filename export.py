@@ -12,14 +12,13 @@ model alone). The same layout is the bundled models/default/.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 
 from common.env import require_packages
 
 require_packages("export.py")  # one line, not a traceback, outside .venv
 
-from common.cli import ArgumentParser, exit_on_user_error
+from common.cli import ArgumentParser, ExamplesHelpFormatter, exit_on_user_error
 from common.quiet import quiet_libraries
 from model.artifacts import export_run
 from report.checker import copy_checker
@@ -28,9 +27,9 @@ from report.checker import copy_checker
 @exit_on_user_error
 def main(argv=None) -> int:
     parser = ArgumentParser(prog="export.py", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+                            formatter_class=ExamplesHelpFormatter)
     parser.add_argument("run_dir", help="a training run directory")
-    parser.add_argument("--out", default=None, help="output folder (default RUN_DIR/export)")
+    parser.add_argument("--out", default=None, help="output folder (default: RUN_DIR/export)")
     parser.add_argument("--checker", default=None, help="also copy this tag checker (checker.json, .tflite, "
                                                         ".weights.h5) beside the generator")
     parser.add_argument("--step", type=int, default=None,

@@ -23,7 +23,7 @@ require_packages("generate.py")  # one line, not a traceback, outside .venv
 
 import numpy as np
 
-from common.cli import ArgumentParser, DefaultsHelpFormatter, UserError, clip, exit_on_user_error
+from common.cli import ArgumentParser, ExamplesHelpFormatter, UserError, clip, exit_on_user_error
 from common.files import safe_name
 from common.quiet import quiet_libraries
 from model import generation
@@ -85,16 +85,13 @@ def grid_path(args, stem: str) -> Path:
     return path
 
 
-class _ExamplesHelpFormatter(DefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Defaults as DefaultsHelpFormatter shows them; the examples keep their lines."""
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = ArgumentParser(prog="generate.py", formatter_class=_ExamplesHelpFormatter,
+    p = ArgumentParser(prog="generate.py", formatter_class=ExamplesHelpFormatter,
                                 description=__doc__.split("\n\n")[0],
                                 epilog="examples:\n" + __doc__.split("\n\n")[1])
     src = p.add_argument_group("model")
-    src.add_argument("--model", default=str(DEFAULT_MODEL), help="run directory or exported model directory")
+    src.add_argument("--model", default=str(DEFAULT_MODEL), help="run directory or exported model directory "
+                     "(default: the bundled models/default)")
     src.add_argument("--backend", default="auto", choices=["auto", "litert", "tensorflow"],
                      help="auto = LiteRT when generator.tflite exists (fast start), else TensorFlow")
     what = p.add_argument_group("what to draw")
@@ -104,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--tags-file", default=None, help="MLDS test file with 'id,text' lines")
     what.add_argument("--n", type=int, default=None,
                       help="samples per tag text (default: 25 for one --tags, 5 for several or a tags file)")
-    what.add_argument("--seed", type=int, default=0, help="random seed: same seed + same tags = same pixels")
+    what.add_argument("--seed", type=int, default=0, help="random seed: the same seed and tags give the same faces")
     what.add_argument("--seeds", default=None, metavar="RANGE",
                       help="one face per seed for each tag text, a column per seed: 0-7 or 1,3,5-7 "
                            "(replaces --n and --seed; column k is --seed k's first face)")

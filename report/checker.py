@@ -5,9 +5,10 @@ tag accuracy, diversity and Frechet distance in its feature space.
     python -m report.checker train --images DIR --tags-csv CSV --out DIR
     python -m report.checker eval --checker DIR --images DIR --tags-csv CSV
 
-It trains on the training part of the data pipeline's split (horizontal
-flips as augmentation) and records its accuracy on the held-out part in
-checker.json; a checker is only trusted to judge samples once that accuracy
+It trains on the training part of the data pipeline's split (with mirror
+flips and report.degrade's colour-keeping blur, noise, JPEG and shifts, so
+that it reads soft generated faces too) and records its accuracy on the
+held-out part in checker.json; a checker is only trusted to judge samples once that accuracy
 is high enough (see MIN_ACCURACY). The TFLite export lets grading run on the
 fast path without importing TensorFlow.
 """
@@ -24,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from common import jsonio
-from common.cli import ArgumentParser, DefaultsHelpFormatter, UserError, exit_on_user_error
+from common.cli import ArgumentParser, DefaultsHelpFormatter, ExamplesHelpFormatter, UserError, exit_on_user_error
 from common.quiet import quiet_libraries
 from common.files import atomic_write
 from model.artifacts import CHECKER_FILES, CHECKER_JSON, CHECKER_TFLITE, CHECKER_WEIGHTS, ModelError
@@ -334,7 +335,7 @@ def tag_marks(images, tagsets, checker: Checker) -> tuple[list[list[bool]], dict
 
 def _parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(prog="python -m report.checker", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+                            formatter_class=ExamplesHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train a checker", formatter_class=DefaultsHelpFormatter)
     e = sub.add_parser("eval", help="held-out accuracy of a checker",
@@ -342,18 +343,19 @@ def _parser() -> argparse.ArgumentParser:
     for p in (t, e):
         p.add_argument("--images", required=True, help="image folder")
         p.add_argument("--tags-csv", required=True, help="tag CSV (any supported format)")
-        p.add_argument("--tag-format", default="auto")
+        p.add_argument("--tag-format", default="auto", choices=["auto", "2018", "2017", "header"],
+                       help="tag CSV format (auto: detected from its first line)")
         p.add_argument("--holdout", type=float, default=0.1, help="held-out fraction (use the model's)")
-        p.add_argument("--cache-dir", default=None, help="dataset cache (default ~/.cache/tagface)")
+        p.add_argument("--cache-dir", default=None, help="dataset cache folder (default: $TAGFACE_CACHE, else ~/.cache/tagface)")
         p.add_argument("--seed", type=int, default=0, help="split and training seed")
     t.add_argument("--out", default="checker", help="folder for checker.json / .weights.h5 / .tflite "
                                                     "(e.g. a model's export/ folder)")
     t.add_argument("--vocab", default=None, help="use this vocab.json (the model's) for the data")
-    t.add_argument("--epochs", type=int, default=4)
-    t.add_argument("--batch-size", type=int, default=64)
+    t.add_argument("--epochs", type=int, default=4, help="passes over the training images")
+    t.add_argument("--batch-size", type=int, default=64, help="images per step")
     t.add_argument("--image-size", type=int, default=64, help="the network's input size (images are resized)")
     t.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate (halved per epoch in the 2nd half)")
-    t.add_argument("--no-progress", action="store_true")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar")
     e.add_argument("--checker", required=True, help="checker folder")
     return parser
 

@@ -104,7 +104,7 @@ def parse(text: str, vocab: Vocabulary) -> Query:
     """Parse free text such as "Blue Hair, red eyes". Raises TagError."""
     if text is None or not str(text).strip():
         raise TagError("empty tag text: give tags such as \"blue hair red eyes\" "
-                       "(python -m tags --list shows the valid tags)")
+                       "(python -m tags --list-tags shows the valid tags)")
     values: dict[str, str] = {}
     extras: list[str] = []
     tags: list[str] = []
