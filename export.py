@@ -21,7 +21,8 @@ require_packages("export.py")  # one line, not a traceback, outside .venv
 from common.cli import ArgumentParser, ExamplesHelpFormatter, exit_on_user_error
 from common.quiet import quiet_libraries
 from model.artifacts import export_run
-from report.checker import copy_checker
+from model.config import TrainConfig
+from report.checker import copy_checker, copy_run_checker
 
 
 @exit_on_user_error
@@ -30,8 +31,9 @@ def main(argv=None) -> int:
                             formatter_class=ExamplesHelpFormatter)
     parser.add_argument("run_dir", help="a training run directory")
     parser.add_argument("--out", default=None, help="output folder (default: RUN_DIR/export)")
-    parser.add_argument("--checker", default=None, help="also copy this tag checker (checker.json, .tflite, "
-                                                        ".weights.h5) beside the generator")
+    parser.add_argument("--checker", default=None, help="copy this tag checker (checker.json, .tflite, "
+                                                        ".weights.h5) beside the generator (default: the "
+                                                        "one the run trained with, if any)")
     parser.add_argument("--step", type=int, default=None,
                         help="export the checkpoint of this step (one the run kept; default: the latest)")
     parser.add_argument("--no-ema", action="store_true",
@@ -43,6 +45,8 @@ def main(argv=None) -> int:
     out = export_run(args.run_dir, args.out, use_ema=not args.no_ema, step=args.step)
     if args.checker:
         copy_checker(args.checker, out)
+    else:  # the checker the run trained with (--checker), so that --grade works out of the box
+        copy_run_checker(TrainConfig.load(args.run_dir), out)
     print(f"exported to {out}")
     return 0
 

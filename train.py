@@ -22,7 +22,7 @@ from common.env import require_packages
 
 require_packages("train.py")  # one line, not a traceback, outside .venv
 
-from common.cli import ArgumentParser, ExamplesHelpFormatter, UserError, exit_on_user_error
+from common.cli import ArgumentParser, ExamplesHelpFormatter, UserError, exit_on_user_error, number
 from common.quiet import quiet_libraries
 from model.artifacts import check_run_dir, default_run_dir
 from model.config import OPTIMISATION, ConfigError, TrainConfig
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     # TensorFlow loads here, after the flags are checked: --help and flag errors answer at once
     # (quietly: quiet_libraries() silences its start-up lines at import).
     from model.trainer import Trainer, TrainingDiverged, TrainingInterrupted
-    from report.checker import load_checker
+    from report.checker import copy_run_checker, load_checker
     from report.monitor import training_callbacks
 
     # A missing or broken checker stops the run before its folder or the data cache is touched.
@@ -150,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
               f"nothing to do. To train further, give a higher total: python train.py --run-dir {result.run_dir} "
               f"--resume --steps {result.step * 2}", file=sys.stderr)
         return 0
-    print(f"trained to step {result.step} (epoch {result.epoch}), k={result.k:.4f}, lr={result.lr:.2e}; "
+    copy_run_checker(config, result.export_dir)  # the export grades out of the box
+    print(f"trained to step {result.step} (epoch {result.epoch}), k={number(result.k)}, lr={number(result.lr)}; "
           f"run: {result.run_dir}; exported model: {result.export_dir}")
     return 0
 

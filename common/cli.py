@@ -17,13 +17,18 @@ class UserError(ValueError):
     (TagError, ConfigError, RunDirError, ModelError, ReportError, ...)."""
 
 
+def number(value, digits: int = 4) -> str:
+    """A number as people write it: float32's 0.000199999995 is 0.0002, 0.81737566 is 0.8174."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    return f"{value:.{digits}g}" if isinstance(value, float) else str(value)
+
+
 def default_text(value) -> str:
     """A default as --help writes it: on/off for switches, numbers as people write them."""
     if isinstance(value, bool):
         return "on" if value else "off"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
+    return number(value, 6)
 
 
 class DefaultsHelpFormatter(argparse.HelpFormatter):

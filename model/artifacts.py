@@ -26,7 +26,7 @@ CHECKPOINT_DIR = "checkpoints"
 VOCAB_NAME = "vocab.json"
 WORD2VEC_NAME = "word2vec.txt"
 EXPORT_DIR = "export"
-RUN_SUBDIRS = (CHECKPOINT_DIR, "samples", "filtered", "tb")
+RUN_SUBDIRS = (CHECKPOINT_DIR, "samples", "filtered")
 # An exported model (RUN/export/, models/default/)
 GENERATOR_WEIGHTS = "generator.weights.h5"
 GENERATOR_TFLITE = "generator.tflite"

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from common import jsonio
-from common.cli import UserError
+from common.cli import UserError, number
 from common.files import atomic_write
 
 FORMAT_VERSION = 1
@@ -61,11 +61,6 @@ def _range_words(low, high) -> str:
     if low is None:
         return f"<= {high}"
     return f"between {low} and {high}"
-
-
-def _number(value) -> str:
-    """A setting as people write it: 0.0002 stays 0.0002 (not 0.000199999995), 1e-12 stays short."""
-    return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
 class ConfigError(UserError):
@@ -288,7 +283,7 @@ class TrainConfig:
             value = getattr(self, f.name)
             mark = "*" if value != getattr(defaults, f.name) else ""
             shown = {True: "on", False: "off", "": "-"}.get(value, value) if isinstance(value, (bool, str)) else value
-            item = f"{mark}{f.name.replace('_', '-')} {_number(shown)}".replace(" ", "\0")  # one piece
+            item = f"{mark}{f.name.replace('_', '-')} {number(shown, 6)}".replace(" ", "\0")  # one piece
             blocks.setdefault(f.metadata["group"], []).append(item)
         lines = ["settings (* = not the default):"]
         for group, items in blocks.items():

@@ -167,12 +167,30 @@ def find_checker_dir(path: str | Path) -> Path | None:
     return None
 
 
+def missing_checker_hint(path: str | Path) -> str:
+    """The simplest fix for a model without a tag checker: the export that adds the checker
+    its run trained with (--checker), or the bundled one's, before training a new one."""
+    from model.config import ConfigError, TrainConfig
+
+    path = Path(path)
+    run = path.parent if path.name == "export" and (path.parent / "checkpoints").is_dir() else path
+    try:
+        trained_with = TrainConfig.load(path).checker
+    except ConfigError:
+        trained_with = ""
+    if (run / "checkpoints").is_dir():
+        checker = trained_with if trained_with and find_checker_dir(trained_with) else "models/checker"
+        return (f"add one to its export: python export.py {run} --checker {checker}"
+                + ("" if trained_with else " (a checker trained on the same tags)"))
+    return (f"copy one beside it (the files checker.json, checker.tflite, checker.weights.h5 of models/checker) "
+            f"or train one: python -m report.checker train --images DIR --tags-csv CSV --out {path}")
+
+
 def load_checker(path: str | Path, backend: str = "auto") -> Checker:
     """backend auto: LiteRT when checker.tflite exists (no TensorFlow import), else Keras."""
     folder = find_checker_dir(path)
     if folder is None:
-        raise ModelError(f"no tag checker ({CHECKER_JSON}) in {path}; train one with "
-                         f"python -m report.checker train --images DIR --tags-csv CSV --out {path}")
+        raise ModelError(f"no tag checker ({CHECKER_JSON}) in {path}; {missing_checker_hint(path)}")
     meta_path = folder / CHECKER_JSON
     try:
         meta = json.loads(meta_path.read_text())
@@ -192,6 +210,20 @@ def load_checker(path: str | Path, backend: str = "auto") -> Checker:
     backend, infer = open_network(folder / CHECKER_TFLITE, backend, load_keras,
                                   fix="retrain the checker or use the tensorflow backend")
     return Checker(meta, infer, backend)
+
+
+def copy_run_checker(config, out_dir) -> Path | None:
+    """The checker a run trained with (its --checker), copied into its export so that --grade and
+    the report work with the model alone. None when the run had none; a run whose checker has
+    gone since gets one warning line, not an error (the export itself is fine)."""
+    if not config.checker:
+        return None
+    if find_checker_dir(config.checker) is None:
+        print(f"warning: the run's tag checker {config.checker} is gone; the export has none "
+              f"(add one: python export.py RUN --checker DIR)", file=sys.stderr)
+        return None
+    copy_checker(config.checker, out_dir)
+    return Path(config.checker)
 
 
 def copy_checker(checker_dir, out_dir) -> None:

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from common import jsonio
-from common.cli import ArgumentParser, ExamplesHelpFormatter, UserError, exit_on_user_error
+from common.cli import ArgumentParser, ExamplesHelpFormatter, UserError, exit_on_user_error, number
 from common.quiet import quiet_libraries
 from common.files import atomic_path
 from model.generation import check_option, sample_inputs, to_uint8
@@ -150,6 +150,30 @@ def data_for(generator, images, tags_csv, *, cache_dir=None, holdout=None):
                          cache_dir=cache_dir or cfg.cache_dir or None,
                          holdout=cfg.holdout if holdout is None else holdout, seed=cfg.seed,
                          vocab=generator.vocab, progress=False)
+
+
+# Issue 11's targets of a model's quality, the one list (bench/ reads it too): (metric, target, higher is better)
+TARGETS = [("face_rate", 0.85, True), ("acc_hair", 0.95, True), ("acc_eyes", 0.80, True),
+           ("frechet_generated_vs_real", 40.0, False), ("diversity_ratio", 0.70, True)]
+TARGET_NAMES = {"face_rate": "face rate", "acc_hair": "hair", "acc_eyes": "eyes",
+                "frechet_generated_vs_real": "Frechet", "diversity_ratio": "diversity"}
+
+
+def meets(value, target, higher: bool) -> bool:
+    """A missing figure (null in metrics.json, e.g. too few samples) meets nothing."""
+    return value is not None and (value >= target if higher else value <= target)
+
+
+def eval_line(result: dict, step: int) -> str:
+    """One line per evaluation during training: each target's figure, whether it is met."""
+    parts, met = [], 0
+    for name, target, higher in TARGETS:
+        value = result.get(name)
+        ok = meets(value, target, higher)
+        met += ok
+        shown = "-" if value is None else number(float(value), 3)
+        parts.append(f"{TARGET_NAMES[name]} {shown}{' ok' if ok else ''} ({'>=' if higher else '<='} {target:g})")
+    return f"eval at step {step}: " + ", ".join(parts) + f"; {met} of {len(TARGETS)} targets met"
 
 
 def write_results(folder: str | Path, result: dict, step: int | None = None) -> Path:
