@@ -6,6 +6,7 @@
     python generate.py --sweep hair --tags "red eyes"            # fixed z, one column per hair colour
     python generate.py --interpolate "blue hair" "green hair" --cells 8
     python generate.py --model runs/mine --tags "pink hair" --grade
+    python generate.py --edit face.png --tags "green hair" --strip   # your face, recoloured
 
 With a model that has generator.tflite this runs on LiteRT and never imports
 TensorFlow. Every failure a user can cause ends as one line on stderr and
@@ -30,7 +31,7 @@ from model import generation
 from model.artifacts import EXPORT_DIR, ensure_writable_dir
 from model.runtime import load_generator
 from report.checker import load_checker, tag_marks
-from report.grid import full_rows_cols, grid, save_png
+from report.grid import full_rows_cols, grid, save_png, upscale
 from tags.parser import parse
 
 DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "default"
@@ -118,6 +119,14 @@ def build_parser() -> argparse.ArgumentParser:
                       help="draw K faces per cell and keep the one D reconstructs best under its tags "
                            "(1: off; slower by about 3.5K)")
     what.add_argument("--list-tags", action="store_true", help="list the model's tags by group and exit")
+    edit = p.add_argument_group("recolour a face you bring (needs TensorFlow: a few seconds per face)")
+    edit.add_argument("--edit", default=None, metavar="FACE",
+                      help="an image of a face: find it in the generator and draw it with --tags replacing "
+                           "its own (groups not named keep the face's colours), or --sweep a group")
+    edit.add_argument("--from", dest="from_tags", default=None, metavar="TEXT",
+                      help="the face's own tags (default: read by the model's tag checker)")
+    edit.add_argument("--strip", action="store_true",
+                      help="with --edit: write original | reconstruction | edit side by side")
     out = p.add_argument_group("output")
     out.add_argument("--out", default=None,
                      help="a .png path for the grid (sample files go beside it), or a folder for everything "
@@ -158,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.serve and (args.best_of > 1 or args.truncation != 1.0):
         raise UserError("the studio has no --truncation or --best-of yet (it would ignore them); "
                         "draw with them on the command line instead")
+    if args.edit or args.from_tags or args.strip:
+        return _draw_edit(args)
     if args.serve:
         from report.studio import serve
 
@@ -181,6 +192,54 @@ def main(argv: list[str] | None = None) -> int:
     if args.sweep or args.interpolate:
         return _draw_sweep_or_interpolation(args, generator)
     return _draw_requests(args, generator, items)
+
+
+EDIT_REFUSES = ("tags_file", "seeds", "interpolate", "list_tags", "serve", "grade")
+
+
+def _draw_edit(args) -> int:
+    """--edit FACE with --tags TEXT or --sweep GROUP: one PNG (the edit, a strip or a sweep row)."""
+    if not args.edit:
+        raise UserError("--from and --strip go with --edit FACE")
+    clash = [f"--{name.replace('_', '-')}" for name in EDIT_REFUSES if getattr(args, name)]
+    if clash or args.best_of > 1 or args.truncation != 1.0:
+        raise UserError(f"--edit draws one face you bring; it does not take "
+                        f"{', '.join(clash) or '--best-of / --truncation'}")
+    if bool(args.tags) == bool(args.sweep) or (args.tags and len(args.tags) > 1):
+        raise UserError('--edit needs one --tags TEXT (e.g. "green hair") or --sweep hair|eyes')
+    from report.recolour import Recolourer, read_face
+    from tags.parser import parse
+
+    what = parse(args.tags[0], load_generator(args.model, "auto").vocab).file_stem if args.tags else \
+        f"sweep_{args.sweep}"  # the canonical tags name the file, as everywhere
+    out = Path(args.out or model_folder(args.model) / f"edit_{safe_name(Path(args.edit).stem.lower(), 'face')}_"
+               f"{what}.png")
+    ensure_writable_dir(out.parent, "output folder")
+    recolour = Recolourer(args.model)
+    face = read_face(args.edit, recolour.size)
+    for warning in face.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    source = recolour.source_tags(face, args.from_tags)
+    if args.tags:
+        parse(args.tags[0], recolour.vocab)  # a typo fails now, not after the search
+    print(f"{face.name}: {source.text} ({'--from' if args.from_tags else 'read by the tag checker'})")
+    found = recolour.find(face, source, args.seed)
+    if args.sweep:
+        tags, faces = recolour.sweep(found, args.sweep)
+        cells = [face.image, recolour.reconstruction(found), *faces]
+        labels = ["original", "reconstruction", *(t.get(args.sweep) for t in tags)]
+        save_png(out, grid(np.stack(cells), len(cells), None, args.scale, col_labels=labels))
+        print(f"{args.sweep} sweep of {face.name}: original, reconstruction, then a column per colour")
+    else:
+        tags, edited = recolour.edit(found, args.tags[0])
+        print(f"edit: {tags.text}")
+        if args.strip:
+            cells = np.stack([face.image, recolour.reconstruction(found), edited])
+            save_png(out, grid(cells, 3, None, args.scale, col_labels=["original", "reconstruction", tags.text]))
+        else:
+            save_png(out, upscale(edited, args.scale))
+    print(f"wrote {out}")
+    return 0
 
 
 def _draw_sweep_or_interpolation(args, generator) -> int:

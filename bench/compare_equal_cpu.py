@@ -1,6 +1,6 @@
 """Training settings compared at equal CPU time on the real set, then scored.
 
-    .venv/bin/python bench/compare_equal_cpu.py --out runs/cmp --cpu-minutes 30 \\
+    .venv/bin/python bench/compare_equal_cpu.py --out runs/cmp --cpu-minutes 30 [--start RUN] [--no-score] \\
         --variant base= --variant proj="--projection-weight 0.1 --aux-weight 0" [--parallel 2] [--threads 1]
 
 Each variant is a real `train.py` run (run folder OUT/NAME; an existing one is
@@ -21,6 +21,7 @@ import csv
 import json
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -43,11 +44,19 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def prepare_start(start: Path, run_dir: Path) -> None:
+    """A copy of a start run (config, vocab, checkpoints, logs) without its exports or reports, so
+    several variants continue from one state; an existing copy is left as it is (resumed)."""
+    if run_dir.exists():
+        return
+    shutil.copytree(start, run_dir, ignore=shutil.ignore_patterns("export*", "report", ".lock", "cpu_seconds.txt"))
+
+
 def start(name: str, flags: str, args) -> tuple:
     run_dir = Path(args.out) / name
     if (run_dir / "checkpoints").is_dir():
         cmd = [PY, str(ROOT / "train.py"), "--run-dir", str(run_dir), "--resume", "--no-progress",
-               "--threads", str(args.threads)]
+               "--threads", str(args.threads), *shlex.split(flags)]  # a stage may change resumable settings
     else:
         cmd = [PY, str(ROOT / "train.py"), "--images", args.images, "--tags-csv", args.tags_csv,
                "--run-dir", str(run_dir), "--steps", "10000000", "--no-progress", "--threads", str(args.threads),
@@ -121,10 +130,19 @@ def main():
     p.add_argument("--score-seed", type=int, default=1)
     p.add_argument("--grids", type=int, default=10)
     p.add_argument("--score-only", action="store_true", help="score the existing runs, train nothing")
+    p.add_argument("--start", default=None, help="run folder every variant continues from (a copy each; "
+                   "default: every variant trains from scratch)")
+    p.add_argument("--no-score", action="store_true", help="train only (e.g. to read the equilibrium figures)")
     args = p.parse_args()
     variants = dict(v.split("=", 1) for v in args.variant)
     Path(args.out).mkdir(parents=True, exist_ok=True)
+    if args.start:
+        for name in variants:
+            prepare_start(Path(args.start), Path(args.out) / name)
+        variants = {name: f"--steps 10000000 {flags}" for name, flags in variants.items()}
     used = {} if args.score_only else train_all(variants, args)
+    if args.no_score:
+        return 0
     table = []
     for name in variants:
         run_dir = Path(args.out) / name

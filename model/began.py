@@ -170,13 +170,17 @@ class CondBEGAN(keras.Model):
                                             cfg.wrong_warmup)
         t["d_loss"] = losses.discriminator_loss(t["loss_real"], t["loss_fake"], t["wrong_term"], self.k,
                                                 wrong_weight, t["kept"])
-        t["g_loss"] = losses.generator_loss(t["loss_fake"], losses.out_of_bound(fake), cfg.oob_weight)
+        t["g_loss"] = losses.generator_loss(t["loss_fake"], losses.out_of_bound(fake), cfg.oob_weight,
+                                            cfg.g_recon_weight)
+        # k_scope "game": k_t also sets how hard G follows the heads and the mode-seeking term, so at k_t = 0
+        # G is BEGAN's alone (the lowest L(G(z))/L(x)) and the one controller finds the balance for any gamma.
+        g_gain = self.k if cfg.k_scope == "game" else 1.0
         for weight, d_term, g_term in ((cfg.aux_weight, "aux_real", "aux_fake"),
                                        (cfg.projection_weight, "adv_d", "adv_g")):
             if weight > 0:
                 weight = losses.warmup_weight(weight, self.step, cfg.head_warmup)
                 t["d_loss"] += weight * t[d_term]
-                t["g_loss"] += weight * t[g_term]
+                t["g_loss"] += weight * g_gain * t[g_term]
         t["diversity"] = t["kl"] = tf.constant(0.0)
         if cfg.diversity_weight > 0:
             half = tf.shape(b.images)[0] // 2
@@ -184,7 +188,7 @@ class CondBEGAN(keras.Model):
                            else [b.z2[:half], b.cond[:half]])
             fake_pair = self.generator(pair_inputs, training=True)
             t["diversity"] = losses.mode_seeking(fake[:half], fake_pair, b.z[:half], b.z2[:half])
-            t["g_loss"] += cfg.diversity_weight * t["diversity"]
+            t["g_loss"] += cfg.diversity_weight * g_gain * t["diversity"]
         if cfg.cond_augment:
             _, mu, log_sigma = self.generator.get_layer("g_embed")(b.cond, b.eps)
             t["kl"] = losses.kl_to_standard_normal(mu, log_sigma)
@@ -232,7 +236,7 @@ class CondBEGAN(keras.Model):
             t["aux_fake"] = losses.tag_classification_loss(self.aux_layer(h_fake), labels, self.group_sizes)
         if self.projection is not None:
             score_fake = self.projection(features_fake, b.cond)
-            fake_weight = self.k if cfg.k_scope == "all" else 1.0
+            fake_weight = self.k if cfg.k_scope in ("all", "game") else 1.0
             t["adv_d"] = losses.hinge_discriminator_loss(self.projection(features_real, b.cond), score_fake,
                                                          t["kept"], fake_weight)
             t["adv_g"] = losses.hinge_generator_loss(score_fake)

@@ -31,7 +31,7 @@ RANGES = {
     "vanishing_steps": (1, None), "ca_kl_weight": (0.0, None),
     "gamma": (0.0, 1.0), "lambda_k": (0.0, 1.0), "wrong_cap": (0.0, None), "oob_weight": (0.0, None),
     "aux_weight": (0.0, None), "diversity_weight": (0.0, None), "filter_sd": (0.0, None),
-    "projection_weight": (0.0, None), "wrong_warmup": (0, None), "head_warmup": (0, None), "ema_decay": (0.0, 0.999999),
+    "projection_weight": (0.0, None), "wrong_warmup": (0, None), "head_warmup": (0, None), "g_recon_weight": (0.0, None), "ema_decay": (0.0, 0.999999),
     "batch_size": (1, 65536), "lr": (1e-12, 1.0), "lr_d": (0.0, 1.0), "lr_floor": (0.0, 1.0),
     "lr_window": (1, None), "lr_patience": (1, None), "beta1": (0.0, 0.999999),
     "epochs": (1, 1_000_000), "steps": (0, 10**12), "seed": (0, SEED_MAX),
@@ -87,7 +87,7 @@ def setting(default, group: str, help: str, *, resumable: bool = False, architec
 
 # Settings added after format 1 was fixed: a config.json written before them
 # means they were off, whatever today's default is (so old runs resume as they were).
-LEGACY_VALUES = {"k_scope": "reconstruction", "head_warmup": 0, "wrong_form": "course", "projection_weight": 0.0, "augment": "", "wrong_warmup": 0, "ema_decay": 0.0, "lr_d": 0.0}
+LEGACY_VALUES = {"g_recon_weight": 1.0, "k_scope": "reconstruction", "head_warmup": 0, "wrong_form": "course", "projection_weight": 0.0, "augment": "", "wrong_warmup": 0, "ema_decay": 0.0, "lr_d": 0.0}
 
 # Weights whose value > 0 builds a head on D: a later stage (--resume) may change
 # the weight, but not turn the head on or off (its variables would not match).
@@ -131,9 +131,13 @@ class TrainConfig:
     gamma: float = setting(0.5, LOSSES, "BEGAN diversity ratio gamma (lower: sharper, less diverse)",
                            resumable=True)
     lambda_k: float = setting(0.001, LOSSES, "k_t proportional gain lambda_k")
-    k_scope: str = setting("reconstruction", LOSSES, "which of D's fake terms k_t weights: reconstruction "
-                           "(the paper: L(G(z)) only) or all (also the fake side of the projection hinge, "
-                           "so one controller balances D against G)", choices=("reconstruction", "all"))
+    k_scope: str = setting("reconstruction", LOSSES, "what k_t weights: reconstruction (the paper: D's L(G(z)) "
+                           "only); all (every fake term of D: also the projection hinge's fake side); game (all, "
+                           "and G's pull from the heads and the mode-seeking term, so at k_t = 0 G is pure BEGAN)",
+                           choices=("reconstruction", "all", "game"))
+    g_recon_weight: float = setting(1.0, LOSSES, "weight of L(G(z)) in G's loss (1 in the paper); higher gives "
+                                    "BEGAN's term more say against the heads, so k_t has room to act",
+                                    resumable=True)
     wrong_weight: str = setting("1.0", LOSSES, "weight of the capped wrong-condition term: a number, or k to "
                                 "reuse k_t")
     wrong_cap: float = setting(1.5, LOSSES, "cap of the wrong-condition loss, in multiples of L(x)")

@@ -78,9 +78,13 @@ def out_of_bound(images):
     return tf.reduce_mean(tf.square(tf.nn.relu(tf.abs(_f32(images)) - 1.0)))
 
 
-def generator_loss(loss_fake, oob, oob_weight):
-    """L_G = L(G(z, c), c) + w_oob * out_of_bound(G(z, c))."""
-    return masked_mean(loss_fake) + _f32(oob_weight) * _f32(oob)
+def generator_loss(loss_fake, oob, oob_weight, recon_weight=1.0):
+    """L_G = w_rec L(G(z, c), c) + w_oob * out_of_bound(G(z, c)).
+
+    `recon_weight` (1 in the paper) gives BEGAN's own term more say in G's loss
+    against the heads beside it: every extra G term pulls G away from faces D
+    reconstructs easily, and k_t can only push L(G(z)) up, never down."""
+    return _f32(recon_weight) * masked_mean(loss_fake) + _f32(oob_weight) * _f32(oob)
 
 
 def k_update(k, loss_real, loss_fake, gamma, lambda_k):

@@ -216,9 +216,8 @@ def _reconstructor_opener(model_dir: Path, config: TrainConfig, backend: str) ->
     return open_reconstructor
 
 
-def load_generator(model_dir: str | Path, backend: str = "auto") -> LoadedGenerator:
-    """backend: auto (LiteRT if generator.tflite exists) | litert | tensorflow."""
-    model_dir = resolve_model_dir(model_dir)
+def model_settings(model_dir: Path) -> tuple[TrainConfig, Vocabulary]:
+    """The model's config and vocabulary, checked against each other."""
     try:
         config = TrainConfig.load(model_dir)
     except ConfigError as exc:
@@ -230,6 +229,20 @@ def load_generator(model_dir: str | Path, backend: str = "auto") -> LoadedGenera
     if vocab.dim != config.cond_dim:
         raise ModelError(f"{model_dir / VOCAB_NAME} gives {vocab.dim}-dim conditions but the model "
                          f"expects {config.cond_dim}; the vocabulary belongs to another model")
+    return config, vocab
+
+
+def load_keras_generator(model_dir: str | Path):
+    """(float32 Keras generator, config, vocab): for what needs G's gradients (model.editing)."""
+    model_dir = resolve_model_dir(model_dir)
+    config, vocab = model_settings(model_dir)
+    return _keras_generator(model_dir, config), config, vocab
+
+
+def load_generator(model_dir: str | Path, backend: str = "auto") -> LoadedGenerator:
+    """backend: auto (LiteRT if generator.tflite exists) | litert | tensorflow."""
+    model_dir = resolve_model_dir(model_dir)
+    config, vocab = model_settings(model_dir)
     backend, infer = open_network(
         model_dir / GENERATOR_TFLITE, backend,
         lambda: keras_infer(_keras_generator(model_dir, config)),

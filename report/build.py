@@ -228,6 +228,25 @@ def _quality(doc: _Doc, run_dir: Path, out: Path) -> None:
         doc.image(name, title, titled=True)
 
 
+def _equilibrium(doc: _Doc, run_dir: Path, config: TrainConfig) -> None:
+    """Whether BEGAN's control acted: k_t's band, L(G(z))/L(x) against gamma, M against quality."""
+    from report.equilibrium import balance, m_tracks_quality
+
+    metrics = read_csv(run_dir / "metrics.csv")
+    if not metrics:
+        return
+    doc.section("BEGAN equilibrium")
+    b = balance(metrics, config.gamma)
+    q = m_tracks_quality(metrics, read_csv(run_dir / "eval.csv"), config.lr_window)
+    doc.text(f"k_t was strictly inside (0, 1) in {fmt(b['k_inside'])} of the logged steps after the first 10 % "
+             f"(the balance acts when this is near 1). Over the second half, L(G(z))/L(x) averaged "
+             f"{fmt(b['ratio'])} against gamma = {fmt(config.gamma)}: the equilibrium "
+             f"{'holds' if b['holds'] else 'does not hold'} (k_t inside in at least 90 % of steps, ratio within "
+             f"gamma +- 0.1). The learning rate moved {b['lr_changes']} times. Spearman rank correlation of the "
+             f"windowed mean M with the Frechet distance over {q['evaluations']} evaluations: {fmt(q['spearman'])} "
+             "(positive: M falls as the faces improve).")
+
+
 def find_checker(run_dir: Path, config: TrainConfig) -> Path | None:
     found = find_checker_dir(run_dir)
     if found is None and config.checker:
@@ -395,6 +414,7 @@ def build_report(run_dir: str | Path, *, check_tags: bool = True) -> Path:
     _marked_grid_section(doc, run_dir, out, config, check_tags)
     _baseline_section(doc, run_dir, out)
     _quality(doc, run_dir, out)
+    _equilibrium(doc, run_dir, config)
     _training(doc, run_dir, out)
     _timeline(doc, run_dir, out)
     _filter(doc, run_dir, out)

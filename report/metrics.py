@@ -11,6 +11,9 @@
 - per-image face rate: the course's anime-face detector (report.baseline)
   run on each sample (real faces: 0.972, bench/baseline_real.py), and its count on one 5x5 grid
   of samples spread over the combinations (the course passed a grid at 20);
+- sharpness: high-frequency energy (mean squared Laplacian of the grey
+  image), generated over real held-out (BEGAN's gamma trades it against
+  diversity: Berthelot et al. 2017, section 4.2);
 - Frechet distance between generated and held-out real features, next to
   real-vs-real: the held-out images are split in two halves A and B; equally
   large samples of the generated set and of A are both compared with B, so
@@ -70,6 +73,18 @@ def mean_pairwise_distance(features: np.ndarray) -> float:
     return float(pdist(np.asarray(features, np.float64)).mean()) if len(features) > 1 else 0.0
 
 
+def high_frequency_energy(images: np.ndarray) -> float:
+    """Mean squared Laplacian of the grey images (uint8 [N, S, S, 3]): how much fine detail
+    they hold. Blurry faces score low; the figure is compared with real faces' own."""
+    from skimage.color import rgb2gray
+    from skimage.filters import laplace
+
+    if len(images) == 0:
+        return float("nan")
+    grey = rgb2gray(np.asarray(images))
+    return float(np.mean([np.mean(laplace(g) ** 2) for g in grey]))
+
+
 def training_combinations(data) -> list[tuple[str, ...]]:
     """The distinct (hair, eyes, ...) value tuples of the training rows, sorted."""
     groups = list(data.vocab.groups)
@@ -102,8 +117,12 @@ def evaluate_generator(generator, checker, data, *, n_per_combo: int = 4, seed: 
             predicted = np.array(checker.groups[group])[probs[group].argmax(1)]
             wanted = np.array([t.get(group) for t in tagsets])
             result[f"acc_{group}"] = _round(np.mean(predicted == wanted), 4)
-    real_feats = checker.features(data.images[data.holdout_indices()])
+    real_images = data.images[data.holdout_indices()]
+    real_feats = checker.features(real_images)
     result |= _diversity(feats, real_feats, data, combos, n_per_combo)
+    sharp, sharp_real = high_frequency_energy(images), high_frequency_energy(real_images)
+    result |= {"sharpness_generated": _round(sharp, 6), "sharpness_real": _round(sharp_real, 6),
+               "sharpness_ratio": _round(sharp / sharp_real, 4) if sharp_real > 0 else float("nan")}
     result |= _frechet(feats, real_feats, seed)
     return result
 

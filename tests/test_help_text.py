@@ -48,7 +48,7 @@ def test_train_flags_with_a_fixed_set_offer_it_and_switches_say_on_or_off():
     for flag, values in {"--tag-format": "auto,2018,2017,header", "--precision": "auto,fp32,bf16",
                          "--strategy": "default,mirrored,multiworker", "--wrong-form": "margin,course",
                          "--condition-mode": "onehot,word2vec", "--image-size": "32,64,128",
-                         "--k-scope": "reconstruction,all"}.items():
+                         "--k-scope": "reconstruction,all,game"}.items():
         assert f"{flag} {{{values}}}" in entries[flag], entries[flag]
     assert entries["--skip"].endswith("(default: off)"), entries["--skip"]
     assert entries["--cond-every-scale"].endswith("(default: on)")

@@ -51,6 +51,8 @@ def test_discriminator_and_generator_losses():
     assert d_masked.numpy() == pytest.approx(-0.2)
     g = losses.generator_loss(fake, 0.25, 2.0)
     assert g.numpy() == pytest.approx(0.4 + 0.5)
+    # BEGAN's term weighted 3x, the out-of-bound penalty as it was
+    assert losses.generator_loss(fake, 0.25, 2.0, 3.0).numpy() == pytest.approx(1.2 + 0.5)
 
 
 def test_wrong_condition_term_is_capped_at_1_5_real_loss():

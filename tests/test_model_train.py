@@ -172,9 +172,9 @@ def test_nan_guard_names_the_step_and_keeps_the_last_good_checkpoint(tmp_path, s
     original = losses.generator_loss
     calls = tf.Variable(0, dtype=tf.int64, trainable=False)
 
-    def poisoned(loss_fake, oob, weight):
+    def poisoned(loss_fake, oob, *weights):
         calls.assign_add(1)
-        value = original(loss_fake, oob, weight)
+        value = original(loss_fake, oob, *weights)
         return tf.where(calls > 7, tf.constant(float("nan")), value)
 
     monkeypatch.setattr(losses, "generator_loss", poisoned)

@@ -4,12 +4,14 @@ command that serves it, and the page in a real headless Chromium.
 
 Uses the bundled models/default (generator.tflite + checker), copied into a
 temporary project root beside a fake run, so nothing here needs ../shared."""
+import base64
 import io
 import json
 import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -321,6 +323,107 @@ def test_nothing_is_written(server, project):
     assert sorted(str(p) for p in project.rglob("*")) == before
 
 
+# ---------------------------------------------------------------- recolour an upload (the only POST)
+@pytest.fixture(scope="module")
+def face_png():
+    """A synthetic blue-haired, red-eyed face at 80x80, as the PNG bytes a user uploads."""
+    from PIL import Image
+
+    from preprocess.synthetic import draw_face
+
+    buffer = io.BytesIO()
+    Image.fromarray(draw_face("blue", "red", size=80, rng=np.random.default_rng(5))).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def post(server, path, body: bytes, headers=None):
+    """(status, JSON) of a POST with `body`."""
+    request = urllib.request.Request(_url(server, path), data=body, method="POST",
+                                     headers={"Content-Type": "image/png", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=300) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_edit_upload_gives_reconstruction_edit_and_sweeps(server, face_png):
+    query = "/api/edit?tags=green+hair&from=blue+hair+red+eyes&seed=3&scale=2"
+    status, data = post(server, query, face_png)
+    assert status == 200, data
+    assert data["source"] == "blue hair red eyes" and data["from"] == "text"
+    assert data["tags"] == "green hair red eyes"  # the eyes not named keep the face's colour
+    images = {k: _png_pixels(base64.b64decode(data[k].split(",", 1)[1]))
+              for k in ("original", "reconstruction", "edit")}
+    assert {im.shape for im in images.values()} == {(128, 128, 3)}  # the model's size, zoom 2
+    original = images["original"].astype(float)
+    _, random_grid = get_json(server, "/api/grid?tags=blue+hair+red+eyes&n=4&cols=4&scale=2&seed=3")
+    cells = _png_pixels(base64.b64decode(random_grid["image"].split(",", 1)[1]))
+    random_faces = [cells[PAD:PAD + 128, PAD + k * (128 + PAD):PAD + k * (128 + PAD) + 128] for k in range(4)]
+    closest_random = min(np.abs(f - original).mean() for f in random_faces)
+    assert np.abs(images["reconstruction"] - original).mean() < 0.8 * closest_random  # it found this face
+    hair = data["sweeps"]["hair"]
+    assert len(hair["columns"]) == 12
+    assert _png_pixels(base64.b64decode(hair["image"].split(",", 1)[1])).shape[1] == 12 * (128 + PAD) + PAD
+    again = post(server, query, face_png)[1]  # the same seed, the same pixels
+    assert again["edit"] == data["edit"] and again["reconstruction"] == data["reconstruction"]
+    status, read = post(server, "/api/edit?tags=green+hair", face_png)  # the bundled checker reads the face
+    assert status == 200 and read["from"] == "checker" and read["tags"].startswith("green hair")
+
+
+@pytest.mark.parametrize("query,body,headers,status,param,words", [
+    ("/api/edit?tags=green+hair", b"not an image" * 10, {}, 400, "image", "cannot use the upload as a face"),
+    ("/api/edit?tags=rainbow+hair", "FACE", {}, 400, "tags", "unknown tag 'rainbow hair'"),
+    ("/api/edit?tags=green+hair&from=blue+hair+blue+hair+red+hair", "FACE", {}, 400, "from", "two hair"),
+    ("/api/edit?tags=green+hair&n=3", "FACE", {}, 400, "n", "unknown parameter 'n'"),
+    ("/api/edit?tags=green+hair", "BOMB", {}, 400, "image", "cannot use the upload as a face"),
+    ("/api/edit?tags=green+hair", b"", {}, 400, "image", "no image"),
+])
+def test_bad_uploads_get_a_clear_json_error(server, face_png, query, body, headers, status, param, words):
+    if body == "BOMB":  # 64 million pixels in a few kB: refused by the training images' reader
+        from PIL import Image
+
+        buffer = io.BytesIO()
+        Image.new("1", (8000, 8000)).save(buffer, format="PNG")
+        body = buffer.getvalue()
+        assert len(body) < 100_000
+    got, data = post(server, query, face_png if body == "FACE" else body, headers)
+    assert got == status and data["param"] == param, data
+    assert words in data["error"]
+
+
+def test_an_upload_over_the_limit_is_refused_unread(server):
+    from report.studio.server import MAX_UPLOAD
+
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as conn:
+        conn.sendall(f"POST /api/edit?tags=green+hair HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     f"Content-Length: {MAX_UPLOAD + 1}\r\n\r\n".encode())  # and no body
+        answer = conn.recv(65536).decode()
+    assert answer.startswith("HTTP/1.0 413") and "at most 8 MiB" in answer
+    assert get_json(server, "/api/edit?tags=green+hair")[0] == 405  # the upload is a POST body
+
+
+def test_an_upload_is_never_written_to_disk(inproc, face_png):
+    writes = {"active": False, "paths": []}
+
+    def hook(event, args):  # every file opened for writing while active (hooks cannot be removed)
+        if writes["active"] and event == "open" and len(args) > 2:
+            mode, flags = args[1], args[2] or 0
+            if (mode and any(c in str(mode) for c in "wax+")) or flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+                writes["paths"].append(str(args[0]))
+
+    sys.addaudithook(hook)
+    query = "/api/edit?tags=pink+hair&from=blue+hair+red+eyes"
+    assert post(inproc, query, face_png)[0] == 200  # opens TensorFlow (its logs go to a temporary file)
+    writes["active"] = True
+    try:
+        status, data = post(inproc, query, face_png)
+    finally:
+        writes["active"] = False
+    assert status == 200 and data["tags"] == "pink hair red eyes"
+    assert writes["paths"] == []
+
+
 # ---------------------------------------------------------------- concurrency
 def test_concurrent_requests_from_threads(server):
     """Sixteen requests over eight threads, both models, with and without grading: each
@@ -427,7 +530,7 @@ def _browser():
     return webdriver.Chrome(options=options, service=webdriver.ChromeService(driver_path))
 
 
-def test_page_in_headless_chromium(server):
+def test_page_in_headless_chromium(server, face_png, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -490,6 +593,19 @@ def test_page_in_headless_chromium(server):
         driver.find_element(By.ID, "interpolate").click()
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#strips figure img"))
         # no script errors (the 400 of the mistyped tags above is a network entry)
+
+        # recolour a face picked from disk (the upload is kept in the studio's memory)
+        face = tmp_path / "mine.png"
+        face.write_bytes(face_png)
+        driver.find_element(By.ID, "edit-from").send_keys("blue hair red eyes")
+        driver.find_element(By.ID, "face-file").send_keys(str(face))  # picking a file starts the edit
+        caption = WebDriverWait(driver, 300).until(
+            lambda d: d.find_elements(By.ID, "edit-caption") and d.find_element(By.ID, "edit-caption").text)
+        assert caption == "mine.png: blue hair red eyes (given) -> green hair red eyes"
+        for image_id in ("edit-original", "edit-reconstruction", "edit-image", "edit-sweep-hair", "edit-sweep-eyes"):
+            assert driver.execute_script(f"const i = document.getElementById('{image_id}');"
+                                         "return i.complete && i.naturalWidth > 0;"), image_id
+        assert driver.find_element(By.ID, "edit-error").text == ""
         severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE" and e["source"] != "network"]
         assert severe == []
     finally:

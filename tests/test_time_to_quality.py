@@ -14,13 +14,15 @@ def _rows():
 
 
 def test_first_met_per_target():
-    hits = first_met(_rows())
+    hits = first_met(_rows(), "round2")
     assert hits["baseline passed (>= 20 faces)"] == (2.0, 2000)
     assert hits["face rate >= 0.85"] == (2.0, 2000)
     assert hits["eyes >= 0.8"] == (3.0, 3000)
     assert hits["diversity >= 0.7 x real"] == (2.0, 2000)  # met once, even if lost later
     assert hits["Frechet <= 40"] is None
     assert hits["every target at once (of these)"] is None  # never all in one row
+    strict = first_met(_rows())  # round 3: face rate >= 0.95 was never met, hair >= 0.95 was at step 2000
+    assert strict["face rate >= 0.95"] is None and strict["hair >= 0.95"] == (2.0, 2000)
 
 
 def test_every_target_at_once_is_the_first_row_meeting_all():
@@ -28,8 +30,8 @@ def test_every_target_at_once_is_the_first_row_meeting_all():
                        "acc_hair": "0.97", "acc_eyes": "0.85", "frechet_generated_vs_real": "30",
                        "diversity_ratio": "0.75"}]
     rows.append(dict(rows[-1], step="5000", cpu_seconds="18000"))
-    assert first_met(rows)["every target at once (of these)"] == (4.0, 4000)
-    assert first_met(rows)["Frechet <= 40"] == (4.0, 4000)
+    assert first_met(rows, "round2")["every target at once (of these)"] == (4.0, 4000)
+    assert first_met(rows, "round2")["Frechet <= 40"] == (4.0, 4000)
 
 
 def test_cli_prints_each_target_and_refuses_a_run_without_eval_csv(tmp_path, capsys):
@@ -39,7 +41,7 @@ def test_cli_prints_each_target_and_refuses_a_run_without_eval_csv(tmp_path, cap
         writer = csv.DictWriter(fh, fieldnames=list(_rows()[0]))
         writer.writeheader()
         writer.writerows(_rows())
-    assert main([str(run)]) == 0
+    assert main([str(run), "--targets", "round2"]) == 0
     out = capsys.readouterr().out
     assert "3 evaluations, 3.00 CPU-hours to step 3000" in out
     assert "eyes >= 0.8                      3.00 CPU-hours (step 3000)" in out and "Frechet <= 40" in out

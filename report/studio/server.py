@@ -10,8 +10,8 @@ path; each model is loaded once and kept, and its interpreters are used by
 one request at a time. Nothing is written to disk: images are returned in
 the response.
 
-API (GET only; errors are JSON {"error": message, "param": name} with a 4xx
-status):
+API (GET, and one POST: the upload of a face to recolour; errors are JSON
+{"error": message, "param": name} with a 4xx status):
     /api/models                     the model folders (models/, runs/*/export) with step and metrics
     /api/vocab?model=               tag groups and other tags of a model; checker and baseline available?
     /api/parse?model=&tags=         tag text -> canonical tags, or the CLI's error message
@@ -21,6 +21,11 @@ status):
     /api/face.png?...&i=            face i (0-based) of that grid
     /api/sweep[.png]?model=&group=hair|eyes&tags=&rows=&seed=&scale=
     /api/interpolate[.png]?model=&a=&b=&steps=&seed=&scale=[&tags=]
+    POST /api/edit?model=&tags=&from=&seed=&scale=   body: the image file (at most MAX_UPLOAD bytes),
+                                    decoded in memory by the training images' reader (decompression-bomb
+                                    check) and never written to disk; JSON with the source's tags, the
+                                    original, its reconstruction, the edit (tags replacing the source's
+                                    groups they name) and a sweep per group, as data URLs
 """
 from __future__ import annotations
 
@@ -49,11 +54,12 @@ STATIC = {"/": ("index.html", "text/html; charset=utf-8"),
           "/studio.js": ("studio.js", "text/javascript; charset=utf-8"),
           "/studio.css": ("studio.css", "text/css; charset=utf-8")}
 DEFAULT_PORT = 8765
+MAX_UPLOAD = 8 * 2 ** 20  # bytes of an uploaded face
 
 # name: (default, lowest, highest)
 INTS = {"seed": (0, 0, 2 ** 32 - 1), "n": (25, 1, 100), "cols": (5, 1, 20), "scale": (1, 1, 4),
         "i": (0, 0, 99), "rows": (4, 1, 8), "steps": (8, 2, 16)}
-TEXTS = {"tags": 300, "a": 300, "b": 300, "model": 300, "group": 20}
+TEXTS = {"tags": 300, "a": 300, "b": 300, "model": 300, "group": 20, "from": 300}
 FLAGS = {"grade"}
 ENDPOINT_PARAMS = {
     "models": set(),
@@ -63,6 +69,7 @@ ENDPOINT_PARAMS = {
     "face": {"model", "tags", "seed", "n", "i", "scale"},
     "sweep": {"model", "group", "tags", "rows", "seed", "scale"},
     "interpolate": {"model", "a", "b", "tags", "steps", "seed", "scale"},
+    "edit": {"model", "tags", "from", "seed", "scale"},
 }
 
 
@@ -79,6 +86,8 @@ class _Loaded:
     def __init__(self, generator, checker, checker_error):
         self.generator, self.checker, self.checker_error = generator, checker, checker_error
         self.lock = threading.Lock()
+        self.recolourer = None  # the face editor (TensorFlow), opened by the first upload
+        self.edit_lock = threading.Lock()  # one search at a time: the editor's variables are shared
 
 
 def _png(image: np.ndarray) -> bytes:
@@ -90,6 +99,10 @@ def _png(image: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(image, np.uint8)).save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
+
+
+def _data_url(image: np.ndarray) -> str:
+    return "data:image/png;base64," + base64.b64encode(_png(image)).decode("ascii")
 
 
 def _name(text: str) -> str:
@@ -319,6 +332,48 @@ class Studio:
                 "height": int(picture.shape[0]), "filename": name,
                 "image": "data:image/png;base64," + base64.b64encode(_png(picture)).decode("ascii")}
 
+    def edit(self, p: dict, upload: bytes) -> dict:
+        """Recolour an uploaded face (bytes kept in memory): see POST /api/edit."""
+        from common.cli import UserError
+        from report.grid import grid, upscale
+        from report.recolour import Recolourer, read_face
+        from tags.parser import parse
+
+        start = time.perf_counter()
+        model_id, loaded = self.model(p.get("model"))
+        vocab = loaded.generator.vocab
+        text = p.get("tags") or None
+        if text:
+            _tag_call(parse, "tags", text, vocab)
+        size = loaded.generator.config.image_size
+        try:
+            face = read_face(upload, size, "the upload")
+        except UserError as exc:
+            raise ApiError(400, str(exc), "image") from None
+        with loaded.edit_lock:
+            if loaded.recolourer is None:
+                loaded.recolourer = Recolourer(self.models()[model_id])
+            recolour = loaded.recolourer
+            try:
+                source = _tag_call(recolour.source_tags, "from", face, p.get("from") or None)
+            except UserError as exc:  # no checker and no "from"
+                raise ApiError(422, str(exc), "from") from None
+            found = recolour.find(face, source, p["seed"])
+            reconstruction = recolour.reconstruction(found)
+            edit_tags, edited = recolour.edit(found, text) if text else (source, reconstruction)
+            sweeps = {group: recolour.sweep(found, group) for group in vocab.groups}
+        scale = p["scale"]
+        return {"model": model_id, "source": source.text, "from": "text" if p.get("from") else "checker",
+                "tags": edit_tags.text, "seed": p["seed"], "warnings": face.warnings,
+                "original": _data_url(upscale(face.image, scale)),
+                "reconstruction": _data_url(upscale(reconstruction, scale)),
+                "edit": _data_url(upscale(edited, scale)),
+                "filename": f"edit_{_name(edit_tags.text)}_seed{p['seed']}.png",
+                "sweeps": {group: {"columns": [t.get(group) for t in tags],
+                                   "image": _data_url(grid(faces, len(faces), None, scale))}
+                           for group, (tags, faces) in sweeps.items()},
+                "ms": round((time.perf_counter() - start) * 1000, 1)}
+
 
 def _required(p: dict, name: str) -> str:
     value = p.get(name)
@@ -426,9 +481,48 @@ class Handler(BaseHTTPRequestHandler):
         self._json(status, {"error": message, "param": param, "status": status})
 
     def do_POST(self):
-        self._error(405, "the studio only answers GET requests")
+        try:
+            self._post()
+        except ApiError as exc:
+            self._error(exc.status, exc.message, exc.param)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        except Exception as exc:  # a bug: say so in the response and in the server's log
+            traceback.print_exc(file=sys.stderr)
+            self._error(500, f"internal error ({type(exc).__name__}: {exc})")
 
-    do_PUT = do_DELETE = do_PATCH = do_POST
+    def _refuse(self):
+        self._error(405, "the studio answers GET requests, and POST only at /api/edit (a face to recolour)")
+
+    do_PUT = do_DELETE = do_PATCH = _refuse
+
+    def _check_host(self):
+        if self.local_only:  # a page on another site cannot reach the studio through a rebound DNS name
+            host = _host_of(self.headers.get("Host") or "127.0.0.1")
+            if not _loopback(host):
+                raise ApiError(403, f"this studio answers only to 127.0.0.1/localhost, not Host {host[:60]!r}")
+
+    def _post(self):
+        """POST /api/edit: the body is read into memory (at most MAX_UPLOAD bytes), never to disk."""
+        self._check_host()
+        url = urlsplit(self.path)
+        if url.path != "/api/edit":
+            return self._refuse()
+        length = self.headers.get("Content-Length")
+        if length is None or not length.strip().isdigit():
+            self.close_connection = True
+            raise ApiError(411, "send the image as the request body with a Content-Length", "image")
+        length = int(length)
+        if length > MAX_UPLOAD:
+            self.close_connection = True  # the body is not read
+            raise ApiError(413, f"the image is {length / 2**20:.1f} MiB; at most {MAX_UPLOAD // 2**20} MiB", "image")
+        if length == 0:
+            raise ApiError(400, "no image in the request body", "image")
+        p = parse_params("edit", url.query)
+        upload = self.rfile.read(length)
+        if len(upload) < length:
+            raise ApiError(400, "the upload ended early", "image")
+        return self._json(200, self.studio.edit(p, upload))
 
     def do_HEAD(self):
         self.do_GET()
@@ -445,10 +539,7 @@ class Handler(BaseHTTPRequestHandler):
             self._error(500, f"internal error ({type(exc).__name__}: {exc})")
 
     def _get(self):
-        if self.local_only:  # a page on another site cannot reach the studio through a rebound DNS name
-            host = _host_of(self.headers.get("Host") or "127.0.0.1")
-            if not _loopback(host):
-                raise ApiError(403, f"this studio answers only to 127.0.0.1/localhost, not Host {host[:60]!r}")
+        self._check_host()
         url = urlsplit(self.path)
         path = url.path
         if path in STATIC:
@@ -461,6 +552,8 @@ class Handler(BaseHTTPRequestHandler):
         endpoint = endpoint[:-4] if as_png else endpoint
         studio = self.studio
         png_only, json_only = {"face"}, {"models", "vocab", "parse"}
+        if endpoint == "edit":
+            raise ApiError(405, "/api/edit takes the image as a POST body", "image")
         if endpoint not in ENDPOINT_PARAMS or (as_png and endpoint in json_only) or (
                 not as_png and endpoint in png_only):
             raise ApiError(404, f"no API {path[:80]!r}; see /api/models, /api/vocab, /api/parse, /api/grid, "

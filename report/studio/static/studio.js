@@ -305,6 +305,77 @@ async function interpolate() {
   }
 }
 
+// ------------------------------------------------------------ recolour a face you bring
+function pickFace(file) {
+  state.face = file || null;
+  $("edit-error").textContent = "";
+  $("edit-status").textContent = file ? `${file.name} (${Math.ceil(file.size / 1024)} KiB)` : "";
+  if (file) recolour();
+}
+
+function picture(src, alt, id) {
+  const img = document.createElement("img");
+  img.src = src; img.alt = alt; img.id = id;
+  return img;
+}
+
+async function recolour() {
+  if (!state.face) { $("edit-error").textContent = "drop or pick an image of a face first"; return; }
+  const params = { model: $("model").value, tags: $("edit-tags").value.trim(), seed: $("seed").value || "0",
+                   scale: $("scale").value };
+  if ($("edit-from").value.trim()) params.from = $("edit-from").value.trim();
+  $("edit-error").textContent = "";
+  $("edit-status").textContent = "finding the face in the generator (the first upload starts TensorFlow)...";
+  $("recolour").disabled = true;
+  try {
+    const response = await fetch("/api/edit?" + new URLSearchParams(params).toString(), {
+      method: "POST", body: state.face, headers: { "Content-Type": state.face.type || "application/octet-stream" },
+    });
+    let data;
+    try { data = await response.json(); } catch (e) { data = { error: `HTTP ${response.status}` }; }
+    if (!response.ok) throw new Error(data.error || `HTTP ${response.status}`);
+    const box = $("edits");
+    box.replaceChildren();
+    const fig = document.createElement("figure");
+    const cap = document.createElement("figcaption");
+    cap.id = "edit-caption";
+    cap.textContent = `${state.face.name}: ${data.source} (${data.from === "text" ? "given" : "read by the checker"})`
+      + ` -> ${data.tags}`;
+    fig.append(cap, picture(data.original, "the face", "edit-original"), " ",
+               picture(data.reconstruction, "its reconstruction", "edit-reconstruction"), " ",
+               picture(data.edit, data.tags, "edit-image"));
+    const note = document.createElement("div");
+    note.className = "colnames"; note.textContent = "original · reconstruction · edit";
+    fig.append(note);
+    for (const warning of data.warnings) {
+      const w = document.createElement("div");
+      w.className = "warning"; w.textContent = `warning: ${warning}`;
+      fig.append(w);
+    }
+    const a = document.createElement("a");
+    a.href = data.edit; a.download = data.filename; a.textContent = `download ${data.filename}`;
+    const links = document.createElement("div");
+    links.className = "links"; links.append(a);
+    fig.append(links);
+    box.append(fig);
+    for (const [group, sweepData] of Object.entries(data.sweeps)) {
+      const s = document.createElement("figure");
+      const c = document.createElement("figcaption");
+      c.textContent = `${group} sweep of the face`;
+      const names = document.createElement("div");
+      names.className = "colnames"; names.textContent = `columns: ${sweepData.columns.join(", ")}`;
+      s.append(c, picture(sweepData.image, `${group} sweep`, `edit-sweep-${group}`), names);
+      box.append(s);
+    }
+    $("edit-status").textContent = `${state.face.name}: ${Math.round(data.ms)} ms`;
+  } catch (err) {
+    $("edit-error").textContent = err.message;
+    $("edit-status").textContent = "";
+  } finally {
+    $("recolour").disabled = false;
+  }
+}
+
 // ------------------------------------------------------------ start
 async function start() {
   const url = new URLSearchParams(location.search);
@@ -352,6 +423,16 @@ async function start() {
   $("sweep-hair").addEventListener("click", () => sweep("hair"));
   $("sweep-eyes").addEventListener("click", () => sweep("eyes"));
   $("interpolate").addEventListener("click", interpolate);
+  $("face-file").addEventListener("change", (e) => pickFace(e.target.files[0]));
+  $("recolour").addEventListener("click", recolour);
+  $("edit-tags").addEventListener("keydown", (e) => { if (e.key === "Enter") recolour(); });
+  const drop = $("drop");
+  drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (e) => {
+    e.preventDefault(); drop.classList.remove("over");
+    if (e.dataTransfer.files.length) pickFace(e.dataTransfer.files[0]);
+  });
   document.body.dataset.ready = "1";
 }
 

@@ -1,0 +1,165 @@
+"""Find a face in the generator and draw it again with other tags (issue 25).
+
+Gradient search inverts G: from many random z (scored by one forward pass)
+the best few are refined with Adam so that G(z, c_source) reproduces the
+face, z kept in [-1, 1]. G is cut at its 8x8 feature map h0 (the output of
+`g_h0`): beside z, the search may fit a small per-image offset of h0, which
+holds what z alone cannot (the exact shape of a fringe, a pose), while the
+tags still reach every decoder scale through the condition embedding, so an
+edit changes the colours and keeps the offset. The edit is
+G(z*, c_edit) + the same offset, with c_edit the source's tags where the user
+named no group.
+
+Needs TensorFlow (gradients), so it is not on the no-TF fast path:
+generate.py imports it only for --edit, the studio only on an upload.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from model.generation import draw_z, to_uint8
+from tags.canonical import TagSet
+from tags.parser import Query
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """How hard to look (the defaults were chosen with bench/edit_quality.py)."""
+
+    starts: int = 64           # random z scored by one forward pass
+    kept: int = 2              # best starts refined by gradient search, side by side
+    steps: int = 50            # Adam steps
+    lr: float = 0.05
+    offset: bool = True        # also fit a per-image offset of G's 8x8 feature map
+    offset_weight: float = 0.5  # L2 pull of the offset towards 0 (keeps the edit's colours free)
+
+
+@dataclass
+class Found:
+    """A face found in the generator: its tags, noise and feature-map offset."""
+
+    source: TagSet
+    z: np.ndarray        # float32 [nz] in [-1, 1]
+    offset: np.ndarray   # float32 [8, 8, filters] (zeros without the offset)
+    loss: float          # mean |x - G| + mean (x - G)^2 of the reconstruction, pixels in [-1, 1]
+
+
+def edited_tags(source: TagSet, query: Query, vocab) -> TagSet:
+    """The source's tags with the groups named in `query` replaced (and its
+    extras, when it names any): "green hair" keeps the source's eye colour."""
+    values = {**source.as_dict(), **query.values}
+    extras = query.extras if query.extras else source.extras
+    return vocab.tagset(values, extras)
+
+
+def sweep_tags(source: TagSet, group: str, vocab) -> list[TagSet]:
+    """The source's tags with `group` set to each of its values in turn."""
+    return [vocab.tagset({**source.as_dict(), group: value}, source.extras) for value in vocab.groups[group]]
+
+
+class FaceEditor:
+    """Inverts one Keras generator; the traced search step is reused for every face."""
+
+    def __init__(self, generator, config, vocab, settings: SearchSettings = SearchSettings()):
+        import keras
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()  # the same --seed, the same pixels
+        self.config, self.vocab, self.settings = config, vocab, settings
+        h0 = generator.get_layer("g_h0").output
+        embedding = generator.get_layer("g_embed").output[0]
+        self._front = keras.Model(generator.inputs, [h0, embedding])  # (z, cond[, eps]) -> (h0, embedding)
+        self._back = keras.Model([h0, embedding], generator.output)   # -> image
+        k = settings.kept
+        self._z = tf.Variable(tf.zeros((k, config.nz)))
+        self._offset = tf.Variable(tf.zeros((k, *h0.shape[1:])))
+        self._cond = tf.Variable(tf.zeros((k, vocab.dim)))
+        self._target = tf.Variable(tf.zeros((k, config.image_size, config.image_size, 3)))
+        self._variables = [self._z, self._offset] if settings.offset else [self._z]
+        self._optimizer = keras.optimizers.Adam(settings.lr)
+        self._optimizer.build(self._variables)
+        self._step = tf.function(self._search_step)
+
+    @classmethod
+    def open(cls, model_dir, settings: SearchSettings = SearchSettings()) -> "FaceEditor":
+        """Load G and trace the search step (TensorFlow's start-up lines hidden unless verbose)."""
+        from common.quiet import silenced
+        from model.runtime import load_keras_generator
+
+        with silenced(stdout=False):
+            generator, config, vocab = load_keras_generator(model_dir)
+            editor = cls(generator, config, vocab, settings)
+            editor._step()  # the trace is start-up work, not the first face's; find() resets the variables
+        return editor
+
+    # ------------------------------------------------------------ drawing
+    def _inputs(self, z, cond):
+        inputs = [z, cond]
+        if self.config.cond_augment:  # eps at 0: the mean embedding
+            inputs.append(np.zeros((len(z), self.config.embed_dim), np.float32))
+        return inputs
+
+    def _draw(self, z, offset, cond) -> np.ndarray:
+        h0, embedding = self._front(self._inputs(z, cond), training=False)
+        return self._back([h0 + offset, embedding], training=False).numpy()
+
+    def draw(self, found: Found, tagsets: list[TagSet]) -> np.ndarray:
+        """uint8 [n, S, S, 3]: the found face under each tag set."""
+        n = len(tagsets)
+        z = np.repeat(found.z[None], n, 0)
+        offset = np.repeat(found.offset[None], n, 0)
+        return to_uint8(self._draw(z, offset, self.vocab.conditions(tagsets)))
+
+    # ------------------------------------------------------------ search
+    def _pixel_loss(self, image, target):
+        import tensorflow as tf
+
+        diff = image - target
+        return tf.reduce_mean(tf.abs(diff), [1, 2, 3]) + tf.reduce_mean(tf.square(diff), [1, 2, 3])
+
+    def _search_step(self):
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            h0, embedding = self._front(self._inputs(self._z, self._cond), training=False)
+            image = self._back([h0 + self._offset, embedding], training=False)
+            per_start = self._pixel_loss(image, self._target)
+            pull = self.settings.offset_weight * tf.reduce_mean(tf.square(self._offset), [1, 2, 3])
+            loss = tf.reduce_sum(per_start + pull)
+        grads = tape.gradient(loss, self._variables)
+        self._optimizer.apply_gradients(zip(grads, self._variables))
+        self._z.assign(tf.clip_by_value(self._z, -1.0, 1.0))
+        return per_start
+
+    def find(self, image: np.ndarray, source: TagSet, seed: int = 0) -> Found:
+        """The z (and offset) with which G draws `image` (uint8 [S, S, 3]) under `source`."""
+        import tensorflow as tf
+
+        s, size = self.settings, self.config.image_size
+        if image.shape != (size, size, 3):
+            raise ValueError(f"image must be {size}x{size}x3, not {image.shape}")
+        target = image.astype(np.float32)[None] / 127.5 - 1.0
+        cond = self.vocab.condition(source)[None]
+        starts = draw_z(np.random.default_rng([seed, 25]), s.starts, self.config.nz)
+        zeros = np.zeros((s.starts, *self._offset.shape[1:]), np.float32)
+        first = self._draw(starts, zeros, np.repeat(cond, s.starts, 0))
+        scores = np.abs(first - target).mean((1, 2, 3)) + np.square(first - target).mean((1, 2, 3))
+        best = np.argsort(scores, kind="stable")[:s.kept]
+        self._z.assign(starts[best])
+        self._offset.assign(np.zeros(self._offset.shape, np.float32))
+        self._cond.assign(np.repeat(cond, s.kept, 0))
+        self._target.assign(np.repeat(target, s.kept, 0))
+        for variable in self._optimizer.variables:  # a fresh Adam (moments, step count) for every face
+            if variable is not self._optimizer.learning_rate:
+                variable.assign(tf.zeros_like(variable))
+        for _ in range(s.steps):
+            self._step()
+        # the loss of the last step is that of the variables before its update: score them as they are now
+        z, offset = self._z.numpy(), self._offset.numpy() if s.offset else np.zeros(self._offset.shape, np.float32)
+        final = self._draw(z, offset, np.repeat(cond, s.kept, 0))
+        losses = np.abs(final - target).mean((1, 2, 3)) + np.square(final - target).mean((1, 2, 3))
+        pick = int(np.argmin(losses))
+        return Found(source, z[pick], offset[pick], float(losses[pick]))
+

@@ -1,0 +1,102 @@
+"""Recolour a face you bring (issue 25): read it, read its tags, find it in
+the generator (model.editing) and draw it with other tags.
+
+Shared by generate.py --edit, the studio's upload and bench/edit_quality.py.
+The face is read by the data pipeline's reader (preprocess.images: any mode,
+the decompression-bomb check) and resized to the model's size; its tags come
+from the model's checker, or from the user's text with the checker filling
+the groups it leaves out. A file that is not an image is a UserError; a
+grayscale image or one where the course's face detector finds no face still
+runs, with a warning.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from common.cli import UserError
+from model.runtime import model_settings, resolve_model_dir
+from model.editing import FaceEditor, Found, SearchSettings, edited_tags, sweep_tags
+from preprocess.images import is_grayscale, load_image
+from report.baseline import detect_faces
+from report.checker import find_checker_dir, load_checker
+from tags.canonical import TagSet
+from tags.parser import parse
+
+
+@dataclass
+class Face:
+    """A face brought by the user, at the model's size, with what is odd about it."""
+
+    image: np.ndarray  # uint8 [S, S, 3]
+    name: str
+    warnings: list[str] = field(default_factory=list)
+
+
+def read_face(source: str | Path | bytes, size: int, name: str | None = None) -> Face:
+    """A path or the bytes of an upload (kept in memory) -> Face; UserError when unreadable."""
+    name = name or (Path(source).name if not isinstance(source, (bytes, bytearray)) else "upload")
+    opened = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else str(source)
+    image, reason = load_image(opened, size, keep_grayscale=True)
+    if image is None:
+        raise UserError(f"cannot use {name} as a face: {reason}")
+    face = Face(image, name)
+    if is_grayscale(image):
+        face.warnings.append(f"{name} is grayscale: its hair and eye colours are guesses")
+    if not len(detect_faces(image)):
+        face.warnings.append(f"no anime face found in {name} (the course's face detector); "
+                             "the generator will draw the closest face it can")
+    return face
+
+
+class Recolourer:
+    """A model's tag checker and face editor. The editor (TensorFlow: seconds to
+    start) opens on the first find(), so a bad file or bad tags fail at once."""
+
+    def __init__(self, model_dir: str | Path, settings: SearchSettings = SearchSettings()):
+        self.model_dir = resolve_model_dir(model_dir)
+        self.config, self.vocab = model_settings(self.model_dir)
+        self.size = self.config.image_size
+        self.settings = settings
+        self._editor: FaceEditor | None = None
+        folder = find_checker_dir(self.model_dir)
+        self.checker = load_checker(folder) if folder is not None else None
+
+    @property
+    def editor(self) -> FaceEditor:
+        if self._editor is None:
+            self._editor = FaceEditor.open(self.model_dir, self.settings)
+        return self._editor
+
+    def source_tags(self, face: Face, text: str | None = None) -> TagSet:
+        """The face's tags: `text` (as generate.py reads tags), the checker's reading for the rest."""
+        given = parse(text, self.vocab) if text else None
+        values = dict(given.values) if given else {}
+        missing = [g for g in self.vocab.groups if g not in values]
+        if missing:
+            if self.checker is None:
+                raise UserError("the model has no tag checker to read the face's colours; give them with "
+                                '--from "blue hair red eyes"')
+            read = self.checker.read_values(face.image[None])
+            values.update({g: read[g][0] for g in missing})
+        return self.vocab.tagset(values, given.extras if given else ())
+
+    def find(self, face: Face, source: TagSet, seed: int = 0) -> Found:
+        return self.editor.find(face.image, source, seed)
+
+    def reconstruction(self, found: Found) -> np.ndarray:
+        return self.editor.draw(found, [found.source])[0]
+
+    def edit(self, found: Found, text: str) -> tuple[TagSet, np.ndarray]:
+        """(the tags drawn, the face with them): groups `text` names replace the source's."""
+        tags = edited_tags(found.source, parse(text, self.vocab), self.vocab)
+        return tags, self.editor.draw(found, [tags])[0]
+
+    def sweep(self, found: Found, group: str) -> tuple[list[TagSet], np.ndarray]:
+        if group not in self.vocab.groups:
+            raise UserError(f"--sweep {group}: this model's groups are {', '.join(self.vocab.groups)}")
+        tags = sweep_tags(found.source, group, self.vocab)
+        return tags, self.editor.draw(found, tags)

@@ -1,0 +1,150 @@
+"""Recolour a face you bring (issue 25): generate.py --edit as a user runs it, and the
+library behind it (model.editing, report.recolour) on the tiny trained run."""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+
+from tests.checker_support import synthetic_checker
+
+ROOT = Path(__file__).resolve().parents[1]
+CELL = 32 + 2  # tiny model size + grid padding
+
+
+def gen(*args, cwd):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.run([sys.executable, str(ROOT / "generate.py"), *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def face_file(tmp_path_factory):
+    """A synthetic blue-haired, red-eyed face at 96x96 saved as RGBA PNG (another size and mode than the model's)."""
+    from preprocess.synthetic import draw_face
+
+    path = tmp_path_factory.mktemp("faces") / "mine.png"
+    rgb = draw_face("blue", "red", size=96, rng=np.random.default_rng(3))
+    iio.imwrite(path, np.concatenate([rgb, np.full((96, 96, 1), 255, np.uint8)], axis=2))
+    return path
+
+
+@pytest.fixture(scope="module")
+def model_with_checker(tiny_run, tmp_path_factory):
+    """The tiny run's export with the synthetic-face checker beside it (as export.py --checker ships it)."""
+    from report.checker import copy_checker
+
+    folder = tmp_path_factory.mktemp("edit_model") / "model"
+    shutil.copytree(tiny_run / "export", folder)
+    copy_checker(synthetic_checker(tmp_path_factory)[0], folder)
+    return folder
+
+
+def test_edit_writes_the_face_a_strip_and_a_sweep(tiny_run, face_file, tmp_path):
+    model = str(tiny_run)
+    r = gen("--model", model, "--edit", str(face_file), "--from", "blue hair red eyes", "--tags", "green hair",
+            "--out", "face.png", "--scale", "2", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "mine.png: blue hair red eyes (--from)" in r.stdout
+    assert "edit: green hair red eyes" in r.stdout  # the eye colour not named is the source's
+    assert iio.imread(tmp_path / "face.png").shape == (64, 64, 3)  # the edited face alone, scaled
+    r = gen("--model", model, "--edit", str(face_file), "--from", "blue hair red eyes", "--tags", "green hair",
+            "--strip", "--out", "strip.png", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    strip = iio.imread(tmp_path / "strip.png")
+    assert strip.shape[1] == 3 * CELL + 2  # original | reconstruction | edit
+    r = gen("--model", model, "--edit", str(face_file), "--from", "blue hair red eyes", "--sweep", "eyes",
+            "--out", "sweep.png", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert iio.imread(tmp_path / "sweep.png").shape[1] == (2 + 10) * CELL + 2  # original, reconstruction, 10 eyes
+
+
+def test_same_seed_same_bytes_other_seed_other_search(tiny_run, face_file, tmp_path):
+    args = ["--model", str(tiny_run), "--edit", str(face_file), "--from", "blue hair red eyes",
+            "--tags", "pink hair", "--strip"]
+    for name, seed in (("a.png", "1"), ("b.png", "1"), ("c.png", "2")):
+        r = gen(*args, "--seed", seed, "--out", name, cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+    a, b, c = ((tmp_path / n).read_bytes() for n in ("a.png", "b.png", "c.png"))
+    assert a == b
+    assert a != c
+
+
+def test_the_checker_reads_the_source_tags(model_with_checker, face_file, tmp_path):
+    r = gen("--model", str(model_with_checker), "--edit", str(face_file), "--tags", "green hair",
+            "--out", "x.png", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "mine.png: blue hair red eyes (read by the tag checker)" in r.stdout
+    assert "edit: green hair red eyes" in r.stdout
+
+
+def test_a_non_face_still_runs_with_one_warning(tiny_run, tmp_path):
+    noise = np.random.default_rng(0).integers(0, 256, (40, 70, 3), dtype=np.uint8)
+    iio.imwrite(tmp_path / "noise.jpg", noise)
+    r = gen("--model", str(tiny_run), "--edit", "noise.jpg", "--from", "blue hair red eyes",
+            "--tags", "green hair", "--out", "n.png", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    warnings = [line for line in r.stderr.splitlines() if line.strip()]
+    assert len(warnings) == 1 and warnings[0].startswith("warning: no anime face found in noise.jpg")
+    assert iio.imread(tmp_path / "n.png").shape == (32, 32, 3)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--edit", "junk.png", "--tags", "green hair"], "cannot use junk.png as a face: unreadable image"),
+    (["--edit", "absent.png", "--tags", "green hair"], "cannot use absent.png as a face: missing file"),
+    (["--edit", "FACE", "--from", "blue hair red eyes"], "--edit needs one --tags TEXT"),
+    (["--edit", "FACE", "--from", "blue hair red eyes", "--tags", "rainbow hair"], "unknown tag 'rainbow hair'"),
+    (["--edit", "FACE", "--tags", "green hair"], "no tag checker"),  # the tiny run has none: --from
+    (["--edit", "FACE", "--tags", "green hair", "--tags-file", "t.txt"], "does not take --tags-file"),
+    (["--strip", "--tags", "green hair"], "--from and --strip go with --edit FACE"),
+])
+def test_bad_edit_requests_exit_2_with_one_line(tiny_run, face_file, tmp_path, args, message):
+    (tmp_path / "junk.png").write_bytes(b"not an image at all" * 20)
+    args = [str(face_file) if a == "FACE" else a for a in args]
+    r = gen("--model", str(tiny_run), *args, "--out", "x.png", cwd=tmp_path)
+    assert r.returncode == 2, r.stdout
+    assert message in r.stderr and "Traceback" not in r.stderr
+    assert len([line for line in r.stderr.splitlines() if line.startswith("error:")]) == 1
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_reconstruction_is_closer_to_the_face_than_random_faces_and_the_offset_helps(tiny_run, face_file):
+    from model.editing import SearchSettings
+    from model.generation import sample_inputs, to_uint8
+    from model.runtime import load_generator
+    from report.recolour import Recolourer, read_face
+
+    def distance(a, b):
+        return np.abs(a.astype(np.float32) - b.astype(np.float32)).mean()
+
+    recolour = Recolourer(tiny_run)
+    face = read_face(face_file, recolour.size)
+    source = recolour.source_tags(face, "blue hair red eyes")
+    found = recolour.find(face, source, seed=0)
+    assert np.abs(found.z).max() <= 1.0  # z stays where G was trained
+    ours = distance(recolour.reconstruction(found), face.image)
+    generator = load_generator(tiny_run, "tensorflow")
+    z, eps = sample_inputs(generator.config, 16, 0)
+    random_faces = to_uint8(generator.generate(z, np.repeat(generator.vocab.conditions([source]), 16, 0), eps))
+    assert ours < 0.8 * min(distance(f, face.image) for f in random_faces)
+    z_only = Recolourer(tiny_run, SearchSettings(offset=False)).find(face, source, seed=0)
+    assert not z_only.offset.any()
+    assert found.loss < z_only.loss
+
+
+def test_edited_tags_replace_only_the_named_groups(tiny_run):
+    from model.editing import edited_tags, sweep_tags
+    from tags.parser import parse
+    from tags.vocab import Vocabulary
+
+    vocab = Vocabulary.load(tiny_run / "vocab.json")
+    source = vocab.tagset({"hair": "blue", "eyes": "red"})
+    assert edited_tags(source, parse("green hair", vocab), vocab).text == "green hair red eyes"
+    assert edited_tags(source, parse("yellow eyes", vocab), vocab).text == "blue hair yellow eyes"
+    assert edited_tags(source, parse("aqua eyes white hair", vocab), vocab).text == "white hair aqua eyes"
+    sweep = sweep_tags(source, "hair", vocab)
+    assert [t.get("hair") for t in sweep] == vocab.groups["hair"] and {t.get("eyes") for t in sweep} == {"red"}
