@@ -12,27 +12,28 @@ model alone). The same layout is the bundled models/default/.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 
 from common.env import require_packages
 
 require_packages("export.py")  # one line, not a traceback, outside .venv
 
-from common.cli import ArgumentParser, exit_on_user_error
+from common.cli import ArgumentParser, ExamplesHelpFormatter, exit_on_user_error
 from common.quiet import quiet_libraries
 from model.artifacts import export_run
-from report.checker import copy_checker
+from model.config import TrainConfig
+from report.checker import copy_checker, copy_run_checker
 
 
 @exit_on_user_error
 def main(argv=None) -> int:
     parser = ArgumentParser(prog="export.py", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+                            formatter_class=ExamplesHelpFormatter)
     parser.add_argument("run_dir", help="a training run directory")
-    parser.add_argument("--out", default=None, help="output folder (default RUN_DIR/export)")
-    parser.add_argument("--checker", default=None, help="also copy this tag checker (checker.json, .tflite, "
-                                                        ".weights.h5) beside the generator")
+    parser.add_argument("--out", default=None, help="output folder (default: RUN_DIR/export)")
+    parser.add_argument("--checker", default=None, help="copy this tag checker (checker.json, .tflite, "
+                                                        ".weights.h5) beside the generator (default: the "
+                                                        "one the run trained with, if any)")
     parser.add_argument("--step", type=int, default=None,
                         help="export the checkpoint of this step (one the run kept; default: the latest)")
     parser.add_argument("--no-ema", action="store_true",
@@ -41,7 +42,11 @@ def main(argv=None) -> int:
                         help="also show TensorFlow's and the TFLite converter's logs (or set TAGFACE_VERBOSE=1)")
     args = parser.parse_args(argv)
     quiet_libraries(args.verbose)  # before TensorFlow is imported
-    finish = (lambda folder: copy_checker(args.checker, folder)) if args.checker else None
+    # the checker given, else the one the run trained with (--checker), so that --grade works out of the box;
+    # copied into the new export before it is swapped in, so the folder is whole or untouched
+    run_config = TrainConfig.load(args.run_dir)
+    finish = ((lambda folder: copy_checker(args.checker, folder)) if args.checker
+              else (lambda folder: copy_run_checker(run_config, folder)))
     out = export_run(args.run_dir, args.out, use_ema=not args.no_ema, step=args.step, finish=finish)
     print(f"exported to {out}")
     return 0

@@ -4,7 +4,7 @@
     python generate.py --tags "blue hair red eyes"               # 5x5 grid -> samples/blue_hair_red_eyes.png
     python generate.py --tags-file testing_tags.txt --format both  # samples/cgan.png + sample_<id>_<k>.jpg
     python generate.py --sweep hair --tags "red eyes"            # fixed z, one column per hair colour
-    python generate.py --interpolate "blue hair" "green hair" --steps 8
+    python generate.py --interpolate "blue hair" "green hair" --cells 8
     python generate.py --model runs/mine --tags "pink hair" --grade
     python generate.py --edit face.png --tags "green hair" --strip   # your face, recoloured
 
@@ -15,7 +15,6 @@ exit status 2 (no traceback).
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 
@@ -25,31 +24,75 @@ require_packages("generate.py")  # one line, not a traceback, outside .venv
 
 import numpy as np
 
-from common.cli import ArgumentParser, DefaultsHelpFormatter, UserError, clip, exit_on_user_error
+from common.cli import ArgumentParser, ExamplesHelpFormatter, UserError, clip, exit_on_user_error
+from common.ids import safe_name
 from common.quiet import quiet_libraries
 from model import generation
-from model.artifacts import ensure_writable_dir
+from model.artifacts import EXPORT_DIR, ensure_writable_dir
 from model.runtime import load_generator
 from report.checker import load_checker, tag_marks
-from report.grid import grid, save_png, upscale
+from report.grid import full_rows_cols, grid, save_png, upscale
+from tags.parser import parse
 
 DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "default"
+SAMPLES = Path("samples")
+DEFAULT_CELLS = 8
 
 
-def slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:80] or "samples"
+def model_folder(model: str) -> Path:
+    """samples/ for the bundled model, samples/<model name>/ for any other: two models'
+    grids and course files (cgan.png, sample_<id>_<k>.jpg) never overwrite each other."""
+    folder = Path(model).resolve()
+    if folder == DEFAULT_MODEL:
+        return SAMPLES
+    return SAMPLES / safe_name(folder.parent.name if folder.name == EXPORT_DIR else folder.name, "model")
 
 
-class _ExamplesHelpFormatter(DefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Defaults as DefaultsHelpFormatter shows them; the examples keep their lines."""
+def variant(args, default_n: int | None = None) -> str:
+    """What this drawing changes from the defaults, for its file name (seed3, seeds0-7, n8,
+    cells12, trunc0.7, best4; empty for the defaults)."""
+    parts = []
+    if args.seed_list:
+        parts.append("seeds" + safe_name(args.seeds.replace(",", "_"), ""))
+    elif args.seed:
+        parts.append(f"seed{args.seed}")
+    if args.n is not None and args.n != default_n and not args.seed_list:
+        parts.append(f"n{args.n}")
+    if args.interpolate and args.cells != DEFAULT_CELLS:
+        parts.append(f"cells{args.cells}")
+    if args.truncation != 1.0:
+        parts.append(f"trunc{args.truncation:g}")
+    if args.best_of > 1:
+        parts.append(f"best{args.best_of}")
+    return "_".join(parts)
+
+
+def _named(stem: str, extra: str) -> str:
+    return safe_name(f"{stem}_{extra}" if extra else stem, "samples", limit=150)
+
+
+def _is_png(out: str | None) -> bool:
+    return bool(out) and Path(out).suffix.lower() == ".png"
+
+
+def grid_path(args, stem: str) -> Path:
+    """Where a picture goes: --out FILE.png as given; --out DIR: DIR/<stem>.png; else
+    samples/[<model>/]<stem>.png (the folder checked writable)."""
+    if _is_png(args.out):
+        path = Path(args.out)
+    else:
+        path = (Path(args.out) if args.out else model_folder(args.model)) / f"{stem}.png"
+    ensure_writable_dir(path.parent, "output folder")
+    return path
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = ArgumentParser(prog="generate.py", formatter_class=_ExamplesHelpFormatter,
+    p = ArgumentParser(prog="generate.py", formatter_class=ExamplesHelpFormatter,
                                 description=__doc__.split("\n\n")[0],
                                 epilog="examples:\n" + __doc__.split("\n\n")[1])
     src = p.add_argument_group("model")
-    src.add_argument("--model", default=str(DEFAULT_MODEL), help="run directory or exported model directory")
+    src.add_argument("--model", default=str(DEFAULT_MODEL), help="run directory or exported model directory "
+                     "(default: the bundled models/default)")
     src.add_argument("--backend", default="auto", choices=["auto", "litert", "tensorflow"],
                      help="auto = LiteRT when generator.tflite exists (fast start), else TensorFlow")
     what = p.add_argument_group("what to draw")
@@ -59,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--tags-file", default=None, help="MLDS test file with 'id,text' lines")
     what.add_argument("--n", type=int, default=None,
                       help="samples per tag text (default: 25 for one --tags, 5 for several or a tags file)")
-    what.add_argument("--seed", type=int, default=0, help="random seed: same seed + same tags = same pixels")
+    what.add_argument("--seed", type=int, default=0, help="random seed: the same seed and tags give the same faces")
     what.add_argument("--seeds", default=None, metavar="RANGE",
                       help="one face per seed for each tag text, a column per seed: 0-7 or 1,3,5-7 "
                            "(replaces --n and --seed; column k is --seed k's first face)")
@@ -67,7 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="fixed z, one column per colour of this group")
     what.add_argument("--interpolate", nargs=2, metavar=("A", "B"), default=None,
                       help="between two tag texts (same z) or two integer seeds (same --tags)")
-    what.add_argument("--steps", type=int, default=8, help="cells of --interpolate")
+    what.add_argument("--cells", type=int, default=DEFAULT_CELLS, help="cells of --interpolate")
+    what.add_argument("--steps", dest="cells", type=int, default=argparse.SUPPRESS,
+                      help=argparse.SUPPRESS)  # the older spelling; train.py's --steps are training steps
     what.add_argument("--truncation", type=float, default=1.0, metavar="T",
                       help="scale z towards 0 by T (1: off; lower: cleaner but less varied faces)")
     what.add_argument("--best-of", type=int, default=1, metavar="K",
@@ -84,11 +129,14 @@ def build_parser() -> argparse.ArgumentParser:
                       help="with --edit: write original | reconstruction | edit side by side")
     out = p.add_argument_group("output")
     out.add_argument("--out", default=None,
-                     help="grid PNG path (default samples/<slug>.png, samples/cgan.png for a tags file) "
-                          "or folder for --format files (default samples/)")
+                     help="a .png path for the grid (sample files go beside it), or a folder for everything "
+                          "(default: samples/, samples/<model>/ for a model other than the bundled one; file "
+                          "names from the canonical tags plus what differs: seed, seeds, n, truncation, "
+                          "best-of)")
     out.add_argument("--format", default="grid", choices=["grid", "files", "both"],
                      help="grid PNG, sample_<id>_<k>.jpg files, or both")
-    out.add_argument("--cols", type=int, default=None, help="grid columns (default: 5, or one per --seeds seed)")
+    out.add_argument("--cols", type=int, default=None,
+                     help="grid columns (default: one per --seeds seed, else full rows: 5 for 25, 4 for 8)")
     out.add_argument("--labels", action="store_true",
                      help="tag text beside each grid row (on by default for several tag texts and --sweep)")
     out.add_argument("--scale", type=int, default=1, help="nearest-neighbour upscaling of the grid")
@@ -109,8 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     quiet_libraries(args.verbose)
     args.seed_list = generation.parse_seeds(args.seeds) if args.seeds else None
-    if args.cols is None:
-        args.cols = len(args.seed_list) if args.seed_list else 5
+    if args.cols is None and args.seed_list:
+        args.cols = len(args.seed_list)
     for name in generation.LIMITS:  # every number's range, before any work
         generation.check_option(name, getattr(args, name))
     if args.best_of > 1 and (args.sweep or args.interpolate):
@@ -125,9 +173,9 @@ def main(argv: list[str] | None = None) -> int:
         from report.studio import serve
 
         return serve(args.model, args.host, args.port)
-    if args.out and args.format == "grid" and Path(args.out).is_dir():
-        raise UserError(f"--out {args.out} is a folder; give a .png file path for the grid "
-                        "(or --format files to write into a folder)")
+    if _is_png(args.out) and Path(args.out).is_dir():
+        raise UserError(f"--out {args.out} is a folder; give a .png file path for the grid, or the folder "
+                        "without .png")
     if not args.list_tags and not (args.tags or args.tags_file or args.sweep or args.interpolate):
         raise UserError('nothing to draw: give --tags "blue hair red eyes", --tags-file FILE, --sweep or '
                         "--interpolate (see --help)")
@@ -162,8 +210,10 @@ def _draw_edit(args) -> int:
     from report.recolour import Recolourer, read_face
     from tags.parser import parse
 
-    out = Path(args.out or Path("samples") / f"edit_{slug(Path(args.edit).stem)}_"
-               f"{slug(args.tags[0] if args.tags else 'sweep ' + args.sweep)}.png")
+    what = parse(args.tags[0], load_generator(args.model, "auto").vocab).file_stem if args.tags else \
+        f"sweep_{args.sweep}"  # the canonical tags name the file, as everywhere
+    out = Path(args.out or model_folder(args.model) / f"edit_{safe_name(Path(args.edit).stem.lower(), 'face')}_"
+               f"{what}.png")
     ensure_writable_dir(out.parent, "output folder")
     recolour = Recolourer(args.model)
     face = read_face(args.edit, recolour.size)
@@ -199,27 +249,27 @@ def _draw_sweep_or_interpolation(args, generator) -> int:
                                      generator.config.image_size, args.scale)
         images, ncols, labels = generation.sweep(generator, args.sweep, (args.tags or [None])[0],
                                                  rows_wanted, args.seed)
-        name = f"sweep_{args.sweep}" + (f"_{slug(args.tags[0])}" if args.tags else "")
+        tags_stem = parse(args.tags[0], generator.vocab).file_stem if args.tags else ""
+        name = _named(f"sweep_{args.sweep}" + (f"_{tags_stem}" if tags_stem else ""), variant(args, 4))
         # each column is one value of the group; each row the tags held fixed (labels on: a sweep
         # without them does not say which column is which)
         values = generator.vocab.groups[args.sweep]
         group_word = "eyes" if args.sweep == "eyes" else args.sweep
         cols = [f"{v} {group_word}" for v in values]
         rows = [label.split(" | ")[0] for label in labels]
-        out = Path(args.out or Path("samples") / f"{name}.png")
-        ensure_writable_dir(out.parent, "output folder")
+        out = grid_path(args, name)
         save_png(out, grid(images, ncols, rows, args.scale, col_labels=cols))
         print(f"{args.sweep} sweep: a column per {args.sweep} colour, a row per fixed z ({len(rows)} rows)\n"
               f"wrote {out}")
         return 0
     else:
         a, b = args.interpolate
-        generation.check_output_size(args.steps, generator.config.image_size, args.scale)
-        images, ncols, labels = generation.interpolate(generator, a, b, args.steps, args.seed,
+        generation.check_output_size(args.cells, generator.config.image_size, args.scale)
+        images, ncols, labels = generation.interpolate(generator, a, b, args.cells, args.seed,
                                                        (args.tags or [None])[0])
-        name = "interpolate_" + slug(f"{a}_{b}")
-    out = Path(args.out or Path("samples") / f"{name}.png")
-    ensure_writable_dir(out.parent, "output folder")
+        name = _named(generation.interpolation_stem(generator.vocab, a, b, (args.tags or [None])[0]),
+                      variant(args))
+    out = grid_path(args, name)
     save_png(out, grid(images, ncols, labels if args.labels else None, args.scale))
     print(f"{labels[0] if labels else name}\nwrote {out}")
     return 0
@@ -229,40 +279,49 @@ def _draw_requests(args, generator, items) -> int:
     """--tags or --tags-file: a grid, sample files, or both."""
     if items is not None:
         requests = generation.build_requests(items, generator.vocab, args.n or 5, args.seed)
+        if args.cols is None:
+            args.cols = full_rows_cols(len(requests))
     else:
-        per_text = len(args.seed_list) if args.seed_list else args.n or (25 if len(args.tags) == 1 else 5)
-        requests = generation.build_requests([(slug(t), t) for t in args.tags], generator.vocab, per_text,
+        default_n = 25 if len(args.tags) == 1 else 5
+        per_text = len(args.seed_list) if args.seed_list else args.n or default_n
+        requests = generation.build_requests([(None, t) for t in args.tags], generator.vocab, per_text,
                                              args.seed_list[0] if args.seed_list else args.seed)
+        if args.cols is None:
+            args.cols = full_rows_cols(per_text)
     generation.check_output_size(sum(len(r.tagsets) for r in requests), generator.config.image_size,
                                  args.scale)
     for r in requests:
         used = sorted({t.text for t in r.tagsets})
         print(f"{r.id}: {clip(r.text)!r} -> " + ("; ".join(used) if len(used) <= 3 else f"{len(used)} tag sets: "
                                             + "; ".join(used[:3]) + "; ..."))
-    grid_path, files_folder = _output_paths(args, items is not None)
+    picture, files_folder = _output_paths(args, requests, items is not None)
     images = generation.generate_requests(generator, requests, args.seed,
                                           args.seed_list if items is None else None)
-    if grid_path is not None:
-        _write_grid(args, generator, requests, images, grid_path, one_cell_per_request=items is not None)
+    if picture is not None:
+        _write_grid(args, generator, requests, images, picture, one_cell_per_request=items is not None)
     if files_folder is not None:
         written = generation.write_files(files_folder, requests, images)
         print(f"wrote {len(written)} files to {files_folder}/ (sample_<id>_<k>.jpg)")
     return 0
 
 
-def _output_paths(args, tags_file: bool) -> tuple[Path | None, Path | None]:
-    """(grid PNG path or None, sample-file folder or None), both checked writable."""
-    grid_path = files_folder = None
-    if args.format in ("grid", "both"):
-        default = "cgan.png" if tags_file else f"{slug(' vs '.join(args.tags))}.png"
-        grid_path = Path(args.out) if args.out and args.format == "grid" else Path("samples") / default
-        if args.out and args.format == "both":
-            grid_path = Path(args.out) / default
-        ensure_writable_dir(grid_path.parent, "output folder")
-    if args.format in ("files", "both"):
-        files_folder = Path(args.out) if args.out else Path("samples")
+def _output_paths(args, requests, tags_file: bool) -> tuple[Path | None, Path | None]:
+    """(grid PNG path or None, sample-file folder or None), both checked writable. The sample
+    files go beside the grid. A tags file keeps the course's names (cgan.png, sample_<id>_<k>.jpg)
+    in a folder named after what differs (samples/seed2/); tag texts name the grid
+    (samples/blue_hair_red_eyes_seed2.png)."""
+    changed = variant(args, 5 if tags_file else 25 if len(requests) == 1 else 5)
+    if tags_file:
+        stem = "cgan"
+        if changed and not args.out:
+            args = argparse.Namespace(**{**vars(args), "out": str(model_folder(args.model) / changed)})
+    else:
+        stem = _named("_vs_".join(r.id for r in requests), changed)
+    path = grid_path(args, stem)
+    files_folder = path.parent if args.format in ("files", "both") else None
+    if files_folder is not None:
         ensure_writable_dir(files_folder, "output folder")
-    return grid_path, files_folder
+    return (path if args.format in ("grid", "both") else None), files_folder
 
 
 def _write_grid(args, generator, requests, images, path: Path, *, one_cell_per_request: bool) -> None:

@@ -9,6 +9,13 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 VENV="$HERE/.venv"
 MODEL="${TAGFACE_MODEL:-$HERE/models/default}"
+if [[ -n "${TAGFACE_MODEL:-}" && "$MODEL" != /* ]]; then  # relative to where the command is run
+  if [[ ! -f "$PWD/$MODEL/config.json" && -f "$HERE/$MODEL/config.json" ]]; then
+    MODEL="$HERE/$MODEL"  # e.g. TAGFACE_MODEL=models/default-training from another folder
+  else
+    MODEL="$PWD/$MODEL"
+  fi
+fi
 source "$HERE/common/bootstrap.sh"
 tagface_venv "$HERE"
 
@@ -19,7 +26,11 @@ fi
 if [[ "$1" == "-h" || "$1" == "--help" ]]; then
   exec "$VENV/bin/python" "$HERE/generate.py" --help
 fi
-if [[ ! -f "$MODEL/config.json" ]]; then
+if [[ ! -f "$MODEL/config.json" && -n "${TAGFACE_MODEL:-}" ]]; then
+  echo "error: TAGFACE_MODEL=$TAGFACE_MODEL: no model at $MODEL (no config.json); give a run folder" \
+       "(python train.py ... --run-dir runs/<name>) or an exported model folder, absolute or relative to $PWD" >&2
+  exit 2
+elif [[ ! -f "$MODEL/config.json" ]]; then
   echo "error: no model at $MODEL (no config.json): restore models/default (git checkout -- models/default)" \
        "or set TAGFACE_MODEL to a run or exported model folder (python train.py ... --run-dir runs/<name>)" >&2
   exit 2

@@ -22,9 +22,9 @@ from common.env import require_packages
 
 require_packages("train.py")  # one line, not a traceback, outside .venv
 
-from common.cli import ArgumentParser, UserError, exit_on_user_error
-from common.quiet import quiet_libraries, silenced
-from model.artifacts import default_run_dir
+from common.cli import ArgumentParser, ExamplesHelpFormatter, UserError, exit_on_user_error, number
+from common.quiet import quiet_libraries
+from model.artifacts import check_run_dir, default_run_dir
 from model.config import OPTIMISATION, ConfigError, TrainConfig
 from model.precision import limit_threads
 
@@ -39,10 +39,10 @@ def _bool(text: str) -> bool:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(
-        prog="train.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog="train.py", description=__doc__, formatter_class=ExamplesHelpFormatter,
         epilog="Resume a stopped run with --run-dir RUN --resume; watch it with tensorboard --logdir runs/.")
     run = parser.add_argument_group("run")
-    run.add_argument("--run-dir", default=None, help="run directory (default runs/<date-time>)")
+    run.add_argument("--run-dir", default=None, help="run directory").shown_default = "runs/<date-time>"
     run.add_argument("--resume", action="store_true", help="continue the run in --run-dir from its latest checkpoint")
     run.add_argument("--config", default=None, metavar="CONFIG_JSON",
                      help="start from another run's settings (its config.json or run folder); flags given "
@@ -60,11 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
         group = groups[f.metadata["group"]]
         default = getattr(defaults, f.name)
         kind = _bool if isinstance(default, bool) else type(default)
-        group.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=kind, default=None,
-                           metavar="ON|OFF" if kind is _bool else None,
-                           help=f"{f.metadata['help']} (default: {default if default != '' else 'none'})")
+        action = group.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=kind, default=None,
+                                    metavar="ON|OFF" if kind is _bool else None,
+                                    choices=f.metadata["choices"] or None, help=f.metadata["help"])
+        # default None tells "not given" (so --resume keeps the run's value); --help shows the real one
+        action.shown_default = f.metadata["shown_default"] or default
     groups[OPTIMISATION].add_argument("--threads", type=int, default=0,
-                                      help="CPU threads for TensorFlow ops (default: 0, all cores)")
+                                      help="CPU threads for TensorFlow ops (0: all cores)")
     run.add_argument("--check", action="store_true",
                      help="check the flags, the data paths and the run folder, print the settings, and stop "
                           "(nothing is written)")
@@ -109,14 +111,24 @@ def main(argv: list[str] | None = None) -> int:
         raise UserError("--resume continues with the run's own config.json; --config starts a new run")
     config = config_from_args(args)
     check_paths(args, config)
-    if args.check:
-        print(f"settings ok: {', '.join(f'{k}={v}' for k, v in sorted(config.to_dict().items()) if k != 'extra')}")
+    if args.check:  # what the run would refuse, refused now; then what it would use
+        from preprocess.check import check_data
+
+        run_dir = Path(args.run_dir) if args.run_dir else None
+        if run_dir is not None:
+            check_run_dir(run_dir, resume=args.resume)
+        data = check_data(config.images, config.tags_csv, config.tag_format)
+        print(data.describe(config.tags_csv))
+        print(f"run folder: {run_dir or 'a new runs/<date-time>'} "
+              f"({'resumed' if args.resume else 'new run'})")
+        print(config.describe())
+        print("settings ok; nothing was written")
         return 0
-    # TensorFlow loads here, after the flags are checked: --help and flag errors answer at once.
-    with silenced(stdout=False):  # TensorFlow's start-up lines (oneDNN, CPU features) at import
-        from model.trainer import Trainer, TrainingDiverged, TrainingInterrupted
-        from report.checker import load_checker
-        from report.monitor import training_callbacks
+    # TensorFlow loads here, after the flags are checked: --help and flag errors answer at once
+    # (quietly: quiet_libraries() silences its start-up lines at import).
+    from model.trainer import Trainer, TrainingDiverged, TrainingInterrupted
+    from report.checker import copy_run_checker, load_checker
+    from report.monitor import training_callbacks
 
     # A missing or broken checker stops the run before its folder or the data cache is touched.
     checker = load_checker(config.checker) if config.eval_every else None
@@ -138,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
               f"nothing to do. To train further, give a higher total: python train.py --run-dir {result.run_dir} "
               f"--resume --steps {result.step * 2}", file=sys.stderr)
         return 0
-    print(f"trained to step {result.step} (epoch {result.epoch}), k={result.k:.4f}, lr={result.lr:.2e}; "
+    copy_run_checker(config, result.export_dir)  # the export grades out of the box
+    print(f"trained to step {result.step} (epoch {result.epoch}), k={number(result.k)}, lr={number(result.lr)}; "
           f"run: {result.run_dir}; exported model: {result.export_dir}")
     return 0
 

@@ -17,14 +17,39 @@ class UserError(ValueError):
     (TagError, ConfigError, RunDirError, ModelError, ReportError, ...)."""
 
 
-class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows a flag's default only when it has one worth reading (not None or
-    False) and its help text does not already state it."""
+def number(value, digits: int = 4) -> str:
+    """A number as people write it: float32's 0.000199999995 is 0.0002, 0.81737566 is 0.8174."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    return f"{value:.{digits}g}" if isinstance(value, float) else str(value)
+
+
+def default_text(value) -> str:
+    """A default as --help writes it: on/off for switches, numbers as people write them."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return number(value, 6)
+
+
+class DefaultsHelpFormatter(argparse.HelpFormatter):
+    """The one --help style of every CLI: `(default: X)` after the help text, once.
+    A flag whose default is worked out later (argparse default None, so that the tool
+    can tell "not given") sets `action.shown_default` to what --help should name; a
+    switch without a value shows no default, and a help text that already says
+    `(default: ...)` is kept as written."""
 
     def _get_help_string(self, action):
-        if action.default is None or action.default is False or "default" in (action.help or ""):
-            return action.help
-        return super()._get_help_string(action)
+        help_text = action.help or ""
+        shown = getattr(action, "shown_default", action.default)
+        if "(default: " in help_text or shown is None or shown == "" or shown is argparse.SUPPRESS:
+            return help_text
+        if shown is False and not hasattr(action, "shown_default"):  # a store_true switch
+            return help_text
+        return f"{help_text} (default: {default_text(shown).replace('%', '%%')})"
+
+
+class ExamplesHelpFormatter(DefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """The same defaults; the description and the examples keep their lines."""
 
 
 MAX_MESSAGE = 290  # characters of one error line (a 100k-character tag text is not echoed back)

@@ -29,11 +29,16 @@ def id_problem(image_id: str) -> str | None:
     return None
 
 
-def safe_id(raw: str, line: int, limit: int = 64) -> str:
-    """`raw` made to follow the rule, for a file name: '../../x' -> 'x', 'café 1' ->
-    'café_1' (each run of characters outside the rule, spaces included, becomes one
-    _; a run of dots too); nothing usable -> 'line<N>'."""
-    text = unicodedata.normalize("NFC", raw.strip())
+def safe_name(raw: str, fallback: str, limit: int = 80) -> str:
+    """`raw` (an id, tag text, a model folder's name) made to follow the rule, for a file
+    name: '../../x' -> 'x', 'café 1' -> 'café_1' (each run of characters outside the rule,
+    spaces included, becomes one _; a run of dots too); `fallback` when nothing usable is left."""
+    text = unicodedata.normalize("NFC", str(raw).strip())
     marked = "".join(ch if _allowed(ch) and ch != " " else "\0" for ch in text)
-    cleaned = re.sub(r"\.{2,}", "_", re.sub("\0+", "_", marked).strip("._-"))[:limit]
-    return cleaned if cleaned and id_problem(cleaned) is None else f"line{line}"
+    cleaned = re.sub(r"\.{2,}", "_", re.sub("\0+", "_", marked).strip("._-"))[:limit].strip("._-")
+    return cleaned if cleaned and id_problem(cleaned) is None else fallback
+
+
+def safe_id(raw: str, line: int, limit: int = 64) -> str:
+    """A tags file's id as a file name (safe_name); nothing usable -> 'line<N>'."""
+    return safe_name(raw, f"line{line}", limit)

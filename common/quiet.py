@@ -4,11 +4,18 @@ TensorFlow's C++ start-up logs, absl's, the MLIR/TFLite converter's (some on
 stdout) and LiteRT's "Created TensorFlow Lite XNNPACK delegate" line are hidden
 unless `--verbose` is given or the environment variable TAGFACE_VERBOSE=1 is
 set. `quiet_libraries()` must run before TensorFlow is imported (the C++ log
-level is read once, at import). Standard library only.
+level is read once, at import). Since TensorFlow 2.21 the log level no longer
+hides absl's "All log messages before absl::InitializeLog()" and oneDNN's
+first lines, which the import writes straight to file descriptor 2; so
+`quiet_libraries()` also makes the first `import tensorflow` run inside
+`silenced(stdout=False)`, wherever in the toolkit it happens (one mechanism
+for every CLI). Standard library only.
 """
 from __future__ import annotations
 
 import contextlib
+import importlib.abc
+import importlib.util
 import logging
 import os
 import sys
@@ -35,6 +42,31 @@ def quiet_libraries(verbose: bool = False) -> None:
     os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
     for name in ("tensorflow", "absl", "keras", "h5py"):
         logging.getLogger(name).setLevel(logging.ERROR)
+    if "tensorflow" not in sys.modules and not any(isinstance(f, _QuietImport) for f in sys.meta_path):
+        sys.meta_path.insert(0, _QuietImport())
+
+
+class _QuietImport(importlib.abc.MetaPathFinder):
+    """Runs the first import of TensorFlow with file descriptor 2 silenced: its
+    native start-up lines bypass every log level. Removes itself once used."""
+
+    NAME = "tensorflow"
+
+    def find_spec(self, name, path=None, target=None):
+        if name != self.NAME:
+            return None
+        sys.meta_path.remove(self)  # the real finders locate it; this hook is done after this import
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None or is_verbose():
+            return spec
+        exec_module = spec.loader.exec_module
+
+        def quiet_exec(module):
+            with silenced(stdout=False):
+                exec_module(module)
+
+        spec.loader.exec_module = quiet_exec
+        return spec
 
 
 @contextlib.contextmanager

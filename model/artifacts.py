@@ -26,7 +26,7 @@ CHECKPOINT_DIR = "checkpoints"
 VOCAB_NAME = "vocab.json"
 WORD2VEC_NAME = "word2vec.txt"
 EXPORT_DIR = "export"
-RUN_SUBDIRS = (CHECKPOINT_DIR, "samples", "filtered", "tb")
+RUN_SUBDIRS = (CHECKPOINT_DIR, "samples", "filtered")
 # An exported model (RUN/export/, models/default/)
 GENERATOR_WEIGHTS = "generator.weights.h5"
 GENERATOR_TFLITE = "generator.tflite"
@@ -63,20 +63,27 @@ def ensure_writable_dir(path: Path, what: str = "directory") -> None:
                           "choose another path") from None
 
 
-def prepare_run_dir(run_dir: Path, *, resume: bool) -> FolderLock:
-    """Refuse a clashing or missing run before any work starts, take the run's
-    exclusive lock (one writer per run: a second train.py on it stops with the
-    PID of the first), create its folders. Returns the held lock."""
+def check_run_dir(run_dir: Path, *, resume: bool) -> None:
+    """The run-folder rules, read-only (train.py --check runs them too): --resume needs
+    a run, a new run needs a folder that holds none."""
     if resume and not (run_dir / CONFIG_NAME).exists():
         raise RunDirError(f"--resume: {run_dir} is not a run directory (no {CONFIG_NAME})")
     if run_dir.exists() and not run_dir.is_dir():
         raise RunDirError(f"run directory {run_dir} is a file; choose a new --run-dir")
+    if not resume and (run_dir / CHECKPOINT_DIR).is_dir() and any((run_dir / CHECKPOINT_DIR).iterdir()):
+        raise RunDirError(f"{run_dir} already holds a run; pass --resume to continue it "
+                          "or choose a new --run-dir")
+
+
+def prepare_run_dir(run_dir: Path, *, resume: bool) -> FolderLock:
+    """Refuse a clashing or missing run before any work starts, take the run's
+    exclusive lock (one writer per run: a second train.py on it stops with the
+    PID of the first), create its folders. Returns the held lock."""
+    check_run_dir(run_dir, resume=resume)
     ensure_writable_dir(run_dir, "run directory")
     lock = FolderLock(run_dir).acquire()
     try:
-        if not resume and (run_dir / CHECKPOINT_DIR).is_dir() and any((run_dir / CHECKPOINT_DIR).iterdir()):
-            raise RunDirError(f"{run_dir} already holds a run; pass --resume to continue it "
-                              "or choose a new --run-dir")
+        check_run_dir(run_dir, resume=resume)  # again under the lock: another writer may have started it
         for sub in RUN_SUBDIRS:
             ensure_writable_dir(run_dir / sub, "run directory")
     except BaseException:

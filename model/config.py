@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from common import jsonio
-from common.cli import UserError
+from common.cli import UserError, number
 from common.files import atomic_write
 
 FORMAT_VERSION = 1
@@ -64,12 +64,16 @@ DATA, NETWORK, LOSSES, OPTIMISATION, LOGGING = (
 _NOT_A_FLAG = {"flag": False}
 
 
-def setting(default, group: str, help: str, *, resumable: bool = False, architecture: bool = False):
+def setting(default, group: str, help: str, *, resumable: bool = False, architecture: bool = False,
+            choices: tuple = (), shown_default: str | None = None):
     """A TrainConfig field with what train.py and the trainer need to know about it:
-    its --help text and group, whether --resume may change it, and whether it is
-    part of the network architecture (which --init-from must match)."""
+    its --help text and group, whether --resume may change it, whether it is
+    part of the network architecture (which --init-from must match), the fixed set
+    of values it takes (`choices`: train.py's flag offers them, validate() checks
+    them) and, when the default is worked out later, how --help names it."""
     return field(default=default, metadata={"help": help, "group": group, "resumable": resumable,
-                                            "architecture": architecture})
+                                            "architecture": architecture, "choices": tuple(choices),
+                                            "shown_default": shown_default})
 
 
 # Settings added after format 1 was fixed: a config.json written before them
@@ -87,20 +91,22 @@ class TrainConfig:
     images: str = setting("", DATA, "folder of training images", resumable=True)
     tags_csv: str = setting("", DATA, "tag CSV (MLDS-2018 'id,blue hair red eyes', MLDS-2017 "
                             "'id,tag:count<TAB>...', or a header CSV)", resumable=True)
-    tag_format: str = setting("auto", DATA, "auto | 2018 | 2017 | header")
+    tag_format: str = setting("auto", DATA, "tag CSV format (auto: detected from its first line)",
+                              choices=("auto", "2018", "2017", "header"))
     holdout: float = setting(0.1, DATA, "fraction kept out of training (stratified by tags; used by the "
                              "checker and metrics)")
     duplicates: str = setting("group", DATA, "near-duplicate images (the same picture, mirrored or re-encoded): "
                               "group (each group on one side of the held-out split), drop (keep one image per "
-                              "group) or ignore (split by id, as runs before this setting)")
-    condition_mode: str = setting("onehot", DATA, "onehot | word2vec condition vectors")
+                              "group) or ignore (split by id, as runs before this setting)",
+                              choices=("group", "drop", "ignore"))
+    condition_mode: str = setting("onehot", DATA, "condition vectors", choices=("onehot", "word2vec"))
     top_k: int = setting(10, DATA, "other (non-colour) tags kept as multi-hot, for tag-rich CSVs")
-    cache_dir: str = setting("", DATA, "dataset cache folder (default ~/.cache/tagface or $TAGFACE_CACHE)",
-                             resumable=True)
+    cache_dir: str = setting("", DATA, "dataset cache folder", resumable=True,
+                             shown_default="$TAGFACE_CACHE, else ~/.cache/tagface")
     cond_dim: int = field(default=0, metadata=_NOT_A_FLAG | {"architecture": True})  # from the vocabulary
 
     # --- networks (Berthelot et al. 2017) ---------------------------------
-    image_size: int = setting(64, NETWORK, "image size: 32, 64 or 128", architecture=True)
+    image_size: int = setting(64, NETWORK, "image size in pixels", architecture=True, choices=(32, 64, 128))
     filters: int = setting(32, NETWORK, "filters n of the first level (grows n, 2n, 3n... in D's encoder)",
                            architecture=True)
     repeats: int = setting(2, NETWORK, "3x3 conv + ELU layers per level", architecture=True)
@@ -122,7 +128,8 @@ class TrainConfig:
     lambda_k: float = setting(0.001, LOSSES, "k_t proportional gain lambda_k")
     k_scope: str = setting("reconstruction", LOSSES, "what k_t weights: reconstruction (the paper: D's L(G(z)) "
                            "only); all (every fake term of D: also the projection hinge's fake side); game (all, "
-                           "and G's pull from the heads and the mode-seeking term, so at k_t = 0 G is pure BEGAN)")
+                           "and G's pull from the heads and the mode-seeking term, so at k_t = 0 G is pure BEGAN)",
+                           choices=("reconstruction", "all", "game"))
     g_recon_weight: float = setting(1.0, LOSSES, "weight of L(G(z)) in G's loss (1 in the paper); higher gives "
                                     "BEGAN's term more say against the heads, so k_t has room to act",
                                     resumable=True)
@@ -131,7 +138,7 @@ class TrainConfig:
     wrong_cap: float = setting(1.5, LOSSES, "cap of the wrong-condition loss, in multiples of L(x)")
     wrong_form: str = setting("margin", LOSSES, "margin: D maximises min(L(x, wrong), cap L(x)) - L(x), so the "
                               "term never cancels the reconstruction pull (stable); course: the course "
-                              "report's min(L(x, wrong), cap L(x))")
+                              "report's min(L(x, wrong), cap L(x))", choices=("margin", "course"))
     oob_weight: float = setting(1.0, LOSSES, "weight of the out-of-bound pixel penalty on G's output")
     aux_weight: float = setting(0.2, LOSSES, "weight of the auxiliary tag head on D's encoder (0 turns it off)",
                                 resumable=True)
@@ -162,10 +169,10 @@ class TrainConfig:
     epochs: int = setting(10, OPTIMISATION, "epochs to train (ignored when --steps is set)", resumable=True)
     steps: int = setting(0, OPTIMISATION, "total steps to train (0: use --epochs)", resumable=True)
     seed: int = setting(0, OPTIMISATION, "random seed (data order, noise, initial weights)")
-    precision: str = setting("auto", OPTIMISATION, "auto | fp32 | bf16 (auto: bf16 when the CPU supports it)",
-                             resumable=True)
-    strategy: str = setting("default", OPTIMISATION, "tf.distribute strategy: default | mirrored | "
-                            "multiworker (reads TF_CONFIG)", resumable=True)
+    precision: str = setting("auto", OPTIMISATION, "number format of the training step (auto: bf16 when the "
+                             "CPU supports it, else fp32)", resumable=True, choices=("auto", "fp32", "bf16"))
+    strategy: str = setting("default", OPTIMISATION, "tf.distribute strategy (multiworker reads TF_CONFIG)",
+                            resumable=True, choices=("default", "mirrored", "multiworker"))
 
     # --- logging / checkpoints --------------------------------------------
     sample_every: int = setting(0, LOGGING, "extra fixed-noise sample grid every N steps (0: only at epoch "
@@ -197,8 +204,12 @@ class TrainConfig:
                 low, high = RANGES[f.name]
                 if (low is not None and value < low) or (high is not None and value > high):
                     raise ConfigError(f"{f.name} must be {_range_words(low, high)}, not {_short(value)}")
-        if self.image_size not in (32, 64, 128):
-            raise ConfigError(f"image_size must be 32, 64 or 128, not {self.image_size}")
+        for f in fields(self):  # the settings that take one of a fixed set of values
+            choices = f.metadata.get("choices")
+            if choices and getattr(self, f.name) not in choices:
+                value = getattr(self, f.name)
+                words = ", ".join(map(str, choices[:-1])) + f" or {choices[-1]}"
+                raise ConfigError(f"{f.name} must be {words}, not {value if isinstance(value, int) else repr(value)}")
         if not 0.0 <= self.gamma <= 1.0:
             raise ConfigError(f"gamma must be in [0, 1], not {self.gamma}")
         if self.wrong_weight != "k":
@@ -208,23 +219,11 @@ class TrainConfig:
                 raise ConfigError(
                     f"wrong_weight must be a number or 'k', not {self.wrong_weight!r}"
                 ) from None
-        if self.duplicates not in ("group", "drop", "ignore"):
-            raise ConfigError(f"duplicates must be group, drop or ignore, not {self.duplicates!r}")
-        if self.condition_mode not in ("onehot", "word2vec"):
-            raise ConfigError(f"condition_mode must be onehot or word2vec, not {self.condition_mode!r}")
-        if self.precision not in ("auto", "fp32", "bf16"):
-            raise ConfigError(f"precision must be auto, fp32 or bf16, not {self.precision!r}")
-        if self.strategy not in ("default", "mirrored", "multiworker"):
-            raise ConfigError(f"strategy must be default, mirrored or multiworker, not {self.strategy!r}")
         for name in ("filters", "repeats", "nz", "embed_dim", "batch_size"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, not {getattr(self, name)}")
         if self.eval_every and not self.checker:
             raise ConfigError("--eval-every needs --checker (a tag checker folder, e.g. models/default)")
-        if self.k_scope not in ("reconstruction", "all", "game"):
-            raise ConfigError(f"k_scope must be reconstruction, all or game, not {self.k_scope!r}")
-        if self.wrong_form not in ("margin", "course"):
-            raise ConfigError(f"wrong_form must be margin or course, not {self.wrong_form!r}")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ConfigError(f"ema_decay must be in [0, 1), not {self.ema_decay}")
         unknown_aug = set(filter(None, self.augment.split(","))) - {"translation", "cutout"}
@@ -272,6 +271,24 @@ class TrainConfig:
                               f"{listing(switched)} (give it a small weight instead, or train a new run in "
                               "another --run-dir)")
         return dataclasses.replace(self, **given).validate()
+
+    def describe(self, width: int = 100) -> str:
+        """The settings as people read them: one block per --help group, `name value` pairs
+        wrapped to `width`, the ones that differ from the defaults marked with *."""
+        import textwrap
+
+        defaults, blocks = TrainConfig(), {}
+        for f in self.flag_fields():
+            value = getattr(self, f.name)
+            mark = "*" if value != getattr(defaults, f.name) else ""
+            shown = {True: "on", False: "off", "": "-"}.get(value, value) if isinstance(value, (bool, str)) else value
+            item = f"{mark}{f.name.replace('_', '-')} {number(shown, 6)}".replace(" ", "\0")  # one piece
+            blocks.setdefault(f.metadata["group"], []).append(item)
+        lines = ["settings (* = not the default):"]
+        for group, items in blocks.items():
+            lines += textwrap.wrap(", ".join(items), width, initial_indent=f"  {group}: ",
+                                   subsequent_indent=" " * 4, break_on_hyphens=False, break_long_words=False)
+        return "\n".join(lines).replace("\0", " ")
 
     @classmethod
     def architecture_names(cls) -> list[str]:

@@ -108,6 +108,20 @@ def tensorboard_name(column: str) -> str:
     return f"{SCALAR_GROUPS.get(column, 'losses')}/{column}"
 
 
+def tensorboard_dir(run_dir: Path) -> Path:
+    """Where a run's TensorBoard events go: the run folder itself, so that
+    `tensorboard --logdir runs/` names the run after it ("mine", not "mine/tb").
+    A run begun before this keeps writing to its tb/ (one curve per run)."""
+    old = Path(run_dir) / "tb"
+    return old if old.is_dir() and any(old.glob("events.out.tfevents.*")) else Path(run_dir)
+
+
+# The figures TensorBoard's HParams tab shows beside each run's settings (their last logged values)
+HPARAM_METRICS = ("losses/loss_real", "losses/loss_fake", "control/M", "control/k", "quality/acc_hair",
+                  "quality/acc_eyes", "quality/face_rate", "quality/diversity_ratio",
+                  "quality/frechet_generated_vs_real")
+
+
 class MetricsLog:
     """metrics.csv + TensorBoard scalars, every `log_every` steps."""
 
@@ -115,7 +129,18 @@ class MetricsLog:
         import tensorflow as tf
 
         self.csv = CsvAppender(run_dir / "metrics.csv", METRIC_COLUMNS)
-        self.writer = tf.summary.create_file_writer(str(run_dir / "tb"))
+        self.writer = tf.summary.create_file_writer(str(tensorboard_dir(run_dir)))
+
+    def hparams(self, settings: dict, run_name: str) -> None:
+        """The run's settings in TensorBoard's HParams tab, with HPARAM_METRICS as its figures."""
+        from tensorboard.plugins.hparams import api as hp
+
+        values = {k: v for k, v in settings.items() if isinstance(v, (bool, int, float, str))}
+        with self.writer.as_default():
+            hp.hparams_config(hparams=[hp.HParam(k) for k in values],
+                              metrics=[hp.Metric(m) for m in HPARAM_METRICS])
+            hp.hparams(values, trial_id=run_name)
+        self.writer.flush()
 
     def write(self, step: int, values: dict) -> None:
         import tensorflow as tf

@@ -13,6 +13,7 @@ or drawn.
 from __future__ import annotations
 
 import math
+import os
 import shutil
 import signal
 import sys
@@ -25,6 +26,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
+from common.cli import number
 from model import precision
 from model.artifacts import (CHECKPOINT_DIR, EXPORT_DIR, VOCAB_NAME, RunDirError, export_generator,
                              float32_generator, float32_reconstructor, latest_checkpoint, prepare_run_dir,
@@ -82,6 +84,9 @@ class TrainerCallback:
 
     def on_epoch_end(self, trainer: "Trainer", epoch: int, left_out: np.ndarray | None) -> None:
         """`epoch` 1-based; `left_out`: data rows the filter left out in it (None in epoch 1)."""
+
+    def on_train_end(self, trainer: "Trainer", step: int) -> None:
+        """The run reached its total (not called when it stops early), before the export."""
 
 
 def last_cpu_seconds(metrics_csv: Path) -> float:
@@ -168,9 +173,9 @@ class Trainer:
             record_stage(self.run_dir, int(self.model.step.numpy()), TrainConfig.load(self.run_dir).to_dict(),
                          self.config.to_dict())
             self.config.save(self.run_dir)
-            print(f"resumed at step {int(self.model.step.numpy())} (k={float(self.model.k.numpy()):.9g}, "
-                  f"lr={float(self.model.lr.numpy()):.9g}, threshold={float(self.model.threshold.numpy()):.9g})",
-                  file=sys.stderr)
+            print(f"resumed at step {int(self.model.step.numpy())} (k={number(float(self.model.k.numpy()))}, "
+                  f"lr={number(float(self.model.lr.numpy()))}, "
+                  f"threshold={number(float(self.model.threshold.numpy()))})", file=sys.stderr)
         elif self.init_from:
             self._init_weights(Path(self.init_from))
         self.model.set_learning_rate(self.lr_override or float(self.model.lr.numpy()))
@@ -314,11 +319,15 @@ class Trainer:
         old_handlers = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         self._bar = tqdm(total=self.total_steps, initial=self._step, disable=not self.progress, unit="step",
                          dynamic_ncols=True, desc=self.run_dir.name)
-        self._window_start, self._window_images = time.perf_counter(), 0
+        self._window_start = None  # the clock starts after this sitting's first step (tracing, data skip)
+        self._window_images = 0
         self._guard = DivergenceGuard()
         try:
             while self._step < self.total_steps:
                 self._train_epoch()
+            for callback in self.callbacks:
+                callback.on_train_end(self, self._step)
+            self._park_partial_filter_logs()
         finally:
             self._bar.close()
             self._metrics.close()
@@ -327,9 +336,28 @@ class Trainer:
         export_dir = export_generator(self.sampling_generator(), self.config,
                                       self.run_dir / VOCAB_NAME, self.run_dir / EXPORT_DIR,
                                       float32_reconstructor(model.discriminator, self.config))
-        return TrainResult(self.run_dir, self._step, int(model.epoch.numpy()), float(model.k.numpy()),
+        return TrainResult(self.run_dir, self._step, self.current_epoch(), float(model.k.numpy()),
                            float(model.lr.numpy()), float(model.threshold.numpy()), export_dir,
                            start_step, self.total_steps)
+
+    def current_epoch(self) -> int:
+        """The 1-based epoch of the last step, as metrics.csv's epoch column and the progress bar count."""
+        done, batch = int(self.model.epoch.numpy()), int(self.model.batch_in_epoch.numpy())
+        return done + 1 if batch or done == 0 else done
+
+    @property
+    def total_epochs(self) -> int:
+        return -(-self.total_steps // self.steps_per_epoch)
+
+    def say(self, line: str) -> None:
+        """A line for the user while training (on stderr, above the progress bar)."""
+        tqdm.write(line, file=sys.stderr)
+
+    def _park_partial_filter_logs(self) -> None:
+        """A finished run keeps no *.partial.csv in filtered/: the unfinished epoch's filter rows
+        wait in checkpoints/ (with the rest of the resumable state) for a --resume --steps N."""
+        for partial in (self.run_dir / "filtered").glob("epoch_*.partial.csv"):
+            os.replace(partial, self.run_dir / CHECKPOINT_DIR / partial.name)
 
     def _open_logs(self) -> None:
         """metrics.csv, eval.csv, stages.csv, TensorBoard and the filter logs, cut back to the
@@ -344,9 +372,12 @@ class Trainer:
         self._cpu_before = last_cpu_seconds(run_dir / "metrics.csv") if kept else 0.0
         self._cpu_start = time.process_time()
         self._filter_log = FilterLog(run_dir, self.data.ids, self.data.paths)
+        for parked in (run_dir / CHECKPOINT_DIR).glob("epoch_*.partial.csv"):  # a finished run continued
+            os.replace(parked, run_dir / "filtered" / parked.name)
         for partial in (run_dir / "filtered").glob("epoch_*.partial.csv"):
             truncate_csv(partial, FILTER_COLUMNS, lambda r: int(r["step"]) <= step)
         self._metrics = MetricsLog(run_dir)
+        self._metrics.hparams(self.config.to_dict(), run_dir.name)
 
     def _train_epoch(self) -> None:
         """The rest of the epoch in progress (all of it unless resumed mid-epoch),
@@ -359,6 +390,7 @@ class Trainer:
                           epoch=epoch, skip_batches=skip, drop_remainder=True)
         ds = with_noise(ds, self.config, epoch, skip)
         self._filter_log.start_epoch(epoch + 1)
+        self._bar.set_description_str(f"{self.run_dir.name} epoch {epoch + 1}/{self.total_epochs}", refresh=False)
         finished_epoch = True
         for batch in self.strategy.experimental_distribute_dataset(ds):
             self._train_step(batch, epoch, threshold)
@@ -386,7 +418,10 @@ class Trainer:
             left_out = self._gathered(out["kept"]) < 0.5
             self._filter_log.record(step, self._gathered(out["index"])[left_out],
                                     self._gathered(out["per_image_real"])[left_out], threshold)
-        self._window_images += self.global_batch
+        if self._window_start is None:  # this sitting's first step (graph tracing) is not timed
+            self._window_start = time.perf_counter()
+        else:
+            self._window_images += self.global_batch
         if step % cfg.lr_window == 0:
             self._plateau_window()
         if step % cfg.log_every == 0 or step == self.total_steps:
@@ -423,13 +458,15 @@ class Trainer:
 
     def _log(self, step: int, values: dict) -> None:
         elapsed = time.perf_counter() - self._window_start
-        images_per_s = self._window_images / max(elapsed, 1e-9)
+        # no images timed yet (the first step of a sitting): no rate rather than a wrong one
+        images_per_s = self._window_images / elapsed if self._window_images and elapsed > 0 else float("nan")
         self._window_start, self._window_images = time.perf_counter(), 0
-        self._metrics.write(step, values | {"images_per_s": images_per_s, "cpu_seconds": self.cpu_seconds()})
+        speed = {"images_per_s": images_per_s} if math.isfinite(images_per_s) else {}  # else an empty cell
+        self._metrics.write(step, values | speed | {"cpu_seconds": self.cpu_seconds()})
         self._bar.set_postfix_str(
             f"Lx {values['loss_real']:.3f} LG {values['loss_fake']:.3f} "
-            f"k {values['k']:.3f} M {values['M']:.3f} lr {values['lr']:.1e} "
-            f"{images_per_s:.0f} img/s", refresh=False)
+            f"k {values['k']:.3f} M {values['M']:.3f} lr {number(values['lr'])}"
+            + (f" {images_per_s:.0f} img/s" if math.isfinite(images_per_s) else ""), refresh=False)
 
     def cpu_seconds(self) -> float:
         """CPU time (user + system, all threads) the run has used so far, over every sitting."""

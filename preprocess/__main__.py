@@ -17,7 +17,7 @@ def main(argv=None) -> int:
     p.add_argument("--image-size", dest="size", type=int, default=64, help="image size of the cache")
     p.add_argument("--size", dest="size", type=int, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     p.add_argument("--cache-dir", dest="cache", default=None,
-                   help="cache folder (default ~/.cache/tagface or $TAGFACE_CACHE)")
+                   help="cache folder (default: $TAGFACE_CACHE, else ~/.cache/tagface)")
     p.add_argument("--cache", dest="cache", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     p.add_argument("--holdout", type=float, default=0.1, help="held-out fraction (stratified by tags)")
     p.add_argument("--condition-mode", default="onehot", choices=["onehot", "word2vec"])

@@ -19,8 +19,10 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=None, help="folder of the sweep page (default: the first run's parent /sweep-report)")
     p.add_argument("--no-grade", action="store_true",
                    help="skip the graded grid even when a tag checker is beside the model")
+    p.add_argument("--verbose", action="store_true",
+                   help="also show TensorFlow's and LiteRT's logs (or set TAGFACE_VERBOSE=1)")
     args = p.parse_args(argv)
-    quiet_libraries()  # TensorFlow's logs only with TAGFACE_VERBOSE=1
+    quiet_libraries(args.verbose)  # before TensorFlow is imported
     if len(args.run_dirs) > 1:
         out = Path(args.out) if args.out else Path(args.run_dirs[0]).resolve().parent / "sweep-report"
         path = build_sweep_report(args.run_dirs, out)

@@ -24,7 +24,7 @@ from common.files import atomic_write
 from model.config import TrainConfig
 from model.generation import build_requests, generate_requests
 from model.runtime import ModelError, load_generator
-from report.checker import MIN_ACCURACY, find_checker_dir, load_checker, tag_marks
+from report.checker import MIN_ACCURACY, find_checker_dir, load_checker, missing_checker_hint, tag_marks
 from report.grid import grid, save_png
 from report.plots import plot_curves, plot_eval
 
@@ -98,13 +98,16 @@ class _Doc:
         shown = "" if titled else f"<figcaption>{html.escape(caption)}</figcaption>"
         self.html.append(f'<figure><img src="{html.escape(src)}" alt="{html.escape(caption)}">{shown}</figure>')
 
-    def collapsed_table(self, title: str, headers: list[str], rows: list[list]) -> None:
-        """A section whose table is folded away in the HTML (<details>), e.g. the settings."""
-        self.md.append(f"\n## {title}\n\n")
+    def collapsed_table(self, title: str, headers: list[str], rows: list[list], summary: str | None = None,
+                        *, section: bool = True) -> None:
+        """A table folded away in the HTML (<details>), e.g. the settings, or the bookkeeping
+        columns of a table (`section=False`: under the current section, not a section of its own)."""
+        self.md.append(f"\n## {title}\n\n" if section else f"{title}:\n\n")
         self.table(headers, rows)
         table = self.html.pop()
-        self.html.append(f"<h2>{html.escape(title)}</h2><details><summary>{len(rows)} settings "
-                         f"(config.json): show</summary>{table}</details>")
+        summary = summary or f"{len(rows)} settings (config.json): show"
+        head = f"<h2>{html.escape(title)}</h2>" if section else ""
+        self.html.append(f"{head}<details><summary>{html.escape(summary)}</summary>{table}</details>")
 
     def table(self, headers: list[str], rows: list[list], html_cells: list[list] | None = None) -> None:
         """`html_cells` may replace cells with ready HTML (images, links); the Markdown gets `rows`."""
@@ -224,6 +227,13 @@ def _filter(doc: _Doc, run_dir: Path, out: Path) -> None:
             doc.image(_copy(sheet, out, f"filtered/{sheet.name}"), f"left out in epoch {r['epoch']}")
 
 
+# eval.csv's figures the quality table shows, with their headers; its other columns (sample counts,
+# CPU time, sampling options) go to a folded details table, so that the table fits the page
+QUALITY_COLUMNS = {"face_rate": "face rate", "baseline_faces": "5x5 grid faces", "acc_hair": "hair",
+                   "acc_eyes": "eyes", "diversity_ratio": "diversity / real", "frechet_generated_vs_real": "Frechet",
+                   "frechet_real_vs_real": "Frechet real vs real"}
+
+
 def _quality(doc: _Doc, run_dir: Path, out: Path) -> None:
     doc.section("Quality metrics")
     source = run_dir / "eval.csv" if (run_dir / "eval.csv").exists() else run_dir / "export" / "eval.csv"
@@ -236,7 +246,12 @@ def _quality(doc: _Doc, run_dir: Path, out: Path) -> None:
              "within-tag diversity in the checker's feature space (generated vs real held-out images of the "
              "same tags); Frechet distance to held-out real images (generated vs real-vs-real).")
     keys = list(evals[0])
-    doc.table(keys, [[fmt(r[k]) for k in keys] for r in evals])
+    shown = ["step"] + [k for k in QUALITY_COLUMNS if k in keys]
+    details = ["step"] + [k for k in keys if k not in shown]
+    doc.table([QUALITY_COLUMNS.get(k, k) for k in shown], [[fmt(r[k]) for k in shown] for r in evals])
+    if len(details) > 1:  # sample counts and CPU time: how the figures were made, not the figures
+        doc.collapsed_table("Details of each evaluation", details, [[fmt(r[k]) for k in details] for r in evals],
+                            f"details ({', '.join(details[1:])}): show", section=False)
     for title, name in plot_eval(evals, out):  # (none for a single evaluation: the table has it)
         doc.image(name, title, titled=True)
 
@@ -296,7 +311,7 @@ def _marked_grid_section(doc: _Doc, run_dir: Path, out: Path, config: TrainConfi
     checker_dir = find_checker(run_dir, config) if check_tags else None
     if checker_dir is None:
         doc.text("No tag checker beside the model (checker.json in the run, its export/ or checker/); "
-                 "train one with python -m report.checker train --images DIR --tags-csv CSV --out RUN/export.")
+                 f"{missing_checker_hint(run_dir)}.")
         return
     try:
         result = write_marked_grid(run_dir, checker_dir, out)

@@ -5,9 +5,10 @@ tag accuracy, diversity and Frechet distance in its feature space.
     python -m report.checker train --images DIR --tags-csv CSV --out DIR
     python -m report.checker eval --checker DIR --images DIR --tags-csv CSV
 
-It trains on the training part of the data pipeline's split (horizontal
-flips as augmentation) and records its accuracy on the held-out part in
-checker.json; a checker is only trusted to judge samples once that accuracy
+It trains on the training part of the data pipeline's split (with mirror
+flips and report.degrade's colour-keeping blur, noise, JPEG and shifts, so
+that it reads soft generated faces too) and records its accuracy on the
+held-out part in checker.json; a checker is only trusted to judge samples once that accuracy
 is high enough (see MIN_ACCURACY). The TFLite export lets grading run on the
 fast path without importing TensorFlow.
 """
@@ -24,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from common import jsonio
-from common.cli import ArgumentParser, DefaultsHelpFormatter, UserError, exit_on_user_error
+from common.cli import ArgumentParser, DefaultsHelpFormatter, ExamplesHelpFormatter, UserError, exit_on_user_error
 from common.quiet import quiet_libraries
 from common.files import atomic_write
 from model.artifacts import CHECKER_FILES, CHECKER_JSON, CHECKER_TFLITE, CHECKER_WEIGHTS, ModelError
@@ -166,12 +167,30 @@ def find_checker_dir(path: str | Path) -> Path | None:
     return None
 
 
+def missing_checker_hint(path: str | Path) -> str:
+    """The simplest fix for a model without a tag checker: the export that adds the checker
+    its run trained with (--checker), or the bundled one's, before training a new one."""
+    from model.config import ConfigError, TrainConfig
+
+    path = Path(path)
+    run = path.parent if path.name == "export" and (path.parent / "checkpoints").is_dir() else path
+    try:
+        trained_with = TrainConfig.load(path).checker
+    except ConfigError:
+        trained_with = ""
+    if (run / "checkpoints").is_dir():
+        checker = trained_with if trained_with and find_checker_dir(trained_with) else "models/checker"
+        return (f"add one to its export: python export.py {run} --checker {checker}"
+                + ("" if trained_with else " (a checker trained on the same tags)"))
+    return (f"copy one beside it (the files checker.json, checker.tflite, checker.weights.h5 of models/checker) "
+            f"or train one: python -m report.checker train --images DIR --tags-csv CSV --out {path}")
+
+
 def load_checker(path: str | Path, backend: str = "auto") -> Checker:
     """backend auto: LiteRT when checker.tflite exists (no TensorFlow import), else Keras."""
     folder = find_checker_dir(path)
     if folder is None:
-        raise ModelError(f"no tag checker ({CHECKER_JSON}) in {path}; train one with "
-                         f"python -m report.checker train --images DIR --tags-csv CSV --out {path}")
+        raise ModelError(f"no tag checker ({CHECKER_JSON}) in {path}; {missing_checker_hint(path)}")
     meta_path = folder / CHECKER_JSON
     try:
         meta = json.loads(meta_path.read_text())
@@ -191,6 +210,20 @@ def load_checker(path: str | Path, backend: str = "auto") -> Checker:
     backend, infer = open_network(folder / CHECKER_TFLITE, backend, load_keras,
                                   fix="retrain the checker or use the tensorflow backend")
     return Checker(meta, infer, backend)
+
+
+def copy_run_checker(config, out_dir) -> Path | None:
+    """The checker a run trained with (its --checker), copied into its export so that --grade and
+    the report work with the model alone. None when the run had none; a run whose checker has
+    gone since gets one warning line, not an error (the export itself is fine)."""
+    if not config.checker:
+        return None
+    if find_checker_dir(config.checker) is None:
+        print(f"warning: the run's tag checker {config.checker} is gone; the export has none "
+              f"(add one: python export.py RUN --checker DIR)", file=sys.stderr)
+        return None
+    copy_checker(config.checker, out_dir)
+    return Path(config.checker)
 
 
 def copy_checker(checker_dir, out_dir) -> None:
@@ -334,7 +367,7 @@ def tag_marks(images, tagsets, checker: Checker) -> tuple[list[list[bool]], dict
 
 def _parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(prog="python -m report.checker", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+                            formatter_class=ExamplesHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train a checker", formatter_class=DefaultsHelpFormatter)
     e = sub.add_parser("eval", help="held-out accuracy of a checker",
@@ -342,9 +375,10 @@ def _parser() -> argparse.ArgumentParser:
     for p in (t, e):
         p.add_argument("--images", required=True, help="image folder")
         p.add_argument("--tags-csv", required=True, help="tag CSV (any supported format)")
-        p.add_argument("--tag-format", default="auto")
+        p.add_argument("--tag-format", default="auto", choices=["auto", "2018", "2017", "header"],
+                       help="tag CSV format (auto: detected from its first line)")
         p.add_argument("--holdout", type=float, default=0.1, help="held-out fraction (use the model's)")
-        p.add_argument("--cache-dir", default=None, help="dataset cache (default ~/.cache/tagface)")
+        p.add_argument("--cache-dir", default=None, help="dataset cache folder (default: $TAGFACE_CACHE, else ~/.cache/tagface)")
         p.add_argument("--seed", type=int, default=0, help="split and training seed")
     t.add_argument("--duplicates", default="group", choices=["group", "drop", "ignore"],
                    help="near-duplicate images: each group on one side of the split, one image kept, or split "
@@ -355,11 +389,11 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--out", default="checker", help="folder for checker.json / .weights.h5 / .tflite "
                                                     "(e.g. a model's export/ folder)")
     t.add_argument("--vocab", default=None, help="use this vocab.json (the model's) for the data")
-    t.add_argument("--epochs", type=int, default=4)
-    t.add_argument("--batch-size", type=int, default=64)
+    t.add_argument("--epochs", type=int, default=4, help="passes over the training images")
+    t.add_argument("--batch-size", type=int, default=64, help="images per step")
     t.add_argument("--image-size", type=int, default=64, help="the network's input size (images are resized)")
     t.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate (halved per epoch in the 2nd half)")
-    t.add_argument("--no-progress", action="store_true")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar")
     e.add_argument("--checker", required=True, help="checker folder")
     return parser
 

@@ -7,12 +7,12 @@ report.metrics; the table lists steps, wall time, images/s and the metrics.
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import sys
 from pathlib import Path
 
-from common.cli import ArgumentParser, exit_on_user_error
+from common.cli import ArgumentParser, ExamplesHelpFormatter, exit_on_user_error
+from common.quiet import quiet_libraries
 from model.artifacts import EXPORT_DIR, export_run
 from model.config import TrainConfig
 from model.runtime import load_generator
@@ -38,15 +38,16 @@ def training_facts(run_dir: Path) -> dict:
 @exit_on_user_error
 def main(argv=None) -> int:
     p = ArgumentParser(prog="python -m report.compare", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("runs", nargs="+")
-    p.add_argument("--checker", required=True)
-    p.add_argument("--images", required=True)
-    p.add_argument("--tags-csv", required=True)
-    p.add_argument("--n-per-combo", type=int, default=4)
+                       formatter_class=ExamplesHelpFormatter)
+    p.add_argument("runs", nargs="+", help="training run directories")
+    p.add_argument("--checker", required=True, help="the tag checker folder that judges every run")
+    p.add_argument("--images", required=True, help="the image folder the runs were trained on")
+    p.add_argument("--tags-csv", required=True, help="its tag CSV")
+    p.add_argument("--n-per-combo", type=int, default=4, help="samples per hair x eye combination")
     p.add_argument("--out", default=None, help="also write the table as markdown here")
     p.add_argument("--no-export", action="store_true", help="score the existing RUN/export as it is")
     args = p.parse_args(argv)
+    quiet_libraries()  # before TensorFlow is imported (TAGFACE_VERBOSE=1 shows its logs)
     checker = load_checker(args.checker)
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for run_dir in map(Path, args.runs):

@@ -38,23 +38,38 @@ def _draw_borders(cell: np.ndarray, marks) -> np.ndarray:
     return cell
 
 
-def _label_strip(labels: list[str], height: int, rows: int, pad: int) -> np.ndarray:
-    from PIL import Image, ImageDraw, ImageFont
+def full_rows_cols(n: int) -> int:
+    """Columns for n cells with no ragged last row: the smallest divisor of n that is
+    at least its square root (25 -> 5x5, 8 -> 4x2, 12 -> 4x3; a prime is one row)."""
+    n = max(1, int(n))
+    return next(c for c in range(max(1, int(np.ceil(np.sqrt(n)))), n + 1) if n % c == 0)
 
-    font = ImageFont.load_default()
-    width = max(int(ImageDraw.Draw(Image.new("RGB", (1, 1))).textlength(t, font=font)) for t in labels) + 8
+
+def _font(scale: int):
+    """Pillow's default font, grown with the grid's --scale so that labels stay readable."""
+    from PIL import ImageFont
+
+    return ImageFont.load_default() if scale <= 1 else ImageFont.load_default(size=11 * scale)
+
+
+def _label_strip(labels: list[str], height: int, rows: int, pad: int, scale: int = 1) -> np.ndarray:
+    from PIL import Image, ImageDraw
+
+    font = _font(scale)
+    width = max(int(ImageDraw.Draw(Image.new("RGB", (1, 1))).textlength(t, font=font)) for t in labels) + 8 * scale
     strip = Image.new("RGB", (width, rows * (height + pad) + pad), WHITE)
     draw = ImageDraw.Draw(strip)
     for r, text in enumerate(labels):
-        draw.text((4, pad + r * (height + pad) + height // 2 - 6), text, fill=(0, 0, 0), font=font)
+        draw.text((4 * scale, pad + r * (height + pad) + height // 2 - 6 * scale), text, fill=(0, 0, 0), font=font)
     return np.asarray(strip)
 
 
-def _column_strip(labels: list[str], width: int, ncols: int, pad: int) -> np.ndarray:
+def _column_strip(labels: list[str], width: int, ncols: int, pad: int, scale: int = 1) -> np.ndarray:
     """A white strip with one centred label above each column (long labels wrap at spaces)."""
-    from PIL import Image, ImageDraw, ImageFont
+    from PIL import Image, ImageDraw
 
-    font = ImageFont.load_default()
+    font = _font(scale)
+    line_height = 12 * scale
     measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     lines = []
     for text in labels:
@@ -66,13 +81,14 @@ def _column_strip(labels: list[str], width: int, ncols: int, pad: int) -> np.nda
             else:
                 current = f"{current} {w}".strip()
         lines.append(rows + [current])
-    height = 12 * max(len(r) for r in lines) + 6
+    height = line_height * max(len(r) for r in lines) + 6 * scale
     strip = Image.new("RGB", (ncols * (width + pad) + pad, height), WHITE)
     draw = ImageDraw.Draw(strip)
     for c, rows in enumerate(lines):
         for k, line in enumerate(rows):
             x = pad + c * (width + pad) + (width - int(measure.textlength(line, font=font))) // 2
-            draw.text((max(x, pad + c * (width + pad)), 3 + 12 * k), line, fill=(0, 0, 0), font=font)
+            draw.text((max(x, pad + c * (width + pad)), 3 * scale + line_height * k), line, fill=(0, 0, 0),
+                      font=font)
     return np.asarray(strip)
 
 
@@ -95,10 +111,10 @@ def grid(images: np.ndarray, ncols: int, labels: list[str] | None = None, scale:
     canvas = montage(images, fill=WHITE, grid_shape=(nrows, ncols), padding_width=pad, channel_axis=-1)
     if col_labels:
         col_labels = (list(col_labels) + [""] * ncols)[:ncols]
-        canvas = np.concatenate([_column_strip(col_labels, images.shape[2], ncols, pad), canvas], axis=0)
+        canvas = np.concatenate([_column_strip(col_labels, images.shape[2], ncols, pad, scale), canvas], axis=0)
     if labels:
         labels = (list(labels) + [""] * nrows)[:nrows]
-        strip = _label_strip(labels, images.shape[1], nrows, pad)
+        strip = _label_strip(labels, images.shape[1], nrows, pad, scale)
         if col_labels:  # the row labels start below the column labels
             top = np.full((canvas.shape[0] - strip.shape[0], strip.shape[1], 3), 255, np.uint8)
             strip = np.concatenate([top, strip], axis=0)

@@ -9,7 +9,7 @@
   held-out images of those tags (ratio ~1: as varied as real faces; ~0: the
   generator ignores z, i.e. mode collapse);
 - per-image face rate: the course's anime-face detector (report.baseline)
-  run on each sample (real faces: about 0.97), and its count on one 5x5 grid
+  run on each sample (real faces: 0.972, bench/baseline_real.py), and its count on one 5x5 grid
   of samples spread over the combinations (the course passed a grid at 20);
 - sharpness: high-frequency energy (mean squared Laplacian of the grey
   image), generated over real held-out (BEGAN's gamma trades it against
@@ -20,11 +20,10 @@
   the real-vs-real figure is the floor a perfect generator would reach.
 
 Writes <dir>/metrics.json (latest) and appends a row with a `step` column to
-<dir>/eval.csv. The trainer calls evaluate_generator + write_results with --eval-every.
+<dir>/eval.csv (train.py --eval-every N writes the same figures every N steps).
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import math
@@ -35,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from common import jsonio
-from common.cli import ArgumentParser, UserError, exit_on_user_error
+from common.cli import ArgumentParser, ExamplesHelpFormatter, UserError, exit_on_user_error, number
 from common.quiet import quiet_libraries
 from common.files import atomic_path
 from model.generation import check_option, sample_inputs, to_uint8
@@ -186,6 +185,32 @@ def data_for(generator, images, tags_csv, *, cache_dir=None, holdout=None):
                          vocab=generator.vocab, duplicates=cfg.duplicates, progress=False)
 
 
+# The quality targets train.py's evaluation line names (metric, target, higher is better): the default
+# model's round-3 targets of issue 21, the quality part of bench/default_model.py's TARGET_SETS["round3"]
+# (that list should move here once both are merged, so that there is one).
+TARGETS = [("face_rate", 0.95, True), ("acc_hair", 0.95, True), ("acc_eyes", 0.95, True),
+           ("frechet_generated_vs_real", 16.5, False), ("diversity_ratio", 0.76, True)]
+TARGET_NAMES = {"face_rate": "face rate", "acc_hair": "hair", "acc_eyes": "eyes",
+                "frechet_generated_vs_real": "Frechet", "diversity_ratio": "diversity"}
+
+
+def meets(value, target, higher: bool) -> bool:
+    """A missing figure (null in metrics.json, e.g. too few samples) meets nothing."""
+    return value is not None and (value >= target if higher else value <= target)
+
+
+def eval_line(result: dict, step: int) -> str:
+    """One line per evaluation during training: each target's figure, whether it is met."""
+    parts, met = [], 0
+    for name, target, higher in TARGETS:
+        value = result.get(name)
+        ok = meets(value, target, higher)
+        met += ok
+        shown = "-" if value is None else number(float(value), 3)
+        parts.append(f"{TARGET_NAMES[name]} {shown}{' ok' if ok else ''} ({'>=' if higher else '<='} {target:g})")
+    return f"eval at step {step}: " + ", ".join(parts) + f"; {met} of {len(TARGETS)} targets met"
+
+
 def write_results(folder: str | Path, result: dict, step: int | None = None) -> Path:
     """metrics.json = this result; eval.csv gets one more row (the header
     grows, old rows kept, when a later evaluation has more columns)."""
@@ -215,19 +240,19 @@ def write_results(folder: str | Path, result: dict, step: int | None = None) -> 
 @exit_on_user_error
 def main(argv=None) -> int:
     p = ArgumentParser(prog="python -m report.metrics", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+                       formatter_class=ExamplesHelpFormatter)
     p.add_argument("model", help="run directory (its export/ is used) or exported model directory")
     p.add_argument("--images", required=True, help="the image folder the model was trained on")
     p.add_argument("--tags-csv", required=True, help="its tag CSV")
-    p.add_argument("--checker", default=None, help="checker folder (default: beside the model)")
-    p.add_argument("--n-per-combo", type=int, default=4, help="samples per hair x eye combination (default 4)")
-    p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
-    p.add_argument("--step", type=int, default=None, help="value of the step column (default: empty)")
-    p.add_argument("--holdout", type=float, default=None, help="default: the model's config")
-    p.add_argument("--cache-dir", default=None, help="dataset cache (default: the model's or ~/.cache/tagface)")
-    p.add_argument("--out", default=None, help="folder for metrics.json / eval.csv (default: the model dir)")
-    p.add_argument("--truncation", type=float, default=1.0, help="scale z towards 0 by T (default 1: off)")
-    p.add_argument("--best-of", type=int, default=1, help="best of K faces per sample by D (default 1: off)")
+    p.add_argument("--checker", default=None, help="checker folder").shown_default = "the one beside the model"
+    p.add_argument("--n-per-combo", type=int, default=4, help="samples per hair x eye combination")
+    p.add_argument("--seed", type=int, default=0, help="noise seed")
+    p.add_argument("--step", type=int, default=None, help="value of eval.csv's step column (default: empty)")
+    p.add_argument("--holdout", type=float, default=None, help="held-out fraction (default: the model's)")
+    p.add_argument("--cache-dir", default=None, help="dataset cache folder (default: $TAGFACE_CACHE, else ~/.cache/tagface)")
+    p.add_argument("--out", default=None, help="folder for metrics.json / eval.csv (default: the model's folder)")
+    p.add_argument("--truncation", type=float, default=1.0, help="scale z towards 0 by T (1: off)")
+    p.add_argument("--best-of", type=int, default=1, help="best of K faces per sample by D (1: off)")
     args = p.parse_args(argv)
     for name in ("truncation", "best_of"):
         check_option(name, getattr(args, name))

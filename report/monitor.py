@@ -2,12 +2,13 @@
 trainer itself only logs numbers):
 
 - `SampleGrids`: the same noise and tags every epoch (samples/epoch_NNN.png,
-  a timeline; samples/step_NNNNNNN.png every --sample-every steps), also in TensorBoard;
+  a timeline; samples/step_NNNNNNN.png every --sample-every steps and at the last step),
+  each row labelled with its tags, also in TensorBoard;
 - `FilterSheets`: a contact sheet of the real images the filter left out, each labelled with
   its id and loss in the order of the trainer's epoch_NNN.csv (filtered/epoch_NNN.png, also in
   TensorBoard as filter/left_out);
 - `QualityMetrics`: the tag checker's metrics every --eval-every steps into RUN/eval.csv,
-  scored on the generator in memory (no export, no reload).
+  scored on the generator in memory (no export, no reload), and one line with the targets' figures.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from model.generation import to_uint8
 from model.runtime import LoadedGenerator, keras_infer
 from model.trainer import Trainer, TrainerCallback
 from report.grid import grid, save_png
-from report.metrics import evaluate_generator, write_results
+from report.metrics import eval_line, evaluate_generator, write_results
 
 CONTACT_SHEET_IMAGES = 64
 CONTACT_SHEET_COLUMNS = 8
@@ -45,8 +46,8 @@ class SampleGrids(TrainerCallback):
         folder = trainer.run_dir / "samples"
         folder.mkdir(exist_ok=True)
         groups = trainer.vocab.groups
-        (folder / "fixed_tags.txt").write_text(
-            "".join(" ".join(f"{v} {g}" for g, v in zip(groups, row)) + "\n" for row in self.tag_rows))
+        self.labels = [" ".join(f"{v} {g}" for g, v in zip(groups, row)) for row in self.tag_rows]
+        (folder / "fixed_tags.txt").write_text("".join(label + "\n" for label in self.labels))
 
     def _grid(self, trainer: Trainer) -> np.ndarray:
         generator = trainer.sampling_generator()  # G's moving average when it is on
@@ -56,7 +57,7 @@ class SampleGrids(TrainerCallback):
                              len(self.z), 0)
             inputs = [self.z, cond, self.eps] if trainer.config.cond_augment else [self.z, cond]
             rows.append(to_uint8(generator(inputs, training=False).numpy()))
-        return grid(np.concatenate(rows), len(self.z))
+        return grid(np.concatenate(rows), len(self.z), self.labels)
 
     def on_step_end(self, trainer: Trainer, step: int) -> None:
         every = trainer.config.sample_every
@@ -67,6 +68,12 @@ class SampleGrids(TrainerCallback):
         image = self._grid(trainer)
         save_png(trainer.run_dir / "samples" / f"epoch_{epoch:03d}.png", image)
         trainer.log_image("samples/fixed_noise", image)
+
+    def on_train_end(self, trainer: Trainer, step: int) -> None:
+        """The model the run ends with (its export), also when the last step is mid-epoch."""
+        path = trainer.run_dir / "samples" / f"step_{step:07d}.png"
+        if not path.exists():
+            save_png(path, self._grid(trainer))
 
 
 def captioned(image: np.ndarray, lines: list[str], scale: int = 2) -> np.ndarray:
@@ -122,6 +129,7 @@ class QualityMetrics(TrainerCallback):
         result |= {"cpu_seconds": round(trainer.cpu_seconds(), 1)}
         write_results(trainer.run_dir, result, step)
         trainer.log_scalars(result, "quality")
+        trainer.say(eval_line(result, step))
 
 
 def training_callbacks(config, checker=None) -> list[TrainerCallback]:

@@ -1,10 +1,10 @@
 """python -m tags "some text" [--vocab vocab.json]: print the canonical tags;
-python -m tags --list: the valid tags by group. Errors exit with status 2."""
+python -m tags --list-tags: the valid tags by group. Errors exit with status 2."""
 import argparse
 import sys
 from pathlib import Path
 
-from common.cli import ArgumentParser, DefaultsHelpFormatter, exit_on_user_error
+from common.cli import ArgumentParser, ExamplesHelpFormatter, exit_on_user_error
 
 DEFAULT_VOCAB = Path(__file__).resolve().parents[1] / "models" / "default" / "vocab.json"
 
@@ -12,9 +12,9 @@ DEFAULT_VOCAB = Path(__file__).resolve().parents[1] / "models" / "default" / "vo
 @exit_on_user_error
 def main(argv=None) -> int:
     p = ArgumentParser(prog="python -m tags", description=__doc__,
-                                formatter_class=DefaultsHelpFormatter)
+                                formatter_class=ExamplesHelpFormatter)
     p.add_argument("text", nargs="?", help='tag text such as "Blue Hair, red eyes"')
-    p.add_argument("--vocab", default=str(DEFAULT_VOCAB), help="a model's vocab.json")
+    p.add_argument("--vocab", default=None, help="a model's vocab.json").shown_default = "the bundled model's"
     p.add_argument("--list-tags", dest="list", action="store_true", help="list the valid tags by group")
     p.add_argument("--list", dest="list", action="store_true", help=argparse.SUPPRESS)  # older spelling
     p.add_argument("--seed", type=int, default=0, help="seed for drawing a group left out")
@@ -27,7 +27,7 @@ def main(argv=None) -> int:
 
     if not 0 <= args.seed <= 2**32 - 1:
         raise TagError(f"--seed must be between 0 and {2**32 - 1}, not {str(args.seed)[:20]}")
-    vocab = Vocabulary.load(args.vocab)
+    vocab = Vocabulary.load(args.vocab or DEFAULT_VOCAB)
     if args.list:
         print(vocab.listing())
         return 0

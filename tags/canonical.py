@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from common.ids import safe_name
+
 GROUP_WORDS = {"hair": "hair", "eyes": "eyes"}  # group name -> the noun that marks it
 NOUN_ALIASES = {"eye": "eyes", "eyes": "eyes", "hair": "hair", "hairs": "hair"}
 VALUE_ALIASES = {"blond": "blonde", "grey": "gray", "golden": "blonde"}
@@ -72,6 +74,12 @@ def group_of(tag: str) -> tuple[str | None, str]:
     return None, tag
 
 
+def file_stem(canonical_text: str) -> str:
+    """The one file name of a canonical tag text: 'blue hair red eyes' -> 'blue_hair_red_eyes'
+    (generate.py's grids, sweeps and interpolations; the studio's downloads)."""
+    return safe_name(canonical_text.replace(" ", "_"), "tags")
+
+
 @dataclass(frozen=True)
 class TagSet:
     """One image's canonical tags: a value per group plus other tags."""
@@ -95,6 +103,11 @@ class TagSet:
     def text(self) -> str:
         parts = [f"{value} {GROUP_WORDS.get(group, group)}" for group, value in self.values]
         return " ".join(parts + list(self.extras))
+
+    @property
+    def file_stem(self) -> str:
+        """The file name of these tags, the same for every spelling of them."""
+        return file_stem(self.text)
 
     def __str__(self) -> str:
         return self.text

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tags import TagError
-from tags.canonical import GROUP_WORDS, TagSet, canonical_tag, group_of, is_colour, normalise_words
+from tags.canonical import GROUP_WORDS, TagSet, canonical_tag, file_stem, group_of, is_colour, normalise_words
 from tags.vocab import Vocabulary
 
 
@@ -27,6 +27,11 @@ class Query:
     def text(self) -> str:
         parts = [f"{v} {g}" for g, v in self.values.items()] + list(self.extras)
         return " ".join(parts)
+
+    @property
+    def file_stem(self) -> str:
+        """The file name of the tags asked for ("Red Eyes, Blue Hair" -> blue_hair_red_eyes)."""
+        return file_stem(self.text)
 
 
 def _closest(tag: str, vocab: Vocabulary) -> str:
@@ -99,7 +104,7 @@ def parse(text: str, vocab: Vocabulary) -> Query:
     """Parse free text such as "Blue Hair, red eyes". Raises TagError."""
     if text is None or not str(text).strip():
         raise TagError("empty tag text: give tags such as \"blue hair red eyes\" "
-                       "(python -m tags --list shows the valid tags)")
+                       "(python -m tags --list-tags shows the valid tags)")
     values: dict[str, str] = {}
     extras: list[str] = []
     tags: list[str] = []

@@ -7,7 +7,9 @@ import numpy as np
 def _events(run_dir):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    acc = EventAccumulator(str(run_dir / "tb"), size_guidance={"tensors": 0, "images": 0})
+    from model.run_logs import tensorboard_dir
+
+    acc = EventAccumulator(str(tensorboard_dir(run_dir)), size_guidance={"tensors": 0, "images": 0})
     acc.Reload()
     return acc.Tags()
 

@@ -214,3 +214,27 @@ def test_interpolation_moves_from_the_first_tags_to_the_second_as_the_checker_re
         last_eyes += read["eyes"][-1] == "yellow"
     # the ends are the tags themselves; eyes are read right in 0.98 of the default model's samples (seed 2)
     assert first_eyes >= 4 and last_eyes >= 3, (first_eyes, last_eyes)
+
+
+# TensorFlow 2.21 writes absl's and oneDNN's first lines at import whatever TF_CPP_MIN_LOG_LEVEL says;
+# every CLI that loads TensorFlow must hide them (issue 23)
+@pytest.mark.parametrize("tool", ["export", "generate-tensorflow", "report"])
+def test_the_tools_that_load_tensorflow_print_only_their_own_lines(tool, tiny_run, tmp_path):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run, ignore=shutil.ignore_patterns("report"))
+    cmd = {"export": [str(ROOT / "export.py"), str(run), "--out", str(tmp_path / "exported")],
+           "generate-tensorflow": [str(ROOT / "generate.py"), "--model", str(run), "--backend", "tensorflow",
+                                   "--tags", "blue hair red eyes", "--out", "a.png"],
+           "report": ["-m", "report", str(run), "--no-grade"]}[tool]
+    r = subprocess.run([sys.executable, *cmd], cwd=tmp_path if tool != "report" else ROOT, env=_quiet_env(),
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == "", r.stderr
+    assert not CHATTER.search(r.stdout), r.stdout
+    assert r.stdout.splitlines()[-1].startswith(("exported to", "wrote")), r.stdout
+    if tool == "generate-tensorflow":  # --verbose shows them: the silence is ours
+        loud = subprocess.run([sys.executable, *cmd, "--verbose"], cwd=tmp_path, env=_quiet_env(),
+                              capture_output=True, text=True, timeout=600)
+        assert loud.returncode == 0 and "oneDNN" in loud.stderr, loud.stderr

@@ -27,8 +27,8 @@ def model(tiny_run):
 def test_grid_has_the_expected_size_and_cells(model, tmp_path):
     r = gen("--model", model, "--tags", "blue hair red eyes", "--n", "6", "--cols", "3", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    out = tmp_path / "samples" / "blue_hair_red_eyes.png"
-    assert str(out.relative_to(tmp_path)) in r.stdout
+    out = tmp_path / "samples" / "tiny" / "blue_hair_red_eyes_n6.png"
+    assert str(out.relative_to(tmp_path)) in r.stdout  # a model other than the bundled one: samples/<model>/
     img = iio.imread(out)
     assert img.shape == (2 * CELL + 2, 3 * CELL + 2, 3)
     # the default for one tag text is a 5x5 grid
@@ -52,9 +52,9 @@ def test_tags_file_gives_course_file_names_and_grid(model, tmp_path):
     tags.write_text("1,blue hair red eyes\n2,green hair yellow eyes\n\n3,white hair\n")
     r = gen("--model", model, "--tags-file", str(tags), "--format", "both", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    names = sorted(p.name for p in (tmp_path / "samples").glob("sample_*.jpg"))
+    names = sorted(p.name for p in (tmp_path / "samples" / "tiny").glob("sample_*.jpg"))
     assert names == sorted(f"sample_{i}_{k}.jpg" for i in (1, 2, 3) for k in range(1, 6))
-    grid = iio.imread(tmp_path / "samples" / "cgan.png")
+    grid = iio.imread(tmp_path / "samples" / "tiny" / "cgan.png")
     assert grid.shape == (CELL + 2, 3 * CELL + 2, 3)  # 3 lines -> 3 cells
 
 
@@ -140,10 +140,11 @@ def test_sweep_interpolate_and_list_tags(model, tmp_path):
     assert r.returncode == 0, r.stderr
     height, width, _ = iio.imread(tmp_path / "s.png").shape  # + a column-label strip above, row labels left
     assert 2 * CELL + 2 < height < 2 * CELL + 60 and width > 12 * CELL + 2
-    r = gen("--model", model, "--interpolate", "blue hair red eyes", "green hair yellow eyes", "--steps", "4",
-            "--out", "i.png", cwd=tmp_path)
-    assert r.returncode == 0, r.stderr
-    assert iio.imread(tmp_path / "i.png").shape == (CELL + 2, 4 * CELL + 2, 3)
+    for flag in ("--cells", "--steps"):  # --steps: the older spelling, kept
+        r = gen("--model", model, "--interpolate", "blue hair red eyes", "green hair yellow eyes", flag, "4",
+                "--out", "i.png", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        assert iio.imread(tmp_path / "i.png").shape == (CELL + 2, 4 * CELL + 2, 3)
     r = gen("--model", model, "--list-tags", cwd=tmp_path)
     assert r.returncode == 0 and "blue hair" in r.stdout and "yellow eyes" in r.stdout
 
@@ -157,12 +158,13 @@ def _run_sh(args, cwd, model):
 def test_run_sh_text_and_tags_file(tiny_run, tmp_path):
     r = _run_sh(["blue hair red eyes"], tmp_path, tiny_run)
     assert r.returncode == 0, r.stderr
-    assert "samples/blue_hair_red_eyes.png" in r.stdout
-    assert iio.imread(tmp_path / "samples" / "blue_hair_red_eyes.png").shape == (5 * CELL + 2, 5 * CELL + 2, 3)
+    assert "samples/tiny/blue_hair_red_eyes.png" in r.stdout
+    samples = tmp_path / "samples" / "tiny"  # TAGFACE_MODEL's outputs do not overwrite the default model's
+    assert iio.imread(samples / "blue_hair_red_eyes.png").shape == (5 * CELL + 2, 5 * CELL + 2, 3)
     r = _run_sh([str(ROOT / "testing_tags.txt")], tmp_path, tiny_run)
     assert r.returncode == 0, r.stderr
-    assert iio.imread(tmp_path / "samples" / "cgan.png").shape == (5 * CELL + 2, 5 * CELL + 2, 3)
-    assert len(list((tmp_path / "samples").glob("sample_*_[1-5].jpg"))) == 25 * 5
+    assert iio.imread(samples / "cgan.png").shape == (5 * CELL + 2, 5 * CELL + 2, 3)
+    assert len(list(samples.glob("sample_*_[1-5].jpg"))) == 25 * 5
     # flags alone pass through to generate.py (a hair sweep: one column per hair colour)
     r = _run_sh(["--sweep", "hair", "--tags", "red eyes", "--n", "2", "--out", "sweep.png"], tmp_path, tiny_run)
     assert r.returncode == 0, r.stderr
@@ -210,3 +212,61 @@ def test_truncation_scales_z_towards_zero(tmp_path):
     for bad in ("1.5", "-0.1", "nan"):
         r = gen(*args, "--truncation", bad, cwd=tmp_path)
         assert r.returncode == 2 and "--truncation must be between 0.0 and 1.0" in r.stderr, r.stderr
+
+
+# ------------------------------------------------------------ nothing overwritten (issue 23)
+def test_names_say_what_differs_so_nothing_is_overwritten(model, tmp_path):
+    base = ["--model", model, "--tags", "Red Eyes, Blue Hair", "--n", "4"]
+    variants = {(): "blue_hair_red_eyes_n4.png", ("--seed", "3"): "blue_hair_red_eyes_seed3_n4.png",
+                ("--truncation", "0.7"): "blue_hair_red_eyes_n4_trunc0.7.png",
+                ("--best-of", "2"): "blue_hair_red_eyes_n4_best2.png"}
+    for extra, name in variants.items():
+        r = gen(*base, *extra, cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        assert f"wrote samples/tiny/{name}" in r.stdout  # canonical tags, not the raw text's order
+    r = gen("--model", model, "--tags", "blue hair red eyes", "--seeds", "0-2", cwd=tmp_path)
+    assert "wrote samples/tiny/blue_hair_red_eyes_seeds0-2.png" in r.stdout, r.stdout + r.stderr
+    written = sorted(p.name for p in (tmp_path / "samples" / "tiny").iterdir())
+    assert written == sorted([*variants.values(), "blue_hair_red_eyes_seeds0-2.png"])
+    r = gen("--model", model, "--interpolate", "1", "2", "--tags", "red eyes blue hair", cwd=tmp_path)
+    assert "wrote samples/tiny/interpolate_seed1_to_seed2_blue_hair_red_eyes.png" in r.stdout, r.stderr
+
+
+def test_the_default_model_writes_to_samples_and_a_tags_file_variant_to_its_own_folder(tmp_path):
+    tags = tmp_path / "t.txt"
+    tags.write_text("1,blue hair red eyes\n2,green hair\n")
+    for extra in ([], ["--seed", "2"]):
+        r = gen("--tags-file", str(tags), "--format", "both", *extra, cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+    assert (tmp_path / "samples" / "cgan.png").is_file() and (tmp_path / "samples" / "sample_2_5.jpg").is_file()
+    assert (tmp_path / "samples" / "seed2" / "cgan.png").is_file()
+    assert (tmp_path / "samples" / "seed2" / "sample_2_5.jpg").is_file()
+    a, b = (iio.imread(tmp_path / "samples" / d / "sample_1_1.jpg") for d in (".", "seed2"))
+    assert not np.array_equal(a, b)
+
+
+def test_out_png_with_a_tags_file_is_the_grid_with_the_samples_beside_it(model, tmp_path):
+    tags = tmp_path / "t.txt"
+    tags.write_text("1,blue hair red eyes\n2,green hair\n")
+    r = _run_sh([str(tags), "--out", "DIR/grid.png"], tmp_path, model)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "DIR" / "grid.png").is_file()  # a file, not a folder named grid.png
+    assert sorted(p.name for p in (tmp_path / "DIR").glob("sample_*")) == [f"sample_{i}_{k}.jpg" for i in (1, 2)
+                                                                           for k in range(1, 6)]
+    assert not [p for p in tmp_path.rglob("*.png") if p.is_dir()]
+    r = gen("--model", model, "--tags", "blue hair", "--out", "folder", cwd=tmp_path)  # no .png: a folder
+    assert r.returncode == 0 and (tmp_path / "folder" / "blue_hair.png").is_file(), r.stderr
+
+
+def test_grids_have_full_rows_and_labels_grow_with_scale(model, tmp_path):
+    r = gen("--model", model, "--tags", "blue hair red eyes", "--n", "8", "--out", "a.png", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert iio.imread(tmp_path / "a.png").shape == (2 * CELL + 2, 4 * CELL + 2, 3)  # 4 + 4, not 5 + 3
+    widths = {}
+    for scale in (1, 3):
+        r = gen("--model", model, "--tags", "blue hair red eyes", "--n", "4", "--labels", "--scale", str(scale),
+                "--out", f"s{scale}.png", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        image = iio.imread(tmp_path / f"s{scale}.png")
+        widths[scale] = image.shape[1] - (2 * (32 * scale + 2) + 2)  # the label strip left of 2 columns
+    assert widths[3] > 2.5 * widths[1], widths

@@ -25,10 +25,10 @@ def _has_text(strip: np.ndarray) -> bool:
 
 def test_several_tag_texts_get_a_name_a_block_of_rows_each_and_labels(tiny_run, tmp_path):
     r = gen("--model", str(tiny_run), "--tags", "pink hair", "--tags", "white hair aqua eyes", "--n", "8",
-            cwd=tmp_path)
+            "--cols", "5", cwd=tmp_path)  # 8 in 5 columns: a ragged row per text, as asked
     assert r.returncode == 0, r.stderr
-    out = tmp_path / "samples" / "pink_hair_vs_white_hair_aqua_eyes.png"
-    assert f"wrote samples/{out.name}" in r.stdout
+    out = tmp_path / "samples" / "tiny" / "pink_hair_vs_white_hair_aqua_eyes_n8.png"
+    assert f"wrote samples/tiny/{out.name}" in r.stdout
     image = iio.imread(out)
     assert image.shape[0] == 4 * CELL + 2  # 8 faces in 5 columns: two rows per tag text, not 8+8 run together
     label_width = image.shape[1] - (5 * CELL + 2)
@@ -73,7 +73,7 @@ def test_a_bad_seeds_range_is_one_line(tiny_run, tmp_path):
 def test_sweep_labels_each_column_with_its_value_and_rows_with_the_fixed_tags(tiny_run, tmp_path):
     r = gen("--model", str(tiny_run), "--sweep", "eyes", "--tags", "red hair", "--n", "2", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    image = iio.imread(tmp_path / "samples" / "sweep_eyes_red_hair.png")
+    image = iio.imread(tmp_path / "samples" / "tiny" / "sweep_eyes_red_hair_n2.png")
     top = image.shape[0] - (2 * CELL + 2)
     assert top > 0
     import json

@@ -60,13 +60,32 @@ def test_fixed_noise_sample_grid_per_epoch(tiny_run):
 def test_tensorboard_events_hold_the_scalars(tiny_run):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    acc = EventAccumulator(str(tiny_run / "tb"))
+    from model.run_logs import tensorboard_dir
+
+    acc = EventAccumulator(str(tensorboard_dir(tiny_run)))
     acc.Reload()
     tags = set(acc.Tags()["scalars"]) | set(acc.Tags().get("tensors", []))
     from model.run_logs import tensorboard_name
 
     for name in ("loss_real", "loss_fake", "loss_wrong", "k", "M", "lr", "filtered", "images_per_s"):
         assert tensorboard_name(name) in tags, (name, tags)  # grouped: losses/, control/, filter/, speed/
+
+
+def test_tensorboard_names_the_run_after_its_folder_with_its_settings(tiny_run):
+    """tensorboard --logdir runs/ shows the run as <name> (not <name>/tb), with its hparams (issue 23)."""
+    from tensorboard.backend.event_processing.event_multiplexer import EventMultiplexer
+    from tensorboard.plugins.hparams import metadata
+
+    mux = EventMultiplexer()
+    mux.AddRunsFromDirectory(str(tiny_run.parent))
+    mux.Reload()
+    assert tiny_run.name in mux.Runs(), mux.Runs()
+    content = mux.PluginRunToTagToContent(metadata.PLUGIN_NAME)
+    session = metadata.parse_session_start_info_plugin_data(
+        content[tiny_run.name][metadata.SESSION_START_INFO_TAG])
+    assert session.hparams["gamma"].number_value == 0.5 and session.hparams["filters"].number_value == 8
+    experiment = metadata.parse_experiment_plugin_data(content[tiny_run.name][metadata.EXPERIMENT_TAG])
+    assert "quality/acc_hair" in {m.name.tag for m in experiment.metric_infos}
 
 
 def test_config_vocab_checkpoint_and_export_are_written(tiny_run):

@@ -295,8 +295,8 @@ def test_a_string_where_a_number_belongs_in_config_json_is_named(tmp_path):
     (["--seed", "-1"], "--seed"), (["--interpolate", "-1", "2", "--tags", "blue hair"], "--seed"),
     (["--interpolate", "\u00b2", "3"], "\u00b2"), (["--scale", "1000"], "--scale"), (["--n", "100000"], "--n"),
     (["--n", "1000", "--scale", "8"], "million pixels"), (["--port", "70000"], "--port"),
-    (["--cols", "0"], "--cols"), (["--steps", "1", "--interpolate", "a", "b"], "--steps"),
-    (["--out", "."], "is a folder"), (["--seed", str(2**40)], "--seed"),
+    (["--cols", "0"], "--cols"), (["--cells", "1", "--interpolate", "a", "b"], "--cells"),
+    (["--seed", str(2**40)], "--seed"),
 ])
 def test_generate_flags_out_of_range_are_one_line_and_exit_2(flags, word, capsys, tmp_path, monkeypatch):
     from generate import main

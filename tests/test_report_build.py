@@ -49,11 +49,12 @@ def fabricated_run(tmp_path_factory):
                [[i, f"images/{i}.jpg", 0.3, 0.2345678] for i in range(3)])
     _write_csv(run / "filtered" / "epoch_003.csv", ["id", "path", "loss", "threshold"], [])
     save_png(run / "filtered" / "epoch_002.png", grid(rng.integers(0, 256, (3, 32, 32, 3), dtype=np.uint8), 3))
-    _write_csv(run / "eval.csv", ["step", "n_samples", "n_combos", "acc_hair", "acc_eyes", "diversity_generated",
-                                  "diversity_real", "diversity_ratio", "frechet_generated_vs_real",
-                                  "frechet_real_vs_real", "frechet_images", "real_images"],
-               [[12, 240, 120, 0.41, 0.22, 2.5, 3.1, 0.8065, 41.2, 6.5, 12, 24],
-                [36, 240, 120, 0.83, 0.61, 2.9, 3.1, 0.9355, 18.7, 6.5, 12, 24]])
+    _write_csv(run / "eval.csv", ["step", "n_samples", "n_combos", "face_rate", "baseline_faces", "acc_hair",
+                                  "acc_eyes", "diversity_generated", "diversity_real", "diversity_ratio",
+                                  "frechet_generated_vs_real", "frechet_real_vs_real", "frechet_images", "real_images",
+                                  "cpu_seconds"],  # every column report.metrics writes (the table must fit)
+               [[12, 240, 120, 0.51, 17, 0.41, 0.22, 2.5, 3.1, 0.8065, 41.2, 6.5, 12, 24, 1234.5],
+                [36, 240, 120, 0.92, 24, 0.83, 0.61, 2.9, 3.1, 0.9355, 18.7, 6.5, 12, 24, 3456.7]])
     return run
 
 
@@ -140,12 +141,20 @@ def test_filter_and_quality_tables_match_their_csv_files(report):
     for cells, r in zip(table, _read(run / "filtered" / "summary.csv"), strict=True):
         assert cells[0] == r["epoch"] and cells[2] == r["filtered"] and cells[3] == r["seen"]
         assert float(cells[1]) == pytest.approx(float(r["threshold"]), rel=1e-3)
+    from report.build import QUALITY_COLUMNS
+
     evals = _read(run / "eval.csv")
-    header, table = _md_rows(md, "step | n_samples")
-    names = [c.strip() for c in header.strip("|").split("|")]
-    for cells, r in zip(table, evals, strict=True):
-        for name, cell in zip(names, cells):
-            assert float(cell) == pytest.approx(float(r[name]), rel=1e-3), name
+    titles = {title: name for name, title in QUALITY_COLUMNS.items()}
+    seen = set()
+    for start in ("step | face rate", "step | n_samples"):  # the figures, then the folded details
+        header, table = _md_rows(md, start)
+        names = [titles.get(c.strip(), c.strip()) for c in header.strip("|").split("|")]
+        seen |= set(names)
+        for cells, r in zip(table, evals, strict=True):
+            for name, cell in zip(names, cells):
+                assert float(cell) == pytest.approx(float(r[name]), rel=1e-3), name
+    assert seen == set(evals[0])  # every column is somewhere
+    assert "cpu_seconds" not in _md_rows(md, "step | face rate")[0]  # bookkeeping is in the details
 
 
 def test_settings_table_lists_config_json(report):
