@@ -117,12 +117,7 @@ def _remove(path: Path) -> None:
 
 
 def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return False  # this process is not writing it: a leftover of an earlier attempt
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    """A stage's writer still running (this process is not: its leftovers are an earlier attempt's)."""
+    from common.lock import pid_alive
+
+    return pid != os.getpid() and pid_alive(pid)

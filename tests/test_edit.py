@@ -1,25 +1,13 @@
 """Recolour a face you bring (issue 25): generate.py --edit as a user runs it, and the
 library behind it (model.editing, report.recolour) on the tiny trained run."""
-import os
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import imageio.v3 as iio
 import numpy as np
 import pytest
 
 from tests.checker_support import synthetic_checker
-
-ROOT = Path(__file__).resolve().parents[1]
-CELL = 32 + 2  # tiny model size + grid padding
-
-
-def gen(*args, cwd):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    return subprocess.run([sys.executable, str(ROOT / "generate.py"), *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+from tests.cli_support import CELL, ROOT, gen  # noqa: F401
 
 
 @pytest.fixture(scope="module")

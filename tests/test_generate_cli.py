@@ -9,14 +9,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-CELL = 32 + 2  # tiny model size + grid padding
-
-
-def gen(*args, cwd):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    return subprocess.run([sys.executable, str(ROOT / "generate.py"), *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+from tests.cli_support import CELL, ROOT, gen  # noqa: E402,F401
 
 
 @pytest.fixture(scope="module")
