@@ -26,6 +26,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from common.cli import number  # noqa: E402
+
 
 @dataclass
 class KillResumeReport:
@@ -95,22 +97,20 @@ def check_logs(run_dir: Path, total: int) -> list[str]:
 
 
 def _resume_line(log: Path) -> dict | None:
-    """The trainer's 'resumed at step N (k=..., lr=..., threshold=...)' line."""
+    """The trainer's 'resumed at step N (k=..., lr=..., threshold=...)' line, as printed."""
     if not log.exists():
         return None
     m = re.search(r"resumed at step (\d+) \(k=([^,]+), lr=([^,]+), threshold=([^)]+)\)", log.read_text())
     if not m:
         return None
-    return {"step": int(m.group(1)), "k": float(m.group(2)), "lr": float(m.group(3)),
-            "threshold": float(m.group(4))}
+    return {"step": m.group(1), "k": m.group(2), "lr": m.group(3), "threshold": m.group(4)}
 
 
 def _same_state(resumed: dict, saved: dict) -> bool:
-    return (resumed["step"] == int(saved["step"])
-            and np.isclose(resumed["k"], saved["k"], atol=1e-7)
-            and np.isclose(resumed["lr"], saved["lr"], rtol=1e-6)
-            and (np.isclose(resumed["threshold"], saved["threshold"], rtol=1e-6)
-                 or (np.isinf(resumed["threshold"]) and np.isinf(saved["threshold"]))))
+    """The resume line prints its numbers as people write them (common.cli.number), so the
+    checkpoint's values are compared as they would be printed: equal to the last shown digit."""
+    return (int(resumed["step"]) == int(saved["step"])
+            and all(resumed[key] == number(float(saved[key])) for key in ("k", "lr", "threshold")))
 
 
 def _kill_while_training(proc, run_dir: Path, report: KillResumeReport, rng, min_wait: float, max_wait: float,
