@@ -188,7 +188,8 @@ class CondBEGAN(keras.Model):
                            else [b.z2[:half], b.cond[:half]])
             fake_pair = self.generator(pair_inputs, training=True)
             t["diversity"] = losses.mode_seeking(fake[:half], fake_pair, b.z[:half], b.z2[:half])
-            t["g_loss"] += cfg.diversity_weight * g_gain * t["diversity"]
+            ms_gain = self.k if cfg.diversity_by_k else g_gain
+            t["g_loss"] += cfg.diversity_weight * ms_gain * t["diversity"]
         if cfg.cond_augment:
             _, mu, log_sigma = self.generator.get_layer("g_embed")(b.cond, b.eps)
             t["kl"] = losses.kl_to_standard_normal(mu, log_sigma)

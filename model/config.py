@@ -78,7 +78,7 @@ def setting(default, group: str, help: str, *, resumable: bool = False, architec
 
 # Settings added after format 1 was fixed: a config.json written before them
 # means they were off, whatever today's default is (so old runs resume as they were).
-LEGACY_VALUES = {"duplicates": "ignore", "g_recon_weight": 1.0, "k_scope": "reconstruction", "head_warmup": 0, "wrong_form": "course", "projection_weight": 0.0, "augment": "", "wrong_warmup": 0, "ema_decay": 0.0, "lr_d": 0.0}
+LEGACY_VALUES = {"diversity_by_k": False, "duplicates": "ignore", "g_recon_weight": 1.0, "k_scope": "reconstruction", "head_warmup": 0, "wrong_form": "course", "projection_weight": 0.0, "augment": "", "wrong_warmup": 0, "ema_decay": 0.0, "lr_d": 0.0}
 
 # Weights whose value > 0 builds a head on D: a later stage (--resume) may change
 # the weight, but not turn the head on or off (its variables would not match).
@@ -144,6 +144,9 @@ class TrainConfig:
                                 resumable=True)
     diversity_weight: float = setting(0.05, LOSSES, "weight of the mode-seeking term (different z, same tags "
                                       "-> different faces; 0 = off)", resumable=True)
+    diversity_by_k: bool = setting(False, LOSSES, "the mode-seeking weight is diversity-weight x k_t: BEGAN's "
+                                   "controller spends on diversity what the balance at gamma leaves room for "
+                                   "(k-scope game does this too)", resumable=True)
     filter_sd: float = setting(2.0, LOSSES, "real-image filter threshold: previous epoch's mean + this many sd")
     projection_weight: float = setting(0.1, LOSSES, "weight of the hinge projection head on D's encoder "
                                        "(Miyato & Koyama 2018; 0 = off)", resumable=True)

@@ -148,3 +148,17 @@ def test_k_scope_decides_which_terms_k_weights(scope):
     g_move = float(at_half["g_loss"] - at_zero["g_loss"])
     heads = 0.1 * float(at_zero["aux_fake"]) + 0.1 * float(at_zero["adv_g"]) + 0.4 * float(at_zero["diversity"])
     assert g_move == pytest.approx(0.5 * heads if scope == "game" else 0.0, abs=1e-5)
+
+
+def test_diversity_by_k_lets_k_set_the_mode_seeking_weight():
+    """With diversity_by_k, G's mode-seeking pull is diversity_weight x k_t (0 at k_t = 0, half at 0.5),
+    while its heads keep their full weight (k_scope all)."""
+    model, batch = _tiny_model_and_batch(aux_weight=0.1, projection_weight=0.1, diversity_weight=0.4,
+                                         k_scope="all", diversity_by_k=True)
+    model.k.assign(0.0)
+    at_zero = model._step_losses(batch)
+    model.k.assign(0.5)
+    at_half = model._step_losses(batch)
+    # only the mode-seeking term moves: by half its weight; the heads' pull stays as it was
+    assert float(at_half["g_loss"] - at_zero["g_loss"]) == pytest.approx(0.2 * float(at_zero["diversity"]), abs=1e-5)
+    assert float(at_zero["diversity"]) > 0.01
