@@ -20,9 +20,9 @@ require_packages("export.py")  # one line, not a traceback, outside .venv
 
 from common.cli import ArgumentParser, ExamplesHelpFormatter, exit_on_user_error
 from common.quiet import quiet_libraries
-from model.artifacts import export_run
 from model.config import TrainConfig
 from report.checker import copy_checker, copy_run_checker
+from sampling.export import export_run
 
 
 @exit_on_user_error

@@ -27,11 +27,11 @@ import numpy as np
 from common.cli import ArgumentParser, ExamplesHelpFormatter, UserError, clip, exit_on_user_error
 from common.ids import safe_name
 from common.quiet import quiet_libraries
-from model import generation
-from model.artifacts import EXPORT_DIR, ensure_writable_dir
-from model.runtime import load_generator
+from model.run_folder import EXPORT_DIR, ensure_writable_dir
 from report.checker import load_checker, tag_marks
-from report.grid import full_rows_cols, grid, save_png, upscale
+from sampling import generation
+from sampling.grid import full_rows_cols, grid, save_png, upscale
+from sampling.runtime import load_generator
 from tags.parser import parse
 
 DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "default"

@@ -24,9 +24,9 @@ require_packages("train.py")  # one line, not a traceback, outside .venv
 
 from common.cli import ArgumentParser, ExamplesHelpFormatter, UserError, exit_on_user_error, number
 from common.quiet import quiet_libraries
-from model.artifacts import check_run_dir, default_run_dir
 from model.config import OPTIMISATION, ConfigError, TrainConfig
 from model.precision import limit_threads
+from model.run_folder import check_run_dir, default_run_dir
 
 
 def _bool(text: str) -> bool:

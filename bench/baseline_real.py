@@ -26,7 +26,7 @@ def main():
     import numpy as np
 
     from report import baseline
-    from report.grid import grid
+    from sampling.grid import grid
 
     ids = [line.split(",", 1)[0] for line in Path(args.tags_csv).read_text().splitlines() if line.strip()]
     rng = np.random.default_rng(args.seed)

@@ -30,9 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import real_data  # noqa: E402
 from common.cli import UserError, exit_on_user_error  # noqa: E402
-from model.generation import check_option  # noqa: E402
 from report.baseline import PASS_AT  # noqa: E402
 from report.metrics import TARGETS as QUALITY_TARGETS, meets as met  # noqa: E402  (the one list, the one test)
+from sampling.generation import check_option  # noqa: E402
 
 PY = sys.executable
 # The default model's targets, the one list (bench/time_to_quality.py reads it too): (metric, target, higher

@@ -97,8 +97,8 @@ def other_value(values: list[str], avoid: str, rng) -> str:
 
 
 def measure_face(recolour, generator, image: np.ndarray, seed: int, rng) -> dict:
-    from model.generation import sample_inputs, to_uint8
     from report.recolour import Face
+    from sampling.generation import sample_inputs, to_uint8
 
     vocab = recolour.vocab
     start = time.perf_counter()
@@ -152,9 +152,9 @@ def main(argv=None) -> int:
     quiet_libraries()
     settings = search_settings(args.set)
     from model.config import TrainConfig
-    from model.runtime import load_generator
     from preprocess.cache import build_or_load
     from report.recolour import Recolourer
+    from sampling.runtime import load_generator
 
     config = TrainConfig.load(args.model)
     data = build_or_load(args.images, args.tags_csv, tag_format=config.tag_format, size=config.image_size,

@@ -34,8 +34,8 @@ def main():
 
     import numpy as np
 
-    from model.generation import sample_inputs
-    from model.runtime import load_generator
+    from sampling.generation import sample_inputs
+    from sampling.runtime import load_generator
 
     for backend in ("litert", "tensorflow"):
         gen = load_generator(args.model, backend)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from model.generation import draw_z, to_uint8
+from sampling.generation import draw_z, to_uint8
 from tags.canonical import TagSet
 from tags.parser import Query
 
@@ -86,7 +86,7 @@ class FaceEditor:
     def open(cls, model_dir, settings: SearchSettings = SearchSettings()) -> "FaceEditor":
         """Load G and trace the search step (TensorFlow's start-up lines hidden unless verbose)."""
         from common.quiet import silenced
-        from model.runtime import load_keras_generator
+        from sampling.runtime import load_keras_generator
 
         with silenced(stdout=False):
             generator, config, vocab = load_keras_generator(model_dir)

@@ -28,19 +28,20 @@ from tqdm import tqdm
 
 from common.cli import number
 from model import precision
-from model.artifacts import (CHECKPOINT_DIR, EXPORT_DIR, VOCAB_NAME, RunDirError, export_generator,
-                             float32_generator, float32_reconstructor, latest_checkpoint, prepare_run_dir,
-                             remove_checkpoint_leftovers, repair_checkpoint_state)
 from model.began import Batch, CondBEGAN, variables_by_path
 from model.config import CONFIG_NAME, TrainConfig
 from model.divergence import DivergenceGuard
 from model.lr_control import PlateauState, plateau_update
 from model.real_filter import threshold_from_stats
 from model.run_data import DATA_RECORD, current_record, data_changes, read_record, write_record
+from model.run_folder import (CHECKPOINT_DIR, EXPORT_DIR, VOCAB_NAME, RunDirError, float32_generator,
+                              float32_reconstructor, latest_checkpoint, prepare_run_dir, remove_checkpoint_leftovers,
+                              repair_checkpoint_state)
 from model.run_logs import (FILTER_COLUMNS, METRIC_COLUMNS, STAGES_NAME, FilterLog, MetricsLog, record_stage,
                             truncate_csv)
 from preprocess.cache import build_or_load
 from preprocess.dataset import make_dataset
+from sampling.export import export_generator
 from tags.vocab import Vocabulary
 
 PER_IMAGE_OUTPUTS = ("per_image_real", "kept", "index")

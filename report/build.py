@@ -22,11 +22,11 @@ from common import jsonio
 from common.cli import UserError
 from common.files import atomic_write
 from model.config import TrainConfig
-from model.generation import build_requests, generate_requests
-from model.runtime import ModelError, load_generator
 from report.checker import MIN_ACCURACY, find_checker_dir, load_checker, missing_checker_hint, tag_marks
-from report.grid import grid, save_png
 from report.plots import plot_curves, plot_eval
+from sampling.generation import build_requests, generate_requests
+from sampling.grid import grid, save_png
+from sampling.runtime import ModelError, load_generator
 
 MARKED_GRID_COLUMNS = 8
 

@@ -26,12 +26,12 @@ import numpy as np
 
 from common import jsonio
 from common.cli import ArgumentParser, DefaultsHelpFormatter, ExamplesHelpFormatter, UserError, exit_on_user_error
-from common.quiet import quiet_libraries
 from common.files import atomic_write
-from model.artifacts import CHECKER_FILES, CHECKER_JSON, CHECKER_TFLITE, CHECKER_WEIGHTS, ModelError
-from model.runtime import keras_infer, load_keras_weights, open_network
+from common.quiet import quiet_libraries
 from preprocess.cache import build_or_load
 from report import degrade
+from sampling.export import CHECKER_FILES, CHECKER_JSON, CHECKER_TFLITE, CHECKER_WEIGHTS, ModelError
+from sampling.runtime import keras_infer, load_keras_weights, open_network
 from tags.vocab import Vocabulary
 
 FORMAT_VERSION = 1
@@ -148,7 +148,7 @@ def vocab_digest(groups: dict, other_tags: list) -> str:
 
 def save_checker(model, meta: dict, out_dir: str | Path) -> Path:
     """checker.weights.h5 + checker.tflite + checker.json into out_dir."""
-    from model.tflite import convert
+    from sampling.tflite import convert
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

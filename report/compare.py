@@ -13,11 +13,12 @@ from pathlib import Path
 
 from common.cli import ArgumentParser, ExamplesHelpFormatter, exit_on_user_error
 from common.quiet import quiet_libraries
-from model.artifacts import EXPORT_DIR, export_run
 from model.config import TrainConfig
-from model.runtime import load_generator
+from model.run_folder import EXPORT_DIR
 from report.checker import load_checker
 from report.metrics import data_for, evaluate_generator, write_results
+from sampling.export import export_run
+from sampling.runtime import load_generator
 
 COLUMNS = ["run", "step", "minutes", "images_per_s", "acc_hair", "acc_eyes", "diversity_ratio",
            "frechet_generated_vs_real", "frechet_real_vs_real"]

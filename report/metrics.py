@@ -35,14 +35,14 @@ import numpy as np
 
 from common import jsonio
 from common.cli import ArgumentParser, ExamplesHelpFormatter, UserError, exit_on_user_error, number
-from common.quiet import quiet_libraries
 from common.files import atomic_path
-from model.generation import check_option, sample_inputs, to_uint8
-from model.runtime import load_generator
+from common.quiet import quiet_libraries
 from preprocess.cache import build_or_load
 from report.baseline import face_rate, grade_grid_image
 from report.checker import MIN_ACCURACY, load_checker
-from report.grid import grid
+from sampling.generation import check_option, sample_inputs, to_uint8
+from sampling.grid import grid
+from sampling.runtime import load_generator
 
 REAL_PER_COMBO = 16  # real held-out images per combination for the diversity reference
 
@@ -98,7 +98,7 @@ def _round(x: float, digits: int) -> float:
 
 def evaluate_generator(generator, checker, data, *, n_per_combo: int = 4, seed: int = 0) -> dict:
     """All metrics for one generator (anything with .config, .vocab and
-    .generate(z, cond, eps) -> [-1, 1] images, e.g. model.runtime.load_generator).
+    .generate(z, cond, eps) -> [-1, 1] images, e.g. sampling.runtime.load_generator).
     `data` is a CachedData in the generator's vocabulary (see data_for)."""
     vocab = generator.vocab
     groups = list(data.vocab.groups)

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from model.generation import to_uint8
-from model.runtime import LoadedGenerator, keras_infer
 from model.trainer import Trainer, TrainerCallback
-from report.grid import grid, save_png
 from report.metrics import eval_line, evaluate_generator, write_results
+from sampling.generation import to_uint8
+from sampling.grid import grid, save_png
+from sampling.runtime import LoadedGenerator, keras_infer
 
 CONTACT_SHEET_IMAGES = 64
 CONTACT_SHEET_COLUMNS = 8
@@ -80,7 +80,7 @@ def captioned(image: np.ndarray, lines: list[str], scale: int = 2) -> np.ndarray
     """A face enlarged `scale` times with its caption lines under it (white strip, black text)."""
     from PIL import Image, ImageDraw, ImageFont
 
-    from report.grid import upscale
+    from sampling.grid import upscale
 
     face = upscale(np.asarray(image, np.uint8), scale)
     font = ImageFont.load_default()

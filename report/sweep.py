@@ -18,11 +18,11 @@ import numpy as np
 
 from common.cli import UserError
 from model.config import TrainConfig
-from model.generation import build_requests, sample_inputs, to_uint8
-from model.runtime import load_generator
 from report.build import _Doc, fmt, read_csv
 from report.equilibrium import balance
-from report.grid import grid, save_png
+from sampling.generation import build_requests, sample_inputs, to_uint8
+from sampling.grid import grid, save_png
+from sampling.runtime import load_generator
 
 FIGURE_TAGS = ["blue hair red eyes", "blonde hair blue eyes", "pink hair green eyes", "black hair yellow eyes",
                "white hair purple eyes", "red hair aqua eyes", "green hair brown eyes", "orange hair pink eyes"]

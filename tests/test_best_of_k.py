@@ -10,13 +10,13 @@ from tests.test_generate_cli import gen
 
 @pytest.fixture(scope="module")
 def generator(tiny_run):
-    from model.runtime import load_generator
+    from sampling.runtime import load_generator
 
     return load_generator(tiny_run / "export")
 
 
 def _inputs(generator, n, seed):
-    from model.generation import sample_inputs
+    from sampling.generation import sample_inputs
 
     z, _ = sample_inputs(generator.config, n, seed)
     cond = generator.vocab.conditions([generator.vocab.tagset({"hair": "blue", "eyes": "red"})] * n)
@@ -24,7 +24,7 @@ def _inputs(generator, n, seed):
 
 
 def test_candidates_start_with_the_cells_own_z_and_depend_only_on_it():
-    from model.runtime import best_of_k_candidates
+    from sampling.runtime import best_of_k_candidates
 
     rng = np.random.default_rng(0)
     z = rng.uniform(-1, 1, (2, 16)).astype(np.float32)
@@ -37,7 +37,7 @@ def test_candidates_start_with_the_cells_own_z_and_depend_only_on_it():
 
 
 def test_each_cell_is_the_candidate_d_reconstructs_best(generator):
-    from model.runtime import best_of_k_candidates
+    from sampling.runtime import best_of_k_candidates
 
     z, cond = _inputs(generator, 4, seed=3)
     generator.best_of = 1
@@ -62,7 +62,7 @@ def test_each_cell_is_the_candidate_d_reconstructs_best(generator):
 
 
 def test_litert_and_keras_reconstructors_agree(tiny_run):
-    from model.runtime import load_generator
+    from sampling.runtime import load_generator
 
     fast, slow = load_generator(tiny_run / "export", "litert"), load_generator(tiny_run / "export", "tensorflow")
     z, cond = _inputs(fast, 6, seed=1)
@@ -73,10 +73,10 @@ def test_litert_and_keras_reconstructors_agree(tiny_run):
     import tensorflow as tf
 
     from model import precision
-    from model.artifacts import latest_checkpoint
     from model.began import variables_by_path
     from model.config import TrainConfig
     from model.networks import build_discriminator
+    from model.run_folder import latest_checkpoint
 
     config = TrainConfig.load(tiny_run)
     with precision.float32_policy():

@@ -81,7 +81,7 @@ def test_checker_reads_generator_range_and_other_image_sizes(trained):
 
 def test_grading_marks_a_known_wrong_cell_red(trained):
     from report.checker import load_checker, tag_marks
-    from report.grid import GREEN, RED, grid
+    from sampling.grid import GREEN, RED, grid
 
     checker = load_checker(trained[0])
     rng = np.random.default_rng(0)
@@ -117,7 +117,7 @@ def test_grading_on_the_fast_path_imports_no_tensorflow(trained):
 
 def test_missing_checker_is_a_clear_error(tmp_path):
     from report.checker import load_checker, main
-    from model.artifacts import ModelError
+    from sampling.export import ModelError
 
     with pytest.raises(ModelError, match="python -m report.checker train"):
         load_checker(tmp_path)
@@ -137,9 +137,9 @@ def test_checker_cli_rejects_bad_input_with_status_2(tmp_path, capsys):
 
 
 def test_export_with_checker_makes_a_model_folder_that_grades(trained, tiny_run, tmp_path, capsys):
-    from report.checker import load_checker
     from export import main as export_main
-    from model.runtime import load_generator
+    from report.checker import load_checker
+    from sampling.runtime import load_generator
 
     folder, _ = trained
     out = tmp_path / "shipped"

@@ -102,9 +102,9 @@ def test_bad_edit_requests_exit_2_with_one_line(tiny_run, face_file, tmp_path, a
 
 def test_reconstruction_is_closer_to_the_face_than_random_faces_and_the_offset_helps(tiny_run, face_file):
     from model.editing import SearchSettings
-    from model.generation import sample_inputs, to_uint8
-    from model.runtime import load_generator
     from report.recolour import Recolourer, read_face
+    from sampling.generation import sample_inputs, to_uint8
+    from sampling.runtime import load_generator
 
     def distance(a, b):
         return np.abs(a.astype(np.float32) - b.astype(np.float32)).mean()

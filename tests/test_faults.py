@@ -53,7 +53,7 @@ def test_failure_while_writing_a_checkpoint_keeps_the_previous_one(tmp_path, syn
     monkeypatch.setattr(tf.train.Checkpoint, "_write", failing_write)  # what CheckpointManager.save calls
     trainer = Trainer(TrainConfig.load(run), run, resume=True, progress=False)
     trainer.config.steps = 20
-    from model.artifacts import RunDirError
+    from model.run_folder import RunDirError
 
     with pytest.raises(RunDirError, match="no space left on the device; ckpt-10 is kept"):  # one line, not a traceback
         trainer.train()
@@ -92,8 +92,8 @@ def test_config_of_another_architecture_or_version_is_a_clear_error(tmp_path, ti
 
 
 def test_missing_vocab_is_a_clear_error(tmp_path, tiny_run, capsys):
-    from model.artifacts import ModelError
-    from model.runtime import load_generator
+    from sampling.export import ModelError
+    from sampling.runtime import load_generator
     from train import main
 
     run = tmp_path / "copy"

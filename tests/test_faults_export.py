@@ -18,16 +18,16 @@ ROOT = Path(__file__).resolve().parents[1]
 KILLER = """
 import os, signal, sys
 sys.path.insert(0, {root!r})
-import common.files, model.tflite
-from model.artifacts import export_run
+import common.files, sampling.tflite
+from sampling.export import export_run
 moment = {moment!r}
 if moment == "writing":
-    convert = model.tflite.convert
+    convert = sampling.tflite.convert
     def convert_then_die(network, path, *a, **k):
         if "reconstructor" in str(path):
             os.kill(os.getpid(), signal.SIGKILL)
         return convert(network, path, *a, **k)
-    model.tflite.convert = convert_then_die
+    sampling.tflite.convert = convert_then_die
 else:
     common.files._remove = lambda path: os.kill(os.getpid(), signal.SIGKILL)
 export_run({run!r}, {out!r})
@@ -59,7 +59,8 @@ def _kill_during_export(run: Path, out: Path, moment: str) -> None:
 
 @pytest.mark.parametrize("moment", ["writing", "swapped"])
 def test_a_kill_during_an_export_leaves_a_whole_export(tmp_path, tiny_run, moment):
-    from model.artifacts import checkpoint_paths, checkpoint_step, export_run
+    from model.run_folder import checkpoint_paths, checkpoint_step
+    from sampling.export import export_run
 
     steps = [checkpoint_step(p) for p in checkpoint_paths(tiny_run / "checkpoints")[0]]
     out = tmp_path / "E"
@@ -85,8 +86,8 @@ def test_a_kill_during_an_export_leaves_a_whole_export(tmp_path, tiny_run, momen
 
 
 def test_an_export_that_fails_changes_nothing(tmp_path, tiny_run, monkeypatch):
-    import model.tflite
-    from model.artifacts import export_run
+    import sampling.tflite
+    from sampling.export import export_run
 
     out = tmp_path / "E"
     export_run(tiny_run, out)
@@ -95,14 +96,14 @@ def test_an_export_that_fails_changes_nothing(tmp_path, tiny_run, monkeypatch):
     def fail(network, path, *args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(model.tflite, "convert", fail)
+    monkeypatch.setattr(sampling.tflite, "convert", fail)
     with pytest.raises(OSError):
         export_run(tiny_run, out)
     assert _digests(out) == before and sorted(p.name for p in tmp_path.iterdir()) == ["E"]
 
 
 def test_resume_removes_the_temp_folder_of_a_killed_checkpoint_save(tmp_path, tiny_run):
-    from model.artifacts import checkpoint_paths, checkpoint_step
+    from model.run_folder import checkpoint_paths, checkpoint_step
     from train import main
 
     run = tmp_path / "run"

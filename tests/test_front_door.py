@@ -53,7 +53,7 @@ def _clone(tmp_path: Path, name: str) -> Path:
     dest = tmp_path / name
     subprocess.run(["git", "clone", "-q", "--no-hardlinks", str(ROOT), str(dest)], check=True)
     for rel in ("run.sh", "test.sh", "common/bootstrap.sh", "pyproject.toml", "common/env.py", "common/quiet.py",
-                "generate.py", "model/tflite.py", "tests/conftest.py"):
+                "generate.py", "sampling/tflite.py", "tests/conftest.py"):
         if (ROOT / rel).exists():
             (dest / rel).write_bytes((ROOT / rel).read_bytes())
             (dest / rel).chmod((ROOT / rel).stat().st_mode)
@@ -175,7 +175,7 @@ DEFAULT_MODEL = ROOT / "models" / "default"
 
 _REPEATED_CALLS = """
 import sys, numpy as np
-from model.runtime import load_generator
+from sampling.runtime import load_generator
 rng = np.random.default_rng(0)
 g = load_generator(sys.argv[1], "litert")
 assert "tensorflow" not in sys.modules
@@ -199,9 +199,9 @@ def test_litert_gives_the_same_pixels_on_every_call_without_tensorflow():
 
 
 def test_interpolation_moves_from_the_first_tags_to_the_second_as_the_checker_reads_them():
-    from model import generation
-    from model.runtime import load_generator
     from report.checker import load_checker
+    from sampling import generation
+    from sampling.runtime import load_generator
 
     generator, checker = load_generator(DEFAULT_MODEL), load_checker(DEFAULT_MODEL)
     first_eyes = last_eyes = 0

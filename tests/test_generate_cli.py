@@ -102,8 +102,8 @@ def test_missing_and_corrupt_models_fail_cleanly(tiny_run, tmp_path):
 
 
 def test_litert_and_tensorflow_paths_agree(tiny_run):
-    from model.generation import sample_inputs
-    from model.runtime import load_generator
+    from sampling.generation import sample_inputs
+    from sampling.runtime import load_generator
 
     lite = load_generator(tiny_run, "litert")
     tf_gen = load_generator(tiny_run, "tensorflow")

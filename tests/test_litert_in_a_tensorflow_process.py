@@ -1,13 +1,13 @@
 """LiteRT in a process that has loaded TensorFlow (metrics, training callbacks,
 tests): repeated calls must give the same, right pixels. With XNNPACK's
-threads they did not (up to 1.7 apart in [-1, 1]); model.tflite avoids it."""
+threads they did not (up to 1.7 apart in [-1, 1]); sampling.tflite avoids it."""
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf  # noqa: F401  (the point: TensorFlow is loaded in this process)
 
-from model.generation import sample_inputs
-from model.runtime import load_generator
+from sampling.generation import sample_inputs
+from sampling.runtime import load_generator
 
 MODEL = Path(__file__).resolve().parents[1] / "models" / "default"
 

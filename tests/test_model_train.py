@@ -189,8 +189,8 @@ def test_nan_guard_names_the_step_and_keeps_the_last_good_checkpoint(tmp_path, s
 
 
 def test_init_from_an_exported_model_starts_from_its_weights(tmp_path, tiny_run, synthetic_faces, cache_dir):
-    from model.artifacts import RunDirError
     from model.config import TrainConfig
+    from model.run_folder import RunDirError
     from model.trainer import Trainer
     from train import build_parser, config_from_args
 
@@ -200,7 +200,7 @@ def test_init_from_an_exported_model_starts_from_its_weights(tmp_path, tiny_run,
     trainer = Trainer(config_from_args(args), tmp_path / "ft", init_from=str(tiny_run / "export"), progress=False)
     trainer.prepare()
     import h5py  # noqa: F401  (keras weights file)
-    from model.runtime import load_generator
+    from sampling.runtime import load_generator
 
     exported = load_generator(tiny_run / "export", "tensorflow")
     z = np.zeros((1, trainer.config.nz), np.float32)
@@ -215,7 +215,7 @@ def test_init_from_an_exported_model_starts_from_its_weights(tmp_path, tiny_run,
 
 
 def test_word2vec_conditions_train_and_generate(tmp_path, synthetic_faces, cache_dir):
-    from model.runtime import load_generator
+    from sampling.runtime import load_generator
     from train import main
 
     run = tmp_path / "w2v"
@@ -247,15 +247,15 @@ def test_a_run_named_by_a_relative_path_exports_and_resumes(tiny_run, tmp_path):
 
 def test_export_of_an_earlier_step_ships_that_checkpoint(tiny_run, tmp_path, capsys):
     from export import main as export_main
-    from model.artifacts import checkpoint_paths
+    from model.run_folder import checkpoint_paths
 
     steps = [int(p.rsplit("-", 1)[1]) for p in checkpoint_paths(tiny_run / "checkpoints")[0]]
     assert len(steps) >= 2
     assert export_main([str(tiny_run), "--out", str(tmp_path / "latest")]) == 0
     assert export_main([str(tiny_run), "--out", str(tmp_path / "earlier"), "--step", str(steps[-2])]) == 0
     assert export_main([str(tiny_run), "--out", str(tmp_path / "again"), "--step", str(steps[-1])]) == 0
-    from model.generation import sample_inputs
-    from model.runtime import load_generator
+    from sampling.generation import sample_inputs
+    from sampling.runtime import load_generator
 
     fixed = np.random.default_rng(0).uniform(-1, 1, (4, 64, 64, 3)).astype(np.float32)
 

@@ -320,7 +320,7 @@ def test_a_long_tag_text_is_not_echoed_in_full(capsys, tmp_path, monkeypatch):
 def test_a_checker_tflite_in_place_of_the_generator_is_a_model_error(tmp_path):
     import shutil
 
-    from model.runtime import ModelError, load_generator
+    from sampling.runtime import ModelError, load_generator
 
     model = tmp_path / "m"
     shutil.copytree(ROOT / "models" / "default", model)
@@ -347,7 +347,7 @@ def test_vocab_combination_counts_must_be_positive_whole_numbers(tmp_path, count
 def test_a_damaged_checkpoint_state_file_does_not_hide_intact_checkpoints(tmp_path, tiny_run, state, capsys):
     import shutil
 
-    from model.artifacts import RunDirError, load_generator_from_run, repair_checkpoint_state
+    from model.run_folder import RunDirError, load_generator_from_run, repair_checkpoint_state
 
     run = tmp_path / "run"
     shutil.copytree(tiny_run, run)

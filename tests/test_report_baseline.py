@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from report import baseline
-from report.grid import grid, save_png
+from sampling.grid import grid, save_png
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED_GRID = ROOT / "docs" / "default-model" / "testing_tags_graded.png"

@@ -24,7 +24,7 @@ def _write_csv(path, header, rows):
 
 @pytest.fixture(scope="module")
 def fabricated_run(tmp_path_factory):
-    from report.grid import grid, save_png
+    from sampling.grid import grid, save_png
 
     run = tmp_path_factory.mktemp("report") / "run"
     (run / "samples").mkdir(parents=True)
@@ -188,7 +188,7 @@ def test_report_renders_in_headless_chromium(report, tmp_path):
 
 def test_a_short_run_shows_the_step_grids_in_the_timeline(fabricated_run, tmp_path):
     from report.build import build_report
-    from report.grid import grid, save_png
+    from sampling.grid import grid, save_png
 
     run = tmp_path / "short"
     shutil.copytree(fabricated_run, run)

@@ -113,7 +113,7 @@ def test_word2vec_vectors_are_stored_inline_and_shared_by_words(tmp_path):
 
 
 def test_tags_file_grid_rows_are_labelled_with_each_cells_tags(vocab):
-    from model.generation import build_requests, one_cell_row_labels
+    from sampling.generation import build_requests, one_cell_row_labels
 
     items = [("1", "blue hair red eyes"), ("2", "green hair yellow eyes"), ("3", "white hair pink eyes")]
     labels = one_cell_row_labels(build_requests(items, vocab, 1, seed=0), ncols=2)

@@ -4,7 +4,7 @@
     ./run.sh --serve            (python generate.py --serve)
 
 Standard library HTTP server (ThreadingHTTPServer) + a static page with plain
-JavaScript (static/). Generation is the library's (model.generation: the
+JavaScript (static/). Generation is the library's (sampling.generation: the
 same seed and tags give the same pixels as generate.py), on the LiteRT fast
 path; each model is loaded once and kept, and its interpreters are used by
 one request at a time. Nothing is written to disk: images are returned in
@@ -140,7 +140,7 @@ class Studio:
     """Model registry and the work behind each API call (no HTTP here)."""
 
     def __init__(self, root: str | Path = ROOT, model: str | Path | None = None):
-        from model.runtime import resolve_model_dir
+        from sampling.runtime import resolve_model_dir
 
         self.root = Path(root).resolve()
         self._cache: dict[str, _Loaded] = {}
@@ -160,7 +160,7 @@ class Studio:
         elif self.models():
             self.default_id = next(iter(self.models()))
         if self.default_id is None:
-            from model.runtime import ModelError
+            from sampling.runtime import ModelError
 
             raise ModelError(f"no model found under {self.root / 'models'} or {self.root / 'runs'}/*/export; "
                              "pass --model DIR")
@@ -193,8 +193,8 @@ class Studio:
         raise ApiError(404, f"no model {value!r}; the model folders hold: {', '.join(models)}", "model")
 
     def load(self, model_id: str) -> _Loaded:
-        from model.runtime import load_generator
         from report.checker import find_checker_dir, load_checker
+        from sampling.runtime import load_generator
 
         loaded = self._cache.get(model_id)
         if loaded is not None:
@@ -219,7 +219,7 @@ class Studio:
     @staticmethod
     def _warm_up(generator, checker):
         """One 5x5 batch through each interpreter, so the first page is as fast as the next."""
-        from model.generation import Request, generate_requests
+        from sampling.generation import Request, generate_requests
         from tags.parser import complete, parse
 
         vocab = generator.vocab
@@ -231,7 +231,7 @@ class Studio:
 
     def model(self, value: str | None) -> tuple[str, _Loaded]:
         model_id, _ = self.resolve(value)
-        from model.runtime import ModelError
+        from sampling.runtime import ModelError
 
         try:
             return model_id, self.load(model_id)
@@ -256,8 +256,8 @@ class Studio:
                 "missing": [g for g in loaded.generator.vocab.groups if g not in query.values]}
 
     def _faces(self, p: dict, grade: bool):
-        from model import generation
         from report.checker import tag_marks
+        from sampling import generation
         from tags.parser import parse
 
         model_id, loaded = self.model(p.get("model"))
@@ -276,7 +276,7 @@ class Studio:
         return model_id, query, tagsets, images, marks, accuracy
 
     def grid(self, p: dict, want_json: bool = True):
-        from report.grid import grid
+        from sampling.grid import grid
 
         start = time.perf_counter()
         model_id, query, tagsets, images, marks, accuracy = self._faces(p, p["grade"])
@@ -301,7 +301,7 @@ class Studio:
                 "ms": round((time.perf_counter() - start) * 1000, 1)}
 
     def face(self, p: dict):
-        from report.grid import upscale
+        from sampling.grid import upscale
 
         if p["i"] >= p["n"]:
             raise ApiError(400, f"i={p['i']} but the grid has {p['n']} faces (i counts from 0)", "i")
@@ -309,8 +309,8 @@ class Studio:
         return _png(upscale(images[p["i"]], p["scale"])), f"{_name(query.text)}_seed{p['seed']}_{p['i'] + 1}.png"
 
     def sweep(self, p: dict, want_json: bool = True):
-        from model import generation
-        from report.grid import grid
+        from sampling import generation
+        from sampling.grid import grid
         from tags.parser import parse
 
         model_id, loaded = self.model(p.get("model"))
@@ -333,8 +333,8 @@ class Studio:
                 "image": "data:image/png;base64," + base64.b64encode(_png(picture)).decode("ascii")}
 
     def interpolate(self, p: dict, want_json: bool = True):
-        from model import generation
-        from report.grid import grid
+        from sampling import generation
+        from sampling.grid import grid
         from tags.parser import parse
 
         model_id, loaded = self.model(p.get("model"))
@@ -365,8 +365,8 @@ class Studio:
     def edit(self, p: dict, upload: bytes) -> dict:
         """Recolour an uploaded face (bytes kept in memory): see POST /api/edit."""
         from common.cli import UserError
-        from report.grid import grid, upscale
         from report.recolour import Recolourer, read_face
+        from sampling.grid import grid, upscale
         from tags.parser import parse
 
         start = time.perf_counter()
@@ -670,7 +670,7 @@ def make_server(host: str = "127.0.0.1", port: int = DEFAULT_PORT, model=None, r
 
 def serve(model=None, host: str = "127.0.0.1", port: int = DEFAULT_PORT, root=ROOT) -> int:
     """Run the studio until Ctrl-C; prints its address. Returns an exit status."""
-    from model.runtime import ModelError
+    from sampling.runtime import ModelError
 
     try:
         server = make_server(host, port, model, root)

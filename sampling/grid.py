@@ -2,7 +2,7 @@
 (generate.py grids, the trainer's epoch grids and filter contact sheets, the
 report), with optional row labels and a per-cell coloured border per tag group
 (green = right, red = wrong). numpy, scikit-image and Pillow only (the fast
-generation path uses it); pixels come from model.generation.to_uint8."""
+generation path uses it); pixels come from sampling.generation.to_uint8."""
 from __future__ import annotations
 
 from pathlib import Path

@@ -15,12 +15,13 @@ import numpy as np
 
 from common.quiet import silenced
 from model import precision
-from model.artifacts import (CHECKPOINT_DIR, GENERATOR_TFLITE, GENERATOR_WEIGHTS, RECONSTRUCTOR_TFLITE,
-                             RECONSTRUCTOR_WEIGHTS, VOCAB_NAME, ModelError, RunDirError, load_generator_from_run,
-                             load_reconstructor_from_run, resolve_model_dir)
 from model.config import CONFIG_NAME, ConfigError, TrainConfig
-from model.generation import draw_z
-from model.tflite import TFLiteRunner
+from model.run_folder import (CHECKPOINT_DIR, VOCAB_NAME, RunDirError, load_generator_from_run,
+                              load_reconstructor_from_run)
+from sampling.export import (GENERATOR_TFLITE, GENERATOR_WEIGHTS, RECONSTRUCTOR_TFLITE, RECONSTRUCTOR_WEIGHTS,
+                             ModelError, resolve_model_dir)
+from sampling.generation import draw_z
+from sampling.tflite import TFLiteRunner
 from tags import TagError
 from tags.vocab import Vocabulary
 
