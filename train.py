@@ -126,9 +126,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     # TensorFlow loads here, after the flags are checked: --help and flag errors answer at once
     # (quietly: quiet_libraries() silences its start-up lines at import).
-    from model.trainer import Trainer, TrainingDiverged, TrainingInterrupted
     from report.checker import copy_run_checker, load_checker
-    from report.monitor import training_callbacks
+    from training.monitor import training_callbacks
+    from training.trainer import Trainer, TrainingDiverged, TrainingInterrupted
 
     # A missing or broken checker stops the run before its folder or the data cache is touched.
     checker = load_checker(config.checker) if config.eval_every else None

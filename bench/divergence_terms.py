@@ -40,9 +40,9 @@ def main():
     from model.began import CondBEGAN
     from model.config import TrainConfig
     from model.real_filter import keep_mask
-    from model.trainer import with_noise
     from preprocess.cache import build_or_load
     from preprocess.dataset import make_dataset
+    from training.trainer import with_noise
 
     settings = dict(DIVERGED)
     for item in args.set:

@@ -46,7 +46,7 @@ def main() -> int:
 
     from bench.synthetic_colour import hair_colour_confusion, learning_config
     from model.precision import limit_threads
-    from model.trainer import Trainer
+    from training.trainer import Trainer
 
     limit_threads(args.threads)
     overrides = dict(args.set)

@@ -25,7 +25,7 @@ sys.path.insert(0, ROOT)
 import keras
 from model.config import TrainConfig
 from model.began import CondBEGAN
-from model.trainer import make_strategy
+from training.trainer import make_strategy
 
 strategy = make_strategy(MODE)
 keras.utils.set_random_seed(3)

@@ -1,7 +1,7 @@
 """The divergence guard: what trips it, and what it says."""
 import math
 
-from model.divergence import DivergenceGuard
+from training.divergence import DivergenceGuard
 
 
 def _healthy(step):

@@ -37,10 +37,10 @@ def test_failure_while_writing_a_checkpoint_keeps_the_previous_one(tmp_path, syn
                                                                    monkeypatch):
     import tensorflow as tf
 
-    from model.config import TrainConfig
     from bench.kill_resume import checkpoint_state
+    from model.config import TrainConfig
     from train import main
-    from model.trainer import Trainer
+    from training.trainer import Trainer
 
     run = tmp_path / "run"
     assert main(_train_args(synthetic_faces, cache_dir) + ["--run-dir", str(run), "--steps", "10"]) == 0

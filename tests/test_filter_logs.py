@@ -7,7 +7,7 @@ import numpy as np
 def _events(run_dir):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    from model.run_logs import tensorboard_dir
+    from training.run_logs import tensorboard_dir
 
     acc = EventAccumulator(str(tensorboard_dir(run_dir)), size_guidance={"tensors": 0, "images": 0})
     acc.Reload()
@@ -28,7 +28,7 @@ def test_tensorboard_scalars_are_grouped_and_the_filter_sheet_is_logged(tiny_run
 
 
 def test_filter_sheet_cells_carry_their_id_and_loss():
-    from report.monitor import CONTACT_SHEET_COLUMNS, captioned, filter_sheet
+    from training.monitor import CONTACT_SHEET_COLUMNS, captioned, filter_sheet
 
     faces = np.full((3, 32, 32, 3), 128, np.uint8)
     sheet = filter_sheet(faces, ["a17", "b2", "c3"], ["0.25", "0.5", ""])

@@ -19,7 +19,7 @@ from bench.synthetic_colour import hair_colour_confusion, learning_config
 
 @pytest.fixture(scope="module")
 def learned(tmp_path_factory):
-    from model.trainer import Trainer
+    from training.trainer import Trainer
 
     root = tmp_path_factory.mktemp("learning")
     trainer = Trainer(learning_config(root), root / "run", progress=False)

@@ -6,8 +6,8 @@ import pytest
 import tensorflow as tf
 
 from model import losses
-from model.lr_control import PlateauState, plateau_update
 from model.real_filter import keep_mask, threshold_from_stats
+from training.lr_control import PlateauState, plateau_update
 
 
 def test_reconstruction_loss_is_per_image_mean_absolute_error():

@@ -60,12 +60,12 @@ def test_fixed_noise_sample_grid_per_epoch(tiny_run):
 def test_tensorboard_events_hold_the_scalars(tiny_run):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    from model.run_logs import tensorboard_dir
+    from training.run_logs import tensorboard_dir
 
     acc = EventAccumulator(str(tensorboard_dir(tiny_run)))
     acc.Reload()
     tags = set(acc.Tags()["scalars"]) | set(acc.Tags().get("tensors", []))
-    from model.run_logs import tensorboard_name
+    from training.run_logs import tensorboard_name
 
     for name in ("loss_real", "loss_fake", "loss_wrong", "k", "M", "lr", "filtered", "images_per_s"):
         assert tensorboard_name(name) in tags, (name, tags)  # grouped: losses/, control/, filter/, speed/
@@ -116,7 +116,7 @@ def test_resume_continues_at_the_same_step_k_lr_and_matches_an_uninterrupted_run
         tmp_path, synthetic_faces, cache_dir):
     from model.config import TrainConfig
     from train import main
-    from model.trainer import Trainer
+    from training.trainer import Trainer
 
     base = ["--images", str(synthetic_faces / "images"), "--tags-csv", str(synthetic_faces / "tags_2018.csv"),
             "--cache-dir", str(cache_dir)] + TINY_FLAGS
@@ -191,8 +191,8 @@ def test_nan_guard_names_the_step_and_keeps_the_last_good_checkpoint(tmp_path, s
 def test_init_from_an_exported_model_starts_from_its_weights(tmp_path, tiny_run, synthetic_faces, cache_dir):
     from model.config import TrainConfig
     from model.run_folder import RunDirError
-    from model.trainer import Trainer
     from train import build_parser, config_from_args
+    from training.trainer import Trainer
 
     args = build_parser().parse_args(
         ["--images", str(synthetic_faces / "images"), "--tags-csv", str(synthetic_faces / "tags_header.csv"),

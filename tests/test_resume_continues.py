@@ -67,9 +67,9 @@ def test_resume_refuses_only_real_changes_naming_each_old_and_new(first_command,
 
 def test_the_command_printed_after_a_signal_continues_to_the_total_asked_for(first_command, capsys,
                                                                              monkeypatch):
-    import report.monitor
-    from model.trainer import TrainerCallback
+    import training.monitor
     from train import main
+    from training.trainer import TrainerCallback
 
     run, command = first_command
     assert main(command) == 0
@@ -79,13 +79,13 @@ def test_the_command_printed_after_a_signal_continues_to_the_total_asked_for(fir
             if step == 13:
                 os.kill(os.getpid(), signal.SIGTERM)
 
-    real = report.monitor.training_callbacks
-    monkeypatch.setattr(report.monitor, "training_callbacks", lambda *a: real(*a) + [Stop()])
+    real = training.monitor.training_callbacks
+    monkeypatch.setattr(training.monitor, "training_callbacks", lambda *a: real(*a) + [Stop()])
     capsys.readouterr()
     assert main(["--run-dir", str(run), "--resume", "--steps", "18", "--no-progress"]) == 128 + signal.SIGTERM
     err = capsys.readouterr().err
     printed = err[err.index("continue with python train.py"):].splitlines()[0]
-    monkeypatch.setattr(report.monitor, "training_callbacks", real)
+    monkeypatch.setattr(training.monitor, "training_callbacks", real)
     assert main(shlex.split(printed.split("train.py", 1)[1]) + ["--no-progress"]) == 0
     assert "trained to step 18" in capsys.readouterr().out
     assert _config(run)["steps"] == 18
@@ -196,7 +196,7 @@ def test_resume_refuses_changed_data_naming_the_change_and_keeps_the_recorded_sp
 
 
 def test_data_changes_names_rows_added_removed_edited_and_images_changed():
-    from model.run_data import data_changes
+    from training.run_data import data_changes
 
     old = {"1": ("train", "blue hair red eyes", "aa"), "2": ("holdout", "red hair red eyes", "bb"),
            "3": ("train", "red hair blue eyes", "cc")}

@@ -1,6 +1,6 @@
 """Plain-file logs of a run: metrics.csv, TensorBoard events, filter logs.
 Everything a user can open without the toolkit. (Images: the sample grids and
-filter contact sheets are written by callbacks, see report.monitor.)
+filter contact sheets are written by callbacks, see training.monitor.)
 
 Rows carry the global step, and on resume every log is cut back to the step
 of the checkpoint it resumes from, so a killed run never leaves duplicated

@@ -7,7 +7,7 @@ per-image losses of every step, and an exact mid-epoch resume needs the
 epoch's data order rebuilt from (seed, epoch) and skipped ahead. What is
 written beside the logs (sample grids, filter contact sheets, quality
 metrics) comes from `TrainerCallback`s passed in by the caller (train.py
-wires report.monitor's), so the loop does not know how samples are judged
+wires training.monitor's), so the loop does not know how samples are judged
 or drawn.
 """
 from __future__ import annotations
@@ -30,19 +30,19 @@ from common.cli import number
 from model import precision
 from model.began import Batch, CondBEGAN, variables_by_path
 from model.config import CONFIG_NAME, TrainConfig
-from model.divergence import DivergenceGuard
-from model.lr_control import PlateauState, plateau_update
 from model.real_filter import threshold_from_stats
-from model.run_data import DATA_RECORD, current_record, data_changes, read_record, write_record
 from model.run_folder import (CHECKPOINT_DIR, EXPORT_DIR, VOCAB_NAME, RunDirError, float32_generator,
                               float32_reconstructor, latest_checkpoint, prepare_run_dir, remove_checkpoint_leftovers,
                               repair_checkpoint_state)
-from model.run_logs import (FILTER_COLUMNS, METRIC_COLUMNS, STAGES_NAME, FilterLog, MetricsLog, record_stage,
-                            truncate_csv)
 from preprocess.cache import build_or_load
 from preprocess.dataset import make_dataset
 from sampling.export import export_generator
 from tags.vocab import Vocabulary
+from training.divergence import DivergenceGuard
+from training.lr_control import PlateauState, plateau_update
+from training.run_data import DATA_RECORD, current_record, data_changes, read_record, write_record
+from training.run_logs import (FILTER_COLUMNS, METRIC_COLUMNS, STAGES_NAME, FilterLog, MetricsLog, record_stage,
+                               truncate_csv)
 
 PER_IMAGE_OUTPUTS = ("per_image_real", "kept", "index")
 EARLY_CHECKPOINT = 25  # step of the first checkpoint, before --checkpoint-every is due

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from model.trainer import Trainer, TrainerCallback
 from report.metrics import eval_line, evaluate_generator, write_results
 from sampling.generation import to_uint8
 from sampling.grid import grid, save_png
 from sampling.runtime import LoadedGenerator, keras_infer
+from training.trainer import Trainer, TrainerCallback
 
 CONTACT_SHEET_IMAGES = 64
 CONTACT_SHEET_COLUMNS = 8
