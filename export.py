@@ -18,10 +18,10 @@ from common.env import require_packages
 
 require_packages("export.py")  # one line, not a traceback, outside .venv
 
+from checker.checker import copy_checker, copy_run_checker
 from common.cli import ArgumentParser, ExamplesHelpFormatter, exit_on_user_error
 from common.quiet import quiet_libraries
 from model.config import TrainConfig
-from report.checker import copy_checker, copy_run_checker
 from sampling.export import export_run
 
 

@@ -24,11 +24,11 @@ require_packages("generate.py")  # one line, not a traceback, outside .venv
 
 import numpy as np
 
+from checker.checker import load_checker, tag_marks
 from common.cli import ArgumentParser, ExamplesHelpFormatter, UserError, clip, exit_on_user_error
 from common.ids import safe_name
 from common.quiet import quiet_libraries
 from model.run_folder import EXPORT_DIR, ensure_writable_dir
-from report.checker import load_checker, tag_marks
 from sampling import generation
 from sampling.grid import full_rows_cols, grid, save_png, upscale
 from sampling.runtime import load_generator

@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     # TensorFlow loads here, after the flags are checked: --help and flag errors answer at once
     # (quietly: quiet_libraries() silences its start-up lines at import).
-    from report.checker import copy_run_checker, load_checker
+    from checker.checker import copy_run_checker, load_checker
     from training.monitor import training_callbacks
     from training.trainer import Trainer, TrainingDiverged, TrainingInterrupted
 

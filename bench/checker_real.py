@@ -28,8 +28,8 @@ def main():
     p.add_argument("--out", default=None, help="keep the checker here (default: temporary folder)")
     p.add_argument("--checker", default=None, help="measure this existing checker instead of training one")
     args = p.parse_args()
-    from report.checker import (MIN_ACCURACY, evaluate, evaluate_degraded, load_checker, save_checker,
-                                train_checker)
+    from checker.checker import MIN_ACCURACY, load_checker, save_checker
+    from checker.training import evaluate, evaluate_degraded, train_checker
     from preprocess.cache import build_or_load
 
     data = build_or_load(args.images, args.tags_csv, size=64, holdout=0.1, seed=args.seed, progress=False)

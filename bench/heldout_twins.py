@@ -27,9 +27,10 @@ def main():
     args = p.parse_args()
     import numpy as np
 
+    from checker.checker import load_checker
+    from checker.training import evaluate
     from preprocess.cache import build_or_load
     from preprocess.duplicates import near_duplicate_groups
-    from report.checker import evaluate, load_checker
     from report.metrics import frechet_distance, group_halves
 
     by_id = build_or_load(args.images, args.tags_csv, size=64, duplicates="ignore", progress=False)

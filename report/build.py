@@ -18,11 +18,11 @@ import json
 import shutil
 from pathlib import Path
 
+from checker.checker import MIN_ACCURACY, find_checker_dir, load_checker, missing_checker_hint, tag_marks
 from common import jsonio
 from common.cli import UserError
 from common.files import atomic_write
 from model.config import TrainConfig
-from report.checker import MIN_ACCURACY, find_checker_dir, load_checker, missing_checker_hint, tag_marks
 from report.plots import plot_curves, plot_eval
 from sampling.generation import build_requests, generate_requests
 from sampling.grid import grid, save_png

@@ -11,11 +11,11 @@ import csv
 import sys
 from pathlib import Path
 
+from checker.checker import load_checker
 from common.cli import ArgumentParser, ExamplesHelpFormatter, exit_on_user_error
 from common.quiet import quiet_libraries
 from model.config import TrainConfig
 from model.run_folder import EXPORT_DIR
-from report.checker import load_checker
 from report.metrics import data_for, evaluate_generator, write_results
 from sampling.export import export_run
 from sampling.runtime import load_generator

@@ -33,13 +33,13 @@ from pathlib import Path
 
 import numpy as np
 
+from checker.checker import MIN_ACCURACY, load_checker
 from common import jsonio
 from common.cli import ArgumentParser, ExamplesHelpFormatter, UserError, exit_on_user_error, number
 from common.files import atomic_path
 from common.quiet import quiet_libraries
 from preprocess.cache import build_or_load
 from report.baseline import face_rate, grade_grid_image
-from report.checker import MIN_ACCURACY, load_checker
 from sampling.generation import check_option, sample_inputs, to_uint8
 from sampling.grid import grid
 from sampling.runtime import load_generator

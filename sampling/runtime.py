@@ -4,7 +4,7 @@ TensorFlow import: ~0.1 s instead of 3-5 s), else Keras/TensorFlow.
 A model directory is an exported model (config.json, vocab.json,
 generator.weights.h5, generator.tflite, and D's autoencoder reconstructor.*
 for best-of-K) or a run directory (its export/ is used, or its latest checkpoint). `open_network` is the one LiteRT-or-Keras
-choice, shared with the tag checker (report.checker).
+choice, shared with the tag checker (checker.checker).
 """
 from __future__ import annotations
 

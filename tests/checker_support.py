@@ -9,9 +9,10 @@ SIZE = 64
 def synthetic_checker(tmp_path_factory, robust: bool = False) -> tuple[Path, object]:
     """(checker folder, CachedData it was trained on). Flips only unless `robust`
     (the degradations need more than 20 epochs of 360 drawings to be learnt)."""
+    from checker.checker import save_checker
+    from checker.training import train_checker
     from preprocess.cache import build_or_load
     from preprocess.synthetic import write_synthetic_set
-    from report.checker import save_checker, train_checker
     from sampling.export import CHECKER_JSON
 
     root = tmp_path_factory.getbasetemp() / "synthetic_checker"

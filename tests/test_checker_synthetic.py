@@ -48,7 +48,8 @@ def test_robust_training_reads_degraded_faces_better(trained, tmp_path_factory):
 
 
 def test_litert_and_keras_checkers_agree_with_the_recorded_accuracy(trained):
-    from report.checker import evaluate, load_checker
+    from checker.checker import load_checker
+    from checker.training import evaluate
 
     folder, data = trained
     meta = json.loads((folder / "checker.json").read_text())
@@ -65,7 +66,7 @@ def test_litert_and_keras_checkers_agree_with_the_recorded_accuracy(trained):
 
 
 def test_checker_reads_generator_range_and_other_image_sizes(trained):
-    from report.checker import load_checker
+    from checker.checker import load_checker
 
     checker = load_checker(trained[0])
     rng = np.random.default_rng(3)
@@ -80,7 +81,7 @@ def test_checker_reads_generator_range_and_other_image_sizes(trained):
 
 
 def test_grading_marks_a_known_wrong_cell_red(trained):
-    from report.checker import load_checker, tag_marks
+    from checker.checker import load_checker, tag_marks
     from sampling.grid import GREEN, RED, grid
 
     checker = load_checker(trained[0])
@@ -104,7 +105,7 @@ def test_grading_on_the_fast_path_imports_no_tensorflow(trained):
     folder, _ = trained
     code = (
         "import sys, numpy as np\n"
-        "from report.checker import load_checker, tag_marks\n"
+        "from checker.checker import load_checker, tag_marks\n"
         "from preprocess.synthetic import draw_face\n"
         "from tags.canonical import TagSet\n"
         "face = draw_face('blue', 'red', 64, np.random.default_rng(1))[None]\n"
@@ -116,10 +117,11 @@ def test_grading_on_the_fast_path_imports_no_tensorflow(trained):
 
 
 def test_missing_checker_is_a_clear_error(tmp_path):
-    from report.checker import load_checker, main
+    from checker.__main__ import main
+    from checker.checker import load_checker
     from sampling.export import ModelError
 
-    with pytest.raises(ModelError, match="python -m report.checker train"):
+    with pytest.raises(ModelError, match="python -m checker train"):
         load_checker(tmp_path)
     (tmp_path / "checker.json").write_text('{"format_version": 99}')
     with pytest.raises(ModelError, match="format_version"):
@@ -127,7 +129,7 @@ def test_missing_checker_is_a_clear_error(tmp_path):
 
 
 def test_checker_cli_rejects_bad_input_with_status_2(tmp_path, capsys):
-    from report.checker import main
+    from checker.__main__ import main
 
     assert main(["train", "--images", str(tmp_path / "nope"), "--tags-csv", str(tmp_path / "nope.csv"),
                  "--out", str(tmp_path / "out")]) == 2
@@ -137,8 +139,8 @@ def test_checker_cli_rejects_bad_input_with_status_2(tmp_path, capsys):
 
 
 def test_export_with_checker_makes_a_model_folder_that_grades(trained, tiny_run, tmp_path, capsys):
+    from checker.checker import load_checker
     from export import main as export_main
-    from report.checker import load_checker
     from sampling.runtime import load_generator
 
     folder, _ = trained

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from report import degrade
+from checker import degrade
 
 
 def _faces(n=6, seed=0):

@@ -24,7 +24,7 @@ def face_file(tmp_path_factory):
 @pytest.fixture(scope="module")
 def model_with_checker(tiny_run, tmp_path_factory):
     """The tiny run's export with the synthetic-face checker beside it (as export.py --checker ships it)."""
-    from report.checker import copy_checker
+    from checker.checker import copy_checker
 
     folder = tmp_path_factory.mktemp("edit_model") / "model"
     shutil.copytree(tiny_run / "export", folder)

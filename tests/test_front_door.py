@@ -199,7 +199,7 @@ def test_litert_gives_the_same_pixels_on_every_call_without_tensorflow():
 
 
 def test_interpolation_moves_from_the_first_tags_to_the_second_as_the_checker_reads_them():
-    from report.checker import load_checker
+    from checker.checker import load_checker
     from sampling import generation
     from sampling.runtime import load_generator
 

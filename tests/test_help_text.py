@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import ROOT
 
 CLIS = [["train.py"], ["generate.py"], ["export.py"], ["-m", "report"], ["-m", "report.metrics"],
-        ["-m", "report.checker", "train"], ["-m", "report.checker", "eval"], ["-m", "report.baseline"],
+        ["-m", "checker", "train"], ["-m", "checker", "eval"], ["-m", "report.baseline"],
         ["-m", "report.compare"], ["-m", "preprocess"], ["-m", "tags"]]
 
 
@@ -67,7 +67,7 @@ def test_one_meaning_per_flag_name_and_docs_name_real_flags():
     assert "--cells" in gen and "--steps" not in gen  # train.py's --steps are training steps
     tags = _help("-m", "tags")
     assert "--list-tags" in tags and not re.search(r"--list(?!-tags)", tags)
-    checker = _help("-m", "report.checker")
+    checker = _help("-m", "checker")
     assert "horizontal" not in checker and "blur, noise, JPEG" in re.sub(r"\s+", " ", checker)
     metrics = _help("-m", "report.metrics")
     assert not re.search(r"\w+_\w+ ?\+|evaluate_generator|write_results", metrics), metrics

@@ -40,7 +40,7 @@ class DrawingGenerator:
 
 @pytest.fixture(scope="module")
 def checker_and_data(tmp_path_factory):
-    from report.checker import load_checker
+    from checker.checker import load_checker
     from preprocess.cache import build_or_load
 
     folder, data = synthetic_checker(tmp_path_factory)

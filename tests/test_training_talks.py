@@ -97,7 +97,7 @@ def test_a_model_without_a_checker_gets_the_one_line_fix(tiny_run, tmp_path):
                         "--grade", "--out", "g.png"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert r.returncode == 2
     assert f"python export.py {tiny_run} --checker" in r.stderr, r.stderr
-    assert "report.checker train" not in r.stderr
+    assert "python -m checker train" not in r.stderr
 
 
 def test_tagface_model_is_relative_to_where_run_sh_runs(tiny_run, tmp_path):

@@ -171,7 +171,7 @@ class Studio:
         return find_models(self.root) | self._extra
 
     def model_list(self) -> dict:
-        from report.checker import CHECKER_JSON as checker_json
+        from sampling.export import CHECKER_JSON as checker_json
 
         return {"default": self.default_id,
                 "models": [describe(k, v, checker_json) | {"loads": self.loads.get(k, 0)}
@@ -193,7 +193,7 @@ class Studio:
         raise ApiError(404, f"no model {value!r}; the model folders hold: {', '.join(models)}", "model")
 
     def load(self, model_id: str) -> _Loaded:
-        from report.checker import find_checker_dir, load_checker
+        from checker.checker import find_checker_dir, load_checker
         from sampling.runtime import load_generator
 
         loaded = self._cache.get(model_id)
@@ -256,7 +256,7 @@ class Studio:
                 "missing": [g for g in loaded.generator.vocab.groups if g not in query.values]}
 
     def _faces(self, p: dict, grade: bool):
-        from report.checker import tag_marks
+        from checker.checker import tag_marks
         from sampling import generation
         from tags.parser import parse
 
