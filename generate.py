@@ -352,7 +352,7 @@ def _write_grid(args, generator, requests, images, path: Path, *, one_cell_per_r
                 print(f"{r.id:>8}  {r.tagsets[0].text:<28} " + "  ".join(f"{'ok' if m else 'WRONG':>5}" for m in mark))
         print("tag accuracy: " + ", ".join(f"{g} {a:.2f}" for g, a in accuracy.items()))
         if len(cells) == 25 and args.cols == 5:
-            from report.baseline import grade_grid_image
+            from evaluate.baseline import grade_grid_image
 
             result = grade_grid_image(grid(cells, 5))  # the plain grid, as the course graded it
             print(f"course baseline (anime-face detector on the 5x5 grid, pass at 20): {result.verdict}")

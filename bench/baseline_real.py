@@ -4,9 +4,9 @@
 
 Lays out --grids grids of 25 random real faces exactly as generate.py lays
 out a 5x5 grid (64 px cells, 2 px gaps), runs the course's detector on each
-(`report.baseline`), and prints the count per grid (expect 25/25), then the
+(`evaluate.baseline`), and prints the count per grid (expect 25/25), then the
 per-image face rate on --rate-images random real faces (the reference for
-report.metrics' face rate; 0.972 here).
+evaluate.metrics' face rate; 0.972 here).
 """
 import sys
 from pathlib import Path
@@ -25,7 +25,7 @@ def main():
     args = p.parse_args()
     import numpy as np
 
-    from report import baseline
+    from evaluate import baseline
     from sampling.grid import grid
 
     ids = [line.split(",", 1)[0] for line in Path(args.tags_csv).read_text().splitlines() if line.strip()]

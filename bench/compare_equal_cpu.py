@@ -9,9 +9,9 @@ with SIGTERM (a checkpoint is written) once the process has used the CPU
 budget (user + system time of all its threads, read from /proc), so runs
 made side by side or one after another get the same CPU time. Then each is
 exported (G's moving average, and the raw G when the run keeps an average)
-and scored: `report.metrics` (checker accuracy, per-image face rate,
+and scored: `evaluate.metrics` (checker accuracy, per-image face rate,
 within-tag diversity, Frechet in checker features; --n-per-combo samples per
-pair, noise --score-seed), and the course baseline (report.baseline) on
+pair, noise --score-seed), and the course baseline (evaluate.baseline) on
 samples/cgan.png of `./run.sh testing_tags.txt --seed S` and on --grids 5x5
 grids of random pairs and seeds (bench/default_model.baseline_grids; before
 commit 7956ff6 the testing grid came from `generate.py --n 1`, other noise).
@@ -106,7 +106,7 @@ def score(name: str, run_dir: Path, args) -> list[dict]:
         out = run_dir / f"export-{kind}"
         subprocess.run([PY, str(ROOT / "export.py"), str(run_dir), "--out", str(out), "--checker", args.checker,
                         *extra], check=True, capture_output=True, cwd=ROOT)
-        subprocess.run([PY, "-m", "report.metrics", str(out), "--images", args.images, "--tags-csv", args.tags_csv,
+        subprocess.run([PY, "-m", "evaluate.metrics", str(out), "--images", args.images, "--tags-csv", args.tags_csv,
                         "--n-per-combo", str(args.n_per_combo), "--seed", str(args.score_seed), "--step", str(step)],
                        check=True, capture_output=True, cwd=ROOT)
         metrics = json.loads((out / "metrics.json").read_text())

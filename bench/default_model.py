@@ -5,8 +5,8 @@
 - the course baseline on `./run.sh testing_tags.txt`'s samples/cgan.png, and on
   20 grids `./run.sh "<pair>" --seed s` over (pair, seed) choices drawn at
   random from --seed (listed, so anyone can redraw them), each passing at >= 20
-  faces of 25 (report.baseline, the course's detector and settings);
-- `report.metrics` with --n-per-combo samples per hair x eye pair and noise
+  faces of 25 (evaluate.baseline, the course's detector and settings);
+- `evaluate.metrics` with --n-per-combo samples per hair x eye pair and noise
   --seed: robust-checker hair / eye accuracy, per-image face rate, Frechet
   distance in checker features, within-tag diversity against real faces.
 
@@ -30,8 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import real_data  # noqa: E402
 from common.cli import UserError, exit_on_user_error  # noqa: E402
-from report.baseline import PASS_AT  # noqa: E402
-from report.metrics import TARGETS as QUALITY_TARGETS, meets as met  # noqa: E402  (the one list, the one test)
+from evaluate.baseline import PASS_AT  # noqa: E402
+from evaluate.metrics import TARGETS as QUALITY_TARGETS, meets as met  # noqa: E402  (the one list, the one test)
 from sampling.generation import check_option  # noqa: E402
 
 PY = sys.executable
@@ -53,7 +53,7 @@ def targets(n_grids: int, which: str = "round3") -> list[tuple]:
 
 
 def sampling_flags(truncation: float, best_of: int) -> list[str]:
-    """generate.py / report.metrics flags of the sampling options (both off by default)."""
+    """generate.py / evaluate.metrics flags of the sampling options (both off by default)."""
     return ["--truncation", str(truncation), "--best-of", str(best_of)]
 
 
@@ -81,7 +81,7 @@ def random_pairs(model: Path, n: int, seed: int) -> list[tuple[str, int]]:
 def baseline_grids(model: Path, seed: int, n_grids: int, flags: list[str], verbose: bool = False) -> dict:
     """The course baseline on `./run.sh testing_tags.txt --seed SEED`'s samples/cgan.png and
     on n_grids `./run.sh "<pair>" --seed s` grids of random (pair, seed) choices."""
-    from report.baseline import grade_grid_image, read_image
+    from evaluate.baseline import grade_grid_image, read_image
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -100,7 +100,7 @@ def baseline_grids(model: Path, seed: int, n_grids: int, flags: list[str], verbo
 
 def metrics(model: Path, args, flags: list[str]) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        _run([PY, "-m", "report.metrics", str(model), "--images", args.images, "--tags-csv",
+        _run([PY, "-m", "evaluate.metrics", str(model), "--images", args.images, "--tags-csv",
               args.tags_csv, "--n-per-combo", str(args.n_per_combo), "--seed", str(args.seed),
               "--out", tmp, *flags], cwd=ROOT)
         return json.loads((Path(tmp) / "metrics.json").read_text())
@@ -112,7 +112,7 @@ def main(argv=None) -> int:
     p.add_argument("model", type=Path, help="exported model folder (e.g. models/default)")
     p.add_argument("--seed", type=int, default=2, help="noise seed of every figure (default 2)")
     p.add_argument("--grids", type=int, default=20, help="random (pair, seed) grids (default 20)")
-    p.add_argument("--n-per-combo", type=int, default=4, help="samples per pair for report.metrics (default 4)")
+    p.add_argument("--n-per-combo", type=int, default=4, help="samples per pair for evaluate.metrics (default 4)")
     p.add_argument("--truncation", type=float, default=1.0, help="generate.py --truncation (default 1: off)")
     p.add_argument("--best-of", type=int, default=1, help="generate.py --best-of (default 1: off)")
     p.add_argument("--out", type=Path, default=None, help="CSV of the figures (default: none)")

@@ -19,8 +19,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from evaluate.equilibrium import balance, m_tracks_quality  # noqa: E402
 from report.build import read_csv  # noqa: E402
-from report.equilibrium import balance, m_tracks_quality  # noqa: E402
 
 
 def over_training(rows: list[dict], bins: int) -> list[tuple[int, float, float]]:

@@ -8,10 +8,10 @@ budget (bench/compare_equal_cpu.py's harness; an existing run is resumed).
 With --start RUN, every gamma starts from a copy of that run's latest
 checkpoint (one start, then gamma alone differs); without it, every run starts
 from scratch with the same seed and --flags. Then each run is exported
-(RUN/export, G's moving average) and scored with report.metrics at
+(RUN/export, G's moving average) and scored with evaluate.metrics at
 --score-seed: checker accuracy, face rate, Frechet, within-tag diversity and
 sharpness (high-frequency energy), all against real held-out faces; and its
-equilibrium figures from metrics.csv (report.equilibrium). Prints the table,
+equilibrium figures from metrics.csv (evaluate.equilibrium). Prints the table,
 writes OUT/gamma_sweep.csv and the sweep page OUT/sweep-report/ (one row of
 faces per gamma with the same z and tags; `python -m report OUT/gamma_*`
 rebuilds it). Exits 1 unless diversity rises strictly with gamma.
@@ -33,7 +33,7 @@ def score(run_dir: Path, args) -> None:
     export = run_dir / "export"
     subprocess.run([PY, str(ROOT / "export.py"), str(run_dir), "--out", str(export), "--checker", args.checker],
                    check=True, capture_output=True, cwd=ROOT)
-    subprocess.run([PY, "-m", "report.metrics", str(export), "--images", args.images, "--tags-csv", args.tags_csv,
+    subprocess.run([PY, "-m", "evaluate.metrics", str(export), "--images", args.images, "--tags-csv", args.tags_csv,
                     "--n-per-combo", str(args.n_per_combo), "--seed", str(args.score_seed)],
                    check=True, capture_output=True, cwd=ROOT)
 

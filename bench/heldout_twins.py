@@ -5,7 +5,7 @@
 Prints how long the near-duplicate grouping takes and what it finds; the
 bundled checker's accuracy on the held-out split it was trained beside (by id,
 `--duplicates ignore`) and on the part of it with no twin in its training
-images; and the Frechet real-vs-real floor (report.metrics: two halves of the
+images; and the Frechet real-vs-real floor (evaluate.metrics: two halves of the
 held-out images, --n-fd images against half B, seed --seed) on the split by
 id with random halves, and on the split by group with halves by group.
 """
@@ -22,16 +22,16 @@ import real_data  # noqa: E402
 def main():
     p = real_data.parser(__doc__)
     p.add_argument("--checker", default="models/checker")
-    p.add_argument("--seed", type=int, default=2, help="noise seed of report.metrics (the README's: 2)")
+    p.add_argument("--seed", type=int, default=2, help="noise seed of evaluate.metrics (the README's: 2)")
     p.add_argument("--n-fd", type=int, default=476, help="images per Frechet side (4 x 119 pairs)")
     args = p.parse_args()
     import numpy as np
 
     from checker.checker import load_checker
     from checker.training import evaluate
+    from evaluate.metrics import frechet_distance, group_halves
     from preprocess.cache import build_or_load
     from preprocess.duplicates import near_duplicate_groups
-    from report.metrics import frechet_distance, group_halves
 
     by_id = build_or_load(args.images, args.tags_csv, size=64, duplicates="ignore", progress=False)
     t0, c0 = time.perf_counter(), time.process_time()

@@ -239,7 +239,7 @@ def _quality(doc: _Doc, run_dir: Path, out: Path) -> None:
     source = run_dir / "eval.csv" if (run_dir / "eval.csv").exists() else run_dir / "export" / "eval.csv"
     evals = read_csv(source)
     if not evals:
-        doc.text("No eval.csv yet: python -m report.metrics RUN --images DIR --tags-csv CSV "
+        doc.text("No eval.csv yet: python -m evaluate.metrics RUN --images DIR --tags-csv CSV "
                  "(or train with --eval-every N --checker DIR).")
         return
     doc.text("From eval.csv: tag accuracy per group over every hair x eye combination of the training data; "
@@ -258,7 +258,7 @@ def _quality(doc: _Doc, run_dir: Path, out: Path) -> None:
 
 def _equilibrium(doc: _Doc, run_dir: Path, config: TrainConfig) -> None:
     """Whether BEGAN's control acted: k_t's band, L(G(z))/L(x) against gamma, M against quality."""
-    from report.equilibrium import balance, m_tracks_quality
+    from evaluate.equilibrium import balance, m_tracks_quality
 
     metrics = read_csv(run_dir / "metrics.csv")
     if not metrics:
@@ -336,7 +336,7 @@ def write_baseline_grid(run_dir: Path, out: Path, *, seed: int = 0) -> dict:
     texts (testing_tags.txt when the model knows its tags, else the first 25
     training combinations) in a plain 5x5 grid, faces counted by the course's
     detector; baseline.png and baseline.json."""
-    from report.baseline import grade_grid_image
+    from evaluate.baseline import grade_grid_image
     from tags import TagError
 
     generator = load_generator(run_dir)

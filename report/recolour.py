@@ -19,9 +19,9 @@ import numpy as np
 
 from checker.checker import find_checker_dir, load_checker
 from common.cli import UserError
+from evaluate.baseline import detect_faces
 from model.editing import FaceEditor, Found, SearchSettings, edited_tags, sweep_tags
 from preprocess.images import is_grayscale, load_image
-from report.baseline import detect_faces
 from sampling.runtime import model_settings, resolve_model_dir
 from tags.canonical import TagSet
 from tags.parser import parse

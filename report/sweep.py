@@ -7,7 +7,7 @@ drawn with the same z: lower gamma gives sharper, less varied faces. This page
 draws that figure from the runs' exported generators (the same noise seed and
 tags in every row), and tabulates each run's equilibrium figures (metrics.csv)
 next to its quality figures (metrics.json of its export, written by
-report.metrics or bench/gamma_sweep.py).
+evaluate.metrics or bench/gamma_sweep.py).
 """
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from common.cli import UserError
+from evaluate.equilibrium import balance
 from model.config import TrainConfig
 from report.build import _Doc, fmt, read_csv
-from report.equilibrium import balance
 from sampling.generation import build_requests, sample_inputs, to_uint8
 from sampling.grid import grid, save_png
 from sampling.runtime import load_generator

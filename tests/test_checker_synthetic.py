@@ -163,7 +163,7 @@ def test_export_with_checker_makes_a_model_folder_that_grades(trained, tiny_run,
 
 def test_metrics_record_the_sampling_options_they_used(trained, tiny_run, synthetic_faces, cache_dir, tmp_path,
                                                       capsys, monkeypatch):
-    import report.metrics
+    from evaluate import metrics
     from export import main as export_main
 
     folder, _ = trained
@@ -172,24 +172,24 @@ def test_metrics_record_the_sampling_options_they_used(trained, tiny_run, synthe
     data = ["--images", str(synthetic_faces / "images"), "--tags-csv", str(synthetic_faces / "tags_2018.csv"),
             "--cache-dir", str(cache_dir), "--n-per-combo", "2"]
     used = []  # the generator's options when the figures are computed
-    evaluate = report.metrics.evaluate_generator
-    monkeypatch.setattr(report.metrics, "evaluate_generator",
+    evaluate = metrics.evaluate_generator
+    monkeypatch.setattr(metrics, "evaluate_generator",
                         lambda g, *a, **k: used.append((g.truncation, g.best_of)) or evaluate(g, *a, **k))
     figures = {}
     for best_of in ("1", "3"):
         out = tmp_path / f"best{best_of}"
-        assert report.metrics.main([str(model), *data, "--seed", "5", "--truncation", "0.8", "--best-of", best_of,
-                                    "--out", str(out)]) == 0
+        assert metrics.main([str(model), *data, "--seed", "5", "--truncation", "0.8", "--best-of", best_of,
+                             "--out", str(out)]) == 0
         figures[best_of] = json.loads((out / "metrics.json").read_text())
     assert used == [(0.8, 1), (0.8, 3)]
     assert (figures["1"]["seed"], figures["1"]["truncation"], figures["1"]["best_of"]) == (5, 0.8, 1)
     assert figures["3"]["best_of"] == 3
     capsys.readouterr()
-    assert report.metrics.main([str(model), *data, "--best-of", "0", "--out", str(tmp_path / "bad")]) == 2
+    assert metrics.main([str(model), *data, "--best-of", "0", "--out", str(tmp_path / "bad")]) == 2
     assert "--best-of must be between 1 and 64" in capsys.readouterr().err
     # the model's own metrics.json holds figures without the options: they need --out
     before = (model / "metrics.json").read_bytes() if (model / "metrics.json").exists() else None
-    assert report.metrics.main([str(model), *data, "--best-of", "2"]) == 2
+    assert metrics.main([str(model), *data, "--best-of", "2"]) == 2
     assert "need --out" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()
     assert ((model / "metrics.json").read_bytes() if (model / "metrics.json").exists() else None) == before

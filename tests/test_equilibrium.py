@@ -1,4 +1,4 @@
-"""BEGAN's equilibrium figures (report.equilibrium), the sharpness figure, and the gamma
+"""BEGAN's equilibrium figures (evaluate.equilibrium), the sharpness figure, and the gamma
 sweep page, on hand-made logs and the tiny trained run."""
 import json
 import math
@@ -7,8 +7,8 @@ import shutil
 import numpy as np
 import pytest
 
-from report.equilibrium import balance, m_tracks_quality, windowed_m
-from report.metrics import high_frequency_energy
+from evaluate.equilibrium import balance, m_tracks_quality, windowed_m
+from evaluate.metrics import high_frequency_energy
 
 
 def _rows(steps, k, real, fake, lr=None, m=None):

@@ -172,7 +172,7 @@ def test_run_sh_without_a_model_says_so(tmp_path):
 
 
 def test_grade_on_a_5x5_grid_prints_the_course_baseline_of_the_plain_grid(tmp_path):
-    from report.baseline import grade_grid_image, read_image
+    from evaluate.baseline import grade_grid_image, read_image
 
     model = str(ROOT / "models" / "default")
     graded = gen("--model", model, "--tags", "blue hair red eyes", "--grade", "--out", "graded.png", cwd=tmp_path)

@@ -8,9 +8,9 @@ import pytest
 
 from tests.conftest import ROOT
 
-CLIS = [["train.py"], ["generate.py"], ["export.py"], ["-m", "report"], ["-m", "report.metrics"],
-        ["-m", "checker", "train"], ["-m", "checker", "eval"], ["-m", "report.baseline"],
-        ["-m", "report.compare"], ["-m", "preprocess"], ["-m", "tags"]]
+CLIS = [["train.py"], ["generate.py"], ["export.py"], ["-m", "report"], ["-m", "evaluate.metrics"],
+        ["-m", "checker", "train"], ["-m", "checker", "eval"], ["-m", "evaluate.baseline"],
+        ["-m", "evaluate.compare"], ["-m", "preprocess"], ["-m", "tags"]]
 
 
 def _help(*cmd) -> str:
@@ -69,12 +69,12 @@ def test_one_meaning_per_flag_name_and_docs_name_real_flags():
     assert "--list-tags" in tags and not re.search(r"--list(?!-tags)", tags)
     checker = _help("-m", "checker")
     assert "horizontal" not in checker and "blur, noise, JPEG" in re.sub(r"\s+", " ", checker)
-    metrics = _help("-m", "report.metrics")
+    metrics = _help("-m", "evaluate.metrics")
     assert not re.search(r"\w+_\w+ ?\+|evaluate_generator|write_results", metrics), metrics
 
 
 def test_the_real_face_rate_is_one_figure_everywhere():
-    sources = [ROOT / p for p in ("README.md", "report/metrics.py", "report/baseline.py", "bench/baseline_real.py")]
+    sources = [ROOT / p for p in ("README.md", "evaluate/metrics.py", "evaluate/baseline.py", "bench/baseline_real.py")]
     for path in sources:
         text = path.read_text()
         assert not re.search(r"real faces?: about 0\.9|expect about 0\.99", text), path

@@ -52,7 +52,7 @@ def checker_and_data(tmp_path_factory):
 
 
 def test_frechet_distance_on_known_gaussians():
-    from report.metrics import frechet_distance
+    from evaluate.metrics import frechet_distance
 
     rng = np.random.default_rng(0)
     a = rng.standard_normal((4000, 3))
@@ -65,14 +65,14 @@ def test_frechet_distance_on_known_gaussians():
 
 
 def test_mean_pairwise_distance():
-    from report.metrics import mean_pairwise_distance
+    from evaluate.metrics import mean_pairwise_distance
 
     assert mean_pairwise_distance(np.array([[0.0, 0.0], [3.0, 4.0], [0.0, 0.0]])) == pytest.approx(10 / 3)
     assert mean_pairwise_distance(np.zeros((1, 4))) == 0.0
 
 
 def test_metrics_tell_a_faithful_generator_from_a_collapsed_one(checker_and_data):
-    from report.metrics import evaluate_generator, training_combinations
+    from evaluate.metrics import evaluate_generator, training_combinations
 
     checker, data = checker_and_data
     combos = training_combinations(data)
@@ -96,7 +96,7 @@ def test_metrics_tell_a_faithful_generator_from_a_collapsed_one(checker_and_data
 
 
 def test_write_results_appends_rows_with_step_and_keeps_latest(tmp_path):
-    from report.metrics import write_results
+    from evaluate.metrics import write_results
 
     write_results(tmp_path, {"acc_hair": 0.5, "frechet_generated_vs_real": 3.0}, step=3)
     write_results(tmp_path, {"acc_hair": 0.75, "frechet_generated_vs_real": 2.0}, step=6)
@@ -113,7 +113,7 @@ def test_write_results_appends_rows_with_step_and_keeps_latest(tmp_path):
 def test_frechet_halves_keep_near_duplicate_groups_whole():
     """The real-vs-real floor compares two halves of the held-out images: a twin in each half would
     make it the distance of a picture to itself. One row per group: the old random halves."""
-    from report.metrics import group_halves
+    from evaluate.metrics import group_halves
 
     groups = np.repeat(np.arange(50), 3)[np.random.default_rng(0).permutation(150)]
     a, b = group_halves(groups, np.random.default_rng(4))

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from report import baseline
+from evaluate import baseline
 from sampling.grid import grid, save_png
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,7 +54,7 @@ def test_grid_slicing_maps_each_face_centre_to_its_cell():
 
 
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "report.baseline", *map(str, args)], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "evaluate.baseline", *map(str, args)], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
 
 

@@ -52,7 +52,7 @@ def fabricated_run(tmp_path_factory):
     _write_csv(run / "eval.csv", ["step", "n_samples", "n_combos", "face_rate", "baseline_faces", "acc_hair",
                                   "acc_eyes", "diversity_generated", "diversity_real", "diversity_ratio",
                                   "frechet_generated_vs_real", "frechet_real_vs_real", "frechet_images", "real_images",
-                                  "cpu_seconds"],  # every column report.metrics writes (the table must fit)
+                                  "cpu_seconds"],  # every column evaluate.metrics writes (the table must fit)
                [[12, 240, 120, 0.51, 17, 0.41, 0.22, 2.5, 3.1, 0.8065, 41.2, 6.5, 12, 24, 1234.5],
                 [36, 240, 120, 0.92, 24, 0.83, 0.61, 2.9, 3.1, 0.9355, 18.7, 6.5, 12, 24, 3456.7]])
     return run
@@ -221,7 +221,7 @@ def test_a_rebuilt_report_holds_only_what_it_links(report):
 
 
 def test_the_report_grades_the_final_model_with_the_course_baseline(tiny_run, tmp_path):
-    from report.baseline import grade_grid_image, read_image
+    from evaluate.baseline import grade_grid_image, read_image
     from report.build import build_report
 
     run = tmp_path / "tiny"

@@ -22,7 +22,7 @@ def test_dumps_turns_missing_values_into_null_and_numpy_into_numbers():
 
 
 def test_metrics_json_has_null_for_a_missing_step_and_missing_values(tmp_path):
-    from report.metrics import write_results
+    from evaluate.metrics import write_results
 
     write_results(tmp_path, {"hair_accuracy": 0.5, "diversity_ratio": float("nan"),
                              "frechet_generated_vs_real": np.float64(12.5)})

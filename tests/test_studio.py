@@ -180,7 +180,7 @@ def test_grid_json_with_grades(server):
     # a graded 5x5 grid carries the course baseline: the detector's count on the plain grid
     from PIL import Image
 
-    from report.baseline import grade_grid_image
+    from evaluate.baseline import grade_grid_image
 
     _, _, plain_png = get(server, "/api/grid.png?tags=blue+hair+red+eyes&seed=3&n=25&cols=5&scale=1")
     expected = grade_grid_image(np.asarray(Image.open(io.BytesIO(plain_png)).convert("RGB")))

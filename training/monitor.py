@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from report.metrics import eval_line, evaluate_generator, write_results
+from evaluate.metrics import eval_line, evaluate_generator, write_results
 from sampling.generation import to_uint8
 from sampling.grid import grid, save_png
 from sampling.runtime import LoadedGenerator, keras_infer

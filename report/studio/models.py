@@ -13,7 +13,7 @@ import json
 import os
 from pathlib import Path
 
-# Keys of report.metrics' metrics.json / eval.csv shown beside a model.
+# Keys of evaluate.metrics' metrics.json / eval.csv shown beside a model.
 KEY_METRICS = ("acc_hair", "acc_eyes", "diversity_ratio", "frechet_generated_vs_real")
 
 
@@ -40,7 +40,7 @@ def _number(value):
 
 
 def model_facts(folder: Path) -> dict:
-    """Step and key metrics from the metrics files report.metrics writes
+    """Step and key metrics from the metrics files evaluate.metrics writes
     (metrics.json, eval.csv) in the model folder or, for `<run>/export`, in
     the run; the step falls back to the run's training log (metrics.csv)."""
     places = [folder] + ([folder.parent] if folder.name == "export" else [])

@@ -47,7 +47,7 @@ import numpy as np
 
 from common import jsonio
 from common.cli import UserError
-from report.baseline import PASS_AT, grade_grid_image
+from evaluate.baseline import PASS_AT, grade_grid_image
 from report.studio.models import describe, find_models
 
 ROOT = Path(__file__).resolve().parents[2]

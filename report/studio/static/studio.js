@@ -199,7 +199,7 @@ function showGrid(i, model, data, request) {
     s.textContent = `${data.baseline.faces}/${data.baseline.of} faces (${data.baseline.passed ? "pass" : "fail"})`;
     base.append("course baseline: ", s);
   } else if (data.grade && state.vocab && !state.vocab.baseline && data.n === 25 && data.cols === 5) {
-    base.textContent = "course baseline: not installed (report.baseline)";
+    base.textContent = "course baseline: not installed (evaluate.baseline)";
   }
   const link = el.querySelector(".download");
   link.href = "/api/grid.png?" + new URLSearchParams({ model, ...request });

@@ -1,6 +1,6 @@
 """Quality metrics of a generator, measured with the tag checker.
 
-    python -m report.metrics RUN_OR_MODEL_DIR --images DIR --tags-csv CSV [--n-per-combo 4]
+    python -m evaluate.metrics RUN_OR_MODEL_DIR --images DIR --tags-csv CSV [--n-per-combo 4]
 
 - tag accuracy per group over every hair x eye combination of the training
   data (n samples each): does the checker read the requested colours?
@@ -8,7 +8,7 @@
   space, between samples of the same tags, next to the same figure for real
   held-out images of those tags (ratio ~1: as varied as real faces; ~0: the
   generator ignores z, i.e. mode collapse);
-- per-image face rate: the course's anime-face detector (report.baseline)
+- per-image face rate: the course's anime-face detector (evaluate.baseline)
   run on each sample (real faces: 0.972, bench/baseline_real.py), and its count on one 5x5 grid
   of samples spread over the combinations (the course passed a grid at 20);
 - sharpness: high-frequency energy (mean squared Laplacian of the grey
@@ -38,8 +38,8 @@ from common import jsonio
 from common.cli import ArgumentParser, ExamplesHelpFormatter, UserError, exit_on_user_error, number
 from common.files import atomic_path
 from common.quiet import quiet_libraries
+from evaluate.baseline import face_rate, grade_grid_image
 from preprocess.cache import build_or_load
-from report.baseline import face_rate, grade_grid_image
 from sampling.generation import check_option, sample_inputs, to_uint8
 from sampling.grid import grid
 from sampling.runtime import load_generator
@@ -239,7 +239,7 @@ def write_results(folder: str | Path, result: dict, step: int | None = None) -> 
 
 @exit_on_user_error
 def main(argv=None) -> int:
-    p = ArgumentParser(prog="python -m report.metrics", description=__doc__,
+    p = ArgumentParser(prog="python -m evaluate.metrics", description=__doc__,
                        formatter_class=ExamplesHelpFormatter)
     p.add_argument("model", help="run directory (its export/ is used) or exported model directory")
     p.add_argument("--images", required=True, help="the image folder the model was trained on")

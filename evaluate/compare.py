@@ -1,9 +1,9 @@
 """Compare training runs on the checker's metrics (not by eye).
 
-    python -m report.compare RUN [RUN ...] --checker DIR --images DIR --tags-csv CSV [--out table.md]
+    python -m evaluate.compare RUN [RUN ...] --checker DIR --images DIR --tags-csv CSV [--out table.md]
 
 Each run's latest checkpoint is exported (RUN/export) and scored with
-report.metrics; the table lists steps, wall time, images/s and the metrics.
+evaluate.metrics; the table lists steps, wall time, images/s and the metrics.
 """
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from pathlib import Path
 from checker.checker import load_checker
 from common.cli import ArgumentParser, ExamplesHelpFormatter, exit_on_user_error
 from common.quiet import quiet_libraries
+from evaluate.metrics import data_for, evaluate_generator, write_results
 from model.config import TrainConfig
 from model.run_folder import EXPORT_DIR
-from report.metrics import data_for, evaluate_generator, write_results
 from sampling.export import export_run
 from sampling.runtime import load_generator
 
@@ -38,7 +38,7 @@ def training_facts(run_dir: Path) -> dict:
 
 @exit_on_user_error
 def main(argv=None) -> int:
-    p = ArgumentParser(prog="python -m report.compare", description=__doc__,
+    p = ArgumentParser(prog="python -m evaluate.compare", description=__doc__,
                        formatter_class=ExamplesHelpFormatter)
     p.add_argument("runs", nargs="+", help="training run directories")
     p.add_argument("--checker", required=True, help="the tag checker folder that judges every run")

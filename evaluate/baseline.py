@@ -1,6 +1,6 @@
 """The 2018 course's grading baseline: the anime-face cascade on a 5x5 grid.
 
-    python -m report.baseline GRID.png [GRID.png ...]
+    python -m evaluate.baseline GRID.png [GRID.png ...]
 
 prints `N faces (Pass|Fail)` per grid and exits 1 when a grid fails (2, with
 one line, for a file it cannot read). The course ran OpenCV's
@@ -8,7 +8,7 @@ lbpcascade_animeface (MIT, nagadomi; vendored beside this file with its
 licence header) on the whole grid image: grayscale, equalizeHist, then
 detectMultiScale(scaleFactor=1.1, minNeighbors=5, minSize=(24, 24)); a grid
 passed at >= 20 faces of 25. The same detector on each single image gives
-the per-image face rate of report.metrics (real faces: 0.972, bench/baseline_real.py).
+the per-image face rate of evaluate.metrics (real faces: 0.972, bench/baseline_real.py).
 """
 from __future__ import annotations
 
@@ -102,7 +102,7 @@ def read_image(path: str | Path) -> np.ndarray:
 
 
 def main(argv=None) -> int:
-    parser = ArgumentParser(prog="python -m report.baseline", description=__doc__,
+    parser = ArgumentParser(prog="python -m evaluate.baseline", description=__doc__,
                                      formatter_class=ExamplesHelpFormatter)
     parser.add_argument("grids", nargs="+", metavar="GRID.png", help="5x5 grid images to grade")
     parser.add_argument("--pass-at", type=int, default=PASS_AT, help="faces needed to pass")
