@@ -207,7 +207,7 @@ def _draw_edit(args) -> int:
                         f"{', '.join(clash) or '--best-of / --truncation'}")
     if bool(args.tags) == bool(args.sweep) or (args.tags and len(args.tags) > 1):
         raise UserError('--edit needs one --tags TEXT (e.g. "green hair") or --sweep hair|eyes')
-    from report.recolour import Recolourer, read_face
+    from editing.recolour import Recolourer, read_face
     from tags.parser import parse
 
     what = parse(args.tags[0], load_generator(args.model, "auto").vocab).file_stem if args.tags else \

@@ -80,7 +80,7 @@ def unseen_heldout(data) -> np.ndarray:
 
 def search_settings(pairs: list[str]):
     """SearchSettings with NAME=VALUE changes (--set offset=0 --set steps=100)."""
-    from model.editing import SearchSettings
+    from editing.editor import SearchSettings
 
     kinds = {f.name: type(getattr(SearchSettings(), f.name)) for f in fields(SearchSettings)}
     changes = {}
@@ -97,7 +97,7 @@ def other_value(values: list[str], avoid: str, rng) -> str:
 
 
 def measure_face(recolour, generator, image: np.ndarray, seed: int, rng) -> dict:
-    from report.recolour import Face
+    from editing.recolour import Face
     from sampling.generation import sample_inputs, to_uint8
 
     vocab = recolour.vocab
@@ -146,14 +146,14 @@ def main(argv=None) -> int:
     p.add_argument("--n", type=int, default=100, help="held-out faces (default 100)")
     p.add_argument("--seed", type=int, default=0, help="faces, edit colours and search starts (default 0)")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                   help="change a search setting (model.editing.SearchSettings), e.g. offset=0, steps=100")
+                   help="change a search setting (editing.editor.SearchSettings), e.g. offset=0, steps=100")
     p.add_argument("--out", type=Path, default=Path("edit_quality.csv"), help="per-face CSV")
     args = p.parse_args(argv)
     quiet_libraries()
     settings = search_settings(args.set)
+    from editing.recolour import Recolourer
     from model.config import TrainConfig
     from preprocess.cache import build_or_load
-    from report.recolour import Recolourer
     from sampling.runtime import load_generator
 
     config = TrainConfig.load(args.model)

@@ -240,7 +240,7 @@ def model_settings(model_dir: Path) -> tuple[TrainConfig, Vocabulary]:
 
 
 def load_keras_generator(model_dir: str | Path):
-    """(float32 Keras generator, config, vocab): for what needs G's gradients (model.editing)."""
+    """(float32 Keras generator, config, vocab): for what needs G's gradients (editing.editor)."""
     model_dir = resolve_model_dir(model_dir)
     config, vocab = model_settings(model_dir)
     return _keras_generator(model_dir, config), config, vocab

@@ -1,5 +1,5 @@
 """Recolour a face you bring (issue 25): generate.py --edit as a user runs it, and the
-library behind it (model.editing, report.recolour) on the tiny trained run."""
+library behind it (editing.editor, editing.recolour) on the tiny trained run."""
 import shutil
 
 import imageio.v3 as iio
@@ -101,8 +101,8 @@ def test_bad_edit_requests_exit_2_with_one_line(tiny_run, face_file, tmp_path, a
 
 
 def test_reconstruction_is_closer_to_the_face_than_random_faces_and_the_offset_helps(tiny_run, face_file):
-    from model.editing import SearchSettings
-    from report.recolour import Recolourer, read_face
+    from editing.editor import SearchSettings
+    from editing.recolour import Recolourer, read_face
     from sampling.generation import sample_inputs, to_uint8
     from sampling.runtime import load_generator
 
@@ -125,7 +125,7 @@ def test_reconstruction_is_closer_to_the_face_than_random_faces_and_the_offset_h
 
 
 def test_edited_tags_replace_only_the_named_groups(tiny_run):
-    from model.editing import edited_tags, sweep_tags
+    from editing.editor import edited_tags, sweep_tags
     from tags.parser import parse
     from tags.vocab import Vocabulary
 

@@ -365,7 +365,7 @@ class Studio:
     def edit(self, p: dict, upload: bytes) -> dict:
         """Recolour an uploaded face (bytes kept in memory): see POST /api/edit."""
         from common.cli import UserError
-        from report.recolour import Recolourer, read_face
+        from editing.recolour import Recolourer, read_face
         from sampling.grid import grid, upscale
         from tags.parser import parse
 

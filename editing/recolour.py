@@ -1,5 +1,5 @@
 """Recolour a face you bring (issue 25): read it, read its tags, find it in
-the generator (model.editing) and draw it with other tags.
+the generator (editing.editor) and draw it with other tags.
 
 Shared by generate.py --edit, the studio's upload and bench/edit_quality.py.
 The face is read by the data pipeline's reader (preprocess.images: any mode,
@@ -19,8 +19,8 @@ import numpy as np
 
 from checker.checker import find_checker_dir, load_checker
 from common.cli import UserError
+from editing.editor import FaceEditor, Found, SearchSettings, edited_tags, sweep_tags
 from evaluate.baseline import detect_faces
-from model.editing import FaceEditor, Found, SearchSettings, edited_tags, sweep_tags
 from preprocess.images import is_grayscale, load_image
 from sampling.runtime import model_settings, resolve_model_dir
 from tags.canonical import TagSet
