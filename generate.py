@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.edit or args.from_tags or args.strip:
         return _draw_edit(args)
     if args.serve:
-        from report.studio import serve
+        from studio import serve
 
         return serve(args.model, args.host, args.port)
     if _is_png(args.out) and Path(args.out).is_dir():

@@ -1,5 +1,5 @@
 """Tag studio latency: a 5x5 grid answered over HTTP by a warm studio
-(report.studio on 127.0.0.1, the model already loaded), measured from the
+(studio on 127.0.0.1, the model already loaded), measured from the
 client's request to the last byte, as the page asks for it.
 
     .venv/bin/python bench/studio_latency.py [--model models/default] [--repeats 30]
@@ -38,7 +38,7 @@ def main():
     p.add_argument("--model", default=None, help="default: models/default")
     p.add_argument("--repeats", type=int, default=30)
     args = p.parse_args()
-    from report.studio import make_server
+    from studio import make_server
 
     t0 = time.perf_counter()
     server = make_server("127.0.0.1", 0, model=args.model)

@@ -1,4 +1,4 @@
-"""The tag studio (report/studio): its HTTP API through the standard library
+"""The tag studio (studio/): its HTTP API through the standard library
 client (valid requests, every kind of bad request, concurrent requests), the
 command that serves it, and the page in a real headless Chromium.
 
@@ -62,7 +62,7 @@ class Live:
 
 @pytest.fixture(scope="module")
 def server(project):
-    """The studio as a user starts it (python -m report.studio), in its own process: a LiteRT
+    """The studio as a user starts it (python -m studio), in its own process: a LiteRT
     interpreter gives wrong pixels on repeated calls in a process that has imported TensorFlow,
     as the test process has once the training tests ran."""
     proc, lines = _start(["--root", str(project)], project)
@@ -78,7 +78,7 @@ def server(project):
 @pytest.fixture(scope="module")
 def inproc(project):
     """The same studio in this process (its files can be watched); for requests that draw nothing."""
-    from report.studio import make_server
+    from studio import make_server
 
     srv = make_server("127.0.0.1", 0, root=project)
     thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -280,7 +280,7 @@ BAD = [
     ("/static/../../secret.txt", 404, None, "no page"),
     ("/%2e%2e/%2e%2e/secret.txt", 404, None, "no page"),
     ("/models/secret.txt", 404, None, "no page"),
-    ("/report/studio/server.py", 404, None, "no page"),
+    ("/studio/server.py", 404, None, "no page"),
     ("/api/../../secret.txt", 404, None, "no API"),
     ("/api/models.png", 404, None, "no API"),
     ("/api/face?tags=red+hair", 404, None, "no API"),
@@ -332,7 +332,7 @@ def test_idle_and_slow_connections_are_closed_and_free_their_threads(inproc, mon
     REQUEST_TIMEOUT (shortened here) and their threads end; a normal request is unaffected."""
     import socket
 
-    from report.studio import server as studio_server
+    from studio import server as studio_server
 
     monkeypatch.setattr(studio_server, "REQUEST_TIMEOUT", 1.0)
     monkeypatch.setattr(studio_server.Handler, "timeout", 1.0)
@@ -440,7 +440,7 @@ def test_bad_uploads_get_a_clear_json_error(server, face_png, query, body, heade
 
 
 def test_an_upload_over_the_limit_is_refused_unread(server):
-    from report.studio.server import MAX_UPLOAD
+    from studio.server import MAX_UPLOAD
 
     with socket.create_connection(("127.0.0.1", server.port), timeout=30) as conn:
         conn.sendall(f"POST /api/edit?tags=green+hair HTTP/1.1\r\nHost: 127.0.0.1\r\n"
@@ -499,7 +499,7 @@ def test_concurrent_requests_from_threads(server):
 
 
 # ---------------------------------------------------------------- the command
-COMMANDS = {"module": [sys.executable, "-m", "report.studio"],
+COMMANDS = {"module": [sys.executable, "-m", "studio"],
             "generate.py": [sys.executable, str(ROOT / "generate.py"), "--serve"],
             "run.sh": [str(ROOT / "run.sh"), "--serve"]}
 
@@ -553,7 +553,7 @@ def test_command_says_when_it_is_open_to_the_network():
 
 
 def test_command_bad_model_is_one_line(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "report.studio", "--port", "0", "--model",
+    result = subprocess.run([sys.executable, "-m", "studio", "--port", "0", "--model",
                              str(tmp_path / "none")], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert result.stderr.startswith("error: model ") and "does not exist" in result.stderr

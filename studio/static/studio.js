@@ -1,4 +1,4 @@
-// tagface studio: plain JavaScript over the studio's JSON API (report/studio/server.py).
+// tagface studio: plain JavaScript over the studio's JSON API (studio/server.py).
 // The URL holds the state (model, model2, tags, seed, n, cols, scale, grade): a link reproduces the picture.
 "use strict";
 

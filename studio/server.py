@@ -1,6 +1,6 @@
 """The tag studio: a local web page to make, compare and grade faces.
 
-    python -m report.studio [--model DIR] [--port 8765] [--host 127.0.0.1]
+    python -m studio [--model DIR] [--port 8765] [--host 127.0.0.1]
     ./run.sh --serve            (python generate.py --serve)
 
 Standard library HTTP server (ThreadingHTTPServer) + a static page with plain
@@ -48,9 +48,9 @@ import numpy as np
 from common import jsonio
 from common.cli import UserError
 from evaluate.baseline import PASS_AT, grade_grid_image
-from report.studio.models import describe, find_models
+from studio.models import describe, find_models
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 STATIC = {"/": ("index.html", "text/html; charset=utf-8"),
           "/index.html": ("index.html", "text/html; charset=utf-8"),

@@ -1,13 +1,13 @@
-"""python -m report.studio [--model DIR] [--port 8765] [--host 127.0.0.1]"""
+"""python -m studio [--model DIR] [--port 8765] [--host 127.0.0.1]"""
 import argparse
 import sys
 
 from common.cli import ArgumentParser
-from report.studio.server import DEFAULT_PORT, serve
+from studio.server import DEFAULT_PORT, serve
 
 
 def main(argv=None) -> int:
-    p = ArgumentParser(prog="python -m report.studio",
+    p = ArgumentParser(prog="python -m studio",
                                 description="A local web page to make, compare and grade faces.")
     p.add_argument("--model", default=None,
                    help="model selected first (default: models/default); every model under models/ "
