@@ -1,19 +1,30 @@
 """The dependency direction of docs/ARCHITECTURE.md, checked on the source:
-common <- tags <- preprocess <- model <- report <- CLIs (train.py, generate.py,
-export.py) and bench/. No module imports from a higher layer, and the
-modules of a package import each other without a circle."""
+common <- tags <- preprocess <- model <- sampling <- checker <- evaluate <-
+training | editing | report <- studio <- CLIs (train.py, generate.py, export.py)
+and bench/. No module imports from a higher layer or from a sibling folder of
+its own layer, the modules of a package import each other without a circle,
+and the folders of the fast path (sampling/, common/, tags/) import no
+TensorFlow when they are imported."""
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
-LAYERS = ["common", "tags", "preprocess", "model", "report"]
+# bottom to top; a tuple holds sibling folders, which may not import each other
+LAYERS = ["common", "tags", "preprocess", "model", "sampling", "checker", "evaluate",
+          ("training", "editing", "report"), "studio"]
+FOLDERS = [f for layer in LAYERS for f in (layer if isinstance(layer, tuple) else (layer,))]
 TOP = len(LAYERS)  # the CLIs and bench/
 
 
 def _layer(module: str) -> int | None:
     head = module.split(".")[0]
-    if head in LAYERS:
-        return LAYERS.index(head)
+    for index, layer in enumerate(LAYERS):
+        if head in (layer if isinstance(layer, tuple) else (layer,)):
+            return index
     if head in ("train", "generate", "export", "bench"):
         return TOP
     return None  # standard library or a third-party package
@@ -31,7 +42,7 @@ def _imports(path: Path) -> set[str]:
 
 
 def _sources():
-    for folder in LAYERS + ["bench"]:
+    for folder in FOLDERS + ["bench"]:
         for path in sorted((ROOT / folder).rglob("*.py")):
             yield ".".join(path.relative_to(ROOT).with_suffix("").parts), path
     for name in ("train", "generate", "export"):
@@ -42,10 +53,34 @@ def test_no_import_reaches_up_a_layer():
     upward = []
     for module, path in _sources():
         for imported in _imports(path):
-            target = _layer(imported)
-            if target is not None and target > _layer(module):
+            target, own = _layer(imported), _layer(module)
+            if target is None:
+                continue
+            other_folder = imported.split(".")[0] != module.split(".")[0]
+            if target > own or (target == own < TOP and other_folder):  # up, or into a sibling folder
                 upward.append(f"{module} imports {imported}")
     assert upward == []
+
+
+# folder -> what importing any of its modules must not load (the fast path: generate.py with a
+# generator.tflite imports none of tensorflow, keras, gensim, pandas; tags/readers.py alone has pandas)
+LIGHT = {"sampling": ("tensorflow", "keras", "gensim", "pandas"),
+         "common": ("tensorflow", "keras", "gensim", "pandas"),
+         "tags": ("tensorflow", "keras", "gensim")}
+
+
+@pytest.mark.parametrize("folder", sorted(LIGHT))
+def test_the_fast_path_folders_import_no_tensorflow(folder):
+    """Each module of the folder imported in a fresh process: TensorFlow only inside functions."""
+    modules = [".".join(p.relative_to(ROOT).with_suffix("").parts) for p in sorted((ROOT / folder).rglob("*.py"))]
+    assert modules, folder
+    code = ("import importlib, sys\n"
+            f"for name in {modules!r}:\n"
+            "    importlib.import_module(name)\n"
+            f"print(sorted({{m.split('.')[0] for m in sys.modules}} & {set(LIGHT[folder])!r}))\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-800:]
+    assert result.stdout.strip() == "[]", f"importing {folder}/ loads {result.stdout.strip()}"
 
 
 def test_no_import_circle_between_modules():
