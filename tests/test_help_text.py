@@ -78,4 +78,4 @@ def test_the_real_face_rate_is_one_figure_everywhere():
     for path in sources:
         text = path.read_text()
         assert not re.search(r"real faces?: about 0\.9|expect about 0\.99", text), path
-    assert "0.972" in (ROOT / "report" / "metrics.py").read_text()
+    assert "0.972" in (ROOT / "evaluate" / "metrics.py").read_text()
