@@ -199,7 +199,7 @@ def sweep(generator, group: str, base_text: str | None, rows: int, seed: int):
         for g in others:
             fixed[g] = vocab.groups[g][rng.integers(len(vocab.groups[g]))]
         tagsets += [vocab.tagset({**fixed, group: v}, query.extras if query else ()) for v in values]
-        labels.append(" ".join(f"{v} {g}" for g, v in fixed.items()) + f" | {group}: " + ", ".join(values))
+        labels.append(vocab.text(fixed) + f" | {group}: " + ", ".join(values))
     z_rows, eps_rows = sample_inputs(generator.config, rows, seed)
     z = np.repeat(z_rows, len(values), axis=0)
     eps = np.repeat(eps_rows, len(values), axis=0)

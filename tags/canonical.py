@@ -75,8 +75,9 @@ def group_of(tag: str) -> tuple[str | None, str]:
 
 
 def file_stem(canonical_text: str) -> str:
-    """The one file name of a canonical tag text: 'blue hair red eyes' -> 'blue_hair_red_eyes'
-    (generate.py's grids, sweeps and interpolations; the studio's downloads)."""
+    """The one file name of a canonical tag text, by the one file-name rule (common.ids.safe_name):
+    'blue hair red eyes' -> 'blue_hair_red_eyes' (generate.py's grids, sweeps and interpolations; the
+    studio's downloads)."""
     return safe_name(canonical_text.replace(" ", "_"), "tags")
 
 

@@ -25,8 +25,8 @@ class Query:
 
     @property
     def text(self) -> str:
-        parts = [f"{v} {g}" for g, v in self.values.items()] + list(self.extras)
-        return " ".join(parts)
+        """The canonical text of the tags asked for (a TagSet's text: groups in the vocabulary's order)."""
+        return TagSet.make(self.values, self.extras, tuple(self.values)).text
 
     @property
     def file_stem(self) -> str:

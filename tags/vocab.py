@@ -111,6 +111,12 @@ class Vocabulary:
     def tagset(self, values: dict[str, str], extras=()) -> TagSet:
         return TagSet.make(values, [e for e in extras if e in self.other_tags], tuple(self.groups))
 
+    def text(self, values: dict[str, str], extras=()) -> str:
+        """The one way a tag set is written as text, {group: value} (a training combination, a row of
+        a sheet) -> 'blue hair red eyes': a value per group in this vocabulary's order, then the other
+        tags; the canonical text of TagSet and tags.parser.Query, so it parses back to the same tags."""
+        return TagSet.make(values, extras, tuple(self.groups)).text
+
     # ------------------------------------------------------------ build / io
     @classmethod
     def build(cls, tagsets: list[TagSet], *, mode: str = "onehot", top_k: int = 10,

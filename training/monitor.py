@@ -45,8 +45,7 @@ class SampleGrids(TrainerCallback):
         self.tag_rows, self.z, self.eps = fixed_sample_plan(trainer.vocab, trainer.config)
         folder = trainer.run_dir / "samples"
         folder.mkdir(exist_ok=True)
-        groups = trainer.vocab.groups
-        self.labels = [" ".join(f"{v} {g}" for g, v in zip(groups, row)) for row in self.tag_rows]
+        self.labels = [trainer.vocab.text(dict(zip(trainer.vocab.groups, row))) for row in self.tag_rows]
         (folder / "fixed_tags.txt").write_text("".join(label + "\n" for label in self.labels))
 
     def _grid(self, trainer: Trainer) -> np.ndarray:
