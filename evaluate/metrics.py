@@ -38,10 +38,10 @@ from common import jsonio
 from common.cli import ArgumentParser, ExamplesHelpFormatter, UserError, exit_on_user_error, number
 from common.files import atomic_path
 from common.quiet import quiet_libraries
-from evaluate.baseline import face_rate, grade_grid_image
+from evaluate.baseline import face_rate
+from evaluate.sheet import draw_sheet
 from preprocess.cache import build_or_load
-from sampling.generation import check_option, sample_inputs, to_uint8
-from sampling.grid import grid
+from sampling.generation import Request, check_option
 from sampling.runtime import load_generator
 
 REAL_PER_COMBO = 16  # real held-out images per combination for the diversity reference
@@ -103,20 +103,17 @@ def evaluate_generator(generator, checker, data, *, n_per_combo: int = 4, seed: 
     vocab = generator.vocab
     groups = list(data.vocab.groups)
     combos = training_combinations(data)
-    tagsets = [vocab.tagset(dict(zip(groups, c))) for c in combos for _ in range(n_per_combo)]
-    z, eps = sample_inputs(generator.config, len(tagsets), seed)
-    images = to_uint8(generator.generate(z, vocab.conditions(tagsets), eps))
-    probs, feats = checker.predict_and_features(images)
-    result = {"n_samples": len(tagsets), "n_combos": len(combos)}
+    # a sheet of a row per combination, n_per_combo faces each, marked by the checker
+    tagsets = [vocab.tagset(dict(zip(groups, c))) for c in combos]
+    requests = [Request(t.file_stem, t.text, [t] * n_per_combo) for t in tagsets]
+    sheet = draw_sheet(generator, requests, cols=n_per_combo, seed=seed, checker=checker)
+    images = np.stack(sheet.cells)
+    feats = checker.features(images)
+    result = {"n_samples": len(images), "n_combos": len(combos)}
     result["face_rate"] = _round(face_rate(images), 4)  # the course detector on each sample
     # the course baseline on one 5x5 grid of samples spread over the combinations
-    result["baseline_faces"] = grade_grid_image(grid(images[np.linspace(0, len(images) - 1, 25).astype(int)],
-                                                     5)).faces
-    for group in checker.groups:
-        if group in groups:
-            predicted = np.array(checker.groups[group])[probs[group].argmax(1)]
-            wanted = np.array([t.get(group) for t in tagsets])
-            result[f"acc_{group}"] = _round(np.mean(predicted == wanted), 4)
+    result["baseline_faces"] = sheet.baseline.faces
+    result |= {f"acc_{g}": _round(a, 4) for g, a in sheet.accuracy.items() if g in groups}
     real_images = data.images[data.holdout_indices()]
     real_feats = checker.features(real_images)
     result |= _diversity(feats, real_feats, data, combos, n_per_combo)

@@ -18,14 +18,15 @@ import json
 import shutil
 from pathlib import Path
 
-from checker.checker import MIN_ACCURACY, find_checker_dir, load_checker, missing_checker_hint, tag_marks
+from checker.checker import MIN_ACCURACY, find_checker_dir, load_checker, missing_checker_hint
 from common import jsonio
 from common.cli import UserError
 from common.files import atomic_write
+from evaluate.sheet import draw_sheet
 from model.config import TrainConfig
 from report.plots import plot_curves, plot_eval
-from sampling.generation import build_requests, generate_requests
-from sampling.grid import grid, save_png
+from sampling.generation import build_requests
+from sampling.grid import save_png
 from sampling.runtime import ModelError, load_generator
 
 MARKED_GRID_COLUMNS = 8
@@ -291,17 +292,14 @@ def write_marked_grid(run_dir: Path, checker_dir: Path, out: Path, *, seed: int 
     tags_file = run_dir / "samples" / "fixed_tags.txt"
     texts = tags_file.read_text().splitlines() if tags_file.exists() else []
     if not texts:
-        texts = [" ".join(f"{v} {g}" for g, v in c["tags"].items()) for c in generator.vocab.combos[:8]]
+        texts = [generator.vocab.text(c["tags"]) for c in generator.vocab.combos[:8]]
     requests = build_requests([(str(i), t) for i, t in enumerate(texts)], generator.vocab, MARKED_GRID_COLUMNS,
                               seed)
-    images = generate_requests(generator, requests, seed)
-    cells = [im for batch in images for im in batch]
-    tagsets = [t for r in requests for t in r.tagsets]
-    marks, accuracy = tag_marks(cells, tagsets, checker)
-    save_png(out / "graded.png", grid(cells, MARKED_GRID_COLUMNS, [r.label for r in requests], 1, marks))
-    result = {"seed": seed, "cells": len(cells), "accuracy": accuracy, "groups": list(checker.groups),
+    sheet = draw_sheet(generator, requests, cols=MARKED_GRID_COLUMNS, seed=seed, checker=checker, labels=True)
+    save_png(out / "graded.png", sheet.image)
+    result = {"seed": seed, "cells": len(sheet.cells), "accuracy": sheet.accuracy, "groups": list(checker.groups),
               "rows": texts, "checker": str(checker_dir),
-              "checker_heldout_accuracy": checker.heldout_accuracy, "marks": marks}
+              "checker_heldout_accuracy": checker.heldout_accuracy, "marks": sheet.marks}
     atomic_write(out / "graded.json", jsonio.dumps(result, indent=1) + "\n")
     return result
 
@@ -336,7 +334,6 @@ def write_baseline_grid(run_dir: Path, out: Path, *, seed: int = 0) -> dict:
     texts (testing_tags.txt when the model knows its tags, else the first 25
     training combinations) in a plain 5x5 grid, faces counted by the course's
     detector; baseline.png and baseline.json."""
-    from evaluate.baseline import grade_grid_image
     from tags import TagError
 
     generator = load_generator(run_dir)
@@ -346,14 +343,13 @@ def write_baseline_grid(run_dir: Path, out: Path, *, seed: int = 0) -> dict:
         source = COURSE_TAGS.name
     except TagError:
         combos = generator.vocab.combos[:25]
-        requests = build_requests([(str(i), " ".join(f"{v} {g}" for g, v in c["tags"].items()))
-                                   for i, c in enumerate(combos)], generator.vocab, 1, seed)
+        requests = build_requests([(str(i), generator.vocab.text(c["tags"])) for i, c in enumerate(combos)],
+                                  generator.vocab, 1, seed)
         source = "the first training combinations"
-    cells = [batch[0] for batch in generate_requests(generator, requests, seed)]
-    picture = grid(cells, 5)
-    result = grade_grid_image(picture)
-    save_png(out / "baseline.png", picture)
-    summary = {"seed": seed, "tags": source, "cells": len(cells), "faces": result.faces, "passed": result.passed}
+    sheet = draw_sheet(generator, requests, cols=5, seed=seed, one_cell_per_request=True)
+    save_png(out / "baseline.png", sheet.image)  # the plain grid the baseline grades
+    summary = {"seed": seed, "tags": source, "cells": len(sheet.cells), "faces": sheet.baseline.faces,
+               "passed": sheet.baseline.passed}
     atomic_write(out / "baseline.json", jsonio.dumps(summary, indent=1) + "\n")
     return summary
 

@@ -20,7 +20,7 @@ from common.cli import UserError
 from evaluate.equilibrium import balance
 from model.config import TrainConfig
 from report.build import _Doc, fmt, read_csv
-from sampling.generation import build_requests, sample_inputs, to_uint8
+from sampling.generation import build_requests, generate_requests
 from sampling.grid import grid, save_png
 from sampling.runtime import load_generator
 
@@ -41,15 +41,13 @@ def by_gamma(run_dirs) -> list[tuple[float, Path]]:
 
 def gamma_figure(run_dirs, out_png: Path, *, tags: list[str] = FIGURE_TAGS, seed: int = 0) -> Path:
     """One row of faces per run, ordered by gamma, with the same z and tags in every row."""
-    rows, labels = [], []
+    cells, labels = [], []
     for gamma, run in by_gamma(run_dirs):
         generator = load_generator(run)
-        vocab = generator.vocab
-        tagsets = [r.tagsets[0] for r in build_requests(list(enumerate(tags)), vocab, 1, seed)]
-        z, eps = sample_inputs(generator.config, len(tagsets), seed)
-        rows.append(to_uint8(generator.generate(z, vocab.conditions(tagsets), eps)))
+        requests = build_requests(list(enumerate(tags)), generator.vocab, 1, seed)
+        cells += [faces[0] for faces in generate_requests(generator, requests, seed)]
         labels.append(f"gamma {gamma:g}")
-    image = grid(np.concatenate(rows), len(tags), labels=labels, col_labels=tags)
+    image = grid(np.stack(cells), len(tags), labels=labels, col_labels=tags)
     return save_png(out_png, image)
 
 

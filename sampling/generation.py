@@ -37,6 +37,14 @@ class Request:
             return next(iter(texts))
         return f"{self.text} (+ drawn per image)"
 
+    @property
+    def summary(self) -> str:
+        """One line: its id, the text asked for and the tag sets used ("red_eyes: 'red eyes' -> 5 tag
+        sets: aqua hair red eyes; ...")."""
+        used = sorted({t.text for t in self.tagsets})
+        return f"{self.id}: {clip(self.text)!r} -> " + ("; ".join(used) if len(used) <= 3 else
+                                                         f"{len(used)} tag sets: " + "; ".join(used[:3]) + "; ...")
+
 
 def one_cell_row_labels(requests: list[Request], ncols: int) -> list[str]:
     """Row labels of a one-cell-per-request grid (a tags file): each cell's id

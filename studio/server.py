@@ -47,7 +47,8 @@ import numpy as np
 
 from common import jsonio
 from common.cli import UserError
-from evaluate.baseline import PASS_AT, grade_grid_image
+from common.ids import safe_name
+from evaluate.baseline import PASS_AT
 from studio.models import describe, find_models
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,12 +129,6 @@ def _png(image: np.ndarray) -> bytes:
 
 def _data_url(image: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(_png(image)).decode("ascii")
-
-
-def _name(text: str) -> str:
-    from common.ids import safe_id
-
-    return safe_id(text, 0)
 
 
 class Studio:
@@ -223,7 +218,7 @@ class Studio:
         from tags.parser import complete, parse
 
         vocab = generator.vocab
-        first = " ".join(f"{values[0]} {group}" for group, values in vocab.groups.items())
+        first = vocab.text({group: values[0] for group, values in vocab.groups.items()})
         tagsets = complete(parse(first, vocab), vocab, np.random.default_rng(0), 25)
         images = generate_requests(generator, [Request("warm-up", first, tagsets)], 0)[0]
         if checker is not None:
@@ -255,8 +250,10 @@ class Studio:
         return {"model": model_id, "text": query.text, "values": query.values, "extras": list(query.extras),
                 "missing": [g for g in loaded.generator.vocab.groups if g not in query.values]}
 
-    def _faces(self, p: dict, grade: bool):
-        from checker.checker import tag_marks
+    def _sheet(self, p: dict, grade: bool):
+        """(model id, the tags asked for, the sheet of the n faces of `tags` in `cols` columns, marked
+        by the model's checker when `grade`): the studio's grids and faces."""
+        from evaluate.sheet import draw_sheet
         from sampling import generation
         from tags.parser import parse
 
@@ -265,37 +262,31 @@ class Studio:
         text = _required(p, "tags")
         query = _tag_call(parse, "tags", text, vocab)
         requests = _tag_call(generation.build_requests, "tags", [("studio", text)], vocab, p["n"], p["seed"])
-        tagsets = requests[0].tagsets
-        marks = accuracy = None
+        if grade and loaded.checker is None:
+            raise ApiError(422, f"cannot grade: {loaded.checker_error}", "grade")
         with loaded.lock:
-            images = generation.generate_requests(loaded.generator, requests, p["seed"])[0]
-            if grade:
-                if loaded.checker is None:
-                    raise ApiError(422, f"cannot grade: {loaded.checker_error}", "grade")
-                marks, accuracy = tag_marks(images, tagsets, loaded.checker)
-        return model_id, query, tagsets, images, marks, accuracy
+            sheet = draw_sheet(loaded.generator, requests, cols=p.get("cols", p["n"]), seed=p["seed"],
+                               checker=loaded.checker if grade else None, scale=p["scale"])
+        return model_id, query, sheet
 
     def grid(self, p: dict, want_json: bool = True):
-        from sampling.grid import grid
-
         start = time.perf_counter()
-        model_id, query, tagsets, images, marks, accuracy = self._faces(p, p["grade"])
-        picture = grid(images, p["cols"], None, p["scale"], marks)
-        name = f"{_name(query.text)}_seed{p['seed']}"
+        model_id, query, sheet = self._sheet(p, p["grade"])
+        picture = sheet.image
+        name = f"{query.file_stem}_seed{p['seed']}"
         if not want_json:
             return _png(picture), f"{name}.png"
         baseline = None
-        if p["n"] == 25 and p["cols"] == 5 and p["grade"]:
-            result = grade_grid_image(grid(images, 5))  # the course baseline, on the plain 5x5 grid
-            baseline = {"faces": result.faces, "of": 25, "pass_at": PASS_AT, "passed": result.passed}
+        if sheet.course_grid and p["grade"]:  # the course baseline, on the plain 5x5 grid
+            baseline = {"faces": sheet.baseline.faces, "of": 25, "pass_at": PASS_AT, "passed": sheet.baseline.passed}
         png = _png(picture)
         return {"model": model_id, "tags": query.text, "seed": p["seed"], "n": p["n"], "cols": p["cols"],
                 "scale": p["scale"], "width": int(picture.shape[1]), "height": int(picture.shape[0]),
-                "cell": int(images.shape[1]) * p["scale"], "pad": 2,
-                "cells": [t.text for t in tagsets],
-                "grade": None if marks is None else {
-                    "groups": list(accuracy), "marks": [[bool(x) for x in m] for m in marks],
-                    "accuracy": {g: round(float(a), 4) for g, a in accuracy.items()}},
+                "cell": int(sheet.cells[0].shape[0]) * p["scale"], "pad": 2,
+                "cells": [t.text for t in sheet.tags],
+                "grade": None if sheet.marks is None else {
+                    "groups": list(sheet.accuracy), "marks": [[bool(x) for x in m] for m in sheet.marks],
+                    "accuracy": {g: round(float(a), 4) for g, a in sheet.accuracy.items()}},
                 "baseline": baseline, "filename": f"{name}.png",
                 "image": "data:image/png;base64," + base64.b64encode(png).decode("ascii"),
                 "ms": round((time.perf_counter() - start) * 1000, 1)}
@@ -305,8 +296,8 @@ class Studio:
 
         if p["i"] >= p["n"]:
             raise ApiError(400, f"i={p['i']} but the grid has {p['n']} faces (i counts from 0)", "i")
-        _, query, _, images, _, _ = self._faces(p, False)
-        return _png(upscale(images[p["i"]], p["scale"])), f"{_name(query.text)}_seed{p['seed']}_{p['i'] + 1}.png"
+        _, query, sheet = self._sheet(p, False)
+        return _png(upscale(sheet.faces[0][p["i"]], p["scale"])), f"{query.file_stem}_seed{p['seed']}_{p['i'] + 1}.png"
 
     def sweep(self, p: dict, want_json: bool = True):
         from sampling import generation
@@ -325,7 +316,7 @@ class Studio:
             images, ncols, labels = _tag_call(generation.sweep, "tags", loaded.generator, group, text,
                                               p["rows"], p["seed"])
         picture = grid(images, ncols, None, p["scale"])
-        name = f"sweep_{group}_{_name(text or 'any')}_seed{p['seed']}.png"
+        name = f"sweep_{group}_{safe_name(text or 'any', 'tags')}_seed{p['seed']}.png"
         if not want_json:
             return _png(picture), name
         return {"model": model_id, "group": group, "columns": vocab.groups[group], "rows": labels,
@@ -355,7 +346,7 @@ class Studio:
             images, ncols, labels = _tag_call(generation.interpolate, "a", loaded.generator, a, b, p["steps"],
                                               p["seed"], p.get("tags"))
         picture = grid(images, ncols, None, p["scale"])
-        name = f"interpolate_{_name(a)}_to_{_name(b)}_seed{p['seed']}.png"
+        name = f"interpolate_{safe_name(a, 'tags')}_to_{safe_name(b, 'tags')}_seed{p['seed']}.png"
         if not want_json:
             return _png(picture), name
         return {"model": model_id, "label": labels[0], "steps": p["steps"], "width": int(picture.shape[1]),
@@ -398,7 +389,7 @@ class Studio:
                 "original": _data_url(upscale(face.image, scale)),
                 "reconstruction": _data_url(upscale(reconstruction, scale)),
                 "edit": _data_url(upscale(edited, scale)),
-                "filename": f"edit_{_name(edit_tags.text)}_seed{p['seed']}.png",
+                "filename": f"edit_{edit_tags.file_stem}_seed{p['seed']}.png",
                 "sweeps": {group: {"columns": [t.get(group) for t in tags],
                                    "image": _data_url(grid(faces, len(faces), None, scale))}
                            for group, (tags, faces) in sweeps.items()},
