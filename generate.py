@@ -22,68 +22,14 @@ from common.env import require_packages
 
 require_packages("generate.py")  # one line, not a traceback, outside .venv
 
-import numpy as np
-
-from checker.checker import load_checker, tag_marks
-from common.cli import ArgumentParser, ExamplesHelpFormatter, UserError, clip, exit_on_user_error
-from common.ids import safe_name
+from checker.checker import load_checker
+from common.cli import ArgumentParser, ExamplesHelpFormatter, UserError, exit_on_user_error
 from common.quiet import quiet_libraries
-from model.run_folder import EXPORT_DIR, ensure_writable_dir
-from sampling import generation
-from sampling.grid import full_rows_cols, grid, save_png, upscale
+from evaluate.sheet import draw_sheet
+from sampling import generation, outputs
+from sampling.grid import full_rows_cols, save_png
+from sampling.outputs import DEFAULT_CELLS, DEFAULT_MODEL
 from sampling.runtime import load_generator
-from tags.parser import parse
-
-DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "default"
-SAMPLES = Path("samples")
-DEFAULT_CELLS = 8
-
-
-def model_folder(model: str) -> Path:
-    """samples/ for the bundled model, samples/<model name>/ for any other: two models'
-    grids and course files (cgan.png, sample_<id>_<k>.jpg) never overwrite each other."""
-    folder = Path(model).resolve()
-    if folder == DEFAULT_MODEL:
-        return SAMPLES
-    return SAMPLES / safe_name(folder.parent.name if folder.name == EXPORT_DIR else folder.name, "model")
-
-
-def variant(args, default_n: int | None = None) -> str:
-    """What this drawing changes from the defaults, for its file name (seed3, seeds0-7, n8,
-    cells12, trunc0.7, best4; empty for the defaults)."""
-    parts = []
-    if args.seed_list:
-        parts.append("seeds" + safe_name(args.seeds.replace(",", "_"), ""))
-    elif args.seed:
-        parts.append(f"seed{args.seed}")
-    if args.n is not None and args.n != default_n and not args.seed_list:
-        parts.append(f"n{args.n}")
-    if args.interpolate and args.cells != DEFAULT_CELLS:
-        parts.append(f"cells{args.cells}")
-    if args.truncation != 1.0:
-        parts.append(f"trunc{args.truncation:g}")
-    if args.best_of > 1:
-        parts.append(f"best{args.best_of}")
-    return "_".join(parts)
-
-
-def _named(stem: str, extra: str) -> str:
-    return safe_name(f"{stem}_{extra}" if extra else stem, "samples", limit=150)
-
-
-def _is_png(out: str | None) -> bool:
-    return bool(out) and Path(out).suffix.lower() == ".png"
-
-
-def grid_path(args, stem: str) -> Path:
-    """Where a picture goes: --out FILE.png as given; --out DIR: DIR/<stem>.png; else
-    samples/[<model>/]<stem>.png (the folder checked writable)."""
-    if _is_png(args.out):
-        path = Path(args.out)
-    else:
-        path = (Path(args.out) if args.out else model_folder(args.model)) / f"{stem}.png"
-    ensure_writable_dir(path.parent, "output folder")
-    return path
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -168,12 +114,12 @@ def main(argv: list[str] | None = None) -> int:
         raise UserError("the studio has no --truncation or --best-of yet (it would ignore them); "
                         "draw with them on the command line instead")
     if args.edit or args.from_tags or args.strip:
-        return _draw_edit(args)
+        return _edit(args)
     if args.serve:
         from studio import serve
 
         return serve(args.model, args.host, args.port)
-    if _is_png(args.out) and Path(args.out).is_dir():
+    if outputs.is_png(args.out) and Path(args.out).is_dir():
         raise UserError(f"--out {args.out} is a folder; give a .png file path for the grid, or the folder "
                         "without .png")
     if not args.list_tags and not (args.tags or args.tags_file or args.sweep or args.interpolate):
@@ -190,14 +136,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.best_of > 1:
         print(f"best of {args.best_of}: each face is the one of {args.best_of} that D reconstructs best")
     if args.sweep or args.interpolate:
-        return _draw_sweep_or_interpolation(args, generator)
-    return _draw_requests(args, generator, items)
+        picture = (outputs.sweep_picture if args.sweep else outputs.interpolation_picture)(args, generator)
+        save_png(picture.path, picture.image)
+        print(f"{picture.caption}\nwrote {picture.path}")
+        return 0
+    return _draw_sheet(args, generator, items or [(None, text) for text in args.tags])
 
 
 EDIT_REFUSES = ("tags_file", "seeds", "interpolate", "list_tags", "serve", "grade")
 
 
-def _draw_edit(args) -> int:
+def _edit(args) -> int:
     """--edit FACE with --tags TEXT or --sweep GROUP: one PNG (the edit, a strip or a sweep row)."""
     if not args.edit:
         raise UserError("--from and --strip go with --edit FACE")
@@ -207,159 +156,39 @@ def _draw_edit(args) -> int:
                         f"{', '.join(clash) or '--best-of / --truncation'}")
     if bool(args.tags) == bool(args.sweep) or (args.tags and len(args.tags) > 1):
         raise UserError('--edit needs one --tags TEXT (e.g. "green hair") or --sweep hair|eyes')
-    from editing.recolour import Recolourer, read_face
-    from tags.parser import parse
+    from editing.recolour import edit_to_file
 
-    what = parse(args.tags[0], load_generator(args.model, "auto").vocab).file_stem if args.tags else \
-        f"sweep_{args.sweep}"  # the canonical tags name the file, as everywhere
-    out = Path(args.out or model_folder(args.model) / f"edit_{safe_name(Path(args.edit).stem.lower(), 'face')}_"
-               f"{what}.png")
-    ensure_writable_dir(out.parent, "output folder")
-    recolour = Recolourer(args.model)
-    face = read_face(args.edit, recolour.size)
-    for warning in face.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    source = recolour.source_tags(face, args.from_tags)
-    if args.tags:
-        parse(args.tags[0], recolour.vocab)  # a typo fails now, not after the search
-    print(f"{face.name}: {source.text} ({'--from' if args.from_tags else 'read by the tag checker'})")
-    found = recolour.find(face, source, args.seed)
-    if args.sweep:
-        tags, faces = recolour.sweep(found, args.sweep)
-        cells = [face.image, recolour.reconstruction(found), *faces]
-        labels = ["original", "reconstruction", *(t.get(args.sweep) for t in tags)]
-        save_png(out, grid(np.stack(cells), len(cells), None, args.scale, col_labels=labels))
-        print(f"{args.sweep} sweep of {face.name}: original, reconstruction, then a column per colour")
-    else:
-        tags, edited = recolour.edit(found, args.tags[0])
-        print(f"edit: {tags.text}")
-        if args.strip:
-            cells = np.stack([face.image, recolour.reconstruction(found), edited])
-            save_png(out, grid(cells, 3, None, args.scale, col_labels=["original", "reconstruction", tags.text]))
-        else:
-            save_png(out, upscale(edited, args.scale))
-    print(f"wrote {out}")
+    edit_to_file(args.model, args.edit, tags=(args.tags or [None])[0], sweep=args.sweep, from_tags=args.from_tags,
+                 strip=args.strip, seed=args.seed, scale=args.scale, out=args.out)
     return 0
 
 
-def _draw_sweep_or_interpolation(args, generator) -> int:
-    if args.sweep:
-        rows_wanted = args.n or 4
-        generation.check_output_size(rows_wanted * max(len(v) for v in generator.vocab.groups.values()),
-                                     generator.config.image_size, args.scale)
-        images, ncols, labels = generation.sweep(generator, args.sweep, (args.tags or [None])[0],
-                                                 rows_wanted, args.seed)
-        tags_stem = parse(args.tags[0], generator.vocab).file_stem if args.tags else ""
-        name = _named(f"sweep_{args.sweep}" + (f"_{tags_stem}" if tags_stem else ""), variant(args, 4))
-        # each column is one value of the group; each row the tags held fixed (labels on: a sweep
-        # without them does not say which column is which)
-        values = generator.vocab.groups[args.sweep]
-        group_word = "eyes" if args.sweep == "eyes" else args.sweep
-        cols = [f"{v} {group_word}" for v in values]
-        rows = [label.split(" | ")[0] for label in labels]
-        out = grid_path(args, name)
-        save_png(out, grid(images, ncols, rows, args.scale, col_labels=cols))
-        print(f"{args.sweep} sweep: a column per {args.sweep} colour, a row per fixed z ({len(rows)} rows)\n"
-              f"wrote {out}")
-        return 0
+def _draw_sheet(args, generator, items: list[tuple[str | None, str]]) -> int:
+    """--tags or --tags-file (`items`: (id, tag text); a tags file has ids): a sheet, sample files, or both."""
+    tags_file = args.tags_file is not None  # the course's: one cell per line
+    if tags_file:
+        per_text, seeds = args.n or 5, None
     else:
-        a, b = args.interpolate
-        generation.check_output_size(args.cells, generator.config.image_size, args.scale)
-        images, ncols, labels = generation.interpolate(generator, a, b, args.cells, args.seed,
-                                                       (args.tags or [None])[0])
-        name = _named(generation.interpolation_stem(generator.vocab, a, b, (args.tags or [None])[0]),
-                      variant(args))
-    out = grid_path(args, name)
-    save_png(out, grid(images, ncols, labels if args.labels else None, args.scale))
-    print(f"{labels[0] if labels else name}\nwrote {out}")
-    return 0
-
-
-def _draw_requests(args, generator, items) -> int:
-    """--tags or --tags-file: a grid, sample files, or both."""
-    if items is not None:
-        requests = generation.build_requests(items, generator.vocab, args.n or 5, args.seed)
-        if args.cols is None:
-            args.cols = full_rows_cols(len(requests))
-    else:
-        default_n = 25 if len(args.tags) == 1 else 5
-        per_text = len(args.seed_list) if args.seed_list else args.n or default_n
-        requests = generation.build_requests([(None, t) for t in args.tags], generator.vocab, per_text,
-                                             args.seed_list[0] if args.seed_list else args.seed)
-        if args.cols is None:
-            args.cols = full_rows_cols(per_text)
-    generation.check_output_size(sum(len(r.tagsets) for r in requests), generator.config.image_size,
-                                 args.scale)
-    for r in requests:
-        used = sorted({t.text for t in r.tagsets})
-        print(f"{r.id}: {clip(r.text)!r} -> " + ("; ".join(used) if len(used) <= 3 else f"{len(used)} tag sets: "
-                                            + "; ".join(used[:3]) + "; ..."))
-    picture, files_folder = _output_paths(args, requests, items is not None)
-    images = generation.generate_requests(generator, requests, args.seed,
-                                          args.seed_list if items is None else None)
+        seeds = args.seed_list
+        per_text = len(seeds) if seeds else args.n or (25 if len(items) == 1 else 5)
+    requests = generation.build_requests(items, generator.vocab, per_text, seeds[0] if seeds else args.seed)
+    if args.cols is None:
+        args.cols = full_rows_cols(len(requests) if tags_file else per_text)
+    generation.check_output_size(sum(len(r.tagsets) for r in requests), generator.config.image_size, args.scale)
+    print("\n".join(r.summary for r in requests))
+    picture, files_folder = outputs.sheet_paths(args, [r.id for r in requests], tags_file)
+    checker = load_checker(generator.model_dir) if args.grade and picture is not None else None
+    sheet = draw_sheet(generator, requests, cols=args.cols, seed=args.seed, seeds=seeds, checker=checker,
+                       one_cell_per_request=tags_file, labels=args.labels, scale=args.scale)
     if picture is not None:
-        _write_grid(args, generator, requests, images, picture, one_cell_per_request=items is not None)
+        if checker is not None:
+            print("\n".join(sheet.grade_lines()))
+        save_png(picture, sheet.image)
+        print(f"wrote {picture}")
     if files_folder is not None:
-        written = generation.write_files(files_folder, requests, images)
+        written = generation.write_files(files_folder, requests, sheet.faces)
         print(f"wrote {len(written)} files to {files_folder}/ (sample_<id>_<k>.jpg)")
     return 0
-
-
-def _output_paths(args, requests, tags_file: bool) -> tuple[Path | None, Path | None]:
-    """(grid PNG path or None, sample-file folder or None), both checked writable. The sample
-    files go beside the grid. A tags file keeps the course's names (cgan.png, sample_<id>_<k>.jpg)
-    in a folder named after what differs (samples/seed2/); tag texts name the grid
-    (samples/blue_hair_red_eyes_seed2.png)."""
-    changed = variant(args, 5 if tags_file else 25 if len(requests) == 1 else 5)
-    if tags_file:
-        stem = "cgan"
-        if changed and not args.out:
-            args = argparse.Namespace(**{**vars(args), "out": str(model_folder(args.model) / changed)})
-    else:
-        stem = _named("_vs_".join(r.id for r in requests), changed)
-    path = grid_path(args, stem)
-    files_folder = path.parent if args.format in ("files", "both") else None
-    if files_folder is not None:
-        ensure_writable_dir(files_folder, "output folder")
-    return (path if args.format in ("grid", "both") else None), files_folder
-
-
-def _write_grid(args, generator, requests, images, path: Path, *, one_cell_per_request: bool) -> None:
-    if one_cell_per_request:  # a tags file: one cell per line (the 2018 course's 5x5 from 25 lines)
-        cells = [imgs[0] for imgs in images]
-        cell_tags = [r.tagsets[0] for r in requests]
-        row_labels = generation.one_cell_row_labels(requests, args.cols)
-    else:  # a block of whole rows per tag text (blank cells fill its last row), labelled on its first row
-        cells, cell_tags, row_labels = [], [], []
-        blank = np.full_like(images[0][0], 255)
-        for r, imgs in zip(requests, images):
-            rows = -(-len(imgs) // args.cols)
-            fill = rows * args.cols - len(imgs) if len(requests) > 1 else 0
-            cells += list(imgs) + [blank] * fill
-            cell_tags += list(r.tagsets) + [None] * fill
-            row_labels += [r.label] + [""] * (rows - 1)
-    marks = None
-    if args.grade:
-        real = [i for i, t in enumerate(cell_tags) if t is not None]
-        real_marks, accuracy = tag_marks([cells[i] for i in real], [cell_tags[i] for i in real],
-                                         load_checker(generator.model_dir))
-        marks = [None] * len(cells)
-        for i, m in zip(real, real_marks):
-            marks[i] = m
-        if one_cell_per_request:
-            print(f"{'id':>8}  {'requested':<28} " + "  ".join(f"{g:>5}" for g in accuracy))
-            for r, mark in zip(requests, marks):
-                print(f"{r.id:>8}  {r.tagsets[0].text:<28} " + "  ".join(f"{'ok' if m else 'WRONG':>5}" for m in mark))
-        print("tag accuracy: " + ", ".join(f"{g} {a:.2f}" for g, a in accuracy.items()))
-        if len(cells) == 25 and args.cols == 5:
-            from evaluate.baseline import grade_grid_image
-
-            result = grade_grid_image(grid(cells, 5))  # the plain grid, as the course graded it
-            print(f"course baseline (anime-face detector on the 5x5 grid, pass at 20): {result.verdict}")
-    labelled = args.labels or (not one_cell_per_request and len(requests) > 1)
-    col_labels = [f"seed {s}" for s in args.seed_list] if args.seed_list and not one_cell_per_request else None
-    save_png(path, grid(cells, args.cols, row_labels if labelled else None, args.scale, marks, col_labels=col_labels))
-    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ runs, with a warning.
 from __future__ import annotations
 
 import io
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,10 +20,14 @@ import numpy as np
 
 from checker.checker import find_checker_dir, load_checker
 from common.cli import UserError
+from common.ids import safe_name
 from editing.editor import FaceEditor, Found, SearchSettings, edited_tags, sweep_tags
 from evaluate.baseline import detect_faces
+from model.run_folder import ensure_writable_dir
 from preprocess.images import is_grayscale, load_image
-from sampling.runtime import model_settings, resolve_model_dir
+from sampling.grid import grid, save_png, upscale
+from sampling.outputs import model_folder
+from sampling.runtime import load_generator, model_settings, resolve_model_dir
 from tags.canonical import TagSet
 from tags.parser import parse
 
@@ -100,3 +105,38 @@ class Recolourer:
             raise UserError(f"--sweep {group}: this model's groups are {', '.join(self.vocab.groups)}")
         tags = sweep_tags(found.source, group, self.vocab)
         return tags, self.editor.draw(found, tags)
+
+
+def edit_to_file(model: str | Path, face_path: str | Path, *, tags: str | None = None, sweep: str | None = None,
+                 from_tags: str | None = None, strip: bool = False, seed: int = 0, scale: int = 1,
+                 out: str | Path | None = None) -> Path:
+    """generate.py --edit: the face recoloured with `tags` (groups not named keep the face's colours), as
+    one face or, with `strip`, original | reconstruction | edit; or a `sweep` of one group. Written to
+    `out`, else samples/[<model>/]edit_<face>_<canonical tags or sweep_GROUP>.png; says what it read and
+    wrote as it goes (the search takes seconds)."""
+    what = parse(tags, load_generator(model, "auto").vocab).file_stem if tags else f"sweep_{sweep}"
+    out = Path(out or model_folder(model) / f"edit_{safe_name(Path(face_path).stem.lower(), 'face')}_{what}.png")
+    ensure_writable_dir(out.parent, "output folder")
+    recolour = Recolourer(model)
+    face = read_face(face_path, recolour.size)
+    for warning in face.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    source = recolour.source_tags(face, from_tags)
+    print(f"{face.name}: {source.text} ({'--from' if from_tags else 'read by the tag checker'})")
+    found = recolour.find(face, source, seed)
+    if sweep:
+        swept, faces = recolour.sweep(found, sweep)
+        cells = [face.image, recolour.reconstruction(found), *faces]
+        labels = ["original", "reconstruction", *(t.get(sweep) for t in swept)]
+        save_png(out, grid(np.stack(cells), len(cells), None, scale, col_labels=labels))
+        print(f"{sweep} sweep of {face.name}: original, reconstruction, then a column per colour")
+    else:
+        drawn, edited = recolour.edit(found, tags)
+        print(f"edit: {drawn.text}")
+        if strip:
+            cells = np.stack([face.image, recolour.reconstruction(found), edited])
+            save_png(out, grid(cells, 3, None, scale, col_labels=["original", "reconstruction", drawn.text]))
+        else:
+            save_png(out, upscale(edited, scale))
+    print(f"wrote {out}")
+    return out
