@@ -49,10 +49,10 @@ def main():
         name, value = item.split("=", 1)
         kind = type(getattr(TrainConfig(), name))
         settings[name] = value.lower() in ("1", "true", "on") if kind is bool else kind(value)
-    cfg = dataclasses.replace(TrainConfig(images=args.images, tags_csv=args.tags_csv), **settings).validate()
+    cfg = dataclasses.replace(TrainConfig(images=args.images, tags_csv=args.tags_csv), **settings)  # checked
     precision.apply(cfg.precision)
     data = build_or_load(cfg.images, cfg.tags_csv, size=cfg.image_size, progress=False)
-    cfg.cond_dim = data.vocab.dim
+    cfg = dataclasses.replace(cfg, cond_dim=data.vocab.dim)
     tf.keras.utils.set_random_seed(cfg.seed)
     model = CondBEGAN(cfg, data.vocab.dim, [len(v) for v in data.vocab.groups.values()], data.combo,
                       data.combo_conditions, data.labels)

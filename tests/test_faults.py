@@ -1,6 +1,7 @@
 """Faults and abuse: kills, failing disks, corrupt artefacts, fuzzed input,
 unsafe loading."""
 import ast
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -51,8 +52,8 @@ def test_failure_while_writing_a_checkpoint_keeps_the_previous_one(tmp_path, syn
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(tf.train.Checkpoint, "_write", failing_write)  # what CheckpointManager.save calls
-    trainer = Trainer(TrainConfig.load(run), run, resume=True, progress=False)
-    trainer.config.steps = 20
+    recorded = TrainConfig.load(run)
+    trainer = Trainer(dataclasses.replace(recorded, steps=20), run, resume=True, progress=False, recorded=recorded)
     from model.run_folder import RunDirError
 
     with pytest.raises(RunDirError, match="no space left on the device; ckpt-10 is kept"):  # one line, not a traceback
