@@ -81,3 +81,18 @@ def test_one_import_style_no_sys_path_and_no_code_in_strings(module):
             if node.value == "-c" or re.search(r"(?m)^\s*(import [\w.]+|from [\w.]+ import \w)", node.value):
                 problems.append(f"line {node.lineno}: Python source in a string ({node.value[:40]!r})")
     assert problems == []
+
+
+def test_the_groups_do_not_import_each_other():
+    """speed, quality and robustness share only what bench/ itself holds (ROOT, parser, real_data, settings)."""
+    crossing = []
+    for module, path in MODULES.items():
+        group = module.split(".")[1] if module.count(".") == 2 else None
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            for name in names:
+                parts = name.split(".")
+                if parts[0] == "bench" and len(parts) > 2 and parts[1] in GROUPS and parts[1] != group:
+                    crossing.append(f"{module} imports {name}")
+    assert crossing == []
