@@ -73,15 +73,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """The run's settings: the flags given over the defaults, or over the
-    resumed run's config.json (only settings --resume may change)."""
+def config_from_args(args: argparse.Namespace, recorded: TrainConfig | None = None) -> TrainConfig:
+    """The run's settings, checked (a TrainConfig checks itself when made): the flags given over
+    the defaults, or over the resumed run's config.json, `recorded` (read here when not given;
+    only settings --resume may change)."""
     given = {f.name: getattr(args, f.name) for f in TrainConfig.flag_fields()
              if getattr(args, f.name, None) is not None}
     if args.resume:
-        return TrainConfig.load(Path(args.run_dir)).resumed_with(given, str(Path(args.run_dir) / "config.json"))
+        recorded = recorded or TrainConfig.load(Path(args.run_dir))
+        return recorded.resumed_with(given, str(Path(args.run_dir) / "config.json"))
     base = TrainConfig.load(Path(args.config)) if args.config else TrainConfig()
-    config = dataclasses.replace(base, **given).validate()
+    config = dataclasses.replace(base, **given)
     if not config.images or not config.tags_csv:
         raise ConfigError("--images and --tags-csv are required (unless --resume)")
     return config
@@ -109,7 +111,10 @@ def main(argv: list[str] | None = None) -> int:
         raise UserError("--resume needs --run-dir RUN")
     if args.resume and args.config:
         raise UserError("--resume continues with the run's own config.json; --config starts a new run")
-    config = config_from_args(args)
+    # A resumed run's config.json is read once, here: the new settings are built over it and the
+    # trainer records in stages.csv what changed against it.
+    recorded = TrainConfig.load(Path(args.run_dir)) if args.resume else None
+    config = config_from_args(args, recorded)
     check_paths(args, config)
     if args.check:  # what the run would refuse, refused now; then what it would use
         from preprocess.check import check_data
@@ -136,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     trainer = Trainer(config, Path(args.run_dir) if args.run_dir else default_run_dir(), resume=args.resume,
                       init_from=args.init_from, progress=not args.no_progress,
                       callbacks=training_callbacks(config, checker),
-                      lr_override=args.lr if args.resume and args.lr is not None else None)
+                      lr_override=args.lr if args.resume and args.lr is not None else None, recorded=recorded)
     try:
         result = trainer.train()
     except TrainingInterrupted as exc:

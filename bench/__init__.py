@@ -1,2 +1,24 @@
-"""Benchmarks and harnesses: each module runs as a script (python bench/NAME.py)
-and prints figures; `kill_resume` and `synthetic_colour` are also used by the tests."""
+"""Benchmarks and harnesses, grouped by job; each prints figures. Run them from the
+repository's root as modules, e.g. `.venv/bin/python -m bench.quality.default_model --help`:
+
+- bench.speed: how fast (training throughput, the bare update step, multi-worker training,
+  generation and studio latency, the dataset cache);
+- bench.quality: how good (the default model's targets, time to quality, the gamma sweep,
+  BEGAN's equilibrium, runs at equal CPU time, editing, the checker, the course baseline
+  on real faces, the synthetic hair-colour check, which loss term drives divergence);
+- bench.robustness: what survives (kill and resume, the stability matrix).
+
+Shared here: ROOT (the checkout), parser (a bench's --help), real_data (the real set's flags) and settings (--set NAME=VALUE,
+settings as train.py flags). Imports are absolute from the repository's root; `kill_resume`,
+`synthetic_colour`, `default_model` and `time_to_quality` are also used by the tests."""
+import argparse
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def parser(doc: str, spec, formatter_class=argparse.RawDescriptionHelpFormatter) -> argparse.ArgumentParser:
+    """A bench module's argument parser: its docstring as the description, and the command that
+    runs it (`python -m bench.<group>.<name>`; `spec` is the module's __spec__) in its usage line."""
+    return argparse.ArgumentParser(prog=f"python -m {spec.name}" if spec else None, description=doc,
+                                   formatter_class=formatter_class)

@@ -26,7 +26,7 @@ from tags.parser import Query
 
 @dataclass(frozen=True)
 class SearchSettings:
-    """How hard to look (the defaults were chosen with bench/edit_quality.py)."""
+    """How hard to look (the defaults were chosen with bench/quality/edit_quality.py)."""
 
     starts: int = 64           # random z scored by one forward pass
     kept: int = 2              # best starts refined by gradient search, side by side

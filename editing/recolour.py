@@ -1,7 +1,7 @@
 """Recolour a face you bring (issue 25): read it, read its tags, find it in
 the generator (editing.editor) and draw it with other tags.
 
-Shared by generate.py --edit, the studio's upload and bench/edit_quality.py.
+Shared by generate.py --edit, the studio's upload and bench/quality/edit_quality.py.
 The face is read by the data pipeline's reader (preprocess.images: any mode,
 the decompression-bomb check) and resized to the model's size; its tags come
 from the model's checker, or from the user's text with the checker filling

@@ -8,7 +8,7 @@ lbpcascade_animeface (MIT, nagadomi; vendored beside this file with its
 licence header) on the whole grid image: grayscale, equalizeHist, then
 detectMultiScale(scaleFactor=1.1, minNeighbors=5, minSize=(24, 24)); a grid
 passed at >= 20 faces of 25. The same detector on each single image gives
-the per-image face rate of evaluate.metrics (real faces: 0.972, bench/baseline_real.py).
+the per-image face rate of evaluate.metrics (real faces: 0.972, bench/quality/baseline_real.py).
 """
 from __future__ import annotations
 

@@ -9,7 +9,7 @@
   held-out images of those tags (ratio ~1: as varied as real faces; ~0: the
   generator ignores z, i.e. mode collapse);
 - per-image face rate: the course's anime-face detector (evaluate.baseline)
-  run on each sample (real faces: 0.972, bench/baseline_real.py), and its count on one 5x5 grid
+  run on each sample (real faces: 0.972, bench/quality/baseline_real.py), and its count on one 5x5 grid
   of samples spread over the combinations (the course passed a grid at 20);
 - sharpness: high-frequency energy (mean squared Laplacian of the grey
   image), generated over real held-out (BEGAN's gamma trades it against
@@ -183,7 +183,7 @@ def data_for(generator, images, tags_csv, *, cache_dir=None, holdout=None):
 
 
 # The quality targets train.py's evaluation line names (metric, target, higher is better): the default
-# model's round-3 targets of issue 21, the quality part of bench/default_model.py's TARGET_SETS["round3"]
+# model's round-3 targets of issue 21, the quality part of bench/quality/default_model.py's TARGET_SETS["round3"]
 # (that list should move here once both are merged, so that there is one).
 TARGETS = [("face_rate", 0.95, True), ("acc_hair", 0.95, True), ("acc_eyes", 0.95, True),
            ("frechet_generated_vs_real", 16.5, False), ("diversity_ratio", 0.76, True)]

@@ -23,8 +23,9 @@ CONFIG_NAME = "config.json"
 
 SEED_MAX = 2**32 - 1  # numpy and Keras seeds
 
-# The range of every numeric setting: (lowest, highest), None = open. One place: train.py checks the
-# flags with it before any work, and every config.json read is checked with it.
+# The range of every numeric setting: (lowest, highest), None = open. The one range table: every
+# TrainConfig made is checked with it (the flags before any work, every config.json read), and no
+# other check repeats a range (TrainConfig.validate keeps only the rules a range cannot express).
 RANGES = {
     "holdout": (0.0, 0.99), "top_k": (0, 1000),
     "filters": (1, 1024), "repeats": (1, 16), "nz": (1, 4096), "embed_dim": (1, 4096),
@@ -85,8 +86,12 @@ LEGACY_VALUES = {"diversity_by_k": False, "duplicates": "ignore", "g_recon_weigh
 HEAD_WEIGHTS = ("aux_weight", "projection_weight")
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainConfig:
+    """Every setting of a run. Frozen and checked when made (`validate`, from `__post_init__`):
+    a TrainConfig that exists is a valid one, and a changed setting is a new config
+    (`dataclasses.replace`, which checks it again)."""
+
     # --- data -------------------------------------------------------------
     images: str = setting("", DATA, "folder of training images", resumable=True)
     tags_csv: str = setting("", DATA, "tag CSV (MLDS-2018 'id,blue hair red eyes', MLDS-2017 "
@@ -192,9 +197,14 @@ class TrainConfig:
     extra: dict = field(default_factory=dict, metadata=_NOT_A_FLAG)
 
     # ----------------------------------------------------------------------
+    def __post_init__(self):
+        self.validate()
+
     def validate(self) -> "TrainConfig":
-        """Every setting's type and range (RANGES), then the rules between settings.
-        Called on the flags before any work and on every config.json read."""
+        """Every setting's type, its range (RANGES, the one range table: no rule below repeats
+        one), its fixed set of values, then the rules a range cannot say (a number or 'k',
+        the augment list, settings that need each other). Run on every TrainConfig made:
+        the flags before any work, every config.json read, every `dataclasses.replace`."""
         for f in fields(self):
             value = getattr(self, f.name)
             kind = _TYPES.get(f.type)
@@ -213,8 +223,6 @@ class TrainConfig:
                 value = getattr(self, f.name)
                 words = ", ".join(map(str, choices[:-1])) + f" or {choices[-1]}"
                 raise ConfigError(f"{f.name} must be {words}, not {value if isinstance(value, int) else repr(value)}")
-        if not 0.0 <= self.gamma <= 1.0:
-            raise ConfigError(f"gamma must be in [0, 1], not {self.gamma}")
         if self.wrong_weight != "k":
             try:
                 float(self.wrong_weight)
@@ -222,13 +230,8 @@ class TrainConfig:
                 raise ConfigError(
                     f"wrong_weight must be a number or 'k', not {self.wrong_weight!r}"
                 ) from None
-        for name in ("filters", "repeats", "nz", "embed_dim", "batch_size"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be >= 1, not {getattr(self, name)}")
         if self.eval_every and not self.checker:
             raise ConfigError("--eval-every needs --checker (a tag checker folder, e.g. models/default)")
-        if not 0.0 <= self.ema_decay < 1.0:
-            raise ConfigError(f"ema_decay must be in [0, 1), not {self.ema_decay}")
         unknown_aug = set(filter(None, self.augment.split(","))) - {"translation", "cutout"}
         if unknown_aug:
             raise ConfigError(f"augment takes translation and/or cutout, not {sorted(unknown_aug)}")
@@ -273,7 +276,7 @@ class TrainConfig:
             raise ConfigError("--resume may change a head's weight but not turn the head on or off: "
                               f"{listing(switched)} (give it a small weight instead, or train a new run in "
                               "another --run-dir)")
-        return dataclasses.replace(self, **given).validate()
+        return dataclasses.replace(self, **given)  # (checked: __post_init__)
 
     def describe(self, width: int = 100) -> str:
         """The settings as people read them: one block per --help group, `name value` pairs
@@ -317,7 +320,7 @@ class TrainConfig:
         if unknown:
             raise ConfigError(f"config.json has unknown settings {unknown}")
         try:
-            return cls(**data).validate()
+            return cls(**data)  # (checked: __post_init__)
         except TypeError as exc:  # pragma: no cover - defensive
             raise ConfigError(f"config.json is malformed: {exc}") from None
 

@@ -2,7 +2,7 @@
 instructions (avx512_bf16 or AMX), fp32 otherwise. Outputs, losses and the
 stored weights stay float32 either way.
 
-Measured with bench/train_throughput.py (n=64, batch 16, 64x64, full
+Measured with bench/speed/train_throughput.py (n=64, batch 16, 64x64, full
 conditional step): on this project's 2-core AMD EPYC with AVX-512-BF16 the
 bare step ran 10.2 images/s in bf16 vs 5.4 in fp32 (1.89x). One earlier
 2-core Xeon without AMX measured bf16 slower than fp32; use `--precision fp32`

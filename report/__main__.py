@@ -1,5 +1,5 @@
 """python -m report RUN_DIR: build RUN_DIR/report/report.html and report.md offline.
-python -m report RUN_A RUN_B ... (runs that differ in gamma, e.g. bench/gamma_sweep.py's): the sweep page,
+python -m report RUN_A RUN_B ... (runs that differ in gamma, e.g. bench/quality/gamma_sweep.py's): the sweep page,
 one row of faces per gamma with the same noise and tags, and each run's equilibrium and quality figures."""
 import argparse
 import sys

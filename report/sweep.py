@@ -7,7 +7,7 @@ drawn with the same z: lower gamma gives sharper, less varied faces. This page
 draws that figure from the runs' exported generators (the same noise seed and
 tags in every row), and tabulates each run's equilibrium figures (metrics.csv)
 next to its quality figures (metrics.json of its export, written by
-evaluate.metrics or bench/gamma_sweep.py).
+evaluate.metrics or bench/quality/gamma_sweep.py).
 """
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
-"""bench/default_model.py: the issue's targets, scaled to the grids drawn, and its errors
+"""bench/quality/default_model.py: the issue's targets, scaled to the grids drawn, and its errors
 (the real-set measurement itself needs ../shared and is not run here)."""
 import pytest
 
-from bench.default_model import TARGETS, main, met, targets
+from bench.quality.default_model import TARGETS, main, met, targets
 
 
 def test_grid_target_scales_with_the_grids_drawn_and_the_rest_stay():
@@ -38,7 +38,7 @@ def test_a_folder_that_is_not_a_model_is_refused(tmp_path, capsys):
 def test_prints_every_figure_beside_its_target_and_fails_when_one_is_missed(tmp_path, capsys, monkeypatch):
     import csv
 
-    import bench.default_model as bench
+    import bench.quality.default_model as bench
 
     (tmp_path / "config.json").write_text("{}")
     figures = {"face_rate": 0.96, "acc_hair": 0.96, "acc_eyes": 0.96, "frechet_generated_vs_real": 16.0,

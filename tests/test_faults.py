@@ -1,6 +1,7 @@
 """Faults and abuse: kills, failing disks, corrupt artefacts, fuzzed input,
 unsafe loading."""
 import ast
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -20,7 +21,7 @@ def _train_args(synthetic_faces, cache_dir):
 
 
 def test_short_kill_and_resume(tmp_path, synthetic_faces, cache_dir, tiny_run):
-    from bench.kill_resume import kill_and_resume
+    from bench.robustness.kill_resume import kill_and_resume
 
     # tiny_run first, so the dataset cache exists and every start is quick
     report = kill_and_resume(tmp_path / "killed", _train_args(synthetic_faces, cache_dir), total_steps=45, kills=2,
@@ -37,7 +38,7 @@ def test_failure_while_writing_a_checkpoint_keeps_the_previous_one(tmp_path, syn
                                                                    monkeypatch):
     import tensorflow as tf
 
-    from bench.kill_resume import checkpoint_state
+    from bench.robustness.kill_resume import checkpoint_state
     from model.config import TrainConfig
     from train import main
     from training.trainer import Trainer
@@ -51,8 +52,8 @@ def test_failure_while_writing_a_checkpoint_keeps_the_previous_one(tmp_path, syn
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(tf.train.Checkpoint, "_write", failing_write)  # what CheckpointManager.save calls
-    trainer = Trainer(TrainConfig.load(run), run, resume=True, progress=False)
-    trainer.config.steps = 20
+    recorded = TrainConfig.load(run)
+    trainer = Trainer(dataclasses.replace(recorded, steps=20), run, resume=True, progress=False, recorded=recorded)
     from model.run_folder import RunDirError
 
     with pytest.raises(RunDirError, match="no space left on the device; ckpt-10 is kept"):  # one line, not a traceback
@@ -113,7 +114,7 @@ def test_sigterm_writes_a_checkpoint_and_exits(tmp_path, synthetic_faces, cache_
     import sys
     import time
 
-    from bench.kill_resume import checkpoint_state, logged_step
+    from bench.robustness.kill_resume import checkpoint_state, logged_step
 
     run = tmp_path / "term"
     cmd = [sys.executable, str(ROOT / "train.py"), "--run-dir", str(run), "--steps", "100000",

@@ -74,7 +74,7 @@ def test_one_meaning_per_flag_name_and_docs_name_real_flags():
 
 
 def test_the_real_face_rate_is_one_figure_everywhere():
-    sources = [ROOT / p for p in ("README.md", "evaluate/metrics.py", "evaluate/baseline.py", "bench/baseline_real.py")]
+    sources = [ROOT / p for p in ("README.md", "evaluate/metrics.py", "evaluate/baseline.py", "bench/quality/baseline_real.py")]
     for path in sources:
         text = path.read_text()
         assert not re.search(r"real faces?: about 0\.9|expect about 0\.99", text), path

@@ -2,7 +2,7 @@
 colours, the generator draws the requested hair colour for at least 80 % of
 samples (chance: 1/12), and different z give different faces (no collapse).
 
-Measured with these settings (bench.synthetic_colour.LEARNING_SETTINGS:
+Measured with these settings (bench.quality.synthetic_colour.LEARNING_SETTINGS:
 3,000 steps, 20 faces per pair, mode-seeking weight 0.02, no tiled condition):
 0.93 with seed 0 (the test's), 0.98 with seed 1, 0.84 with seed 2. With the
 real-set default mode-seeking weight 0.05: 0.85 / 0.95 / 0.79. With the tiled
@@ -10,11 +10,11 @@ condition also fed to every decoder scale (`cond_every_scale`, the real-set
 default) only 0.63: that path lets the tiny G tint the whole image, hair and
 background alike, so the hair comes out washed out (red -> pink, purple ->
 gray). Without the mode-seeking term the samples nearly collapse. All rows:
-docs/default-model/comparison.md; `bench/learning_colours.py` reruns any."""
+docs/default-model/comparison.md; `bench/quality/learning_colours.py` reruns any."""
 import numpy as np
 import pytest
 
-from bench.synthetic_colour import hair_colour_confusion, learning_config
+from bench.quality.synthetic_colour import hair_colour_confusion, learning_config
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
 """Integration tests of train.py on the tiny synthetic run (see conftest)."""
 import csv
+import dataclasses
 import os
 import shutil
 import math
@@ -127,8 +128,8 @@ def test_resume_continues_at_the_same_step_k_lr_and_matches_an_uninterrupted_run
     assert int(saved["step"]) == 9
     cpu_before = float(_rows(split / "metrics.csv")[-1]["cpu_seconds"])
 
-    trainer = Trainer(TrainConfig.load(split), split, resume=True, progress=False)
-    trainer.config.steps = 20
+    recorded = TrainConfig.load(split)
+    trainer = Trainer(dataclasses.replace(recorded, steps=20), split, resume=True, progress=False, recorded=recorded)
     trainer.prepare()
     assert int(trainer.model.step.numpy()) == 9
     assert float(trainer.model.k.numpy()) == pytest.approx(float(saved["k"]))
@@ -188,6 +189,28 @@ def test_nan_guard_names_the_step_and_keeps_the_last_good_checkpoint(tmp_path, s
     assert sorted(p.name for p in (run / "checkpoints").glob("ckpt-*.index")) == ["ckpt-5.index"]
 
 
+def test_the_trainer_leaves_its_callers_config_as_it_was(tmp_path, synthetic_faces, cache_dir):
+    """The trainer derives cond_dim (from the vocabulary) into its own copy of the config;
+    the caller's frozen config is the same object with the same settings after prepare()."""
+    from model.config import TrainConfig
+    from train import build_parser, config_from_args
+    from training.trainer import Trainer
+
+    run = tmp_path / "run"
+    args = build_parser().parse_args(
+        ["--images", str(synthetic_faces / "images"), "--tags-csv", str(synthetic_faces / "tags_2018.csv"),
+         "--cache-dir", str(cache_dir), "--run-dir", str(run), "--steps", "2"] + TINY_FLAGS)
+    config = config_from_args(args)
+    before = config.to_dict()
+    trainer = Trainer(config, run, progress=False)
+    trainer.prepare()
+    trainer._lock.release()
+    assert config.to_dict() == before and config.cond_dim == 0
+    assert trainer.config is not config and trainer.config.cond_dim == trainer.vocab.dim > 0
+    assert trainer.config == dataclasses.replace(config, cond_dim=trainer.vocab.dim)
+    assert TrainConfig.load(run) == trainer.config  # what the run saved is the derived copy
+
+
 def test_init_from_an_exported_model_starts_from_its_weights(tmp_path, tiny_run, synthetic_faces, cache_dir):
     from model.config import TrainConfig
     from model.run_folder import RunDirError
@@ -208,8 +231,7 @@ def test_init_from_an_exported_model_starts_from_its_weights(tmp_path, tiny_run,
     np.testing.assert_allclose(trainer.model.generator([z, cond], training=False).numpy(),
                                exported.generate(z, cond), atol=1e-5)
     assert trainer.vocab.groups == exported.vocab.groups
-    bad = TrainConfig.load(tiny_run)
-    bad.filters = 16
+    bad = dataclasses.replace(TrainConfig.load(tiny_run), filters=16)
     with pytest.raises(RunDirError, match="--init-from .*: its filters is 8, this run's is 16"):
         Trainer(bad, tmp_path / "ft2", init_from=str(tiny_run / "export"), progress=False).prepare()
 

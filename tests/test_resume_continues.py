@@ -91,12 +91,14 @@ def test_the_command_printed_after_a_signal_continues_to_the_total_asked_for(fir
     assert _config(run)["steps"] == 18
 
 
-def test_a_later_stage_may_reweight_the_losses_and_the_run_keeps_the_history(first_command, capsys):
+def test_a_later_stage_may_reweight_the_losses_and_the_run_keeps_the_history(first_command, capsys, monkeypatch):
     """Training in stages: --resume may change gamma and the loss weights (not turn a
     head on or off); each change reaches the training, is saved in config.json and
-    kept in stages.csv."""
+    kept in stages.csv, which compares against the config.json read once."""
     import csv
+    from pathlib import Path
 
+    from model.config import TrainConfig
     from train import main
 
     run, command = first_command
@@ -104,8 +106,12 @@ def test_a_later_stage_may_reweight_the_losses_and_the_run_keeps_the_history(fir
     capsys.readouterr()
     assert main(["--run-dir", str(run), "--resume", "--projection-weight", "0"]) == 2
     assert "not turn the head on or off: --projection-weight 0.1 -> 0.0" in capsys.readouterr().err
+    reads, load = [], TrainConfig.load.__func__
+    monkeypatch.setattr(TrainConfig, "load", classmethod(lambda cls, path: reads.append(Path(path)) or load(cls, path)))
     assert main(["--run-dir", str(run), "--resume", "--steps", "14", "--aux-weight", "0.05",
                  "--diversity-weight", "0", "--gamma", "0.7", "--no-progress"]) == 0
+    assert reads == [run]  # the run's config.json, read once
+    monkeypatch.undo()
     rows = (run / "stages.csv").read_text().splitlines()
     assert rows[0] == "step,setting,old,new"
     assert sorted(rows[1:]) == ["10,aux_weight,0.2,0.05", "10,diversity_weight,0.05,0.0", "10,gamma,0.5,0.7",

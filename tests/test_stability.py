@@ -4,7 +4,7 @@ bottleneck, wrong-condition weight 1.0 from step 1) on
 synthetic faces trains 150 steps with finite, sane losses. On these very
 faces and settings (32x32, 2 per hair x eye pair, seed 0, fp32) the course's
 form of the wrong-condition term ran away: L(x) 0.68 -> 6.4 by step 25 and
-18 by step 35 (bench/divergence_terms.py --set image_size=32); the margin
+18 by step 35 (python -m bench.quality.divergence_terms --set image_size=32); the margin
 form (the default) is the fix, see docs/ARCHITECTURE.md."""
 import csv
 import math
@@ -41,4 +41,4 @@ def test_issue_16_settings_train_150_steps_with_finite_losses(faces, tmp_path, c
             assert math.isfinite(float(row[name])), (row["step"], name)
     assert max(float(r["loss_real"]) for r in rows) < 1.0  # an L1 on [-1, 1] images that never ran away
     m = [float(r["M"]) for r in rows]
-    assert sum(m[-20:]) / 20 < sum(m[40:60]) / 20  # the convergence measure fell (as bench/stability.py reads it)
+    assert sum(m[-20:]) / 20 < sum(m[40:60]) / 20  # the convergence measure fell (as bench/robustness/stability.py reads it)

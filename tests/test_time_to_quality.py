@@ -1,7 +1,7 @@
-"""bench/time_to_quality.py reads the first evaluation that met each target."""
+"""bench/quality/time_to_quality.py reads the first evaluation that met each target."""
 import csv
 
-from bench.time_to_quality import first_met, main
+from bench.quality.time_to_quality import first_met, main
 
 
 def _rows():

@@ -47,3 +47,11 @@ def test_check_refuses_a_csv_whose_images_are_all_missing(synthetic_faces, tmp_p
               cwd=tmp_path)
     assert r.returncode == 2, r.stdout
     assert "no usable images" in r.stderr and "all 120 rows skipped (missing file 120)" in r.stderr, r.stderr
+
+
+def test_check_refuses_an_out_of_range_value_with_the_ranges_message(synthetic_faces, tmp_path):
+    """One rule, one message: the range of --gamma is RANGES' and nothing words it again."""
+    r = check("--images", str(synthetic_faces / "images"), "--tags-csv", str(synthetic_faces / "tags_2018.csv"),
+              "--gamma", "1.5", cwd=tmp_path)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert r.stderr.strip().splitlines() == ["error: gamma must be between 0.0 and 1.0, not 1.5"], r.stderr

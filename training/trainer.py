@@ -12,6 +12,7 @@ or drawn.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import shutil
@@ -134,16 +135,24 @@ def with_noise(dataset, config: TrainConfig, epoch: int, first_batch: int):
 class Trainer:
     """`prepare()` checks the run folder, loads the data, builds the model and
     restores a resumed run (or fine-tuning weights); `train()` prepares if
-    needed, trains to the configured step and exports the generator."""
+    needed, trains to the configured step and exports the generator.
+
+    `config` is frozen and was checked when it was made (TrainConfig validates itself), so
+    the trainer checks nothing again and never changes it: what it derives (cond_dim, from
+    the vocabulary) goes into its own copy, `self.config`. On --resume, `recorded` is the
+    run's config.json as the caller read it to build `config` (train.py reads it once);
+    stages.csv compares against it. It is read from the run folder when not given."""
 
     def __init__(self, config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
                  init_from: str | None = None, progress: bool = True, data=None,
-                 callbacks: list[TrainerCallback] = (), lr_override: float | None = None):
+                 callbacks: list[TrainerCallback] = (), lr_override: float | None = None,
+                 recorded: TrainConfig | None = None):
         self.run_dir = Path(run_dir)
         self.resume = resume
         self.init_from = init_from
         self.progress = progress
-        self.config = config.validate()
+        self.config = config
+        self._recorded = recorded
         self.callbacks = list(callbacks)
         self.model: CondBEGAN | None = None
         self._data = data
@@ -171,8 +180,8 @@ class Trainer:
             self._restore_latest()
             # --steps/--epochs and the other settings --resume may change are what the run is asked to
             # do now: stages.csv first, then config.json, so a stop in between loses no change.
-            record_stage(self.run_dir, int(self.model.step.numpy()), TrainConfig.load(self.run_dir).to_dict(),
-                         self.config.to_dict())
+            recorded = self._recorded or TrainConfig.load(self.run_dir)
+            record_stage(self.run_dir, int(self.model.step.numpy()), recorded.to_dict(), self.config.to_dict())
             self.config.save(self.run_dir)
             print(f"resumed at step {int(self.model.step.numpy())} (k={number(float(self.model.k.numpy()))}, "
                   f"lr={number(float(self.model.lr.numpy()))}, "
@@ -207,7 +216,7 @@ class Trainer:
         self._keep_recorded_data(data)
         self.data = data
         self.vocab = data.vocab
-        cfg.cond_dim = int(self.vocab.dim)
+        self.config = cfg = dataclasses.replace(cfg, cond_dim=int(self.vocab.dim))  # the caller's stays as it was
         if not self.resume:  # a resumed run saves its settings once its checkpoint is restored
             cfg.save(self.run_dir)
             self.vocab.save(self.run_dir / VOCAB_NAME)  # (+ word2vec.txt beside it in word2vec mode)

@@ -1,24 +1,19 @@
 """Cache build and reload time on a real image folder.
 
-    .venv/bin/python bench/build_cache.py [--images ../shared/data/anime-faces-64/images]
+    .venv/bin/python -m bench.speed.build_cache [--images ../shared/data/anime-faces-64/images]
         [--tags-csv ../shared/data/anime-faces-64/tags.csv]
 
 Builds into a fresh temporary cache folder (so nothing is reused), then loads
 it again; prints both wall times, the counts and the cache size.
 """
-import sys
 import tempfile
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import real_data  # noqa: E402
+from bench import real_data
 
 
 def main():
-    p = real_data.parser(__doc__)
+    p = real_data.parser(__doc__, __spec__)
     p.add_argument("--image-size", "--size", dest="size", type=int, default=64, help="image size (default 64)")
     args = p.parse_args()
     from preprocess.cache import build_or_load

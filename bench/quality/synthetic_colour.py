@@ -4,7 +4,7 @@ A tiny conditional BEGAN is trained on procedural faces of all 12 hair colours;
 each sample's hair colour is read back as the mean colour of the fringe (the
 pixels that are hair in every drawing) and counted as right when that mean is
 nearest to the requested colour. One place, so the test and
-`bench/learning_colours.py` measure the same thing. (Lives in bench/: only the
+`bench.quality.learning_colours` measure the same thing. (Lives in bench/quality/: only the
 learning test and that bench use it.)
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Recolouring real faces the model never saw (issue 25), the way generate.py --edit does it.
 
-    .venv/bin/python bench/edit_quality.py [--model models/default] [--n 100] [--seed 0]
+    .venv/bin/python -m bench.quality.edit_quality [--model models/default] [--n 100] [--seed 0]
         [--set offset=0 --set steps=100] [--out edit_quality.csv]
 
 Faces: the held-out part of the model's own split (its run config's image
@@ -31,13 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import real_data  # noqa: E402
-from common.cli import UserError, exit_on_user_error  # noqa: E402
-from common.quiet import quiet_libraries  # noqa: E402
+from bench import ROOT, real_data
+from common.cli import UserError, exit_on_user_error
+from common.quiet import quiet_libraries
 
 BASELINE_FACES = 8  # random faces per baseline
 # (figure, target, kind): kind "min" = at least the target, "ratio" = at least target x the baseline
@@ -69,7 +65,7 @@ def unseen_heldout(data) -> np.ndarray:
     try:
         from preprocess.duplicates import near_duplicate_groups
     except ImportError:
-        raise UserError("bench/edit_quality.py needs preprocess/duplicates.py (issue 24) to leave out "
+        raise UserError("bench.quality.edit_quality needs preprocess/duplicates.py (issue 24) to leave out "
                         "held-out faces with a twin in training") from None
     groups = near_duplicate_groups(data.images)
     in_training = np.zeros(groups.max() + 1 if len(groups) else 0, bool)
@@ -141,7 +137,7 @@ def summarise(rows: list[dict]) -> dict:
 
 @exit_on_user_error
 def main(argv=None) -> int:
-    p = real_data.parser(__doc__)
+    p = real_data.parser(__doc__, __spec__)
     p.add_argument("--model", type=Path, default=ROOT / "models" / "default", help="exported model with a checker")
     p.add_argument("--n", type=int, default=100, help="held-out faces (default 100)")
     p.add_argument("--seed", type=int, default=0, help="faces, edit colours and search starts (default 0)")

@@ -1,6 +1,6 @@
 """The default model's targets (issue 21's round 3, or issue 11's with --targets round2), measured the way a user meets the model.
 
-    .venv/bin/python bench/default_model.py models/default --seed 2 [--truncation T] [--best-of K]
+    .venv/bin/python -m bench.quality.default_model models/default --seed 2 [--truncation T] [--best-of K]
 
 - the course baseline on `./run.sh testing_tags.txt`'s samples/cgan.png, and on
   20 grids `./run.sh "<pair>" --seed s` over (pair, seed) choices drawn at
@@ -24,18 +24,14 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import real_data  # noqa: E402
-from common.cli import UserError, exit_on_user_error  # noqa: E402
-from evaluate.baseline import PASS_AT  # noqa: E402
-from evaluate.metrics import TARGETS as QUALITY_TARGETS, meets as met  # noqa: E402  (the one list, the one test)
-from sampling.generation import check_option  # noqa: E402
+from bench import ROOT, real_data
+from common.cli import UserError, exit_on_user_error
+from evaluate.baseline import PASS_AT
+from evaluate.metrics import TARGETS as QUALITY_TARGETS, meets as met  # (the one list, the one test)
+from sampling.generation import check_option
 
 PY = sys.executable
-# The default model's targets, the one list (bench/time_to_quality.py reads it too): (metric, target, higher
+# The default model's targets, the one list (bench/quality/time_to_quality.py reads it too): (metric, target, higher
 # is better). Round 3 (issue 21) is the default; round 2's (issue 11) are the floor a setting must still meet.
 TARGET_SETS = {
     "round3": [("testing_grid_faces", PASS_AT, True), ("grids_passed", 18, True), *QUALITY_TARGETS],
@@ -108,7 +104,7 @@ def metrics(model: Path, args, flags: list[str]) -> dict:
 
 @exit_on_user_error
 def main(argv=None) -> int:
-    p = real_data.parser(__doc__)
+    p = real_data.parser(__doc__, __spec__)
     p.add_argument("model", type=Path, help="exported model folder (e.g. models/default)")
     p.add_argument("--seed", type=int, default=2, help="noise seed of every figure (default 2)")
     p.add_argument("--grids", type=int, default=20, help="random (pair, seed) grids (default 20)")

@@ -1,6 +1,6 @@
 """Near-duplicates and the held-out figures on the real set (issue 24).
 
-    nice .venv/bin/python bench/heldout_twins.py [--checker models/checker] [--seed 2] [--n-fd 476]
+    nice .venv/bin/python -m bench.quality.heldout_twins [--checker models/checker] [--seed 2] [--n-fd 476]
 
 Prints how long the near-duplicate grouping takes and what it finds; the
 bundled checker's accuracy on the held-out split it was trained beside (by id,
@@ -11,16 +11,12 @@ id with random halves, and on the split by group with halves by group.
 """
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import real_data  # noqa: E402
+from bench import real_data
 
 
 def main():
-    p = real_data.parser(__doc__)
+    p = real_data.parser(__doc__, __spec__)
     p.add_argument("--checker", default="models/checker")
     p.add_argument("--seed", type=int, default=2, help="noise seed of evaluate.metrics (the README's: 2)")
     p.add_argument("--n-fd", type=int, default=476, help="images per Frechet side (4 x 119 pairs)")

@@ -1,23 +1,19 @@
 """Generation latency: ./run.sh "blue hair red eyes" end to end (venv present),
 median of 5, and the generator forward pass alone (25 faces) on LiteRT and TF.
 
-    .venv/bin/python bench/generate_latency.py [--model models/default]
+    .venv/bin/python -m bench.speed.generate_latency [--model models/default]
 """
-import argparse
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from bench import ROOT, parser
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = parser(__doc__, __spec__)
     p.add_argument("--model", default=str(ROOT / "models" / "default"))
     p.add_argument("--repeats", type=int, default=5)
     args = p.parse_args()

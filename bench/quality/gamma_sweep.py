@@ -1,10 +1,10 @@
 """BEGAN's gamma, swept at equal CPU time: diversity should rise with gamma, detail fall.
 
-    .venv/bin/python bench/gamma_sweep.py --out runs/gamma --cpu-minutes 20 [--gammas 0.3,0.5,0.7] \\
+    .venv/bin/python -m bench.quality.gamma_sweep --out runs/gamma --cpu-minutes 20 [--gammas 0.3,0.5,0.7] \\
         [--start RUN] [--flags "--aux-weight 0.1 ..."] [--checker models/checker] [--score-seed 2]
 
 Each gamma is a real train.py run (OUT/gamma_<g>), stopped at the same CPU
-budget (bench/compare_equal_cpu.py's harness; an existing run is resumed).
+budget (bench/quality/compare_equal_cpu.py's harness; an existing run is resumed).
 With --start RUN, every gamma starts from a copy of that run's latest
 checkpoint (one start, then gamma alone differs); without it, every run starts
 from scratch with the same seed and --flags. Then each run is exported
@@ -21,12 +21,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import real_data  # noqa: E402
-from compare_equal_cpu import PY, ROOT, prepare_start, train_all  # noqa: E402
-from report.sweep import build_sweep_report, sweep_rows  # noqa: E402
+from bench import ROOT, real_data
+from bench.quality.compare_equal_cpu import PY, prepare_start, train_all
+from report.sweep import build_sweep_report, sweep_rows
 
 
 def score(run_dir: Path, args) -> None:
@@ -43,7 +40,7 @@ def rises(values: list[float]) -> bool:
 
 
 def main(argv=None) -> int:
-    p = real_data.parser(__doc__)
+    p = real_data.parser(__doc__, __spec__)
     p.add_argument("--out", required=True, help="folder of the runs (one per gamma)")
     p.add_argument("--gammas", default="0.3,0.5,0.7", help="comma-separated gammas (default: 0.3,0.5,0.7)")
     p.add_argument("--cpu-minutes", type=float, default=20.0, help="CPU budget per run (default: 20)")

@@ -1,6 +1,6 @@
 """Stability matrix: short runs over the settings users try; every row must finish.
 
-    .venv/bin/python bench/stability.py [--steps 300] [--sample 12] [--rows 0,5,17] [--out stability.csv]
+    .venv/bin/python -m bench.robustness.stability [--steps 300] [--sample 12] [--rows 0,5,17] [--out stability.csv]
 
 Rows: filters {32, 64, 128} x auxiliary head {on, off} x mode-seeking term
 {on, off} x condition at every scale {on, off} x wrong-condition weight
@@ -21,11 +21,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import real_data  # noqa: E402
+from bench import ROOT, real_data
+from bench.settings import train_flags
 
 COURSE = {"filters": 128, "lr": 5e-5, "lr_floor": 5e-6, "gamma": 0.4, "batch_size": 16, "wrong_weight": "k",
           "aux_weight": 0.0, "diversity_weight": 0.0, "projection_weight": 0.0, "cond_every_scale": False,
@@ -47,14 +44,6 @@ ISSUE_16_ROW = {"filters": 64, "aux_weight": 0.0, "diversity_weight": 0.0, "cond
                 "wrong_weight": "1.0", "precision": "bf16"}
 
 
-def flags(settings: dict) -> list[str]:
-    out = []
-    for name, value in settings.items():
-        text = ("on" if value else "off") if isinstance(value, bool) else str(value)
-        out += ["--" + name.replace("_", "-"), text]
-    return out
-
-
 def label(settings: dict) -> str:
     if settings is COURSE:
         return "course report (n=128, lr 5e-5, gamma 0.4, wrong k)"
@@ -68,7 +57,7 @@ def run_row(settings: dict, images: str, tags_csv: str, steps: int, workdir: Pat
     run_dir = workdir / "run"
     cmd = [sys.executable, str(ROOT / "train.py"), "--images", images, "--tags-csv", tags_csv, "--steps", str(steps),
            "--log-every", "1", "--checkpoint-every", str(steps), "--no-progress", "--run-dir", str(run_dir),
-           *flags(settings)]
+           *train_flags(settings)]
     done = subprocess.run(cmd, capture_output=True, text=True)
     rows = list(csv.DictReader(open(run_dir / "metrics.csv"))) if (run_dir / "metrics.csv").exists() else []
     m = [(int(r["step"]), float(r["M"])) for r in rows if r["M"]]
@@ -86,7 +75,7 @@ def run_row(settings: dict, images: str, tags_csv: str, steps: int, workdir: Pat
 
 
 def main():
-    p = real_data.parser(__doc__)
+    p = real_data.parser(__doc__, __spec__)
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--sample", type=int, default=0, help="random rows besides the issue-16 and course rows")
     p.add_argument("--rows", default="", help="comma-separated row numbers (see --list)")

@@ -3,67 +3,37 @@
 Prints images/s for
   (a) train.py end to end (default logging and checkpointing), steady state:
       the mean of metrics.csv's images_per_s over the steps after --warmup;
-  (b) the bare update step of the same network and losses on one fixed batch,
+  (b) the bare update step of the same network and losses on one fixed batch
+      (bench.speed.update_step, in a fresh process),
 for fp32 and bf16. Defaults: n=64, batch 16, 64x64, synthetic faces (pass
 --images/--tags-csv for the real set); `--set NAME=VALUE` changes a training
 setting in both, e.g. the cost of the mode-seeking term's second G batch:
 
-    .venv/bin/python bench/train_throughput.py [--filters 64] [--steps 90]
-    .venv/bin/python bench/train_throughput.py --filters 32 --set diversity_weight=0
+    .venv/bin/python -m bench.speed.train_throughput [--filters 64] [--steps 90]
+    .venv/bin/python -m bench.speed.train_throughput --filters 32 --set diversity_weight=0
 """
 from __future__ import annotations
 
-import argparse
 import csv
+import json
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from bench.learning_colours import parse_setting  # noqa: E402
-from bench.stability import flags as train_flags  # noqa: E402
+from bench import ROOT, parser
+from bench.settings import parse_setting, train_flags
 
 
 def bare_step(precision_name: str, filters: int, batch: int, size: int, steps: int,
               settings: dict | None = None) -> float:
-    """Images/s of CondBEGAN.train_step alone, in a fresh process per precision."""
-    code = f"""
-import sys, time, numpy as np, tensorflow as tf
-sys.path.insert(0, {str(ROOT)!r})
-from model import precision
-from model.config import TrainConfig
-from model.began import CondBEGAN
-precision.apply({precision_name!r})
-cfg = TrainConfig(image_size={size}, filters={filters}, batch_size={batch}, **{settings or {}!r})
-rng = np.random.default_rng(0)
-n_rows, dim = 256, 22
-combo = np.arange(n_rows) % 119
-combo_conditions = np.zeros((119, dim), np.float32)
-combo_conditions[np.arange(119), np.arange(119) % 12] = 1
-combo_conditions[np.arange(119), 12 + np.arange(119) % 10] = 1
-labels = np.stack([combo % 12, combo % 10], 1)
-model = CondBEGAN(cfg, dim, [12, 10], combo, combo_conditions, labels)
-model.build_optimizers()
-step = tf.function(model.train_step)
-b = {batch}
-batch_data = (tf.constant(rng.uniform(-1, 1, (b, {size}, {size}, 3)), tf.float32),
-              tf.constant(combo_conditions[combo[:b]]), tf.range(b),
-              tf.constant(rng.uniform(-1, 1, (b, cfg.nz)), tf.float32),
-              tf.constant(rng.standard_normal((b, cfg.embed_dim)), tf.float32),
-              tf.constant(rng.uniform(0, 1, b), tf.float32),
-              tf.constant(rng.uniform(-1, 1, (b, cfg.nz)), tf.float32))
-for _ in range(3):
-    step(batch_data)["d_loss"].numpy()
-t = time.perf_counter()
-for _ in range({steps}):
-    step(batch_data)["d_loss"].numpy()
-print({steps} * b / (time.perf_counter() - t))
-"""
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    """Images/s of CondBEGAN.train_step alone (bench.speed.update_step), in a fresh process per precision."""
+    cmd = [sys.executable, "-m", "bench.speed.update_step", "--precision", precision_name, "--filters", str(filters),
+           "--batch", str(batch), "--image-size", str(size), "--steps", str(steps)]
+    for name, value in (settings or {}).items():
+        cmd += ["--set", f"{name}={json.dumps(value)}"]
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])
 
 
@@ -83,19 +53,19 @@ def end_to_end(precision_name: str, args, images: str, tags_csv: str, workdir: P
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--filters", type=int, default=64)
-    parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--image-size", "--size", dest="size", type=int, default=64, help="image size (default 64)")
-    parser.add_argument("--steps", type=int, default=90, help="train.py steps (>= warmup + 50)")
-    parser.add_argument("--warmup", type=int, default=30)
-    parser.add_argument("--bare-steps", type=int, default=20)
-    parser.add_argument("--images", default=None)
-    parser.add_argument("--tags-csv", default=None)
-    parser.add_argument("--precisions", default="fp32,bf16")
-    parser.add_argument("--set", type=parse_setting, action="append", default=[], metavar="NAME=VALUE",
+    p = parser(__doc__, __spec__)
+    p.add_argument("--filters", type=int, default=64)
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--image-size", "--size", dest="size", type=int, default=64, help="image size (default 64)")
+    p.add_argument("--steps", type=int, default=90, help="train.py steps (>= warmup + 50)")
+    p.add_argument("--warmup", type=int, default=30)
+    p.add_argument("--bare-steps", type=int, default=20)
+    p.add_argument("--images", default=None)
+    p.add_argument("--tags-csv", default=None)
+    p.add_argument("--precisions", default="fp32,bf16")
+    p.add_argument("--set", type=parse_setting, action="append", default=[], metavar="NAME=VALUE",
                         help="a TrainConfig field (JSON value) for both measurements, e.g. diversity_weight=0")
-    args = parser.parse_args()
+    args = p.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

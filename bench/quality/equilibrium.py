@@ -1,6 +1,6 @@
 """Does BEGAN's control act in a run? The equilibrium figures of issue 21, from its logs.
 
-    .venv/bin/python bench/equilibrium.py RUN [RUN ...] [--bins 10]
+    .venv/bin/python -m bench.quality.equilibrium RUN [RUN ...] [--bins 10]
 
 Per run (its metrics.csv, eval.csv and config.json): the share of logged steps
 after the first 10 % of training with 0 < k_t < 1 (target >= 0.9), the mean
@@ -10,17 +10,15 @@ windowed mean M at each evaluation and the Frechet distance, and the ratio
 and k_t over training in --bins equal step ranges (how they move with time).
 Exits 1 when a run's equilibrium does not hold.
 """
-import argparse
 import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from evaluate.equilibrium import balance, m_tracks_quality  # noqa: E402
-from report.build import read_csv  # noqa: E402
+from bench import parser
+from evaluate.equilibrium import balance, m_tracks_quality
+from report.build import read_csv
 
 
 def over_training(rows: list[dict], bins: int) -> list[tuple[int, float, float]]:
@@ -38,7 +36,7 @@ def over_training(rows: list[dict], bins: int) -> list[tuple[int, float, float]]
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = parser(__doc__, __spec__)
     p.add_argument("runs", nargs="+", metavar="RUN")
     p.add_argument("--bins", type=int, default=10, help="step ranges of the over-training table (default: 10)")
     args = p.parse_args(argv)

@@ -1,6 +1,6 @@
 """Which loss term drives D where: per-term gradient norms over the first steps.
 
-    .venv/bin/python bench/divergence_terms.py [--images DIR --tags-csv CSV] [--steps 40] [--set NAME=VALUE ...]
+    .venv/bin/python -m bench.quality.divergence_terms [--images DIR --tags-csv CSV] [--steps 40] [--set NAME=VALUE ...]
 
 Trains the given settings (default: the configuration that diverged in
 issue 16: n=64, no auxiliary head, no mode-seeking term, condition only at
@@ -12,13 +12,7 @@ as D's loss uses it. When the sum's norm is a small fraction of L(x)'s, the
 wrong term cancels the reconstruction pressure: D is then free to grow its
 outputs, which is how the run blows up.
 """
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import real_data  # noqa: E402
+from bench import real_data
 
 DIVERGED = {"filters": 64, "aux_weight": 0.0, "diversity_weight": 0.0, "cond_every_scale": False,
             "wrong_weight": "1.0", "wrong_warmup": 0, "ema_decay": 0.0, "precision": "fp32",
@@ -26,7 +20,7 @@ DIVERGED = {"filters": 64, "aux_weight": 0.0, "diversity_weight": 0.0, "cond_eve
 
 
 def main():
-    p = real_data.parser(__doc__)
+    p = real_data.parser(__doc__, __spec__)
     p.add_argument("--steps", type=int, default=40)
     p.add_argument("--every", type=int, default=4)
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
@@ -49,10 +43,10 @@ def main():
         name, value = item.split("=", 1)
         kind = type(getattr(TrainConfig(), name))
         settings[name] = value.lower() in ("1", "true", "on") if kind is bool else kind(value)
-    cfg = dataclasses.replace(TrainConfig(images=args.images, tags_csv=args.tags_csv), **settings).validate()
+    cfg = dataclasses.replace(TrainConfig(images=args.images, tags_csv=args.tags_csv), **settings)  # checked
     precision.apply(cfg.precision)
     data = build_or_load(cfg.images, cfg.tags_csv, size=cfg.image_size, progress=False)
-    cfg.cond_dim = data.vocab.dim
+    cfg = dataclasses.replace(cfg, cond_dim=data.vocab.dim)
     tf.keras.utils.set_random_seed(cfg.seed)
     model = CondBEGAN(cfg, data.vocab.dim, [len(v) for v in data.vocab.groups.values()], data.combo,
                       data.combo_conditions, data.labels)

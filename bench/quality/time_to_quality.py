@@ -1,26 +1,24 @@
 """CPU-hours until a run first reached each quality target, from its evaluation log.
 
-    .venv/bin/python bench/time_to_quality.py RUN [RUN ...]
+    .venv/bin/python -m bench.quality.time_to_quality RUN [RUN ...]
 
 Reads RUN/eval.csv (written by train.py --eval-every N --checker DIR; each row
 carries the run's CPU time so far, over every sitting) and prints, per run,
 the CPU-hours (and step) at which the course baseline first passed (>= 20
-faces on a 5x5 grid of samples) and each target of bench/default_model.py
+faces on a 5x5 grid of samples) and each target of bench/quality/default_model.py
 was first met (round 3, issue 21: face rate >= 0.95, hair and eyes >= 0.95,
 Frechet <= 16.5, diversity >= 0.76 x real; --targets round2 for issue 11's
 0.85, 0.95, 0.80, 40, 0.7); and when they were all met together (the
-18-of-20 random grids target is not in eval.csv: bench/default_model.py
+18-of-20 random grids target is not in eval.csv: bench/quality/default_model.py
 measures it). These are the checker's figures at the evaluation seed: confirm
-a chosen checkpoint with bench/default_model.py at another.
+a chosen checkpoint with bench/quality/default_model.py at another.
 """
-import argparse
 import csv
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.default_model import TARGET_SETS, met  # noqa: E402
+from bench import parser
+from bench.quality.default_model import TARGET_SETS, met
 
 EVAL_COLUMN = {"testing_grid_faces": "baseline_faces"}  # eval.csv's 5x5 grid of the evaluation
 SHORT = {"face_rate": "face rate", "acc_hair": "hair", "acc_eyes": "eyes", "frechet_generated_vs_real": "Frechet",
@@ -34,7 +32,7 @@ def _label(name: str, target, higher: bool) -> str:
 
 
 def eval_targets(which: str = "round3") -> list[tuple]:
-    """Every target of bench/default_model.py's set that eval.csv records (not the 20 random grids)."""
+    """Every target of bench/quality/default_model.py's set that eval.csv records (not the 20 random grids)."""
     return [(_label(name, target, higher), EVAL_COLUMN.get(name, name), target, higher)
             for name, target, higher in TARGET_SETS[which] if name != "grids_passed"]
 
@@ -63,7 +61,7 @@ def first_met(rows: list[dict], which: str = "round3") -> dict[str, tuple[float,
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = parser(__doc__, __spec__)
     p.add_argument("runs", nargs="+", metavar="RUN")
     p.add_argument("--targets", choices=sorted(TARGET_SETS), default="round3",
                    help="round3: issue 21's; round2: issue 11's (default: round3)")

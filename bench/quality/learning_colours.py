@@ -4,47 +4,34 @@ Trains the tiny model on synthetic faces of all 12 hair colours and prints the
 accuracy (nearest mean fringe colour), the pixel spread within a colour and the
 confusion matrix. The rows of docs/default-model/comparison.md's synthetic table:
 
-    .venv/bin/python bench/learning_colours.py                       # the test's settings
-    .venv/bin/python bench/learning_colours.py --set cond_every_scale=true
-    .venv/bin/python bench/learning_colours.py --set aux_weight=1.0 --set seed=2 --faces-per-pair 80
+    .venv/bin/python -m bench.quality.learning_colours                       # the test's settings
+    .venv/bin/python -m bench.quality.learning_colours --set cond_every_scale=true
+    .venv/bin/python -m bench.quality.learning_colours --set aux_weight=1.0 --set seed=2 --faces-per-pair 80
 """
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from common.cli import DefaultsHelpFormatter, UserError, exit_on_user_error  # noqa: E402
-
-
-def parse_setting(text: str) -> tuple[str, object]:
-    name, sep, value = text.partition("=")
-    if not sep:
-        raise argparse.ArgumentTypeError(f"--set takes NAME=VALUE, not {text!r}")
-    try:
-        return name, json.loads(value)
-    except json.JSONDecodeError:
-        return name, value
+from bench import parser
+from bench.settings import parse_setting
+from common.cli import DefaultsHelpFormatter, UserError, exit_on_user_error
 
 
 @exit_on_user_error
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=DefaultsHelpFormatter)
-    parser.add_argument("--set", type=parse_setting, action="append", default=[], metavar="NAME=VALUE",
+    p = parser(__doc__, __spec__, DefaultsHelpFormatter)
+    p.add_argument("--set", type=parse_setting, action="append", default=[], metavar="NAME=VALUE",
                         help="override one TrainConfig field (JSON value), e.g. aux_weight=1.0")
-    parser.add_argument("--faces-per-pair", type=int, default=20, help="synthetic faces per hair x eye pair")
-    parser.add_argument("--threads", type=int, default=0, help="CPU threads for TensorFlow (0: all)")
-    args = parser.parse_args()
+    p.add_argument("--faces-per-pair", type=int, default=20, help="synthetic faces per hair x eye pair")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads for TensorFlow (0: all)")
+    args = p.parse_args()
 
     import numpy as np
 
-    from bench.synthetic_colour import hair_colour_confusion, learning_config
+    from bench.quality.synthetic_colour import hair_colour_confusion, learning_config
     from model.precision import limit_threads
     from training.trainer import Trainer
 

@@ -1,6 +1,6 @@
 """The course baseline on real faces: 5x5 grids of real anime faces must pass.
 
-    .venv/bin/python bench/baseline_real.py [--images DIR] [--tags-csv CSV] [--grids 4] [--rate-images 1000]
+    .venv/bin/python -m bench.quality.baseline_real [--images DIR] [--tags-csv CSV] [--grids 4] [--rate-images 1000]
 
 Lays out --grids grids of 25 random real faces exactly as generate.py lays
 out a 5x5 grid (64 px cells, 2 px gaps), runs the course's detector on each
@@ -8,17 +8,13 @@ out a 5x5 grid (64 px cells, 2 px gaps), runs the course's detector on each
 per-image face rate on --rate-images random real faces (the reference for
 evaluate.metrics' face rate; 0.972 here).
 """
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import real_data  # noqa: E402
+from bench import real_data
 
 
 def main():
-    p = real_data.parser(__doc__)
+    p = real_data.parser(__doc__, __spec__)
     p.add_argument("--grids", type=int, default=4)
     p.add_argument("--rate-images", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)

@@ -1,6 +1,6 @@
 """Train the tag checker on the real set and print its held-out accuracy.
 
-    nice .venv/bin/python bench/checker_real.py [--images ../shared/data/anime-faces-64/images] [--checker DIR]
+    nice .venv/bin/python -m bench.quality.checker_real [--images ../shared/data/anime-faces-64/images] [--checker DIR]
         [--tags-csv ../shared/data/anime-faces-64/tags.csv] [--epochs 4] [--out DIR]
 
 Trains through the data pipeline's split (the held-out 10 % is never
@@ -13,14 +13,11 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import real_data  # noqa: E402
+from bench import real_data
 
 
 def main():
-    p = real_data.parser(__doc__)
+    p = real_data.parser(__doc__, __spec__)
     p.add_argument("--epochs", type=int, default=4)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)

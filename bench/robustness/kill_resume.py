@@ -2,14 +2,13 @@
 (>= 10 times in the long run), resume each time, and check that nothing is
 lost or duplicated. The short version runs in tests/test_faults.py.
 
-    .venv/bin/python bench/kill_resume.py [--kills 12] [--steps 200]
+    .venv/bin/python -m bench.robustness.kill_resume [--kills 12] [--steps 200]
 
 Prints kills survived, steps redone per kill, resumes whose restored k_t, lr
 and filter threshold equalled the checkpoint, and the wall time.
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import os
 import re
@@ -23,10 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from common.cli import number  # noqa: E402
+from bench import ROOT, parser
+from common.cli import number
 
 
 @dataclass
@@ -184,7 +181,7 @@ def kill_and_resume(run_dir: Path, train_args: list[str], total_steps: int, kill
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = parser(__doc__, __spec__)
     p.add_argument("--kills", type=int, default=12)
     p.add_argument("--steps", type=int, default=200)
     p.add_argument("--seed", type=int, default=0)

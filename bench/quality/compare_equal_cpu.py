@@ -1,6 +1,6 @@
 """Training settings compared at equal CPU time on the real set, then scored.
 
-    .venv/bin/python bench/compare_equal_cpu.py --out runs/cmp --cpu-minutes 30 [--start RUN] [--no-score] \\
+    .venv/bin/python -m bench.quality.compare_equal_cpu --out runs/cmp --cpu-minutes 30 [--start RUN] [--no-score] \\
         --variant base= --variant proj="--projection-weight 0.1 --aux-weight 0" [--parallel 2] [--threads 1]
 
 Each variant is a real `train.py` run (run folder OUT/NAME; an existing one is
@@ -28,12 +28,8 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import real_data  # noqa: E402
-from default_model import baseline_grids  # noqa: E402
+from bench import ROOT, real_data
+from bench.quality.default_model import baseline_grids
 
 PY = sys.executable
 
@@ -119,7 +115,7 @@ def score(name: str, run_dir: Path, args) -> list[dict]:
 
 
 def main():
-    p = real_data.parser(__doc__)
+    p = real_data.parser(__doc__, __spec__)
     p.add_argument("--out", required=True, help="folder of the runs (one per variant)")
     p.add_argument("--variant", action="append", default=[], metavar='NAME="FLAGS"')
     p.add_argument("--cpu-minutes", type=float, default=30.0)

@@ -2,25 +2,21 @@
 (studio on 127.0.0.1, the model already loaded), measured from the
 client's request to the last byte, as the page asks for it.
 
-    .venv/bin/python bench/studio_latency.py [--model models/default] [--repeats 30]
+    .venv/bin/python -m bench.speed.studio_latency [--model models/default] [--repeats 30]
 
 Prints the median and 90th percentile for the page's request (JSON with the
 PNG inside, zoom 2), the same with grading, the plain PNG download, and the
 CPU model (lscpu) and load average, since the figure depends on both.
 Target (issue 14): a 5x5 grid in < 0.3 s warm.
 """
-import argparse
 import os
 import statistics
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from bench import parser
 
 
 def cpu_model() -> str:
@@ -34,7 +30,7 @@ def cpu_model() -> str:
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = parser(__doc__, __spec__)
     p.add_argument("--model", default=None, help="default: models/default")
     p.add_argument("--repeats", type=int, default=30)
     args = p.parse_args()

@@ -1,0 +1,26 @@
+"""Training settings on a bench's command line: `--set NAME=VALUE` (a TrainConfig field,
+JSON value) and a settings dict written back as train.py flags."""
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def parse_setting(text: str) -> tuple[str, object]:
+    """'aux_weight=1.0' -> ('aux_weight', 1.0); a value that is not JSON stays text."""
+    name, sep, value = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"--set takes NAME=VALUE, not {text!r}")
+    try:
+        return name, json.loads(value)
+    except json.JSONDecodeError:
+        return name, value
+
+
+def train_flags(settings: dict) -> list[str]:
+    """{'aux_weight': 0.0, 'skip': True} -> ['--aux-weight', '0.0', '--skip', 'on']."""
+    out = []
+    for name, value in settings.items():
+        text = ("on" if value else "off") if isinstance(value, bool) else str(value)
+        out += ["--" + name.replace("_", "-"), text]
+    return out
