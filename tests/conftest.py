@@ -1,5 +1,8 @@
 """Shared fixtures. The tiny trained run (32x32, n=8, synthetic faces) is
-built once per test session and reused by every test that needs a model."""
+built once per test session and reused by every test that needs a model.
+
+No module here imports TensorFlow: collecting the suite must not load it
+(tests/test_front_door.py checks)."""
 import os
 import sys
 from pathlib import Path
@@ -14,6 +17,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 TINY_FLAGS = ["--image-size", "32", "--filters", "8", "--repeats", "1", "--nz", "16", "--embed-dim", "8",
               "--batch-size", "8", "--epochs", "3", "--checkpoint-every", "5", "--log-every", "2",
               "--lr-window", "4", "--holdout", "0.1", "--seed", "1", "--precision", "fp32", "--no-progress"]
+
+
+@pytest.fixture
+def tf():
+    """TensorFlow, imported when a test asks for it (never while the suite is collected)."""
+    import tensorflow
+
+    return tensorflow
 
 
 @pytest.fixture(scope="session")
