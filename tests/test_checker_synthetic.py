@@ -136,6 +136,7 @@ def test_checker_cli_rejects_bad_input_with_status_2(tmp_path, capsys):
     assert main(["train", "--images", "x", "--tags-csv", "y", "--epochs", "0"]) == 2
 
 
+@pytest.mark.tflite  # the shipped folder: every .tflite, LiteRT
 def test_export_with_checker_makes_a_model_folder_that_grades(trained, tiny_run, tmp_path, capsys):
     from report.checker import load_checker
     from export import main as export_main

@@ -183,6 +183,7 @@ def test_generate_prints_only_its_own_lines(tiny_run, tmp_path):
     assert loud.returncode == 0 and "XNNPACK" in loud.stderr, loud.stderr
 
 
+@pytest.mark.tflite  # the TFLite converter's chatter is hidden too
 def test_a_short_training_prints_only_its_own_lines(synthetic_faces, cache_dir, tmp_path):
     flags = list(TINY_FLAGS)
     flags[flags.index("--epochs") + 1] = "1"
@@ -255,7 +256,7 @@ def test_interpolation_moves_from_the_first_tags_to_the_second_as_the_checker_re
 
 # TensorFlow 2.21 writes absl's and oneDNN's first lines at import whatever TF_CPP_MIN_LOG_LEVEL says;
 # every CLI that loads TensorFlow must hide them (issue 23)
-@pytest.mark.parametrize("tool", ["export", "generate-tensorflow", "report"])
+@pytest.mark.parametrize("tool", [pytest.param("export", marks=pytest.mark.tflite), "generate-tensorflow", "report"])
 def test_the_tools_that_load_tensorflow_print_only_their_own_lines(tool, tiny_run, tmp_path):
     import shutil
 
