@@ -8,6 +8,12 @@ on its own export is marked `@pytest.mark.tflite`; a session or module fixture
 that needs one builds it inside `tflite_exports()` (the tiny run does).
 `TAGFACE_TEST_SKIP_TFLITE=0 ./test.sh` converts everywhere.
 
+`./test.sh -m "not slow"` is the quick subset. `slow` marks a test that took
+more than 2.5 s in the full suite beside two trainings on the 2-core machine
+(tests/test_*.py, by hand), or that needs a fixture which takes longer to build:
+the tiny run (every test using it is marked here, SLOW_FIXTURES), the synthetic
+tag checker, the learning run.
+
 No module here imports TensorFlow: collecting the suite must not load it
 (tests/test_front_door.py checks)."""
 import contextlib
@@ -29,6 +35,17 @@ os.environ.setdefault(SKIP_TFLITE_ENV, "1")
 TINY_FLAGS = ["--image-size", "32", "--filters", "8", "--repeats", "1", "--nz", "16", "--embed-dim", "8",
               "--batch-size", "8", "--epochs", "3", "--checkpoint-every", "5", "--log-every", "2",
               "--lr-window", "4", "--holdout", "0.1", "--seed", "1", "--precision", "fp32", "--no-progress"]
+
+
+# A test that needs one of these is slow whatever its own time: run alone (or first), it builds it.
+SLOW_FIXTURES = ("tiny_run",)  # the tiny trained run: ~45 s with its TFLite export on 2 loaded cores
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m "not slow" deselects
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if any(name in item.fixturenames for name in SLOW_FIXTURES):
+            item.add_marker(pytest.mark.slow)
 
 
 @contextlib.contextmanager

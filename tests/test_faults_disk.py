@@ -72,6 +72,7 @@ def test_disk_full_in_the_run_dir(mount, synthetic_faces, cache_dir, tiny_run):
     _no_leftovers(disk)
 
 
+@pytest.mark.slow
 def test_disk_full_in_the_cache_dir(mount, synthetic_faces):
     disk = mount("150k")
     result = subprocess.run([sys.executable, "-m", "preprocess", "--images", str(synthetic_faces / "images"),

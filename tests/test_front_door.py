@@ -65,6 +65,7 @@ def _pip_installs(log: Path) -> list[str]:
     return [line for line in log.read_text().splitlines() if " -r " in line] if log.exists() else []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("order", ["test-first", "run-first"])
 def test_fresh_clone_run_sh_and_test_sh_each_set_up_the_venv(tmp_path, order):
     fake, log = _fake_python(tmp_path)
@@ -139,6 +140,7 @@ def pytest_collection_finish(session):
 """
 
 
+@pytest.mark.slow
 def test_collecting_the_suite_imports_no_tensorflow(tmp_path):
     """TensorFlow is imported by the tests and fixtures that use it, not while pytest collects:
     with it, collecting took 11 s instead of 6 (2 loaded cores) and left every later test in a
@@ -183,6 +185,7 @@ def test_generate_prints_only_its_own_lines(tiny_run, tmp_path):
     assert loud.returncode == 0 and "XNNPACK" in loud.stderr, loud.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.tflite  # the TFLite converter's chatter is hidden too
 def test_a_short_training_prints_only_its_own_lines(synthetic_faces, cache_dir, tmp_path):
     flags = list(TINY_FLAGS)

@@ -112,6 +112,7 @@ def _checkpoint_state(run: Path) -> dict:
     return {name: value(name) for name in ("step", "k", "lr", "threshold", "epoch", "batch_in_epoch")}
 
 
+@pytest.mark.slow
 def test_resume_continues_at_the_same_step_k_lr_and_matches_an_uninterrupted_run(
         tmp_path, synthetic_faces, cache_dir):
     from model.config import TrainConfig
@@ -162,6 +163,7 @@ def test_bad_flags_and_run_dirs_fail_cleanly(tmp_path, synthetic_faces, capsys):
     assert "not a run directory" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_nan_guard_names_the_step_and_keeps_the_last_good_checkpoint(tmp_path, synthetic_faces, cache_dir,
                                                                      monkeypatch, capsys):
     import tensorflow as tf
@@ -214,6 +216,7 @@ def test_init_from_an_exported_model_starts_from_its_weights(tmp_path, tiny_run,
         Trainer(bad, tmp_path / "ft2", init_from=str(tiny_run / "export"), progress=False).prepare()
 
 
+@pytest.mark.slow
 @pytest.mark.tflite  # word2vec conditions through the TFLite export and LiteRT
 def test_word2vec_conditions_train_and_generate(tmp_path, synthetic_faces, cache_dir):
     from model.runtime import load_generator
