@@ -59,6 +59,8 @@ def export_generator(generator, config: TrainConfig, vocab_path, out_dir, recons
     """Write config.json, vocab.json (+ word2vec.txt), generator.weights.h5 and
     generator.tflite, and D's autoencoder (reconstructor.*, for best-of-K
     sampling) when given, then `finish(folder)` (e.g. the tag checker's files).
+    The .tflite files are left out under the test-only switch TAGFACE_TEST_SKIP_TFLITE=1
+    (sampling.tflite.tflite_export_skipped); the Keras weights are always written.
     The folder is built beside out_dir and swapped in whole (common.files.atomic_folder),
     so a kill leaves the old export or the new one, never one of mixed steps.
     The networks must be float32 models."""
@@ -82,8 +84,9 @@ def _carry_over(old: Path, new: Path) -> None:
 
 
 def _write_export(out: Path, generator, config: TrainConfig, vocab_path, reconstructor) -> None:
-    from sampling.tflite import convert
+    from sampling.tflite import convert, tflite_export_skipped
 
+    with_tflite = not tflite_export_skipped()
     config.save(out)
     vocab_path = Path(vocab_path)
     if vocab_path.resolve() != (out / VOCAB_NAME).resolve():
@@ -93,11 +96,13 @@ def _write_export(out: Path, generator, config: TrainConfig, vocab_path, reconst
             shutil.copyfile(w2v, out / WORD2VEC_NAME)
     with atomic_path(out / GENERATOR_WEIGHTS, suffix=".weights.h5") as tmp:
         generator.save_weights(str(tmp))
-    convert(generator, out / GENERATOR_TFLITE)
+    if with_tflite:
+        convert(generator, out / GENERATOR_TFLITE)
     if reconstructor is not None:
         with atomic_path(out / RECONSTRUCTOR_WEIGHTS, suffix=".weights.h5") as tmp:
             reconstructor.save_weights(str(tmp))
-        convert(reconstructor, out / RECONSTRUCTOR_TFLITE)
+        if with_tflite:
+            convert(reconstructor, out / RECONSTRUCTOR_TFLITE)
 
 
 def export_run(run_dir: str | Path, out_dir: str | Path | None = None, *, use_ema: bool = True,

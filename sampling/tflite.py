@@ -3,6 +3,16 @@
 Generation and grading run from the TFLite flatbuffers with the LiteRT
 interpreter so that a user's `./run.sh` never pays TensorFlow's import time.
 `convert` needs TensorFlow (imported inside it); `TFLiteRunner` does not.
+
+Test-only: with the environment variable TAGFACE_TEST_SKIP_TFLITE=1 a model
+export (sampling.export.export_generator: the end of training, export.py)
+leaves out generator.tflite and reconstructor.tflite, the two conversions that
+cost a tiny test model more than its training; sampling.runtime then draws with
+the Keras weights beside them (generator.weights.h5, reconstructor.weights.h5),
+as it does for any export without a .tflite. tests/conftest.py sets it for the
+test session; `@pytest.mark.tflite` turns it off for the tests of the TFLite
+export and the LiteRT path. The tag checker's own export always converts.
+Never set it outside the tests: such an export loads TensorFlow to generate.
 """
 from __future__ import annotations
 
@@ -14,6 +24,13 @@ import numpy as np
 
 from common.files import atomic_write
 from common.quiet import silenced
+
+SKIP_TFLITE_ENV = "TAGFACE_TEST_SKIP_TFLITE"
+
+
+def tflite_export_skipped() -> bool:
+    """True when a model export should write no .tflite (test-only; see the module docstring)."""
+    return os.environ.get(SKIP_TFLITE_ENV) == "1"
 
 
 def convert(keras_model, path: str | os.PathLike) -> Path:

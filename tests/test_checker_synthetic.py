@@ -20,6 +20,7 @@ def trained(tmp_path_factory):
     return synthetic_checker(tmp_path_factory)
 
 
+@pytest.mark.slow
 def test_checker_reaches_90_percent_per_group_on_held_out_faces(trained):
     folder, data = trained
     meta = json.loads((folder / "checker.json").read_text())
@@ -33,6 +34,7 @@ def test_checker_reaches_90_percent_per_group_on_held_out_faces(trained):
         assert (folder / name).stat().st_size > 0
 
 
+@pytest.mark.slow
 def test_robust_training_reads_degraded_faces_better(trained, tmp_path_factory):
     """The checker trained under blur/noise/JPEG/shift holds its reading on blurred
     faces where the flip-only one loses it; both record the degraded accuracies."""
@@ -47,6 +49,7 @@ def test_robust_training_reads_degraded_faces_better(trained, tmp_path_factory):
                                                      robust["heldout_accuracy_degraded"])
 
 
+@pytest.mark.slow
 def test_litert_and_keras_checkers_agree_with_the_recorded_accuracy(trained):
     from checker.checker import load_checker
     from checker.training import evaluate
@@ -65,6 +68,7 @@ def test_litert_and_keras_checkers_agree_with_the_recorded_accuracy(trained):
     assert lite.features(images).shape == (16, meta["feature_dim"])
 
 
+@pytest.mark.slow
 def test_checker_reads_generator_range_and_other_image_sizes(trained):
     from checker.checker import load_checker
 
@@ -80,6 +84,7 @@ def test_checker_reads_generator_range_and_other_image_sizes(trained):
         assert read["hair"] == [h for h, _ in pairs], size
 
 
+@pytest.mark.slow
 def test_grading_marks_a_known_wrong_cell_red(trained):
     from checker.checker import load_checker, tag_marks
     from sampling.grid import GREEN, RED, grid
@@ -101,6 +106,7 @@ def test_grading_marks_a_known_wrong_cell_red(trained):
         tag_marks(faces, requested[:1], checker)
 
 
+@pytest.mark.slow
 def test_grading_on_the_fast_path_imports_no_tensorflow(trained):
     folder, _ = trained
     code = (
@@ -138,6 +144,7 @@ def test_checker_cli_rejects_bad_input_with_status_2(tmp_path, capsys):
     assert main(["train", "--images", "x", "--tags-csv", "y", "--epochs", "0"]) == 2
 
 
+@pytest.mark.tflite  # the shipped folder: every .tflite, LiteRT
 def test_export_with_checker_makes_a_model_folder_that_grades(trained, tiny_run, tmp_path, capsys):
     from checker.checker import load_checker
     from export import main as export_main
@@ -195,6 +202,7 @@ def test_metrics_record_the_sampling_options_they_used(trained, tiny_run, synthe
     assert ((model / "metrics.json").read_bytes() if (model / "metrics.json").exists() else None) == before
 
 
+@pytest.mark.slow
 def test_eval_every_appends_quality_metrics_during_training(trained, synthetic_faces, cache_dir, tmp_path):
     import csv
 

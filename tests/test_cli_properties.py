@@ -144,6 +144,7 @@ def test_generate(sandbox, data):
     _call("generate.py", main, argv, sandbox)
 
 
+@pytest.mark.slow
 @settings(max_examples=150, **_SETTINGS)
 @given(data=st.data())
 def test_train_check(sandbox, data):
@@ -160,6 +161,7 @@ def test_train_check(sandbox, data):
     _call("train.py --check", main, argv + ["--check"], sandbox)
 
 
+@pytest.mark.slow
 @settings(max_examples=150, **_SETTINGS)
 @given(data=st.data())
 def test_tags(sandbox, data):

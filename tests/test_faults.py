@@ -34,6 +34,7 @@ def test_short_kill_and_resume(tmp_path, synthetic_faces, cache_dir, tiny_run):
     assert all(lost <= 5 for lost in report.steps_lost)  # --checkpoint-every 5
 
 
+@pytest.mark.slow
 def test_failure_while_writing_a_checkpoint_keeps_the_previous_one(tmp_path, synthetic_faces, cache_dir,
                                                                    monkeypatch):
     import tensorflow as tf
@@ -133,6 +134,7 @@ def test_sigterm_writes_a_checkpoint_and_exits(tmp_path, synthetic_faces, cache_
 
 
 # ---------------------------------------------------------------- fuzzing
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(max_size=80))
 def test_parser_accepts_any_text_or_raises_tag_error(text):

@@ -72,6 +72,7 @@ def test_disk_full_in_the_run_dir(mount, synthetic_faces, cache_dir, tiny_run):
     _no_leftovers(disk)
 
 
+@pytest.mark.slow
 def test_disk_full_in_the_cache_dir(mount, synthetic_faces):
     disk = mount("150k")
     result = subprocess.run([sys.executable, "-m", "preprocess", "--images", str(synthetic_faces / "images"),
@@ -140,7 +141,7 @@ def test_ctrl_c_at_every_phase_is_one_line_and_resumable(phase, tmp_path, synthe
 
 
 @pytest.mark.parametrize("delay", [0.8, 2.0, 4.0])
-@pytest.mark.parametrize("tool", ["preprocess", "export"])
+@pytest.mark.parametrize("tool", ["preprocess", pytest.param("export", marks=pytest.mark.tflite)])  # Ctrl-C converting
 def test_ctrl_c_during_the_cache_build_or_the_export(tool, delay, tmp_path, synthetic_faces, tiny_run):
     """Ctrl-C while the dataset cache is built or a model is exported: exit 130 (or the work was
     already done), one line, no traceback, no temporary file, and no half cache."""

@@ -5,6 +5,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT, TINY_FLAGS
 
 SHARED_IDEAS = ("--images", "--tags-csv", "--tag-format", "--holdout", "--cache-dir", "--image-size", "--seed",
@@ -25,6 +27,7 @@ def test_the_same_idea_has_the_same_flag_name_in_train_and_preprocess():
     assert "--list-tags" in _help("generate.py") and "--list-tags" in _help("-m", "tags")
 
 
+@pytest.mark.slow
 def test_old_preprocess_spellings_still_work(synthetic_faces, tmp_path):
     for flags in (["--image-size", "32", "--cache-dir", str(tmp_path / "new")],
                   ["--size", "32", "--cache", str(tmp_path / "old")]):
@@ -35,6 +38,7 @@ def test_old_preprocess_spellings_still_work(synthetic_faces, tmp_path):
         assert list((tmp_path / flags[3].rsplit("/", 1)[1]).rglob("data.npz"))
 
 
+@pytest.mark.slow
 def test_config_starts_a_new_run_with_another_runs_settings(synthetic_faces, cache_dir, tmp_path, capsys):
     from train import main
 

@@ -65,6 +65,7 @@ def _pip_installs(log: Path) -> list[str]:
     return [line for line in log.read_text().splitlines() if " -r " in line] if log.exists() else []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("order", ["test-first", "run-first"])
 def test_fresh_clone_run_sh_and_test_sh_each_set_up_the_venv(tmp_path, order):
     fake, log = _fake_python(tmp_path)
@@ -121,6 +122,44 @@ def test_pyproject_declares_the_project_python_and_pytest_settings():
     assert data["tool"]["pytest"]["ini_options"]["testpaths"] == ["tests"]
 
 
+# A pytest plugin for the child below: which heavy libraries are loaded once the suite is collected,
+# and the first collected test module after which TensorFlow was.
+_COLLECTION_PROBE = """
+import json, os, sys
+HEAVY = ("tensorflow", "keras")
+first = []
+
+def pytest_collectreport(report):
+    if not first and "tensorflow" in sys.modules:
+        first.append(report.nodeid)
+
+def pytest_collection_finish(session):
+    loaded = sorted(m for m in HEAVY if m in sys.modules)
+    with open(os.environ["COLLECTION_PROBE_OUT"], "w") as fh:
+        json.dump({"loaded": loaded, "first": first, "tests": len(session.items)}, fh)
+"""
+
+
+@pytest.mark.slow
+def test_collecting_the_suite_imports_no_tensorflow(tmp_path):
+    """TensorFlow is imported by the tests and fixtures that use it, not while pytest collects:
+    with it, collecting took 11 s instead of 6 (2 loaded cores) and left every later test in a
+    TensorFlow process."""
+    import json
+
+    (tmp_path / "collection_probe.py").write_text(_COLLECTION_PROBE)
+    out = tmp_path / "probe.json"
+    env = dict(os.environ, COLLECTION_PROBE_OUT=str(out),
+               PYTHONPATH=os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")])))
+    r = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "collection_probe",
+                        "-p", "no:cacheprovider", str(ROOT / "tests")], cwd=ROOT, env=env, capture_output=True,
+                       text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
+    probe = json.loads(out.read_text())
+    assert probe["tests"] > 100  # the whole suite was collected
+    assert probe["loaded"] == [], f"loaded after collecting {probe['first']}: {probe['loaded']}"
+
+
 @pytest.mark.parametrize("script", ["generate.py", "train.py", "export.py"])
 def test_a_python_without_the_packages_gets_one_line(script):
     # -S: no site-packages, as the system's python3 outside .venv
@@ -146,6 +185,8 @@ def test_generate_prints_only_its_own_lines(tiny_run, tmp_path):
     assert loud.returncode == 0 and "XNNPACK" in loud.stderr, loud.stderr
 
 
+@pytest.mark.slow
+@pytest.mark.tflite  # the TFLite converter's chatter is hidden too
 def test_a_short_training_prints_only_its_own_lines(synthetic_faces, cache_dir, tmp_path):
     flags = list(TINY_FLAGS)
     flags[flags.index("--epochs") + 1] = "1"
@@ -218,7 +259,7 @@ def test_interpolation_moves_from_the_first_tags_to_the_second_as_the_checker_re
 
 # TensorFlow 2.21 writes absl's and oneDNN's first lines at import whatever TF_CPP_MIN_LOG_LEVEL says;
 # every CLI that loads TensorFlow must hide them (issue 23)
-@pytest.mark.parametrize("tool", ["export", "generate-tensorflow", "report"])
+@pytest.mark.parametrize("tool", [pytest.param("export", marks=pytest.mark.tflite), "generate-tensorflow", "report"])
 def test_the_tools_that_load_tensorflow_print_only_their_own_lines(tool, tiny_run, tmp_path):
     import shutil
 

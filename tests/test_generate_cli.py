@@ -188,6 +188,7 @@ def test_grade_on_a_5x5_grid_prints_the_course_baseline_of_the_plain_grid(tmp_pa
     assert other.returncode == 0 and "course baseline" not in other.stdout
 
 
+@pytest.mark.slow
 def test_truncation_scales_z_towards_zero(tmp_path):
     model = str(ROOT / "models" / "default")
     args = ("--model", model, "--tags", "blue hair red eyes", "--n", "4", "--cols", "4")

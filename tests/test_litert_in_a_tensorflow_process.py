@@ -4,7 +4,6 @@ threads they did not (up to 1.7 apart in [-1, 1]); sampling.tflite avoids it."""
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf  # noqa: F401  (the point: TensorFlow is loaded in this process)
 
 from sampling.generation import sample_inputs
 from sampling.runtime import load_generator
@@ -12,7 +11,7 @@ from sampling.runtime import load_generator
 MODEL = Path(__file__).resolve().parents[1] / "models" / "default"
 
 
-def test_repeated_litert_calls_agree_with_each_other_and_with_keras():
+def test_repeated_litert_calls_agree_with_each_other_and_with_keras(tf):  # tf: TensorFlow is loaded (the point)
     lite = load_generator(MODEL, backend="litert")
     keras = load_generator(MODEL, backend="tensorflow")
     z, eps = sample_inputs(lite.config, 25, 0)

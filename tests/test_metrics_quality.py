@@ -71,6 +71,7 @@ def test_mean_pairwise_distance():
     assert mean_pairwise_distance(np.zeros((1, 4))) == 0.0
 
 
+@pytest.mark.slow
 def test_metrics_tell_a_faithful_generator_from_a_collapsed_one(checker_and_data):
     from evaluate.metrics import evaluate_generator, training_combinations
 

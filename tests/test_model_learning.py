@@ -27,6 +27,7 @@ def learned(tmp_path_factory):
     return trainer
 
 
+@pytest.mark.slow
 def test_requested_hair_colour_is_drawn_and_faces_differ(learned):
     assert len(learned.vocab.groups["hair"]) == 12
     confusion, spread = hair_colour_confusion(learned.model.generator, learned.vocab, learned.config)

@@ -3,14 +3,19 @@ import math
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
-from model import losses
-from model.real_filter import keep_mask, threshold_from_stats
 from training.lr_control import PlateauState, plateau_update
 
 
-def test_reconstruction_loss_is_per_image_mean_absolute_error():
+@pytest.fixture(scope="module")
+def losses():
+    """model.losses, imported by the tests that use it (it imports TensorFlow; collecting must not)."""
+    from model import losses
+
+    return losses
+
+
+def test_reconstruction_loss_is_per_image_mean_absolute_error(losses):
     images = np.zeros((2, 2, 2, 1), np.float32)
     recon = np.zeros((2, 2, 2, 1), np.float32)
     recon[0] = 0.5  # image 0: every pixel off by 0.5
@@ -19,27 +24,27 @@ def test_reconstruction_loss_is_per_image_mean_absolute_error():
     np.testing.assert_allclose(got, [0.5, 0.5])
 
 
-def test_out_of_bound_is_zero_inside_and_quadratic_outside():
+def test_out_of_bound_is_zero_inside_and_quadratic_outside(losses):
     inside = np.array([[-1.0, -0.3, 0.0, 1.0]], np.float32)
     assert losses.out_of_bound(inside).numpy() == 0.0
     y = np.array([[1.5, -3.0, 0.2, 0.0]], np.float32)  # excess 0.5 and 2 -> (0.25 + 4) / 4
     assert losses.out_of_bound(y).numpy() == pytest.approx(4.25 / 4)
 
 
-def test_k_update_follows_the_proportional_rule_and_clips():
+def test_k_update_follows_the_proportional_rule_and_clips(losses):
     # 0.3 + 0.001 * (0.5 * 0.2 - 0.04) = 0.30006
     assert losses.k_update(0.3, 0.2, 0.04, gamma=0.5, lambda_k=0.001).numpy() == pytest.approx(0.30006)
     assert losses.k_update(0.0, 0.1, 5.0, gamma=0.5, lambda_k=0.001).numpy() == 0.0
     assert losses.k_update(0.9999, 10.0, 0.0, gamma=1.0, lambda_k=0.001).numpy() == 1.0
 
 
-def test_convergence_measure():
+def test_convergence_measure(losses):
     # M = 0.2 + |0.4 * 0.2 - 0.1| = 0.22
     assert losses.convergence_measure(0.2, 0.1, 0.4).numpy() == pytest.approx(0.22)
     assert losses.convergence_measure(0.2, 0.08, 0.4).numpy() == pytest.approx(0.2)
 
 
-def test_discriminator_and_generator_losses():
+def test_discriminator_and_generator_losses(tf, losses):
     real = tf.constant([0.2, 0.4])
     fake = tf.constant([0.3, 0.5])
     wrong_term = tf.constant([0.1, 0.3])
@@ -55,13 +60,13 @@ def test_discriminator_and_generator_losses():
     assert losses.generator_loss(fake, 0.25, 2.0, 3.0).numpy() == pytest.approx(1.2 + 0.5)
 
 
-def test_wrong_condition_term_is_capped_at_1_5_real_loss():
+def test_wrong_condition_term_is_capped_at_1_5_real_loss(tf, losses):
     real = tf.constant([0.2, 0.2])
     wrong = tf.constant([0.25, 0.9])  # image 1 is above 1.5 * 0.2 = 0.3
     np.testing.assert_allclose(losses.capped_wrong_condition_loss(wrong, real).numpy(), [0.25, 0.3])
 
 
-def test_capped_wrong_term_gives_no_gradient_to_real_loss():
+def test_capped_wrong_term_gives_no_gradient_to_real_loss(tf, losses):
     real = tf.Variable([0.2, 0.2])
     wrong = tf.Variable([0.25, 0.9])
     with tf.GradientTape() as tape:
@@ -73,13 +78,13 @@ def test_capped_wrong_term_gives_no_gradient_to_real_loss():
     np.testing.assert_allclose(d_wrong.numpy(), [1.0, 0.0])
 
 
-def test_kl_to_standard_normal():
+def test_kl_to_standard_normal(losses):
     assert losses.kl_to_standard_normal(np.zeros((3, 4)), np.zeros((3, 4))).numpy() == pytest.approx(0.0)
     # mu = 1, sigma = 1 in two dims: 0.5 * (1 + 1 - 1 - 0) * 2 = 1
     assert losses.kl_to_standard_normal(np.ones((1, 2)), np.zeros((1, 2))).numpy() == pytest.approx(1.0)
 
 
-def test_tag_classification_loss_sums_groups():
+def test_tag_classification_loss_sums_groups(tf, losses):
     logits = np.log(np.array([[0.5, 0.5, 0.25, 0.75, 1e-30]], np.float32) + 0)  # groups of 2 and 3
     labels = np.array([[0, 1]], np.int32)
     want = -math.log(0.5) - math.log(0.75)
@@ -87,7 +92,9 @@ def test_tag_classification_loss_sums_groups():
     assert got == pytest.approx(want, rel=1e-5)
 
 
-def test_filter_threshold_is_mean_plus_two_sd_and_masks_above_it():
+def test_filter_threshold_is_mean_plus_two_sd_and_masks_above_it(tf):
+    from model.real_filter import keep_mask, threshold_from_stats
+
     values = np.array([1.0, 2.0, 3.0, 4.0])
     t = threshold_from_stats(values.sum(), (values ** 2).sum(), len(values), 2.0)
     assert t == pytest.approx(values.mean() + 2 * values.std())
@@ -96,7 +103,9 @@ def test_filter_threshold_is_mean_plus_two_sd_and_masks_above_it():
     np.testing.assert_array_equal(keep_mask(tf.constant([9e9]), math.inf).numpy(), [1.0])
 
 
-def test_a_stale_threshold_leaves_out_at_most_half_a_batch():
+def test_a_stale_threshold_leaves_out_at_most_half_a_batch(tf):
+    from model.real_filter import keep_mask
+
     losses_ = tf.constant([3.0, 4.0, 5.0, 6.0])  # all above a threshold of 1
     np.testing.assert_array_equal(keep_mask(losses_, 1.0).numpy(), [1.0, 1.0, 1.0, 0.0])
 

@@ -5,11 +5,16 @@ import json
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
-from model import losses
-from model.augment import cutout, diff_augment, translate
 from model.config import LEGACY_VALUES, RANGES, ConfigError, TrainConfig, _range_words
+
+
+@pytest.fixture(scope="module")
+def losses():
+    """model.losses, imported by the tests that use it (it imports TensorFlow; collecting must not)."""
+    from model import losses
+
+    return losses
 
 
 def _ramp_images(b=4, size=16):
@@ -17,7 +22,9 @@ def _ramp_images(b=4, size=16):
     return np.repeat(x, b, 0) + np.arange(b, dtype=np.float32)[:, None, None, None] * 0.01
 
 
-def test_translation_shifts_whole_images_and_fills_with_zero():
+def test_translation_shifts_whole_images_and_fills_with_zero(tf):
+    from model.augment import translate
+
     x = _ramp_images()
     out = translate(x, tf.constant([0, 7], tf.int64)).numpy()
     assert out.shape == x.shape
@@ -31,7 +38,9 @@ def test_translation_shifts_whole_images_and_fills_with_zero():
     # (a pure shift with zero fill: no colour of the image changes)
 
 
-def test_cutout_blanks_one_square_of_half_the_side():
+def test_cutout_blanks_one_square_of_half_the_side(tf):
+    from model.augment import cutout
+
     x = np.ones((3, 16, 16, 3), np.float32)
     out = cutout(x, tf.constant([1, 2], tf.int64)).numpy()
     blank = (out == 0).all(-1)
@@ -42,7 +51,9 @@ def test_cutout_blanks_one_square_of_half_the_side():
     np.testing.assert_array_equal(out[~blank], 1.0)
 
 
-def test_diff_augment_is_deterministic_per_seed_and_lets_gradients_through():
+def test_diff_augment_is_deterministic_per_seed_and_lets_gradients_through(tf):
+    from model.augment import diff_augment
+
     x = tf.constant(_ramp_images())
     seed = tf.constant([3, 4], tf.int64)
     a = diff_augment(x, "translation,cutout", seed)
@@ -56,7 +67,7 @@ def test_diff_augment_is_deterministic_per_seed_and_lets_gradients_through():
     assert set(np.unique(grad)) <= {0.0, 1.0} and grad.sum() > 0
 
 
-def test_hinge_losses_by_hand():
+def test_hinge_losses_by_hand(losses):
     real, fake = np.array([2.0, 0.5]), np.array([-3.0, 0.0])
     # real: relu(1-2)=0, relu(1-0.5)=0.5 -> 0.25; fake: relu(1-3)=0, relu(1+0)=1 -> 0.5
     assert losses.hinge_discriminator_loss(real, fake).numpy() == pytest.approx(0.75)
@@ -67,7 +78,7 @@ def test_hinge_losses_by_hand():
     assert losses.hinge_discriminator_loss(real, fake, None, 0.2).numpy() == pytest.approx(0.25 + 0.1)
 
 
-def test_warmup_and_ema_decay_schedules():
+def test_warmup_and_ema_decay_schedules(losses):
     assert losses.warmup_weight(1.0, 0, 100).numpy() == 0.0
     assert losses.warmup_weight(1.0, 25, 100).numpy() == pytest.approx(0.25)
     assert losses.warmup_weight(0.8, 500, 100).numpy() == pytest.approx(0.8)
@@ -139,7 +150,7 @@ def test_the_config_is_frozen_and_a_change_is_a_new_checked_config():
         TrainConfig(eval_every=10)
 
 
-def test_shared_encoder_pass_equals_the_whole_discriminator():
+def test_shared_encoder_pass_equals_the_whole_discriminator(tf):
     from model.networks import build_discriminator
 
     cfg = TrainConfig(image_size=32, filters=8, repeats=1, nz=16, embed_dim=8, projection_weight=0.1)
@@ -158,6 +169,8 @@ def test_shared_encoder_pass_equals_the_whole_discriminator():
 
 
 def _tiny_model_and_batch(**settings):
+    import tensorflow as tf
+
     from model.began import Batch, CondBEGAN
 
     cfg = TrainConfig(image_size=32, filters=8, repeats=1, nz=16, embed_dim=8, ema_decay=0.0, **settings)
@@ -177,7 +190,7 @@ def _tiny_model_and_batch(**settings):
 
 
 @pytest.mark.parametrize("scope", ["reconstruction", "all", "game"])
-def test_k_scope_decides_which_terms_k_weights(scope):
+def test_k_scope_decides_which_terms_k_weights(scope, tf):
     """Between k_t = 0 and 0.5 on one batch, D's loss moves by -0.5 L(G(z)) (every scope), plus half the
     hinge's fake side (all, game); G's loss moves by half its head and mode-seeking terms (game only)."""
     model, batch = _tiny_model_and_batch(aux_weight=0.1, projection_weight=0.1, diversity_weight=0.4, k_scope=scope)

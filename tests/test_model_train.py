@@ -113,6 +113,7 @@ def _checkpoint_state(run: Path) -> dict:
     return {name: value(name) for name in ("step", "k", "lr", "threshold", "epoch", "batch_in_epoch")}
 
 
+@pytest.mark.slow
 def test_resume_continues_at_the_same_step_k_lr_and_matches_an_uninterrupted_run(
         tmp_path, synthetic_faces, cache_dir):
     from model.config import TrainConfig
@@ -163,6 +164,7 @@ def test_bad_flags_and_run_dirs_fail_cleanly(tmp_path, synthetic_faces, capsys):
     assert "not a run directory" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_nan_guard_names_the_step_and_keeps_the_last_good_checkpoint(tmp_path, synthetic_faces, cache_dir,
                                                                      monkeypatch, capsys):
     import tensorflow as tf
@@ -236,6 +238,8 @@ def test_init_from_an_exported_model_starts_from_its_weights(tmp_path, tiny_run,
         Trainer(bad, tmp_path / "ft2", init_from=str(tiny_run / "export"), progress=False).prepare()
 
 
+@pytest.mark.slow
+@pytest.mark.tflite  # word2vec conditions through the TFLite export and LiteRT
 def test_word2vec_conditions_train_and_generate(tmp_path, synthetic_faces, cache_dir):
     from sampling.runtime import load_generator
     from train import main
@@ -264,7 +268,7 @@ def test_a_run_named_by_a_relative_path_exports_and_resumes(tiny_run, tmp_path):
     done = subprocess.run([sys.executable, str(ROOT / "export.py"), "runs/mine", "--out", "exported"],
                           cwd=tmp_path, capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 0, done.stderr[-800:]
-    assert (tmp_path / "exported" / "generator.tflite").stat().st_size > 0
+    assert (tmp_path / "exported" / "generator.weights.h5").stat().st_size > 0
 
 
 def test_export_of_an_earlier_step_ships_that_checkpoint(tiny_run, tmp_path, capsys):
@@ -298,3 +302,43 @@ def test_export_of_an_earlier_step_ships_that_checkpoint(tiny_run, tmp_path, cap
     err = capsys.readouterr().err
     assert "no checkpoint of step 1" in err and f"steps kept: {', '.join(map(str, steps))}" in err, err
     assert not (tmp_path / "gone").exists()
+
+
+@pytest.mark.tflite  # this test sets the switch itself, both ways
+def test_the_test_only_switch_leaves_out_the_tflite_files_and_keras_draws_the_same(tiny_run, tmp_path, monkeypatch):
+    """TAGFACE_TEST_SKIP_TFLITE=1 (tests/conftest.py sets it for the session): an export without
+    generator.tflite and reconstructor.tflite, which the runtime draws from with Keras, faces and
+    best-of-K picks alike; without it, the export has both files and draws on LiteRT."""
+    from sampling.export import export_run
+    from sampling.generation import sample_inputs
+    from sampling.runtime import ModelError, load_generator
+    from sampling.tflite import SKIP_TFLITE_ENV
+
+    monkeypatch.setenv(SKIP_TFLITE_ENV, "1")
+    export_run(tiny_run, tmp_path / "keras")
+    monkeypatch.delenv(SKIP_TFLITE_ENV)
+    export_run(tiny_run, tmp_path / "both")
+    assert sorted(p.name for p in (tmp_path / "keras").glob("*.tflite")) == []
+    assert sorted(p.name for p in (tmp_path / "both").glob("*.tflite")) == ["generator.tflite", "reconstructor.tflite"]
+    weights = ["generator.weights.h5", "reconstructor.weights.h5"]
+    assert [p.name for p in sorted((tmp_path / "keras").glob("*.weights.h5"))] == weights
+    assert [p.name for p in sorted((tmp_path / "both").glob("*.weights.h5"))] == weights
+
+    keras, lite = load_generator(tmp_path / "keras"), load_generator(tmp_path / "both")
+    assert (keras.backend, lite.backend) == ("tensorflow", "litert")
+    z, eps = sample_inputs(keras.config, 6, seed=2)
+    cond = keras.vocab.conditions([keras.vocab.tagset({"hair": "blue", "eyes": "red"})] * 6)
+    faces = keras.generate(z, cond, eps)
+    assert faces.shape == (6, 32, 32, 3) and np.abs(faces[0] - faces[1]).max() > 0
+    np.testing.assert_allclose(faces, lite.generate(z, cond, eps), atol=1e-4)
+    np.testing.assert_allclose(keras.reconstruction_error(faces, cond), lite.reconstruction_error(faces, cond),
+                               atol=1e-4)
+    keras.best_of = lite.best_of = 4  # D's autoencoder from reconstructor.weights.h5 picks the same faces
+    np.testing.assert_allclose(keras.generate(z, cond, eps), lite.generate(z, cond, eps), atol=1e-4)
+    with pytest.raises(ModelError, match="no .*generator.tflite"):
+        load_generator(tmp_path / "keras", "litert")
+    # re-exported with the switch on over an export that had them: no stale .tflite is carried over
+    monkeypatch.setenv(SKIP_TFLITE_ENV, "1")
+    export_run(tiny_run, tmp_path / "both")
+    assert sorted(p.name for p in (tmp_path / "both").glob("*.tflite")) == []
+    assert load_generator(tmp_path / "both").backend == "tensorflow"

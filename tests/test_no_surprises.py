@@ -201,6 +201,7 @@ time.sleep(120)
 """
 
 
+@pytest.mark.slow
 def test_a_second_writer_gets_one_line_naming_the_pid_and_exit_2(tmp_path, synthetic_faces, cache_dir):
     run = tmp_path / "run"
     run.mkdir()

@@ -201,6 +201,7 @@ def test_dataset_order_is_reproducible_and_skips_ahead(tmp_path):
     np.testing.assert_allclose(cond.numpy(), data.conditions[index.numpy()])
 
 
+@pytest.mark.slow
 def test_preprocess_and_tags_command_lines(faces, tmp_path):
     env = dict(os.environ, TAGFACE_CACHE=str(tmp_path / "cache"))
     r = subprocess.run([sys.executable, "-m", "preprocess", "--images", str(faces / "images"), "--tags-csv",

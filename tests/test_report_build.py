@@ -186,6 +186,7 @@ def test_report_renders_in_headless_chromium(report, tmp_path):
     assert int(n) == html.count("<img ") and int(broken) == 0
 
 
+@pytest.mark.slow
 def test_a_short_run_shows_the_step_grids_in_the_timeline(fabricated_run, tmp_path):
     from report.build import build_report
     from sampling.grid import grid, save_png
@@ -203,6 +204,7 @@ def test_a_short_run_shows_the_step_grids_in_the_timeline(fabricated_run, tmp_pa
         assert (run / "report" / rel).stat().st_size > 0
 
 
+@pytest.mark.slow
 def test_a_rebuilt_report_holds_only_what_it_links(report):
     from report.build import MANIFEST, build_report
 
@@ -276,6 +278,7 @@ def test_report_tables_fit_a_1200px_page_in_headless_chromium(report, tmp_path):
     assert int(title.group(1)) <= 1200 and int(title.group(2)) <= 1200, title.group(0)
 
 
+@pytest.mark.slow
 def test_lines_that_are_not_data_rows_are_counted_not_shown(fabricated_run, tmp_path):
     """Two runs' metrics.csv joined into one repeat the header mid-file: it used to appear as a
     training row reading step | epoch | loss_real ... (issue 24)."""

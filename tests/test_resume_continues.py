@@ -30,6 +30,7 @@ def _config(run):
     return json.loads((run / "config.json").read_text(), parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
 
 
+@pytest.mark.slow
 def test_resume_on_a_finished_run_says_so_and_steps_given_with_resume_are_saved(first_command, capsys):
     from train import main
 
@@ -52,6 +53,7 @@ def test_resume_on_a_finished_run_says_so_and_steps_given_with_resume_are_saved(
                     if "steps" in line for c in line.split("|")]
 
 
+@pytest.mark.slow
 def test_resume_refuses_only_real_changes_naming_each_old_and_new(first_command, capsys):
     from train import main
 
@@ -65,6 +67,7 @@ def test_resume_refuses_only_real_changes_naming_each_old_and_new(first_command,
     assert "--filters" not in err and "--image-size" not in err  # given, but with the run's own values
 
 
+@pytest.mark.slow
 def test_the_command_printed_after_a_signal_continues_to_the_total_asked_for(first_command, capsys,
                                                                              monkeypatch):
     import training.monitor
@@ -91,6 +94,7 @@ def test_the_command_printed_after_a_signal_continues_to_the_total_asked_for(fir
     assert _config(run)["steps"] == 18
 
 
+@pytest.mark.slow
 def test_a_later_stage_may_reweight_the_losses_and_the_run_keeps_the_history(first_command, capsys, monkeypatch):
     """Training in stages: --resume may change gamma and the loss weights (not turn a
     head on or off); each change reaches the training, is saved in config.json and
@@ -128,6 +132,7 @@ def test_a_later_stage_may_reweight_the_losses_and_the_run_keeps_the_history(fir
     assert (run / "stages.csv").read_text().splitlines()[1:] == rows[1:] + ["14,steps,14,16"]
 
 
+@pytest.mark.slow
 def test_resume_cuts_the_evaluation_and_stage_logs_back_to_the_checkpoint(first_command, capsys):
     """A run resumed from an earlier checkpoint than its last evaluation (a chosen
     step shipped as the resumable state) must not log that step twice in eval.csv,
@@ -160,6 +165,7 @@ def test_resumed_with_is_where_the_rules_live():
         TrainConfig(aux_weight=0.0).resumed_with({"aux_weight": 0.1}, "RUN/config.json")
 
 
+@pytest.mark.slow
 def test_resume_refuses_changed_data_naming_the_change_and_keeps_the_recorded_split(
         synthetic_faces, cache_dir, tmp_path, capsys):
     """Issue 24: deleting rows of tags.csv (or changing an image) between two stages used to

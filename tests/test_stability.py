@@ -26,6 +26,7 @@ def faces(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_issue_16_settings_train_150_steps_with_finite_losses(faces, tmp_path, cache_dir, capsys):
     from train import main
 

@@ -394,6 +394,7 @@ def post(server, path, body: bytes, headers=None):
         return exc.code, json.loads(exc.read())
 
 
+@pytest.mark.slow
 def test_edit_upload_gives_reconstruction_edit_and_sweeps(server, face_png):
     query = "/api/edit?tags=green+hair&from=blue+hair+red+eyes&seed=3&scale=2"
     status, data = post(server, query, face_png)
@@ -453,6 +454,7 @@ def test_an_upload_over_the_limit_is_refused_unread(server):
     assert get_json(server, "/api/edit?tags=green+hair")[0] == 405  # the upload is a POST body
 
 
+@pytest.mark.slow
 def test_an_upload_is_never_written_to_disk(inproc, face_png):
     writes = {"active": False, "paths": []}
 
@@ -475,6 +477,7 @@ def test_an_upload_is_never_written_to_disk(inproc, face_png):
 
 
 # ---------------------------------------------------------------- concurrency
+@pytest.mark.slow
 def test_concurrent_requests_from_threads(server):
     """Sixteen requests over eight threads, both models, with and without grading: each
     answer equals the same request made alone, and each model was loaded once."""
@@ -580,6 +583,7 @@ def _browser():
     return webdriver.Chrome(options=options, service=webdriver.ChromeService(driver_path))
 
 
+@pytest.mark.slow
 def test_page_in_headless_chromium(server, face_png, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait

@@ -39,6 +39,7 @@ def talking_run(tmp_path_factory, synthetic_faces, cache_dir, checker):
     return run, r
 
 
+@pytest.mark.slow
 def test_each_evaluation_prints_one_line_with_the_targets(talking_run):
     _, r = talking_run
     lines = [l for l in r.stderr.replace("\r", "\n").splitlines() if l.startswith("eval at step")]
@@ -46,6 +47,7 @@ def test_each_evaluation_prints_one_line_with_the_targets(talking_run):
     assert all("hair" in l and "(>= 0.95)" in l and "Frechet" in l and "targets met" in l for l in lines), lines
 
 
+@pytest.mark.slow
 def test_the_epoch_agrees_in_the_bar_the_last_line_and_metrics_csv(talking_run):
     run, r = talking_run
     with open(run / "metrics.csv", newline="") as fh:
@@ -56,6 +58,7 @@ def test_the_epoch_agrees_in_the_bar_the_last_line_and_metrics_csv(talking_run):
     assert not re.search(r"\d\.\d{7,}", r.stdout), r.stdout  # lr=0.0002, not 0.000199999995
 
 
+@pytest.mark.slow
 def test_labelled_grids_of_each_epoch_and_of_the_last_step(talking_run):
     run, _ = talking_run
     epoch = iio.imread(run / "samples" / "epoch_001.png")
@@ -63,6 +66,7 @@ def test_labelled_grids_of_each_epoch_and_of_the_last_step(talking_run):
     assert (run / "samples" / "step_0000020.png").is_file()  # the model the run ends with
 
 
+@pytest.mark.slow
 def test_a_finished_run_leaves_no_partial_file_and_resumes_exactly(talking_run, synthetic_faces, cache_dir):
     run, _ = talking_run
     assert not list(run.rglob("filtered/*.partial.csv"))
@@ -80,6 +84,7 @@ def test_a_finished_run_leaves_no_partial_file_and_resumes_exactly(talking_run, 
     assert rows["21"]["images_per_s"] == "" and float(rows["22"]["images_per_s"]) > 0
 
 
+@pytest.mark.slow
 def test_the_export_carries_the_checker_it_trained_with_and_grades(talking_run, tmp_path):
     run, _ = talking_run
     assert (run / "export" / "checker.json").is_file()
