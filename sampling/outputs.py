@@ -101,21 +101,28 @@ class Picture:
     caption: str
 
 
-def sweep_picture(args, generator) -> Picture:
-    """--sweep GROUP: a column per value of the group, labelled with it, and a row per fixed z
-    labelled with the tags held fixed (--tags, the rest drawn per row)."""
-    rows_wanted = args.n or SWEEP_ROWS
+def sweep_sheet(generator, group: str, text: str | None, rows: int, seed: int, scale: int = 1):
+    """The one sweep picture of the CLI and the studio: a column per value of `group`, labelled
+    with it, and a row per fixed z labelled with the tags held fixed (`text`, the rest drawn per
+    row). Returns (image, file stem, row labels)."""
     vocab = generator.vocab
-    generation.check_output_size(rows_wanted * max(len(v) for v in vocab.groups.values()),
+    images, ncols, labels = generation.sweep(generator, group, text, rows, seed)
+    tags_stem = parse(text, vocab).file_stem if text else ""
+    cols = [vocab.text({group: v}) for v in vocab.groups[group]]
+    row_labels = [label.split(" | ")[0] for label in labels]
+    stem = f"sweep_{group}" + (f"_{tags_stem}" if tags_stem else "")
+    return grid(images, ncols, row_labels, scale, col_labels=cols), stem, row_labels
+
+
+def sweep_picture(args, generator) -> Picture:
+    """--sweep GROUP: sweep_sheet, named after what differs from the defaults."""
+    rows_wanted = args.n or SWEEP_ROWS
+    generation.check_output_size(rows_wanted * max(len(v) for v in generator.vocab.groups.values()),
                                  generator.config.image_size, args.scale)
     text = (args.tags or [None])[0]
-    images, ncols, labels = generation.sweep(generator, args.sweep, text, rows_wanted, args.seed)
-    tags_stem = parse(text, vocab).file_stem if text else ""
-    name = named(f"sweep_{args.sweep}" + (f"_{tags_stem}" if tags_stem else ""), variant(args, SWEEP_ROWS))
-    cols = [vocab.text({args.sweep: v}) for v in vocab.groups[args.sweep]]
-    rows = [label.split(" | ")[0] for label in labels]
-    path = picture_path(args, name)
-    return Picture(grid(images, ncols, rows, args.scale, col_labels=cols), path,
+    image, stem, rows = sweep_sheet(generator, args.sweep, text, rows_wanted, args.seed, args.scale)
+    path = picture_path(args, named(stem, variant(args, SWEEP_ROWS)))
+    return Picture(image, path,
                    f"{args.sweep} sweep: a column per {args.sweep} colour, a row per fixed z ({len(rows)} rows)")
 
 

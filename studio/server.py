@@ -15,12 +15,12 @@ API (GET, and one POST: the upload of a face to recolour; errors are JSON
     /api/models                     the model folders (models/, runs/*/export) with step and metrics
     /api/vocab?model=               tag groups and other tags of a model; checker and baseline available?
     /api/parse?model=&tags=         tag text -> canonical tags, or the CLI's error message
-    /api/grid?model=&tags=&seed=&n=&cols=&scale=&grade=    JSON with the grid as a data URL,
+    /api/grid?model=&tags=&seed=&n=&cols=&scale=&grade=&truncation=  JSON with the grid as a data URL,
                                     the tags of each cell, grades and the baseline count (5x5)
     /api/grid.png?...               the same grid as a PNG download named by tags and seed
     /api/face.png?...&i=            face i (0-based) of that grid
-    /api/sweep[.png]?model=&group=hair|eyes&tags=&rows=&seed=&scale=
-    /api/interpolate[.png]?model=&a=&b=&steps=&seed=&scale=[&tags=]
+    /api/sweep[.png]?model=&group=hair|eyes&tags=&rows=&seed=&scale=&truncation=
+    /api/interpolate[.png]?model=&a=&b=&steps=&seed=&scale=&truncation=[&tags=]
     POST /api/edit?model=&tags=&from=&seed=&scale=   body: the image file (at most MAX_UPLOAD bytes),
                                     decoded in memory by the training images' reader (decompression-bomb
                                     check) and never written to disk; JSON with the source's tags, the
@@ -38,6 +38,7 @@ import sys
 import threading
 import time
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path, PurePosixPath
@@ -47,7 +48,6 @@ import numpy as np
 
 from common import jsonio
 from common.cli import UserError
-from common.ids import safe_name
 from evaluate.baseline import PASS_AT
 from studio.models import describe, find_models
 
@@ -68,6 +68,7 @@ ALLOWED_METHODS = "GET, HEAD"  # every path but /api/edit, which takes POST only
 @dataclass(frozen=True)
 class Param:
     """One query parameter: its kind and limits. kind "int": ASCII digits from `low`
+    to `high`; "decimal": a plain decimal number (ASCII digits and one point) from `low`
     to `high`; "text": at most `high` characters; "flag": 0/1; "seed_or_tags": a
     seed (ASCII digits, 0 to SEED_MAX) or tag text of at most `high` characters."""
     kind: str
@@ -84,19 +85,20 @@ PARAMS = {
     "tags": Param("text", high=300), "model": Param("text", high=300), "group": Param("text", high=20),
     "from": Param("text", high=300),
     "a": Param("seed_or_tags", high=300), "b": Param("seed_or_tags", high=300),
-    "grade": Param("flag", False),
+    "grade": Param("flag", False), "truncation": Param("decimal", 1.0, 0, 1),
 }
 ENDPOINT_PARAMS = {
     "models": set(),
     "vocab": {"model"},
     "parse": {"model", "tags"},
-    "grid": {"model", "tags", "seed", "n", "cols", "scale", "grade"},
-    "face": {"model", "tags", "seed", "n", "i", "scale"},
-    "sweep": {"model", "group", "tags", "rows", "seed", "scale"},
-    "interpolate": {"model", "a", "b", "tags", "steps", "seed", "scale"},
+    "grid": {"model", "tags", "seed", "n", "cols", "scale", "grade", "truncation"},
+    "face": {"model", "tags", "seed", "n", "i", "scale", "truncation"},
+    "sweep": {"model", "group", "tags", "rows", "seed", "scale", "truncation"},
+    "interpolate": {"model", "a", "b", "tags", "steps", "seed", "scale", "truncation"},
     "edit": {"model", "tags", "from", "seed", "scale"},
 }
 _DIGITS = re.compile(r"[0-9]{1,40}", re.ASCII)
+_DECIMAL = re.compile(r"[0-9]{1,3}(\.[0-9]{1,6})?|\.[0-9]{1,6}", re.ASCII)
 
 
 class ApiError(Exception):
@@ -114,6 +116,16 @@ class _Loaded:
         self.lock = threading.Lock()
         self.recolourer = None  # the face editor (TensorFlow), opened by the first upload
         self.edit_lock = threading.Lock()  # one search at a time: the editor's variables are shared
+
+    @contextmanager
+    def drawing(self, truncation: float = 1.0):
+        """The generator, alone and at this truncation (generate.py --truncation) until the block ends."""
+        with self.lock:
+            self.generator.truncation = truncation
+            try:
+                yield self.generator
+            finally:
+                self.generator.truncation = 1.0
 
 
 def _png(image: np.ndarray) -> bytes:
@@ -264,7 +276,7 @@ class Studio:
         requests = _tag_call(generation.build_requests, "tags", [("studio", text)], vocab, p["n"], p["seed"])
         if grade and loaded.checker is None:
             raise ApiError(422, f"cannot grade: {loaded.checker_error}", "grade")
-        with loaded.lock:
+        with loaded.drawing(p["truncation"]):
             sheet = draw_sheet(loaded.generator, requests, cols=p.get("cols", p["n"]), seed=p["seed"],
                                checker=loaded.checker if grade else None, scale=p["scale"])
         return model_id, query, sheet
@@ -273,7 +285,7 @@ class Studio:
         start = time.perf_counter()
         model_id, query, sheet = self._sheet(p, p["grade"])
         picture = sheet.image
-        name = f"{query.file_stem}_seed{p['seed']}"
+        name = f"{query.file_stem}{_variant(p)}"
         if not want_json:
             return _png(picture), f"{name}.png"
         baseline = None
@@ -281,7 +293,7 @@ class Studio:
             baseline = {"faces": sheet.baseline.faces, "of": 25, "pass_at": PASS_AT, "passed": sheet.baseline.passed}
         png = _png(picture)
         return {"model": model_id, "tags": query.text, "seed": p["seed"], "n": p["n"], "cols": p["cols"],
-                "scale": p["scale"], "width": int(picture.shape[1]), "height": int(picture.shape[0]),
+                "scale": p["scale"], "truncation": p["truncation"], "width": int(picture.shape[1]), "height": int(picture.shape[0]),
                 "cell": int(sheet.cells[0].shape[0]) * p["scale"], "pad": 2,
                 "cells": [t.text for t in sheet.tags],
                 "grade": None if sheet.marks is None else {
@@ -297,11 +309,10 @@ class Studio:
         if p["i"] >= p["n"]:
             raise ApiError(400, f"i={p['i']} but the grid has {p['n']} faces (i counts from 0)", "i")
         _, query, sheet = self._sheet(p, False)
-        return _png(upscale(sheet.faces[0][p["i"]], p["scale"])), f"{query.file_stem}_seed{p['seed']}_{p['i'] + 1}.png"
+        return _png(upscale(sheet.faces[0][p["i"]], p["scale"])), f"{query.file_stem}{_variant(p)}_{p['i'] + 1}.png"
 
     def sweep(self, p: dict, want_json: bool = True):
-        from sampling import generation
-        from sampling.grid import grid
+        from sampling.outputs import sweep_sheet
         from tags.parser import parse
 
         model_id, loaded = self.model(p.get("model"))
@@ -312,14 +323,13 @@ class Studio:
         text = p.get("tags") or None
         if text:
             _tag_call(parse, "tags", text, vocab)
-        with loaded.lock:
-            images, ncols, labels = _tag_call(generation.sweep, "tags", loaded.generator, group, text,
-                                              p["rows"], p["seed"])
-        picture = grid(images, ncols, None, p["scale"])
-        name = f"sweep_{group}_{safe_name(text or 'any', 'tags')}_seed{p['seed']}.png"
+        with loaded.drawing(p["truncation"]) as generator:
+            picture, stem, rows = _tag_call(sweep_sheet, "tags", generator, group, text, p["rows"], p["seed"],
+                                            p["scale"])
+        name = f"{stem}{_variant(p)}.png"
         if not want_json:
             return _png(picture), name
-        return {"model": model_id, "group": group, "columns": vocab.groups[group], "rows": labels,
+        return {"model": model_id, "group": group, "columns": vocab.groups[group], "rows": rows,
                 "width": int(picture.shape[1]), "height": int(picture.shape[0]), "filename": name,
                 "image": "data:image/png;base64," + base64.b64encode(_png(picture)).decode("ascii")}
 
@@ -342,11 +352,11 @@ class Studio:
         else:
             _tag_call(parse, "a", a, vocab)
             _tag_call(parse, "b", b, vocab)
-        with loaded.lock:
-            images, ncols, labels = _tag_call(generation.interpolate, "a", loaded.generator, a, b, p["steps"],
+        with loaded.drawing(p["truncation"]) as generator:
+            images, ncols, labels = _tag_call(generation.interpolate, "a", generator, a, b, p["steps"],
                                               p["seed"], p.get("tags"))
         picture = grid(images, ncols, None, p["scale"])
-        name = f"interpolate_{safe_name(a, 'tags')}_to_{safe_name(b, 'tags')}_seed{p['seed']}.png"
+        name = f"{generation.interpolation_stem(vocab, a, b, p.get('tags'))}{_variant(p)}.png"
         if not want_json:
             return _png(picture), name
         return {"model": model_id, "label": labels[0], "steps": p["steps"], "width": int(picture.shape[1]),
@@ -445,11 +455,22 @@ def _typed(name: str, param: Param, value: str):
         return value.lower() in ("1", "true", "on")
     if param.kind == "int":
         return _integer(name, value, param.low, param.high)
+    if param.kind == "decimal":
+        if not _DECIMAL.fullmatch(value) or not param.low <= float(value) <= param.high:
+            raise ApiError(400, f"{name} must be a number from {param.low} to {param.high} (such as 0.7), "
+                                f"got {value[:40]!r}", name)
+        return float(value)
     if param.kind == "seed_or_tags" and (_DIGITS.fullmatch(value) or value.lstrip("-+").isdigit()):
         return _integer(name, value, 0, SEED_MAX, "a seed")
     if len(value) > param.high:
         raise ApiError(400, f"{name} is longer than {param.high} characters", name)
     return value
+
+
+def _variant(p: dict) -> str:
+    """What a download's name adds to its tags: the seed, and the truncation when it is on
+    (as generate.py names its files), so two drawings never download under one name."""
+    return f"_seed{p['seed']}" + (f"_trunc{p['truncation']:g}" if p.get("truncation", 1.0) != 1.0 else "")
 
 
 def _integer(name: str, value: str, low: int, high: int, what: str = "a whole number") -> int:

@@ -39,7 +39,8 @@ def _png_pixels(data: bytes) -> np.ndarray:
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     """root/models/default (bundled model), root/runs/r1/export (+ the run's eval.csv),
-    root/runs/r2 (a run without export: not listed), and a secret file beside root."""
+    root/runs/r2 (a run without export: not listed), root/runs/r3/export (no tag checker),
+    and a secret file beside root."""
     base = tmp_path_factory.mktemp("studio")
     root = base / "project"
     shutil.copytree(DEFAULT, root / "models" / "default")
@@ -48,6 +49,7 @@ def project(tmp_path_factory):
     (root / "runs" / "r1" / "eval.csv").write_text(
         "step,acc_hair,acc_eyes,diversity_ratio,frechet_generated_vs_real\n"
         "200,0.5,0.4,0.3,200.0\n300,0.61,0.42,0.33,180.5\n")
+    shutil.copytree(DEFAULT, root / "runs" / "r3" / "export", ignore=shutil.ignore_patterns("metrics.json", "checker*"))
     (root / "runs" / "r2").mkdir(parents=True)
     (root / "runs" / "r2" / "config.json").write_text("{}")
     (base / "secret.txt").write_text(SECRET)
@@ -117,7 +119,8 @@ def test_model_list_has_steps_and_metrics(server):
     status, data = get_json(server, "/api/models")
     assert status == 200
     models = {m["id"]: m for m in data["models"]}
-    assert list(models) == ["models/default", "runs/r1/export"]  # runs/r2 has no export
+    assert list(models) == ["models/default", "runs/r1/export", "runs/r3/export"]  # runs/r2 has no export
+    assert not models["runs/r3/export"]["checker"]
     assert data["default"] == "models/default"
     bundled = models["models/default"]
     shipped = json.loads((DEFAULT / "metrics.json").read_text())  # the bundled model's own figures
@@ -208,18 +211,45 @@ def test_face_download_is_the_grid_cell(server):
     np.testing.assert_array_equal(face, grid[y:y + 64, x:x + 64])
 
 
-def test_sweep_and_interpolation(server):
+def _cli_png(tmp_path, *flags) -> np.ndarray:
+    out = tmp_path / "cli.png"
+    subprocess.run([sys.executable, str(ROOT / "generate.py"), "--model", str(DEFAULT), *flags, "--out", str(out)],
+                   check=True, cwd=tmp_path, capture_output=True, timeout=120)
+    return _png_pixels(out.read_bytes())
+
+
+def test_sweep_and_interpolation(server, tmp_path):
+    """The studio's sweep is the CLI's picture (a labelled column per colour, a labelled row per z),
+    and every download is named by the canonical tags, as generate.py names its files."""
     status, data = get_json(server, "/api/sweep?group=hair&tags=red+eyes&rows=2")
     assert status == 200 and len(data["columns"]) == 12 and len(data["rows"]) == 2
-    assert data["width"] == 12 * (64 + PAD) + PAD and data["height"] == 2 * (64 + PAD) + PAD
+    assert data["filename"] == "sweep_hair_red_eyes_seed0.png"
+    status, headers, body = get(server, "/api/sweep.png?group=hair&tags=Red+Eyes&rows=2&seed=4")
+    assert status == 200 and 'filename="sweep_hair_red_eyes_seed4.png"' in headers["Content-Disposition"]
+    cli = _cli_png(tmp_path, "--sweep", "hair", "--tags", "red eyes", "--n", "2", "--seed", "4")
+    np.testing.assert_array_equal(_png_pixels(body), cli)
+    assert cli.shape[0] > 2 * (64 + PAD) + PAD  # the column labels sit above the faces
     status, data = get_json(server, "/api/interpolate?a=blue+hair+red+eyes&b=green+hair+yellow+eyes&steps=6")
     assert status == 200 and data["label"] == "blue hair red eyes -> green hair yellow eyes"
     assert data["width"] == 6 * (64 + PAD) + PAD
+    assert data["filename"] == "interpolate_blue_hair_red_eyes_to_green_hair_yellow_eyes_seed0.png"
     status, data = get_json(server, "/api/interpolate?a=1&b=2&tags=red+hair+blue+eyes&steps=3")
     assert status == 200 and data["label"] == "red hair blue eyes: seed 1 -> 2"
+    assert data["filename"] == "interpolate_seed1_to_seed2_red_hair_blue_eyes_seed0.png"
     status, headers, body = get(server, "/api/sweep.png?group=eyes&rows=1")
-    assert status == 200 and _png_pixels(body).shape[1] == 10 * (64 + PAD) + PAD
-    assert 'filename="sweep_eyes_any_seed0.png"' in headers["Content-Disposition"]
+    assert status == 200 and 'filename="sweep_eyes_seed0.png"' in headers["Content-Disposition"]
+
+
+def test_truncation_is_the_cli_truncation(server, tmp_path):
+    status, headers, body = get(server, "/api/grid.png?tags=blue+hair+red+eyes&seed=3&truncation=0.7")
+    assert status == 200 and 'filename="blue_hair_red_eyes_seed3_trunc0.7.png"' in headers["Content-Disposition"]
+    truncated = _png_pixels(body)
+    np.testing.assert_array_equal(truncated, _cli_png(tmp_path, "--tags", "blue hair red eyes", "--seed", "3",
+                                                      "--truncation", "0.7"))
+    _, _, plain = get(server, "/api/grid.png?tags=blue+hair+red+eyes&seed=3")
+    assert not np.array_equal(truncated, _png_pixels(plain))  # and it is switched off again afterwards
+    _, _, again = get(server, "/api/grid.png?tags=blue+hair+red+eyes&seed=3&truncation=1")
+    np.testing.assert_array_equal(_png_pixels(again), _png_pixels(plain))
 
 
 def test_compare_two_models_same_seed(server):
@@ -245,6 +275,11 @@ BAD = [
     ("/api/grid?tags=red+hair&cols=0", 400, "cols", "from 1 to 20"),
     ("/api/grid?tags=red+hair&scale=9", 400, "scale", "from 1 to 4"),
     ("/api/grid?tags=red+hair&grade=maybe", 400, "grade", "0 or 1"),
+    ("/api/grid?tags=red+hair&truncation=1.5", 400, "truncation", "from 0 to 1"),
+    ("/api/grid?tags=red+hair&truncation=-0.5", 400, "truncation", "from 0 to 1"),
+    ("/api/grid?tags=red+hair&truncation=0%2C7", 400, "truncation", "such as 0.7"),
+    ("/api/sweep?group=hair&truncation=nan", 400, "truncation", "such as 0.7"),
+    ("/api/grid?tags=red+hair&truncation=%D9%A0.5", 400, "truncation", "such as 0.7"),  # Arabic-Indic 0
     ("/api/face.png?tags=red+hair&n=4&i=4", 400, "i", "has 4 faces"),
     ("/api/grid?tags=red+hair&out=/tmp/x.png", 400, "out", "unknown parameter"),
     ("/api/grid?tags=red+hair&tags=blue+hair", 400, "tags", "given 2 times"),
@@ -498,7 +533,8 @@ def test_concurrent_requests_from_threads(server):
         else:
             assert body == alone[q], q
     _, listing = get_json(server, "/api/models")
-    assert {m["id"]: m["loads"] for m in listing["models"]} == {"models/default": 1, "runs/r1/export": 1}
+    loads = {m["id"]: m["loads"] for m in listing["models"]}
+    assert loads["models/default"] == loads["runs/r1/export"] == 1 and all(n <= 1 for n in loads.values())
 
 
 # ---------------------------------------------------------------- the command
@@ -594,7 +630,9 @@ def test_page_in_headless_chromium(server, face_png, tmp_path):
         driver.get(_url(server, "/"))
         wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "1")
         models = [o.get_attribute("value") for o in Select(driver.find_element(By.ID, "model")).options]
-        assert models == ["models/default", "runs/r1/export"]
+        assert models == ["models/default", "runs/r1/export", "runs/r3/export"]
+        # the page opens with a grid of the model's first pair (blue hair red eyes here), in the link
+        assert _image_loaded(driver, "grid-0") and "tags=blue+hair+red+eyes" in driver.current_url
         hair = Select(driver.find_element(By.ID, "hair"))
         assert "blue" in [o.get_attribute("value") for o in hair.options]
         hair.select_by_value("blue")
@@ -643,7 +681,7 @@ def test_page_in_headless_chromium(server, face_png, tmp_path):
         assert labels[0].startswith("models/default") and labels[1].startswith("runs/r1/export · step 300")
 
         driver.find_element(By.ID, "sweep-hair").click()
-        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#sweeps figure img"))
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#sweeps figure img")) == 2)  # one per model
         driver.find_element(By.ID, "interpolate").click()
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#strips figure img"))
         # no script errors (the 400 of the mistyped tags above is a network entry)
@@ -660,6 +698,71 @@ def test_page_in_headless_chromium(server, face_png, tmp_path):
             assert driver.execute_script(f"const i = document.getElementById('{image_id}');"
                                          "return i.complete && i.naturalWidth > 0;"), image_id
         assert driver.find_element(By.ID, "edit-error").text == ""
+        severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE" and e["source"] != "network"]
+        assert severe == []
+    finally:
+        driver.quit()
+
+
+def _image_loaded(driver, image_id) -> bool:
+    return driver.execute_script(f"const i = document.getElementById('{image_id}');"
+                                 "return !!(i && i.complete && i.naturalWidth > 0);")
+
+
+@pytest.mark.slow
+def test_page_follows_its_link_in_headless_chromium(server):
+    """A link's panes come in the link's order whatever answers first; the grade box stays usable for a
+    model without a checker; truncation is a control the link keeps; sweeps stay, labelled as the CLI's."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver = _browser()
+    try:
+        wait = WebDriverWait(driver, 90)
+        # runs/r3/export was never loaded: it answers after models/default, yet it is the left pane
+        driver.get(_url(server, "/?model=runs%2Fr3%2Fexport&model2=models%2Fdefault&tags=green+hair+red+eyes"
+                                "&seed=2&n=4&cols=4&scale=1&grade=1&truncation=0.8"))
+        wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "1")
+        wait.until(lambda d: _image_loaded(d, "grid-0") and _image_loaded(d, "grid-1"))
+        panes = driver.find_elements(By.CSS_SELECTOR, "#results > *")
+        assert [p.get_attribute("id") for p in panes] == ["pane-0", "pane-1"]
+        labels = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#results .model-label")]
+        assert labels[0].startswith("runs/r3/export") and labels[1].startswith("models/default")
+        # the model without a checker is drawn ungraded with a hint; the other one is graded
+        grade = driver.find_element(By.ID, "grade")
+        assert grade.is_enabled() and grade.is_selected()
+        assert "runs/r3/export" in driver.find_element(By.ID, "grade-note").text
+        assert driver.find_element(By.CSS_SELECTOR, "#pane-0 .pane-error").text == ""
+        assert driver.find_element(By.ID, "accuracy-0").text == ""
+        assert "hair" in driver.find_element(By.ID, "accuracy-1").text
+        _, graded = get_json(server, "/api/grid?model=models/default&tags=green+hair+red+eyes&seed=2&n=4&cols=4"
+                                     "&scale=1&grade=1&truncation=0.8")
+        assert driver.find_element(By.ID, "grid-1").get_attribute("src") == graded["image"]
+        _, plain = get_json(server, "/api/grid?model=runs/r3/export&tags=green+hair+red+eyes&seed=2&n=4&cols=4"
+                                    "&scale=1&truncation=0.8")
+        assert driver.find_element(By.ID, "grid-0").get_attribute("src") == plain["image"]
+        grade.click()  # it can be unticked, and the hint goes
+        wait.until(lambda d: d.find_element(By.ID, "grade-note").text == "")
+        assert "grade=1" not in driver.current_url and "truncation=0.8" in driver.current_url
+        assert driver.find_element(By.ID, "truncation").get_attribute("value") == "0.8"
+
+        # two sweeps stay on the page, the newest first, each the picture of the API (labelled)
+        driver.find_element(By.ID, "compare").click()  # back to one model
+        driver.find_element(By.ID, "sweep-eyes").click()
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#sweeps figure img")) == 1)
+        seed = driver.find_element(By.ID, "seed")
+        seed.clear()
+        seed.send_keys("7")
+        driver.find_element(By.ID, "sweep-hair").click()
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#sweeps figure img")) == 2)
+        captions = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#sweeps figcaption")]
+        assert "hair sweep" in captions[0] and "seed 7" in captions[0] and "eyes sweep" in captions[1]
+        rows = driver.find_element(By.ID, "rows").get_attribute("value")
+        _, sweep = get_json(server, f"/api/sweep?model=runs/r3/export&group=hair&tags=green+hair+red+eyes"
+                                    f"&rows={rows}&seed=7&scale=1&truncation=0.8")
+        assert driver.find_element(By.CSS_SELECTOR, "#sweeps figure img").get_attribute("src") == sweep["image"]
+        driver.find_element(By.CSS_SELECTOR, "#sweeps figure .close").click()
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#sweeps figure img")) == 1)
         severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE" and e["source"] != "network"]
         assert severe == []
     finally:

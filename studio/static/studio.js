@@ -1,5 +1,6 @@
 // tagface studio: plain JavaScript over the studio's JSON API (studio/server.py).
-// The URL holds the state (model, model2, tags, seed, n, cols, scale, grade): a link reproduces the picture.
+// The URL holds the state (model, model2, tags, seed, n, cols, scale, truncation, grade): a link reproduces
+// the picture, and the page draws a grid as soon as it opens.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -30,6 +31,11 @@ function activeModels() {
   return ids;
 }
 
+function hasChecker(id) {
+  const m = state.models.find((x) => x.id === id);
+  return !!(m && m.checker);
+}
+
 function modelLabel(id) {
   const m = state.models.find((x) => x.id === id);
   return m ? m.label : id;
@@ -56,10 +62,23 @@ async function loadVocab(model) {
     label.append(box, tag);
     others.append(label);
   }
-  $("grade").disabled = !v.checker;
-  $("grade").parentElement.title = v.checker
-    ? "outer ring: hair, inner ring: eyes; green when the tag checker reads the requested colour"
-    : v.checker_error;
+  gradeNote();
+}
+
+// The grade box stays usable: a model without a checker is drawn ungraded, with the hint beside the box.
+function gradeNote() {
+  const missing = activeModels().filter((id) => !hasChecker(id));
+  $("grade-note").textContent = $("grade").checked && missing.length
+    ? `not graded: ${missing.join(", ")} (no tag checker; python export.py RUN --checker DIR adds one)` : "";
+}
+
+function firstTags() {
+  const g = state.vocab.groups;
+  const pick = (group, wanted) => (g[group] || []).includes(wanted) ? wanted : (g[group] || [])[0];
+  const parts = [];
+  if (g.hair) parts.push(`${pick("hair", "blue")} hair`);
+  if (g.eyes) parts.push(`${pick("eyes", "red")} eyes`);
+  return parts.join(" ");
 }
 
 function composeTags() {
@@ -101,6 +120,7 @@ function gridParams() {
   return {
     tags: $("tags").value.trim(), seed: $("seed").value.trim() || "0", n: $("n").value.trim() || "25",
     cols: $("cols").value.trim() || "5", scale: $("scale").value, grade: $("grade").checked ? "1" : "0",
+    truncation: $("truncation").value.trim() || "1",
   };
 }
 
@@ -109,6 +129,7 @@ function saveUrl() {
   const q = new URLSearchParams({ model: $("model").value });
   if ($("compare").checked && $("model2").value) q.set("model2", $("model2").value);
   for (const key of ["tags", "seed", "n", "cols", "scale"]) q.set(key, p[key]);
+  if (Number(p.truncation) !== 1) q.set("truncation", p.truncation);
   if (p.grade === "1") q.set("grade", "1");
   history.replaceState(null, "", "?" + q.toString());
 }
@@ -162,7 +183,7 @@ function downloadFace(i, event) {
   const a = document.createElement("a");
   a.href = "/api/face.png?" + new URLSearchParams({
     model: data.model, tags: data.request.tags, seed: data.request.seed, n: data.request.n,
-    scale: data.request.scale, i: index,
+    scale: data.request.scale, truncation: data.request.truncation, i: index,
   });
   a.download = "";
   document.body.append(a); a.click(); a.remove();
@@ -228,15 +249,18 @@ async function generate() {
   saveUrl();
   const models = activeModels();
   for (let i = models.length; $(`pane-${i}`); i++) { $(`pane-${i}`).remove(); state.results[i] = null; }
+  models.forEach((model, i) => { pane(i).querySelector(".model-label").textContent = modelLabel(model); });
+  gradeNote();
   $("generate").disabled = true;
   $("status").textContent = "drawing…";
   const started = performance.now();
-  const times = [];
+  const times = models.map(() => null);  // in the panes' order (the link's), not the answers'
   await Promise.all(models.map(async (model, i) => {
+    const asked = { ...request, grade: request.grade === "1" && hasChecker(model) ? "1" : "0" };
     try {
-      const data = await api("/api/grid", { model, ...request });
-      showGrid(i, model, data, request);
-      times.push(data.ms);
+      const data = await api("/api/grid", { model, ...asked });
+      showGrid(i, model, data, asked);
+      times[i] = data.ms;
       if (i === 0) $("tags-error").textContent = "";
     } catch (err) {
       if (i === 0 && err.param === "tags") $("tags-error").textContent = err.message;
@@ -245,8 +269,9 @@ async function generate() {
   }));
   $("generate").disabled = false;
   const wall = Math.round(performance.now() - started);
-  $("status").textContent = times.length
-    ? `${request.n} faces, seed ${request.seed}: ${wall} ms (server ${times.map((t) => Math.round(t)).join(" + ")} ms)` : "";
+  const served = times.filter((t) => t !== null);
+  $("status").textContent = served.length
+    ? `${request.n} faces, seed ${request.seed}: ${wall} ms (server ${served.map((t) => Math.round(t)).join(" + ")} ms)` : "";
   document.body.dataset.generated = String(Number(document.body.dataset.generated || 0) + 1);
 }
 
@@ -255,6 +280,10 @@ function strip(container, model, title, data, extra) {
   const fig = document.createElement("figure");
   const cap = document.createElement("figcaption");
   cap.textContent = `${model} · ${title}`;
+  const close = document.createElement("button");
+  close.type = "button"; close.className = "close"; close.textContent = "×"; close.title = "remove";
+  close.addEventListener("click", () => fig.remove());
+  cap.append(" ", close);
   const img = document.createElement("img");
   img.src = data.image; img.width = data.width; img.height = data.height; img.alt = title;
   fig.append(cap, img);
@@ -268,37 +297,39 @@ function strip(container, model, title, data, extra) {
   const links = document.createElement("div");
   links.className = "links"; links.append(a);
   fig.append(links);
-  container.append(fig);
+  container.prepend(fig);  // several stay on the page, the newest first
+  return fig;
 }
 
 function errorBox(container, model, message) {
   const div = document.createElement("div");
   div.className = "error"; div.textContent = `${model}: ${message}`;
-  container.append(div);
+  container.prepend(div);
 }
 
 async function sweep(group) {
   const box = $("sweeps");
-  box.replaceChildren();
   const tags = $("tags").value.trim();
-  for (const model of activeModels()) {
+  const truncation = $("truncation").value.trim() || "1";
+  for (const model of activeModels().reverse()) {  // prepended: the first model ends on top
     try {
       const data = await api("/api/sweep", {
         model, group, tags, rows: $("rows").value, seed: $("seed").value || "0", scale: $("scale").value,
+        truncation,
       });
-      strip(box, model, `${group} sweep${tags ? " with " + tags : ""}`, data, `columns: ${data.columns.join(", ")}`);
+      strip(box, model, `${group} sweep${tags ? " with " + tags : ""}, seed ${$("seed").value || "0"}`, data);
     } catch (err) { errorBox(box, model, err.message); }
   }
 }
 
 async function interpolate() {
   const box = $("strips");
-  box.replaceChildren();
-  for (const model of activeModels()) {
+  for (const model of activeModels().reverse()) {
     try {
       const data = await api("/api/interpolate", {
         model, a: $("interp-a").value, b: $("interp-b").value, steps: $("steps").value,
         seed: $("seed").value || "0", scale: $("scale").value, tags: $("tags").value.trim(),
+        truncation: $("truncation").value.trim() || "1",
       });
       strip(box, model, data.label, data);
     } catch (err) { errorBox(box, model, err.message); }
@@ -390,14 +421,13 @@ async function start() {
   $("model2").value = known(url.get("model2")) ? url.get("model2") : (second ? second.id : $("model").value);
   $("compare").checked = known(url.get("model2"));
   $("model2").disabled = !$("compare").checked;
-  for (const key of ["seed", "n", "cols"]) if (url.has(key)) $(key).value = url.get(key);
+  for (const key of ["seed", "n", "cols", "truncation"]) if (url.has(key)) $(key).value = url.get(key);
   if (url.has("scale")) $("scale").value = url.get("scale");
   $("grade").checked = url.get("grade") === "1";
   await loadVocab($("model").value);
-  if (url.has("tags")) {
-    $("tags").value = url.get("tags");
-    if (await checkTags()) await generate();
-  }
+  // a grid as soon as the page opens: the link's tags, else a first pair of the model's colours
+  $("tags").value = url.has("tags") ? url.get("tags") : firstTags();
+  if (await checkTags()) await generate();
 
   $("model").addEventListener("change", async () => {
     await loadVocab($("model").value);
@@ -406,6 +436,7 @@ async function start() {
   });
   $("compare").addEventListener("change", () => {
     $("model2").disabled = !$("compare").checked;
+    gradeNote();
     if (state.results.some(Boolean)) generate();
   });
   $("model2").addEventListener("change", () => { if (state.results.some(Boolean)) generate(); });
@@ -418,7 +449,9 @@ async function start() {
     $("seed").value = String(Math.floor(Math.random() * 2147483647));
     generate();
   });
-  $("grade").addEventListener("change", () => { if (state.results.some(Boolean)) generate(); });
+  $("grade").addEventListener("change", () => { gradeNote(); if (state.results.some(Boolean)) generate(); });
+  $("truncation").addEventListener("keydown", (e) => { if (e.key === "Enter") generate(); });
+  $("truncation").addEventListener("change", () => { if (state.results.some(Boolean)) generate(); });
   $("generate").addEventListener("click", generate);
   $("sweep-hair").addEventListener("click", () => sweep("hair"));
   $("sweep-eyes").addEventListener("click", () => sweep("eyes"));
