@@ -1,7 +1,7 @@
 """What data a run trained on: RUN/data.csv records each image's id, its side
 of the held-out split, its tags and a digest of its pixels. A resumed run is
 checked against it, so an edited data set can neither re-draw the split nor
-move held-out images into training unnoticed (the README's "never trained on").
+move held-out images into training unnoticed (docs/training.md's "never trained on").
 
 A changed data set is refused rather than continued: which side a new row
 should go to (it may be the twin of a held-out image) is not a question to

@@ -18,7 +18,7 @@ from bench import real_data
 def main():
     p = real_data.parser(__doc__, __spec__)
     p.add_argument("--checker", default="models/checker")
-    p.add_argument("--seed", type=int, default=2, help="noise seed of evaluate.metrics (the README's: 2)")
+    p.add_argument("--seed", type=int, default=2, help="noise seed of evaluate.metrics (docs/default-model.md's: 2)")
     p.add_argument("--n-fd", type=int, default=476, help="images per Frechet side (4 x 119 pairs)")
     args = p.parse_args()
     import numpy as np
