@@ -26,7 +26,8 @@ from tags.parser import Query
 
 @dataclass(frozen=True)
 class SearchSettings:
-    """How hard to look (the defaults were chosen with bench/quality/edit_quality.py)."""
+    """How hard to look and how an edit is drawn (chosen with bench/quality/edit_quality.py on 30
+    held-out faces of --seed 0; the figures in docs/recolour.md are 100 other faces, --seed 1)."""
 
     starts: int = 64           # random z scored by one forward pass
     kept: int = 2              # best starts refined by gradient search, side by side
@@ -34,6 +35,10 @@ class SearchSettings:
     lr: float = 0.05
     offset: bool = True        # also fit a per-image offset of G's 8x8 feature map
     offset_weight: float = 0.5  # L2 pull of the offset towards 0 (keeps the edit's colours free)
+    regions: bool = True       # an edit changes only where its groups live (see FaceEditor.draw)
+    region_low: float = 0.1    # a group's region: where its colours move G's pixels by more than
+    region_high: float = 0.4   # low (fully at high) x the most they move anywhere in the face
+    region_fade: float = 0.5   # how far the offset gives way inside an edited group's region (1: fully)
 
 
 @dataclass
@@ -106,11 +111,57 @@ class FaceEditor:
         return self._back([h0 + offset, embedding], training=False).numpy()
 
     def draw(self, found: Found, tagsets: list[TagSet]) -> np.ndarray:
-        """uint8 [n, S, S, 3]: the found face under each tag set."""
+        """uint8 [n, S, S, 3]: the found face under each tag set.
+
+        With `regions` (the default) a tag set that changes some groups of the source changes the
+        face only where those groups live: there the feature-map offset (which holds the source's
+        own colours) gives way to the new tags, and where only the other groups live the pixels are
+        the reconstruction's, so "green hair" keeps the source's eyes. A group's region is where G,
+        at the found z, moves the pixels when that group alone runs through its colours; G alone
+        says so, not the checker that grades the edit."""
         n = len(tagsets)
         z = np.repeat(found.z[None], n, 0)
         offset = np.repeat(found.offset[None], n, 0)
-        return to_uint8(self._draw(z, offset, self.vocab.conditions(tagsets)))
+        conds = self.vocab.conditions(tagsets)
+        changed = [[g for g in self.vocab.groups if t.get(g) != found.source.get(g)] for t in tagsets]
+        if not self.settings.regions or not any(changed):
+            return to_uint8(self._draw(z, offset, conds))
+        regions = self._regions(found)
+        size = self.config.image_size
+        cell = size // offset.shape[1]
+        asked = np.stack([np.max([regions[g] for g in c], 0) if c else np.zeros((size, size)) for c in changed])
+        pooled = asked.reshape(n, offset.shape[1], cell, offset.shape[2], cell).mean((2, 4))
+        fade = self.settings.region_fade * pooled[..., None]
+        images = self._draw(z, offset * (1.0 - fade).astype(np.float32), conds)
+        recon = self._draw(found.z[None], found.offset[None], self.vocab.conditions([found.source]))[0]
+        for i, c in enumerate(changed):
+            kept = [g for g in self.vocab.groups if g not in c]
+            if c and kept:
+                weight = np.clip(np.max([regions[g] for g in kept], 0) - asked[i], 0.0, 1.0)[..., None]
+                images[i] = weight * recon + (1.0 - weight) * images[i]
+        return to_uint8(images)
+
+    def _regions(self, found: Found) -> dict[str, np.ndarray]:
+        """{group: float [S, S] in [0, 1]}: where that group's colours move G's pixels (each other
+        value of the group drawn at the found z and offset, against the reconstruction), smoothed and
+        scaled by its largest move (region_low..region_high of it ramp 0 -> 1)."""
+        from scipy.ndimage import gaussian_filter
+
+        s, source, out = self.settings, found.source, {}
+        recon = self._draw(found.z[None], found.offset[None], self.vocab.conditions([source]))[0]
+        for group, values in self.vocab.groups.items():
+            others = [self.vocab.tagset({**source.as_dict(), group: v}, source.extras)
+                      for v in values if v != source.get(group)]
+            if not others:
+                out[group] = np.zeros(recon.shape[:2])
+                continue
+            k = len(others)
+            drawn = self._draw(np.repeat(found.z[None], k, 0), np.repeat(found.offset[None], k, 0),
+                               self.vocab.conditions(others))
+            move = gaussian_filter(np.abs(drawn - recon).mean((0, 3)), 1.5)
+            scaled = move / max(float(move.max()), 1e-6)
+            out[group] = np.clip((scaled - s.region_low) / (s.region_high - s.region_low), 0.0, 1.0)
+        return out
 
     # ------------------------------------------------------------ search
     def _pixel_loss(self, image, target):

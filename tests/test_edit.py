@@ -136,3 +136,31 @@ def test_edited_tags_replace_only_the_named_groups():
     assert edited_tags(source, parse("aqua eyes white hair", vocab), vocab).text == "white hair aqua eyes"
     sweep = sweep_tags(source, "hair", vocab)
     assert [t.get("hair") for t in sweep] == vocab.groups["hair"] and {t.get("eyes") for t in sweep} == {"red"}
+
+
+@pytest.mark.slow
+def test_an_edit_changes_the_face_only_where_its_groups_live(face_file):
+    """A hair edit stays nearer the reconstruction than a plain redraw where the eyes live more than
+    the hair (there the pixels are blended back to the source's), and moves the hair's region; the
+    reconstruction itself (nothing asked) is left alone. On the bundled model: the tiny run's G tints
+    the whole face for any tag, so its eyes have no region of their own."""
+    from editing.editor import SearchSettings
+    from editing.recolour import Recolourer, read_face
+
+    model = ROOT / "models" / "default"
+    recolour = Recolourer(model)
+    face = read_face(face_file, recolour.size)
+    found = recolour.find(face, recolour.source_tags(face, "blue hair red eyes"), seed=0)
+    editor = recolour.editor
+    regions = editor._regions(found)
+    assert set(regions) == {"hair", "eyes"} and all(0 <= r.min() and r.max() == 1 for r in regions.values())
+    kept = np.clip(regions["eyes"] - regions["hair"], 0, 1) >= 0.5  # where the blend is mostly the source's
+    assert kept.any()
+    recon = recolour.reconstruction(found).astype(int)
+    _, edit = recolour.edit(found, "green hair")
+    plain = Recolourer(model, SearchSettings(regions=False))
+    plain_edit = plain.editor.draw(found, [plain.vocab.tagset({"hair": "green", "eyes": "red"})])[0].astype(int)
+    assert np.abs(edit[kept] - recon[kept]).mean() < 0.9 * np.abs(plain_edit[kept] - recon[kept]).mean()
+    hair = regions["hair"] == 1
+    assert np.abs(edit[hair] - recon[hair]).mean() > 2
+    np.testing.assert_array_equal(editor.draw(found, [found.source])[0], recon)  # nothing asked, nothing moved
