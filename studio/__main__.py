@@ -2,19 +2,19 @@
 import argparse
 import sys
 
-from common.cli import ArgumentParser
+from common.cli import ArgumentParser, DefaultsHelpFormatter
 from studio.server import DEFAULT_PORT, serve
 
 
 def main(argv=None) -> int:
-    p = ArgumentParser(prog="python -m studio",
-                                description="A local web page to make, compare and grade faces.")
+    p = ArgumentParser(prog="python -m studio", description="A local web page to make, compare and grade faces.",
+                       formatter_class=DefaultsHelpFormatter)
     p.add_argument("--model", default=None,
                    help="model selected first (default: models/default); every model under models/ "
                         "and runs/*/export is listed too")
-    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any free)")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help="port; 0 = any free port")
     p.add_argument("--host", default="127.0.0.1",
-                   help="address to listen on (default 127.0.0.1: this machine only)")
+                   help="address to listen on; 127.0.0.1 is this machine only, 0.0.0.0 the network")
     p.add_argument("--root", default=None, help=argparse.SUPPRESS)  # another project folder (tests)
     args = p.parse_args(argv)
     if args.root:

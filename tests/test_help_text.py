@@ -10,7 +10,7 @@ from tests.conftest import ROOT
 
 CLIS = [["train.py"], ["generate.py"], ["export.py"], ["-m", "report"], ["-m", "evaluate.metrics"],
         ["-m", "checker", "train"], ["-m", "checker", "eval"], ["-m", "evaluate.baseline"],
-        ["-m", "evaluate.compare"], ["-m", "preprocess"], ["-m", "tags"]]
+        ["-m", "evaluate.compare"], ["-m", "preprocess"], ["-m", "tags"], ["-m", "studio"]]
 
 
 def _help(*cmd) -> str:

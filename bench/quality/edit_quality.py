@@ -22,8 +22,6 @@ Prints the aggregate figures beside the targets, with the CPU; writes one CSV ro
 """
 import csv
 import os
-import platform
-import subprocess
 import sys
 import time
 from dataclasses import fields
@@ -31,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import ROOT, real_data
+from bench import ROOT, cpu_name, real_data
 from common.cli import UserError, exit_on_user_error
 from common.quiet import quiet_libraries
 
@@ -49,15 +47,6 @@ def grey_ssim(a: np.ndarray, b: np.ndarray) -> float:
     from skimage.metrics import structural_similarity
 
     return float(structural_similarity(rgb2gray(a), rgb2gray(b), data_range=1.0))
-
-
-def cpu_name() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
-        name = next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name"))
-    except (OSError, StopIteration, subprocess.SubprocessError):
-        name = platform.processor() or "unknown CPU"
-    return f"{name}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start"
 
 
 def unseen_heldout(data) -> np.ndarray:

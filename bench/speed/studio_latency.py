@@ -11,22 +11,11 @@ Target (issue 14): a 5x5 grid in < 0.3 s warm.
 """
 import os
 import statistics
-import subprocess
 import threading
 import time
 import urllib.request
 
-from bench import parser
-
-
-def cpu_model() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown CPU (no lscpu)"
-    fields = dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
-    name = fields.get("Model name", "unknown CPU").strip()
-    return f"{name}, {os.cpu_count()} logical CPUs"
+from bench import cpu_name, parser
 
 
 def main():
@@ -46,7 +35,7 @@ def main():
         ("same with grade=1 (checker marks + accuracy)", "/api/grid?tags=blue+hair+red+eyes&n=25&cols=5&scale=2&grade=1"),
         ("grid PNG download, zoom 1", "/api/grid.png?tags=blue+hair+red+eyes&n=25&cols=5"),
     ]
-    print(f"CPU: {cpu_model()}; load average {os.getloadavg()[0]:.2f} at start")
+    print(f"CPU: {cpu_name()} at the start")
     print(f"studio start-up (model load + warm-up): {start_s:.2f} s")
     worst = 0.0
     for title, path in cases:
