@@ -276,6 +276,20 @@ async function generate() {
 }
 
 // ------------------------------------------------------------ sweeps and interpolation
+function addNote(fig, text, className = "colnames") {
+  const note = document.createElement("div");
+  note.className = className; note.textContent = text;
+  fig.append(note);
+}
+
+function addDownload(fig, href, filename) {
+  const a = document.createElement("a");
+  a.href = href; a.download = filename; a.textContent = `download ${filename}`;
+  const links = document.createElement("div");
+  links.className = "links"; links.append(a);
+  fig.append(links);
+}
+
 function strip(container, model, title, data, extra) {
   const fig = document.createElement("figure");
   const cap = document.createElement("figcaption");
@@ -287,16 +301,8 @@ function strip(container, model, title, data, extra) {
   const img = document.createElement("img");
   img.src = data.image; img.width = data.width; img.height = data.height; img.alt = title;
   fig.append(cap, img);
-  if (extra) {
-    const note = document.createElement("div");
-    note.className = "colnames"; note.textContent = extra;
-    fig.append(note);
-  }
-  const a = document.createElement("a");
-  a.href = data.image; a.download = data.filename; a.textContent = `download ${data.filename}`;
-  const links = document.createElement("div");
-  links.className = "links"; links.append(a);
-  fig.append(links);
+  if (extra) addNote(fig, extra);
+  addDownload(fig, data.image, data.filename);
   container.prepend(fig);  // several stay on the page, the newest first
   return fig;
 }
@@ -375,19 +381,9 @@ async function recolour() {
     fig.append(cap, picture(data.original, "the face", "edit-original"), " ",
                picture(data.reconstruction, "its reconstruction", "edit-reconstruction"), " ",
                picture(data.edit, data.tags, "edit-image"));
-    const note = document.createElement("div");
-    note.className = "colnames"; note.textContent = "original · reconstruction · edit";
-    fig.append(note);
-    for (const warning of data.warnings) {
-      const w = document.createElement("div");
-      w.className = "warning"; w.textContent = `warning: ${warning}`;
-      fig.append(w);
-    }
-    const a = document.createElement("a");
-    a.href = data.edit; a.download = data.filename; a.textContent = `download ${data.filename}`;
-    const links = document.createElement("div");
-    links.className = "links"; links.append(a);
-    fig.append(links);
+    addNote(fig, "original · reconstruction · edit");
+    for (const warning of data.warnings) addNote(fig, `warning: ${warning}`, "warning");
+    addDownload(fig, data.edit, data.filename);
     box.append(fig);
     for (const [group, sweepData] of Object.entries(data.sweeps)) {
       const s = document.createElement("figure");
