@@ -7,14 +7,31 @@ Standard library only.
 from __future__ import annotations
 
 import importlib.util
+import os
+import signal
 import sys
 from pathlib import Path
 
 NEEDED = ("numpy", "imageio", "skimage")
 
 
+def quiet_ctrl_c_while_starting() -> None:
+    """Until a CLI's main() sets its own handler (common.cli.exit_on_user_error), a Ctrl-C during the
+    module-level imports ends as one line and exit status 130, not a KeyboardInterrupt traceback:
+    nothing has been written yet, so there is nothing to clean up."""
+    def stop(signum, frame):
+        os.write(2, b"stopped by Ctrl-C (SIGINT)\n")
+        os._exit(130)
+
+    signal.signal(signal.SIGINT, stop)
+
+
 def require_packages(program: str, needed: tuple[str, ...] = NEEDED) -> None:
-    """Exit with status 2 and one line on stderr when a needed package is missing."""
+    """Exit with status 2 and one line on stderr when a needed package is missing. When `program`
+    is the script being run (not a module a test imports), a Ctrl-C during the imports that follow
+    is first made one line (quiet_ctrl_c_while_starting)."""
+    if Path(sys.argv[0]).name == program:
+        quiet_ctrl_c_while_starting()
     missing = [name for name in needed if importlib.util.find_spec(name) is None]
     if not missing:
         return

@@ -2,8 +2,13 @@
 import argparse
 import sys
 
-from common.cli import ArgumentParser, DefaultsHelpFormatter, exit_on_user_error
-from preprocess.cache import DUPLICATE_MODES
+from common.env import quiet_ctrl_c_while_starting
+
+if __name__ == "__main__":  # python -m preprocess (not a test importing main)
+    quiet_ctrl_c_while_starting()  # a Ctrl-C during the imports below: one line, exit 130
+
+from common.cli import ArgumentParser, DefaultsHelpFormatter, exit_on_user_error  # noqa: E402
+from preprocess.cache import DUPLICATE_MODES  # noqa: E402
 
 
 @exit_on_user_error
