@@ -116,6 +116,10 @@ def exit_on_user_error(main):
             raise KeyboardInterrupt
 
         previous = _set_sigint(on_sigint)
+        if getattr(previous, "only_while_importing", False):  # common.env's: its job ends where main starts
+            import signal
+
+            previous = signal.default_int_handler
         try:
             return main(*args, **kwargs)
         except KeyboardInterrupt:  # Ctrl-C before a tool's own handler is set (imports, loading)

@@ -18,11 +18,13 @@ NEEDED = ("numpy", "imageio", "skimage")
 def quiet_ctrl_c_while_starting() -> None:
     """Until a CLI's main() sets its own handler (common.cli.exit_on_user_error), a Ctrl-C during the
     module-level imports ends as one line and exit status 130, not a KeyboardInterrupt traceback:
-    nothing has been written yet, so there is nothing to clean up."""
+    nothing has been written yet, and an exception raised inside an import can be swallowed by a
+    library's own try/except, so the process ends at once (os._exit)."""
     def stop(signum, frame):
         os.write(2, b"stopped by Ctrl-C (SIGINT)\n")
         os._exit(130)
 
+    stop.only_while_importing = True  # common.cli.exit_on_user_error puts Python's own back after main
     signal.signal(signal.SIGINT, stop)
 
 
