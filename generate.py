@@ -111,8 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         raise UserError("--best-of picks each cell's face on its own, which would break the fixed z of "
                         "--sweep and --interpolate; use it with --tags or --tags-file")
     if args.serve and (args.best_of > 1 or args.truncation != 1.0):
-        raise UserError("the studio has no --truncation or --best-of yet (it would ignore them); "
-                        "draw with them on the command line instead")
+        raise UserError("--serve takes no --truncation or --best-of: the studio page has its own truncation "
+                        "control (and no best-of yet); draw best-of on the command line instead")
     if args.edit or args.from_tags or args.strip:
         return _edit(args)
     if args.serve:

@@ -116,7 +116,7 @@ def test_best_of_k_from_the_command_line_and_its_errors(tiny_run, tmp_path):
     assert r.returncode == 0 and "hair" in r.stdout, r.stderr
     for option in (["--best-of", "4"], ["--truncation", "0.7"]):  # the studio would silently ignore them
         r = gen("--model", str(old), "--serve", *option, cwd=tmp_path)
-        assert r.returncode == 2 and "the studio has no --truncation or --best-of" in r.stderr, r.stderr
+        assert r.returncode == 2 and "--serve takes no --truncation or --best-of" in r.stderr, r.stderr
     # a sweep or an interpolation holds z fixed along a row: a per-cell pick would break that
     for extra in (["--sweep", "hair"], ["--interpolate", "blue hair", "red hair"]):
         r = gen("--model", str(tiny_run / "export"), *extra, "--best-of", "4", "--out", "s.png", cwd=tmp_path)

@@ -255,18 +255,22 @@ async function generate() {
   $("status").textContent = "drawing…";
   const started = performance.now();
   const times = models.map(() => null);  // in the panes' order (the link's), not the answers'
+  const ticket = state.ticket = (state.ticket || 0) + 1;  // only the newest request's answers are shown
   await Promise.all(models.map(async (model, i) => {
     const asked = { ...request, grade: request.grade === "1" && hasChecker(model) ? "1" : "0" };
     try {
       const data = await api("/api/grid", { model, ...asked });
+      if (ticket !== state.ticket) return;
       showGrid(i, model, data, asked);
       times[i] = data.ms;
       if (i === 0) $("tags-error").textContent = "";
     } catch (err) {
+      if (ticket !== state.ticket) return;
       if (i === 0 && err.param === "tags") $("tags-error").textContent = err.message;
       showPaneError(i, model, err.message);
     }
   }));
+  if (ticket !== state.ticket) return;  // a newer request owns the panes and the status line
   $("generate").disabled = false;
   const wall = Math.round(performance.now() - started);
   const served = times.filter((t) => t !== null);
@@ -446,8 +450,7 @@ async function start() {
     generate();
   });
   $("grade").addEventListener("change", () => { gradeNote(); if (state.results.some(Boolean)) generate(); });
-  $("truncation").addEventListener("keydown", (e) => { if (e.key === "Enter") generate(); });
-  $("truncation").addEventListener("change", () => { if (state.results.some(Boolean)) generate(); });
+  $("truncation").addEventListener("change", () => { if (state.results.some(Boolean)) generate(); });  // Enter too
   $("generate").addEventListener("click", generate);
   $("sweep-hair").addEventListener("click", () => sweep("hair"));
   $("sweep-eyes").addEventListener("click", () => sweep("eyes"));
