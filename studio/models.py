@@ -13,6 +13,8 @@ import json
 import os
 from pathlib import Path
 
+from checker.checker import find_checker_dir
+
 # Keys of evaluate.metrics' metrics.json / eval.csv shown beside a model.
 KEY_METRICS = ("acc_hair", "acc_eyes", "diversity_ratio", "frechet_generated_vs_real")
 
@@ -92,7 +94,7 @@ def find_models(root: Path) -> dict[str, Path]:
     return found
 
 
-def describe(model_id: str, folder: Path, checker_file: str) -> dict:
+def describe(model_id: str, folder: Path) -> dict:
     facts = model_facts(folder)
     parts = [model_id]
     if facts["step"] is not None:
@@ -104,5 +106,5 @@ def describe(model_id: str, folder: Path, checker_file: str) -> dict:
     if "frechet_generated_vs_real" in m:
         parts.append(f"Frechet {m['frechet_generated_vs_real']:.0f}")
     return {"id": model_id, "label": " · ".join(parts), "step": facts["step"], "metrics": m,
-            "metrics_file": facts["metrics_file"], "checker": (folder / checker_file).is_file(),
+            "metrics_file": facts["metrics_file"], "checker": find_checker_dir(folder) is not None,  # where the server looks
             "litert": (folder / "generator.tflite").is_file()}

@@ -178,10 +178,8 @@ class Studio:
         return find_models(self.root) | self._extra
 
     def model_list(self) -> dict:
-        from sampling.export import CHECKER_JSON as checker_json
-
         return {"default": self.default_id,
-                "models": [describe(k, v, checker_json) | {"loads": self.loads.get(k, 0)}
+                "models": [describe(k, v) | {"loads": self.loads.get(k, 0)}
                            for k, v in self.models().items()]}
 
     def resolve(self, value: str | None) -> tuple[str, Path]:
