@@ -15,7 +15,7 @@ generate.py imports it only for --edit, the studio only on an upload.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -27,7 +27,8 @@ from tags.parser import Query
 @dataclass(frozen=True)
 class SearchSettings:
     """How hard to look and how an edit is drawn (chosen with bench/quality/edit_quality.py on 30
-    held-out faces of --seed 0; the figures in docs/recolour.md are 100 other faces, --seed 1)."""
+    held-out faces of --seed 0; the figures in docs/recolour.md are 100 other faces, --seed 1). The
+    offset's gain in a cell is 1 - max(region_fade x edited groups' region, kept_fade x kept groups')."""
 
     starts: int = 64           # random z scored by one forward pass
     kept: int = 2              # best starts refined by gradient search, side by side
@@ -39,6 +40,7 @@ class SearchSettings:
     region_low: float = 0.1    # a group's region: where its colours move G's pixels by more than
     region_high: float = 0.4   # low (fully at high) x the most they move anywhere in the face
     region_fade: float = 0.5   # how far the offset gives way inside an edited group's region (1: fully)
+    kept_fade: float = 0.4     # how far it gives way where the kept groups live (the reconstruction too)
 
 
 @dataclass
@@ -49,6 +51,7 @@ class Found:
     z: np.ndarray        # float32 [nz] in [-1, 1]
     offset: np.ndarray   # float32 [8, 8, filters] (zeros without the offset)
     loss: float          # mean |x - G| + mean (x - G)^2 of the reconstruction, pixels in [-1, 1]
+    regions: dict | None = field(default=None, repr=False, compare=False)  # FaceEditor.regions, once drawn
 
 
 def edited_tags(source: TagSet, query: Query, vocab) -> TagSet:
@@ -118,28 +121,50 @@ class FaceEditor:
         own colours) gives way to the new tags, and where only the other groups live the pixels are
         the reconstruction's, so "green hair" keeps the source's eyes. A group's region is where G,
         at the found z, moves the pixels when that group alone runs through its colours; G alone
-        says so, not the checker that grades the edit."""
-        n = len(tagsets)
+        says so, not the checker that grades the edit. With `kept_fade`, the offset also gives way
+        a little where the kept groups live, so their colours are the tags' as G draws them
+        rather than whatever the offset absorbed (small eyes, mostly)."""
+        return to_uint8(self._drawn(found, tagsets))
+
+    def _drawn(self, found: Found, tagsets: list[TagSet]) -> np.ndarray:
+        """`draw` in G's own range [-1, 1], float32."""
+        n, s = len(tagsets), self.settings
         z = np.repeat(found.z[None], n, 0)
         offset = np.repeat(found.offset[None], n, 0)
         conds = self.vocab.conditions(tagsets)
         changed = [[g for g in self.vocab.groups if t.get(g) != found.source.get(g)] for t in tagsets]
-        if not self.settings.regions or not any(changed):
-            return to_uint8(self._draw(z, offset, conds))
-        regions = self._regions(found)
+        if not s.regions or not (any(changed) or s.kept_fade > 0):
+            return self._draw(z, offset, conds)
+        regions = self.regions(found)
+        groups = list(self.vocab.groups)
+        asked = np.stack([self._union(regions, c) for c in changed])
+        kept = np.stack([self._union(regions, [g for g in groups if g not in c]) for c in changed])
+        fade = np.maximum(s.region_fade * asked, s.kept_fade * kept)
+        images = self._draw(z, offset * self._offset_gain(fade), conds)
+        if any(changed):
+            recon = self._drawn(found, [found.source])[0]
+            for i, c in enumerate(changed):
+                if c and len(c) < len(groups):
+                    weight = np.clip(kept[i] - asked[i], 0.0, 1.0)[..., None]
+                    images[i] = weight * recon + (1.0 - weight) * images[i]
+        return images
+
+    def _union(self, regions: dict[str, np.ndarray], groups: list[str]) -> np.ndarray:
         size = self.config.image_size
-        cell = size // offset.shape[1]
-        asked = np.stack([np.max([regions[g] for g in c], 0) if c else np.zeros((size, size)) for c in changed])
-        pooled = asked.reshape(n, offset.shape[1], cell, offset.shape[2], cell).mean((2, 4))
-        fade = self.settings.region_fade * pooled[..., None]
-        images = self._draw(z, offset * (1.0 - fade).astype(np.float32), conds)
-        recon = self._draw(found.z[None], found.offset[None], self.vocab.conditions([found.source]))[0]
-        for i, c in enumerate(changed):
-            kept = [g for g in self.vocab.groups if g not in c]
-            if c and kept:
-                weight = np.clip(np.max([regions[g] for g in kept], 0) - asked[i], 0.0, 1.0)[..., None]
-                images[i] = weight * recon + (1.0 - weight) * images[i]
-        return to_uint8(images)
+        return np.max([regions[g] for g in groups], 0) if groups else np.zeros((size, size))
+
+    def _offset_gain(self, fade: np.ndarray) -> np.ndarray:
+        """float32 [n, 8, 8, 1]: 1 - fade (per pixel, [n, S, S]) pooled to the offset's 8x8 cells."""
+        n, cells = fade.shape[0], self._offset.shape[1]
+        cell = self.config.image_size // cells
+        pooled = fade.reshape(n, cells, cell, cells, cell).mean((2, 4))
+        return (1.0 - np.clip(pooled, 0.0, 1.0)[..., None]).astype(np.float32)
+
+    def regions(self, found: Found) -> dict[str, np.ndarray]:
+        """`_regions(found)`, drawn once per found face (a sweep and its edits share them)."""
+        if found.regions is None:
+            found.regions = self._regions(found)
+        return found.regions
 
     def _regions(self, found: Found) -> dict[str, np.ndarray]:
         """{group: float [S, S] in [0, 1]}: where that group's colours move G's pixels (each other

@@ -165,4 +165,30 @@ def test_an_edit_changes_the_face_only_where_its_groups_live(face_file):
     assert np.abs(edit[kept] - recon[kept]).mean() < 0.9 * np.abs(plain_edit[kept] - recon[kept]).mean()
     hair = regions["hair"] == 1
     assert np.abs(edit[hair] - recon[hair]).mean() > 2
-    np.testing.assert_array_equal(editor.draw(found, [found.source])[0], recon)  # nothing asked, nothing moved
+
+
+@pytest.mark.slow
+def test_the_offset_gives_way_where_the_kept_groups_live(face_file):
+    """kept_fade: where a group lives, the reconstruction moves from what the feature-map offset
+    absorbed towards G's own drawing of the source's tags (its eyes in the tags' colour); with
+    kept_fade 0 it is the plain reconstruction. On the bundled model, whose groups have regions."""
+    from editing.editor import SearchSettings
+    from editing.recolour import Recolourer, read_face
+
+    model = ROOT / "models" / "default"
+    plain = Recolourer(model, SearchSettings(kept_fade=0.0))
+    face = read_face(face_file, plain.size)
+    found = plain.find(face, plain.source_tags(face, "blue hair red eyes"), seed=0)
+    editor = plain.editor
+    own = editor._draw(found.z[None], np.zeros_like(found.offset)[None],
+                       plain.vocab.conditions([found.source]))[0]
+    own = ((own + 1.0) * 127.5).clip(0, 255)
+    plain_recon = plain.reconstruction(found).astype(float)
+    faded = Recolourer(model, SearchSettings(kept_fade=1.0))
+    faded_recon = faded.editor.draw(found, [found.source])[0].astype(float)
+    lives = np.max(list(editor.regions(found).values()), 0) == 1
+    assert lives.any()
+    assert np.abs(faded_recon - own)[lives].mean() < 0.8 * np.abs(plain_recon - own)[lives].mean()
+    nowhere = np.max(list(editor.regions(found).values()), 0) == 0
+    if nowhere.any():  # far from every group the offset stays: the face's own pixels
+        assert np.abs(faded_recon - plain_recon)[nowhere].mean() < np.abs(faded_recon - plain_recon)[lives].mean()
