@@ -73,7 +73,7 @@ def test_fresh_clone_run_sh_and_test_sh_each_set_up_the_venv(tmp_path, order):
     env = _quiet_env(PYTHON=str(fake))
 
     def test_sh():
-        return subprocess.run(["./test.sh", "tests/test_layers.py"], cwd=clone, env=env, capture_output=True,
+        return subprocess.run(["./test.sh", "tests/test_architecture_layers.py"], cwd=clone, env=env, capture_output=True,
                               text=True, timeout=600)
 
     def run_sh():
@@ -94,7 +94,7 @@ def test_fresh_clone_run_sh_and_test_sh_each_set_up_the_venv(tmp_path, order):
     assert "passed" in out.stdout and "failed" not in out.stdout, out.stdout
     # pyproject.toml's pytest settings are the ones in force
     assert "configfile: pyproject.toml" in subprocess.run(
-        [str(clone / ".venv/bin/python"), "-m", "pytest", "--co", "-q", "tests/test_layers.py", "-v"],
+        [str(clone / ".venv/bin/python"), "-m", "pytest", "--co", "-q", "tests/test_architecture_layers.py", "-v"],
         cwd=clone, env=env, capture_output=True, text=True).stdout
 
 

@@ -342,3 +342,16 @@ def test_the_test_only_switch_leaves_out_the_tflite_files_and_keras_draws_the_sa
     export_run(tiny_run, tmp_path / "both")
     assert sorted(p.name for p in (tmp_path / "both").glob("*.tflite")) == []
     assert load_generator(tmp_path / "both").backend == "tensorflow"
+
+
+def test_resume_with_a_damaged_state_file_continues_from_the_newest_checkpoint(tmp_path, tiny_run, capsys):
+    import shutil
+
+    from train import main
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    (run / "checkpoints" / "checkpoint").write_text("garbage {{{")
+    assert main(["--run-dir", str(run), "--resume", "--steps", "47", "--no-progress"]) == 0, capsys.readouterr()
+    err = capsys.readouterr().err
+    assert "is damaged; using the" in err and "resumed at step 45" in err, err

@@ -5,7 +5,7 @@ import shutil
 import numpy as np
 import pytest
 
-from tests.test_generate_cli import gen
+from tests.test_cli_generate import gen
 
 
 @pytest.fixture(scope="module")

@@ -297,3 +297,80 @@ def test_a_config_written_before_the_duplicates_setting_keeps_the_split_by_id():
     del old["duplicates"]
     assert TrainConfig.from_dict(old).duplicates == "ignore"
     assert TrainConfig().duplicates == "group"
+
+
+# --- build_or_load on awkward CSVs (issue 15)
+def test_duplicate_ids_are_kept_once_and_never_straddle_the_split(tmp_path):
+    import csv
+
+    from preprocess.cache import build_or_load
+    from preprocess.synthetic import write_synthetic_set
+
+    faces = write_synthetic_set(tmp_path / "faces", 6, size=32, seed=1, hair=["blue", "red"], eyes=["red"],
+                                formats=("2018",))
+    lines = (faces / "tags_2018.csv").read_text().splitlines()
+    doubled = lines + lines + [lines[0].split(",")[0] + ",red hair red eyes"]  # same id, other tags
+    (faces / "dup.csv").write_text("\n".join(doubled) + "\n")
+    data = build_or_load(faces / "images", faces / "dup.csv", size=32, cache_dir=tmp_path / "c", holdout=0.5,
+                         progress=False)
+    assert len(data) == len(lines) and len(set(data.ids.tolist())) == len(lines)
+    held = set(data.ids[data.holdout].tolist())
+    train = set(data.ids[~data.holdout].tolist())
+    assert held and train and not held & train
+    with open(data.report_path, newline="") as fh:
+        reasons = [r["reason"] for r in csv.DictReader(fh)]
+    assert len(reasons) == len(lines) + 1 and all(r.startswith("duplicate id") for r in reasons)
+    assert data.skipped == {"duplicate id": len(lines) + 1}
+
+
+def test_file_name_ids_are_accepted_in_2018_csvs(tmp_path):
+    from preprocess.cache import build_or_load
+    from preprocess.synthetic import write_synthetic_set
+
+    faces = write_synthetic_set(tmp_path / "faces", 2, size=32, seed=1, hair=["blue", "red"], eyes=["red"],
+                                formats=("2018",))
+    rows = []
+    for i, line in enumerate((faces / "tags_2018.csv").read_text().splitlines()):
+        image_id, tags = line.split(",", 1)
+        new_id = ["a", "img_00"][i % 2] + str(i)
+        (faces / "images" / f"{image_id}.jpg").rename(faces / "images" / f"{new_id}.jpg")
+        rows.append(f"{new_id},{tags}")
+    rows.append("../secret,blue hair red eyes")
+    (faces / "named.csv").write_text("\n".join(rows) + "\n")
+    data = build_or_load(faces / "images", faces / "named.csv", size=32, cache_dir=tmp_path / "c",
+                         progress=False)
+    assert sorted(data.ids.tolist()) == sorted(r.split(",")[0] for r in rows[:-1])
+    assert data.skipped == {"unusable id": 1}
+
+
+def test_a_csv_whose_rows_are_all_bad_names_the_reasons_and_writes_skipped_csv(tmp_path):
+    import csv
+
+    from preprocess.cache import PreprocessError, build_or_load
+
+    (tmp_path / "images").mkdir()
+    (tmp_path / "t.csv").write_text("1,blue hair red eyes\n2,red hair blue eyes\n../x,red hair blue eyes\n")
+    with pytest.raises(PreprocessError, match=r"all 3 rows skipped \(missing file 2, unusable id 1\)") as exc:
+        build_or_load(tmp_path / "images", tmp_path / "t.csv", size=32, cache_dir=tmp_path / "c", progress=False)
+    report = next((tmp_path / "c").rglob("skipped.csv"))
+    assert str(report) in str(exc.value)
+    with open(report, newline="") as fh:
+        assert [r["reason"] for r in csv.DictReader(fh)][:2] == ["missing file", "missing file"]
+
+
+def test_an_unknown_colour_is_reported_as_unknown_not_missing(tmp_path):
+    import csv
+
+    from preprocess.cache import build_or_load
+    from preprocess.synthetic import write_synthetic_set
+
+    faces = write_synthetic_set(tmp_path / "faces", 2, size=32, seed=1, hair=["blue", "red"], eyes=["red"],
+                                formats=("2018",))
+    lines = (faces / "tags_2018.csv").read_text().splitlines()
+    first_id = lines[0].split(",")[0]
+    lines[0] = f"{first_id},chartreuse hair red eyes"
+    (faces / "c.csv").write_text("\n".join(lines) + "\n")
+    data = build_or_load(faces / "images", faces / "c.csv", size=32, cache_dir=tmp_path / "c", progress=False)
+    with open(data.report_path, newline="") as fh:
+        reasons = [r["reason"] for r in csv.DictReader(fh)]
+    assert reasons == ["unknown tag chartreuse hair (not a known hair colour)"]
