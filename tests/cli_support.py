@@ -22,3 +22,9 @@ def one_error_line(capsys) -> str:
     assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err, err
     assert len(lines[0]) < 300
     return lines[0]
+
+
+def quiet_env(**extra):
+    """os.environ without the test session's TF_CPP_MIN_LOG_LEVEL and TAGFACE_VERBOSE: what a user's shell has."""
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "TAGFACE_VERBOSE")}
+    return env | extra

@@ -15,7 +15,7 @@ the tiny run (every test using it is marked here, SLOW_FIXTURES), the synthetic
 tag checker, the learning run.
 
 No module here imports TensorFlow: collecting the suite must not load it
-(tests/test_front_door.py checks)."""
+(tests/test_tests_collection.py checks)."""
 import contextlib
 import os
 import sys
