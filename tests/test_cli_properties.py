@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import ROOT
 CASES: dict[str, int] = {}
 
 NUMBERS = st.one_of(

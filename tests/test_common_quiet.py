@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from tests.cli_support import quiet_env as _quiet_env
-from tests.conftest import ROOT, TINY_FLAGS
+from tests.conftest import ROOT
 
 
 CHATTER = re.compile(r"^[IWEF]\d{4} |absl::InitializeLog|oneDNN|XNNPACK|Saved artifact|TensorSpec|Captures:|"
@@ -32,12 +32,8 @@ def test_generate_prints_only_its_own_lines(tiny_run, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.tflite  # the TFLite converter's chatter is hidden too
-def test_a_short_training_prints_only_its_own_lines(synthetic_faces, cache_dir, tmp_path):
-    flags = list(TINY_FLAGS)
-    flags[flags.index("--epochs") + 1] = "1"
-    r = subprocess.run([sys.executable, str(ROOT / "train.py"), "--images", str(synthetic_faces / "images"),
-                        "--tags-csv", str(synthetic_faces / "tags_2018.csv"), "--run-dir", str(tmp_path / "run"),
-                        "--cache-dir", str(cache_dir)] + flags,
+def test_a_short_training_prints_only_its_own_lines(train_argv, tmp_path):
+    r = subprocess.run([sys.executable, str(ROOT / "train.py"), *train_argv(tmp_path / "run", epochs=1)],
                        cwd=tmp_path, env=_quiet_env(), capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     assert len(r.stdout.splitlines()) == 1 and r.stdout.startswith("trained to step "), r.stdout
