@@ -71,7 +71,7 @@ class TFLiteRunner:
             # second call on for some batch sizes (4 and 8 here; max |diff| ~2 on [-1, 1] images,
             # ai-edge-litert 2.3.0), in any process: the studio's and the metrics' repeated calls.
             # Without clustering every call matches the builtin kernels, at the same speed
-            # (tests/test_front_door.py checks repeated calls at several batch sizes).
+            # (tests/test_sampling_tflite.py checks repeated calls at several batch sizes).
             options["experimental_disable_delegate_clustering"] = True
         self._interpreter = Interpreter(
             model_path=str(self.path), num_threads=num_threads or os.cpu_count() or 1, **options

@@ -1,10 +1,11 @@
-"""Shared by the generate.py CLI tests: run the CLI as a user does, and the tiny model's grid cell."""
+"""Shared by the CLI tests: run generate.py as a user does, the tiny model's grid cell, and the
+one-line error every CLI gives for a bad request."""
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import ROOT
+
 CELL = 32 + 2  # tiny model size + grid padding
 
 
@@ -12,3 +13,18 @@ def gen(*args, cwd):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     return subprocess.run([sys.executable, str(ROOT / "generate.py"), *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300)
+
+
+def one_error_line(capsys) -> str:
+    """The captured stderr is one 'error: ...' line under 300 characters, no traceback; returns it."""
+    err = capsys.readouterr().err
+    lines = [l for l in err.splitlines() if l.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err, err
+    assert len(lines[0]) < 300
+    return lines[0]
+
+
+def quiet_env(**extra):
+    """os.environ without the test session's TF_CPP_MIN_LOG_LEVEL and TAGFACE_VERBOSE: what a user's shell has."""
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "TAGFACE_VERBOSE")}
+    return env | extra

@@ -15,7 +15,7 @@ the tiny run (every test using it is marked here, SLOW_FIXTURES), the synthetic
 tag checker, the learning run.
 
 No module here imports TensorFlow: collecting the suite must not load it
-(tests/test_front_door.py checks)."""
+(tests/test_tests_collection.py checks)."""
 import contextlib
 import os
 import sys
@@ -32,6 +32,7 @@ from sampling.tflite import SKIP_TFLITE_ENV  # noqa: E402  (numpy only; after th
 
 os.environ.setdefault(SKIP_TFLITE_ENV, "1")
 
+# The tiny run's settings (32x32, n=8, 3 short epochs); tests build train.py's argv with train_argv.
 TINY_FLAGS = ["--image-size", "32", "--filters", "8", "--repeats", "1", "--nz", "16", "--embed-dim", "8",
               "--batch-size", "8", "--epochs", "3", "--checkpoint-every", "5", "--log-every", "2",
               "--lr-window", "4", "--holdout", "0.1", "--seed", "1", "--precision", "fp32", "--no-progress"]
@@ -79,13 +80,29 @@ def tf():
 
 
 @pytest.fixture(scope="session")
-def synthetic_faces(tmp_path_factory):
-    """120 synthetic 32x32 faces (each hair x eye colour once) in the three CSV formats."""
+def faces(tmp_path_factory):
+    """faces(n, size, **options) -> a folder of synthetic faces, n per hair x eye pair (all 120 pairs
+    unless `hair=` / `eyes=` narrow them), size x size pixels, with tag CSVs (tags_2018.csv, ...). The
+    one place the tests draw face sets (preprocess.synthetic.write_synthetic_set); each set is written
+    once per session and shared, so a test that changes one copies it first."""
     from preprocess.synthetic import write_synthetic_set
 
-    out = tmp_path_factory.mktemp("faces")
-    write_synthetic_set(out, 1, size=32, seed=0)
-    return out
+    made = {}
+
+    def make(n: int = 1, size: int = 32, *, seed: int = 0, **options) -> Path:
+        key = (n, size, seed, repr(sorted(options.items())))
+        if key not in made:
+            made[key] = write_synthetic_set(tmp_path_factory.mktemp(f"faces{n}x{size}_"), n, size=size, seed=seed,
+                                            **options)
+        return made[key]
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def synthetic_faces(faces):
+    """120 synthetic 32x32 faces (each hair x eye colour once) in the three CSV formats."""
+    return faces(1, 32, seed=0)
 
 
 @pytest.fixture(scope="session")
@@ -96,15 +113,41 @@ def cache_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def tiny_run(tmp_path_factory, synthetic_faces, cache_dir):
+def train_argv(synthetic_faces, cache_dir):
+    """train_argv(run_dir, **settings) -> train.py's argv for a tiny run (TINY_FLAGS) on synthetic_faces.
+    A setting overrides its flag (log_every=1 -> --log-every 1; True -> a bare switch; None drops the
+    flag); steps= replaces --epochs; data=False leaves out --images/--tags-csv (for --resume or
+    --config); faces= is another face folder, tags_csv= another of its CSVs; progress=True shows the
+    progress bar."""
+
+    def make(run_dir=None, *, data: bool = True, faces: Path | None = None, tags_csv: str = "tags_2018.csv",
+             progress: bool = False, **settings) -> list[str]:
+        faces = faces or synthetic_faces
+        pairs = dict(zip(TINY_FLAGS[:-1:2], TINY_FLAGS[1::2]))  # flag -> value (TINY_FLAGS ends in a switch)
+        if "steps" in settings and "epochs" not in settings:
+            del pairs["--epochs"]
+        for name, value in settings.items():
+            pairs["--" + name.replace("_", "-")] = value
+        argv = ["--images", str(faces / "images"), "--tags-csv", str(faces / tags_csv)] if data else []
+        argv += ["--cache-dir", str(cache_dir)] + (["--run-dir", str(run_dir)] if run_dir is not None else [])
+        for flag, value in pairs.items():
+            if value is True:
+                argv.append(flag)
+            elif value is not None:
+                argv += [flag, str(value)]
+        return argv + ([] if progress else ["--no-progress"])
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, train_argv):
     """A run directory trained for 3 short epochs by train.py (in-process), with export/
     (TFLite included: many tests draw from it with LiteRT, in subprocesses too)."""
     from train import main
 
     run = tmp_path_factory.mktemp("runs") / "tiny"
     with tflite_exports():
-        code = main(["--images", str(synthetic_faces / "images"), "--tags-csv",
-                     str(synthetic_faces / "tags_2018.csv"), "--run-dir", str(run), "--cache-dir", str(cache_dir)]
-                    + TINY_FLAGS)
+        code = main(train_argv(run))
     assert code == 0
     return run

@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-ROOT = Path(__file__).resolve().parents[1]
-CASES: dict[str, int] = {}
+from tests.conftest import ROOT
+CASES: dict[str, int] = {}  # CLI -> calls made by _call
+MIN_CASES = 20  # each property test calls its CLI at least this often (their max_examples: 30 to 150)
 
 NUMBERS = st.one_of(
     st.integers(-2**70, 2**70).map(str),
@@ -61,6 +62,16 @@ def sandbox(tmp_path_factory, synthetic_faces):
              str(box / "dir"), ".", str(run), "../missing/../../x.png"]
     return {"box": box, "work": work, "paths": paths, "run": run, "images": str(images),
             "tags": str(box / "tags.csv"), "garbage": str(box / "garbage.csv")}
+
+
+@pytest.fixture(autouse=True)
+def _the_cli_really_ran(request):
+    """A property test passes only if it called its CLI MIN_CASES times: a strategy that drew nothing,
+    or examples all rejected before the call, would otherwise pass without testing anything."""
+    before = dict(CASES)
+    yield
+    ran = {cli: n - before.get(cli, 0) for cli, n in CASES.items() if n > before.get(cli, 0)}
+    assert len(ran) == 1 and min(ran.values()) >= MIN_CASES, f"{request.node.name} made {ran or 'no'} CLI calls"
 
 
 def _tree(folder: Path, skip=(".git", ".venv", "__pycache__", ".pytest_cache", ".hypothesis")) -> dict:
@@ -212,11 +223,3 @@ def test_export(sandbox, data):
     argv += [a for flag in data.draw(_flags({"--out": paths, "--checker": paths, "--no-ema": st.just([])}, 3))
              for a in flag]
     _call("export.py", main, argv, sandbox)
-
-
-def test_zz_cases_were_generated(capsys):
-    """The number of generated cases per CLI (printed with pytest -s)."""
-    with capsys.disabled():
-        print("\nhypothesis cases per CLI:", ", ".join(f"{k} {v}" for k, v in CASES.items()))
-    if CASES:  # when run with the rest of the file
-        assert all(v > 0 for v in CASES.values())

@@ -124,3 +124,25 @@ def test_plateau_halves_after_patience_windows_and_respects_floor():
     assert s.lr == pytest.approx(3e-5)  # 2.5e-5 would be below the floor
     s = plateau_update(s, 0.4, patience=3, floor=3e-5)
     assert s.best == 0.4 and s.bad_windows == 0
+
+
+# --- round 2: hinge/projection, warm-ups and EMA
+def test_hinge_losses_by_hand(losses):
+    real, fake = np.array([2.0, 0.5]), np.array([-3.0, 0.0])
+    # real: relu(1-2)=0, relu(1-0.5)=0.5 -> 0.25; fake: relu(1-3)=0, relu(1+0)=1 -> 0.5
+    assert losses.hinge_discriminator_loss(real, fake).numpy() == pytest.approx(0.75)
+    # the filter's mask drops the second real image: 0 + 0.5
+    assert losses.hinge_discriminator_loss(real, fake, np.array([1.0, 0.0])).numpy() == pytest.approx(0.5)
+    assert losses.hinge_generator_loss(fake).numpy() == pytest.approx(1.5)
+    # k_scope "all": the fake side is weighted by k_t (0.2 x 0.5), the real side is not
+    assert losses.hinge_discriminator_loss(real, fake, None, 0.2).numpy() == pytest.approx(0.25 + 0.1)
+
+
+def test_warmup_and_ema_decay_schedules(losses):
+    assert losses.warmup_weight(1.0, 0, 100).numpy() == 0.0
+    assert losses.warmup_weight(1.0, 25, 100).numpy() == pytest.approx(0.25)
+    assert losses.warmup_weight(0.8, 500, 100).numpy() == pytest.approx(0.8)
+    assert losses.warmup_weight(0.8, 0, 0).numpy() == pytest.approx(0.8)
+    assert losses.ema_decay_at(0, 0.999).numpy() == pytest.approx(0.1)
+    assert losses.ema_decay_at(90, 0.999).numpy() == pytest.approx(91 / 100)
+    assert losses.ema_decay_at(10**6, 0.999).numpy() == pytest.approx(0.999)

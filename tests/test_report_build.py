@@ -6,11 +6,13 @@ import re
 import json
 import shutil
 import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 from model.config import TrainConfig
+from tests.conftest import ROOT
 
 EPOCHS = 3
 
@@ -296,3 +298,50 @@ def test_lines_that_are_not_data_rows_are_counted_not_shown(fabricated_run, tmp_
     _, table = _md_rows(md, "step | epoch")
     assert table and all(cells[0].replace(".", "").isdigit() for cells in table)
     assert "2 lines of metrics.csv are not data rows" in md
+
+
+# --- the report deletes only what it wrote (issue 15)
+def _run(*args, cwd=None, **kw):
+    return subprocess.run([sys.executable, *args], cwd=cwd or ROOT, capture_output=True, text=True, timeout=300,
+                          **kw)
+
+
+def test_report_keeps_a_users_file_in_a_folder_that_is_not_a_run(tmp_path):
+    """The issue's reproduction: a JSON config and a user's notes in DIR/report/."""
+    (tmp_path / "report").mkdir()
+    (tmp_path / "config.json").write_text('{"a":1}\n')
+    (tmp_path / "report" / "thesis.md").write_text("notes\n")
+    result = _run("-m", "report", str(tmp_path))
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert (tmp_path / "report" / "thesis.md").read_text() == "notes\n"
+
+
+def test_report_of_a_run_keeps_files_it_did_not_write(tmp_path):
+    from report.build import MANIFEST, ReportError, build_report
+
+    run = tmp_path / "run"
+    run.mkdir()
+    TrainConfig(image_size=32).save(run)
+    (run / "report").mkdir()
+    (run / "report" / "thesis.md").write_text("notes\n")
+    with pytest.raises(ReportError, match="did not write"):  # a folder without a manifest: refused
+        build_report(run, check_tags=False)
+    assert (run / "report" / "thesis.md").read_text() == "notes\n"
+    (run / "report" / "thesis.md").unlink()
+    (run / "report").rmdir()
+    build_report(run, check_tags=False)
+    listed = json.loads((run / "report" / MANIFEST).read_text())["files"]
+    assert "report.html" in listed and "report.md" in listed
+    (run / "report" / "thesis.md").write_text("notes\n")  # a user's file beside a built report
+    (run / "report" / "old_plot.png").write_bytes(b"x")
+    stale = run / "report" / "stale.png"  # a file an earlier build wrote: removed on rebuild
+    stale.write_bytes(b"x")
+    manifest = run / "report" / MANIFEST
+    manifest.write_text(json.dumps({"files": listed + ["stale.png", "../config.json"]}))
+    build_report(run, check_tags=False)
+    assert (run / "report" / "thesis.md").read_text() == "notes\n"
+    assert (run / "report" / "old_plot.png").exists()
+    assert not stale.exists()
+    assert (run / "config.json").exists()  # the manifest never reaches outside the report folder
+    assert "thesis.md" not in json.loads(manifest.read_text())["files"]

@@ -1,6 +1,6 @@
 """Kill-and-resume check: train in a subprocess, SIGKILL it at random moments
 (>= 10 times in the long run), resume each time, and check that nothing is
-lost or duplicated. The short version runs in tests/test_faults.py.
+lost or duplicated. The short version runs in tests/test_cli_train_faults.py.
 
     .venv/bin/python -m bench.robustness.kill_resume [--kills 12] [--steps 200]
 

@@ -35,7 +35,10 @@ def test_filter_sheet_cells_carry_their_id_and_loss():
     cell = captioned(faces[0], ["id a17", "loss 0.25"])
     assert cell.shape[0] > 64 and (cell[64:] < 100).any()  # the caption strip holds text
     assert sheet.shape[0] == cell.shape[0] + 4 and sheet.shape[1] == 3 * (64 + 2) + 2
-    assert CONTACT_SHEET_COLUMNS == 8
+    # more faces than CONTACT_SHEET_COLUMNS wrap onto a second row of that many cells
+    many = filter_sheet(np.full((CONTACT_SHEET_COLUMNS + 1, 32, 32, 3), 128, np.uint8),
+                        [f"i{k}" for k in range(CONTACT_SHEET_COLUMNS + 1)], [""] * (CONTACT_SHEET_COLUMNS + 1))
+    assert many.shape[1] == CONTACT_SHEET_COLUMNS * (64 + 2) + 2 and many.shape[0] > sheet.shape[0] + cell.shape[0]
     # different ids give different captions
     other = captioned(faces[0], ["id b2", "loss 0.5"])
     assert not np.array_equal(cell, other)

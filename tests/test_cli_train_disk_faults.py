@@ -11,9 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TINY_FLAGS
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import ROOT
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
@@ -45,11 +43,8 @@ def mount(tmp_path):
         subprocess.run(["umount", "-l", str(point)], capture_output=True)
 
 
-def _train_argv(synthetic_faces, cache_dir, run_dir, *extra):
-    flags = [f for f in TINY_FLAGS if f not in ("--epochs", "3")]
-    return [sys.executable, str(ROOT / "train.py"), "--images", str(synthetic_faces / "images"), "--tags-csv",
-            str(synthetic_faces / "tags_2018.csv"), "--cache-dir", str(cache_dir), "--run-dir", str(run_dir),
-            *flags, *extra]
+def _train_cmd(train_argv, run_dir, **settings):
+    return [sys.executable, str(ROOT / "train.py"), *train_argv(run_dir, **settings)]
 
 
 def _no_leftovers(folder: Path):
@@ -62,9 +57,9 @@ def _error_lines(stderr: str) -> list[str]:
     return [l for l in stderr.splitlines() if l.startswith("error:")]
 
 
-def test_disk_full_in_the_run_dir(mount, synthetic_faces, cache_dir, tiny_run):
+def test_disk_full_in_the_run_dir(mount, train_argv, tiny_run):
     disk = mount("200k")
-    result = subprocess.run(_train_argv(synthetic_faces, cache_dir, disk / "run", "--steps", "20"),
+    result = subprocess.run(_train_cmd(train_argv, disk / "run", steps=20),
                             capture_output=True, text=True, env=ENV, timeout=600)
     assert result.returncode == 2, result.stderr[-2000:]
     lines = _error_lines(result.stderr)
@@ -86,12 +81,11 @@ def test_disk_full_in_the_cache_dir(mount, synthetic_faces):
     assert not list(disk.rglob("data.npz")) and not list(disk.rglob("vocab.json"))  # no half cache
 
 
-def test_a_read_only_run_dir_is_one_line(mount, synthetic_faces, cache_dir, tiny_run, capsys):
+def test_a_read_only_run_dir_is_one_line(mount, train_argv, tiny_run, capsys):
     from train import main
 
     disk = mount("1m", read_only=True)
-    argv = _train_argv(synthetic_faces, cache_dir, disk / "run", "--steps", "2")[2:]
-    assert main(argv) == 2
+    assert main(train_argv(disk / "run", steps=2)) == 2
     lines = _error_lines(capsys.readouterr().err)
     assert len(lines) == 1 and "cannot write the run directory" in lines[0], lines
 
@@ -116,16 +110,14 @@ def _metric_rows(run: Path) -> int:
 
 
 @pytest.mark.parametrize("phase", ["start-up", "first step", "checkpoint write"])
-def test_ctrl_c_at_every_phase_is_one_line_and_resumable(phase, tmp_path, synthetic_faces, cache_dir, tiny_run):
+def test_ctrl_c_at_every_phase_is_one_line_and_resumable(phase, tmp_path, train_argv, tiny_run):
     run = tmp_path / "run"
-    extra = ["--steps", "40", "--log-every", "1"]
-    if phase == "checkpoint write":
-        extra += ["--checkpoint-every", "1"]
+    settings = dict(steps=40, log_every=1) | (dict(checkpoint_every=1) if phase == "checkpoint write" else {})
     started = time.time()
     when = {"start-up": lambda: time.time() - started > 1.0,
             "first step": lambda: _metric_rows(run) >= 1,
             "checkpoint write": lambda: _metric_rows(run) >= 3}[phase]
-    code, err = _interrupt(_train_argv(synthetic_faces, cache_dir, run, *extra), when)
+    code, err = _interrupt(_train_cmd(train_argv, run, **settings), when)
     assert code == 130, err[-2000:]
     if phase == "start-up":  # before the trainer's own handler: the CLI's one line
         assert "stopped by Ctrl-C (SIGINT)" in err or "--resume" in err, err[-1000:]

@@ -19,12 +19,11 @@ import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import ROOT
 DEFAULT = ROOT / "models" / "default"
 SECRET = "do-not-serve-this-3141"
 PAD = 2

@@ -9,21 +9,12 @@ import signal
 
 import pytest
 
-from tests.conftest import TINY_FLAGS
-
-
-def _flags(steps):
-    flags = [f for f in TINY_FLAGS]
-    i = flags.index("--epochs")
-    del flags[i:i + 2]
-    return flags + ["--steps", str(steps)]
 
 
 @pytest.fixture
-def first_command(synthetic_faces, cache_dir, tmp_path):
+def first_command(train_argv, tmp_path):
     run = tmp_path / "run"
-    return run, ["--images", str(synthetic_faces / "images"), "--tags-csv", str(synthetic_faces / "tags_2018.csv"),
-                 "--run-dir", str(run), "--cache-dir", str(cache_dir)] + _flags(10)
+    return run, train_argv(run, steps=10)
 
 
 def _config(run):
@@ -167,7 +158,7 @@ def test_resumed_with_is_where_the_rules_live():
 
 @pytest.mark.slow
 def test_resume_refuses_changed_data_naming_the_change_and_keeps_the_recorded_split(
-        synthetic_faces, cache_dir, tmp_path, capsys):
+        synthetic_faces, train_argv, tmp_path, capsys):
     """Issue 24: deleting rows of tags.csv (or changing an image) between two stages used to
     re-draw the held-out split silently; the run's data.csv now names what changed."""
     import shutil
@@ -180,8 +171,7 @@ def test_resume_refuses_changed_data_naming_the_change_and_keeps_the_recorded_sp
     faces = tmp_path / "faces"
     shutil.copytree(synthetic_faces, faces)
     run = tmp_path / "run"
-    assert main(["--images", str(faces / "images"), "--tags-csv", str(faces / "tags_2018.csv"), "--run-dir", str(run),
-                 "--cache-dir", str(cache_dir)] + _flags(4)) == 0
+    assert main(train_argv(run, faces=faces, steps=4)) == 0
     record = (run / "data.csv").read_text().splitlines()
     assert record[0] == "id,split,tags,image" and len(record) == 121
     assert record[1].startswith("0,train,aqua hair aqua eyes,")  # (one face per pair: none held out)

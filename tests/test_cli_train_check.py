@@ -3,6 +3,9 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
+from tests.cli_support import one_error_line
 from tests.conftest import ROOT
 
 
@@ -55,3 +58,33 @@ def test_check_refuses_an_out_of_range_value_with_the_ranges_message(synthetic_f
               "--gamma", "1.5", cwd=tmp_path)
     assert r.returncode == 2, r.stdout + r.stderr
     assert r.stderr.strip().splitlines() == ["error: gamma must be between 0.0 and 1.0, not 1.5"], r.stderr
+
+
+# --- every flag's range before any work (issue 15)
+@pytest.mark.parametrize("flags,word", [
+    (["--log-every", "0"], "log_every"), (["--checkpoint-every", "0"], "checkpoint_every"),
+    (["--lr-window", "0"], "lr_window"), (["--keep-checkpoints", "0"], "keep_checkpoints"),
+    (["--seed", "-1"], "seed"), (["--seed", str(2**40)], "seed"), (["--steps", "-5"], "steps"),
+    (["--epochs", "0"], "epochs"), (["--lr", "nan"], "lr must"), (["--lr", "-1"], "lr must"),
+    (["--lr", "inf"], "lr must"), (["--gamma", "nan"], "gamma"), (["--batch-size", "0"], "batch_size"),
+    (["--holdout", "1"], "holdout"), (["--threads", "-1"], "--threads"), (["--filters", str(10**9)], "filters"),
+    (["--images", "/nonexistent/x"], "image folder"), (["--run-dir", __file__], "is a file"),
+])
+def test_train_flags_out_of_range_are_one_line_and_exit_2(flags, word, synthetic_faces, capsys, tmp_path):
+    from train import main
+
+    base = ["--images", str(synthetic_faces / "images"), "--tags-csv", str(synthetic_faces / "tags_2018.csv"),
+            "--run-dir", str(tmp_path / "run"), "--check"]
+    assert main(base + flags) == 2
+    line = one_error_line(capsys)
+    assert word in line and "lr_floor" not in line, line
+    assert not (tmp_path / "run").exists()  # nothing written
+
+
+def test_train_check_accepts_good_flags_and_writes_nothing(synthetic_faces, capsys, tmp_path):
+    from train import main
+
+    assert main(["--images", str(synthetic_faces / "images"), "--tags-csv", str(synthetic_faces / "tags_2018.csv"),
+                 "--run-dir", str(tmp_path / "run"), "--check", "--steps", "5"]) == 0
+    assert "settings ok" in capsys.readouterr().out
+    assert not (tmp_path / "run").exists()

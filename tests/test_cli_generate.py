@@ -9,7 +9,8 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from tests.cli_support import CELL, ROOT, gen  # noqa: E402,F401
+from tests.cli_support import CELL, gen, one_error_line  # noqa: F401
+from tests.conftest import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -264,3 +265,52 @@ def test_grids_have_full_rows_and_labels_grow_with_scale(model, tmp_path):
         image = iio.imread(tmp_path / f"s{scale}.png")
         widths[scale] = image.shape[1] - (2 * (32 * scale + 2) + 2)  # the label strip left of 2 columns
     assert widths[3] > 2.5 * widths[1], widths
+
+
+# --- every flag's range before any work, and errors that blame the right thing (issues 15, 24)
+@pytest.mark.parametrize("flags,word", [
+    (["--seed", "-1"], "--seed"), (["--interpolate", "-1", "2", "--tags", "blue hair"], "--seed"),
+    (["--interpolate", "\u00b2", "3"], "\u00b2"), (["--scale", "1000"], "--scale"), (["--n", "100000"], "--n"),
+    (["--n", "1000", "--scale", "8"], "million pixels"), (["--port", "70000"], "--port"),
+    (["--cols", "0"], "--cols"), (["--cells", "1", "--interpolate", "a", "b"], "--cells"),
+    (["--seed", str(2**40)], "--seed"),
+])
+def test_generate_flags_out_of_range_are_one_line_and_exit_2(flags, word, capsys, tmp_path, monkeypatch):
+    from generate import main
+
+    monkeypatch.chdir(tmp_path)
+    argv = flags if "--tags" in flags or "--interpolate" in flags else ["--tags", "blue hair"] + flags
+    assert main(argv) == 2
+    line = one_error_line(capsys)
+    assert word in line, line
+    assert list(tmp_path.iterdir()) == []  # nothing written (no samples/, no temp file)
+
+
+def test_a_long_tag_text_is_not_echoed_in_full(capsys, tmp_path, monkeypatch):
+    from generate import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["--tags", "blue hair " + "x" * 100_000]) == 2
+    one_error_line(capsys)
+
+
+def test_a_config_that_does_not_match_the_weights_is_one_line_on_the_tensorflow_backend(tiny_run, tmp_path):
+    """filters removed from config.json: the network built no longer fits generator.weights.h5. The
+    one-line error used to follow 8 Keras UserWarnings and TensorFlow's start-up lines."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_run / "export", model)
+    config = json.loads((model / "config.json").read_text())
+    del config["filters"]  # the default (32) is not this model's (8)
+    (model / "config.json").write_text(json.dumps(config))
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "TAGFACE_VERBOSE")}
+    done = subprocess.run([sys.executable, str(ROOT / "generate.py"), "--model", str(model), "--backend",
+                           "tensorflow", "--tags", "blue hair red eyes", "--out", str(tmp_path / "x.png")],
+                          capture_output=True, text=True, timeout=600, env=env)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()], done.stderr
+    assert "does not match" in done.stderr and done.stdout == ""

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT, TINY_FLAGS
+from tests.conftest import ROOT
 
 SHARED_IDEAS = ("--images", "--tags-csv", "--tag-format", "--holdout", "--cache-dir", "--image-size", "--seed",
                 "--top-k", "--condition-mode")
@@ -39,15 +39,11 @@ def test_old_preprocess_spellings_still_work(synthetic_faces, tmp_path):
 
 
 @pytest.mark.slow
-def test_config_starts_a_new_run_with_another_runs_settings(synthetic_faces, cache_dir, tmp_path, capsys):
+def test_config_starts_a_new_run_with_another_runs_settings(train_argv, tmp_path, capsys):
     from train import main
 
-    flags = list(TINY_FLAGS)
-    i = flags.index("--epochs")
-    flags[i:i + 2] = ["--steps", "4"]
     a, b = tmp_path / "a", tmp_path / "b"
-    assert main(["--images", str(synthetic_faces / "images"), "--tags-csv", str(synthetic_faces / "tags_2018.csv"),
-                 "--run-dir", str(a), "--cache-dir", str(cache_dir), "--gamma", "0.4"] + flags) == 0
+    assert main(train_argv(a, gamma=0.4, steps=4)) == 0
     # no --images / --tags-csv: they come from a's config.json, as every other setting; --steps overrides
     assert main(["--config", str(a / "config.json"), "--run-dir", str(b), "--steps", "6", "--no-progress"]) == 0
     ca, cb = (json.loads((r / "config.json").read_text()) for r in (a, b))

@@ -3,12 +3,11 @@ device for the same seed and global batch (the update is the global mean)."""
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import ROOT
 
 SCRIPT = r"""
 import json, sys

@@ -11,7 +11,7 @@ import imageio.v3 as iio
 import pytest
 
 from tests.checker_support import synthetic_checker
-from tests.conftest import ROOT, TINY_FLAGS
+from tests.conftest import ROOT
 
 CELL = 32 + 2
 
@@ -27,14 +27,10 @@ def _train(*args, cwd):
 
 
 @pytest.fixture(scope="module")
-def talking_run(tmp_path_factory, synthetic_faces, cache_dir, checker):
+def talking_run(tmp_path_factory, train_argv, checker):
     """20 steps (15 per epoch: ends inside epoch 2), evaluated every 10, with the progress bar."""
     run = tmp_path_factory.mktemp("talk") / "run"
-    flags = [f for f in TINY_FLAGS if f != "--no-progress"]
-    flags[flags.index("--epochs"):flags.index("--epochs") + 2] = ["--steps", "20"]
-    r = _train("--images", str(synthetic_faces / "images"), "--tags-csv", str(synthetic_faces / "tags_2018.csv"),
-               "--run-dir", str(run), "--cache-dir", str(cache_dir), "--eval-every", "10", "--checker", str(checker),
-               *flags, cwd=run.parent)
+    r = _train(*train_argv(run, eval_every=10, checker=checker, steps=20, progress=True), cwd=run.parent)
     assert r.returncode == 0, r.stderr[-3000:]
     return run, r
 
@@ -67,13 +63,10 @@ def test_labelled_grids_of_each_epoch_and_of_the_last_step(talking_run):
 
 
 @pytest.mark.slow
-def test_a_finished_run_leaves_no_partial_file_and_resumes_exactly(talking_run, synthetic_faces, cache_dir):
+def test_a_finished_run_leaves_no_partial_file_and_resumes_exactly(talking_run, train_argv):
     run, _ = talking_run
     assert not list(run.rglob("filtered/*.partial.csv"))
-    flags = list(TINY_FLAGS)
-    flags[flags.index("--epochs"):flags.index("--epochs") + 2] = ["--steps", "30"]
-    flags[flags.index("--log-every") + 1] = "1"
-    r = _train("--run-dir", str(run), "--resume", "--cache-dir", str(cache_dir), *flags, cwd=run.parent)
+    r = _train(*train_argv(run, data=False, resume=True, steps=30, log_every=1), cwd=run.parent)
     assert r.returncode == 0, r.stderr[-2000:]
     resumed = next(l for l in r.stderr.splitlines() if l.startswith("resumed at step 20"))
     assert not re.search(r"\d\.\d{6,}", resumed), resumed

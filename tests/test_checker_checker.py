@@ -3,7 +3,6 @@ other image sizes, the fast path without TensorFlow, and grading."""
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,7 +11,7 @@ from checker_support import synthetic_checker
 from preprocess.synthetic import draw_face
 from tags.canonical import TagSet
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -203,18 +202,13 @@ def test_metrics_record_the_sampling_options_they_used(trained, tiny_run, synthe
 
 
 @pytest.mark.slow
-def test_eval_every_appends_quality_metrics_during_training(trained, synthetic_faces, cache_dir, tmp_path):
+def test_eval_every_appends_quality_metrics_during_training(trained, train_argv, tmp_path):
     import csv
 
     from train import main
-    from tests.conftest import TINY_FLAGS
 
     run = tmp_path / "run"
-    flags = list(TINY_FLAGS)
-    flags[flags.index("--epochs") + 1] = "1"
-    assert main(["--images", str(synthetic_faces / "images"), "--tags-csv", str(synthetic_faces / "tags_2018.csv"),
-                 "--run-dir", str(run), "--cache-dir", str(cache_dir), "--eval-every", "4",
-                 "--checker", str(trained[0])] + flags) == 0
+    assert main(train_argv(run, epochs=1, eval_every=4, checker=trained[0])) == 0
     with open(run / "eval.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     steps = [int(r["step"]) for r in rows]
@@ -224,15 +218,12 @@ def test_eval_every_appends_quality_metrics_during_training(trained, synthetic_f
         assert 0.0 <= float(r["acc_hair"]) <= 1.0 and 0.0 <= float(r["acc_eyes"]) <= 1.0
 
 
-def test_a_missing_checker_stops_training_before_it_starts(synthetic_faces, cache_dir, tmp_path, capsys):
+def test_a_missing_checker_stops_training_before_it_starts(train_argv, tmp_path, capsys):
     from train import main
-    from tests.conftest import TINY_FLAGS
 
-    common = ["--images", str(synthetic_faces / "images"), "--tags-csv", str(synthetic_faces / "tags_2018.csv"),
-              "--cache-dir", str(cache_dir)] + list(TINY_FLAGS)
     run = tmp_path / "run"
-    assert main(common + ["--run-dir", str(run), "--eval-every", "4", "--checker", str(tmp_path / "nowhere")]) == 2
+    assert main(train_argv(run, eval_every=4, checker=tmp_path / "nowhere")) == 2
     assert "no tag checker" in capsys.readouterr().err
     assert not run.exists()  # nothing trained, no half-made run directory
-    assert main(common + ["--run-dir", str(run), "--eval-every", "4"]) == 2
+    assert main(train_argv(run, eval_every=4)) == 2
     assert "--eval-every needs --checker" in capsys.readouterr().err

@@ -1,7 +1,6 @@
 """The course baseline (anime-face cascade on a 5x5 grid): threshold, slicing, CLI exits."""
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,7 +8,7 @@ import pytest
 from evaluate import baseline
 from sampling.grid import grid, save_png
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import ROOT
 BUNDLED_GRID = ROOT / "docs" / "default-model" / "testing_tags_graded.png"
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import ROOT
 
 # Exports the run in a child that SIGKILLs itself at a chosen moment: "writing" (G's files written,
 # the reconstructor's not yet) or "swapped" (the new folder in place, the old one not yet removed).

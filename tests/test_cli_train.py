@@ -9,9 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import TINY_FLAGS
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import ROOT
 
 
 def _rows(path: Path) -> list[dict]:
@@ -115,16 +113,14 @@ def _checkpoint_state(run: Path) -> dict:
 
 @pytest.mark.slow
 def test_resume_continues_at_the_same_step_k_lr_and_matches_an_uninterrupted_run(
-        tmp_path, synthetic_faces, cache_dir):
+        tmp_path, train_argv):
     from model.config import TrainConfig
     from train import main
     from training.trainer import Trainer
 
-    base = ["--images", str(synthetic_faces / "images"), "--tags-csv", str(synthetic_faces / "tags_2018.csv"),
-            "--cache-dir", str(cache_dir)] + TINY_FLAGS
     straight, split = tmp_path / "straight", tmp_path / "split"
-    assert main(base + ["--run-dir", str(straight), "--steps", "20"]) == 0
-    assert main(base + ["--run-dir", str(split), "--steps", "9"]) == 0  # stops mid-epoch 1
+    assert main(train_argv(straight, steps=20, epochs=3)) == 0
+    assert main(train_argv(split, steps=9, epochs=3)) == 0  # stops mid-epoch 1
     saved = _checkpoint_state(split)
     assert int(saved["step"]) == 9
     cpu_before = float(_rows(split / "metrics.csv")[-1]["cpu_seconds"])
@@ -165,8 +161,7 @@ def test_bad_flags_and_run_dirs_fail_cleanly(tmp_path, synthetic_faces, capsys):
 
 
 @pytest.mark.slow
-def test_nan_guard_names_the_step_and_keeps_the_last_good_checkpoint(tmp_path, synthetic_faces, cache_dir,
-                                                                     monkeypatch, capsys):
+def test_nan_guard_names_the_step_and_keeps_the_last_good_checkpoint(tmp_path, train_argv, monkeypatch, capsys):
     import tensorflow as tf
 
     from model import losses
@@ -182,8 +177,7 @@ def test_nan_guard_names_the_step_and_keeps_the_last_good_checkpoint(tmp_path, s
 
     monkeypatch.setattr(losses, "generator_loss", poisoned)
     run = tmp_path / "nan"
-    code = main(["--images", str(synthetic_faces / "images"), "--tags-csv", str(synthetic_faces / "tags_2018.csv"),
-                 "--cache-dir", str(cache_dir), "--run-dir", str(run), "--steps", "30"] + TINY_FLAGS)
+    code = main(train_argv(run, steps=30, epochs=3))
     err = capsys.readouterr().err
     assert code == 3
     assert "training stopped at step 8: g_loss became nan" in err and "--resume --lr 0.0001" in err
@@ -191,7 +185,7 @@ def test_nan_guard_names_the_step_and_keeps_the_last_good_checkpoint(tmp_path, s
     assert sorted(p.name for p in (run / "checkpoints").glob("ckpt-*.index")) == ["ckpt-5.index"]
 
 
-def test_the_trainer_leaves_its_callers_config_as_it_was(tmp_path, synthetic_faces, cache_dir):
+def test_the_trainer_leaves_its_callers_config_as_it_was(tmp_path, train_argv):
     """The trainer derives cond_dim (from the vocabulary) into its own copy of the config;
     the caller's frozen config is the same object with the same settings after prepare()."""
     from model.config import TrainConfig
@@ -199,9 +193,7 @@ def test_the_trainer_leaves_its_callers_config_as_it_was(tmp_path, synthetic_fac
     from training.trainer import Trainer
 
     run = tmp_path / "run"
-    args = build_parser().parse_args(
-        ["--images", str(synthetic_faces / "images"), "--tags-csv", str(synthetic_faces / "tags_2018.csv"),
-         "--cache-dir", str(cache_dir), "--run-dir", str(run), "--steps", "2"] + TINY_FLAGS)
+    args = build_parser().parse_args(train_argv(run, steps=2, epochs=3))
     config = config_from_args(args)
     before = config.to_dict()
     trainer = Trainer(config, run, progress=False)
@@ -213,15 +205,13 @@ def test_the_trainer_leaves_its_callers_config_as_it_was(tmp_path, synthetic_fac
     assert TrainConfig.load(run) == trainer.config  # what the run saved is the derived copy
 
 
-def test_init_from_an_exported_model_starts_from_its_weights(tmp_path, tiny_run, synthetic_faces, cache_dir):
+def test_init_from_an_exported_model_starts_from_its_weights(tmp_path, tiny_run, train_argv):
     from model.config import TrainConfig
     from model.run_folder import RunDirError
     from train import build_parser, config_from_args
     from training.trainer import Trainer
 
-    args = build_parser().parse_args(
-        ["--images", str(synthetic_faces / "images"), "--tags-csv", str(synthetic_faces / "tags_header.csv"),
-         "--cache-dir", str(cache_dir), "--run-dir", str(tmp_path / "ft"), "--steps", "2"] + TINY_FLAGS)
+    args = build_parser().parse_args(train_argv(tmp_path / "ft", tags_csv="tags_header.csv", steps=2, epochs=3))
     trainer = Trainer(config_from_args(args), tmp_path / "ft", init_from=str(tiny_run / "export"), progress=False)
     trainer.prepare()
     import h5py  # noqa: F401  (keras weights file)
@@ -240,15 +230,12 @@ def test_init_from_an_exported_model_starts_from_its_weights(tmp_path, tiny_run,
 
 @pytest.mark.slow
 @pytest.mark.tflite  # word2vec conditions through the TFLite export and LiteRT
-def test_word2vec_conditions_train_and_generate(tmp_path, synthetic_faces, cache_dir):
+def test_word2vec_conditions_train_and_generate(tmp_path, train_argv):
     from sampling.runtime import load_generator
     from train import main
 
     run = tmp_path / "w2v"
-    flags = [f for f in TINY_FLAGS]
-    code = main(["--images", str(synthetic_faces / "images"), "--tags-csv", str(synthetic_faces / "tags_2018.csv"),
-                 "--cache-dir", str(cache_dir), "--run-dir", str(run), "--steps", "3",
-                 "--condition-mode", "word2vec"] + flags)
+    code = main(train_argv(run, steps=3, epochs=3, condition_mode="word2vec"))
     assert code == 0
     assert (run / "word2vec.txt").exists() and (run / "export" / "word2vec.txt").exists()
     gen = load_generator(run)
@@ -342,3 +329,16 @@ def test_the_test_only_switch_leaves_out_the_tflite_files_and_keras_draws_the_sa
     export_run(tiny_run, tmp_path / "both")
     assert sorted(p.name for p in (tmp_path / "both").glob("*.tflite")) == []
     assert load_generator(tmp_path / "both").backend == "tensorflow"
+
+
+def test_resume_with_a_damaged_state_file_continues_from_the_newest_checkpoint(tmp_path, tiny_run, capsys):
+    import shutil
+
+    from train import main
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    (run / "checkpoints" / "checkpoint").write_text("garbage {{{")
+    assert main(["--run-dir", str(run), "--resume", "--steps", "47", "--no-progress"]) == 0, capsys.readouterr()
+    err = capsys.readouterr().err
+    assert "is damaged; using the" in err and "resumed at step 45" in err, err

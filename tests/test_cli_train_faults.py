@@ -9,22 +9,14 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from tests.conftest import TINY_FLAGS
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import ROOT
 
 
-def _train_args(synthetic_faces, cache_dir):
-    flags = [f for f in TINY_FLAGS if f != "--no-progress"]
-    return ["--images", str(synthetic_faces / "images"), "--tags-csv", str(synthetic_faces / "tags_2018.csv"),
-            "--cache-dir", str(cache_dir)] + flags
-
-
-def test_short_kill_and_resume(tmp_path, synthetic_faces, cache_dir, tiny_run):
+def test_short_kill_and_resume(tmp_path, train_argv, tiny_run):
     from bench.robustness.kill_resume import kill_and_resume
 
     # tiny_run first, so the dataset cache exists and every start is quick
-    report = kill_and_resume(tmp_path / "killed", _train_args(synthetic_faces, cache_dir), total_steps=45, kills=2,
+    report = kill_and_resume(tmp_path / "killed", train_argv(progress=True), total_steps=45, kills=2,
                   seed=3, min_wait=7.0, max_wait=11.0)
     assert report.kills == 2
     assert report.problems == [], report
@@ -35,8 +27,7 @@ def test_short_kill_and_resume(tmp_path, synthetic_faces, cache_dir, tiny_run):
 
 
 @pytest.mark.slow
-def test_failure_while_writing_a_checkpoint_keeps_the_previous_one(tmp_path, synthetic_faces, cache_dir,
-                                                                   monkeypatch):
+def test_failure_while_writing_a_checkpoint_keeps_the_previous_one(tmp_path, train_argv, monkeypatch):
     import tensorflow as tf
 
     from bench.robustness.kill_resume import checkpoint_state
@@ -45,7 +36,7 @@ def test_failure_while_writing_a_checkpoint_keeps_the_previous_one(tmp_path, syn
     from training.trainer import Trainer
 
     run = tmp_path / "run"
-    assert main(_train_args(synthetic_faces, cache_dir) + ["--run-dir", str(run), "--steps", "10"]) == 0
+    assert main(train_argv(run, steps=10, epochs=3, progress=True)) == 0
     good = checkpoint_state(run)
     assert good["step"] == 10
 
@@ -108,7 +99,7 @@ def test_missing_vocab_is_a_clear_error(tmp_path, tiny_run, capsys):
         load_generator(run)
 
 
-def test_sigterm_writes_a_checkpoint_and_exits(tmp_path, synthetic_faces, cache_dir, tiny_run):
+def test_sigterm_writes_a_checkpoint_and_exits(tmp_path, train_argv, tiny_run):
     import os
     import signal
     import subprocess
@@ -118,8 +109,9 @@ def test_sigterm_writes_a_checkpoint_and_exits(tmp_path, synthetic_faces, cache_
     from bench.robustness.kill_resume import checkpoint_state, logged_step
 
     run = tmp_path / "term"
-    cmd = [sys.executable, str(ROOT / "train.py"), "--run-dir", str(run), "--steps", "100000",
-           "--checkpoint-every", "100000"] + _train_args(synthetic_faces, cache_dir)
+    # no checkpoint before the signal (the tiny run's 15-step epoch ends later): the one found is SIGTERM's
+    cmd = [sys.executable, str(ROOT / "train.py"), *train_argv(run, steps=100000, checkpoint_every=100000,
+                                                               progress=True)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
     deadline = time.time() + 120

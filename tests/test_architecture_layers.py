@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import ROOT
 # bottom to top; a tuple holds sibling folders, which may not import each other
 LAYERS = ["common", ("tags", "model"), ("preprocess", "sampling"), "checker", "evaluate",
           ("training", "editing", "report"), "studio"]

@@ -17,19 +17,11 @@ SETTINGS = ["--image-size", "32", "--filters", "64", "--aux-weight", "0", "--div
             "--checkpoint-every", "1000", "--precision", "fp32", "--seed", "0", "--no-progress"]
 
 
-@pytest.fixture(scope="module")
-def faces(tmp_path_factory):
-    from preprocess.synthetic import write_synthetic_set
-
-    out = tmp_path_factory.mktemp("faces2")
-    write_synthetic_set(out, 2, size=32, seed=0, formats=("2018",))
-    return out
-
-
 @pytest.mark.slow
 def test_issue_16_settings_train_150_steps_with_finite_losses(faces, tmp_path, cache_dir, capsys):
     from train import main
 
+    faces = faces(2, 32, seed=0, formats=("2018",))
     run = tmp_path / "margin"
     code = main(["--images", str(faces / "images"), "--tags-csv", str(faces / "tags_2018.csv"),
                  "--cache-dir", str(cache_dir), "--run-dir", str(run)] + SETTINGS)

@@ -17,11 +17,12 @@ from tags.canonical import TagSet
 from tags.readers import detect_format, read_tag_csv, read_tag_text
 from tags.vocab import Vocabulary
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import ROOT
 
 
 @pytest.fixture()
-def faces(tmp_path):
+def few_faces(tmp_path):
+    """Six faces (3 hair x 2 eye colours) of this test's own, which it may change."""
     return write_synthetic_set(tmp_path / "faces", 1, size=32, seed=3, hair=["blue", "red", "green"],
                                eyes=["red", "blue"])
 
@@ -33,10 +34,10 @@ def _report(data) -> list[dict]:
 
 @pytest.mark.parametrize("name,fmt", [("tags_2018.csv", "2018"), ("tags_2017.csv", "2017"),
                                       ("tags_header.csv", "header")])
-def test_each_format_is_detected_and_read(faces, name, fmt):
-    text = (faces / name).read_text()
+def test_each_format_is_detected_and_read(few_faces, name, fmt):
+    text = (few_faces / name).read_text()
     assert detect_format(text) == fmt
-    result = read_tag_csv(faces / name, faces / "images")
+    result = read_tag_csv(few_faces / name, few_faces / "images")
     assert result.format == fmt and not result.skipped
     assert len(result.rows) == 6
     first = result.rows[0]
@@ -87,8 +88,8 @@ def test_header_csv_with_quotes_semicolons_and_bad_rows():
         4: "wrong column count (expected 2)", 5: "empty image path", 6: "empty tags"}
 
 
-def test_bad_images_are_skipped_and_reported(faces, tmp_path):
-    images = faces / "images"
+def test_bad_images_are_skipped_and_reported(few_faces, tmp_path):
+    images = few_faces / "images"
     (images / "0.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg")  # corrupt
     gray = np.repeat(iio.imread(images / "1.jpg").mean(axis=2, keepdims=True), 3, axis=2).astype(np.uint8)
     iio.imwrite(images / "1.jpg", gray)  # grayscale
@@ -96,7 +97,7 @@ def test_bad_images_are_skipped_and_reported(faces, tmp_path):
     rgba = np.dstack([draw_face("green", "blue", 40), np.full((40, 40), 255, np.uint8)])
     iio.imwrite(images / "3.png", rgba)  # png + alpha + other size: loaded and resized
     (images / "3.jpg").unlink()
-    data = build_or_load(images, faces / "tags_2018.csv", size=32, cache_dir=tmp_path / "c", progress=False)
+    data = build_or_load(images, few_faces / "tags_2018.csv", size=32, cache_dir=tmp_path / "c", progress=False)
     assert len(data) == 3
     assert data.images.shape == (3, 32, 32, 3) and data.images.dtype == np.uint8
     reasons = {int(r["row"]): r["reason"] for r in _report(data)}
@@ -105,7 +106,7 @@ def test_bad_images_are_skipped_and_reported(faces, tmp_path):
     assert data.skipped == {"unreadable image": 1, "grayscale": 1, "missing file": 1}
     assert data.ids.dtype.kind == "U" and data.paths.dtype.kind == "U"
     with pytest.raises(PreprocessError, match="line 1 of"):
-        build_or_load(images, faces / "tags_2018.csv", size=32, cache_dir=tmp_path / "c2", strict=True,
+        build_or_load(images, few_faces / "tags_2018.csv", size=32, cache_dir=tmp_path / "c2", strict=True,
                       progress=False)
 
 
@@ -126,13 +127,13 @@ def test_gif_bmp_and_palette_images_load(tmp_path):
         assert np.argmax(hair) == 0, (name, hair)  # red hair stays red (and the gif's first frame is used)
 
 
-def test_unknown_tags_for_a_given_vocabulary_are_skipped(faces, tmp_path):
+def test_unknown_tags_for_a_given_vocabulary_are_skipped(few_faces, tmp_path):
     from tags.canonical import TagSet
     from tags.vocab import Vocabulary
 
     vocab = Vocabulary.build([TagSet.make({"hair": "blue", "eyes": "red"}),
                               TagSet.make({"hair": "red", "eyes": "blue"})])
-    data = build_or_load(faces / "images", faces / "tags_2018.csv", size=32, cache_dir=tmp_path / "c",
+    data = build_or_load(few_faces / "images", few_faces / "tags_2018.csv", size=32, cache_dir=tmp_path / "c",
                          vocab=vocab, progress=False)
     assert len(data) == 4  # green hair rows are unknown to this vocabulary
     assert sum(r["reason"] == "unknown tag green hair" for r in _report(data)) == 2
@@ -144,24 +145,24 @@ def _tagsets(data):
             for row in data.labels]
 
 
-def test_cache_reuse_and_rebuild_on_change(faces, tmp_path):
+def test_cache_reuse_and_rebuild_on_change(few_faces, tmp_path):
     cache = tmp_path / "cache"
-    a = build_or_load(faces / "images", faces / "tags_2018.csv", size=32, cache_dir=cache, progress=False)
-    b = build_or_load(faces / "images", faces / "tags_2018.csv", size=32, cache_dir=cache, progress=False)
+    a = build_or_load(few_faces / "images", few_faces / "tags_2018.csv", size=32, cache_dir=cache, progress=False)
+    b = build_or_load(few_faces / "images", few_faces / "tags_2018.csv", size=32, cache_dir=cache, progress=False)
     assert not a.loaded_from_cache and b.loaded_from_cache
     np.testing.assert_array_equal(a.images, b.images)
     # a resumed run passes its saved vocabulary: the same one reuses the cache, another one does not
-    same = build_or_load(faces / "images", faces / "tags_2018.csv", size=32, cache_dir=cache, progress=False,
+    same = build_or_load(few_faces / "images", few_faces / "tags_2018.csv", size=32, cache_dir=cache, progress=False,
                          vocab=Vocabulary.load(a.cache_path.parent / "vocab.json"))
     assert same.loaded_from_cache and same.cache_path == a.cache_path
     narrower = Vocabulary.build([t for t in _tagsets(a) if t.get("hair") != "green"])
-    other = build_or_load(faces / "images", faces / "tags_2018.csv", size=32, cache_dir=cache, progress=False,
+    other = build_or_load(few_faces / "images", few_faces / "tags_2018.csv", size=32, cache_dir=cache, progress=False,
                           vocab=narrower)
     assert not other.loaded_from_cache and other.cache_path != a.cache_path
     assert "green" not in other.vocab.groups["hair"] and len(other) < len(a)
-    csv_path = faces / "tags_2018.csv"
+    csv_path = few_faces / "tags_2018.csv"
     csv_path.write_text(csv_path.read_text().replace("0,blue hair red eyes", "0,red hair red eyes"))
-    c = build_or_load(faces / "images", csv_path, size=32, cache_dir=cache, progress=False)
+    c = build_or_load(few_faces / "images", csv_path, size=32, cache_dir=cache, progress=False)
     assert not c.loaded_from_cache and c.cache_path != a.cache_path
     assert c.vocab.groups["hair"] == a.vocab.groups["hair"]
     assert c.labels[0, 0] == c.vocab.groups["hair"].index("red")
@@ -202,10 +203,10 @@ def test_dataset_order_is_reproducible_and_skips_ahead(tmp_path):
 
 
 @pytest.mark.slow
-def test_preprocess_and_tags_command_lines(faces, tmp_path):
+def test_preprocess_and_tags_command_lines(few_faces, tmp_path):
     env = dict(os.environ, TAGFACE_CACHE=str(tmp_path / "cache"))
-    r = subprocess.run([sys.executable, "-m", "preprocess", "--images", str(faces / "images"), "--tags-csv",
-                        str(faces / "tags_2018.csv"), "--size", "32", "--holdout", "0"],
+    r = subprocess.run([sys.executable, "-m", "preprocess", "--images", str(few_faces / "images"), "--tags-csv",
+                        str(few_faces / "tags_2018.csv"), "--size", "32", "--holdout", "0"],
                        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert "kept 6, skipped 0" in r.stdout + r.stderr
@@ -297,3 +298,80 @@ def test_a_config_written_before_the_duplicates_setting_keeps_the_split_by_id():
     del old["duplicates"]
     assert TrainConfig.from_dict(old).duplicates == "ignore"
     assert TrainConfig().duplicates == "group"
+
+
+# --- build_or_load on awkward CSVs (issue 15)
+def test_duplicate_ids_are_kept_once_and_never_straddle_the_split(tmp_path):
+    import csv
+
+    from preprocess.cache import build_or_load
+    from preprocess.synthetic import write_synthetic_set
+
+    faces = write_synthetic_set(tmp_path / "faces", 6, size=32, seed=1, hair=["blue", "red"], eyes=["red"],
+                                formats=("2018",))
+    lines = (faces / "tags_2018.csv").read_text().splitlines()
+    doubled = lines + lines + [lines[0].split(",")[0] + ",red hair red eyes"]  # same id, other tags
+    (faces / "dup.csv").write_text("\n".join(doubled) + "\n")
+    data = build_or_load(faces / "images", faces / "dup.csv", size=32, cache_dir=tmp_path / "c", holdout=0.5,
+                         progress=False)
+    assert len(data) == len(lines) and len(set(data.ids.tolist())) == len(lines)
+    held = set(data.ids[data.holdout].tolist())
+    train = set(data.ids[~data.holdout].tolist())
+    assert held and train and not held & train
+    with open(data.report_path, newline="") as fh:
+        reasons = [r["reason"] for r in csv.DictReader(fh)]
+    assert len(reasons) == len(lines) + 1 and all(r.startswith("duplicate id") for r in reasons)
+    assert data.skipped == {"duplicate id": len(lines) + 1}
+
+
+def test_file_name_ids_are_accepted_in_2018_csvs(tmp_path):
+    from preprocess.cache import build_or_load
+    from preprocess.synthetic import write_synthetic_set
+
+    faces = write_synthetic_set(tmp_path / "faces", 2, size=32, seed=1, hair=["blue", "red"], eyes=["red"],
+                                formats=("2018",))
+    rows = []
+    for i, line in enumerate((faces / "tags_2018.csv").read_text().splitlines()):
+        image_id, tags = line.split(",", 1)
+        new_id = ["a", "img_00"][i % 2] + str(i)
+        (faces / "images" / f"{image_id}.jpg").rename(faces / "images" / f"{new_id}.jpg")
+        rows.append(f"{new_id},{tags}")
+    rows.append("../secret,blue hair red eyes")
+    (faces / "named.csv").write_text("\n".join(rows) + "\n")
+    data = build_or_load(faces / "images", faces / "named.csv", size=32, cache_dir=tmp_path / "c",
+                         progress=False)
+    assert sorted(data.ids.tolist()) == sorted(r.split(",")[0] for r in rows[:-1])
+    assert data.skipped == {"unusable id": 1}
+
+
+def test_a_csv_whose_rows_are_all_bad_names_the_reasons_and_writes_skipped_csv(tmp_path):
+    import csv
+
+    from preprocess.cache import PreprocessError, build_or_load
+
+    (tmp_path / "images").mkdir()
+    (tmp_path / "t.csv").write_text("1,blue hair red eyes\n2,red hair blue eyes\n../x,red hair blue eyes\n")
+    with pytest.raises(PreprocessError, match=r"all 3 rows skipped \(missing file 2, unusable id 1\)") as exc:
+        build_or_load(tmp_path / "images", tmp_path / "t.csv", size=32, cache_dir=tmp_path / "c", progress=False)
+    report = next((tmp_path / "c").rglob("skipped.csv"))
+    assert str(report) in str(exc.value)
+    with open(report, newline="") as fh:
+        assert [r["reason"] for r in csv.DictReader(fh)][:2] == ["missing file", "missing file"]
+
+
+def test_an_unknown_colour_is_reported_as_unknown_not_missing(tmp_path):
+    import csv
+
+    from preprocess.cache import build_or_load
+    from preprocess.synthetic import write_synthetic_set
+
+    faces = write_synthetic_set(tmp_path / "faces", 2, size=32, seed=1, hair=["blue", "red"], eyes=["red"],
+                                formats=("2018",))
+    lines = (faces / "tags_2018.csv").read_text().splitlines()
+    first_id = lines[0].split(",")[0]
+    lines[0] = f"{first_id},chartreuse hair red eyes"
+    (faces / "c.csv").write_text("\n".join(lines) + "\n")
+    data = build_or_load(faces / "images", faces / "c.csv", size=32, cache_dir=tmp_path / "c", progress=False)
+    with open(data.report_path, newline="") as fh:
+        reasons = [r["reason"] for r in csv.DictReader(fh)]
+    assert reasons == ["unknown tag chartreuse hair (not a known hair colour)"]
