@@ -7,8 +7,9 @@ face, z kept in [-1, 1]. G is cut at its 8x8 feature map h0 (the output of
 holds what z alone cannot (the exact shape of a fringe, a pose), while the
 tags still reach every decoder scale through the condition embedding, so an
 edit changes the colours and keeps the offset. The edit is
-G(z*, c_edit) + the same offset, with c_edit the source's tags where the user
-named no group.
+G(z*, c_edit) with the offset scaled down where the edited (and, less, the
+kept) groups live, c_edit the source's tags where the user named no group
+(FaceEditor.draw).
 
 Needs TensorFlow (gradients), so it is not on the no-TF fast path:
 generate.py imports it only for --edit, the studio only on an upload.
@@ -50,8 +51,9 @@ class Found:
     source: TagSet
     z: np.ndarray        # float32 [nz] in [-1, 1]
     offset: np.ndarray   # float32 [8, 8, filters] (zeros without the offset)
-    loss: float          # mean |x - G| + mean (x - G)^2 of the reconstruction, pixels in [-1, 1]
-    regions: dict | None = field(default=None, repr=False, compare=False)  # FaceEditor.regions, once drawn
+    loss: float          # mean |x - G| + mean (x - G)^2 of G(z, c) + offset, the search's fit (before kept_fade)
+    # (the FaceEditor that drew them, its regions): drawn once per face and editor; dataclasses.replace resets it
+    regions: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
 
 def edited_tags(source: TagSet, query: Query, vocab) -> TagSet:
@@ -127,7 +129,9 @@ class FaceEditor:
         return to_uint8(self._drawn(found, tagsets))
 
     def _drawn(self, found: Found, tagsets: list[TagSet]) -> np.ndarray:
-        """`draw` in G's own range [-1, 1], float32."""
+        """`draw` in G's own range [-1, 1], float32. Where only kept groups live, an edit is blended
+        back to the reconstruction as it is drawn here (kept fade included), so the kept regions of
+        an edit match the reconstruction the user is shown beside it."""
         n, s = len(tagsets), self.settings
         z = np.repeat(found.z[None], n, 0)
         offset = np.repeat(found.offset[None], n, 0)
@@ -161,10 +165,11 @@ class FaceEditor:
         return (1.0 - np.clip(pooled, 0.0, 1.0)[..., None]).astype(np.float32)
 
     def regions(self, found: Found) -> dict[str, np.ndarray]:
-        """`_regions(found)`, drawn once per found face (a sweep and its edits share them)."""
-        if found.regions is None:
-            found.regions = self._regions(found)
-        return found.regions
+        """`_regions(found)`, drawn once per found face and editor (a sweep and its edits share them;
+        another editor, with other region settings or another G, draws its own)."""
+        if found.regions is None or found.regions[0] is not self:
+            found.regions = (self, self._regions(found))
+        return found.regions[1]
 
     def _regions(self, found: Found) -> dict[str, np.ndarray]:
         """{group: float [S, S] in [0, 1]}: where that group's colours move G's pixels (each other

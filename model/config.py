@@ -79,7 +79,7 @@ def setting(default, group: str, help: str, *, resumable: bool = False, architec
 
 # Settings added after format 1 was fixed: a config.json written before them
 # means they were off, whatever today's default is (so old runs resume as they were).
-LEGACY_VALUES = {"diversity_by_k": False, "duplicates": "ignore", "g_recon_weight": 1.0, "k_scope": "reconstruction", "head_warmup": 0, "wrong_form": "course", "projection_weight": 0.0, "augment": "", "wrong_warmup": 0, "ema_decay": 0.0, "lr_d": 0.0}
+LEGACY_VALUES = {"diversity_weight": 0.0, "diversity_by_k": False, "duplicates": "ignore", "g_recon_weight": 1.0, "k_scope": "reconstruction", "head_warmup": 0, "wrong_form": "course", "projection_weight": 0.0, "augment": "", "wrong_warmup": 0, "ema_decay": 0.0, "lr_d": 0.0}
 
 # Weights whose value > 0 builds a head on D: a later stage (--resume) may change
 # the weight, but not turn the head on or off (its variables would not match).
@@ -128,10 +128,11 @@ class TrainConfig:
     ca_kl_weight: float = setting(0.01, NETWORK, "weight of the conditioning-augmentation KL penalty")
 
     # --- losses and control -----------------------------------------------
-    gamma: float = setting(0.5, LOSSES, "BEGAN diversity ratio gamma (lower: sharper, less diverse)",
+    gamma: float = setting(0.7, LOSSES, "BEGAN diversity ratio gamma: L(G(z))/L(x) that k_t holds (higher: more diverse; with "
+                           "k-scope game also sharper, see docs/default-model/comparison.md)",
                            resumable=True)
-    lambda_k: float = setting(0.001, LOSSES, "k_t proportional gain lambda_k")
-    k_scope: str = setting("reconstruction", LOSSES, "what k_t weights: reconstruction (the paper: D's L(G(z)) "
+    lambda_k: float = setting(0.01, LOSSES, "k_t proportional gain lambda_k")
+    k_scope: str = setting("game", LOSSES, "what k_t weights: reconstruction (the paper: D's L(G(z)) "
                            "only); all (every fake term of D: also the projection hinge's fake side); game (all, "
                            "and G's pull from the heads and the mode-seeking term, so at k_t = 0 G is pure BEGAN)",
                            choices=("reconstruction", "all", "game"))
@@ -145,9 +146,9 @@ class TrainConfig:
                               "term never cancels the reconstruction pull (stable); course: the course "
                               "report's min(L(x, wrong), cap L(x))", choices=("margin", "course"))
     oob_weight: float = setting(1.0, LOSSES, "weight of the out-of-bound pixel penalty on G's output")
-    aux_weight: float = setting(0.2, LOSSES, "weight of the auxiliary tag head on D's encoder (0 turns it off)",
+    aux_weight: float = setting(0.1, LOSSES, "weight of the auxiliary tag head on D's encoder (0 turns it off)",
                                 resumable=True)
-    diversity_weight: float = setting(0.05, LOSSES, "weight of the mode-seeking term (different z, same tags "
+    diversity_weight: float = setting(0.4, LOSSES, "weight of the mode-seeking term (different z, same tags "
                                       "-> different faces; 0 = off)", resumable=True)
     diversity_by_k: bool = setting(False, LOSSES, "the mode-seeking weight is diversity-weight x k_t: BEGAN's "
                                    "controller spends on diversity what the balance at gamma leaves room for "
@@ -172,7 +173,7 @@ class TrainConfig:
                           "as --lr")
     lr_floor: float = setting(2e-5, OPTIMISATION, "the learning rate never halves below this", resumable=True)
     lr_window: int = setting(1000, OPTIMISATION, "steps per window of the convergence measure M")
-    lr_patience: int = setting(3, OPTIMISATION, "windows without a better mean M before the rate halves")
+    lr_patience: int = setting(2, OPTIMISATION, "windows without a better mean M before the rate halves")
     beta1: float = setting(0.5, OPTIMISATION, "Adam beta_1")
     epochs: int = setting(10, OPTIMISATION, "epochs to train (ignored when --steps is set)", resumable=True)
     steps: int = setting(0, OPTIMISATION, "total steps to train (0: use --epochs)", resumable=True)

@@ -82,7 +82,7 @@ def test_tensorboard_names_the_run_after_its_folder_with_its_settings(tiny_run):
     content = mux.PluginRunToTagToContent(metadata.PLUGIN_NAME)
     session = metadata.parse_session_start_info_plugin_data(
         content[tiny_run.name][metadata.SESSION_START_INFO_TAG])
-    assert session.hparams["gamma"].number_value == 0.5 and session.hparams["filters"].number_value == 8
+    assert session.hparams["gamma"].number_value == 0.7 and session.hparams["filters"].number_value == 8
     experiment = metadata.parse_experiment_plugin_data(content[tiny_run.name][metadata.EXPERIMENT_TAG])
     assert "quality/acc_hair" in {m.name.tag for m in experiment.metric_infos}
 

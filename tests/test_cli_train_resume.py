@@ -104,14 +104,14 @@ def test_a_later_stage_may_reweight_the_losses_and_the_run_keeps_the_history(fir
     reads, load = [], TrainConfig.load.__func__
     monkeypatch.setattr(TrainConfig, "load", classmethod(lambda cls, path: reads.append(Path(path)) or load(cls, path)))
     assert main(["--run-dir", str(run), "--resume", "--steps", "14", "--aux-weight", "0.05",
-                 "--diversity-weight", "0", "--gamma", "0.7", "--no-progress"]) == 0
+                 "--diversity-weight", "0", "--gamma", "0.5", "--no-progress"]) == 0
     assert reads == [run]  # the run's config.json, read once
     monkeypatch.undo()
     rows = (run / "stages.csv").read_text().splitlines()
     assert rows[0] == "step,setting,old,new"
-    assert sorted(rows[1:]) == ["10,aux_weight,0.2,0.05", "10,diversity_weight,0.05,0.0", "10,gamma,0.5,0.7",
+    assert sorted(rows[1:]) == ["10,aux_weight,0.1,0.05", "10,diversity_weight,0.4,0.0", "10,gamma,0.7,0.5",
                                 "10,steps,10,14"]
-    assert (_config(run)["aux_weight"], _config(run)["diversity_weight"], _config(run)["gamma"]) == (0.05, 0.0, 0.7)
+    assert (_config(run)["aux_weight"], _config(run)["diversity_weight"], _config(run)["gamma"]) == (0.05, 0.0, 0.5)
     # the mode-seeking term was trained before the stage and is off after it
     with open(run / "metrics.csv", newline="") as fh:
         seeking = {int(r["step"]): float(r["mode_seeking"]) for r in csv.DictReader(fh)}

@@ -12,7 +12,7 @@ import math
 import pytest
 
 SETTINGS = ["--image-size", "32", "--filters", "64", "--aux-weight", "0", "--diversity-weight", "0",
-            "--projection-weight", "0",
+            "--projection-weight", "0", "--k-scope", "reconstruction", "--gamma", "0.5", "--lambda-k", "0.001",
             "--cond-every-scale", "off", "--wrong-weight", "1.0", "--steps", "150", "--log-every", "1",
             "--checkpoint-every", "1000", "--precision", "fp32", "--seed", "0", "--no-progress"]
 
