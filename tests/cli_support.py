@@ -1,6 +1,7 @@
 """Shared by the CLI tests: run generate.py as a user does, the tiny model's grid cell, and the
 one-line error every CLI gives for a bad request."""
 import os
+import signal
 import subprocess
 import sys
 
@@ -28,3 +29,10 @@ def quiet_env(**extra):
     """os.environ without the test session's TF_CPP_MIN_LOG_LEVEL and TAGFACE_VERBOSE: what a user's shell has."""
     env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "TAGFACE_VERBOSE")}
     return env | extra
+
+
+def default_sigint():
+    """preexec_fn for a child a test stops with SIGINT: SIGINT as a terminal delivers it, even when
+    pytest runs in the background (where the shell leaves SIGINT ignored, the child inherits that, and
+    Python would never see the Ctrl-C)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

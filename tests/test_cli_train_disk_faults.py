@@ -11,14 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_support import default_sigint
 from tests.conftest import ROOT
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-
-
-def _default_sigint():
-    """In the child: SIGINT as a terminal delivers it, even when pytest runs in the background
-    (where the shell leaves SIGINT ignored and Python would never see the Ctrl-C)."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.fixture()
@@ -93,7 +88,7 @@ def test_a_read_only_run_dir_is_one_line(mount, train_argv, tiny_run, capsys):
 def _interrupt(argv, when, timeout=600):
     """Start train.py, wait until `when(run)` is true, send SIGINT; (returncode, stderr)."""
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
-                            preexec_fn=_default_sigint)
+                            preexec_fn=default_sigint)
     deadline = time.time() + timeout
     while not when() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.05)
@@ -144,7 +139,7 @@ def test_ctrl_c_during_the_cache_build_or_the_export(tool, delay, tmp_path, synt
     else:
         argv = [sys.executable, str(ROOT / "export.py"), str(tiny_run), "--out", str(tmp_path / "model")]
     proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
-                            preexec_fn=_default_sigint)
+                            preexec_fn=default_sigint)
     time.sleep(delay)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=600)

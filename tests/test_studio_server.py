@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
+from tests.cli_support import default_sigint
 from tests.conftest import ROOT
 DEFAULT = ROOT / "models" / "default"
 SECRET = "do-not-serve-this-3141"
@@ -546,7 +547,8 @@ def _start(args, cwd, command="module"):
     env = dict(os.environ, PYTHONUNBUFFERED="1", TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(ROOT))
     env.pop("TAGFACE_MODEL", None)
     proc = subprocess.Popen(COMMANDS[command] + ["--port", "0"] + args, cwd=cwd,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=default_sigint)  # the tests stop it with SIGINT
     lines = []
     deadline = time.time() + 60
     while time.time() < deadline:
