@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 
+# BEGAN's k_t control as rounds 1-2 ran it (k_t on D's L(G(z)) only, the paper's gamma and gain): the
+# settings that benches and tests measured before round 3's default (k_scope game, gamma 0.7) pin it.
+ROUND2_CONTROL = {"k_scope": "reconstruction", "gamma": 0.5, "lambda_k": 0.001}
+
 
 def parse_setting(text: str) -> tuple[str, object]:
     """'aux_weight=1.0' -> ('aux_weight', 1.0); a value that is not JSON stays text."""

@@ -8,7 +8,8 @@ supports) with the size settings shrunk (32x32, n=8, one conv per level) and rou
 steps on 4 hair x 2 eye colours, 8 faces per pair. G's moving average (what ships) is read. Measured
 with round 3's weights (tag head 0.1, mode-seeking 0.4): 0.625 of the hair colours right after 300
 steps, 0.60 after 500 (with round 2's first weights, tag head 0.2 and mode-seeking 0.05: 0.90); chance is
-0.25, and with the tags shuffled across the images (conditioning carries nothing; measured with the first weights) the run stayed at
+0.25, and with the tags shuffled across the images (conditioning carries nothing; measured with the
+first weights) the run stayed at
 0.25-0.275, so the bar sits between the two, at 0.45.
 
 2. The round-1 settings (bench.quality.synthetic_colour.LEARNING_SETTINGS: no projection head, the
@@ -25,16 +26,16 @@ import numpy as np
 import pytest
 
 from bench.quality.synthetic_colour import EYES, hair_colour_confusion, learning_config
+from bench.settings import ROUND2_CONTROL
 from model.config import TrainConfig
 
 SHRUNK = dict(image_size=32, filters=8, repeats=1)  # the size settings of the shipped defaults, shrunk
-# ...and BEGAN's control as round 2 ran it (k_t on D's L(G(z)) only, the heads at full weight). With the
-# round-3 default, k_scope game at gamma 0.7, this tiny G on flat synthetic faces does not balance: pure
-# BEGAN's L(G(z))/L(x) here rises from 0.75 to 0.9-1.2 in the first 300 steps (above any gamma it could
-# hold), so k_t falls to 0, the heads switch off with it, and the hair colour is read in 0.28-0.50 of
-# the samples at gamma 0.7-1.0 (measured). On the real set the same ratio starts near 0.6 and k_t
-# settles at 0.12-0.2 (docs/ARCHITECTURE.md, "k_scope game").
-ROUND2_CONTROL = dict(k_scope="reconstruction", gamma=0.5, lambda_k=0.001)
+# ...and ROUND2_CONTROL, BEGAN's control as round 2 ran it (k_t on D's L(G(z)) only, the heads at full
+# weight). With the round-3 default, k_scope game at gamma 0.7, this tiny G on flat synthetic faces does not
+# balance: pure BEGAN's L(G(z))/L(x) here rises from 0.75 to 0.9-1.2 in the first 300 steps (above any gamma
+# it could hold), so k_t falls to 0, the heads switch off with it, and the hair colour is read in 0.28-0.50 of
+# the samples at gamma 0.7-1.0 (measured). On the real set the same ratio starts near 0.6 and k_t settles at
+# 0.12-0.2 (docs/ARCHITECTURE.md, "k_scope game").
 DEFAULTS_STEPS = 300
 DEFAULTS_HAIR = ["blonde", "blue", "green", "red"]
 # what the defaults test may set besides SHRUNK: where the data is, how long, how often it logs

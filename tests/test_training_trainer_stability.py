@@ -11,8 +11,10 @@ import math
 
 import pytest
 
+from bench.settings import ROUND2_CONTROL, train_flags
+
 SETTINGS = ["--image-size", "32", "--filters", "64", "--aux-weight", "0", "--diversity-weight", "0",
-            "--projection-weight", "0", "--k-scope", "reconstruction", "--gamma", "0.5", "--lambda-k", "0.001",
+            "--projection-weight", "0", *train_flags(ROUND2_CONTROL),
             "--cond-every-scale", "off", "--wrong-weight", "1.0", "--steps", "150", "--log-every", "1",
             "--checkpoint-every", "1000", "--precision", "fp32", "--seed", "0", "--no-progress"]
 

@@ -81,9 +81,8 @@ def baseline_grids(model: Path, seed: int, n_grids: int, flags: list[str], verbo
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        run_sh(model, [str(ROOT / "testing_tags.txt"), "--seed", str(seed), *flags], folder)
-        # samples/cgan.png, or samples/seed<N>/cgan.png for a seed other than the default (sampling.outputs)
-        testing = grade_grid_image(read_image(min((folder / "samples").rglob("cgan.png"))))
+        run_sh(model, [str(ROOT / "testing_tags.txt"), "--seed", str(seed), "--out", "course", *flags], folder)
+        testing = grade_grid_image(read_image(folder / "course" / "cgan.png"))
         passed, rows = 0, []
         for pair, s in random_pairs(model, n_grids, seed):
             run_sh(model, [pair, "--seed", str(s), "--out", "grid.png", *flags], folder)

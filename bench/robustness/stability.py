@@ -22,13 +22,11 @@ import tempfile
 from pathlib import Path
 
 from bench import ROOT, real_data
-from bench.settings import train_flags
+from bench.settings import ROUND2_CONTROL, train_flags
 
-# the k_t control these rows were measured with (round 3's default, k_scope game at gamma 0.7, came later)
-ROUND2_CONTROL = {"k_scope": "reconstruction", "gamma": 0.5, "lambda_k": 0.001}
-COURSE = {"filters": 128, "lr": 5e-5, "lr_floor": 5e-6, "gamma": 0.4, "batch_size": 16, "wrong_weight": "k",
-          "aux_weight": 0.0, "diversity_weight": 0.0, "projection_weight": 0.0, "cond_every_scale": False,
-          "precision": "auto", "k_scope": "reconstruction", "lambda_k": 0.001}
+COURSE = {**ROUND2_CONTROL, "filters": 128, "lr": 5e-5, "lr_floor": 5e-6, "gamma": 0.4, "batch_size": 16,
+          "wrong_weight": "k", "aux_weight": 0.0, "diversity_weight": 0.0, "projection_weight": 0.0,
+          "cond_every_scale": False, "precision": "auto"}
 
 
 def matrix() -> list[dict]:
