@@ -28,6 +28,21 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+
+def _share_the_cores() -> None:
+    """On a pytest-xdist worker, cap TensorFlow at this worker's share of the cores (one each for two
+    workers on two cores), here and in the subprocesses the tests start. Two workers each running
+    TensorFlow on every core share two cores four ways: on the 2-core machine the full suite took
+    1.5-2x the CPU time it takes with a share each (docs/tests.md, Times)."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+    if workers > 1:
+        share = str(max(1, len(os.sched_getaffinity(0)) // workers))
+        for name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+            os.environ.setdefault(name, share)
+
+
+_share_the_cores()
+
 from sampling.tflite import SKIP_TFLITE_ENV  # noqa: E402  (numpy only; after the path is set)
 
 os.environ.setdefault(SKIP_TFLITE_ENV, "1")

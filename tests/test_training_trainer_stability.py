@@ -1,11 +1,12 @@
-"""Issue 16's configuration (the course report's mechanisms only: n=64, no auxiliary
-head, no mode-seeking term, no projection head, the condition only at the
-bottleneck, wrong-condition weight 1.0 from step 1) on
-synthetic faces trains 150 steps with finite, sane losses. On these very
-faces and settings (32x32, 2 per hair x eye pair, seed 0, fp32) the course's
-form of the wrong-condition term ran away: L(x) 0.68 -> 6.4 by step 25 and
-18 by step 35 (python -m bench.quality.divergence_terms --set image_size=32); the margin
-form (the default) is the fix, see docs/ARCHITECTURE.md."""
+"""Issue 16's configuration (the course report's mechanisms only: no auxiliary head, no
+mode-seeking term, no projection head, the condition only at the bottleneck, wrong-condition
+weight 1.0 from step 1) on synthetic faces trains 100 steps with finite, sane losses. Issue 16
+ran at n=64; the test runs n=32, where the same runaway shows and a step costs a third (measured,
+32x32, 2 faces per hair x eye pair, seed 0, fp32, one thread, AMD EPYC Zen 5): with the course's
+form of the wrong-condition term L(x) went 0.68 -> 2.45 by step 31 (n=64: 6.4 by step 25, 18 by
+step 35; python -m bench.quality.divergence_terms --set image_size=32); with the margin form (the
+default, the fix, see docs/ARCHITECTURE.md) it never passed its first 0.68 and M's 20-step mean fell
+from 0.27 (steps 41-60) to 0.22 (the last 20)."""
 import csv
 import math
 
@@ -13,14 +14,14 @@ import pytest
 
 from bench.settings import ROUND2_CONTROL, train_flags
 
-SETTINGS = ["--image-size", "32", "--filters", "64", "--aux-weight", "0", "--diversity-weight", "0",
+SETTINGS = ["--image-size", "32", "--filters", "32", "--aux-weight", "0", "--diversity-weight", "0",
             "--projection-weight", "0", *train_flags(ROUND2_CONTROL),
-            "--cond-every-scale", "off", "--wrong-weight", "1.0", "--steps", "150", "--log-every", "1",
+            "--cond-every-scale", "off", "--wrong-weight", "1.0", "--steps", "100", "--log-every", "1",
             "--checkpoint-every", "1000", "--precision", "fp32", "--seed", "0", "--no-progress"]
 
 
 @pytest.mark.slow
-def test_issue_16_settings_train_150_steps_with_finite_losses(faces, tmp_path, cache_dir, capsys):
+def test_issue_16_settings_train_100_steps_with_finite_losses(faces, tmp_path, cache_dir, capsys):
     from train import main
 
     faces = faces(2, 32, seed=0, formats=("2018",))
@@ -30,7 +31,7 @@ def test_issue_16_settings_train_150_steps_with_finite_losses(faces, tmp_path, c
     assert code == 0, capsys.readouterr().err[-500:]
     with open(run / "metrics.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    assert int(rows[-1]["step"]) == 150
+    assert int(rows[-1]["step"]) == 100
     for row in rows:
         for name in ("loss_real", "loss_fake", "loss_wrong", "k", "M"):
             assert math.isfinite(float(row[name])), (row["step"], name)

@@ -1,6 +1,6 @@
 """The synthetic hair-colour check behind the learning test and its bench.
 
-A tiny conditional BEGAN is trained on procedural faces of all 12 hair colours;
+A tiny conditional BEGAN is trained on procedural faces of the 12 hair colours (the test: 6 of them);
 each sample's hair colour is read back as the mean colour of the fringe (the
 pixels that are hair in every drawing) and counted as right when that mean is
 nearest to the requested colour. One place, so the test and
@@ -17,13 +17,14 @@ from bench.settings import ROUND2_CONTROL
 from model.config import TrainConfig
 from preprocess.synthetic import COLOURS, hair_region, write_synthetic_set
 
-# The learning test's run: 32x32, n=16, 3,000 steps, 20 faces per hair x eye pair.
+# The round-1 learning run: 32x32, n=16, 3,000 steps, 20 faces per hair x eye pair, all 12 hair colours
+# (docs/default-model/comparison.md's synthetic table; the bench's default).
 LEARNING_SETTINGS = dict(
     ROUND2_CONTROL,
     holdout=0.0, image_size=32, filters=16, repeats=1, nz=16, embed_dim=8, batch_size=16, lr=5e-4,
     gamma=0.7, aux_weight=0.2, diversity_weight=0.02, cond_every_scale=False, steps=3000, log_every=100,
     checkpoint_every=100000, precision="fp32", seed=0,
-    # the settings this test's 0.93 was measured with, before round 2's defaults (projection head,
+    # the settings the table's 0.93 was measured with, before round 2's defaults (projection head,
     # margin form of the wrong-condition term), which were chosen on the real set
     projection_weight=0.0, wrong_form="course",
     # round 1-2's k_t control (ROUND2_CONTROL, at this test's own gamma 0.7): round 3's default,
@@ -31,12 +32,20 @@ LEARNING_SETTINGS = dict(
     lr_patience=3)
 FACES_PER_PAIR = 20
 EYES = ["blue", "red"]
+# The learning test runs the same settings on 6 well-spread hair colours for 1,000 steps: a third of the
+# 3,000 steps that took 3 minutes of the suite's 10 (AMD EPYC Zen 5, two workers), and one thread per
+# worker no longer tips it over at lr 5e-4, as it did with all 12 colours (step 60, L(G(z)) 6.7)
+TEST_HAIR = ["aqua", "black", "blonde", "blue", "green", "red"]
+TEST_STEPS = 1000
 
 
-def learning_config(root: str | Path, faces_per_pair: int = FACES_PER_PAIR, **overrides):
-    """Write the synthetic set under `root` and return its TrainConfig."""
+def learning_config(root: str | Path, faces_per_pair: int = FACES_PER_PAIR, hair: list[str] | None = None,
+                    **overrides):
+    """Write the synthetic set under `root` (all 12 hair colours unless `hair` names fewer) and return
+    its TrainConfig."""
     root = Path(root)
-    faces = write_synthetic_set(root / "faces", faces_per_pair, size=32, seed=0, eyes=EYES, formats=("2018",))
+    faces = write_synthetic_set(root / "faces", faces_per_pair, size=32, seed=0, hair=hair, eyes=EYES,
+                                formats=("2018",))
     settings = dict(LEARNING_SETTINGS, images=str(faces / "images"), tags_csv=str(faces / "tags_2018.csv"),
                     cache_dir=str(root / "cache"))
     settings.update(overrides)
@@ -44,7 +53,7 @@ def learning_config(root: str | Path, faces_per_pair: int = FACES_PER_PAIR, **ov
 
 
 def hair_colour_confusion(generator, vocab, config, per_colour: int = 10, seed: int = 1):
-    """(confusion [requested, read back] over the 12 hair colours, smallest
+    """(confusion [requested, read back] over the vocabulary's hair colours, smallest
     within-colour mean pixel difference between samples of the same tags)."""
     hair_names = vocab.groups["hair"]
     palette = np.array([COLOURS[h] for h in hair_names], float)
