@@ -77,7 +77,7 @@ def _training_step(model, optimizer, sizes: list[int], n_other: int):
     """One Adam step on the summed cross-entropies: softmax per group, sigmoid per other tag."""
     import tensorflow as tf
 
-    @tf.function
+    @tf.function(autograph=False)  # the loops and branches are on sizes, not tensors: trace, don't convert
     def step(images, labels, other):
         with tf.GradientTape() as tape:
             out = model(images, training=True)

@@ -90,7 +90,7 @@ class FaceEditor:
         self._variables = [self._z, self._offset] if settings.offset else [self._z]
         self._optimizer = keras.optimizers.Adam(settings.lr)
         self._optimizer.build(self._variables)
-        self._step = tf.function(self._search_step)
+        self._step = tf.function(self._search_step, autograph=False)  # no tensor branches: trace, don't convert
 
     @classmethod
     def open(cls, model_dir, settings: SearchSettings = SearchSettings()) -> "FaceEditor":
