@@ -1,5 +1,7 @@
 """MirroredStrategy on two logical CPU devices gives the same losses as one
-device for the same seed and global batch (the update is the global mean)."""
+device for the same seed and global batch (the update is the global mean). Both
+runs share one child process (the logical devices must be set before TensorFlow
+starts, so not in the test's own), each from the same seed."""
 import json
 import subprocess
 import sys
@@ -21,40 +23,44 @@ from model.config import TrainConfig
 from model.began import CondBEGAN
 from training.trainer import make_strategy
 
-strategy = make_strategy(MODE)
-keras.utils.set_random_seed(3)
-# the mode-seeking term pairs images within each replica, so it is left out of the equality check
-cfg = TrainConfig(image_size=32, filters=4, repeats=1, nz=8, embed_dim=4, batch_size=8, lr=1e-3,
-                  diversity_weight=0.0)
-rng = np.random.default_rng(0)
-n = 32
-combo = np.arange(n) % 4
-combo_conditions = np.eye(4, dtype=np.float32)
-labels = np.stack([combo % 2, combo % 4], 1)
-images = rng.uniform(-1, 1, (n, 32, 32, 3)).astype(np.float32)
-with strategy.scope():
-    model = CondBEGAN(cfg, 4, [2, 4], combo, combo_conditions, labels)
-    model.build_optimizers()
-ds = tf.data.Dataset.from_tensor_slices((
-    images, combo_conditions[combo], np.arange(n, dtype=np.int32),
-    rng.uniform(-1, 1, (n, 8)).astype(np.float32), rng.standard_normal((n, 4)).astype(np.float32),
-    rng.uniform(0, 1, n).astype(np.float32), rng.uniform(-1, 1, (n, 8)).astype(np.float32))).batch(8)
+def run(mode):
+    strategy = make_strategy(mode)
+    keras.utils.set_random_seed(3)
+    # the mode-seeking term pairs images within each replica, so it is left out of the equality check
+    cfg = TrainConfig(image_size=32, filters=4, repeats=1, nz=8, embed_dim=4, batch_size=8, lr=1e-3,
+                      diversity_weight=0.0)
+    rng = np.random.default_rng(0)
+    n = 32
+    combo = np.arange(n) % 4
+    combo_conditions = np.eye(4, dtype=np.float32)
+    labels = np.stack([combo % 2, combo % 4], 1)
+    images = rng.uniform(-1, 1, (n, 32, 32, 3)).astype(np.float32)
+    with strategy.scope():
+        model = CondBEGAN(cfg, 4, [2, 4], combo, combo_conditions, labels)
+        model.build_optimizers()
+    ds = tf.data.Dataset.from_tensor_slices((
+        images, combo_conditions[combo], np.arange(n, dtype=np.int32),
+        rng.uniform(-1, 1, (n, 8)).astype(np.float32), rng.standard_normal((n, 4)).astype(np.float32),
+        rng.uniform(0, 1, n).astype(np.float32), rng.uniform(-1, 1, (n, 8)).astype(np.float32))).batch(8)
 
-@tf.function
-def step(batch):
-    return strategy.run(model.train_step, args=(batch,))
+    @tf.function(autograph=False)  # as the trainer traces it
+    def step(batch):
+        return strategy.run(model.train_step, args=(batch,))
 
-out = []
-for batch in strategy.experimental_distribute_dataset(ds):
-    r = step(batch)
-    first = lambda v: strategy.experimental_local_results(v)[0].numpy().item()
-    out.append({k: first(r[k]) for k in ("d_loss", "g_loss", "loss_real", "loss_fake", "k", "M")})
-print(json.dumps({"replicas": strategy.num_replicas_in_sync, "steps": out}))
+    out = []
+    for batch in strategy.experimental_distribute_dataset(ds):
+        r = step(batch)
+        first = lambda v: strategy.experimental_local_results(v)[0].numpy().item()
+        out.append({k: first(r[k]) for k in ("d_loss", "g_loss", "loss_real", "loss_fake", "k", "M")})
+    return {"replicas": strategy.num_replicas_in_sync, "steps": out}
+
+
+print(json.dumps({mode: run(mode) for mode in ("default", "mirrored")}))
 """
 
 
-def _run(mode: str) -> dict:
-    code = f"ROOT = {str(ROOT)!r}\nMODE = {mode!r}\n" + SCRIPT
+def _run() -> dict:
+    code = f"ROOT = {str(ROOT)!r}\n" + SCRIPT
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -62,8 +68,8 @@ def _run(mode: str) -> dict:
 
 @pytest.mark.slow
 def test_mirrored_strategy_matches_single_device():
-    single = _run("default")
-    mirrored = _run("mirrored")
+    runs = _run()
+    single, mirrored = runs["default"], runs["mirrored"]
     assert single["replicas"] == 1 and mirrored["replicas"] == 2
     assert len(single["steps"]) == len(mirrored["steps"]) == 4
     for a, b in zip(single["steps"], mirrored["steps"]):

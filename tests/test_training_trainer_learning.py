@@ -17,7 +17,8 @@ course's wrong-condition term, no tiled condition) on 6 well-spread hair colours
 steps: at least half right (chance: 1/6). Measured at one thread (a pytest-xdist worker's share, AMD
 EPYC Zen 5; `python -m bench.quality.learning_colours --test --threads 1 --set seed=S`): 0.92 with
 seed 0 (the test's; 0.90 at two threads), 0.98 with seed 1, 0.65 with seed 2 (0.63 after 1,500 steps:
-that seed reads blue as blonde), 0.72 with seed 3 (0.80 after 1,500). With all 12 colours for 3,000 steps (round 1's
+that seed reads blue as blonde), 0.72 with seed 3 (0.80 after 1,500). After 600 steps: 0.80 / 0.98 /
+0.47 / 0.78, too close to the bar, hence 1,000. With all 12 colours for 3,000 steps (round 1's
 form of this test, 3 minutes of the suite) 0.93 / 0.98 / 0.84 at two threads, but at one thread it
 diverged at step 60. With the tiled condition also fed to every decoder scale (`cond_every_scale`,
 the real-set default) the 12-colour run reads only 0.63: that path lets the tiny G tint the whole
