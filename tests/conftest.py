@@ -32,12 +32,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 def _share_the_cores() -> None:
     """On a pytest-xdist worker, cap TensorFlow at this worker's share of the cores (one each for two
     workers on two cores), here and in the subprocesses the tests start. Two workers each running
-    TensorFlow on every core share two cores four ways, and spend CPU time waiting on each other: on
-    the 2-core AMD EPYC (Zen 5) the full suite took 18.1 CPU-minutes that way against 15.3 with a share
-    each (docs/tests.md, Times)."""
+    TensorFlow on every core share two cores four ways, and spend CPU time waiting on each other
+    (docs/tests.md, Times: this share and two shorter trainings took the 2-core AMD EPYC (Zen 5) from
+    18.1 to 13.8-15.3 CPU-minutes)."""
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
     if workers > 1:
-        share = str(max(1, len(os.sched_getaffinity(0)) // workers))
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        share = str(max(1, cores // workers))
         for name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
             os.environ.setdefault(name, share)
 
