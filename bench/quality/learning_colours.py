@@ -19,6 +19,7 @@ from pathlib import Path
 from bench import parser
 from bench.settings import parse_setting
 from common.cli import DefaultsHelpFormatter, UserError, exit_on_user_error
+from bench.quality.synthetic_colour import TEST_HAIR, TEST_STEPS  # numpy and settings only: --help stays quick
 from preprocess.synthetic import HAIR_COLOURS
 
 
@@ -31,13 +32,14 @@ def main() -> int:
     p.add_argument("--hair", nargs="+", choices=HAIR_COLOURS, metavar="COLOUR",
                    help="train on these hair colours only (default: all 12: " + " ".join(HAIR_COLOURS) + ")")
     p.add_argument("--test", action="store_true",
-                   help="the learning test's run: its 6 hair colours and 1,000 steps (--hair and --set still apply)")
+                   help=f"the learning test's run: hair {' '.join(TEST_HAIR)}, {TEST_STEPS} steps "
+                        "(--hair and --set still apply)")
     p.add_argument("--threads", type=int, default=0, help="CPU threads for TensorFlow (0: all)")
     args = p.parse_args()
 
     import numpy as np
 
-    from bench.quality.synthetic_colour import TEST_HAIR, TEST_STEPS, hair_colour_confusion, learning_config
+    from bench.quality.synthetic_colour import hair_colour_confusion, learning_config
     from model.precision import limit_threads
     from training.trainer import Trainer
 
