@@ -143,15 +143,17 @@ def test_ctrl_c_during_the_cache_build_or_the_export(tool, delay, tmp_path, synt
     time.sleep(delay)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=600)
-    # 130: stopped (one line); 0, or -2 when the signal came during interpreter shutdown: it had finished
-    assert proc.returncode in (0, 130, -2), err[-2000:]
-    if proc.returncode == 130:
-        assert err.strip().splitlines()[-1] == "stopped by Ctrl-C (SIGINT)", err[-1000:]
-    else:
+    # Stopped: the one line, and 130, or -2 (killed by SIGINT; a shell's $? reads 130 either way): for
+    # python -m preprocess, Python sometimes ends in kill(itself, SIGINT) at exit (seen with strace)
+    # although the CLI had caught the KeyboardInterrupt, printed the line and returned 130.
+    # Finished: 0, or -2 when the signal came during interpreter shutdown, and the tool's last line.
+    stopped = bool(err.strip()) and err.strip().splitlines()[-1] == "stopped by Ctrl-C (SIGINT)"
+    assert proc.returncode in ((130, -2) if stopped else (0, -2)), (proc.returncode, err[-2000:])
+    if not stopped:
         assert ("exported to" if tool == "export" else "training images") in out, (out, err)
     assert "Traceback" not in err, err[-3000:]
     _no_leftovers(tmp_path)
-    if proc.returncode == 130 and tool == "preprocess":
+    if stopped and tool == "preprocess":
         for folder in (tmp_path / "c").glob("*"):
             assert (folder / "data.npz").exists() == (folder / "vocab.json").exists() or \
                 not (folder / "data.npz").exists()
