@@ -54,7 +54,7 @@ def run_steps(strategy_name: str, steps: int) -> dict:
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     ds = tf.data.Dataset.from_tensor_slices(data).batch(GLOBAL_BATCH).with_options(options)
 
-    @tf.function
+    @tf.function(autograph=False)  # as training/trainer.py traces it
     def step(batch):
         return strategy.run(model.train_step, args=(batch,))
 

@@ -39,7 +39,7 @@ def images_per_second(precision_name: str, filters: int, batch: int, size: int, 
     labels = np.stack([combo % 12, combo % 10], 1)
     model = CondBEGAN(cfg, DIM, [12, 10], combo, combo_conditions, labels)
     model.build_optimizers()
-    step = tf.function(model.train_step)
+    step = tf.function(model.train_step, autograph=False)  # as training/trainer.py traces it
     batch_data = (tf.constant(rng.uniform(-1, 1, (batch, size, size, 3)), tf.float32),
                   tf.constant(combo_conditions[combo[:batch]]), tf.range(batch),
                   tf.constant(rng.uniform(-1, 1, (batch, cfg.nz)), tf.float32),
