@@ -13,4 +13,4 @@ cd "$HERE"
 if [[ $# -eq 0 ]]; then
   set -- tests
 fi
-exec "$HERE/.venv/bin/python" -m pytest -q -n auto --maxprocesses 4 "$@"
+exec "$HERE/.venv/bin/python" -m pytest -q -n auto --maxprocesses 4 --dist worksteal "$@"

@@ -1,5 +1,7 @@
-"""Shared by the CLI tests: run generate.py as a user does, the tiny model's grid cell, and the
-one-line error every CLI gives for a bad request."""
+"""Shared by the CLI tests: run generate.py as a user does (a fresh process) or in this process, the
+tiny model's grid cell, and the one-line error every CLI gives for a bad request."""
+import contextlib
+import io
 import os
 import signal
 import subprocess
@@ -14,6 +16,32 @@ def gen(*args, cwd):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     return subprocess.run([sys.executable, str(ROOT / "generate.py"), *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300)
+
+
+def run_in_process(main, *args, cwd) -> subprocess.CompletedProcess:
+    """main(args) in this process from the folder `cwd`, as its command line runs it: the exit status
+    (argparse's SystemExit included) and what it printed, as a CompletedProcess. For tests of what a
+    command does; a subprocess also pays the interpreter's and TensorFlow's start (5 CPU-s for a tool
+    that loads TensorFlow), which the tests of a fresh process's output, signals and exit check."""
+    out, err = io.StringIO(), io.StringIO()
+    here = os.getcwd()
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as exc:  # argparse: usage errors (2) and --help (0)
+                code = exc.code
+    finally:
+        os.chdir(here)
+    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
+
+
+def gen_in_process(*args, cwd):
+    """generate.py's main in this process (run_in_process): what `gen` checks, without a new process."""
+    from generate import main
+
+    return run_in_process(main, *args, cwd=cwd)
 
 
 def one_error_line(capsys) -> str:

@@ -10,15 +10,15 @@ budget); train.py runs with --check, which validates and stops before any traini
 Strings hold no NUL and no lone surrogates: a real command line cannot carry the
 first, and Python's argv decoding gives the second only for invalid UTF-8 bytes.
 """
-import contextlib
-import io
 import os
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from tests.cli_support import run_in_process
 from tests.conftest import ROOT
+
 CASES: dict[str, int] = {}  # CLI -> calls made by _call
 MIN_CASES = 20  # each property test calls its CLI at least this often (their max_examples: 30 to 150)
 
@@ -91,18 +91,8 @@ def _call(name: str, main, argv: list[str], sandbox, allowed_extra=()):
     """Run main(argv) in the sandbox; check the exit status, the error line and the writes."""
     CASES[name] = CASES.get(name, 0) + 1
     before_box, before_repo = _tree(sandbox["box"]), _tree(ROOT)
-    out, err = io.StringIO(), io.StringIO()
-    cwd = os.getcwd()
-    os.chdir(sandbox["work"])
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                code = main(argv)
-            except SystemExit as exc:  # argparse: usage errors (2) and --help (0)
-                code = exc.code
-    finally:
-        os.chdir(cwd)
-    errors = err.getvalue()
+    done = run_in_process(main, *argv, cwd=sandbox["work"])
+    code, errors = done.returncode, done.stderr
     assert code in (0, 2), (argv, code, errors[-500:])
     assert "Traceback" not in errors, (argv, errors[-2000:])
     if code == 2:
@@ -112,11 +102,19 @@ def _call(name: str, main, argv: list[str], sandbox, allowed_extra=()):
     assert _tree(ROOT) == before_repo, argv  # nothing written into the repository
     asked = [Path(sandbox["work"], a).resolve() for a in argv if a] + [Path(sandbox["work"], "samples").resolve()]
     asked += [Path(p).resolve() for p in allowed_extra]
+    if _value(argv, "--out", "").lower().endswith(".png") and _value(argv, "--format", "grid") in ("files", "both"):
+        asked.append(Path(sandbox["work"], _value(argv, "--out", "")).resolve().parent)  # the samples go beside it
     for path in set(_tree(sandbox["box"])) - set(before_box):
         p = Path(path).resolve()
         assert ".tmp" not in p.name, (argv, path)  # no temporary file left behind
         assert any(p == a or p.is_relative_to(a) for a in asked), (argv, path)
     return code
+
+
+def _value(argv: list[str], flag: str, default: str) -> str:
+    """The last value given to `flag` in argv (argparse keeps the last), else `default`."""
+    values = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == flag]
+    return values[-1] if values else default
 
 
 def _flags(table: dict, max_size: int = 4):

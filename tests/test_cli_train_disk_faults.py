@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_support import default_sigint
+from tests.cli_support import default_sigint, run_in_process
 from tests.conftest import ROOT
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
 
@@ -120,9 +120,10 @@ def test_ctrl_c_at_every_phase_is_one_line_and_resumable(phase, tmp_path, train_
     _no_leftovers(tmp_path)
     if phase != "start-up":
         assert "--resume" in err, err[-1000:]
-        resumed = subprocess.run([sys.executable, str(ROOT / "train.py"), "--run-dir", str(run), "--resume",
-                                  "--steps", "45", "--no-progress"], capture_output=True, text=True, env=ENV,
-                                 timeout=600)
+        from train import main  # the resume in this process: the stopped process is what is tested
+
+        resumed = run_in_process(main, "--run-dir", str(run), "--resume", "--steps", "45", "--no-progress",
+                                 cwd=tmp_path)
         assert resumed.returncode == 0, resumed.stderr[-2000:]
         assert "resumed at step" in resumed.stderr
 

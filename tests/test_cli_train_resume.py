@@ -5,15 +5,29 @@ total asked for, and the run's own flags with the same values are accepted."""
 import json
 import os
 import shlex
+import shutil
 import signal
 
 import pytest
 
 
 
+@pytest.fixture(scope="module")
+def trained_once(train_argv, tmp_path_factory):
+    """A tiny run trained to step 10 by its first command, once for this file's tests."""
+    from train import main
+
+    run = tmp_path_factory.mktemp("resume") / "run"
+    assert main(train_argv(run, steps=10)) == 0
+    return run
+
+
 @pytest.fixture
-def first_command(train_argv, tmp_path):
+def first_command(trained_once, train_argv, tmp_path):
+    """(a copy of trained_once, the first command that trained it, naming the copy): the run as that
+    command left it, for a test to resume or change."""
     run = tmp_path / "run"
+    shutil.copytree(trained_once, run)
     return run, train_argv(run, steps=10)
 
 
@@ -26,7 +40,6 @@ def test_resume_on_a_finished_run_says_so_and_steps_given_with_resume_are_saved(
     from train import main
 
     run, command = first_command
-    assert main(command) == 0
     capsys.readouterr()
     # the first command again with --resume: the same values are accepted; the run is finished
     assert main(command + ["--resume"]) == 0
@@ -49,7 +62,6 @@ def test_resume_refuses_only_real_changes_naming_each_old_and_new(first_command,
     from train import main
 
     run, command = first_command
-    assert main(command) == 0
     capsys.readouterr()
     changed = command + ["--resume", "--batch-size", "4", "--seed", "2"]
     assert main(changed) == 2
@@ -66,7 +78,6 @@ def test_the_command_printed_after_a_signal_continues_to_the_total_asked_for(fir
     from training.trainer import TrainerCallback
 
     run, command = first_command
-    assert main(command) == 0
 
     class Stop(TrainerCallback):
         def on_step_end(self, trainer, step):
@@ -97,7 +108,6 @@ def test_a_later_stage_may_reweight_the_losses_and_the_run_keeps_the_history(fir
     from train import main
 
     run, command = first_command
-    assert main(command) == 0
     capsys.readouterr()
     assert main(["--run-dir", str(run), "--resume", "--projection-weight", "0"]) == 2
     assert "not turn the head on or off: --projection-weight 0.1 -> 0.0" in capsys.readouterr().err
@@ -131,7 +141,6 @@ def test_resume_cuts_the_evaluation_and_stage_logs_back_to_the_checkpoint(first_
     from train import main
 
     run, command = first_command
-    assert main(command) == 0
     header = "step,acc_hair,cpu_seconds,face_rate"
     (run / "eval.csv").write_text(f"{header}\n5,0.5,1.0,0.1\n10,0.6,2.0,0.2\n99,0.9,9.0,0.9\n")
     (run / "stages.csv").write_text("step,setting,old,new\n99,aux_weight,0.2,0.1\n")  # a stage after the checkpoint

@@ -1,4 +1,5 @@
-"""Recolour a face you bring (issue 25): generate.py --edit as a user runs it, and the
+"""Recolour a face you bring (issue 25): generate.py --edit as a user runs it (the first call in a
+new process; the others in this one, gen_in_process, which skips TensorFlow's start in each), and the
 library behind it (editing.editor, editing.recolour) on the tiny trained run."""
 import shutil
 
@@ -7,7 +8,8 @@ import numpy as np
 import pytest
 
 from tests.checker_support import synthetic_checker
-from tests.cli_support import CELL, ROOT, gen  # noqa: F401
+from tests.cli_support import CELL, gen, gen_in_process
+from tests.conftest import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -40,13 +42,13 @@ def test_edit_writes_the_face_a_strip_and_a_sweep(tiny_run, face_file, tmp_path)
     assert "mine.png: blue hair red eyes (--from)" in r.stdout
     assert "edit: green hair red eyes" in r.stdout  # the eye colour not named is the source's
     assert iio.imread(tmp_path / "face.png").shape == (64, 64, 3)  # the edited face alone, scaled
-    r = gen("--model", model, "--edit", str(face_file), "--from", "blue hair red eyes", "--tags", "green hair",
-            "--strip", "--out", "strip.png", cwd=tmp_path)
+    r = gen_in_process("--model", model, "--edit", str(face_file), "--from", "blue hair red eyes",
+                       "--tags", "green hair", "--strip", "--out", "strip.png", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     strip = iio.imread(tmp_path / "strip.png")
     assert strip.shape[1] == 3 * CELL + 2  # original | reconstruction | edit
-    r = gen("--model", model, "--edit", str(face_file), "--from", "blue hair red eyes", "--sweep", "eyes",
-            "--out", "sweep.png", cwd=tmp_path)
+    r = gen_in_process("--model", model, "--edit", str(face_file), "--from", "blue hair red eyes",
+                       "--sweep", "eyes", "--out", "sweep.png", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert iio.imread(tmp_path / "sweep.png").shape[1] == (2 + 10) * CELL + 2  # original, reconstruction, 10 eyes
 
@@ -55,7 +57,7 @@ def test_same_seed_same_bytes_other_seed_other_search(tiny_run, face_file, tmp_p
     args = ["--model", str(tiny_run), "--edit", str(face_file), "--from", "blue hair red eyes",
             "--tags", "pink hair", "--strip"]
     for name, seed in (("a.png", "1"), ("b.png", "1"), ("c.png", "2")):
-        r = gen(*args, "--seed", seed, "--out", name, cwd=tmp_path)
+        r = gen_in_process(*args, "--seed", seed, "--out", name, cwd=tmp_path)
         assert r.returncode == 0, r.stderr
     a, b, c = ((tmp_path / n).read_bytes() for n in ("a.png", "b.png", "c.png"))
     assert a == b
@@ -63,8 +65,8 @@ def test_same_seed_same_bytes_other_seed_other_search(tiny_run, face_file, tmp_p
 
 
 def test_the_checker_reads_the_source_tags(model_with_checker, face_file, tmp_path):
-    r = gen("--model", str(model_with_checker), "--edit", str(face_file), "--tags", "green hair",
-            "--out", "x.png", cwd=tmp_path)
+    r = gen_in_process("--model", str(model_with_checker), "--edit", str(face_file), "--tags", "green hair",
+                       "--out", "x.png", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "mine.png: blue hair red eyes (read by the tag checker)" in r.stdout
     assert "edit: green hair red eyes" in r.stdout
@@ -73,8 +75,8 @@ def test_the_checker_reads_the_source_tags(model_with_checker, face_file, tmp_pa
 def test_a_non_face_still_runs_with_one_warning(tiny_run, tmp_path):
     noise = np.random.default_rng(0).integers(0, 256, (40, 70, 3), dtype=np.uint8)
     iio.imwrite(tmp_path / "noise.jpg", noise)
-    r = gen("--model", str(tiny_run), "--edit", "noise.jpg", "--from", "blue hair red eyes",
-            "--tags", "green hair", "--out", "n.png", cwd=tmp_path)
+    r = gen_in_process("--model", str(tiny_run), "--edit", "noise.jpg", "--from", "blue hair red eyes",
+                       "--tags", "green hair", "--out", "n.png", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     warnings = [line for line in r.stderr.splitlines() if line.strip()]
     assert len(warnings) == 1 and warnings[0].startswith("warning: no anime face found in noise.jpg")
@@ -93,7 +95,7 @@ def test_a_non_face_still_runs_with_one_warning(tiny_run, tmp_path):
 def test_bad_edit_requests_exit_2_with_one_line(tiny_run, face_file, tmp_path, args, message):
     (tmp_path / "junk.png").write_bytes(b"not an image at all" * 20)
     args = [str(face_file) if a == "FACE" else a for a in args]
-    r = gen("--model", str(tiny_run), *args, "--out", "x.png", cwd=tmp_path)
+    r = gen_in_process("--model", str(tiny_run), *args, "--out", "x.png", cwd=tmp_path)
     assert r.returncode == 2, r.stdout
     assert message in r.stderr and "Traceback" not in r.stderr
     assert len([line for line in r.stderr.splitlines() if line.startswith("error:")]) == 1

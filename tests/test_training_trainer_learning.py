@@ -13,18 +13,18 @@ first weights) the run stayed at
 0.25-0.275, so the bar sits between the two, at 0.45.
 
 2. The round-1 settings (bench.quality.synthetic_colour.LEARNING_SETTINGS: no projection head, the
-course's wrong-condition term, no tiled condition) on 6 well-spread hair colours (TEST_HAIR), 1,000
-steps: at least half right (chance: 1/6). Measured at one thread (a pytest-xdist worker's share, AMD
-EPYC Zen 5; `python -m bench.quality.learning_colours --test --threads 1 --set seed=S`): 0.92 with
-seed 0 (the test's; 0.90 at two threads), 0.98 with seed 1, 0.65 with seed 2 (0.63 after 1,500 steps:
-that seed reads blue as blonde), 0.72 with seed 3 (0.80 after 1,500). After 600 steps: 0.80 / 0.98 /
-0.47 / 0.78, too close to the bar, hence 1,000. With all 12 colours for 3,000 steps (round 1's
-form of this test, 3 minutes of the suite) 0.93 / 0.98 / 0.84 at two threads, but at one thread it
-diverged at step 60. With the tiled condition also fed to every decoder scale (`cond_every_scale`,
-the real-set default) the 12-colour run reads only 0.63: that path lets the tiny G tint the whole
-image, hair and background alike, so the hair comes out washed out (red -> pink, purple -> gray). On
-these 6 well-spread colours that path reads 0.77, above the bar: this test checks that the condition
-steers the hair at all; the wash-out is the 12-colour bench's to show.
+course's wrong-condition term, no tiled condition) on 4 well-spread hair colours (TEST_HAIR, the
+defaults test's), 500 steps: at least 0.6 right (chance: 0.25). Measured at one thread (a pytest-xdist
+worker's share, AMD EPYC Zen 5; `python -m bench.quality.learning_colours --test --threads 1 --set
+seed=S`): 0.975 / 0.900 / 0.975 / 0.850 with seeds 0-3 (the test's is 0), and 0.250 with the tags
+shuffled across the images (seed 0), so the bar sits between. Round 3 ran 6 colours for 1,000 steps,
+twice the time, and read 0.92 / 0.98 / 0.65 / 0.72 (seed 2 reads blue as blonde; with n=8 and 700
+steps it fell to 0.32). All 12 colours for 3,000 steps (round 1's form of this test, 3 minutes of the
+suite) read 0.93 / 0.98 / 0.84 at two threads, but at one thread diverged at step 60. With the tiled
+condition also fed to every decoder scale (`cond_every_scale`, the real-set default) the 12-colour run
+reads only 0.63: that path lets the tiny G tint the whole image, hair and background alike, so the
+hair comes out washed out (red -> pink, purple -> gray). This test checks that the condition steers
+the hair at all; the wash-out is the 12-colour bench's to show.
 Without the mode-seeking term the samples nearly collapse. All rows:
 docs/default-model/comparison.md; `bench/quality/learning_colours.py` reruns any."""
 import dataclasses
@@ -92,6 +92,6 @@ def test_requested_hair_colour_is_drawn_and_faces_differ(learned):
     assert learned.vocab.groups["hair"] == TEST_HAIR
     confusion, spread = hair_colour_confusion(learned.model.generator, learned.vocab, learned.config)
     accuracy = np.trace(confusion) / confusion.sum()
-    assert accuracy >= 0.5, f"hair colour accuracy {accuracy:.2f} (chance: 0.17)\n{confusion}"
+    assert accuracy >= 0.6, f"hair colour accuracy {accuracy:.2f} (chance: 0.25)\n{confusion}"
     # same tags, different z: the faces differ by more than JPEG-level noise
     assert spread > 2.0, f"pixel spread within a colour: {spread:.2f}"

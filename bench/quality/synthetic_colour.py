@@ -1,6 +1,6 @@
 """The synthetic hair-colour check behind the learning test and its bench.
 
-A tiny conditional BEGAN is trained on procedural faces of the 12 hair colours (the test: 6 of them);
+A tiny conditional BEGAN is trained on procedural faces of the 12 hair colours (the test: 4 of them);
 each sample's hair colour is read back as the mean colour of the fringe (the
 pixels that are hair in every drawing) and counted as right when that mean is
 nearest to the requested colour. One place, so the test and
@@ -32,11 +32,12 @@ LEARNING_SETTINGS = dict(
     lr_patience=3)
 FACES_PER_PAIR = 20
 EYES = ["blue", "red"]
-# The learning test runs the same settings on 6 well-spread hair colours for 1,000 steps: a third of the
-# 3,000 steps that took 3 minutes of the suite's 10 (AMD EPYC Zen 5, two workers), and one thread per
-# worker no longer tips it over at lr 5e-4, as it did with all 12 colours (step 60, L(G(z)) 6.7)
-TEST_HAIR = ["aqua", "black", "blonde", "blue", "green", "red"]
-TEST_STEPS = 1000
+# The learning test runs the same settings on 4 well-spread hair colours for 500 steps (AMD EPYC Zen 5, one
+# thread, seeds 0-3: 0.975 / 0.900 / 0.975 / 0.850; with the tags shuffled across the images 0.250). Round 3
+# ran 6 colours for 1,000 steps (0.92 / 0.98 / 0.65 / 0.72, twice the time); all 12 for 3,000 steps diverged
+# at one thread (step 60, L(G(z)) 6.7).
+TEST_HAIR = ["blonde", "blue", "green", "red"]
+TEST_STEPS = 500
 
 
 def learning_config(root: str | Path, faces_per_pair: int = FACES_PER_PAIR, hair: list[str] | None = None,
