@@ -122,7 +122,8 @@ def test_ctrl_c_at_every_phase_is_one_line_and_resumable(phase, tmp_path, train_
         assert "--resume" in err, err[-1000:]
         from train import main  # the resume in this process: the stopped process is what is tested
 
-        resumed = run_in_process(main, "--run-dir", str(run), "--resume", "--steps", "45", "--no-progress",
+        target = str(_metric_rows(run) + 2)  # two steps past the last one logged (one a step): it trains on
+        resumed = run_in_process(main, "--run-dir", str(run), "--resume", "--steps", target, "--no-progress",
                                  cwd=tmp_path)
         assert resumed.returncode == 0, resumed.stderr[-2000:]
         assert "resumed at step" in resumed.stderr

@@ -11,6 +11,7 @@ import imageio.v3 as iio
 import pytest
 
 from tests.checker_support import synthetic_checker
+from tests.cli_support import run_in_process
 from tests.conftest import ROOT
 
 CELL = 32 + 2
@@ -22,8 +23,10 @@ def checker(tmp_path_factory):
 
 
 def _train(*args, cwd):
-    return subprocess.run([sys.executable, str(ROOT / "train.py"), *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=900)
+    """train.py in this process (what it prints is what is checked; test_common_quiet checks a new process's)."""
+    from train import main
+
+    return run_in_process(main, *args, cwd=cwd)
 
 
 @pytest.fixture(scope="module")
