@@ -67,6 +67,33 @@ def pytest_collection_modifyitems(items):
 
 
 @contextlib.contextmanager
+def shared_folder(tmp_path_factory, name: str):
+    """A folder under this test session's temp root that every pytest-xdist worker of the session sees
+    (its own temp root when run without workers), held under an exclusive lock while the block runs:
+    the first worker builds what it holds, the others wait for it and reuse it instead of building
+    their own (common.lock.FolderLock, polled)."""
+    import time
+
+    from common.lock import FolderLock, FolderLocked
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # pytest-N/, shared by its popen-gwK/ workers
+    folder = root / name
+    folder.mkdir(parents=True, exist_ok=True)
+    while True:
+        try:
+            lock = FolderLock(folder, "shared test folder").acquire()
+            break
+        except FolderLocked:
+            time.sleep(0.2)
+    try:
+        yield folder
+    finally:
+        lock.release()
+
+
+@contextlib.contextmanager
 def tflite_exports():
     """Model exports made inside convert to TFLite, as outside the tests (in this
     process and in the subprocesses it starts)."""
@@ -160,11 +187,15 @@ def train_argv(synthetic_faces, cache_dir):
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory, train_argv):
     """A run directory trained for 3 short epochs by train.py (in-process), with export/
-    (TFLite included: many tests draw from it with LiteRT, in subprocesses too)."""
+    (TFLite included: many tests draw from it with LiteRT, in subprocesses too). Trained once per
+    session in a shared_folder: a second pytest-xdist worker reuses it (its data and dataset cache are
+    the first worker's, as its config.json records). Tests read it; one that changes a run copies it."""
     from train import main
 
-    run = tmp_path_factory.mktemp("runs") / "tiny"
-    with tflite_exports():
-        code = main(train_argv(run))
-    assert code == 0
+    with shared_folder(tmp_path_factory, "runs") as runs:
+        run = runs / "tiny"
+        if not (run / "export").is_dir():
+            with tflite_exports():
+                code = main(train_argv(run))
+            assert code == 0
     return run

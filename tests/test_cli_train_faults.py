@@ -198,9 +198,12 @@ def test_no_pickle_on_any_load_path():
     assert offenders == []
 
 
-def test_cached_arrays_hold_no_python_objects(tiny_run, cache_dir):
+def test_cached_arrays_hold_no_python_objects(tiny_run):
     import numpy as np
 
+    from model.config import TrainConfig
+
+    cache_dir = TrainConfig.load(tiny_run).cache_dir  # the worker that trained it: tests.conftest.tiny_run
     caches = list(Path(cache_dir).rglob("data.npz"))
     assert caches, f"tiny_run left no dataset cache in {cache_dir}"
     for npz in caches:

@@ -59,7 +59,7 @@ def _pip_installs(log: Path) -> list[str]:
 def test_fresh_clone_run_sh_and_test_sh_each_set_up_the_venv(tmp_path, order):
     fake, log = _fake_python(tmp_path)
     clone = _clone(tmp_path, "clone")
-    env = _quiet_env(PYTHON=str(fake))
+    env = _quiet_env(PYTHON=str(fake), PYTEST_XDIST_AUTO_NUM_WORKERS="0")  # one file of tests: no workers
 
     def test_sh():
         return subprocess.run(["./test.sh", "tests/test_architecture_layers.py"], cwd=clone, env=env, capture_output=True,
@@ -76,11 +76,11 @@ def test_fresh_clone_run_sh_and_test_sh_each_set_up_the_venv(tmp_path, order):
     assert len(installs) == 1, installs
     assert "requirements.txt" in installs[0] and "requirements-test.txt" in installs[0]
     assert (clone / ".venv" / "bin" / "python").exists()
-    r = second()
-    assert r.returncode == 0, r.stdout + r.stderr
+    s = second()
+    assert s.returncode == 0, s.stdout + s.stderr
     assert len(_pip_installs(log)) == 1, "the second command installed again"
-    out = test_sh()
-    assert "passed" in out.stdout and "failed" not in out.stdout, out.stdout
+    tests_run = r if order == "test-first" else s
+    assert "passed" in tests_run.stdout and "failed" not in tests_run.stdout, tests_run.stdout
     # pyproject.toml's pytest settings are the ones in force
     assert "configfile: pyproject.toml" in subprocess.run(
         [str(clone / ".venv/bin/python"), "-m", "pytest", "--co", "-q", "tests/test_architecture_layers.py", "-v"],

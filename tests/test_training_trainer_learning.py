@@ -14,16 +14,17 @@ first weights) the run stayed at
 
 2. The round-1 settings (bench.quality.synthetic_colour.LEARNING_SETTINGS: no projection head, the
 course's wrong-condition term, no tiled condition) on 4 well-spread hair colours (TEST_HAIR, the
-defaults test's), 500 steps: at least 0.6 right (chance: 0.25). Measured at one thread (a pytest-xdist
-worker's share, AMD EPYC Zen 5; `python -m bench.quality.learning_colours --test --threads 1 --set
-seed=S`): 0.975 / 0.900 / 0.975 / 0.850 with seeds 0-3 (the test's is 0), and 0.250 with the tags
-shuffled across the images (seed 0), so the bar sits between. Round 3 ran 6 colours for 1,000 steps,
-twice the time, and read 0.92 / 0.98 / 0.65 / 0.72 (seed 2 reads blue as blonde; with n=8 and 700
-steps it fell to 0.32). All 12 colours for 3,000 steps (round 1's form of this test, 3 minutes of the
-suite) read 0.93 / 0.98 / 0.84 at two threads, but at one thread diverged at step 60. With the tiled
-condition also fed to every decoder scale (`cond_every_scale`, the real-set default) the 12-colour run
-reads only 0.63: that path lets the tiny G tint the whole image, hair and background alike, so the
-hair comes out washed out (red -> pink, purple -> gray). This test checks that the condition steers
+defaults test's), 500 steps of 8 faces: at least 0.6 right (chance: 0.25). Measured at one thread (a
+pytest-xdist worker's share, AMD EPYC Zen 5; `python -m bench.quality.learning_colours --test --threads
+1 --set seed=S`): 0.975 / 0.925 / 1.000 / 0.950 with seeds 0-3 (the test's is 0), and 0.100 with the
+tags shuffled across the images (seed 0), so the bar sits between. Batches of 16 read 0.975 / 0.900 /
+0.975 / 0.850 (shuffled 0.250) at a third more time. Round 3 ran 6 colours for 1,000 steps of 16, twice
+the time again, and read 0.92 / 0.98 / 0.65 / 0.72 (seed 2 reads blue as blonde; with n=8 and 700 steps
+it fell to 0.32). All 12 colours for 3,000 steps (round 1's form of this test, 3 minutes of the suite)
+read 0.93 / 0.98 / 0.84 at two threads, but at one thread diverged at step 60. With the tiled condition
+also fed to every decoder scale (`cond_every_scale`, the real-set default) the 12-colour run reads only
+0.63: that path lets the tiny G tint the whole image, hair and background alike, so the hair comes out
+washed out (red -> pink, purple -> gray). This test checks that the condition steers
 the hair at all; the wash-out is the 12-colour bench's to show.
 Without the mode-seeking term the samples nearly collapse. All rows:
 docs/default-model/comparison.md; `bench/quality/learning_colours.py` reruns any."""
@@ -32,7 +33,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from bench.quality.synthetic_colour import EYES, TEST_HAIR, TEST_STEPS, hair_colour_confusion, learning_config
+from bench.quality.synthetic_colour import (EYES, TEST_BATCH, TEST_HAIR, TEST_STEPS, hair_colour_confusion,
+                                             learning_config)
 from bench.settings import ROUND2_CONTROL
 from model.config import TrainConfig
 
@@ -82,7 +84,8 @@ def learned(tmp_path_factory):
     from training.trainer import Trainer
 
     root = tmp_path_factory.mktemp("learning")
-    trainer = Trainer(learning_config(root, hair=TEST_HAIR, steps=TEST_STEPS), root / "run", progress=False)
+    trainer = Trainer(learning_config(root, hair=TEST_HAIR, steps=TEST_STEPS, batch_size=TEST_BATCH), root / "run",
+                      progress=False)
     trainer.train()
     return trainer
 
