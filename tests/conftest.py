@@ -18,6 +18,7 @@ No module here imports TensorFlow: collecting the suite must not load it
 (tests/test_tests_collection.py checks)."""
 import contextlib
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -77,7 +78,7 @@ def shared_folder(tmp_path_factory, name: str):
     from common.lock import FolderLock, FolderLocked
 
     root = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
+    if root.name == f"popen-{os.environ.get('PYTEST_XDIST_WORKER')}":  # not an inherited variable
         root = root.parent  # pytest-N/, shared by its popen-gwK/ workers
     folder = root / name
     folder.mkdir(parents=True, exist_ok=True)
@@ -194,7 +195,8 @@ def tiny_run(tmp_path_factory, train_argv):
 
     with shared_folder(tmp_path_factory, "runs") as runs:
         run = runs / "tiny"
-        if not (run / "export").is_dir():
+        if not (run / "export").is_dir():  # the export is the last thing written, swapped in whole
+            shutil.rmtree(run, ignore_errors=True)  # what a worker that crashed mid-way left
             with tflite_exports():
                 code = main(train_argv(run))
             assert code == 0

@@ -12,10 +12,11 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from tests.conftest import ROOT
 
 
-def test_short_kill_and_resume(tmp_path, train_argv, tiny_run):
+@pytest.mark.slow
+def test_short_kill_and_resume(tmp_path, train_argv):
     from bench.robustness.kill_resume import kill_and_resume
 
-    # tiny_run first, so the dataset cache exists and every start is quick
+    # the kills wait until the run steps and has a checkpoint, however long the start takes
     report = kill_and_resume(tmp_path / "killed", train_argv(progress=True), total_steps=45, kills=2,
                   seed=3, min_wait=7.0, max_wait=11.0)
     assert report.kills == 2

@@ -33,8 +33,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from bench.quality.synthetic_colour import (EYES, TEST_BATCH, TEST_HAIR, TEST_STEPS, hair_colour_confusion,
-                                             learning_config)
+from bench.quality.synthetic_colour import EYES, TEST_HAIR, TEST_SETTINGS, hair_colour_confusion, learning_config
 from bench.settings import ROUND2_CONTROL
 from model.config import TrainConfig
 
@@ -46,7 +45,7 @@ SHRUNK = dict(image_size=32, filters=8, repeats=1)  # the size settings of the s
 # the samples at gamma 0.7-1.0 (measured). On the real set the same ratio starts near 0.6 and k_t settles at
 # 0.12-0.2 (docs/ARCHITECTURE.md, "k_scope game").
 DEFAULTS_STEPS = 300
-DEFAULTS_HAIR = ["blonde", "blue", "green", "red"]
+DEFAULTS_HAIR = TEST_HAIR  # the round-1 test's 4 well-spread colours
 # what the defaults test may set besides SHRUNK: where the data is, how long, how often it logs
 NOT_SETTINGS = {"images", "tags_csv", "cache_dir", "cond_dim", "steps", "log_every", "checkpoint_every"}
 
@@ -84,8 +83,7 @@ def learned(tmp_path_factory):
     from training.trainer import Trainer
 
     root = tmp_path_factory.mktemp("learning")
-    trainer = Trainer(learning_config(root, hair=TEST_HAIR, steps=TEST_STEPS, batch_size=TEST_BATCH), root / "run",
-                      progress=False)
+    trainer = Trainer(learning_config(root, hair=TEST_HAIR, **TEST_SETTINGS), root / "run", progress=False)
     trainer.train()
     return trainer
 

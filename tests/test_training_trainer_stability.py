@@ -7,8 +7,8 @@ ran at n=64; the test runs n=16, where the same runaway shows and a step costs a
 0.68 -> 2.50, past 1.0 at step 29 (n=32: 2.45 by step 31; n=64: 6.4 by step 25, 18 by step 35;
 python -m bench.quality.divergence_terms --set image_size=32); with the margin form (the default,
 the fix, see docs/ARCHITECTURE.md) it never passed its first 0.68 and M's 20-step mean fell from
-0.33 (steps 41-60) to 0.25 (the last 20). The run took 21 s alone at n=16; at n=32 it took 35-39 s
-in the full suite."""
+0.33 (steps 41-60) to 0.25 (the last 20). In the full suite (two workers on the 2-core AMD EPYC) it
+takes 14-15 s at n=16, against 35-39 s at n=32."""
 import csv
 import math
 

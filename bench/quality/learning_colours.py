@@ -19,7 +19,7 @@ from pathlib import Path
 from bench import parser
 from bench.settings import parse_setting
 from common.cli import DefaultsHelpFormatter, UserError, exit_on_user_error
-from bench.quality.synthetic_colour import TEST_BATCH, TEST_HAIR, TEST_STEPS  # numpy and settings only: --help stays quick
+from bench.quality.synthetic_colour import TEST_HAIR, TEST_SETTINGS  # numpy and settings only: --help stays quick
 from preprocess.synthetic import HAIR_COLOURS
 
 
@@ -32,7 +32,8 @@ def main() -> int:
     p.add_argument("--hair", nargs="+", choices=HAIR_COLOURS, metavar="COLOUR",
                    help="train on these hair colours only (default: all 12: " + " ".join(HAIR_COLOURS) + ")")
     p.add_argument("--test", action="store_true",
-                   help=f"the learning test's run: hair {' '.join(TEST_HAIR)}, {TEST_STEPS} steps of {TEST_BATCH} faces "
+                   help=f"the learning test's run: hair {' '.join(TEST_HAIR)}, "
+                        f"{', '.join(f'{k} {v}' for k, v in TEST_SETTINGS.items())} "
                         "(--hair and --set still apply)")
     p.add_argument("--threads", type=int, default=0, help="CPU threads for TensorFlow (0: all)")
     args = p.parse_args()
@@ -48,7 +49,7 @@ def main() -> int:
     hair = args.hair
     if args.test:
         hair = hair or TEST_HAIR
-        overrides = {"steps": TEST_STEPS, "batch_size": TEST_BATCH, **overrides}
+        overrides = {**TEST_SETTINGS, **overrides}
     with tempfile.TemporaryDirectory() as tmp:
         try:
             config = learning_config(tmp, args.faces_per_pair, hair, **overrides)

@@ -38,8 +38,7 @@ EYES = ["blue", "red"]
 # ran 6 colours for 1,000 steps of 16 (0.92 / 0.98 / 0.65 / 0.72); all 12 for 3,000 steps diverged at one
 # thread (step 60, L(G(z)) 6.7).
 TEST_HAIR = ["blonde", "blue", "green", "red"]
-TEST_STEPS = 500
-TEST_BATCH = 8
+TEST_SETTINGS = dict(steps=500, batch_size=8)  # the TrainConfig fields the test's run changes
 
 
 def learning_config(root: str | Path, faces_per_pair: int = FACES_PER_PAIR, hair: list[str] | None = None,
