@@ -77,6 +77,11 @@ def fmt(value) -> str:
     return f"{f:.4g}"
 
 
+def _percent(share: float) -> str:
+    """A share in [0, 1] as people write it: 0.9712 -> '97.1 %', 1.0 -> '100 %' (not '1', which reads as a count)."""
+    return "n/a" if share != share else f"{fmt(round(100 * share, 1))} %"
+
+
 class _Doc:
     """The same content written twice: Markdown and HTML."""
 
@@ -259,7 +264,7 @@ def _quality(doc: _Doc, run_dir: Path, out: Path) -> None:
 
 def _equilibrium(doc: _Doc, run_dir: Path, config: TrainConfig) -> None:
     """Whether BEGAN's control acted: k_t's band, L(G(z))/L(x) against gamma, M against quality."""
-    from evaluate.equilibrium import balance, m_tracks_quality
+    from evaluate.equilibrium import BURN_IN, K_BAND_TARGET, RATIO_TOLERANCE, balance, m_tracks_quality
 
     metrics = read_csv(run_dir / "metrics.csv")
     if not metrics:
@@ -267,11 +272,12 @@ def _equilibrium(doc: _Doc, run_dir: Path, config: TrainConfig) -> None:
     doc.section("BEGAN equilibrium")
     b = balance(metrics, config.gamma)
     q = m_tracks_quality(metrics, read_csv(run_dir / "eval.csv"), config.lr_window)
-    doc.text(f"k_t was strictly inside (0, 1) in {fmt(b['k_inside'])} of the logged steps after the first 10 % "
-             f"(the balance acts when this is near 1). Over the second half, L(G(z))/L(x) averaged "
-             f"{fmt(b['ratio'])} against gamma = {fmt(config.gamma)}: the equilibrium "
-             f"{'holds' if b['holds'] else 'does not hold'} (k_t inside in at least 90 % of steps, ratio within "
-             f"gamma +- 0.1). The learning rate moved {b['lr_changes']} times. Spearman rank correlation of the "
+    doc.text(f"k_t was strictly inside (0, 1) in {_percent(b['k_inside'])} of the logged steps after the first "
+             f"{_percent(BURN_IN)} (the balance acts when this is near 100 %). Over the second half, L(G(z))/L(x) "
+             f"averaged {fmt(b['ratio'])} against gamma = {fmt(config.gamma)}: the equilibrium "
+             f"{'holds' if b['holds'] else 'does not hold'} (k_t inside in at least {_percent(K_BAND_TARGET)} of "
+             f"steps, ratio within gamma +- {fmt(RATIO_TOLERANCE)}). The learning rate moved {b['lr_changes']} "
+             "times. Spearman rank correlation of the "
              f"windowed mean M with the Frechet distance over {q['evaluations']} evaluations: {fmt(q['spearman'])} "
              "(positive: M falls as the faces improve).")
 

@@ -137,6 +137,19 @@ def test_training_table_matches_metrics_csv(report):
     assert table[-1][0] == rows[-1]["step"]
 
 
+def test_the_equilibrium_section_gives_the_k_band_as_a_percentage(report):
+    """A share of 1.0 used to print as '1 of the logged steps', which reads as a count."""
+    from evaluate.equilibrium import balance
+    from report.build import _percent
+
+    run, _, _, md = report
+    text = md.split("## BEGAN equilibrium", 1)[1].split("\n## ", 1)[0]
+    assert balance(_read(run / "metrics.csv"), 0.4)["k_inside"] == 1.0  # the fabricated k lies in (0, 0.1)
+    assert "strictly inside (0, 1) in 100 % of the logged steps after the first 10 %" in text, text
+    assert "at least 90 % of steps, ratio within gamma +- 0.1" in text, text
+    assert (_percent(7 / 9), _percent(0.0), _percent(float("nan"))) == ("77.8 %", "0 %", "n/a")
+
+
 def test_filter_and_quality_tables_match_their_csv_files(report):
     run, _, _, md = report
     _, table = _md_rows(md, "epoch | threshold")
