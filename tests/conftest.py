@@ -201,3 +201,11 @@ def tiny_run(tmp_path_factory, train_argv):
                 code = main(train_argv(run))
             assert code == 0
     return run
+
+
+@pytest.fixture(scope="session")
+def tiny_run_cache(tiny_run) -> Path:
+    """The tiny run's dataset cache folder, as its config.json records it (the worker that trained it)."""
+    from model.config import TrainConfig
+
+    return Path(TrainConfig.load(tiny_run).cache_dir)

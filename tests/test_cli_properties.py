@@ -88,8 +88,9 @@ def _tree(folder: Path, skip=(".git", ".venv", "__pycache__", ".pytest_cache", "
     return found
 
 
-def _call(name: str, main, argv: list[str], sandbox, allowed_extra=()):
-    """Run main(argv) in the sandbox; check the exit status, the error line and the writes."""
+def _call(name: str, main, argv: list[str], sandbox, allowed_extra=(), allowed_file=lambda path: False):
+    """Run main(argv) in the sandbox; check the exit status, the error line and the writes (under an
+    asked path or `allowed_extra`, or a file `allowed_file` accepts)."""
     CASES[name] = CASES.get(name, 0) + 1
     before_box, before_repo = _tree(sandbox["box"]), _tree(ROOT)
     done = run_in_process(main, *argv, cwd=sandbox["work"])
@@ -103,21 +104,11 @@ def _call(name: str, main, argv: list[str], sandbox, allowed_extra=()):
     assert _tree(ROOT) == before_repo, argv  # nothing written into the repository
     asked = [Path(sandbox["work"], a).resolve() for a in argv if a] + [Path(sandbox["work"], "samples").resolve()]
     asked += [Path(p).resolve() for p in allowed_extra]
-    out = _value(argv, "--out", "")
-    beside = Path(sandbox["work"], out).resolve().parent if is_png(out) and _value(argv, "--format", "grid") in (
-        "files", "both") else None  # a grid's sample files go beside it (generate.py --help)
     for path in set(_tree(sandbox["box"])) - set(before_box):
         p = Path(path).resolve()
         assert ".tmp" not in p.name, (argv, path)  # no temporary file left behind
-        assert any(p == a or p.is_relative_to(a) for a in asked) or (
-            p.parent == beside and p.name.startswith("sample_") and p.suffix == ".jpg"), (argv, path)
+        assert any(p == a or p.is_relative_to(a) for a in asked) or allowed_file(p), (argv, path)
     return code
-
-
-def _value(argv: list[str], flag: str, default: str) -> str:
-    """The last value given to `flag` in argv (argparse keeps the last), else `default`."""
-    values = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == flag]
-    return values[-1] if values else default
 
 
 def _flags(table: dict, max_size: int = 4):
@@ -149,12 +140,20 @@ def test_generate(sandbox, data):
              "--sweep": st.sampled_from(["hair", "eyes", "x"]), "--model": paths, "--tags-file": paths,
              "--format": st.sampled_from(["grid", "files", "both", "x"]), "--labels": st.just([]),
              "--list-tags": st.just([])}
-    argv = [a for flag in data.draw(_flags(table)) for a in flag]
+    drawn = data.draw(_flags(table))
+    argv = [a for flag in drawn for a in flag]
     if "--tags" not in argv and data.draw(st.booleans()):
         argv += ["--tags", "blue hair red eyes"]
     if "--n" not in argv:
         argv += ["--n", "2"]  # keep the valid examples quick
-    _call("generate.py", main, argv, sandbox)
+    given = {flag[0]: flag[1:] for flag in drawn}  # each flag drawn once
+    out, fmt = given.get("--out", [""])[0], given.get("--format", ["grid"])[0]
+    beside = Path(sandbox["work"], out).resolve().parent if is_png(out) and fmt in ("files", "both") else None
+
+    def sample_beside_the_grid(path: Path) -> bool:  # a grid's sample files go beside it (generate.py --help)
+        return path.parent == beside and path.name.startswith("sample_") and path.suffix == ".jpg"
+
+    _call("generate.py", main, argv, sandbox, allowed_file=sample_beside_the_grid)
 
 
 @pytest.mark.slow

@@ -199,14 +199,11 @@ def test_no_pickle_on_any_load_path():
     assert offenders == []
 
 
-def test_cached_arrays_hold_no_python_objects(tiny_run):
+def test_cached_arrays_hold_no_python_objects(tiny_run_cache):
     import numpy as np
 
-    from model.config import TrainConfig
-
-    cache_dir = TrainConfig.load(tiny_run).cache_dir  # the worker that trained it: tests.conftest.tiny_run
-    caches = list(Path(cache_dir).rglob("data.npz"))
-    assert caches, f"tiny_run left no dataset cache in {cache_dir}"
+    caches = list(tiny_run_cache.rglob("data.npz"))
+    assert caches, f"tiny_run left no dataset cache in {tiny_run_cache}"
     for npz in caches:
         with np.load(npz, allow_pickle=False) as f:  # would raise on object arrays
             assert f.files

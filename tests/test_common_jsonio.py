@@ -2,7 +2,6 @@
 where a value is missing; checked with a parser that rejects the constants."""
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -34,13 +33,10 @@ def test_metrics_json_has_null_for_a_missing_step_and_missing_values(tmp_path):
     assert strict((tmp_path / "metrics.json").read_text())["step"] == 40
 
 
-def test_every_json_of_a_trained_run_and_its_cache_is_strict(tiny_run):
-    from model.config import TrainConfig
-
-    cache = Path(TrainConfig.load(tiny_run).cache_dir)  # the run's own (tests.conftest.tiny_run)
-    files = list(tiny_run.rglob("*.json")) + list(cache.rglob("*.json"))
+def test_every_json_of_a_trained_run_and_its_cache_is_strict(tiny_run, tiny_run_cache):
+    files = list(tiny_run.rglob("*.json")) + list(tiny_run_cache.rglob("*.json"))
     names = {f.name for f in files}
-    assert {"config.json", "vocab.json"} <= names and any(f.is_relative_to(cache) for f in files)
+    assert {"config.json", "vocab.json"} <= names and any(f.is_relative_to(tiny_run_cache) for f in files)
     for f in files:
         strict(f.read_text())
 
