@@ -83,7 +83,10 @@ def config_from_args(args: argparse.Namespace, recorded: TrainConfig | None = No
         recorded = recorded or TrainConfig.load(Path(args.run_dir))
         return recorded.resumed_with(given, str(Path(args.run_dir) / "config.json"))
     base = TrainConfig.load(Path(args.config)) if args.config else TrainConfig()
-    config = dataclasses.replace(base, **given)
+    if args.init_from:  # the network and its recipe come from the source
+        config = TrainConfig.fine_tuned_from(TrainConfig.load(Path(args.init_from)), base, given, args.init_from)
+    else:
+        config = dataclasses.replace(base, **given)
     if not config.images or not config.tags_csv:
         raise ConfigError("--images and --tags-csv are required (unless --resume)")
     return config
@@ -111,19 +114,22 @@ def main(argv: list[str] | None = None) -> int:
         raise UserError("--resume needs --run-dir RUN")
     if args.resume and args.config:
         raise UserError("--resume continues with the run's own config.json; --config starts a new run")
+    if args.resume and args.init_from:
+        raise UserError("--resume continues the run from its own checkpoint; --init-from starts a new run")
     # A resumed run's config.json is read once, here: the new settings are built over it and the
     # trainer records in stages.csv what changed against it.
     recorded = TrainConfig.load(Path(args.run_dir)) if args.resume else None
     config = config_from_args(args, recorded)
     check_paths(args, config)
     if args.check:  # what the run would refuse, refused now; then what it would use
-        from preprocess.check import check_data
-
         run_dir = Path(args.run_dir) if args.run_dir else None
         if run_dir is not None:
             check_run_dir(run_dir, resume=args.resume)
+        from preprocess.check import check_data
+        from training.plan import check_lines
+
         data = check_data(config.images, config.tags_csv, config.tag_format)
-        print(data.describe(config.tags_csv))
+        print("\n".join(check_lines(config, data, args.init_from)))
         print(f"run folder: {run_dir or 'a new runs/<date-time>'} "
               f"({'resumed' if args.resume else 'new run'})")
         print(config.describe())
@@ -141,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     trainer = Trainer(config, Path(args.run_dir) if args.run_dir else default_run_dir(), resume=args.resume,
                       init_from=args.init_from, progress=not args.no_progress,
                       callbacks=training_callbacks(config, checker),
-                      lr_override=args.lr if args.resume and args.lr is not None else None, recorded=recorded)
+                      lr_override=args.lr if (args.resume or args.init_from) and args.lr is not None else None,
+                      recorded=recorded)
     try:
         result = trainer.train()
     except TrainingInterrupted as exc:
@@ -155,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
               f"nothing to do. To train further, give a higher total: python train.py --run-dir {result.run_dir} "
               f"--resume --steps {result.step * 2}", file=sys.stderr)
         return 0
-    copy_run_checker(config, result.export_dir)  # the export grades out of the box
+    copy_run_checker(config, result.export_dir, result.run_dir)  # the export grades out of the box
     print(f"trained to step {result.step} (epoch {result.epoch}), k={number(result.k)}, lr={number(result.lr)}; "
           f"run: {result.run_dir}; exported model: {result.export_dir}")
     return 0

@@ -202,10 +202,15 @@ def load_checker(path: str | Path, backend: str = "auto") -> Checker:
     return Checker(meta, infer, backend)
 
 
-def copy_run_checker(config, out_dir) -> Path | None:
-    """The checker a run trained with (its --checker), copied into its export so that --grade and
-    the report work with the model alone. None when the run had none; a run whose checker has
-    gone since gets one warning line, not an error (the export itself is fine)."""
+def copy_run_checker(config, out_dir, run_dir=None) -> Path | None:
+    """The checker a run grades with, copied into its export so that --grade and the report work with
+    the model alone: its own (RUN/checker/, trained for tags its --checker lacked), else its --checker.
+    None when the run has none; a run whose checker has gone since gets one warning line, not an error
+    (the export itself is fine)."""
+    own = find_checker_dir(Path(run_dir) / "checker") if run_dir is not None else None
+    if own is not None and own.name == "checker":
+        copy_checker(own, out_dir)
+        return own
     if not config.checker:
         return None
     if find_checker_dir(config.checker) is None:

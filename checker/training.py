@@ -13,18 +13,21 @@ import time
 import numpy as np
 
 from checker import degrade
-from checker.checker import CONV_FILTERS, FEATURE_DIM, FORMAT_VERSION, Checker, build_checker, vocab_digest
+from checker.checker import CONV_FILTERS, FEATURE_DIM, FORMAT_VERSION, Checker, build_checker, find_checker_dir, vocab_digest
+from sampling.export import CHECKER_JSON, CHECKER_WEIGHTS
 from common.cli import UserError
 from sampling.runtime import keras_infer
 
 
 def train_checker(data, *, epochs: int = 4, batch_size: int = 64, seed: int = 0, image_size: int = 64,
-                  progress: bool = True, lr: float = 2e-3, robust: bool = True):
+                  progress: bool = True, lr: float = 2e-3, robust: bool = True, start_from=None):
     """Train on data.train_indices() (flips and, when robust, the colour-keeping
     degradations of checker.degrade: blur, noise, JPEG, shifts, so that the
     reading holds on soft generated faces); returns (keras model, meta) where
     meta holds the accuracy per group on data.holdout_indices(), which
-    training never sees, clean and under each degradation of ROBUSTNESS_SUITE."""
+    training never sees, clean and under each degradation of ROBUSTNESS_SUITE.
+    `start_from` (a checker folder) fine-tunes that checker instead of starting afresh:
+    its layers are taken whole, its outputs column by column for the tags both know."""
     import keras
     from tqdm import tqdm
 
@@ -33,8 +36,12 @@ def train_checker(data, *, epochs: int = 4, batch_size: int = 64, seed: int = 0,
     keras.utils.set_random_seed(seed)
     vocab = data.vocab
     sizes = [len(v) for v in vocab.groups.values()]
+    source = _source_meta(start_from) if start_from is not None else None
+    image_size = source[1]["image_size"] if source else image_size  # the layers it keeps were trained at it
     with precision.float32_policy():
         model = build_checker(image_size, sizes, len(vocab.other_tags))
+    if source:
+        _start_from(model, *source, vocab)
     train = data.train_indices()
     held = data.holdout_indices()
     if len(train) == 0:
@@ -71,6 +78,37 @@ def train_checker(data, *, epochs: int = 4, batch_size: int = 64, seed: int = 0,
     meta["heldout_images"] = int(len(held))
     meta["heldout_is_training_data"] = bool(len(data.holdout_indices()) == 0)
     return model, meta
+
+
+def _source_meta(path):
+    """(folder, checker.json) of the checker a run fine-tunes."""
+    import json
+
+    folder = find_checker_dir(path)
+    if folder is None:
+        raise UserError(f"no tag checker ({CHECKER_JSON}) in {path} to start from")
+    return folder, json.loads((folder / CHECKER_JSON).read_text())
+
+
+def _start_from(model, folder, meta: dict, vocab) -> None:
+    """Copy a trained checker's weights into `model` (built for `vocab`): every layer as it is, the output
+    layer by tag (a tag the source lacks keeps its fresh weights)."""
+    from sampling.runtime import load_keras_weights
+    from tags.vocab import Vocabulary
+
+    source = load_keras_weights(lambda: build_checker(meta["image_size"], [len(v) for v in meta["groups"].values()],
+                                                      len(meta["other_tags"])),
+                                folder / CHECKER_WEIGHTS, folder / CHECKER_JSON, "retrain the checker")
+    # a checker's outputs are laid out as a onehot condition: each group's values, then the other tags
+    columns = Vocabulary(vocab.groups, vocab.other_tags).position_map(Vocabulary(meta["groups"], meta["other_tags"]))
+    for mine, theirs in zip(model.layers, source.layers):
+        weights = theirs.get_weights()
+        if mine.name == "logits":
+            kernel, bias = mine.get_weights()
+            taken = columns >= 0
+            kernel[:, taken], bias[taken] = weights[0][:, columns[taken]], weights[1][columns[taken]]
+            weights = [kernel, bias]
+        mine.set_weights(weights)
 
 
 def _training_step(model, optimizer, sizes: list[int], n_other: int):

@@ -49,3 +49,38 @@ def diff_augment(images, policy: str, seed):
     if "cutout" in ops:
         images = cutout(images, seed + tf.constant([0, 1], tf.int64))
     return images
+
+
+# ---------------------------------------------------------------- adaptive (ADA)
+# Adaptive augmentation (Karras et al. 2020) with BEGAN's own over-fitting signal. Every image D sees,
+# real and generated alike, is mirrored, shifted and cut out, each with probability p. p follows the gap
+# between D's reconstruction loss on held-out real faces and on training faces: while D reconstructs the
+# faces it trains on better than faces it never saw (it memorises them), p rises; when the gap closes, p
+# falls. The transforms keep colours (the labels) and, with p below ADA_MAX_P, do not leak into G's faces:
+# G cannot tell a mirrored or shifted D input from a plain one when plain ones are still the most common.
+ADA_MAX_P = 0.8
+ADA_ADJUST_IMAGES = 50_000  # images seen for p to move from 0 to 1 at a steady sign (ADA: 500k, longer runs)
+ADA_INTERVAL = 8  # steps between two measurements of the gap
+
+
+def ada_update(p: float, gap: float, target: float, images: int) -> float:
+    """The next p: up by images / ADA_ADJUST_IMAGES while the over-fitting gap is above its target, down
+    by as much while it is below; within [0, ADA_MAX_P]."""
+    step = images / ADA_ADJUST_IMAGES
+    return float(min(max(p + (step if gap > target else -step), 0.0), ADA_MAX_P))
+
+
+def overfit_gap(heldout_loss: float, train_loss: float) -> float:
+    """D's relative advantage on its training faces: L(held-out) / L(train) - 1 (0: none)."""
+    return float(heldout_loss / max(train_loss, 1e-8) - 1.0)
+
+
+def adaptive_augment(images, p, seed):
+    """Mirror, translate and cut out each image, each transform on its own with probability p."""
+    seed = tf.cast(seed, tf.int64)
+    n = tf.shape(images)[0]
+    draw = tf.random.stateless_uniform([n, 3], seed) < tf.cast(p, tf.float32)
+    chosen = lambda k, changed, plain: tf.where(draw[:, k, None, None, None], changed, plain)  # noqa: E731
+    images = chosen(0, tf.reverse(images, axis=[2]), images)
+    images = chosen(1, translate(images, seed + tf.constant([0, 1], tf.int64)), images)
+    return chosen(2, cutout(images, seed + tf.constant([0, 2], tf.int64)), images)

@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from model import losses
-from model.augment import diff_augment
+from model.augment import adaptive_augment, diff_augment
 from model.config import TrainConfig
 from model.networks import VanishingResidual, build_discriminator, build_generator
 from model.real_filter import NO_THRESHOLD, keep_mask
@@ -92,27 +92,38 @@ class CondBEGAN(keras.Model):
         self.real_sum = _state("epoch_real_sum", 0.0)
         self.real_sq_sum = _state("epoch_real_sq_sum", 0.0)
         self.real_count = _state("epoch_real_count", 0.0)
+        # ADA's probability (model.augment), set by the trainer from its over-fitting measure
+        self.adaptive = config.ada == "on"
+        self.augment_p = _state("augment_p", 0.0)
 
     def build_optimizers(self):
         """Create optimiser slots now, so a checkpoint can restore into them."""
         self.g_optimizer.build(self.generator.trainable_variables)
         self.d_optimizer.build(self.discriminator.trainable_variables)
 
+    def network_variables(self) -> dict[str, dict]:
+        """{part: {variable path: variable}} of G, D, G's moving average and both Adam optimisers: the
+        checkpoint's network entries, and what fine-tuning copies by path from a source model. Keras 3
+        networks and optimisers are not fully tracked by tf.train.Checkpoint (Adam's moments were
+        silently left out), so their variables are listed explicitly, keyed by variable path."""
+        return {"generator": variables_by_path(self.generator.variables),
+                "discriminator": variables_by_path(self.discriminator.variables),
+                **({"generator_ema": self.ema_by_path()} if self.generator_ema else {}),
+                "g_optimizer": variables_by_path(self.g_optimizer.variables),
+                "d_optimizer": variables_by_path(self.d_optimizer.variables)}
+
+    def control_state(self) -> dict[str, tf.Variable]:
+        """The training state beside the networks, by checkpoint name: BEGAN's k_t, the learning rate
+        and its plateau counters, M's window, the filter's threshold and running statistics, and the
+        position in the data."""
+        return dict(k=self.k, lr=self.lr, step=self.step, epoch=self.epoch, batch_in_epoch=self.batch_in_epoch,
+                    m_sum=self.m_sum, m_count=self.m_count, best_m=self.best_m, bad_windows=self.bad_windows,
+                    threshold=self.threshold, real_sum=self.real_sum, real_sq_sum=self.real_sq_sum,
+                    real_count=self.real_count, **({"augment_p": self.augment_p} if self.adaptive else {}))
+
     def training_checkpoint(self) -> tf.train.Checkpoint:
-        """Everything to resume exactly. Keras 3 networks and optimisers are not
-        fully tracked by tf.train.Checkpoint (Adam's moments were silently left
-        out), so their variables are listed explicitly, keyed by variable path."""
-        return tf.train.Checkpoint(
-            generator=variables_by_path(self.generator.variables),
-            discriminator=variables_by_path(self.discriminator.variables),
-            **({"generator_ema": self.ema_by_path()} if self.generator_ema else {}),
-            g_optimizer=variables_by_path(self.g_optimizer.variables),
-            d_optimizer=variables_by_path(self.d_optimizer.variables),
-            k=self.k, lr=self.lr, step=self.step, epoch=self.epoch,
-            batch_in_epoch=self.batch_in_epoch, m_sum=self.m_sum, m_count=self.m_count,
-            best_m=self.best_m, bad_windows=self.bad_windows, threshold=self.threshold,
-            real_sum=self.real_sum, real_sq_sum=self.real_sq_sum, real_count=self.real_count,
-        )
+        """Everything to resume exactly: the networks' variables and the control state."""
+        return tf.train.Checkpoint(**self.network_variables(), **self.control_state())
 
     def ema_by_path(self) -> dict:
         """{generator variable path: its moving average}, the checkpoint key of the EMA."""
@@ -206,10 +217,13 @@ class CondBEGAN(keras.Model):
         cfg = self.config
         n = tf.shape(b.images)[0]
         seen_real, seen_fake = b.images, fake
+        seed = tf.stack([tf.constant(cfg.seed, tf.int64), self.step * 2])
         if cfg.augment:
-            seed = tf.stack([tf.constant(cfg.seed, tf.int64), self.step * 2])
             seen_real = diff_augment(b.images, cfg.augment, seed)
             seen_fake = diff_augment(fake, cfg.augment, seed + tf.constant([0, 1], tf.int64))
+        elif self.adaptive:  # each image on its own draw, real and fake alike
+            seen_real = adaptive_augment(b.images, self.augment_p, seed)
+            seen_fake = adaptive_augment(fake, self.augment_p, seed + tf.constant([0, 1], tf.int64))
         h_real, features_real = self.encoder(seen_real, training=True)
         h_fake, features_fake = self.encoder(seen_fake, training=True)
         has_wrong = self.n_combos > 1
@@ -272,6 +286,12 @@ class CondBEGAN(keras.Model):
             # Per-image values (gathered by the loop) for the filter log.
             "per_image_real": loss_real_f, "kept": kept, "index": b.index,
         }
+
+    def real_losses(self, images, cond):
+        """Per-image L(x) of plain (unaugmented) real images under their own tags, in inference mode:
+        what ADA's over-fitting measure compares between held-out and training faces."""
+        h, _ = self.encoder(images, training=False)
+        return losses.reconstruction_loss(images, self.decoder([h, cond], training=False))
 
     def set_learning_rate(self, lr: float):
         self.lr.assign(lr)

@@ -32,10 +32,10 @@ RANGES = {
     "vanishing_steps": (1, None), "ca_kl_weight": (0.0, None),
     "gamma": (0.0, 1.0), "lambda_k": (0.0, 1.0), "wrong_cap": (0.0, None), "oob_weight": (0.0, None),
     "aux_weight": (0.0, None), "diversity_weight": (0.0, None), "filter_sd": (0.0, None),
-    "projection_weight": (0.0, None), "wrong_warmup": (0, None), "head_warmup": (0, None), "g_recon_weight": (0.0, None), "ema_decay": (0.0, 0.999999),
+    "projection_weight": (0.0, None), "wrong_warmup": (0, None), "head_warmup": (0, None), "g_recon_weight": (0.0, None), "ema_decay": (0.0, 0.999999), "ada_target": (0.0, None),
     "batch_size": (1, 65536), "lr": (1e-12, 1.0), "lr_d": (0.0, 1.0), "lr_floor": (0.0, 1.0),
     "lr_window": (1, None), "lr_patience": (1, None), "beta1": (0.0, 0.999999),
-    "epochs": (1, 1_000_000), "steps": (0, 10**12), "seed": (0, SEED_MAX),
+    "epochs": (0, 1_000_000), "steps": (0, 10**12), "seed": (0, SEED_MAX),
     "sample_every": (0, None), "checkpoint_every": (1, None), "keep_checkpoints": (1, 10_000),
     "log_every": (1, None), "eval_every": (0, None), "cond_dim": (0, None), "format_version": (0, None),
 }
@@ -79,7 +79,7 @@ def setting(default, group: str, help: str, *, resumable: bool = False, architec
 
 # Settings added after format 1 was fixed: a config.json written before them
 # means they were off, whatever today's default is (so old runs resume as they were).
-LEGACY_VALUES = {"diversity_weight": 0.0, "diversity_by_k": False, "duplicates": "ignore", "g_recon_weight": 1.0, "k_scope": "reconstruction", "head_warmup": 0, "wrong_form": "course", "projection_weight": 0.0, "augment": "", "wrong_warmup": 0, "ema_decay": 0.0, "lr_d": 0.0}
+LEGACY_VALUES = {"diversity_weight": 0.0, "diversity_by_k": False, "duplicates": "ignore", "g_recon_weight": 1.0, "k_scope": "reconstruction", "head_warmup": 0, "wrong_form": "course", "projection_weight": 0.0, "augment": "", "wrong_warmup": 0, "ema_decay": 0.0, "lr_d": 0.0, "ada": "off"}
 
 # Weights whose value > 0 builds a head on D: a later stage (--resume) may change
 # the weight, but not turn the head on or off (its variables would not match).
@@ -105,7 +105,8 @@ class TrainConfig:
                               "group) or ignore (split by id, as runs before this setting)",
                               choices=("group", "drop", "ignore"))
     condition_mode: str = setting("onehot", DATA, "condition vectors", choices=("onehot", "word2vec"))
-    top_k: int = setting(10, DATA, "other (non-colour) tags kept as multi-hot, for tag-rich CSVs")
+    top_k: int = setting(50, DATA, "other (non-colour) tags kept as multi-hot, for tag-rich CSVs: the most "
+                         "frequent ones seen on at least 10 images (the run names any it leaves out)")
     cache_dir: str = setting("", DATA, "dataset cache folder", resumable=True,
                              shown_default="$TAGFACE_CACHE, else ~/.cache/tagface")
     cond_dim: int = field(default=0, metadata=_NOT_A_FLAG | {"architecture": True})  # from the vocabulary
@@ -160,6 +161,12 @@ class TrainConfig:
                                "so training starts as pure BEGAN (0: no ramp)")
     augment: str = setting("", LOSSES, "DiffAugment on everything D sees: translation and/or cutout, "
                            "comma-separated (empty: off)")
+    ada: str = setting("auto", LOSSES, "adaptive augmentation of everything D sees (ADA: mirror, shift, cutout, "
+                       "each with probability p; p rises while D reconstructs its training faces better than "
+                       "held-out ones): on, off, or auto (on below 5,000 training images, when a held-out split "
+                       "exists)", choices=("auto", "on", "off"))
+    ada_target: float = setting(0.05, LOSSES, "the over-fitting gap ADA holds: L(held-out real) / L(training "
+                                "real) - 1 of D's reconstruction", resumable=True)
     wrong_warmup: int = setting(0, LOSSES, "steps over which the wrong-condition weight ramps from 0 to its "
                                 "value (0: no ramp)")
     ema_decay: float = setting(0.999, LOSSES, "moving average of G's weights, used for samples, evaluation "
@@ -175,8 +182,11 @@ class TrainConfig:
     lr_window: int = setting(1000, OPTIMISATION, "steps per window of the convergence measure M")
     lr_patience: int = setting(2, OPTIMISATION, "windows without a better mean M before the rate halves")
     beta1: float = setting(0.5, OPTIMISATION, "Adam beta_1")
-    epochs: int = setting(10, OPTIMISATION, "epochs to train (ignored when --steps is set)", resumable=True)
-    steps: int = setting(0, OPTIMISATION, "total steps to train (0: use --epochs)", resumable=True)
+    epochs: int = setting(0, OPTIMISATION, "epochs to train (ignored when --steps is set; 0: the length rule)",
+                          resumable=True)
+    steps: int = setting(0, OPTIMISATION, "total steps to train (0: --epochs, else the length rule: 120,000 "
+                         "images seen from scratch, at least 10 epochs; 28,800 when fine-tuning; the run "
+                         "prints the steps and time it plans)", resumable=True)
     seed: int = setting(0, OPTIMISATION, "random seed (data order, noise, initial weights)")
     precision: str = setting("auto", OPTIMISATION, "number format of the training step (auto: bf16 when the "
                              "CPU supports it, else fp32)", resumable=True, choices=("auto", "fp32", "bf16"))
@@ -236,6 +246,8 @@ class TrainConfig:
         unknown_aug = set(filter(None, self.augment.split(","))) - {"translation", "cutout"}
         if unknown_aug:
             raise ConfigError(f"augment takes translation and/or cutout, not {sorted(unknown_aug)}")
+        if self.augment and self.ada == "on":
+            raise ConfigError("--augment (fixed) and --ada on (adaptive) both augment what D sees; choose one")
         if self.lr_floor > self.lr:
             raise ConfigError(f"lr_floor ({self.lr_floor}) is above lr ({self.lr})")
         return self
@@ -278,6 +290,33 @@ class TrainConfig:
                               f"{listing(switched)} (give it a small weight instead, or train a new run in "
                               "another --run-dir)")
         return dataclasses.replace(self, **given)  # (checked: __post_init__)
+
+    @classmethod
+    def inherited_names(cls) -> list[str]:
+        """Settings a fine-tuning run (--init-from) takes from its source: the networks, the condition
+        vectors, the losses and their control (so the carried-over k_t keeps its meaning) and the
+        learning-rate rule. Data, length, seed, precision and logging are the new run's own."""
+        recipe = {"condition_mode", "lr", "lr_d", "lr_floor", "lr_window", "lr_patience", "beta1"}
+        of_the_data = {"augment", "ada", "ada_target"}  # how much D's inputs are augmented follows the new data
+        return [f.name for f in cls.flag_fields()
+                if (f.metadata["group"] in (NETWORK, LOSSES) or f.name in recipe) and f.name not in of_the_data]
+
+    @classmethod
+    def fine_tuned_from(cls, source: "TrainConfig", base: "TrainConfig", given: dict,
+                        source_name: str) -> "TrainConfig":
+        """A fine-tuning run's settings: `base` (the defaults, or --config) with the source's
+        inherited settings over it, then the flags `given`. A flag that contradicts the source's
+        network (an architecture setting, or the condition mode) is a ConfigError naming it:
+        the weights would not fit. Other inherited settings may be changed by a flag."""
+        fixed = set(cls.architecture_names()) | {"condition_mode"}
+        clash = [n for n in sorted(set(given) & fixed) if given[n] != getattr(source, n)]
+        if clash:
+            listing = ", ".join(f"--{n.replace('_', '-')} {given[n]!r} (the source's is {getattr(source, n)!r})"
+                                for n in clash)
+            raise ConfigError(f"--init-from {source_name} fixes the network; these flags contradict it: "
+                              f"{listing}. Drop them (the source's settings are used), or train from scratch")
+        inherited = {n: getattr(source, n) for n in cls.inherited_names()}
+        return dataclasses.replace(base, **(inherited | given))  # (checked: __post_init__)
 
     def describe(self, width: int = 100) -> str:
         """The settings as people read them: one block per --help group, `name value` pairs

@@ -25,6 +25,9 @@ CHECKPOINT_DIR = "checkpoints"
 VOCAB_NAME = "vocab.json"
 WORD2VEC_NAME = "word2vec.txt"
 EXPORT_DIR = "export"
+# In an exported model folder: the path (relative to it) of the run it was exported from, whose
+# checkpoints hold D, the optimisers and the training state too (fine-tuning starts from those)
+TRAINING_RUN_NAME = "training_run.txt"
 RUN_SUBDIRS = (CHECKPOINT_DIR, "samples", "filtered")
 
 
@@ -74,6 +77,31 @@ def prepare_run_dir(run_dir: Path, *, resume: bool) -> FolderLock:
         lock.release()
         raise
     return lock
+
+
+def training_run_of(model_dir: Path) -> Path | None:
+    """The run folder holding the whole training state of the model at `model_dir`: the folder itself
+    when it is a run, an export's run (RUN/export's parent, or the folder its training_run.txt names)
+    when that run still has a checkpoint and the same settings and tags; else None (an export alone)."""
+    model_dir = Path(model_dir)
+    candidates = [model_dir, model_dir.parent if model_dir.name == EXPORT_DIR else None]
+    pointer = model_dir / TRAINING_RUN_NAME
+    if pointer.is_file():
+        candidates.append(model_dir / pointer.read_text().strip())
+    for run in filter(None, candidates):
+        if latest_checkpoint(run / CHECKPOINT_DIR) is None:
+            continue
+        if run == model_dir:
+            return run
+        same = all((run / name).is_file() and (run / name).read_bytes() == (model_dir / name).read_bytes()
+                   for name in (VOCAB_NAME,))
+        try:
+            same = same and TrainConfig.load(run) == TrainConfig.load(model_dir)
+        except UserError:
+            same = False
+        if same:
+            return run
+    return None
 
 
 def default_run_dir() -> Path:

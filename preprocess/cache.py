@@ -9,6 +9,7 @@ reason to a report CSV beside the cache.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import json
 import os
@@ -27,7 +28,7 @@ from preprocess.images import load_image
 from preprocess.split import stratified_holdout
 from tags import TagError
 from tags.canonical import GROUP_WORDS, TagSet
-from tags.vocab import Vocabulary
+from tags.vocab import MIN_TAG_IMAGES, Vocabulary, describe_left_out, left_out_tags
 
 CACHE_VERSION = 3  # 2: images decoded through Pillow (CMYK, palettes with transparency, EXIF orientation);
 # 3: near-duplicate groups (the `groups` array, duplicates.csv, a split that keeps each group on one side),
@@ -182,7 +183,8 @@ def build_or_load(images, tags_csv, *, tag_format: str = "auto", size: int = 64,
         raise PreprocessError(f"--duplicates must be {', '.join(DUPLICATE_MODES)}, not {str(duplicates)[:20]!r}")
     settings = {"version": CACHE_VERSION, "format": tag_format, "size": size, "holdout": holdout,
                 "mode": condition_mode, "top_k": top_k, "seed": seed, "keep_gray": keep_grayscale,
-                "strict": strict, "duplicates": duplicates, "vocab": vocab.to_dict() if vocab else None}
+                "strict": strict, "duplicates": duplicates, "vocab": vocab.to_dict() if vocab else None,
+                "min_tag_images": MIN_TAG_IMAGES}
     folder, settings = _cache_folder(Path(cache_dir) if cache_dir else default_cache_dir(),
                                      data_digest(images, tags_csv), settings, vocab)
     npz, report = folder / "data.npz", folder / "skipped.csv"
@@ -205,6 +207,9 @@ def build_or_load(images, tags_csv, *, tag_format: str = "auto", size: int = 64,
             _ensure_folder(folder)
             _write_report(report, skips + [(r.row, r.path, "no hair or eye colour tag") for r, _, _ in rows])
             raise
+        left_out = describe_left_out(left_out_tags([t for _, _, t in rows], vocab), top_k)
+        if left_out:
+            log(left_out)
     if rows:
         rows = _in_vocabulary(rows, vocab, skips, strict, tags_csv)
     if not rows:  # blame what the rows really lack (images, ids, tags), with the counts
@@ -337,10 +342,9 @@ def duplicate_summary(found: dict, report: Path) -> str:
             f"or re-encoded); {done}; report: {report}")
 
 
-def _arrays(rows, vocab: Vocabulary, holdout: float, seed: int, groups: np.ndarray | None) -> dict:
-    """The CachedData arrays of the kept rows, with the stratified held-out split
-    (each near-duplicate group on one side, when `groups` is given)."""
-    tagsets = [t for _, _, t in rows]
+def _condition_arrays(tagsets: list[TagSet], vocab: Vocabulary) -> dict:
+    """conditions, labels, combo (each row's tag combination) and combo_conditions of tag sets in
+    `vocab`'s terms, with `strata` (the combination of group values, for the held-out split)."""
     conditions = vocab.conditions(tagsets)
     labels = np.stack([vocab.label_indices(t) for t in tagsets]).astype(np.int32)
     combo_keys = [tuple(t.values) + tuple(t.extras) for t in tagsets]
@@ -349,15 +353,37 @@ def _arrays(rows, vocab: Vocabulary, holdout: float, seed: int, groups: np.ndarr
     combo = np.array([combo_index[k] for k in combo_keys], np.int32)
     first_of_combo = {c: i for i, c in reversed(list(enumerate(combo)))}
     combo_conditions = np.stack([conditions[first_of_combo[i]] for i in range(len(unique))])
-    strat = np.array([combo_index[tuple(t.values)] if tuple(t.values) in combo_index else c
-                      for t, c in zip(tagsets, combo)])
-    return dict(images=np.stack([img for _, img, _ in rows]), conditions=conditions, labels=labels, combo=combo,
-                combo_conditions=combo_conditions,
+    strata = np.array([combo_index[tuple(t.values)] if tuple(t.values) in combo_index else c
+                       for t, c in zip(tagsets, combo)])
+    return dict(conditions=conditions, labels=labels, combo=combo, combo_conditions=combo_conditions,
+                strata=strata)
+
+
+def _arrays(rows, vocab: Vocabulary, holdout: float, seed: int, groups: np.ndarray | None) -> dict:
+    """The CachedData arrays of the kept rows, with the stratified held-out split
+    (each near-duplicate group on one side, when `groups` is given)."""
+    tagsets = [t for _, _, t in rows]
+    arrays = _condition_arrays(tagsets, vocab)
+    strata = arrays.pop("strata")
+    return dict(images=np.stack([img for _, img, _ in rows]), **arrays,
                 ids=np.array([r.id for r, _, _ in rows], dtype=np.str_),
                 tags=np.array([t.text for t in tagsets], dtype=np.str_),
                 paths=np.array([r.path for r, _, _ in rows], dtype=np.str_),
-                holdout=stratified_holdout(strat, holdout, seed, groups),
+                holdout=stratified_holdout(strata, holdout, seed, groups),
                 groups=np.arange(len(rows), dtype=np.int64) if groups is None else groups.astype(np.int64))
+
+
+def with_vocabulary(data: CachedData, vocab: Vocabulary) -> CachedData:
+    """The same images and split with their tags in `vocab`'s terms (a fine-tuning run's grown
+    vocabulary: a superset of the data's own, so no row is lost). Built from each image's recorded
+    tag text, without decoding an image again."""
+    from tags.parser import parse
+
+    queries = [parse(text, vocab) for text in data.tags.tolist()]  # TagError on a tag vocab lacks
+    tagsets = [vocab.tagset(q.values, q.extras) for q in queries]
+    arrays = _condition_arrays(tagsets, vocab)
+    arrays.pop("strata")
+    return dataclasses.replace(data, **arrays, vocab=vocab)
 
 
 def _reason_counts(skips) -> dict[str, int]:

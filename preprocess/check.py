@@ -5,7 +5,7 @@ decoded, so this takes a second where the cache build takes minutes; the
 run may still skip grayscale or unreadable files (it lists them in skipped.csv)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from preprocess.cache import PreprocessError, _reason_kind
@@ -21,6 +21,16 @@ class DataCheck:
     total: int
     usable: int
     skipped: dict  # reason -> rows
+    tagsets: list = field(default_factory=list, repr=False)  # the usable rows' tags
+
+    def vocabulary(self, top_k: int):
+        """The onehot vocabulary the run would derive from these rows, and the other tags it leaves
+        out ({tag: images}). (Word2vec vectors are trained with the cache; the tags are the same.)"""
+        from tags.vocab import Vocabulary, left_out_tags
+
+        complete = [t for t in self.tagsets if len(t.values) == 2]
+        vocab = Vocabulary.build(complete or self.tagsets, top_k=top_k)
+        return vocab, left_out_tags(self.tagsets, vocab)
 
     def describe(self, tags_csv) -> str:
         how = "detected" if self.detected else "--tag-format"
@@ -41,11 +51,13 @@ def check_data(images, tags_csv, tag_format: str = "auto") -> DataCheck:
     skipped: dict[str, int] = {}
     for skip in result.skipped:
         skipped[_reason_kind(skip.reason)] = skipped.get(_reason_kind(skip.reason), 0) + 1
+    from tags.canonical import TagSet
+
     found = [r for r in result.rows if Path(r.path).is_file()]
     if len(found) < len(result.rows):
         skipped["missing file"] = skipped.get("missing file", 0) + len(result.rows) - len(found)
     check = DataCheck(result.format, tag_format == "auto", len(result.rows) + len(result.skipped), len(found),
-                      skipped)
+                      skipped, [TagSet.make(r.values, r.extras) for r in found])
     if not found:
         counts = ", ".join(f"{r} {n}" for r, n in sorted(skipped.items(), key=lambda kv: -kv[1])[:4])
         hint = (f"; are the images in {images}?" if skipped.get("missing file") == len(result.rows) and result.rows

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,9 @@ FORMAT_VERSION = 1
 FIELD_TYPES = {"format_version": int, "mode": str, "dim": int, "word_dim": int, "groups": dict,
                "other_tags": list, "combos": list}
 GROUP_ORDER = ("hair", "eyes")
+# An other tag seen on fewer images is left out of a vocabulary built from data (and said so): a condition
+# input that a handful of faces show cannot be learnt, and would promise the user a tag that does nothing.
+MIN_TAG_IMAGES = 10
 
 
 class Vocabulary:
@@ -119,19 +123,83 @@ class Vocabulary:
 
     # ------------------------------------------------------------ build / io
     @classmethod
-    def build(cls, tagsets: list[TagSet], *, mode: str = "onehot", top_k: int = 10,
+    def build(cls, tagsets: list[TagSet], *, mode: str = "onehot", top_k: int = 50,
               tag_vectors: dict[str, list[float]] | None = None) -> "Vocabulary":
-        """From the training rows: every group value seen, the top-K other tags."""
+        """From the training rows: every group value seen, the top-K other tags seen on at least
+        MIN_TAG_IMAGES images (`left_out_tags` names the others)."""
         groups = {g: sorted({t.get(g) for t in tagsets if t.get(g)}) for g in GROUP_ORDER}
         groups = {g: v for g, v in groups.items() if v}
         if not groups:
             raise TagError("no hair or eye colour tags found in the tag CSV")
         counts = Counter(e for t in tagsets for e in t.extras)
-        other = [tag for tag, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top_k]]
+        other = [tag for tag, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top_k]
+                 if n >= MIN_TAG_IMAGES]
         combo_counts = Counter(tuple(t.get(g) for g in groups) for t in tagsets)
         combos = [{"tags": dict(zip(groups, key)), "count": n}
                   for key, n in sorted(combo_counts.items(), key=lambda kv: kv[0])]
         return cls(groups, sorted(other), mode=mode, combos=combos, tag_vectors=tag_vectors)
+
+    def grown_by(self, data: "Vocabulary") -> "VocabularyGrowth":
+        """This (a source model's) vocabulary grown by a data set's: the union, with this one's
+        tags first and in their order (so its condition inputs keep their positions, see
+        `position_map`), the data's new colours appended to their group and its new other tags
+        after this one's. Word2vec vectors are trained per data set, so a vocabulary that would
+        grow in word2vec mode is refused (TagError, with the reason)."""
+        groups = {g: list(v) for g, v in self.groups.items()}
+        for group, values in data.groups.items():
+            groups.setdefault(group, [])
+            groups[group] += [v for v in values if v not in groups[group]]
+        other = self.other_tags + [t for t in data.other_tags if t not in self.other_tags]
+        mine, theirs = set(self.all_tags()), set(data.all_tags())
+        added = [t for t in data.all_tags() if t not in mine]
+        if added and self.mode == "word2vec":
+            raise TagError(f"the source model's tags are word2vec vectors, trained on its own data; new tags "
+                           f"({', '.join(added[:5])}) would need vectors in the same space, which a new data set "
+                           "cannot give. Fine-tune a onehot model (--condition-mode onehot), or train a new "
+                           "model on this data")
+        combos = {json.dumps(c["tags"], sort_keys=True): dict(c) for c in self.combos}
+        for c in data.combos:  # the data's joint counts; the source's combinations it lacks stay
+            key = json.dumps(c["tags"], sort_keys=True)
+            combos[key] = {"tags": c["tags"], "count": c["count"] + combos.get(key, {"count": 0})["count"]}
+        grown = Vocabulary(groups, other, mode=self.mode, combos=list(combos.values()),
+                           tag_vectors={k: v.tolist() for k, v in self.tag_vectors.items()} or None)
+        grown.word2vec_text = self.word2vec_text
+        return VocabularyGrowth(grown, kept=[t for t in self.all_tags() if t in theirs], added=added,
+                                missing=[t for t in self.all_tags() if t not in theirs])
+
+    def position_map(self, source: "Vocabulary") -> np.ndarray:
+        """int64 [dim]: for each condition input of this vocabulary, its position in `source`'s
+        condition vector, or -1 for an input `source` lacks. With it a source network's weights on
+        its condition inputs are copied into a grown vocabulary's (the new inputs start at zero)."""
+        if self.mode != source.mode or (self.mode == "word2vec" and self.word_dim != source.word_dim):
+            raise TagError(f"cannot map {self.mode} condition vectors onto {source.mode} ones")
+        positions = {}
+        offset = 0
+        for group, values in source.groups.items():
+            width = source.word_dim if source.mode == "word2vec" else len(values)
+            positions[("group", group)] = offset
+            offset += width
+        out = []
+        for group, values in self.groups.items():
+            start = positions.get(("group", group))
+            if self.mode == "word2vec":
+                out += list(range(start, start + self.word_dim)) if start is not None else [-1] * self.word_dim
+            else:
+                old = source.groups.get(group, [])
+                out += [start + old.index(v) if start is not None and v in old else -1 for v in values]
+        out += [offset + source.other_tags.index(t) if t in source.other_tags else -1 for t in self.other_tags]
+        return np.asarray(out, np.int64)
+
+    def label_map(self, source: "Vocabulary") -> np.ndarray:
+        """int64 [sum of group sizes]: for each group value (the tag heads' outputs, in group order),
+        its index among `source`'s group values, or -1 for a new one."""
+        starts, offset = {}, 0
+        for group, values in source.groups.items():
+            starts[group] = offset
+            offset += len(values)
+        old = source.groups
+        return np.asarray([starts[g] + old[g].index(v) if v in old.get(g, []) else -1
+                           for g, values in self.groups.items() for v in values], np.int64)
 
     def to_dict(self) -> dict:
         data = {"format_version": FORMAT_VERSION, "mode": self.mode, "dim": self.dim,
@@ -190,3 +258,45 @@ class Vocabulary:
                 if value is not None and value not in self.groups.get(group, ()):
                     return f"combination {i} names {str(value)[:20]!r} {str(group)[:20]!r}, not in the groups"
         return None
+
+
+def left_out_tags(tagsets, vocab: Vocabulary) -> dict[str, int]:
+    """{other tag: images} of the tags the rows carry that `vocab` does not keep (too rare, or past
+    --top-k), most frequent first: what a run says it leaves out, rather than dropping it silently."""
+    counts = Counter(e for t in tagsets for e in t.extras if e not in vocab.other_tags)
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def describe_left_out(left_out: dict[str, int], top_k: int) -> str | None:
+    """One line on the other tags a vocabulary left out, with why; None when none was."""
+    if not left_out:
+        return None
+    rare = [f"{t} ({n})" for t, n in left_out.items() if n < MIN_TAG_IMAGES]
+    past = [f"{t} ({n})" for t, n in left_out.items() if n >= MIN_TAG_IMAGES]
+    parts = []
+    if rare:
+        parts.append(f"{len(rare)} seen on fewer than {MIN_TAG_IMAGES} images: " + ", ".join(rare[:8])
+                     + (" ..." if len(rare) > 8 else ""))
+    if past:
+        parts.append(f"{len(past)} past --top-k {top_k} (raise it to keep them): " + ", ".join(past[:8])
+                     + (" ..." if len(past) > 8 else ""))
+    return "tags left out of the vocabulary: " + "; ".join(parts)
+
+
+@dataclass
+class VocabularyGrowth:
+    """A fine-tuned run's vocabulary and how it came from the source's (Vocabulary.grown_by)."""
+
+    vocab: Vocabulary
+    kept: list[str]  # the source's tags the data has
+    added: list[str]  # the data's tags the source lacks
+    missing: list[str]  # the source's tags the data lacks (kept in the vocabulary, not trained on)
+
+    def describe(self) -> str:
+        """The one line a fine-tuning run starts with (and --check prints)."""
+        def some(tags):
+            return ", ".join(tags[:12]) + (f" ... ({len(tags)})" if len(tags) > 12 else "") if tags else "none"
+
+        return (f"vocabulary: {len(self.kept)} of the source's tags kept; added {len(self.added)}: "
+                f"{some(self.added)}; the source's tags missing from the data ({len(self.missing)}, kept but "
+                f"not trained on): {some(self.missing)}")

@@ -18,7 +18,7 @@ from common.files import atomic_write
 
 METRIC_COLUMNS = ["step", "epoch", "loss_real", "loss_fake", "loss_wrong", "loss_aux", "loss_aux_fake", "kl",
                   "mode_seeking", "loss_adv_d", "loss_adv_g", "k", "M", "lr", "filtered", "images_per_s",
-                  "cpu_seconds"]
+                  "cpu_seconds", "augment_p", "overfit_gap"]
 FILTER_COLUMNS = ["step", "id", "path", "loss", "threshold"]
 SUMMARY_COLUMNS = ["epoch", "threshold", "filtered", "seen"]
 STAGE_COLUMNS = ["step", "setting", "old", "new"]
@@ -100,7 +100,8 @@ def _fmt(value) -> str:
 
 
 # TensorBoard groups (a tab per prefix): what each metrics.csv column is.
-SCALAR_GROUPS = {"k": "control", "M": "control", "lr": "control", "filtered": "filter", "images_per_s": "speed"}
+SCALAR_GROUPS = {"k": "control", "M": "control", "lr": "control", "filtered": "filter", "images_per_s": "speed",
+                 "augment_p": "augment", "overfit_gap": "augment"}
 
 
 def tensorboard_name(column: str) -> str:

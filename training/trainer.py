@@ -29,18 +29,20 @@ from tqdm import tqdm
 
 from common.cli import number
 from model import precision
-from model.began import Batch, CondBEGAN, variables_by_path
+from model.began import Batch, CondBEGAN
 from model.config import CONFIG_NAME, TrainConfig
 from model.real_filter import threshold_from_stats
 from model.run_folder import (CHECKPOINT_DIR, EXPORT_DIR, VOCAB_NAME, RunDirError, float32_generator,
-                              float32_reconstructor, latest_checkpoint, prepare_run_dir, remove_checkpoint_leftovers,
+                              float32_reconstructor, prepare_run_dir, remove_checkpoint_leftovers,
                               repair_checkpoint_state)
-from preprocess.cache import build_or_load
+from preprocess.cache import build_or_load, with_vocabulary
 from preprocess.dataset import make_dataset
 from sampling.export import export_generator
 from tags.vocab import Vocabulary
+from training import ada, fine_tune
 from training.divergence import DivergenceGuard
 from training.lr_control import PlateauState, plateau_update
+from training.plan import plan
 from training.run_data import DATA_RECORD, current_record, data_changes, read_record, write_record
 from training.run_logs import (FILTER_COLUMNS, METRIC_COLUMNS, STAGES_NAME, FilterLog, MetricsLog, record_stage,
                                truncate_csv)
@@ -187,8 +189,10 @@ class Trainer:
                   f"lr={number(float(self.model.lr.numpy()))}, "
                   f"threshold={number(float(self.model.threshold.numpy()))})", file=sys.stderr)
         elif self.init_from:
-            self._init_weights(Path(self.init_from))
+            self.say(fine_tune.transfer(self.model, Path(self.init_from), self.vocab).describe())
         self.model.set_learning_rate(self.lr_override or float(self.model.lr.numpy()))
+        self._ada = (ada.AdaController(self.model, self.data, self.global_batch, self.config.ada_target)
+                     if self.model.adaptive else None)
 
         # autograph off: the step's branches are on settings, not tensors, and converting its source
         # took 4 of the 12 CPU-seconds a tiny run's start costs (AMD EPYC Zen 5); the graph is the same
@@ -199,30 +203,25 @@ class Trainer:
         self.step_fn = step_fn
 
     def _load_data(self) -> None:
-        """The cached data (in the resumed or fine-tuned model's vocabulary); a new
-        run saves its config.json and vocab.json."""
+        """The cached data, in the resumed run's vocabulary, or in a fine-tuned run's: the source's
+        grown by the data's (said in one line); a new run saves its config.json and vocab.json."""
         cfg = self.config
-        vocab = None
-        if self.resume:
-            vocab = Vocabulary.load(self.run_dir / VOCAB_NAME)
-        elif self.init_from:
-            vocab = Vocabulary.load(Path(self.init_from) / VOCAB_NAME)
+        vocab = Vocabulary.load(self.run_dir / VOCAB_NAME) if self.resume else None
         data = self._data or build_or_load(
             cfg.images, cfg.tags_csv, tag_format=cfg.tag_format, size=cfg.image_size,
             cache_dir=cfg.cache_dir or None, holdout=cfg.holdout, vocab=vocab,
             condition_mode=cfg.condition_mode, top_k=cfg.top_k, seed=cfg.seed, progress=self.progress,
             duplicates=cfg.duplicates,
         )
+        if self.init_from and not self.resume:
+            growth = fine_tune.source_vocabulary(Path(self.init_from)).grown_by(data.vocab)
+            data = with_vocabulary(data, growth.vocab)
+            self.say(growth.describe())
         if data.images.shape[1] != cfg.image_size:
             raise RunDirError(f"the data is {data.images.shape[1]}px but the model is {cfg.image_size}px")
         self._keep_recorded_data(data)
         self.data = data
         self.vocab = data.vocab
-        self.config = cfg = dataclasses.replace(cfg, cond_dim=int(self.vocab.dim))  # the caller's stays as it was
-        if not self.resume:  # a resumed run saves its settings once its checkpoint is restored
-            cfg.save(self.run_dir)
-            self.vocab.save(self.run_dir / VOCAB_NAME)  # (+ word2vec.txt beside it in word2vec mode)
-            write_record(self.run_dir, current_record(data))
         self.train_rows = np.asarray(data.train_indices())
         self.global_batch = cfg.batch_size
         self.steps_per_epoch = len(self.train_rows) // self.global_batch
@@ -230,7 +229,23 @@ class Trainer:
             raise RunDirError(
                 f"only {len(self.train_rows)} training images for a batch of {self.global_batch}: "
                 "add images or lower --batch-size")
-        self.total_steps = cfg.steps or cfg.epochs * self.steps_per_epoch
+        self.plan = plan(cfg, len(self.train_rows), fine_tune=bool(self.init_from))
+        self.total_steps = self.plan.steps
+        # derived, into the trainer's own copy (the caller's stays as it was): the condition size from the
+        # vocabulary, and the length rule's steps, so that a resumed run keeps the length it planned
+        self.config = cfg = dataclasses.replace(
+            cfg, cond_dim=int(self.vocab.dim), steps=cfg.steps or (0 if cfg.epochs else self.total_steps),
+            ada=ada.resolve(cfg, len(self.train_rows), len(data.holdout_indices()), self.plan.small_data))
+        if not self.resume:  # a resumed run saves its settings once its checkpoint is restored
+            cfg.save(self.run_dir)
+            self.vocab.save(self.run_dir / VOCAB_NAME)  # (+ word2vec.txt beside it in word2vec mode)
+            write_record(self.run_dir, current_record(data))
+            self.say(self.plan.describe())
+            if self.plan.advice():
+                self.say(self.plan.advice())
+            if cfg.ada == "on":
+                self.say("adaptive augmentation on (--ada): D's inputs are mirrored, shifted and cut out with a "
+                         "probability that follows its over-fitting (augment_p in metrics.csv)")
 
     def _keep_recorded_data(self, data) -> None:
         """A resumed run goes on with the data and the split it recorded (RUN/data.csv):
@@ -292,27 +307,6 @@ class Trainer:
                 return path
             print(f"warning: checkpoint {path} is unreadable ({reason}); trying an older one", file=sys.stderr)
         raise RunDirError(f"no readable checkpoint in {self.run_dir / CHECKPOINT_DIR}")
-
-    def _init_weights(self, source: Path):
-        """Fine-tuning: G (and D, when the source is a run) from another model."""
-        source_cfg = TrainConfig.load(source)
-        for name in TrainConfig.architecture_names():
-            if getattr(source_cfg, name) != getattr(self.config, name):
-                raise RunDirError(
-                    f"--init-from {source}: its {name} is {getattr(source_cfg, name)!r}, this run's is "
-                    f"{getattr(self.config, name)!r}; pass the same network settings")
-        latest = latest_checkpoint(source / CHECKPOINT_DIR)
-        if latest:
-            partial = tf.train.Checkpoint(generator=variables_by_path(self.model.generator.variables),
-                                          discriminator=variables_by_path(self.model.discriminator.variables))
-            partial.restore(latest).expect_partial()
-        else:
-            weights = source / "generator.weights.h5"
-            if not weights.exists():
-                raise RunDirError(f"--init-from {source}: no checkpoints/ and no generator.weights.h5")
-            self.model.generator.load_weights(str(weights))
-        for average, w in zip(self.model.generator_ema, self.model.generator.weights):
-            average.assign(tf.cast(w, tf.float32))  # the moving average starts from the loaded G
 
     # ------------------------------------------------------------------- loop
     def train(self) -> TrainResult:
@@ -436,6 +430,9 @@ class Trainer:
             self._window_images += self.global_batch
         if step % cfg.lr_window == 0:
             self._plateau_window()
+        if self._ada is not None:
+            self._ada.on_step(step)
+            values |= self._ada.values()
         if step % cfg.log_every == 0 or step == self.total_steps:
             self._log(step, values | {"epoch": epoch + 1})
         self._bar.update(1)

@@ -1,0 +1,188 @@
+"""How much data, and how long: a student's own tag-rich CSV, fine-tuned and trained from scratch.
+
+    .venv/bin/python -m bench.quality.own_data make --size 1200 --out /tmp/own1200      # a subset + its CSV
+    .venv/bin/python -m bench.quality.own_data train /tmp/own1200 --mode finetune --run-dir runs/ft1200
+    .venv/bin/python -m bench.quality.own_data train /tmp/own1200 --mode scratch --run-dir runs/sc1200
+    .venv/bin/python -m bench.quality.own_data eval runs/ft1200 --data /tmp/own1200 --seed 2
+
+`make` takes a group-split subset of the real set: whole near-duplicate groups (preprocess/duplicates.py)
+drawn at random until --size faces, so that the run's own held-out split (which keeps each group on one
+side) has no twin in training. Its CSV is in the MLDS-2017 format, with the colour tags and PIXEL_TAGS:
+other tags computed from the pixels, so that the project can check that a run learnt them honestly
+(the real set has colour tags only).
+
+`train` runs the README command exactly as a student types it (--init-from models/default for
+--mode finetune), no other flags, and prints its CPU-minutes (the trainer's own, metrics.csv).
+
+`eval` scores the run's export on the run's held-out faces, with --seed noise: face rate, hair and eyes
+read by the bundled checker (which the run never trained), Frechet distance and within-tag diversity,
+each other tag's read rate when asked and when not (the run's own checker) beside real held-out faces'
+and its AUC there, and near copies. Choose with one seed, report with another.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bench import ROOT, cpu_name, parser, real_data
+
+# name -> (measure on a uint8 [n, s, s, 3] batch, quantile, "above" or "below"): the tag is on for the
+# faces past that quantile of the real set, so each is carried by about 30 % of the faces.
+BORDER = 4  # pixels of the image's edge read as background
+
+
+def _border(images: np.ndarray) -> np.ndarray:
+    mask = np.ones(images.shape[1:3], bool)
+    mask[BORDER:-BORDER, BORDER:-BORDER] = False
+    return images[:, mask].astype(np.float32)  # [n, pixels, 3]
+
+
+def _luminance(images):
+    return (_border(images) @ np.array([0.299, 0.587, 0.114], np.float32)).mean(1) / 255
+
+
+def _saturation(images):
+    x = images.reshape(len(images), -1, 3).astype(np.float32)
+    top, low = x.max(2), x.min(2)
+    return ((top - low) / np.maximum(top, 1)).mean(1)
+
+
+def _warmth(images):
+    b = _border(images)
+    return (b[..., 0] - b[..., 2]).mean(1) / 255
+
+
+PIXEL_TAGS = {"light background": (_luminance, 0.7, "above"), "dark background": (_luminance, 0.3, "below"),
+              "vivid colours": (_saturation, 0.7, "above"), "muted colours": (_saturation, 0.3, "below"),
+              "warm background": (_warmth, 0.75, "above")}
+
+
+def pixel_tags(images: np.ndarray, reference: np.ndarray | None = None) -> list[list[str]]:
+    """Each image's PIXEL_TAGS, with thresholds at the quantiles of `reference` (default: the images)."""
+    reference = images if reference is None else reference
+    tags = [[] for _ in images]
+    for name, (measure, q, side) in PIXEL_TAGS.items():
+        values, cut = measure(images), np.quantile(measure(reference), q)
+        for i in np.flatnonzero(values >= cut if side == "above" else values <= cut):
+            tags[i].append(name)
+    return tags
+
+
+def make(args) -> int:
+    from preprocess.cache import build_or_load
+
+    data = build_or_load(args.images, args.tags_csv, progress=True)
+    rng = np.random.default_rng(args.seed)
+    chosen, total = [], 0
+    for group in rng.permutation(np.unique(data.groups)):
+        rows = np.flatnonzero(data.groups == group)
+        chosen.append(rows)
+        total += len(rows)
+        if total >= args.size:
+            break
+    rows = np.sort(np.concatenate(chosen))
+    out = Path(args.out)
+    (out / "images").mkdir(parents=True, exist_ok=True)
+    extra = pixel_tags(data.images[rows], data.images)
+    with open(out / "tags.csv", "w", newline="") as fh:
+        for row, others in zip(rows, extra):
+            source = Path(str(data.paths[row]))
+            link = out / "images" / f"{data.ids[row]}{source.suffix}"
+            if not link.exists():
+                os.symlink(source.resolve(), link)
+            tags = str(data.tags[row]).split(" ")
+            colours = [f"{tags[i]} {tags[i + 1]}:1" for i in range(0, 4, 2)]
+            fh.write(f"{data.ids[row]}," + "\t".join(colours + [f"{t}:1" for t in others]) + "\n")
+    counts = {name: sum(name in t for t in extra) for name in PIXEL_TAGS}
+    (out / "subset.json").write_text(json.dumps({"size": len(rows), "groups": len(chosen), "seed": args.seed,
+                                                 "tag_images": counts}, indent=1))
+    print(f"{out}: {len(rows)} faces in {len(chosen)} near-duplicate groups; other tags: {counts}")
+    return 0
+
+
+def train(args) -> int:
+    data = Path(args.data)
+    cmd = [sys.executable, str(ROOT / "train.py"), "--images", str(data / "images"), "--tags-csv",
+           str(data / "tags.csv")] + (["--init-from", "models/default"] if args.mode == "finetune" else []) + \
+        ["--run-dir", args.run_dir]
+    print(" ".join(cmd[1:]), f"\n# {cpu_name()}", flush=True)
+    start = time.perf_counter()
+    done = subprocess.run(cmd, cwd=ROOT)
+    cpu = _cpu_minutes(Path(args.run_dir))
+    print(f"exit {done.returncode}; {(time.perf_counter() - start) / 60:.1f} min wall, {cpu:.1f} CPU-minutes "
+          "(the trainer's, metrics.csv)")
+    return done.returncode
+
+
+def _cpu_minutes(run: Path) -> float:
+    from training.trainer import last_cpu_seconds
+
+    return last_cpu_seconds(run / "metrics.csv") / 60 if (run / "metrics.csv").exists() else float("nan")
+
+
+def evaluate(args) -> int:
+    from checker.checker import load_checker
+    from evaluate.copies import measure_copies
+    from evaluate.metrics import data_for, evaluate_generator
+    from evaluate.tag_support import tag_support
+    from sampling.runtime import load_generator
+
+    run = Path(args.run)
+    generator = load_generator(run / "export")
+    data = data_for(generator, Path(args.data) / "images", Path(args.data) / "tags.csv")
+    bundled = load_checker(ROOT / "models" / "checker")
+    result = {"run": str(run), "seed": args.seed, "cpu_minutes": round(_cpu_minutes(run), 1),
+              "train_images": int(len(data.train_indices())), "heldout_images": int(len(data.holdout_indices()))}
+    quality = evaluate_generator(generator, bundled, data, n_per_combo=args.n_per_combo, seed=args.seed)
+    result |= {k: quality[k] for k in ("face_rate", "acc_hair", "acc_eyes", "frechet_generated_vs_real",
+                                       "frechet_real_vs_real", "diversity_ratio") if k in quality}
+    own = load_checker(run / "export")
+    for tag, fig in tag_support(own, data, generator, seed=args.seed).items():
+        result[f"tag/{tag}"] = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in vars(fig).items()}
+    copies, _ = measure_copies(generator, data, seed=args.seed)
+    result |= {f"copies_{k}": v for k, v in copies.items()}
+    result["cpu"] = cpu_name()
+    print(json.dumps(result, indent=1))
+    if args.out:
+        row = {k: (json.dumps(v) if isinstance(v, dict) else v) for k, v in result.items()}
+        new = not Path(args.out).exists()
+        with open(args.out, "a", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(row))
+            if new:
+                writer.writeheader()
+            writer.writerow(row)
+    return 0
+
+
+def main(argv=None) -> int:
+    p = parser(__doc__, __spec__)
+    sub = p.add_subparsers(dest="command", required=True)
+    m = sub.add_parser("make", help="a group-split subset of the real set with pixel tags")
+    m.add_argument("--size", type=int, default=1200, help="faces (whole near-duplicate groups)")
+    m.add_argument("--out", required=True, help="folder for images/ (symlinks) and tags.csv")
+    m.add_argument("--seed", type=int, default=0, help="which groups are drawn")
+    m.add_argument("--images", default=str(real_data.DATA / "images"), help="the real set's images")
+    m.add_argument("--tags-csv", default=str(real_data.DATA / "tags.csv"), help="the real set's tags")
+    t = sub.add_parser("train", help="the README command on a subset")
+    t.add_argument("data", help="a folder made by `make`")
+    t.add_argument("--mode", choices=["finetune", "scratch"], required=True)
+    t.add_argument("--run-dir", required=True)
+    e = sub.add_parser("eval", help="score a run on its held-out faces")
+    e.add_argument("run")
+    e.add_argument("--data", required=True, help="the folder made by `make` that the run trained on")
+    e.add_argument("--seed", type=int, default=2, help="noise seed")
+    e.add_argument("--n-per-combo", type=int, default=4)
+    e.add_argument("--out", default=None, help="append the figures to this CSV")
+    args = p.parse_args(argv)
+    return {"make": make, "train": train, "eval": evaluate}[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,187 @@
+"""training.fine_tune (--init-from): the vocabulary grows by the data's tags, the new condition inputs start
+at zero so that the run draws what the source drew at step 0, and the source's training state carries over
+(issue 34)."""
+import shutil
+
+import numpy as np
+import pytest
+
+from tests.cli_support import run_in_process
+
+EXTRAS_2017 = {"blush", "long hair", "open mouth", "short hair", "smile"}  # preprocess.synthetic's
+
+
+def _fine_tuned(tmp_path, source, train_argv, **settings):
+    from train import build_parser, config_from_args
+    from training.trainer import Trainer
+
+    args = build_parser().parse_args(train_argv(tmp_path / "ft", tags_csv="tags_2017.csv", steps=2,
+                                                init_from=str(source), **settings))
+    trainer = Trainer(config_from_args(args), tmp_path / "ft", init_from=str(source), progress=False)
+    trainer.prepare()
+    trainer._lock.release()
+    return trainer
+
+
+def _checkpoint_value(run, name):
+    import tensorflow as tf
+
+    from model.run_folder import latest_checkpoint
+
+    return tf.train.load_checkpoint(latest_checkpoint(run / "checkpoints")).get_tensor(
+        f"{name}/.ATTRIBUTES/VARIABLE_VALUE")
+
+
+def _same_pixels_for_the_source_tags(trainer, source_export):
+    from sampling.runtime import load_generator
+
+    exported = load_generator(source_export, "tensorflow")
+    z = np.random.default_rng(3).uniform(-1, 1, (4, trainer.config.nz)).astype(np.float32)
+    tags = [({"hair": "red", "eyes": "blue"}, ()), ({"hair": "aqua", "eyes": "yellow"}, ())]
+    for values, extras in tags:
+        cond_new = np.repeat(trainer.vocab.condition_from_values(values, extras)[None], 4, 0)
+        cond_old = np.repeat(exported.vocab.condition_from_values(values, extras)[None], 4, 0)
+        np.testing.assert_allclose(trainer.sampling_generator()([z, cond_new], training=False).numpy(),
+                                   exported.generate(z, cond_old), atol=1e-5)
+
+
+@pytest.mark.slow
+def test_fine_tuning_from_a_run_grows_the_tags_and_carries_the_training_state(tmp_path, tiny_run, train_argv):
+    from tags.vocab import Vocabulary
+
+    trainer = _fine_tuned(tmp_path, tiny_run, train_argv)
+    source_vocab = Vocabulary.load(tiny_run / "vocab.json")
+    assert trainer.vocab.groups == source_vocab.groups  # the same colours, in the same order
+    assert set(trainer.vocab.other_tags) == EXTRAS_2017 and not source_vocab.other_tags
+    assert Vocabulary.load(tmp_path / "ft" / "vocab.json").other_tags == trainer.vocab.other_tags
+    _same_pixels_for_the_source_tags(trainer, tiny_run / "export")
+    # the new inputs start at zero weight in G, D and the projection head
+    new = trainer.vocab.position_map(source_vocab) < 0
+    assert new.sum() == len(EXTRAS_2017)
+    g_embed = trainer.model.generator.get_layer("g_embed").dense.kernel.numpy()
+    d_embed = trainer.model.decoder.get_layer("d_embed").kernel.numpy()
+    assert not g_embed[new].any() and not d_embed[new].any() and np.abs(g_embed[~new]).sum() > 0
+    # ... and a new tag changes nothing yet, while the source's tags do
+    z = np.zeros((1, trainer.config.nz), np.float32)
+    draw = lambda extras: trainer.sampling_generator()(  # noqa: E731
+        [z, trainer.vocab.condition_from_values({"hair": "red", "eyes": "blue"}, extras)[None]]).numpy()
+    np.testing.assert_array_equal(draw(["smile"]), draw([]))
+    # the training state: k_t, the threshold, the rate and Adam's moments carry over; the step starts at 0
+    model = trainer.model
+    assert float(model.k.numpy()) == pytest.approx(float(_checkpoint_value(tiny_run, "k")))
+    assert float(model.threshold.numpy()) == pytest.approx(float(_checkpoint_value(tiny_run, "threshold")))
+    assert float(model.lr.numpy()) == pytest.approx(float(_checkpoint_value(tiny_run, "lr")))
+    assert int(model.step.numpy()) == 0 and int(model.epoch.numpy()) == 0
+    assert int(model.g_optimizer.iterations.numpy()) == int(_checkpoint_value(tiny_run, "g_optimizer/g_adam..iteration"))
+
+
+@pytest.mark.slow
+def test_fine_tuning_from_an_export_alone_takes_g_and_d_s_autoencoder(tmp_path, tiny_run, train_argv):
+    export = tmp_path / "export_only"
+    shutil.copytree(tiny_run / "export", export)  # no run beside it
+    trainer = _fine_tuned(tmp_path, export, train_argv)
+    _same_pixels_for_the_source_tags(trainer, export)
+    from model.run_folder import load_reconstructor_from_run
+
+    source_d = load_reconstructor_from_run(tiny_run)
+    for part in ("d_encoder",):
+        for mine, theirs in zip(trainer.model.discriminator.get_layer(part).get_weights(),
+                                source_d.get_layer(part).get_weights()):
+            np.testing.assert_allclose(mine, theirs)
+    assert float(trainer.model.k.numpy()) == 0.0  # an export has no training state
+
+
+def test_widened_copies_along_the_grown_axis_and_zeros_the_new_entries():
+    from model.run_folder import RunDirError
+    from training.fine_tune import widened
+
+    old = np.arange(6, dtype=np.float32).reshape(3, 2)  # 3 condition inputs x 2 units
+    maps = {"cond": (np.array([0, 1, -1, 2]), 3), "labels": (np.array([1, 0, -1]), 2)}
+    assert widened(old, (4, 2), maps).tolist() == [[0, 1], [2, 3], [0, 0], [4, 5]]
+    assert widened(old, (3, 3), maps).tolist() == [[1, 0, 0], [3, 2, 0], [5, 4, 0]]  # the tag head's outputs
+    with pytest.raises(RunDirError, match="no tag axis"):
+        widened(old, (5, 2), maps)
+    with pytest.raises(RunDirError, match="shape"):
+        widened(old, (4, 3), maps)
+
+
+@pytest.mark.slow
+def test_init_from_takes_the_source_s_network_and_refuses_a_flag_that_contradicts_it(tmp_path, tiny_run,
+                                                                                   synthetic_faces):
+    from train import main
+
+    data = ["--images", str(synthetic_faces / "images"), "--tags-csv", str(synthetic_faces / "tags_2017.csv"),
+            "--init-from", str(tiny_run), "--run-dir", str(tmp_path / "ft")]
+    clash = run_in_process(main, *data, "--filters", "16", "--embed-dim", "8", cwd=tmp_path)
+    assert clash.returncode == 2 and "--filters 16 (the source's is 8)" in clash.stderr, clash.stderr
+    assert "--embed-dim" not in clash.stderr  # the same value as the source's is no clash
+    checked = run_in_process(main, *data, "--check", cwd=tmp_path)
+    assert checked.returncode == 0, checked.stderr
+    out = checked.stdout
+    assert "vocabulary: 22 of the source's tags kept; added 5: " in out, out
+    assert all(tag in out for tag in EXTRAS_2017)
+    assert "length: 1,800 steps (fine-tuning" in out, out
+    # the network settings shown are the source's, without a flag for them
+    assert "*filters 8" in out and "*image-size 32" in out, out
+    assert not (tmp_path / "ft").exists()
+
+
+@pytest.mark.slow
+def test_a_fine_tuning_run_trains_its_own_checker_for_the_new_tags_and_exports_it(tmp_path, tiny_run, train_argv):
+    from checker.checker import load_checker
+    from model.config import TrainConfig
+    from train import main
+
+    run = tmp_path / "ft"
+    done = run_in_process(main, *train_argv(run, tags_csv="tags_2017.csv", steps=3, init_from=str(tiny_run),
+                                            epochs=None), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "vocabulary: 22 of the source's tags kept; added 5" in done.stderr
+    assert "carried over G, D and their Adam moments" in done.stderr and "reset the step and epoch" in done.stderr
+    checker = load_checker(run / "export")  # the run's own, copied beside the model
+    assert set(checker.other_tags) == EXTRAS_2017 and checker.groups == load_checker(run / "checker").groups
+    assert TrainConfig.load(run).steps == 3 and TrainConfig.load(run).filters == 8  # the source's network
+
+
+def test_the_length_rule_counts_images_seen_and_advises_fine_tuning_on_small_data():
+    from model.config import TrainConfig
+    from training.plan import DEFAULT_EPOCHS, FINE_TUNE_IMAGES, FROM_SCRATCH_IMAGES, plan
+
+    auto = TrainConfig()
+    small = plan(auto, 1000, fine_tune=False)
+    assert small.steps == FROM_SCRATCH_IMAGES // 16 and small.small_data
+    assert "--init-from models/default" in small.advice() and "1,800 steps" in small.advice()
+    tuned = plan(auto, 1000, fine_tune=True)
+    assert tuned.steps == FINE_TUNE_IMAGES // 16 and tuned.advice() is None
+    assert 0 < tuned.cpu_minutes < small.cpu_minutes
+    big = plan(auto, 30_000, fine_tune=False)
+    assert big.steps == DEFAULT_EPOCHS * (30_000 // 16) and big.advice() is None
+    assert plan(TrainConfig(epochs=3), 1000, fine_tune=False).steps == 3 * (1000 // 16)
+    assert plan(TrainConfig(steps=77, epochs=3), 1000, fine_tune=True).steps == 77
+    assert plan(auto, 30_000, fine_tune=True).steps == 30_000 // 16  # at least one epoch
+
+
+def test_ada_controller_raises_p_while_d_reconstructs_training_faces_better(tf):
+    from types import SimpleNamespace
+
+    from model.augment import ADA_ADJUST_IMAGES, ADA_INTERVAL
+    from training.ada import AdaController
+
+    rows = np.arange(100)
+    held = np.zeros(100, bool)
+    held[::4] = True
+    data = SimpleNamespace(images=np.zeros((100, 8, 8, 3), np.uint8), conditions=np.zeros((100, 2), np.float32),
+                           holdout_indices=lambda: rows[held], train_indices=lambda: rows[~held])
+    model = SimpleNamespace(augment_p=tf.Variable(0.0), real_losses=lambda images, cond: None)
+    ada = AdaController(model, data, batch_size=16, target=0.05)
+    seen = []  # D's mean loss: 0.3 on the 25 held-out rows, 0.2 on training rows (it over-fits)
+    ada._mean_loss = lambda rows_, step: seen.append(len(rows_)) or (0.3 if len(rows_) == 25 else 0.2)
+    ada.on_step(ADA_INTERVAL - 1)  # not a measuring step
+    assert float(model.augment_p.numpy()) == 0.0 and not seen
+    ada.on_step(ADA_INTERVAL)
+    step = ADA_INTERVAL * 16 / ADA_ADJUST_IMAGES
+    assert ada.gap == pytest.approx(0.5) and float(model.augment_p.numpy()) == pytest.approx(step)
+    ada._mean_loss = lambda rows_, step: 0.2  # the gap closes: p comes back down
+    for k in range(2, 100):  # (the gap is smoothed: p still rises for a while)
+        ada.on_step(k * ADA_INTERVAL)
+    assert float(model.augment_p.numpy()) == 0.0 and ada.values()["augment_p"] == 0.0

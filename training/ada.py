@@ -1,0 +1,52 @@
+"""ADA's controller on the host: measures BEGAN's over-fitting signal and moves p (model.augment).
+
+Every ADA_INTERVAL steps D reconstructs a batch of held-out real faces and a batch of training faces,
+plain and under their own tags; the gap between the two mean losses (model.augment.overfit_gap,
+smoothed over the measurements) moves p up or down (model.augment.ada_update). The rows measured walk
+through both sets in a fixed order, so a resumed run measures as an uninterrupted one would from there.
+"""
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from model.augment import ADA_INTERVAL, ada_update, overfit_gap
+
+MEASURE_IMAGES = 32  # per side and measurement
+SMOOTHING = 0.9  # the gap is a moving average over measurements (one batch of 32 is noisy)
+
+
+def resolve(config, train_images: int, heldout_images: int, small_data: bool) -> str:
+    """--ada auto -> on for a small set with a held-out split to measure on (and no fixed --augment)."""
+    if config.ada != "auto":
+        return config.ada
+    return "on" if small_data and heldout_images >= MEASURE_IMAGES and not config.augment else "off"
+
+
+class AdaController:
+    def __init__(self, model, data, batch_size: int, target: float):
+        self.model, self.data, self.batch_size, self.target = model, data, batch_size, target
+        self.held = np.asarray(data.holdout_indices())
+        self.train = np.asarray(data.train_indices())
+        self.gap = float("nan")
+        self._losses = tf.function(model.real_losses, autograph=False)
+
+    def _mean_loss(self, rows: np.ndarray, step: int) -> float:
+        start = (step // ADA_INTERVAL * MEASURE_IMAGES) % len(rows)
+        picked = np.take(rows, np.arange(start, start + MEASURE_IMAGES), mode="wrap")
+        images = tf.constant(self.data.images[picked], tf.float32) / 127.5 - 1.0
+        return float(tf.reduce_mean(self._losses(images, tf.constant(self.data.conditions[picked]))))
+
+    def on_step(self, step: int) -> None:
+        """Measure and move p every ADA_INTERVAL steps."""
+        if step % ADA_INTERVAL or not len(self.held):
+            return
+        gap = overfit_gap(self._mean_loss(self.held, step), self._mean_loss(self.train, step))
+        self.gap = gap if not np.isfinite(self.gap) else SMOOTHING * self.gap + (1 - SMOOTHING) * gap
+        p = float(self.model.augment_p.numpy())
+        self.model.augment_p.assign(ada_update(p, self.gap, self.target, ADA_INTERVAL * self.batch_size))
+
+    def values(self) -> dict:
+        """What metrics.csv and TensorBoard log of it."""
+        out = {"augment_p": float(self.model.augment_p.numpy())}
+        return out | ({"overfit_gap": self.gap} if np.isfinite(self.gap) else {})
