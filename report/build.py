@@ -4,11 +4,12 @@
 
 writes RUN_DIR/report/report.html and report.md with every image beside them:
 settings (config.json), training curves and a per-epoch table (metrics.csv),
-the epoch timeline of the fixed-noise grids (samples/), the real-image filter
-per epoch with its contact sheets (filtered/), quality metrics over time
-(eval.csv) and the final graded grid (when a tag checker is found beside the
-model). Every number shown is read from those files (the graded grid's
-accuracy is measured while building and saved as report/graded.json).
+the epoch timeline of the fixed-noise grids and its animation (samples/), the
+real-image filter per epoch with its contact sheets (filtered/), quality metrics
+over time (eval.csv), the near copies of training images (copies.json) and the
+final graded grid (when a tag checker is found beside the model). Every number
+shown is read from those files (the graded grid's accuracy is measured while
+building and saved as report/graded.json).
 """
 from __future__ import annotations
 
@@ -199,6 +200,10 @@ def _timeline(doc: _Doc, run_dir: Path, out: Path) -> None:
     tags_file = run_dir / "samples" / "fixed_tags.txt"
     if tags_file.exists():
         doc.text("Rows, top to bottom: " + "; ".join(tags_file.read_text().splitlines()))
+    animation = run_dir / "samples" / "timeline.gif"
+    if animation.exists():
+        doc.image(_copy(animation, out, "timeline/timeline.gif"), "every epoch's grid as one animation "
+                  "(samples/timeline.gif; a long run's epochs spread evenly)")
     pick = grids if len(grids) <= 12 else [grids[round(i * (len(grids) - 1) / 11)] for i in range(12)]
     rows, cells = [], []
     for g in pick:
@@ -260,6 +265,43 @@ def _quality(doc: _Doc, run_dir: Path, out: Path) -> None:
                             f"details ({', '.join(details[1:])}): show", section=False)
     for title, name in plot_eval(evals, out):  # (none for a single evaluation: the table has it)
         doc.image(name, title, titled=True)
+
+
+def _copies(doc: _Doc, run_dir: Path, out: Path) -> None:
+    """How close the final model's faces come to its training images (RUN/copies.json)."""
+    doc.section("Near copies")
+    path = run_dir / "copies.json"
+    if not path.exists():
+        doc.text("No copies.json: it is written when a training run reaches its last step.")
+        return
+    try:
+        r = jsonio.loads_strict(path.read_text())
+        figures = [[name, "n/a (no held-out faces)" if r[key] is None else fmt(r[key])]
+                   for key, name in COPIES_ROWS]
+        share = _percent(r["near_copy_fraction"] if r["near_copy_fraction"] is not None else float("nan"))
+        said = (f"At step {fmt(r.get('step', ''))}, {fmt(r['generated'])} generated faces were compared with "
+                f"the {fmt(r['training_images'])} training images and their mirror images ({r['distance']}). "
+                f"A face within {fmt(r['near_copy_at'])} of one is a near copy (the data pipeline's test of "
+                f"the same picture): {fmt(r['near_copies'])} of {fmt(r['generated'])} ({share}). Real "
+                "held-out faces, which have no twin in training, show what a face that is not a copy scores.")
+    except (ValueError, KeyError, TypeError):
+        doc.text(f"{path.name} is damaged; it is written again when the run trains to its end.")
+        return
+    doc.text(said)
+    doc.table(["figure", "value"], figures)
+    picture = run_dir / "copies.png"
+    if picture.exists():
+        doc.image(_copy(picture, out, "copies.png"), "the generated faces closest to a training image (top), "
+                  "each above its nearest training image (flipped when its mirror was nearer: (m)), "
+                  "headed by the distance")
+
+
+COPIES_ROWS = [("median_nearest_generated", "generated faces: median distance to the nearest training image"),
+               ("median_nearest_heldout", "held-out real faces: the same median (the reference)"),
+               ("near_copies", "generated near copies"),
+               ("near_copies_mirrored", "of which copies of a mirror image"),
+               ("heldout_near_copies", "held-out real faces within the twin distance"),
+               ("heldout_faces", "held-out real faces measured")]
 
 
 def _equilibrium(doc: _Doc, run_dir: Path, config: TrainConfig) -> None:
@@ -444,6 +486,7 @@ def build_report(run_dir: str | Path, *, check_tags: bool = True) -> Path:
     _marked_grid_section(doc, run_dir, out, config, check_tags)
     _baseline_section(doc, run_dir, out)
     _quality(doc, run_dir, out)
+    _copies(doc, run_dir, out)
     _equilibrium(doc, run_dir, config)
     _training(doc, run_dir, out)
     _timeline(doc, run_dir, out)
