@@ -201,7 +201,9 @@ def test_the_trainer_leaves_its_callers_config_as_it_was(tmp_path, train_argv):
     trainer._lock.release()
     assert config.to_dict() == before and config.cond_dim == 0
     assert trainer.config is not config and trainer.config.cond_dim == trainer.vocab.dim > 0
-    assert trainer.config == dataclasses.replace(config, cond_dim=trainer.vocab.dim)
+    # derived: the condition size, and --ada auto resolved (off: no held-out face to measure on at n=1)
+    assert config.ada == "auto" and trainer.config.ada == "off"
+    assert trainer.config == dataclasses.replace(config, cond_dim=trainer.vocab.dim, ada="off")
     assert TrainConfig.load(run) == trainer.config  # what the run saved is the derived copy
 
 
@@ -220,7 +222,8 @@ def test_init_from_an_exported_model_starts_from_its_weights(tmp_path, tiny_run,
     exported = load_generator(tiny_run / "export", "tensorflow")
     z = np.zeros((1, trainer.config.nz), np.float32)
     cond = exported.vocab.conditions([exported.vocab.tagset({"hair": "red", "eyes": "blue"})])
-    np.testing.assert_allclose(trainer.model.generator([z, cond], training=False).numpy(),
+    # the export's G is the run's moving average, which the fine-tune carries over as its own
+    np.testing.assert_allclose(trainer.sampling_generator()([z, cond], training=False).numpy(),
                                exported.generate(z, cond), atol=1e-5)
     assert trainer.vocab.groups == exported.vocab.groups
     bad = dataclasses.replace(TrainConfig.load(tiny_run), filters=16)

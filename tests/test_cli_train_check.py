@@ -65,7 +65,7 @@ def test_check_refuses_an_out_of_range_value_with_the_ranges_message(synthetic_f
     (["--log-every", "0"], "log_every"), (["--checkpoint-every", "0"], "checkpoint_every"),
     (["--lr-window", "0"], "lr_window"), (["--keep-checkpoints", "0"], "keep_checkpoints"),
     (["--seed", "-1"], "seed"), (["--seed", str(2**40)], "seed"), (["--steps", "-5"], "steps"),
-    (["--epochs", "0"], "epochs"), (["--lr", "nan"], "lr must"), (["--lr", "-1"], "lr must"),
+    (["--epochs", "-1"], "epochs"), (["--lr", "nan"], "lr must"), (["--lr", "-1"], "lr must"),
     (["--lr", "inf"], "lr must"), (["--gamma", "nan"], "gamma"), (["--batch-size", "0"], "batch_size"),
     (["--holdout", "1"], "holdout"), (["--threads", "-1"], "--threads"), (["--filters", str(10**9)], "filters"),
     (["--images", "/nonexistent/x"], "image folder"), (["--run-dir", __file__], "is a file"),

@@ -14,6 +14,7 @@ scaled by the network's size; the first lines of a run and --check print it. Imp
 from __future__ import annotations
 
 import math
+import textwrap
 from dataclasses import dataclass
 
 from model.config import TrainConfig
@@ -95,4 +96,5 @@ def check_lines(config: TrainConfig, data, init_from: str | None) -> list[str]:
     lines = [data.describe(config.tags_csv), vocab_line, describe_left_out(left_out, config.top_k),
              run_plan.describe() + " (training images estimated from the usable rows and --holdout)",
              run_plan.advice()]
-    return [line for line in lines if line]
+    return [textwrap.fill(line, 100, subsequent_indent="  ", break_on_hyphens=False,
+                          break_long_words=False) for line in lines if line]
