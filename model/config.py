@@ -185,7 +185,7 @@ class TrainConfig:
     epochs: int = setting(0, OPTIMISATION, "epochs to train (ignored when --steps is set; 0: the length rule)",
                           resumable=True)
     steps: int = setting(0, OPTIMISATION, "total steps to train (0: --epochs, else the length rule: 120,000 "
-                         "images seen from scratch, at least 10 epochs; 28,800 when fine-tuning; the run "
+                         "images seen from scratch, at least 10 epochs; 24,000 when fine-tuning; the run "
                          "prints the steps and time it plans)", resumable=True)
     seed: int = setting(0, OPTIMISATION, "random seed (data order, noise, initial weights)")
     precision: str = setting("auto", OPTIMISATION, "number format of the training step (auto: bf16 when the "

@@ -120,7 +120,7 @@ def test_init_from_takes_the_source_s_network_and_refuses_a_flag_that_contradict
     out = checked.stdout
     assert "vocabulary: 22 of the source's tags kept; added 5: " in out, out
     assert all(tag in out for tag in EXTRAS_2017)
-    assert "length: 1,800 steps (fine-tuning" in out, out
+    assert "length: 1,500 steps (fine-tuning" in out, out
     # the network settings shown are the source's, without a flag for them
     assert "*filters 8" in out and "*image-size 32" in out, out
     assert not (tmp_path / "ft").exists()
@@ -150,7 +150,7 @@ def test_the_length_rule_counts_images_seen_and_advises_fine_tuning_on_small_dat
     auto = TrainConfig()
     small = plan(auto, 1000, fine_tune=False)
     assert small.steps == FROM_SCRATCH_IMAGES // 16 and small.small_data
-    assert "--init-from models/default" in small.advice() and "1,800 steps" in small.advice()
+    assert "--init-from models/default" in small.advice() and "1,500 steps" in small.advice()
     tuned = plan(auto, 1000, fine_tune=True)
     assert tuned.steps == FINE_TUNE_IMAGES // 16 and tuned.advice() is None
     assert 0 < tuned.cpu_minutes < small.cpu_minutes

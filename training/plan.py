@@ -21,11 +21,12 @@ from model.config import TrainConfig
 
 DEFAULT_EPOCHS = 10
 FROM_SCRATCH_IMAGES = 120_000  # 7,500 steps of 16
-FINE_TUNE_IMAGES = 28_800  # 1,800 steps of 16
+FINE_TUNE_IMAGES = 24_000  # 1,500 steps of 16
 SMALL_DATA = 5_000  # training images: below this, augmentation adapts by default and the advice is to fine-tune
 # The default network (filters 32, 64 px, bf16) measured end to end by train.py: images per CPU-second
-# (user + system, all threads), on the 2-core AMD EPYC (Zen 4).
-IMAGES_PER_CPU_SECOND = 18.0
+# (user + system, all threads): 16 in the own-data fine-tune of bench/quality/own_data on the 2-core AMD EPYC
+# (Zen 4), beside another training.
+IMAGES_PER_CPU_SECOND = 16.0
 
 
 @dataclass(frozen=True)
