@@ -184,7 +184,7 @@ class TrainConfig:
     beta1: float = setting(0.5, OPTIMISATION, "Adam beta_1")
     epochs: int = setting(0, OPTIMISATION, "epochs to train (ignored when --steps is set; 0: the length rule)",
                           resumable=True)
-    steps: int = setting(0, OPTIMISATION, "total steps to train (0: --epochs, else the length rule: 120,000 "
+    steps: int = setting(0, OPTIMISATION, "total steps to train (0: --epochs, else the length rule: 100,000 "
                          "images seen from scratch, at least 10 epochs; 24,000 when fine-tuning; the run "
                          "prints the steps and time it plans)", resumable=True)
     seed: int = setting(0, OPTIMISATION, "random seed (data order, noise, initial weights)")
