@@ -4,6 +4,7 @@
     python generate.py --tags "blue hair red eyes"               # 5x5 grid -> samples/blue_hair_red_eyes.png
     python generate.py --tags-file testing_tags.txt --format both  # samples/cgan.png + sample_<id>_<k>.jpg
     python generate.py --sweep hair --tags "red eyes"            # fixed z, one column per hair colour
+    python generate.py --model runs/mine --sweep smile           # fixed z, without and with an other tag
     python generate.py --interpolate "blue hair" "green hair" --cells 8
     python generate.py --model runs/mine --tags "pink hair" --grade
     python generate.py --edit face.png --tags "green hair" --strip   # your face, recoloured
@@ -26,6 +27,7 @@ from checker.checker import load_checker
 from common.cli import ArgumentParser, ExamplesHelpFormatter, UserError, exit_on_user_error
 from common.quiet import quiet_libraries
 from evaluate.sheet import draw_sheet
+from evaluate.tag_support import other_tag_lines
 from sampling import generation, outputs
 from sampling.grid import full_rows_cols, save_png
 from sampling.outputs import DEFAULT_CELLS, DEFAULT_MODEL
@@ -52,8 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--seeds", default=None, metavar="RANGE",
                       help="one face per seed for each tag text, a column per seed: 0-7 or 1,3,5-7 "
                            "(replaces --n and --seed; column k is --seed k's first face)")
-    what.add_argument("--sweep", choices=["hair", "eyes"], default=None,
-                      help="fixed z, one column per colour of this group")
+    what.add_argument("--sweep", default=None, metavar="GROUP|TAG",
+                      help="fixed z, one column per colour of a group (hair, eyes), or for an other tag of "
+                           "the model (--list-tags) a column without it and one with it")
     what.add_argument("--interpolate", nargs=2, metavar=("A", "B"), default=None,
                       help="between two tag texts (same z) or two integer seeds (same --tags)")
     what.add_argument("--cells", type=int, default=DEFAULT_CELLS, help="cells of --interpolate")
@@ -182,7 +185,7 @@ def _draw_sheet(args, generator, items: list[tuple[str | None, str]]) -> int:
                        one_cell_per_request=tags_file, labels=args.labels, scale=args.scale)
     if picture is not None:
         if checker is not None:
-            print("\n".join(sheet.grade_lines()))
+            print("\n".join(sheet.grade_lines() + other_tag_lines(sheet, checker, generator)))
         save_png(picture, sheet.image)
         print(f"wrote {picture}")
     if files_folder is not None:

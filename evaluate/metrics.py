@@ -18,6 +18,12 @@
   real-vs-real: the held-out images are split in two halves A and B; equally
   large samples of the generated set and of A are both compared with B, so
   the real-vs-real figure is the floor a perfect generator would reach.
+- other tags (smile, glasses, ...; only for a vocabulary that has them): how
+  often the checker reads each tag on faces drawn with it asked and without,
+  beside real held-out faces with and without it, and the checker's ROC AUC on
+  those real faces, which says whether the images show the tag at all
+  (evaluate.tag_support; columns read_asked/TAG, read_not_asked/TAG,
+  read_real_with/TAG, read_real_without/TAG, auc/TAG).
 
 Writes <dir>/metrics.json (latest) and appends a row with a `step` column to
 <dir>/eval.csv (train.py --eval-every N writes the same figures every N steps).
@@ -40,6 +46,7 @@ from common.files import atomic_path
 from common.quiet import quiet_libraries
 from evaluate.baseline import face_rate
 from evaluate.sheet import draw_sheet
+from evaluate.tag_support import TAG_FACES, eval_columns, figures_from_row, support_lines, tag_support
 from preprocess.cache import build_or_load
 from sampling.generation import Request, check_option
 from sampling.runtime import load_generator
@@ -96,10 +103,13 @@ def _round(x: float, digits: int) -> float:
     return round(float(x), digits) if math.isfinite(x) else float("nan")
 
 
-def evaluate_generator(generator, checker, data, *, n_per_combo: int = 4, seed: int = 0) -> dict:
+def evaluate_generator(generator, checker, data, *, n_per_combo: int = 4, seed: int = 0,
+                       tag_faces: int = TAG_FACES) -> dict:
     """All metrics for one generator (anything with .config, .vocab and
     .generate(z, cond, eps) -> [-1, 1] images, e.g. sampling.runtime.load_generator).
-    `data` is a CachedData in the generator's vocabulary (see data_for)."""
+    `data` is a CachedData in the generator's vocabulary (see data_for). With other tags
+    in the vocabulary and the checker, each tag's figures (evaluate.tag_support, `tag_faces`
+    generated faces per tag) follow the rest, tag by tag."""
     vocab = generator.vocab
     groups = list(data.vocab.groups)
     combos = training_combinations(data)
@@ -121,6 +131,7 @@ def evaluate_generator(generator, checker, data, *, n_per_combo: int = 4, seed: 
     result |= {"sharpness_generated": _round(sharp, 6), "sharpness_real": _round(sharp_real, 6),
                "sharpness_ratio": _round(sharp / sharp_real, 4) if sharp_real > 0 else float("nan")}
     result |= _frechet(feats, real_feats, seed, data.groups[data.holdout_indices()])
+    result |= eval_columns(tag_support(checker, data, generator, n=tag_faces, seed=seed))
     return result
 
 
@@ -272,6 +283,8 @@ def main(argv=None) -> int:
     out = Path(args.out or args.model)
     write_results(out, result, args.step)
     print(jsonio.dumps(result, indent=1))
+    for line in support_lines(figures_from_row(result)):
+        print(f"warning: {line}", file=sys.stderr)
     print(f"wrote {out / 'metrics.json'} and a row of {out / 'eval.csv'}")
     return 0
 

@@ -18,7 +18,7 @@ from common.cli import UserError, clip
 from common.ids import safe_id
 from model.config import SEED_MAX
 from tags import TagError
-from tags.canonical import TagSet
+from tags.canonical import TagSet, canonical_tag
 from tags.parser import complete, parse
 
 
@@ -190,15 +190,37 @@ def generate_requests(generator, requests: list[Request], seed: int,
     return out
 
 
+def sweep_target(vocab, name: str) -> str:
+    """What a sweep goes over, as the model names it ('Eye' -> 'eyes', 'Long Hair' -> 'long hair'): one of
+    its groups or of its other tags; a TagError naming both otherwise."""
+    target = canonical_tag(str(name))
+    if target in vocab.groups or target in vocab.other_tags:
+        return target
+    others = (f"; its other tags are {', '.join(vocab.other_tags)}" if vocab.other_tags
+              else ", and no other tags")
+    raise TagError(f"--sweep {clip(name, 40)}: this model's groups are {', '.join(vocab.groups)}{others}")
+
+
+def sweep_columns(vocab, name: str) -> list[str]:
+    """The column labels of a sweep over `name`: a colour per column of a group ('aqua hair', ...), or
+    an other tag off then on ('no smile', 'smile')."""
+    name = sweep_target(vocab, name)
+    if name in vocab.groups:
+        return [vocab.text({name: v}) for v in vocab.groups[name]]
+    return [f"no {name}", name]
+
+
 def sweep(generator, group: str, base_text: str | None, rows: int, seed: int):
-    """Fixed z per row, one column per value of `group`: the tag, not the
-    noise, should set the colour. Returns (images [rows*values], ncols, labels)."""
+    """Fixed z per row, one column per value of `group`, or for an other tag of the model two columns,
+    without it and with it: the tag, not the noise, should set the colour or the mark. Returns (images
+    [rows*columns], ncols, labels)."""
     vocab = generator.vocab
-    if group not in vocab.groups:
-        raise TagError(f"--sweep {group}: this model's groups are {', '.join(vocab.groups)}")
-    values = vocab.groups[group]
+    group = sweep_target(vocab, group)
+    tag = None if group in vocab.groups else group
+    values = [False, True] if tag else vocab.groups[group]
     rng = np.random.default_rng([seed, 2])
     query = parse(base_text, vocab) if base_text else None
+    extras = sorted(set(query.extras if query else ()) - {tag})  # the swept tag is set per column
     tagsets, labels = [], []
     for _ in range(rows):
         fixed = dict(query.values) if query else {}
@@ -206,8 +228,12 @@ def sweep(generator, group: str, base_text: str | None, rows: int, seed: int):
         others = [g for g in vocab.groups if g != group and g not in fixed]
         for g in others:
             fixed[g] = vocab.groups[g][rng.integers(len(vocab.groups[g]))]
-        tagsets += [vocab.tagset({**fixed, group: v}, query.extras if query else ()) for v in values]
-        labels.append(vocab.text(fixed) + f" | {group}: " + ", ".join(values))
+        if tag:
+            tagsets += [vocab.tagset(fixed, extras + [tag] * on) for on in values]
+            labels.append(vocab.text(fixed, extras) + f" | {tag}: off, on")
+        else:
+            tagsets += [vocab.tagset({**fixed, group: v}, extras) for v in values]
+            labels.append(vocab.text(fixed, extras) + f" | {group}: " + ", ".join(values))
     z_rows, eps_rows = sample_inputs(generator.config, rows, seed)
     z = np.repeat(z_rows, len(values), axis=0)
     eps = np.repeat(eps_rows, len(values), axis=0)

@@ -18,6 +18,7 @@ from common.ids import safe_name
 from model.run_folder import EXPORT_DIR, ensure_writable_dir
 from sampling import generation
 from sampling.grid import grid
+from tags.canonical import file_stem
 from tags.parser import parse
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "default"
@@ -102,28 +103,31 @@ class Picture:
 
 
 def sweep_sheet(generator, group: str, text: str | None, rows: int, seed: int, scale: int = 1):
-    """The one sweep picture of the CLI and the studio: a column per value of `group`, labelled
-    with it, and a row per fixed z labelled with the tags held fixed (`text`, the rest drawn per
-    row). Returns (image, file stem, row labels)."""
+    """The one sweep picture of the CLI and the studio: a column per value of `group` (or, for an other
+    tag, one without it and one with it), labelled, and a row per fixed z labelled with the tags held
+    fixed (`text`, the rest drawn per row). Returns (image, file stem, row labels)."""
     vocab = generator.vocab
+    group = generation.sweep_target(vocab, group)
+    cols = generation.sweep_columns(vocab, group)
     images, ncols, labels = generation.sweep(generator, group, text, rows, seed)
     tags_stem = parse(text, vocab).file_stem if text else ""
-    cols = [vocab.text({group: v}) for v in vocab.groups[group]]
     row_labels = [label.split(" | ")[0] for label in labels]
-    stem = f"sweep_{group}" + (f"_{tags_stem}" if tags_stem else "")
+    stem = f"sweep_{file_stem(group)}" + (f"_{tags_stem}" if tags_stem else "")
     return grid(images, ncols, row_labels, scale, col_labels=cols), stem, row_labels
 
 
 def sweep_picture(args, generator) -> Picture:
-    """--sweep GROUP: sweep_sheet, named after what differs from the defaults."""
+    """--sweep GROUP or --sweep TAG: sweep_sheet, named after what differs from the defaults."""
     rows_wanted = args.n or SWEEP_ROWS
-    generation.check_output_size(rows_wanted * max(len(v) for v in generator.vocab.groups.values()),
-                                 generator.config.image_size, args.scale)
+    target = generation.sweep_target(generator.vocab, args.sweep)
+    ncols = len(generation.sweep_columns(generator.vocab, target))
+    generation.check_output_size(rows_wanted * ncols, generator.config.image_size, args.scale)
     text = (args.tags or [None])[0]
-    image, stem, rows = sweep_sheet(generator, args.sweep, text, rows_wanted, args.seed, args.scale)
+    image, stem, rows = sweep_sheet(generator, target, text, rows_wanted, args.seed, args.scale)
     path = picture_path(args, named(stem, variant(args, SWEEP_ROWS)))
-    return Picture(image, path,
-                   f"{args.sweep} sweep: a column per {args.sweep} colour, a row per fixed z ({len(rows)} rows)")
+    what = (f"a column per {target} colour" if target in generator.vocab.groups
+            else f"a column without {target}, one with it")
+    return Picture(image, path, f"{target} sweep: {what}, a row per fixed z ({len(rows)} rows)")
 
 
 def interpolation_picture(args, generator) -> Picture:

@@ -19,7 +19,8 @@ API (GET, and one POST: the upload of a face to recolour; errors are JSON
                                     the tags of each cell, grades and the baseline count (5x5)
     /api/grid.png?...               the same grid as a PNG download named by tags and seed
     /api/face.png?...&i=            face i (0-based) of that grid
-    /api/sweep[.png]?model=&group=hair|eyes&tags=&rows=&seed=&scale=&truncation=
+    /api/sweep[.png]?model=&group=&tags=&rows=&seed=&scale=&truncation=   group: hair, eyes or one of the
+                                    model's other tags (a column without it, one with it)
     /api/interpolate[.png]?model=&a=&b=&steps=&seed=&scale=&truncation=[&tags=]
     POST /api/edit?model=&tags=&from=&seed=&scale=   body: the image file (at most MAX_UPLOAD bytes),
                                     decoded in memory by the training images' reader (decompression-bomb
@@ -82,7 +83,7 @@ PARAMS = {
     "seed": Param("int", 0, 0, SEED_MAX), "n": Param("int", 25, 1, 100), "cols": Param("int", 5, 1, 20),
     "scale": Param("int", 1, 1, 4), "i": Param("int", 0, 0, 99), "rows": Param("int", 4, 1, 8),
     "steps": Param("int", 8, 2, 16),
-    "tags": Param("text", high=300), "model": Param("text", high=300), "group": Param("text", high=20),
+    "tags": Param("text", high=300), "model": Param("text", high=300), "group": Param("text", high=60),
     "from": Param("text", high=300),
     "a": Param("seed_or_tags", high=300), "b": Param("seed_or_tags", high=300),
     "grade": Param("flag", False), "truncation": Param("decimal", 1.0, 0, 1),
@@ -310,14 +311,14 @@ class Studio:
         return _png(upscale(sheet.faces[0][p["i"]], p["scale"])), f"{query.file_stem}{_variant(p)}_{p['i'] + 1}.png"
 
     def sweep(self, p: dict, want_json: bool = True):
+        """A group's colours, or an other tag without and with it, at fixed z per row (as --sweep)."""
+        from sampling.generation import sweep_columns, sweep_target
         from sampling.outputs import sweep_sheet
         from tags.parser import parse
 
         model_id, loaded = self.model(p.get("model"))
         vocab = loaded.generator.vocab
-        group = _required(p, "group")
-        if group not in vocab.groups:
-            raise ApiError(400, f"group {group!r}: this model's groups are {', '.join(vocab.groups)}", "group")
+        group = _tag_call(sweep_target, "group", vocab, _required(p, "group"))
         text = p.get("tags") or None
         if text:
             _tag_call(parse, "tags", text, vocab)
@@ -327,7 +328,9 @@ class Studio:
         name = f"{stem}{_variant(p)}.png"
         if not want_json:
             return _png(picture), name
-        return {"model": model_id, "group": group, "columns": vocab.groups[group], "rows": rows,
+        is_group = group in vocab.groups
+        return {"model": model_id, "group": group, "kind": "group" if is_group else "tag",
+                "columns": vocab.groups[group] if is_group else sweep_columns(vocab, group), "rows": rows,
                 "width": int(picture.shape[1]), "height": int(picture.shape[0]), "filename": name,
                 "image": "data:image/png;base64," + base64.b64encode(_png(picture)).decode("ascii")}
 

@@ -127,9 +127,11 @@ def tf():
 @pytest.fixture(scope="session")
 def faces(tmp_path_factory):
     """faces(n, size, **options) -> a folder of synthetic faces, n per hair x eye pair (all 120 pairs
-    unless `hair=` / `eyes=` narrow them), size x size pixels, with tag CSVs (tags_2018.csv, ...). The
-    one place the tests draw face sets (preprocess.synthetic.write_synthetic_set); each set is written
-    once per session and shared, so a test that changes one copies it first."""
+    unless `hair=` / `eyes=` narrow them), size x size pixels, with tag CSVs (tags_2018.csv, ...);
+    `marks=preprocess.synthetic.MARKS` puts visible other tags on them (glasses, hat, smile: each on half
+    the faces, named in the 2017 and header CSVs). The one place the tests draw face sets
+    (preprocess.synthetic.write_synthetic_set); each set is written once per session and shared, so a
+    test that changes one copies it first."""
     from preprocess.synthetic import write_synthetic_set
 
     made = {}

@@ -62,6 +62,17 @@ async function loadVocab(model) {
     label.append(box, tag);
     others.append(label);
   }
+  // a sweep button per other tag: the same faces without it and with it
+  const sweeps = $("sweep-others");
+  sweeps.replaceChildren();
+  for (const tag of v.other_tags) {
+    const button = document.createElement("button");
+    button.type = "button"; button.className = "sweep-tag"; button.dataset.tag = tag;
+    button.textContent = `${tag} off/on`;
+    button.title = `same noise per row: a column without ${tag}, one with it`;
+    button.addEventListener("click", () => sweep(tag));
+    sweeps.append(button);
+  }
   gradeNote();
 }
 
