@@ -12,15 +12,10 @@ import tensorflow as tf
 
 from model.augment import ADA_INTERVAL, ada_update, overfit_gap
 
-MEASURE_IMAGES = 32  # per side and measurement
+from training.plan import ADA_MIN_HELDOUT
+
+MEASURE_IMAGES = ADA_MIN_HELDOUT  # per side and measurement
 SMOOTHING = 0.9  # the gap is a moving average over measurements (one batch of 32 is noisy)
-
-
-def resolve(config, train_images: int, heldout_images: int, small_data: bool) -> str:
-    """--ada auto -> on for a small set with a held-out split to measure on (and no fixed --augment)."""
-    if config.ada != "auto":
-        return config.ada
-    return "on" if small_data and heldout_images >= MEASURE_IMAGES and not config.augment else "off"
 
 
 class AdaController:

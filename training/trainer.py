@@ -42,7 +42,7 @@ from tags.vocab import Vocabulary
 from training import ada, fine_tune
 from training.divergence import DivergenceGuard
 from training.lr_control import PlateauState, plateau_update
-from training.plan import plan
+from training.plan import adaptive_augmentation, plan
 from training.run_data import DATA_RECORD, current_record, data_changes, read_record, write_record
 from training.run_logs import (FILTER_COLUMNS, METRIC_COLUMNS, STAGES_NAME, FilterLog, MetricsLog, record_stage,
                                truncate_csv)
@@ -235,7 +235,7 @@ class Trainer:
         # vocabulary, and the length rule's steps, so that a resumed run keeps the length it planned
         self.config = cfg = dataclasses.replace(
             cfg, cond_dim=int(self.vocab.dim), steps=cfg.steps or (0 if cfg.epochs else self.total_steps),
-            ada=ada.resolve(cfg, len(self.train_rows), len(data.holdout_indices()), self.plan.small_data))
+            ada=adaptive_augmentation(cfg, self.plan, len(data.holdout_indices())))
         if not self.resume:  # a resumed run saves its settings once its checkpoint is restored
             cfg.save(self.run_dir)
             self.vocab.save(self.run_dir / VOCAB_NAME)  # (+ word2vec.txt beside it in word2vec mode)
