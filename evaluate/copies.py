@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from preprocess.duplicates import PIXEL_TOLERANCE, THUMB_SIDE, _thumbnails
+from preprocess.duplicates import PIXEL_TOLERANCE, THUMB_SIDE, colour_thumbnails
 from sampling.generation import Request, generate_requests
 
 CANDIDATES = 16  # nearest images by Euclidean distance that are measured exactly
@@ -55,7 +55,7 @@ class Nearest:
 
 def thumbnails(images: np.ndarray) -> np.ndarray:
     """float32 [N, THUMB_SIDE * THUMB_SIDE * 3]: preprocess.duplicates' thumbnails, flattened."""
-    return _thumbnails(images).reshape(len(images), -1)
+    return colour_thumbnails(images).reshape(len(images), -1)
 
 
 def nearest_training(queries: np.ndarray, training: np.ndarray) -> Nearest:
@@ -68,7 +68,7 @@ def nearest_training(queries: np.ndarray, training: np.ndarray) -> Nearest:
 
 def _nearest_both(queries: np.ndarray, train: np.ndarray) -> Nearest:
     """nearest_training against training thumbnails made once (they take most of the time)."""
-    faces = _thumbnails(queries)
+    faces = colour_thumbnails(queries)
     # |q - mirror(t)| is |mirror(q) - t| with its elements reordered: mirror the queries, not 30k images
     as_is, i_as_is = _nearest(faces.reshape(len(faces), -1), train)
     to_mirror, i_mirror = _nearest(faces[:, :, ::-1].reshape(len(faces), -1), train)

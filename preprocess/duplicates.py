@@ -29,7 +29,7 @@ def near_duplicate_groups(images: np.ndarray) -> np.ndarray:
     if n == 0:
         return np.zeros(0, np.int64)
     hashes, mirrored = _hashes(_small_grey(images))
-    thumbs = _thumbnails(images)
+    thumbs = colour_thumbnails(images)
     rows, cols = _confirmed_pairs(hashes, mirrored, thumbs)
     return _components(n, rows, cols)
 
@@ -45,7 +45,7 @@ def _chunked(images: np.ndarray, fn) -> np.ndarray:
     """fn over blocks of images (the whole set as float would be gigabytes)."""
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[-1] != 3:
-        raise ValueError(f"near_duplicate_groups takes [N, H, W, 3] images, not shape {images.shape}")
+        raise ValueError(f"thumbnails and hashes take [N, H, W, 3] images, not shape {images.shape}")
     return np.concatenate([fn(_levels(images[s:s + _CHUNK])) for s in range(0, len(images), _CHUNK)])
 
 
@@ -55,8 +55,9 @@ def _small_grey(images: np.ndarray) -> np.ndarray:
     return _chunked(images, lambda part: _shrink(part @ weights, HASH_SIDE))
 
 
-def _thumbnails(images: np.ndarray) -> np.ndarray:
-    """float32 [N, THUMB_SIDE, THUMB_SIDE, 3] colour block means."""
+def colour_thumbnails(images: np.ndarray) -> np.ndarray:
+    """float32 [N, THUMB_SIDE, THUMB_SIDE, 3] colour block means: the confirmation test of a pair here,
+    and evaluate.copies' distance to the training images (the same test of "the same picture")."""
     return _chunked(images, lambda part: np.stack([_shrink(part[..., c], THUMB_SIDE) for c in range(3)], -1))
 
 

@@ -6,10 +6,11 @@ writes RUN_DIR/report/report.html and report.md with every image beside them:
 settings (config.json), training curves and a per-epoch table (metrics.csv),
 the epoch timeline of the fixed-noise grids and its animation (samples/), the
 real-image filter per epoch with its contact sheets (filtered/), quality metrics
-over time (eval.csv), the near copies of training images (copies.json) and the
-final graded grid (when a tag checker is found beside the model). Every number
-shown is read from those files (the graded grid's accuracy is measured while
-building and saved as report/graded.json).
+over time (eval.csv), which other tags the data supports (tag_support.json), the
+near copies of training images (copies.json) and the final graded grid (when a
+tag checker is found beside the model). Every number shown is read from those
+files (the graded grid's accuracy is measured while building and saved as
+report/graded.json).
 """
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ from common import jsonio
 from common.cli import UserError
 from common.files import atomic_write
 from evaluate.sheet import draw_sheet
+from evaluate.tag_support import COLUMNS, support_lines
+from evaluate.tag_support_record import SUPPORT_NAME, figures_from_record
 from model.config import TrainConfig
 from report.plots import plot_curves, plot_eval
 from sampling.generation import build_requests
@@ -203,7 +206,7 @@ def _timeline(doc: _Doc, run_dir: Path, out: Path) -> None:
     animation = run_dir / "samples" / "timeline.gif"
     if animation.exists():
         doc.image(_copy(animation, out, "timeline/timeline.gif"), "every epoch's grid as one animation "
-                  "(samples/timeline.gif; a long run's epochs spread evenly)")
+                  "(samples/timeline.gif; a long run's epochs spread evenly, a wide grid shrunk)")
     pick = grids if len(grids) <= 12 else [grids[round(i * (len(grids) - 1) / 11)] for i in range(12)]
     rows, cells = [], []
     for g in pick:
@@ -265,6 +268,42 @@ def _quality(doc: _Doc, run_dir: Path, out: Path) -> None:
                             f"details ({', '.join(details[1:])}): show", section=False)
     for title, name in plot_eval(evals, out):  # (none for a single evaluation: the table has it)
         doc.image(name, title, titled=True)
+
+
+def _tag_support(doc: _Doc, run_dir: Path) -> None:
+    """Which other tags the data supports (RUN/tag_support.json, written at the end of a run with other
+    tags and a checker that reads them); no section without the file."""
+    path = run_dir / SUPPORT_NAME
+    if not path.exists():
+        return
+    doc.section("Which tags the data supports")
+    try:
+        record = jsonio.loads_strict(path.read_text())
+        figures = figures_from_record(record)
+        read_at, bar = fmt(record["read_at"]), fmt(record["supported_auc"])
+        faces = {f.n_generated for f in figures.values()}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        doc.text(f"{SUPPORT_NAME} is damaged; it is written again when the run trains to its end.")
+        return
+    doc.text(f"At step {fmt(record.get('step', ''))}, the tag checker ({record.get('checker', '')}) read "
+             f"each other tag (probability > {read_at}) on {'/'.join(fmt(n) for n in sorted(faces))} faces "
+             "drawn with it asked and on the same faces (same noise, same colours) drawn without it, and on "
+             "the real held-out faces that have it and that do not. Its ROC AUC on those real faces says "
+             f"whether the images show the tag at all: about 0.5 for a tag they do not show; below {bar} the "
+             "tag is not supported, and asking for it may do nothing.")
+    doc.table(["tag", "read: asked", "read: not asked", "read: real faces with it",
+               "read: real faces without", "AUC (real held-out)", "supported",
+               "faces: drawn / real with / real without"],
+              [[tag, *(_figure(getattr(f, name)) for name in COLUMNS),
+                {True: "yes", False: "no", None: "n/a"}[f.supported],
+                f"{f.n_generated} / {f.n_real_with} / {f.n_real_without}"] for tag, f in figures.items()])
+    for line in support_lines(figures):
+        doc.text(line)
+
+
+def _figure(x: float) -> str:
+    """A figure that may be missing (NaN: not measured) as the report writes it."""
+    return "n/a" if x != x else fmt(x)
 
 
 def _copies(doc: _Doc, run_dir: Path, out: Path) -> None:
@@ -486,6 +525,7 @@ def build_report(run_dir: str | Path, *, check_tags: bool = True) -> Path:
     _marked_grid_section(doc, run_dir, out, config, check_tags)
     _baseline_section(doc, run_dir, out)
     _quality(doc, run_dir, out)
+    _tag_support(doc, run_dir)
     _copies(doc, run_dir, out)
     _equilibrium(doc, run_dir, config)
     _training(doc, run_dir, out)

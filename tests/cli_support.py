@@ -1,5 +1,6 @@
 """Shared by the CLI tests: run generate.py as a user does (a fresh process) or in this process, the
-tiny model's grid cell, and the one-line error every CLI gives for a bad request."""
+tiny model's grid cell, the lines train.py may say, and the one-line error every CLI gives for a bad
+request."""
 import contextlib
 import io
 import os
@@ -10,6 +11,15 @@ import sys
 from tests.conftest import ROOT
 
 CELL = 32 + 2  # tiny model size + grid padding
+
+# What train.py says on stderr, by the first words: the data cache (preprocess.cache), the run's vocabulary,
+# length, advice and augmentation (training.trainer, training.plan, tags.vocab), what a fine-tuning run took
+# from its source (training.fine_tune), the run's own tag checker (training.run_checker), and at the end the
+# near copies and which other tags the data supports (training.monitor)
+TRAINER_LINES = ("kept ", "near-duplicates:", "dataset cache:", "tags left out of the vocabulary",
+                 "vocabulary", "length:", "advice:", "adaptive augmentation", "from ",
+                 "training the run's tag checker", "run's tag checker", "near copies:", "tag '",
+                 "the checker cannot tell '")
 
 
 def gen(*args, cwd):

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.cli_support import quiet_env as _quiet_env
+from tests.cli_support import TRAINER_LINES, quiet_env as _quiet_env
 from tests.conftest import ROOT
 
 
@@ -38,8 +38,7 @@ def test_a_short_training_prints_only_its_own_lines(train_argv, tmp_path):
     assert r.returncode == 0, r.stderr
     assert len(r.stdout.splitlines()) == 1 and r.stdout.startswith("trained to step "), r.stdout
     assert not CHATTER.search(r.stderr), r.stderr
-    own = ("dataset cache:", "kept ", "near copies:")
-    assert all(line.startswith(own) for line in r.stderr.splitlines()), r.stderr
+    assert all(line.startswith(TRAINER_LINES) for line in r.stderr.splitlines()), r.stderr
     assert (tmp_path / "run" / "export" / "generator.tflite").exists()
 
 

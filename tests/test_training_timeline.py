@@ -53,17 +53,17 @@ def test_every_epoch_grid_is_a_frame_in_order_with_its_pixels(tmp_path):
                                                           "timeline.gif"]  # no temporary file left
 
 
-def test_a_long_run_keeps_sixty_frames_spread_evenly_with_the_last(tmp_path):
+def test_a_long_run_keeps_48_frames_spread_evenly_with_the_last(tmp_path):
     from training.monitor import TIMELINE_FRAMES, timeline_frames, write_timeline
 
     samples = tmp_path / "samples"
     grids = _write_grids(samples, range(1, 151), size=4)
     frames, _, _ = _frames(write_timeline(samples))
-    assert TIMELINE_FRAMES == 60 and len(frames) == 60
+    assert TIMELINE_FRAMES == 48 and len(frames) == 48
     kept = [epoch for epoch, _ in timeline_frames([(e, None) for e in range(1, 151)])]
-    assert kept[0] == 1 and kept[-1] == 150 and len(kept) == 60
-    assert set(np.diff(kept)) <= {2, 3}  # evenly spread
-    for k in (0, 31, 59):
+    assert kept[0] == 1 and kept[-1] == 150 and len(kept) == 48
+    assert set(np.diff(kept)) <= {3, 4}  # evenly spread
+    for k in (0, 31, 47):
         h, w = grids[kept[k]].shape[:2]
         np.testing.assert_array_equal(frames[k, :h, :w], grids[kept[k]])
 
@@ -115,3 +115,31 @@ def test_grids_of_another_size_are_framed_in_white(tmp_path):
     assert frames.shape[1:] == captioned(large, ["epoch 2"], scale=1).shape
     np.testing.assert_array_equal(frames[0, :small.shape[0], :small.shape[1]], small)
     assert (frames[0, :small.shape[0], small.shape[1]:] == 255).all()  # white right of the smaller grid
+
+
+def test_a_wide_grid_is_shrunk_by_a_whole_factor_to_block_means(tmp_path):
+    """A 64 px run's grid (650 px wide) would make a 12 MB animation: wider than FRAME_WIDTH, a frame
+    holds the means of k x k blocks of the grid (here 2 x 2 blocks of one colour each: exact)."""
+    from sampling.grid import grid, save_png
+    from training.monitor import FRAME_WIDTH, write_timeline
+
+    samples = tmp_path / "samples"
+    samples.mkdir()
+    rng = np.random.default_rng(4)
+    small = rng.integers(0, 4, (4, 62, 62, 3)).astype(np.uint8) * 80  # few colours, stored exactly
+    faces = small.repeat(2, axis=1).repeat(2, axis=2)  # 124 px faces of 2 x 2 blocks
+    wide = grid(faces, 4)  # 4 x 126 + 2 = 506 px: pad and faces start on even pixels
+    assert FRAME_WIDTH < wide.shape[1] <= 2 * FRAME_WIDTH
+    save_png(samples / "epoch_001.png", wide)
+    frames, _, _ = _frames(write_timeline(samples))
+    h, w = wide.shape[0] // 2, wide.shape[1] // 2
+    assert frames.shape[2] == w  # the caption strip is as wide as the shrunk grid
+    np.testing.assert_array_equal(frames[0, :h], wide[::2, ::2])
+    assert (frames[0, h:] < 128).any()  # "epoch 1" under it, readable (drawn after shrinking)
+    # a grid of mixed pixels: each frame pixel is the rounded mean of its block
+    mixed = rng.integers(0, 2, wide.shape).astype(np.uint8) * 255
+    mixed[:, :, 1:] = mixed[:, :, :1]  # grey: 0, 255 and their block means (5 levels), stored exactly
+    save_png(samples / "epoch_002.png", mixed)
+    frames, _, _ = _frames(write_timeline(samples))
+    means = mixed.reshape(h, 2, w, 2, 3).astype(float).mean(axis=(1, 3))
+    np.testing.assert_array_equal(frames[1, :h], np.round(means).astype(np.uint8))

@@ -11,7 +11,9 @@ trainer itself only logs numbers):
 - `QualityMetrics`: the tag checker's metrics every --eval-every steps into RUN/eval.csv,
   scored on the generator in memory (no export, no reload), and one line with the targets' figures;
 - `NearCopies`: at the end of the run, how close its faces come to the training images
-  (evaluate.copies: RUN/copies.json, RUN/copies.png and one line).
+  (evaluate.copies: RUN/copies.json, RUN/copies.png and one line);
+- `TagSupport`: at the end of a run with other tags, which of them the data supports
+  (evaluate.tag_support: RUN/tag_support.json, a line per tag and a warning per unsupported one).
 """
 from __future__ import annotations
 
@@ -21,17 +23,22 @@ from pathlib import Path
 
 from common import jsonio
 from common.files import atomic_path, atomic_write
+from checker.checker import find_checker_dir, load_checker
 from evaluate.copies import copies_line, measure_copies
 from evaluate.metrics import eval_line, evaluate_generator, write_results
+from evaluate.tag_support import shared_tags, tag_support
+from evaluate.tag_support_record import SUPPORT_NAME, support_record, support_said
 from sampling.generation import to_uint8
 from sampling.grid import grid, save_png
 from sampling.runtime import LoadedGenerator, keras_infer
+from training.run_checker import RunChecker, run_checker_dir
 from training.trainer import Trainer, TrainerCallback
 
 CONTACT_SHEET_IMAGES = 64
 CONTACT_SHEET_COLUMNS = 8
 TIMELINE_NAME = "timeline.gif"
-TIMELINE_FRAMES = 60  # at most: a long run's epochs are taken evenly, the first and the last always
+TIMELINE_FRAMES = 48  # at most: a long run's epochs are taken evenly, the first and the last always
+FRAME_WIDTH = 480  # px at most: a wider grid (64 px faces and up) is shrunk by a whole factor in the GIF
 FRAME_MS, LAST_FRAME_MS = 400, 2000  # the last grid (the model now) stays up before the loop starts again
 COPIES_NAME, COPIES_PICTURE = "copies.json", "copies.png"
 COPIES_PER_COMBO = 2  # generated faces per training tag combination measured for near copies
@@ -106,14 +113,18 @@ def timeline_frames(grids: list[tuple[int, Path]]) -> list[tuple[int, Path]]:
 
 def write_timeline(samples: Path) -> Path | None:
     """samples/timeline.gif from the epoch grids on disk (so a resumed run's covers its earlier
-    epochs too): each grid unchanged, with "epoch N" under it, looping forever; written atomically.
-    None when there is no grid yet."""
+    epochs too): each grid as it is (shrunk, when wider than FRAME_WIDTH), with "epoch N" under it,
+    looping forever; written atomically. None when there is no grid yet.
+
+    A GIF stores every frame whole: 60 full grids of a 64 px run took 12.5 MB. Shrunk by 2 (faces
+    of 32 px, the row labels too small to read: the PNGs keep them) and 48 frames, 2.9 MB."""
     import imageio.v3 as iio
 
     frames = timeline_frames(epoch_grids(samples))
     if not frames:
         return None
-    pictures = [captioned(iio.imread(path)[..., :3], [f"epoch {epoch}"], scale=1) for epoch, path in frames]
+    pictures = [captioned(timeline_frame(iio.imread(path)[..., :3]), [f"epoch {epoch}"], scale=1)
+                for epoch, path in frames]
     height, width = max(p.shape[0] for p in pictures), max(p.shape[1] for p in pictures)
     canvas = np.full((len(pictures), height, width, 3), 255, np.uint8)  # a grid of another size: white around
     for frame, picture in zip(canvas, pictures):
@@ -124,6 +135,18 @@ def write_timeline(samples: Path) -> Path | None:
         iio.imwrite(tmp, gif_colours(canvas), extension=".gif", duration=durations if len(frames) > 1 else
                     LAST_FRAME_MS, loop=0)
     return path
+
+
+def timeline_frame(grid_image: np.ndarray) -> np.ndarray:
+    """The grid as the animation shows it: means of k x k pixel blocks, k the least whole factor that
+    brings it to FRAME_WIDTH or narrower (1: unchanged; the last rows and columns that fill no block
+    are dropped)."""
+    k = -(-grid_image.shape[1] // FRAME_WIDTH)
+    if k == 1:
+        return grid_image
+    h, w = grid_image.shape[0] // k * k, grid_image.shape[1] // k * k
+    blocks = grid_image[:h, :w].reshape(h // k, k, w // k, k, 3).astype(np.float32)
+    return blocks.mean(axis=(1, 3)).round().astype(np.uint8)
 
 
 def gif_colours(frames: np.ndarray) -> np.ndarray:
@@ -188,6 +211,11 @@ class QualityMetrics(TrainerCallback):
     def __init__(self, checker, every: int):
         self.checker, self.every = checker, every
 
+    def on_train_begin(self, trainer: Trainer) -> None:
+        own = run_checker_dir(trainer.run_dir)  # trained by RunChecker for tags --checker lacks
+        if own is not None:
+            self.checker = load_checker(own)
+
     def on_step_end(self, trainer: Trainer, step: int) -> None:
         if step % self.every:
             return
@@ -215,11 +243,45 @@ class NearCopies(TrainerCallback):
         trainer.say(copies_line(result))
 
 
+class TagSupport(TrainerCallback):
+    """A CSV's other tags may be invisible in the images (noisy tags): at the end of a run with other
+    tags, the checker that reads them measures each one (evaluate.tag_support: TAG_FACES faces per
+    tag with the run's seed, and the real held-out faces), so that an unsupported tag is said, not
+    silently promised. No other tags, or no checker that reads them: nothing."""
+
+    def on_train_end(self, trainer: Trainer, step: int) -> None:
+        if not trainer.vocab.other_tags:
+            return
+        found = support_checker(trainer)
+        if found is None:
+            return
+        folder, checker = found
+        generator = LoadedGenerator(trainer.run_dir, trainer.config, trainer.vocab, "tensorflow",
+                                    keras_infer(trainer.sampling_generator()))
+        figures = tag_support(checker, trainer.data, generator, seed=trainer.config.seed)
+        record = support_record(figures, step=step, seed=trainer.config.seed, checker=str(folder))
+        atomic_write(trainer.run_dir / SUPPORT_NAME, jsonio.dumps(record, indent=1) + "\n")
+        for line in support_said(figures):
+            trainer.say(line)
+
+
+def support_checker(trainer: Trainer):
+    """(folder, Checker) of the checker that reads the run's other tags: RUN/checker (RunChecker's, for
+    tags the given one lacks), else --checker when it reads any of them; None without one."""
+    given = find_checker_dir(trainer.config.checker) if trainer.config.checker else None
+    for folder in (run_checker_dir(trainer.run_dir), given):
+        if folder is not None:
+            checker = load_checker(folder)
+            if shared_tags(trainer.vocab, checker):
+                return folder, checker
+    return None
+
+
 def training_callbacks(config, checker=None) -> list[TrainerCallback]:
     """The callbacks train.py trains with: sample grids and their animation, filter contact
-    sheets, near copies at the end and, with --eval-every, the quality metrics (`checker`
-    loaded beforehand)."""
-    callbacks = [SampleGrids(), FilterSheets(), NearCopies()]
+    sheets, near copies and which tags the data supports at the end and, with --eval-every, the
+    quality metrics (`checker` loaded beforehand)."""
+    callbacks = [RunChecker(), SampleGrids(), FilterSheets(), NearCopies(), TagSupport()]
     if config.eval_every:
         callbacks.append(QualityMetrics(checker, config.eval_every))
     return callbacks
