@@ -2,8 +2,8 @@
 vocabulary tags) off a face, used to grade sample grids and to measure
 tag accuracy, diversity and Frechet distance in its feature space.
 
-Its network, its files (checker.json, .weights.h5, .tflite), loading it
-(LiteRT or Keras) and the marks it gives a grid's cells. It is trained by
+Its network, its files (checker.json, .weights.h5, .tflite) and loading it
+(LiteRT or Keras); sampling.sheet marks a grid's cells with it. It is trained by
 checker.training (python -m checker train|eval) and only trusted to judge
 samples once its held-out accuracy is high enough (see MIN_ACCURACY). The
 TFLite export lets grading run on the fast path without importing
@@ -230,15 +230,3 @@ def copy_checker(checker_dir, out_dir) -> None:
         if (folder / name).exists():
             shutil.copyfile(folder / name, Path(out_dir) / name)
 
-
-def tag_marks(images, tagsets, checker: Checker) -> tuple[list[list[bool]], dict[str, float]]:
-    """Per cell, per checker group (in checker order): does the checker read
-    the requested value? Returns (marks [n][groups], accuracy per group)."""
-    tagsets = list(tagsets)
-    if len(tagsets) != len(images):
-        raise ValueError(f"{len(images)} images but {len(tagsets)} requested tag sets")
-    read = checker.read_values(images) if len(tagsets) else {g: [] for g in checker.groups}
-    marks = [[read[g][i] == t.get(g) for g in checker.groups] for i, t in enumerate(tagsets)]
-    n = max(len(tagsets), 1)
-    accuracy = {g: sum(m[j] for m in marks) / n for j, g in enumerate(checker.groups)}
-    return marks, accuracy

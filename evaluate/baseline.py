@@ -8,7 +8,8 @@ lbpcascade_animeface (MIT, nagadomi; vendored beside this file with its
 licence header) on the whole grid image: grayscale, equalizeHist, then
 detectMultiScale(scaleFactor=1.1, minNeighbors=5, minSize=(24, 24)); a grid
 passed at >= 20 faces of 25. The same detector on each single image gives
-the per-image face rate of evaluate.metrics (real faces: 0.972, bench/quality/baseline_real.py).
+the per-image face rate of evaluate.metrics (real faces: 0.972, bench/quality/baseline_real.py), and
+sheet_baseline grades a sheet (sampling.sheet) as the course did: its faces alone, on a plain 5x5 grid.
 """
 from __future__ import annotations
 
@@ -68,6 +69,25 @@ def passes(faces: int, pass_at: int = PASS_AT) -> bool:
 def grade_grid_image(image_rgb: np.ndarray) -> BaselineResult:
     faces = len(detect_faces(image_rgb))
     return BaselineResult(faces, passes(faces))
+
+
+def course_grid(sheet) -> bool:
+    """Is this sheet (sampling.sheet.Sheet) the course's 5x5 grid: 25 cells in 5 columns?"""
+    return len(sheet.cells) == GRID_SIDE * GRID_SIDE and sheet.cols == GRID_SIDE
+
+
+def sheet_baseline(sheet) -> BaselineResult:
+    """The detector on a plain 5x5 grid of the sheet's faces (no labels, borders or upscaling, as the
+    course graded it): all of them up to 25, else 25 spread evenly over them."""
+    return grade_grid_image(sheet.plain_grid(GRID_SIDE))
+
+
+def baseline_lines(sheet) -> list[str]:
+    """generate.py --grade's line for a 5x5 sheet; none for a sheet of another shape."""
+    if not course_grid(sheet):
+        return []
+    return [f"course baseline (anime-face detector on the 5x5 grid, pass at {PASS_AT}): "
+            f"{sheet_baseline(sheet).verdict}"]
 
 
 def cells_with_faces(boxes: np.ndarray, image_shape, rows: int = GRID_SIDE, cols: int = GRID_SIDE) -> np.ndarray:

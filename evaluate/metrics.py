@@ -44,12 +44,13 @@ from common import jsonio
 from common.cli import ArgumentParser, ExamplesHelpFormatter, UserError, exit_on_user_error, number
 from common.files import atomic_path
 from common.quiet import quiet_libraries
-from evaluate.baseline import face_rate
-from evaluate.sheet import draw_sheet
+from evaluate.baseline import face_rate, sheet_baseline
 from evaluate.tag_support import TAG_FACES, eval_columns, figures_from_row, support_lines, tag_support
 from preprocess.cache import build_or_load
-from sampling.generation import Request, check_option
+from sampling.generation import Request
+from sampling.options import check_options
 from sampling.runtime import load_generator
+from sampling.sheet import draw_sheet
 
 REAL_PER_COMBO = 16  # real held-out images per combination for the diversity reference
 
@@ -122,7 +123,7 @@ def evaluate_generator(generator, checker, data, *, n_per_combo: int = 4, seed: 
     result = {"n_samples": len(images), "n_combos": len(combos)}
     result["face_rate"] = _round(face_rate(images), 4)  # the course detector on each sample
     # the course baseline on one 5x5 grid of samples spread over the combinations
-    result["baseline_faces"] = sheet.baseline.faces
+    result["baseline_faces"] = sheet_baseline(sheet).faces
     result |= {f"acc_{g}": _round(a, 4) for g, a in sheet.accuracy.items() if g in groups}
     real_images = data.images[data.holdout_indices()]
     real_feats = checker.features(real_images)
@@ -262,16 +263,14 @@ def main(argv=None) -> int:
     p.add_argument("--truncation", type=float, default=1.0, help="scale z towards 0 by T (1: off)")
     p.add_argument("--best-of", type=int, default=1, help="best of K faces per sample by D (1: off)")
     args = p.parse_args(argv)
-    for name in ("truncation", "best_of"):
-        check_option(name, getattr(args, name))
+    check_options({"truncation": args.truncation, "best_of": args.best_of})
     if (args.truncation != 1.0 or args.best_of > 1) and not args.out:
         raise UserError("--truncation and --best-of need --out: the model's own metrics.json and eval.csv "
                         "hold figures without them")
     quiet_libraries()  # TensorFlow's logs only with TAGFACE_VERBOSE=1
     if args.n_per_combo < 2:
         raise UserError("--n-per-combo must be at least 2 (diversity needs pairs)")
-    generator = load_generator(args.model)
-    generator.truncation, generator.best_of = args.truncation, args.best_of
+    generator = load_generator(args.model).with_sampling(args.truncation, args.best_of)
     checker = load_checker(args.checker or args.model)
     data = data_for(generator, args.images, args.tags_csv, cache_dir=args.cache_dir, holdout=args.holdout)
     result = evaluate_generator(generator, checker, data, n_per_combo=args.n_per_combo, seed=args.seed)

@@ -237,7 +237,7 @@ def _figure(x: float) -> str:
 
 
 def other_tag_lines(sheet, checker, generator) -> list[str]:
-    """sheet_lines for a graded sheet (evaluate.sheet) of `generator`, its blank cells left out, beside the
+    """sheet_lines for a graded sheet (sampling.sheet) of `generator`, its blank cells left out, beside the
     figures recorded for the model (recorded_figures)."""
     drawn = [i for i, t in enumerate(sheet.tags) if t is not None]
     return sheet_lines([sheet.cells[i] for i in drawn], [sheet.tags[i] for i in drawn], checker,

@@ -24,7 +24,7 @@ from checker.checker import MIN_ACCURACY, find_checker_dir, load_checker, missin
 from common import jsonio
 from common.cli import UserError
 from common.files import atomic_write
-from evaluate.sheet import draw_sheet
+from evaluate.baseline import sheet_baseline
 from evaluate.tag_support import COLUMNS, support_lines
 from evaluate.tag_support_record import SUPPORT_NAME, figures_from_record
 from model.config import TrainConfig
@@ -32,6 +32,7 @@ from report.plots import plot_curves, plot_eval
 from sampling.generation import build_requests
 from sampling.grid import save_png
 from sampling.runtime import ModelError, load_generator
+from sampling.sheet import draw_sheet
 
 MARKED_GRID_COLUMNS = 8
 
@@ -435,8 +436,9 @@ def write_baseline_grid(run_dir: Path, out: Path, *, seed: int = 0) -> dict:
         source = "the first training combinations"
     sheet = draw_sheet(generator, requests, cols=5, seed=seed, one_cell_per_request=True)
     save_png(out / "baseline.png", sheet.image)  # the plain grid the baseline grades
-    summary = {"seed": seed, "tags": source, "cells": len(sheet.cells), "faces": sheet.baseline.faces,
-               "passed": sheet.baseline.passed}
+    baseline = sheet_baseline(sheet)
+    summary = {"seed": seed, "tags": source, "cells": len(sheet.cells), "faces": baseline.faces,
+               "passed": baseline.passed}
     atomic_write(out / "baseline.json", jsonio.dumps(summary, indent=1) + "\n")
     return summary
 

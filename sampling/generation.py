@@ -1,4 +1,4 @@
-"""The library behind generate.py: requests from text or MLDS tags files,
+"""The library behind sampling.sheet.draw: requests from text or MLDS tags files,
 noise from the seed, sweeps, interpolation, grids and sample files.
 
 numpy only (plus the loaded generator), so it runs on the fast LiteRT path.
@@ -8,17 +8,17 @@ about 0.004 % of the pixel values).
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from common.cli import UserError, clip
+from common.cli import clip
 from common.ids import safe_id
-from model.config import SEED_MAX
+from sampling.drawing import sweep_target
+from sampling.options import parse_seed
 from tags import TagError
-from tags.canonical import TagSet, canonical_tag
+from tags.canonical import TagSet
 from tags.parser import complete, parse
 
 
@@ -55,39 +55,6 @@ def one_cell_row_labels(requests: list[Request], ncols: int) -> list[str]:
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
     return np.clip(np.rint((np.asarray(images, np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
-
-
-# The range of every numeric option of generate.py (and the studio): (lowest, highest).
-LIMITS = {"n": (1, 1000), "cols": (1, 100), "scale": (1, 32), "cells": (2, 256), "seed": (0, SEED_MAX),
-          "port": (0, 65535), "truncation": (0.0, 1.0), "best_of": (1, 64)}
-MAX_CELLS = 5000  # faces in one call
-MAX_GRID_PIXELS = 100_000_000  # about 300 MB of RGB
-
-
-def check_option(name: str, value) -> None:
-    """A UserError naming --name and its range when `value` is outside LIMITS[name]."""
-    low, high = LIMITS[name]
-    if value is not None and not low <= value <= high:
-        raise UserError(f"--{name.replace('_', '-')} must be between {low} and {high}, not {clip(value, 30)}")
-
-
-def check_output_size(cells: int, image_size: int, scale: int) -> None:
-    """Refuse a call that would draw too many faces or a grid too large to hold in memory."""
-    if cells > MAX_CELLS:
-        raise UserError(f"{cells} faces in one call; at most {MAX_CELLS} (lower --n or split the tags file)")
-    pixels = cells * (image_size * scale) ** 2
-    if pixels > MAX_GRID_PIXELS:
-        raise UserError(f"the grid would hold {pixels / 1e6:.0f} million pixels ({pixels * 3 / 2**30:.1f} GiB); "
-                        f"at most {MAX_GRID_PIXELS // 10**6} million: lower --scale or --n")
-
-
-def parse_seed(text: str) -> int | None:
-    """An ASCII integer seed in range, or None when `text` is not one (then it is a tag text)."""
-    if not re.fullmatch(r"\s*-?[0-9]{1,30}\s*", text):
-        return None
-    seed = int(text)
-    check_option("seed", seed)
-    return seed
 
 
 def draw_z(rng: np.random.Generator, n: int, nz: int) -> np.ndarray:
@@ -152,19 +119,6 @@ def build_requests(items: list[tuple[str | None, str]], vocab, n: int, seed: int
     return requests
 
 
-def parse_seeds(text: str) -> list[int]:
-    """'0-7' -> [0..7]; '1,3,5-7' -> [1, 3, 5, 6, 7] (stylegan2-ada's --seeds convention)."""
-    seeds = []
-    for part in str(text).replace(" ", "").split(","):
-        m = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
-        if not m or (m.group(2) and int(m.group(2)) < int(m.group(1))):
-            raise TagError(f"--seeds takes numbers and ranges such as 0-7 or 1,3,5-7, not {text!r}")
-        seeds += list(range(int(m.group(1)), int(m.group(2) or m.group(1)) + 1))
-    if len(seeds) > 1000:
-        raise TagError(f"--seeds {text}: {len(seeds)} seeds; give at most 1000")
-    return seeds
-
-
 def seeded_inputs(config, seeds: list[int]) -> tuple[np.ndarray, np.ndarray]:
     """One z (and eps) per seed: cell k of --seeds is the first face that --seed seeds[k] draws."""
     pairs = [sample_inputs(config, 1, s) for s in seeds]
@@ -188,17 +142,6 @@ def generate_requests(generator, requests: list[Request], seed: int,
         out.append(images[start:start + len(r.tagsets)])
         start += len(r.tagsets)
     return out
-
-
-def sweep_target(vocab, name: str) -> str:
-    """What a sweep goes over, as the model names it ('Eye' -> 'eyes', 'Long Hair' -> 'long hair'): one of
-    its groups or of its other tags; a TagError naming both otherwise."""
-    target = canonical_tag(str(name))
-    if target in vocab.groups or target in vocab.other_tags:
-        return target
-    others = (f"; its other tags are {', '.join(vocab.other_tags)}" if vocab.other_tags
-              else ", and no other tags")
-    raise TagError(f"--sweep {clip(name, 40)}: this model's groups are {', '.join(vocab.groups)}{others}")
 
 
 def sweep_columns(vocab, name: str) -> list[str]:
@@ -263,16 +206,6 @@ def interpolate(generator, a: str, b: str, steps: int, seed: int, tags_text: str
         cond = vocab.condition(ta)[None] * (1 - t) + vocab.condition(tb)[None] * t
         label = f"{ta.text} -> {tb.text}"
     return to_uint8(generator.generate(z, cond.astype(np.float32), eps.astype(np.float32))), steps, [label]
-
-
-def interpolation_stem(vocab, a: str, b: str, tags_text: str | None = None) -> str:
-    """The file stem of an interpolation, naming both ends by their canonical tags
-    (interpolate_blue_hair_red_eyes_to_green_hair) or seeds (interpolate_seed1_to_seed2_blue_hair)."""
-    seed_a, seed_b = parse_seed(a), parse_seed(b)
-    if seed_a is not None and seed_b is not None:
-        tags = parse(tags_text, vocab).file_stem if tags_text else "tags"
-        return f"interpolate_seed{seed_a}_to_seed{seed_b}_{tags}"
-    return f"interpolate_{parse(a, vocab).file_stem}_to_{parse(b, vocab).file_stem}"
 
 
 def write_files(folder: Path, requests: list[Request], images: list[np.ndarray]) -> list[Path]:

@@ -8,6 +8,8 @@ choice, shared with the tag checker (checker.checker).
 """
 from __future__ import annotations
 
+import copy
+import threading
 from pathlib import Path
 from typing import Callable
 
@@ -77,32 +79,40 @@ def load_keras_weights(build: Callable, weights: Path, settings: Path, fix: str)
 
 
 class LoadedGenerator:
+    """A model's generator (and D's autoencoder, opened on first use), shared by every draw: it holds no
+    per-request state. `with_sampling` gives the same networks drawing with a truncation and best-of."""
+
     def __init__(self, model_dir: Path, config: TrainConfig, vocab: Vocabulary, backend: str, infer: Infer,
                  open_reconstructor: Callable[[], Infer] | None = None):
         self.model_dir, self.config, self.vocab, self.backend = model_dir, config, vocab, backend
         self._infer = infer
-        self.truncation = 1.0  # z is scaled towards 0 by this (the truncation trick; 1 = off)
-        self._best_of = 1
-        self._open_reconstructor = open_reconstructor
-        self._reconstruct: Infer | None = None
+        self._truncation, self._best_of = 1.0, 1
+        self._reconstruct = _Once(open_reconstructor)  # shared with the with_sampling copies
+
+    @property
+    def truncation(self) -> float:
+        """z is scaled towards 0 by this (the truncation trick; 1 = off)."""
+        return self._truncation
 
     @property
     def best_of(self) -> int:
         """Faces drawn per cell, of which the one D reconstructs best is kept (1 = off)."""
         return self._best_of
 
-    @best_of.setter
-    def best_of(self, k: int) -> None:
-        if k > 1:
-            self._reconstructor()  # a model without D fails here, before any face is drawn
-        self._best_of = int(k)
+    def with_sampling(self, truncation: float = 1.0, best_of: int = 1) -> LoadedGenerator:
+        """The same networks drawing with z scaled by `truncation` and the best of `best_of` faces per cell:
+        a new object, so two draws with other options never meet in shared state. With best_of > 1, D's
+        autoencoder is opened here: a model without it fails before any face is drawn."""
+        sampled = copy.copy(self)
+        sampled._truncation, sampled._best_of = float(truncation), int(best_of)
+        if sampled._best_of > 1:
+            sampled._reconstructor()
+        return sampled
 
     def _reconstructor(self) -> Infer:
-        if self._reconstruct is None:
-            if self._open_reconstructor is None:
-                raise ModelError(f"{self.model_dir} has no D to score faces with")
-            self._reconstruct = self._open_reconstructor()
-        return self._reconstruct
+        if self._reconstruct.opener is None:
+            raise ModelError(f"{self.model_dir} has no D to score faces with")
+        return self._reconstruct()
 
     @property
     def needs_eps(self) -> bool:
@@ -110,8 +120,8 @@ class LoadedGenerator:
 
     def generate(self, z: np.ndarray, cond: np.ndarray, eps: np.ndarray | None = None,
                  batch_size: int = 64) -> np.ndarray:
-        """float32 [B, S, S, 3] in about [-1, 1]: z scaled by self.truncation, and
-        with self.best_of = K > 1 the best of K faces per cell (see best_of_k)."""
+        """float32 [B, S, S, 3] in about [-1, 1]: z scaled by self.truncation, and with
+        self.best_of = K > 1 (with_sampling) the best of K faces per cell (see _best_of_k)."""
         z = np.asarray(z, np.float32)
         cond = np.asarray(cond, np.float32)
         if self.needs_eps and eps is None:
@@ -161,6 +171,19 @@ class LoadedGenerator:
             kept.append(faces.reshape(-1, k, *faces.shape[1:])[np.arange(len(errors)), errors.argmin(axis=1)])
         size = self.config.image_size
         return np.concatenate(kept) if kept else np.zeros((0, size, size, 3), np.float32)
+
+
+class _Once:
+    """The value of `opener()`, made on the first call only, also when threads call at once."""
+
+    def __init__(self, opener: Callable[[], Infer] | None):
+        self.opener, self._value, self._lock = opener, None, threading.Lock()
+
+    def __call__(self) -> Infer:
+        with self._lock:
+            if self._value is None:
+                self._value = self.opener()
+            return self._value
 
 
 def best_of_k_candidates(z_row: np.ndarray, k: int) -> np.ndarray:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -54,7 +55,8 @@ def convert(keras_model, path: str | os.PathLike) -> Path:
 
 
 class TFLiteRunner:
-    """Runs a TFLite model on whole batches, matching inputs by name substring."""
+    """Runs a TFLite model on whole batches, matching inputs by name substring. An interpreter runs one
+    call at a time: threads that share a runner (the studio's requests) take turns at `infer`."""
 
     def __init__(self, path: str | os.PathLike, num_threads: int | None = None):
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
@@ -78,6 +80,7 @@ class TFLiteRunner:
         )
         self._runner = self._interpreter.get_signature_runner()
         self._first_call = True
+        self._lock = threading.Lock()
         details = self._interpreter.get_signature_list()
         sig = next(iter(details.values()))
         self.input_names: list[str] = list(sig["inputs"])
@@ -100,12 +103,13 @@ class TFLiteRunner:
         missing = set(self.input_names) - set(feed)
         if missing:
             raise KeyError(f"{self.path.name}: missing inputs {sorted(missing)}")
-        if self._first_call:  # LiteRT logs "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." here
-            with silenced(stdout=False):
+        with self._lock:
+            if self._first_call:  # LiteRT logs "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." here
+                with silenced(stdout=False):
+                    out = self._runner(**feed)
+                self._first_call = False
+            else:
                 out = self._runner(**feed)
-            self._first_call = False
-        else:
-            out = self._runner(**feed)
         if len(out) == 1:
             return next(iter(out.values()))
         return {k: out[k] for k in sorted(out)}

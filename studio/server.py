@@ -6,9 +6,10 @@
 Standard library HTTP server (ThreadingHTTPServer) + a static page with plain
 JavaScript (static/). Generation is the library's (sampling.generation: the
 same seed and tags give the same pixels as generate.py), on the LiteRT fast
-path; each model is loaded once and kept, and its interpreters are used by
-one request at a time. Nothing is written to disk: images are returned in
-the response.
+path: each request builds a sampling.drawing.Drawing and calls sampling.sheet.draw.
+Each model is loaded once and kept; requests draw at once (the generator holds
+no per-request state, and a LiteRT interpreter takes one call at a time).
+Nothing is written to disk: images are returned in the response.
 
 API (GET, and one POST: the upload of a face to recolour; errors are JSON
 {"error": message, "param": name} with a 4xx status):
@@ -39,7 +40,6 @@ import sys
 import threading
 import time
 import traceback
-from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path, PurePosixPath
@@ -49,7 +49,10 @@ import numpy as np
 
 from common import jsonio
 from common.cli import UserError
-from evaluate.baseline import PASS_AT
+from evaluate.baseline import PASS_AT, course_grid, sheet_baseline
+from sampling.drawing import Drawing
+from sampling.options import OPTIONS
+from sampling.sheet import draw
 from studio.models import describe, find_models
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,8 +63,6 @@ STATIC = {"/": ("index.html", "text/html; charset=utf-8"),
           "/studio.css": ("studio.css", "text/css; charset=utf-8")}
 DEFAULT_PORT = 8765
 MAX_UPLOAD = 8 * 2 ** 20  # bytes of an uploaded face
-
-SEED_MAX = 2 ** 32 - 1
 REQUEST_TIMEOUT = 5.0  # seconds a connection may take to send its request (idle or slow: closed)
 ALLOWED_METHODS = "GET, HEAD"  # every path but /api/edit, which takes POST only
 
@@ -71,23 +72,21 @@ class Param:
     """One query parameter: its kind and limits. kind "int": ASCII digits from `low`
     to `high`; "decimal": a plain decimal number (ASCII digits and one point) from `low`
     to `high`; "text": at most `high` characters; "flag": 0/1; "seed_or_tags": a
-    seed (ASCII digits, 0 to SEED_MAX) or tag text of at most `high` characters."""
+    seed (ASCII digits, in the seed's range) or tag text of at most `high` characters."""
     kind: str
     default: object = None
     low: int = 0
     high: int = 0
 
 
-# The one table every parameter of every endpoint is checked against (parse_params).
-PARAMS = {
-    "seed": Param("int", 0, 0, SEED_MAX), "n": Param("int", 25, 1, 100), "cols": Param("int", 5, 1, 20),
-    "scale": Param("int", 1, 1, 4), "i": Param("int", 0, 0, 99), "rows": Param("int", 4, 1, 8),
-    "steps": Param("int", 8, 2, 16),
-    "tags": Param("text", high=300), "model": Param("text", high=300), "group": Param("text", high=60),
-    "from": Param("text", high=300),
-    "a": Param("seed_or_tags", high=300), "b": Param("seed_or_tags", high=300),
-    "grade": Param("flag", False), "truncation": Param("decimal", 1.0, 0, 1),
-}
+# Every parameter of every endpoint, checked by parse_params: a drawing's from sampling.options' table (its
+# kind, lowest value, and the page's highest value or longest text and default), then the studio's own.
+KINDS = {"int": "int", "decimal": "decimal", "flag": "flag", "text": "text", "texts": "text",
+         "pair": "seed_or_tags"}
+PARAMS = {name: Param(KINDS[option.kind], default, option.low or 0, high)
+          for option in OPTIONS.values() for name, (high, default) in option.page.items()}
+PARAMS |= {"i": Param("int", 0, 0, PARAMS["n"].high - 1), "model": Param("text", high=300),
+           "from": Param("text", high=300)}
 ENDPOINT_PARAMS = {
     "models": set(),
     "vocab": {"model"},
@@ -109,24 +108,13 @@ class ApiError(Exception):
 
 
 class _Loaded:
-    """One model's generator and checker, with a lock: a LiteRT interpreter
-    runs one call at a time."""
+    """One model's generator and checker, shared by every request (a draw changes nothing in them), and
+    the face editor."""
 
     def __init__(self, generator, checker, checker_error):
         self.generator, self.checker, self.checker_error = generator, checker, checker_error
-        self.lock = threading.Lock()
         self.recolourer = None  # the face editor (TensorFlow), opened by the first upload
         self.edit_lock = threading.Lock()  # one search at a time: the editor's variables are shared
-
-    @contextmanager
-    def drawing(self, truncation: float = 1.0):
-        """The generator, alone and at this truncation (generate.py --truncation) until the block ends."""
-        with self.lock:
-            self.generator.truncation = truncation
-            try:
-                yield self.generator
-            finally:
-                self.generator.truncation = 1.0
 
 
 def _png(image: np.ndarray) -> bytes:
@@ -261,39 +249,41 @@ class Studio:
         return {"model": model_id, "text": query.text, "values": query.values, "extras": list(query.extras),
                 "missing": [g for g in loaded.generator.vocab.groups if g not in query.values]}
 
-    def _sheet(self, p: dict, grade: bool):
-        """(model id, the tags asked for, the sheet of the n faces of `tags` in `cols` columns, marked
-        by the model's checker when `grade`): the studio's grids and faces."""
-        from evaluate.sheet import draw_sheet
-        from sampling import generation
+    @staticmethod
+    def _drawn(loaded: _Loaded, p: dict, param: str, **what):
+        """(the Drawing of `what` at the request's seed, zoom and truncation, its sheet): every picture
+        the studio shows, drawn by `loaded`'s model. A refusal of the drawing's is a 400 naming `param`."""
+        if what.get("grade") and loaded.checker is None:
+            raise ApiError(422, f"cannot grade: {loaded.checker_error}", "grade")
+        drawing = _tag_call(Drawing, param, seed=p["seed"], scale=p["scale"], truncation=p["truncation"],
+                            **what)
+        return drawing, _tag_call(draw, param, loaded.generator, drawing, loaded.checker)
+
+    def _grid(self, p: dict, grade: bool):
+        """(model id, the tags asked for, the file stem, the sheet of the n faces of `tags`)."""
         from tags.parser import parse
 
         model_id, loaded = self.model(p.get("model"))
-        vocab = loaded.generator.vocab
         text = _required(p, "tags")
-        query = _tag_call(parse, "tags", text, vocab)
-        requests = _tag_call(generation.build_requests, "tags", [("studio", text)], vocab, p["n"], p["seed"])
-        if grade and loaded.checker is None:
-            raise ApiError(422, f"cannot grade: {loaded.checker_error}", "grade")
-        with loaded.drawing(p["truncation"]):
-            sheet = draw_sheet(loaded.generator, requests, cols=p.get("cols", p["n"]), seed=p["seed"],
-                               checker=loaded.checker if grade else None, scale=p["scale"])
-        return model_id, query, sheet
+        query = _tag_call(parse, "tags", text, loaded.generator.vocab)
+        drawing, sheet = self._drawn(loaded, p, "tags", tags=(text,), n=p["n"], cols=p.get("cols"),
+                                     grade=grade)
+        return model_id, query, drawing.file_stem(loaded.generator.vocab), sheet
 
     def grid(self, p: dict, want_json: bool = True):
         start = time.perf_counter()
-        model_id, query, sheet = self._sheet(p, p["grade"])
+        model_id, query, name, sheet = self._grid(p, p["grade"])
         picture = sheet.image
-        name = f"{query.file_stem}{_variant(p)}"
         if not want_json:
             return _png(picture), f"{name}.png"
         baseline = None
-        if sheet.course_grid and p["grade"]:  # the course baseline, on the plain 5x5 grid
-            baseline = {"faces": sheet.baseline.faces, "of": 25, "pass_at": PASS_AT, "passed": sheet.baseline.passed}
+        if course_grid(sheet) and p["grade"]:  # the course baseline, on the plain 5x5 grid
+            found = sheet_baseline(sheet)
+            baseline = {"faces": found.faces, "of": 25, "pass_at": PASS_AT, "passed": found.passed}
         png = _png(picture)
         return {"model": model_id, "tags": query.text, "seed": p["seed"], "n": p["n"], "cols": p["cols"],
-                "scale": p["scale"], "truncation": p["truncation"], "width": int(picture.shape[1]), "height": int(picture.shape[0]),
-                "cell": int(sheet.cells[0].shape[0]) * p["scale"], "pad": 2,
+                "scale": p["scale"], "truncation": p["truncation"], "width": int(picture.shape[1]),
+                "height": int(picture.shape[0]), "cell": int(sheet.cells[0].shape[0]) * p["scale"], "pad": 2,
                 "cells": [t.text for t in sheet.tags],
                 "grade": None if sheet.marks is None else {
                     "groups": list(sheet.accuracy), "marks": [[bool(x) for x in m] for m in sheet.marks],
@@ -307,13 +297,13 @@ class Studio:
 
         if p["i"] >= p["n"]:
             raise ApiError(400, f"i={p['i']} but the grid has {p['n']} faces (i counts from 0)", "i")
-        _, query, sheet = self._sheet(p, False)
-        return _png(upscale(sheet.faces[0][p["i"]], p["scale"])), f"{query.file_stem}{_variant(p)}_{p['i'] + 1}.png"
+        _, _, name, sheet = self._grid(p, False)
+        return _png(upscale(sheet.faces[0][p["i"]], p["scale"])), f"{name}_{p['i'] + 1}.png"
 
     def sweep(self, p: dict, want_json: bool = True):
         """A group's colours, or an other tag without and with it, at fixed z per row (as --sweep)."""
-        from sampling.generation import sweep_columns, sweep_target
-        from sampling.outputs import sweep_sheet
+        from sampling.drawing import sweep_target
+        from sampling.generation import sweep_columns
         from tags.parser import parse
 
         model_id, loaded = self.model(p.get("model"))
@@ -322,21 +312,18 @@ class Studio:
         text = p.get("tags") or None
         if text:
             _tag_call(parse, "tags", text, vocab)
-        with loaded.drawing(p["truncation"]) as generator:
-            picture, stem, rows = _tag_call(sweep_sheet, "tags", generator, group, text, p["rows"], p["seed"],
-                                            p["scale"])
-        name = f"{stem}{_variant(p)}.png"
+        drawing, sheet = self._drawn(loaded, p, "tags", tags=(text,) if text else (), sweep=group,
+                                     n=p["rows"])
+        picture, name = sheet.image, f"{drawing.file_stem(vocab)}.png"
         if not want_json:
             return _png(picture), name
         is_group = group in vocab.groups
         return {"model": model_id, "group": group, "kind": "group" if is_group else "tag",
-                "columns": vocab.groups[group] if is_group else sweep_columns(vocab, group), "rows": rows,
-                "width": int(picture.shape[1]), "height": int(picture.shape[0]), "filename": name,
-                "image": "data:image/png;base64," + base64.b64encode(_png(picture)).decode("ascii")}
+                "columns": vocab.groups[group] if is_group else sweep_columns(vocab, group),
+                "rows": sheet.row_labels, "width": int(picture.shape[1]), "height": int(picture.shape[0]),
+                "filename": name, "image": _data_url(picture)}
 
     def interpolate(self, p: dict, want_json: bool = True):
-        from sampling import generation
-        from sampling.grid import grid
         from tags.parser import parse
 
         model_id, loaded = self.model(p.get("model"))
@@ -347,22 +334,20 @@ class Studio:
             which = "a" if isinstance(b, int) else "b"
             raise ApiError(400, f"a and b are two seeds or two tag texts; {which} is tag text but "
                                 f"{'b' if which == 'a' else 'a'} is a seed", which)
-        a, b = str(a), str(b)
         if seeds:
             _tag_call(parse, "tags", _required(p, "tags"), vocab)
         else:
             _tag_call(parse, "a", a, vocab)
             _tag_call(parse, "b", b, vocab)
-        with loaded.drawing(p["truncation"]) as generator:
-            images, ncols, labels = _tag_call(generation.interpolate, "a", generator, a, b, p["steps"],
-                                              p["seed"], p.get("tags"))
-        picture = grid(images, ncols, None, p["scale"])
-        name = f"{generation.interpolation_stem(vocab, a, b, p.get('tags'))}{_variant(p)}.png"
+        text = p.get("tags")
+        drawing, sheet = self._drawn(loaded, p, "a", tags=(text,) if text else (), interpolate=(a, b),
+                                     cells=p["steps"])
+        picture, name = sheet.image, f"{drawing.file_stem(vocab)}.png"
         if not want_json:
             return _png(picture), name
-        return {"model": model_id, "label": labels[0], "steps": p["steps"], "width": int(picture.shape[1]),
-                "height": int(picture.shape[0]), "filename": name,
-                "image": "data:image/png;base64," + base64.b64encode(_png(picture)).decode("ascii")}
+        return {"model": model_id, "label": sheet.caption, "steps": p["steps"],
+                "width": int(picture.shape[1]), "height": int(picture.shape[0]), "filename": name,
+                "image": _data_url(picture)}
 
     def edit(self, p: dict, upload: bytes) -> dict:
         """Recolour an uploaded face (bytes kept in memory): see POST /api/edit."""
@@ -414,11 +399,11 @@ def _required(p: dict, name: str) -> str:
     return value
 
 
-def _tag_call(fn, param: str, *args):
+def _tag_call(fn, param: str, *args, **kwargs):
     """Run a tags/generation call; its UserError (TagError and the like: the CLI's message) becomes a
     400 naming `param`."""
     try:
-        return fn(*args)
+        return fn(*args, **kwargs)
     except UserError as exc:
         raise ApiError(400, str(exc), param) from None
 
@@ -458,20 +443,15 @@ def _typed(name: str, param: Param, value: str):
         return _integer(name, value, param.low, param.high)
     if param.kind == "decimal":
         if not _DECIMAL.fullmatch(value) or not param.low <= float(value) <= param.high:
-            raise ApiError(400, f"{name} must be a number from {param.low} to {param.high} (such as 0.7), "
-                                f"got {value[:40]!r}", name)
+            raise ApiError(400, f"{name} must be a number from {param.low:g} to {param.high:g} "
+                                f"(such as 0.7), got {value[:40]!r}", name)
         return float(value)
     if param.kind == "seed_or_tags" and (_DIGITS.fullmatch(value) or value.lstrip("-+").isdigit()):
-        return _integer(name, value, 0, SEED_MAX, "a seed")
+        seed = OPTIONS["seed"]
+        return _integer(name, value, seed.low, seed.high, "a seed")
     if len(value) > param.high:
         raise ApiError(400, f"{name} is longer than {param.high} characters", name)
     return value
-
-
-def _variant(p: dict) -> str:
-    """What a download's name adds to its tags: the seed, and the truncation when it is on
-    (as generate.py names its files), so two drawings never download under one name."""
-    return f"_seed{p['seed']}" + (f"_trunc{p['truncation']:g}" if p.get("truncation", 1.0) != 1.0 else "")
 
 
 def _integer(name: str, value: str, low: int, high: int, what: str = "a whole number") -> int:

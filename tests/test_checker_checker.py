@@ -85,8 +85,9 @@ def test_checker_reads_generator_range_and_other_image_sizes(trained):
 
 @pytest.mark.slow
 def test_grading_marks_a_known_wrong_cell_red(trained):
-    from checker.checker import load_checker, tag_marks
+    from checker.checker import load_checker
     from sampling.grid import GREEN, RED, grid
+    from sampling.sheet import tag_marks
 
     checker = load_checker(trained[0])
     rng = np.random.default_rng(0)
@@ -110,7 +111,8 @@ def test_grading_on_the_fast_path_imports_no_tensorflow(trained):
     folder, _ = trained
     code = (
         "import sys, numpy as np\n"
-        "from checker.checker import load_checker, tag_marks\n"
+        "from checker.checker import load_checker\n"
+        "from sampling.sheet import tag_marks\n"
         "from preprocess.synthetic import draw_face\n"
         "from tags.canonical import TagSet\n"
         "face = draw_face('blue', 'red', 64, np.random.default_rng(1))[None]\n"

@@ -60,7 +60,7 @@ def test_seeds_range_gives_a_column_per_seed_matching_that_seed(tiny_run, tmp_pa
 
 @pytest.mark.parametrize("text,want", [("0-7", list(range(8))), ("1,3,5-7", [1, 3, 5, 6, 7]), ("4", [4])])
 def test_parse_seeds(text, want):
-    from sampling.generation import parse_seeds
+    from sampling.options import parse_seeds
 
     assert parse_seeds(text) == want
 

@@ -44,15 +44,11 @@ def test_each_cell_is_the_candidate_d_reconstructs_best(generator):
     from sampling.runtime import best_of_k_candidates
 
     z, cond = _inputs(generator, 4, seed=3)
-    generator.best_of = 1
-    plain = generator.generate(z, cond)
-    generator.best_of = 6
-    try:
-        picked = generator.generate(z, cond)
-        # the pick of a cell does not depend on the other cells in the call
-        alone = generator.generate(z[2:3], cond[2:3])
-    finally:
-        generator.best_of = 1
+    plain = generator.with_sampling(best_of=1).generate(z, cond)
+    best = generator.with_sampling(best_of=6)  # the shared generator stays plain
+    picked = best.generate(z, cond)
+    # the pick of a cell does not depend on the other cells in the call
+    alone = best.generate(z[2:3], cond[2:3])
     np.testing.assert_allclose(alone[0], picked[2], atol=1e-5)
     chose_another = 0
     for i in range(4):

@@ -97,7 +97,7 @@ def test_a_request_with_an_other_tag_draws_it_as_generate_does(server, tmp_path,
     assert status == 200 and parsed["extras"] == ["glasses"] and parsed["text"] == "blue hair glasses"
     status, data = get_json(server, "/api/grid?tags=blue+hair+red+eyes+glasses&n=4&cols=2&seed=3")
     assert status == 200 and data["cells"] == ["blue hair red eyes glasses"] * 4
-    assert data["filename"] == "blue_hair_red_eyes_glasses_seed3.png"
+    assert data["filename"] == "blue_hair_red_eyes_glasses_seed3_n4.png"
     _, _, with_glasses = get(server, "/api/grid.png?tags=blue+hair+red+eyes+glasses&n=4&cols=2&seed=3")
     _, _, without = get(server, "/api/grid.png?tags=blue+hair+red+eyes&n=4&cols=2&seed=3")
     with_glasses, without = pixels(with_glasses), pixels(without)
@@ -115,16 +115,16 @@ def test_a_sweep_over_an_other_tag(server, tmp_path, monkeypatch):
     status, data = get_json(server, "/api/sweep?group=glasses&tags=red+hair&rows=2")
     assert status == 200 and data["kind"] == "tag" and data["columns"] == ["no glasses", "glasses"]
     assert len(data["rows"]) == 2 and all(re.fullmatch(r"red hair \w+ eyes", r) for r in data["rows"])
-    assert data["filename"] == "sweep_glasses_red_hair_seed0.png"
+    assert data["filename"] == "sweep_glasses_red_hair_n2.png"
     _, headers, body = get(server, "/api/sweep.png?group=glasses&tags=red+hair&rows=2&seed=4")
-    assert 'filename="sweep_glasses_red_hair_seed4.png"' in headers["Content-Disposition"]
+    assert 'filename="sweep_glasses_red_hair_seed4_n2.png"' in headers["Content-Disposition"]
     monkeypatch.chdir(tmp_path)
     assert main(["--model", str(server.model), "--sweep", "glasses", "--tags", "red hair", "--n", "2",
                  "--seed", "4", "--out", "cli.png"]) == 0
     cli, studio = pixels((tmp_path / "cli.png").read_bytes()), pixels(body)
     assert cli.shape == studio.shape and np.abs(cli.astype(int) - studio).max() <= 1
     status, data = get_json(server, "/api/sweep?group=Long+Hair&rows=1")
-    assert status == 200 and data["group"] == "long hair" and data["filename"] == "sweep_long_hair_seed0.png"
+    assert status == 200 and data["group"] == "long hair" and data["filename"] == "sweep_long_hair_n1.png"
     status, data = get_json(server, "/api/sweep?group=hair&rows=1")
     assert data["kind"] == "group" and data["columns"] == ["blue", "red"]
     status, data = get_json(server, "/api/sweep?group=wings")

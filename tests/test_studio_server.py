@@ -197,14 +197,14 @@ def test_missing_group_is_drawn_per_face(server):
     status, data = get_json(server, "/api/grid?tags=pink+hair&n=6&cols=3")
     assert status == 200 and len(data["cells"]) == 6
     assert all(c.startswith("pink hair ") and c.endswith(" eyes") for c in data["cells"])
-    assert data["filename"] == "pink_hair_seed0.png" and data["baseline"] is None
+    assert data["filename"] == "pink_hair_n6.png" and data["baseline"] is None
 
 
 def test_face_download_is_the_grid_cell(server):
     _, _, grid_png = get(server, "/api/grid.png?tags=green+hair+yellow+eyes&seed=5&n=4&cols=2")
     status, headers, face_png = get(server, "/api/face.png?tags=green+hair+yellow+eyes&seed=5&n=4&i=3")
     assert status == 200
-    assert 'filename="green_hair_yellow_eyes_seed5_4.png"' in headers["Content-Disposition"]
+    assert 'filename="green_hair_yellow_eyes_seed5_n4_4.png"' in headers["Content-Disposition"]
     grid, face = _png_pixels(grid_png), _png_pixels(face_png)
     r, c = divmod(3, 2)
     y, x = PAD + r * (64 + PAD), PAD + c * (64 + PAD)
@@ -223,21 +223,21 @@ def test_sweep_and_interpolation(server, tmp_path):
     and every download is named by the canonical tags, as generate.py names its files."""
     status, data = get_json(server, "/api/sweep?group=hair&tags=red+eyes&rows=2")
     assert status == 200 and len(data["columns"]) == 12 and len(data["rows"]) == 2
-    assert data["filename"] == "sweep_hair_red_eyes_seed0.png"
+    assert data["filename"] == "sweep_hair_red_eyes_n2.png"
     status, headers, body = get(server, "/api/sweep.png?group=hair&tags=Red+Eyes&rows=2&seed=4")
-    assert status == 200 and 'filename="sweep_hair_red_eyes_seed4.png"' in headers["Content-Disposition"]
+    assert status == 200 and 'filename="sweep_hair_red_eyes_seed4_n2.png"' in headers["Content-Disposition"]
     cli = _cli_png(tmp_path, "--sweep", "hair", "--tags", "red eyes", "--n", "2", "--seed", "4")
     np.testing.assert_array_equal(_png_pixels(body), cli)
     assert cli.shape[0] > 2 * (64 + PAD) + PAD  # the column labels sit above the faces
     status, data = get_json(server, "/api/interpolate?a=blue+hair+red+eyes&b=green+hair+yellow+eyes&steps=6")
     assert status == 200 and data["label"] == "blue hair red eyes -> green hair yellow eyes"
     assert data["width"] == 6 * (64 + PAD) + PAD
-    assert data["filename"] == "interpolate_blue_hair_red_eyes_to_green_hair_yellow_eyes_seed0.png"
+    assert data["filename"] == "interpolate_blue_hair_red_eyes_to_green_hair_yellow_eyes_cells6.png"
     status, data = get_json(server, "/api/interpolate?a=1&b=2&tags=red+hair+blue+eyes&steps=3")
     assert status == 200 and data["label"] == "red hair blue eyes: seed 1 -> 2"
-    assert data["filename"] == "interpolate_seed1_to_seed2_red_hair_blue_eyes_seed0.png"
+    assert data["filename"] == "interpolate_seed1_to_seed2_red_hair_blue_eyes_cells3.png"
     status, headers, body = get(server, "/api/sweep.png?group=eyes&rows=1")
-    assert status == 200 and 'filename="sweep_eyes_seed0.png"' in headers["Content-Disposition"]
+    assert status == 200 and 'filename="sweep_eyes_n1.png"' in headers["Content-Disposition"]
 
 
 def test_truncation_is_the_cli_truncation(server, tmp_path):

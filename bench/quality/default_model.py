@@ -28,7 +28,7 @@ from bench import ROOT, real_data
 from common.cli import UserError, exit_on_user_error
 from evaluate.baseline import PASS_AT
 from evaluate.metrics import TARGETS as QUALITY_TARGETS, meets as met  # (the one list, the one test)
-from sampling.generation import check_option
+from sampling.options import check_options
 
 PY = sys.executable
 # The default model's targets, the one list (bench/quality/time_to_quality.py reads it too): (metric, target, higher
@@ -115,8 +115,7 @@ def main(argv=None) -> int:
     p.add_argument("--targets", choices=sorted(TARGET_SETS), default="round3",
                    help="round3: issue 21's; round2: issue 11's, the floor (default: round3)")
     args = p.parse_args(argv)
-    check_option("truncation", args.truncation)
-    check_option("best_of", args.best_of)
+    check_options({"truncation": args.truncation, "best_of": args.best_of})
     if args.grids < 1:
         raise UserError("--grids must be at least 1 (the target is a share of the grids drawn)")
     if not (args.model / "config.json").is_file():

@@ -1,6 +1,7 @@
-"""evaluate.sheet: the one sheet of faces behind generate.py's grids, the studio's, the report's and the
-metrics' samples, on a stand-in generator that paints each face in its tags' colours and a stand-in
-checker that reads them back, wrong for one hair colour, so every mark and accuracy is known."""
+"""sampling.sheet: the one sheet of faces behind generate.py's grids, the studio's, the report's and the
+metrics' samples (evaluate.baseline grades a sheet as the course did), on a stand-in generator that
+paints each face in its tags' colours and a stand-in checker that reads them back, wrong for one hair
+colour, so every mark and accuracy is known."""
 from types import SimpleNamespace
 
 import numpy as np
@@ -50,7 +51,7 @@ def _requests(vocab, texts, n, seed=0):
 
 
 def test_cells_follow_the_requests_in_blocks_of_whole_rows_with_marks_and_accuracy(vocab):
-    from evaluate.sheet import draw_sheet
+    from sampling.sheet import draw_sheet
 
     requests = _requests(vocab, ["red hair green eyes", "pink hair yellow eyes"], 3)
     sheet = draw_sheet(PaintingGenerator(vocab), requests, cols=2, seed=1, checker=ColourChecker())
@@ -67,7 +68,7 @@ def test_cells_follow_the_requests_in_blocks_of_whole_rows_with_marks_and_accura
 
 
 def test_the_sheet_draws_what_generate_requests_draws_and_tiles_it_with_the_one_grid(vocab):
-    from evaluate.sheet import draw_sheet
+    from sampling.sheet import draw_sheet
     from sampling.generation import generate_requests
     from sampling.grid import grid
 
@@ -81,7 +82,7 @@ def test_the_sheet_draws_what_generate_requests_draws_and_tiles_it_with_the_one_
 
 
 def test_seeds_give_a_labelled_column_per_seed_in_every_request(vocab):
-    from evaluate.sheet import draw_sheet
+    from sampling.sheet import draw_sheet
 
     requests = _requests(vocab, ["red hair green eyes", "pink hair green eyes"], 3)
     sheet = draw_sheet(PaintingGenerator(vocab), requests, cols=3, seeds=[5, 0, 9])
@@ -92,36 +93,40 @@ def test_seeds_give_a_labelled_column_per_seed_in_every_request(vocab):
 
 
 def test_one_cell_per_request_grades_each_line_and_a_5x5_sheet_gets_the_course_baseline(vocab, monkeypatch):
-    import evaluate.sheet as sheets
+    import evaluate.baseline as baselines
+    from evaluate.baseline import BaselineResult, baseline_lines, course_grid, sheet_baseline
+    from sampling.sheet import draw_sheet
 
     texts = [f"{h} hair {e} eyes" for h in HAIR for e in EYES] * 5  # 30 lines
     requests = build_requests([(str(i), t) for i, t in enumerate(texts[:25], 1)], vocab, 1, 0)
     graded = []
-    monkeypatch.setattr(sheets, "grade_grid_image", lambda image: graded.append(image.shape) or
-                        sheets.BaselineResult(21, True))
-    sheet = sheets.draw_sheet(PaintingGenerator(vocab), requests, cols=5, checker=ColourChecker(),
-                              one_cell_per_request=True, labels=True)
+    monkeypatch.setattr(baselines, "grade_grid_image", lambda image: graded.append(image.shape) or
+                        BaselineResult(21, True))
+    sheet = draw_sheet(PaintingGenerator(vocab), requests, cols=5, checker=ColourChecker(),
+                       one_cell_per_request=True, labels=True)
     assert [t.text for t in sheet.tags] == texts[:25]
     assert sheet.row_labels[0] == " | ".join(f"{i}: {t}" for i, t in enumerate(texts[:5], 1))
-    assert sheet.course_grid and sheet.accuracy["hair"] == pytest.approx(17 / 25)
-    lines = sheet.grade_lines()
+    assert course_grid(sheet) and sheet.accuracy["hair"] == pytest.approx(17 / 25)
+    lines = sheet.grade_lines() + baseline_lines(sheet)
     assert lines[0].split() == ["id", "requested", "hair", "eyes"] and len(lines) == 1 + 25 + 2
     assert lines[3].split() == ["3", "red", "hair", "green", "eyes", "WRONG", "ok"]
     assert lines[-2] == "tag accuracy: hair 0.68, eyes 1.00"
     assert lines[-1] == "course baseline (anime-face detector on the 5x5 grid, pass at 20): 21 faces (Pass)"
     assert graded == [(5 * (SIZE + 2) + 2,) * 2 + (3,)]  # the plain 5x5 grid: no labels, no borders
     # more than 25 faces: the baseline grades 25 of them spread evenly; not a 5x5 sheet, so no baseline line
-    many = sheets.draw_sheet(PaintingGenerator(vocab), _requests(vocab, ["pink hair"], 30), cols=6,
-                             checker=ColourChecker())
-    assert not many.course_grid and many.baseline.faces == 21 and graded[-1] == graded[0]
-    assert not many.grade_lines()[-1].startswith("course baseline")
+    many = draw_sheet(PaintingGenerator(vocab), _requests(vocab, ["pink hair"], 30), cols=6,
+                      checker=ColourChecker())
+    assert not course_grid(many) and sheet_baseline(many).faces == 21 and graded[-1] == graded[0]
+    assert not (many.grade_lines() + baseline_lines(many))[-1].startswith("course baseline")
 
 
 def test_the_real_detector_finds_no_face_in_flat_paint(vocab):
-    from evaluate.sheet import draw_sheet
+    from evaluate.baseline import course_grid, sheet_baseline
+    from sampling.sheet import draw_sheet
 
     sheet = draw_sheet(PaintingGenerator(vocab), _requests(vocab, ["red hair"], 25), cols=5)
-    assert sheet.course_grid and (sheet.baseline.faces, sheet.baseline.passed) == (0, False)
+    baseline = sheet_baseline(sheet)
+    assert course_grid(sheet) and (baseline.faces, baseline.passed) == (0, False)
 
 
 def test_vocabulary_writes_a_tag_set_as_its_canonical_text(vocab):

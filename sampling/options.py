@@ -1,0 +1,150 @@
+"""The one table of a drawing's parameters: the range of every number (the command line's, and the
+studio's narrower one with its default: a page draws while you wait), the --help of each flag, and
+which modes exclude each other. sampling.drawing.Drawing is checked against it when it is built,
+generate.py makes its flags from it and the studio its parameter types, so no range is written twice.
+Standard library only (the fast path reads it).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from common.cli import UserError, clip
+from model.config import SEED_MAX
+from tags import TagError
+
+
+@dataclass(frozen=True)
+class Option:
+    """One parameter of a drawing. `kind`: int, decimal, flag, text, texts (repeatable), pair (two tag
+    texts or two seeds) or seeds (a range such as 0-7); `low`-`high`: a number's range; `page`: the
+    studio's parameter name -> (its highest value or longest text, its default); `shown`: the default
+    --help names when it is worked out later; `output`: listed under --help's "output"."""
+
+    kind: str
+    help: str
+    default: object = None
+    low: float | None = None
+    high: float | None = None
+    page: dict = field(default_factory=dict)
+    metavar: str | None = None
+    shown: str | None = None
+    output: bool = False
+
+    @property
+    def argparse(self) -> dict:
+        """The keywords of its flag in generate.py: type or action, default, help with the range."""
+        kind = {"int": {"type": int}, "decimal": {"type": float}, "flag": {"action": "store_true"},
+                "texts": {"action": "append"}, "pair": {"nargs": 2}}.get(self.kind, {})
+        words = self.help if self.low is None else f"{self.help}; {self.low} to {self.high}"
+        words += f" (default: {self.shown})" if self.shown else ""
+        named = {"metavar": self.metavar} if self.metavar else {}
+        return kind | {"default": self.default, "help": words} | named
+
+
+OPTIONS = {
+    "tags": Option("texts", 'tag text such as "blue hair red eyes" (repeatable; a group left out is drawn '
+                   "per image from the training data)", page={"tags": (300, None)}, metavar="TEXT"),
+    "n": Option("int", "samples per tag text (rows of --sweep)", None, 1, 1000,
+                page={"n": (100, 25), "rows": (8, 4)}, shown="25 for one --tags, 4 for --sweep, 5 for "
+                "several or a tags file"),
+    "seed": Option("int", "random seed: the same seed and tags give the same faces", 0, 0, SEED_MAX,
+                   page={"seed": (SEED_MAX, 0)}),
+    "seeds": Option("seeds", "one face per seed for each tag text, a column per seed: 0-7 or 1,3,5-7 "
+                    "(replaces --n and --seed; column k is --seed k's first face)", metavar="RANGE"),
+    "sweep": Option("text", "fixed z, one column per colour of a group (hair, eyes), or for an other tag of "
+                    "the model (--list-tags) a column without it and one with it", page={"group": (60, None)},
+                    metavar="GROUP|TAG"),
+    "interpolate": Option("pair", "between two tag texts (same z) or two integer seeds (same --tags)",
+                          page={"a": (300, None), "b": (300, None)}, metavar=("A", "B")),
+    "cells": Option("int", "cells of --interpolate", 8, 2, 256, page={"steps": (16, 8)}),
+    "truncation": Option("decimal", "scale z towards 0 by T (1: off; lower: cleaner but less varied faces)",
+                         1.0, 0.0, 1.0, page={"truncation": (1.0, 1.0)}, metavar="T"),
+    "best_of": Option("int", "draw K faces per cell and keep the one D reconstructs best under its tags "
+                      "(1: off; slower by about 3.5K)", 1, 1, 64, metavar="K"),
+    "cols": Option("int", "grid columns", None, 1, 100, page={"cols": (20, 5)}, output=True,
+                   shown="one per --seeds seed, else full rows: 5 for 25, 4 for 8"),
+    "labels": Option("flag", "tag text beside each grid row (on by default for several tag texts and "
+                     "--sweep)", False, output=True),
+    "scale": Option("int", "nearest-neighbour upscaling of the grid", 1, 1, 32, page={"scale": (4, 1)},
+                    output=True),
+    "grade": Option("flag", "mark each cell's tags right/wrong with the model's tag checker", False,
+                    page={"grade": (None, False)}, output=True),
+}
+
+# Modes that exclude each other: (a mode, what it cannot be given with, the one line that says so).
+# A Drawing checks the rows of its own options; generate.py checks the whole command line, whose
+# --serve and --edit draw no Drawing.
+EXCLUDES = (
+    ("best_of", ("sweep", "interpolate"), "--best-of picks each cell's face on its own, which would break "
+     "the fixed z of --sweep and --interpolate; use it with --tags or --tags-file"),
+    ("serve", ("truncation", "best_of"), "--serve takes no --truncation or --best-of: the studio page has "
+     "its own truncation control (and no best-of yet); draw best-of on the command line instead"),
+    ("edit", ("tags_file", "seeds", "interpolate", "list_tags", "serve", "grade", "best_of", "truncation"),
+     "--edit draws one face you bring; it does not take {given}"),
+)
+MAX_CELLS = 5000  # faces in one call
+MAX_GRID_PIXELS = 100_000_000  # about 300 MB of RGB
+
+
+def flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def check_range(name: str, value, low, high) -> None:
+    """A UserError naming --name and its range when `value` is outside [low, high] (NaN is)."""
+    if value is not None and not low <= value <= high:
+        raise UserError(f"{flag(name)} must be between {low} and {high}, not {clip(value, 30)}")
+
+
+def is_set(name: str, value) -> bool:
+    """Is `name` asked for: given and not its table default (truncation 1 and best-of 1 are off)."""
+    if value is None or value is False or (isinstance(value, (list, tuple)) and not value):
+        return False
+    return name not in OPTIONS or value != OPTIONS[name].default
+
+
+def check_options(values: dict) -> None:
+    """Every number of `values` (name -> value) in its range, then no two modes that exclude each other."""
+    for name, value in values.items():
+        option = OPTIONS.get(name)
+        if option is not None and option.low is not None:
+            check_range(name, value, option.low, option.high)
+    for mode, others, why in EXCLUDES:
+        if is_set(mode, values.get(mode)):
+            given = [flag(o) for o in others if is_set(o, values.get(o))]
+            if given:
+                raise UserError(why.format(given=", ".join(given)))
+
+
+def check_output_size(cells: int, image_size: int, scale: int) -> None:
+    """Refuse a call that would draw too many faces or a grid too large to hold in memory."""
+    if cells > MAX_CELLS:
+        raise UserError(f"{cells} faces in one call; at most {MAX_CELLS} (lower --n or split the tags file)")
+    pixels = cells * (image_size * scale) ** 2
+    if pixels > MAX_GRID_PIXELS:
+        raise UserError(f"the grid would hold {pixels / 1e6:.0f} million pixels "
+                        f"({pixels * 3 / 2**30:.1f} GiB); at most {MAX_GRID_PIXELS // 10**6} million: "
+                        "lower --scale or --n")
+
+
+def parse_seed(text: str) -> int | None:
+    """An ASCII integer seed in range, or None when `text` is not one (then it is a tag text)."""
+    if not re.fullmatch(r"\s*-?[0-9]{1,30}\s*", str(text)):
+        return None
+    seed = int(text)
+    check_range("seed", seed, OPTIONS["seed"].low, OPTIONS["seed"].high)
+    return seed
+
+
+def parse_seeds(text: str) -> list[int]:
+    """'0-7' -> [0..7]; '1,3,5-7' -> [1, 3, 5, 6, 7] (stylegan2-ada's --seeds convention)."""
+    seeds = []
+    for part in str(text).replace(" ", "").split(","):
+        m = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+        if not m or (m.group(2) and int(m.group(2)) < int(m.group(1))):
+            raise TagError(f"--seeds takes numbers and ranges such as 0-7 or 1,3,5-7, not {text!r}")
+        seeds += list(range(int(m.group(1)), int(m.group(2) or m.group(1)) + 1))
+    if len(seeds) > 1000:
+        raise TagError(f"--seeds {text}: {len(seeds)} seeds; give at most 1000")
+    return seeds
