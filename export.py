@@ -33,7 +33,8 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=None, help="output folder (default: RUN_DIR/export)")
     parser.add_argument("--checker", default=None, help="copy this tag checker (checker.json, .tflite, "
                                                         ".weights.h5) beside the generator (default: the "
-                                                        "one the run trained with, if any)")
+                                                        "run's own RUN/checker, else the one it trained "
+                                                        "with, if any)")
     parser.add_argument("--step", type=int, default=None,
                         help="export the checkpoint of this step (one the run kept; default: the latest)")
     parser.add_argument("--no-ema", action="store_true",
@@ -42,11 +43,11 @@ def main(argv=None) -> int:
                         help="also show TensorFlow's and the TFLite converter's logs (or set TAGFACE_VERBOSE=1)")
     args = parser.parse_args(argv)
     quiet_libraries(args.verbose)  # before TensorFlow is imported
-    # the checker given, else the one the run trained with (--checker), so that --grade works out of the box;
+    # the checker given, else the run's own (RUN/checker) or the one it trained with (--checker), so that --grade works out of the box;
     # copied into the new export before it is swapped in, so the folder is whole or untouched
     run_config = TrainConfig.load(args.run_dir)
     finish = ((lambda folder: copy_checker(args.checker, folder)) if args.checker
-              else (lambda folder: copy_run_checker(run_config, folder)))
+              else (lambda folder: copy_run_checker(run_config, folder, args.run_dir)))
     out = export_run(args.run_dir, args.out, use_ema=not args.no_ema, step=args.step, finish=finish)
     print(f"exported to {out}")
     return 0

@@ -17,13 +17,8 @@ from model import losses
 from model.augment import adaptive_augment, diff_augment
 from model.config import TrainConfig
 from model.networks import VanishingResidual, build_discriminator, build_generator
-from model.real_filter import NO_THRESHOLD, keep_mask
-
-
-def _state(name, value, dtype=tf.float32):
-    # ONLY_FIRST_REPLICA: every replica assigns the same (all-reduced) value.
-    return tf.Variable(value, dtype=dtype, trainable=False, name=name,
-                       aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+from model.real_filter import keep_mask
+from model.training_state import TrainingState
 
 
 class Batch(NamedTuple):
@@ -52,11 +47,14 @@ def variables_by_path(variables) -> dict:
 
 class CondBEGAN(keras.Model):
     def __init__(self, config: TrainConfig, cond_dim: int, group_sizes: list[int],
-                 combo_of_row: np.ndarray, combo_conditions: np.ndarray, labels_of_row: np.ndarray):
+                 combo_of_row: np.ndarray, combo_conditions: np.ndarray, labels_of_row: np.ndarray,
+                 n_other: int = 0):
         super().__init__(name="cond_began")
         self.config = config
         self.group_sizes = list(group_sizes)
-        aux_units = sum(self.group_sizes) if config.aux_weight > 0 else 0
+        # the tag head reads the other tags too (the last n_other entries of a condition, in both modes)
+        self.n_other = n_other if config.aux_other else 0
+        aux_units = sum(self.group_sizes) + self.n_other if config.aux_weight > 0 else 0
         self.generator = build_generator(config, cond_dim)
         self.discriminator = build_discriminator(config, cond_dim, aux_units=aux_units)
         self.g_optimizer = keras.optimizers.Adam(config.lr, beta_1=config.beta1, name="g_adam")
@@ -78,23 +76,9 @@ class CondBEGAN(keras.Model):
         self.wrong_weight = 0.0 if self.wrong_is_k else float(config.wrong_weight)
         self.residuals = [layer for net in (self.generator, self.discriminator)
                           for layer in net.layers if isinstance(layer, VanishingResidual)]
-        # Training state, all checkpointed.
-        self.k = _state("k", 0.0)
-        self.lr = _state("lr", config.lr)
-        self.step = _state("step", 0, tf.int64)
-        self.epoch = _state("epoch", 0, tf.int64)  # epoch in progress (0-based)
-        self.batch_in_epoch = _state("batch_in_epoch", 0, tf.int64)
-        self.m_sum = _state("m_window_sum", 0.0)
-        self.m_count = _state("m_window_count", 0.0)
-        self.best_m = _state("best_m", np.inf)
-        self.bad_windows = _state("bad_windows", 0, tf.int64)
-        self.threshold = _state("filter_threshold", NO_THRESHOLD)
-        self.real_sum = _state("epoch_real_sum", 0.0)
-        self.real_sq_sum = _state("epoch_real_sq_sum", 0.0)
-        self.real_count = _state("epoch_real_count", 0.0)
-        # ADA's probability (model.augment), set by the trainer from its over-fitting measure
+        # The training state (model.training_state), all checkpointed.
         self.adaptive = config.ada == "on"
-        self.augment_p = _state("augment_p", 0.0)
+        self.state = TrainingState(config.lr, adaptive=self.adaptive)
 
     def build_optimizers(self):
         """Create optimiser slots now, so a checkpoint can restore into them."""
@@ -112,18 +96,9 @@ class CondBEGAN(keras.Model):
                 "g_optimizer": variables_by_path(self.g_optimizer.variables),
                 "d_optimizer": variables_by_path(self.d_optimizer.variables)}
 
-    def control_state(self) -> dict[str, tf.Variable]:
-        """The training state beside the networks, by checkpoint name: BEGAN's k_t, the learning rate
-        and its plateau counters, M's window, the filter's threshold and running statistics, and the
-        position in the data."""
-        return dict(k=self.k, lr=self.lr, step=self.step, epoch=self.epoch, batch_in_epoch=self.batch_in_epoch,
-                    m_sum=self.m_sum, m_count=self.m_count, best_m=self.best_m, bad_windows=self.bad_windows,
-                    threshold=self.threshold, real_sum=self.real_sum, real_sq_sum=self.real_sq_sum,
-                    real_count=self.real_count, **({"augment_p": self.augment_p} if self.adaptive else {}))
-
     def training_checkpoint(self) -> tf.train.Checkpoint:
-        """Everything to resume exactly: the networks' variables and the control state."""
-        return tf.train.Checkpoint(**self.network_variables(), **self.control_state())
+        """Everything to resume exactly: the networks' variables and the training state."""
+        return tf.train.Checkpoint(**self.network_variables(), **self.state.variables())
 
     def ema_by_path(self) -> dict:
         """{generator variable path: its moving average}, the checkpoint key of the EMA."""
@@ -134,7 +109,7 @@ class CondBEGAN(keras.Model):
         return [v.numpy() for v in self.generator_ema] if self.generator_ema else self.generator.get_weights()
 
     def _update_ema(self):
-        decay = losses.ema_decay_at(self.step, self.config.ema_decay)
+        decay = losses.ema_decay_at(self.state.step, self.config.ema_decay)
         trainable = {id(v) for v in self.generator.trainable_weights}
         for average, w in zip(self.generator_ema, self.generator.weights):
             value = tf.cast(w, tf.float32)
@@ -153,7 +128,7 @@ class CondBEGAN(keras.Model):
         replica = tf.distribute.get_replica_context()
         n_replicas = tf.cast(replica.num_replicas_in_sync, tf.float32)
         if self.residuals:
-            carry = tf.maximum(0.0, 1.0 - tf.cast(self.step, tf.float32) / self.config.vanishing_steps)
+            carry = tf.maximum(0.0, 1.0 - tf.cast(self.state.step, tf.float32) / self.config.vanishing_steps)
             for layer in self.residuals:
                 layer.carry.assign(carry)
 
@@ -177,19 +152,19 @@ class CondBEGAN(keras.Model):
         g_inputs = [b.z, b.cond, b.eps] if cfg.cond_augment else [b.z, b.cond]
         fake = self.generator(g_inputs, training=True)
         t = self._discriminate(b, fake)
-        wrong_weight = losses.warmup_weight(self.k if self.wrong_is_k else self.wrong_weight, self.step,
+        wrong_weight = losses.warmup_weight(self.state.k if self.wrong_is_k else self.wrong_weight, self.state.step,
                                             cfg.wrong_warmup)
-        t["d_loss"] = losses.discriminator_loss(t["loss_real"], t["loss_fake"], t["wrong_term"], self.k,
+        t["d_loss"] = losses.discriminator_loss(t["loss_real"], t["loss_fake"], t["wrong_term"], self.state.k,
                                                 wrong_weight, t["kept"])
         t["g_loss"] = losses.generator_loss(t["loss_fake"], losses.out_of_bound(fake), cfg.oob_weight,
                                             cfg.g_recon_weight)
         # k_scope "game": k_t also sets how hard G follows the heads and the mode-seeking term, so at k_t = 0
         # G is BEGAN's alone (the lowest L(G(z))/L(x)) and the one controller finds the balance for any gamma.
-        g_gain = self.k if cfg.k_scope == "game" else 1.0
+        g_gain = self.state.k if cfg.k_scope == "game" else 1.0
         for weight, d_term, g_term in ((cfg.aux_weight, "aux_real", "aux_fake"),
                                        (cfg.projection_weight, "adv_d", "adv_g")):
             if weight > 0:
-                weight = losses.warmup_weight(weight, self.step, cfg.head_warmup)
+                weight = losses.warmup_weight(weight, self.state.step, cfg.head_warmup)
                 t["d_loss"] += weight * t[d_term]
                 t["g_loss"] += weight * g_gain * t[g_term]
         t["diversity"] = t["kl"] = tf.constant(0.0)
@@ -199,7 +174,7 @@ class CondBEGAN(keras.Model):
                            else [b.z2[:half], b.cond[:half]])
             fake_pair = self.generator(pair_inputs, training=True)
             t["diversity"] = losses.mode_seeking(fake[:half], fake_pair, b.z[:half], b.z2[:half])
-            ms_gain = self.k if cfg.diversity_by_k else g_gain
+            ms_gain = self.state.k if cfg.diversity_by_k else g_gain
             t["g_loss"] += cfg.diversity_weight * ms_gain * t["diversity"]
         if cfg.cond_augment:
             _, mu, log_sigma = self.generator.get_layer("g_embed")(b.cond, b.eps)
@@ -217,13 +192,13 @@ class CondBEGAN(keras.Model):
         cfg = self.config
         n = tf.shape(b.images)[0]
         seen_real, seen_fake = b.images, fake
-        seed = tf.stack([tf.constant(cfg.seed, tf.int64), self.step * 2])
+        seed = tf.stack([tf.constant(cfg.seed, tf.int64), self.state.step * 2])
         if cfg.augment:
             seen_real = diff_augment(b.images, cfg.augment, seed)
             seen_fake = diff_augment(fake, cfg.augment, seed + tf.constant([0, 1], tf.int64))
         elif self.adaptive:  # each image on its own draw, real and fake alike
-            seen_real = adaptive_augment(b.images, self.augment_p, seed)
-            seen_fake = adaptive_augment(fake, self.augment_p, seed + tf.constant([0, 1], tf.int64))
+            seen_real = adaptive_augment(b.images, self.state.augment_p, seed)
+            seen_fake = adaptive_augment(fake, self.state.augment_p, seed + tf.constant([0, 1], tf.int64))
         h_real, features_real = self.encoder(seen_real, training=True)
         h_fake, features_fake = self.encoder(seen_fake, training=True)
         has_wrong = self.n_combos > 1
@@ -236,7 +211,7 @@ class CondBEGAN(keras.Model):
             per_image_real = losses.reconstruction_loss(seen_real, self.decoder([h_real, b.cond], training=True))
         t = {"loss_real": per_image_real[:n],
              "loss_fake": losses.reconstruction_loss(seen_fake, self.decoder([h_fake, b.cond], training=True))}
-        t["kept"] = keep_mask(t["loss_real"], self.threshold)
+        t["kept"] = keep_mask(t["loss_real"], self.state.threshold)
         if has_wrong:
             t["loss_wrong"] = per_image_real[n:]
             t["wrong_term"] = losses.wrong_condition_term(cfg.wrong_form, t["loss_wrong"], t["loss_real"],
@@ -246,16 +221,23 @@ class CondBEGAN(keras.Model):
         t["aux_real"] = t["aux_fake"] = t["adv_d"] = t["adv_g"] = tf.constant(0.0)
         if self.aux_layer is not None:
             labels = tf.gather(self.labels_of_row, b.index)
-            t["aux_real"] = losses.tag_classification_loss(self.aux_layer(h_real), labels, self.group_sizes,
-                                                           t["kept"])
-            t["aux_fake"] = losses.tag_classification_loss(self.aux_layer(h_fake), labels, self.group_sizes)
+            t["aux_real"] = self._tag_loss(self.aux_layer(h_real), labels, b.cond, t["kept"])
+            t["aux_fake"] = self._tag_loss(self.aux_layer(h_fake), labels, b.cond)
         if self.projection is not None:
             score_fake = self.projection(features_fake, b.cond)
-            fake_weight = self.k if cfg.k_scope in ("all", "game") else 1.0
+            fake_weight = self.state.k if cfg.k_scope in ("all", "game") else 1.0
             t["adv_d"] = losses.hinge_discriminator_loss(self.projection(features_real, b.cond), score_fake,
                                                          t["kept"], fake_weight)
             t["adv_g"] = losses.hinge_generator_loss(score_fake)
         return t
+
+    def _tag_loss(self, logits, labels, cond, mask=None):
+        """The tag head's loss: each colour group's softmax, then (with n_other) each other tag's sigmoid
+        against the batch's own tags, the last n_other entries of its condition."""
+        loss = losses.tag_classification_loss(logits, labels, self.group_sizes, mask)
+        if self.n_other:
+            loss += losses.other_tag_loss(logits[:, -self.n_other:], cond[:, -self.n_other:], mask)
+        return loss
 
     def _update_control_state(self, b: Batch, t: dict, replica) -> dict:
         """k_t, the M window and the filter statistics from the global (all-replica)
@@ -266,22 +248,22 @@ class CondBEGAN(keras.Model):
         real_mean = mean(losses.masked_mean(loss_real, kept))
         fake_mean = mean(tf.reduce_mean(t["loss_fake"]))
         m = losses.convergence_measure(real_mean, fake_mean, cfg.gamma)
-        self.k.assign(losses.k_update(self.k, real_mean, fake_mean, cfg.gamma, cfg.lambda_k))
-        self.m_sum.assign_add(m)
-        self.m_count.assign_add(1.0)
+        self.state.k.assign(losses.k_update(self.state.k, real_mean, fake_mean, cfg.gamma, cfg.lambda_k))
+        self.state.m_sum.assign_add(m)
+        self.state.m_count.assign_add(1.0)
         loss_real_f = tf.cast(loss_real, tf.float32)
-        self.real_sum.assign_add(replica.all_reduce("sum", tf.reduce_sum(loss_real_f)))
-        self.real_sq_sum.assign_add(replica.all_reduce("sum", tf.reduce_sum(tf.square(loss_real_f))))
-        self.real_count.assign_add(replica.all_reduce("sum", tf.cast(tf.shape(b.images)[0], tf.float32)))
-        self.step.assign_add(1)
-        self.batch_in_epoch.assign_add(1)
+        self.state.real_sum.assign_add(replica.all_reduce("sum", tf.reduce_sum(loss_real_f)))
+        self.state.real_sq_sum.assign_add(replica.all_reduce("sum", tf.reduce_sum(tf.square(loss_real_f))))
+        self.state.real_count.assign_add(replica.all_reduce("sum", tf.cast(tf.shape(b.images)[0], tf.float32)))
+        self.state.step.assign_add(1)
+        self.state.batch_in_epoch.assign_add(1)
         return {
             "d_loss": mean(t["d_loss"]), "g_loss": mean(t["g_loss"]),
             "loss_real": real_mean, "loss_fake": fake_mean,
             "loss_wrong": mean(tf.reduce_mean(t["loss_wrong"])), "loss_aux": mean(t["aux_real"]),
             "loss_aux_fake": mean(t["aux_fake"]), "kl": mean(t["kl"]), "mode_seeking": mean(t["diversity"]),
             "loss_adv_d": mean(t["adv_d"]), "loss_adv_g": mean(t["adv_g"]),
-            "k": self.k.read_value(), "M": m, "lr": self.lr.read_value(),
+            "k": self.state.k.read_value(), "M": m, "lr": self.state.lr.read_value(),
             "filtered": replica.all_reduce("sum", tf.reduce_sum(1.0 - kept)),
             # Per-image values (gathered by the loop) for the filter log.
             "per_image_real": loss_real_f, "kept": kept, "index": b.index,
@@ -294,6 +276,6 @@ class CondBEGAN(keras.Model):
         return losses.reconstruction_loss(images, self.decoder([h, cond], training=False))
 
     def set_learning_rate(self, lr: float):
-        self.lr.assign(lr)
+        self.state.lr.assign(lr)
         self.g_optimizer.learning_rate.assign(lr)
         self.d_optimizer.learning_rate.assign(lr * self.d_lr_ratio)

@@ -79,7 +79,8 @@ def setting(default, group: str, help: str, *, resumable: bool = False, architec
 
 # Settings added after format 1 was fixed: a config.json written before them
 # means they were off, whatever today's default is (so old runs resume as they were).
-LEGACY_VALUES = {"diversity_weight": 0.0, "diversity_by_k": False, "duplicates": "ignore", "g_recon_weight": 1.0, "k_scope": "reconstruction", "head_warmup": 0, "wrong_form": "course", "projection_weight": 0.0, "augment": "", "wrong_warmup": 0, "ema_decay": 0.0, "lr_d": 0.0, "ada": "off"}
+LEGACY_VALUES = {"diversity_weight": 0.0, "diversity_by_k": False, "duplicates": "ignore", "g_recon_weight": 1.0, "k_scope": "reconstruction", "head_warmup": 0, "wrong_form": "course", "projection_weight": 0.0, "augment": "", "wrong_warmup": 0, "ema_decay": 0.0, "lr_d": 0.0, "ada": "off",
+                 "aux_other": False}
 
 # Weights whose value > 0 builds a head on D: a later stage (--resume) may change
 # the weight, but not turn the head on or off (its variables would not match).
@@ -149,6 +150,8 @@ class TrainConfig:
     oob_weight: float = setting(1.0, LOSSES, "weight of the out-of-bound pixel penalty on G's output")
     aux_weight: float = setting(0.1, LOSSES, "weight of the auxiliary tag head on D's encoder (0 turns it off)",
                                 resumable=True)
+    aux_other: bool = setting(True, LOSSES, "the auxiliary tag head also reads the other tags (smile, glasses...: "
+                              "one sigmoid each), so G is asked to draw them as it is asked to draw colours")
     diversity_weight: float = setting(0.4, LOSSES, "weight of the mode-seeking term (different z, same tags "
                                       "-> different faces; 0 = off)", resumable=True)
     diversity_by_k: bool = setting(False, LOSSES, "the mode-seeking weight is diversity-weight x k_t: BEGAN's "
@@ -297,7 +300,9 @@ class TrainConfig:
         vectors, the losses and their control (so the carried-over k_t keeps its meaning) and the
         learning-rate rule. Data, length, seed, precision and logging are the new run's own."""
         recipe = {"condition_mode", "lr", "lr_d", "lr_floor", "lr_window", "lr_patience", "beta1"}
-        of_the_data = {"augment", "ada", "ada_target"}  # how much D's inputs are augmented follows the new data
+        # how much D's inputs are augmented follows the new data, and so does the tag head's reading of its
+        # other tags (a source without other tags has no such outputs whatever its setting)
+        of_the_data = {"augment", "ada", "ada_target", "aux_other"}
         return [f.name for f in cls.flag_fields()
                 if (f.metadata["group"] in (NETWORK, LOSSES) or f.name in recipe) and f.name not in of_the_data]
 

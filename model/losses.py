@@ -133,6 +133,13 @@ def tag_classification_loss(logits, labels, group_sizes, mask=None):
     return masked_mean(total, mask)
 
 
+def other_tag_loss(logits, targets, mask=None):
+    """Auxiliary tag head, the other tags (smile, glasses...): summed sigmoid cross-entropy of each tag's
+    logit against 0/1 targets [B, T] (a face may carry several, or none)."""
+    per_tag = tf.nn.sigmoid_cross_entropy_with_logits(labels=_f32(targets), logits=_f32(logits))
+    return masked_mean(tf.reduce_sum(per_tag, axis=1), mask)
+
+
 def hinge_discriminator_loss(score_real, score_fake, mask=None, fake_weight=1.0):
     """Hinge loss of the projection head: mean relu(1 - D(x, c)) + w_fake mean relu(1 + D(G(z), c)).
 

@@ -201,6 +201,17 @@ class Vocabulary:
         return np.asarray([starts[g] + old[g].index(v) if v in old.get(g, []) else -1
                            for g, values in self.groups.items() for v in values], np.int64)
 
+    def head_map(self, source: "Vocabulary", *, other: bool = True, source_other: bool = True) -> np.ndarray:
+        """int64: for each output of a tag head over this vocabulary (each group's values, then the other
+        tags when `other`), its index among the outputs of the same head over `source` (whose head reads
+        its other tags when `source_other`), or -1 for an output the source's head lacks."""
+        out = self.label_map(source).tolist()
+        if other:
+            start = sum(len(v) for v in source.groups.values())
+            out += [start + source.other_tags.index(t) if source_other and t in source.other_tags else -1
+                    for t in self.other_tags]
+        return np.asarray(out, np.int64)
+
     def to_dict(self) -> dict:
         data = {"format_version": FORMAT_VERSION, "mode": self.mode, "dim": self.dim,
                 "groups": self.groups, "other_tags": self.other_tags, "combos": self.combos}

@@ -128,10 +128,10 @@ def test_resume_continues_at_the_same_step_k_lr_and_matches_an_uninterrupted_run
     recorded = TrainConfig.load(split)
     trainer = Trainer(dataclasses.replace(recorded, steps=20), split, resume=True, progress=False, recorded=recorded)
     trainer.prepare()
-    assert int(trainer.model.step.numpy()) == 9
-    assert float(trainer.model.k.numpy()) == pytest.approx(float(saved["k"]))
-    assert float(trainer.model.lr.numpy()) == pytest.approx(float(saved["lr"]))
-    assert int(trainer.model.batch_in_epoch.numpy()) == int(saved["batch_in_epoch"])
+    assert int(trainer.model.state.step.numpy()) == 9
+    assert float(trainer.model.state.k.numpy()) == pytest.approx(float(saved["k"]))
+    assert float(trainer.model.state.lr.numpy()) == pytest.approx(float(saved["lr"]))
+    assert int(trainer.model.state.batch_in_epoch.numpy()) == int(saved["batch_in_epoch"])
     del trainer
 
     assert main(["--run-dir", str(split), "--resume", "--steps", "20", "--no-progress"]) == 0

@@ -65,7 +65,7 @@ def test_failure_while_writing_a_checkpoint_keeps_the_previous_one(tmp_path, tra
                                               + 'all_model_checkpoint_paths: "ckpt-15"\n')
     trainer = Trainer(TrainConfig.load(run), run, resume=True, progress=False)
     trainer.prepare()
-    assert int(trainer.model.step.numpy()) == 10
+    assert int(trainer.model.state.step.numpy()) == 10
 
 
 def test_config_of_another_architecture_or_version_is_a_clear_error(tmp_path, tiny_run, capsys):

@@ -50,9 +50,9 @@ def test_k_scope_decides_which_terms_k_weights(scope, tf):
     """Between k_t = 0 and 0.5 on one batch, D's loss moves by -0.5 L(G(z)) (every scope), plus half the
     hinge's fake side (all, game); G's loss moves by half its head and mode-seeking terms (game only)."""
     model, batch = _tiny_model_and_batch(aux_weight=0.1, projection_weight=0.1, diversity_weight=0.4, k_scope=scope)
-    model.k.assign(0.0)
+    model.state.k.assign(0.0)
     at_zero = model._step_losses(batch)
-    model.k.assign(0.5)
+    model.state.k.assign(0.5)
     at_half = model._step_losses(batch)
     d_move = float(at_half["d_loss"] - at_zero["d_loss"])
     hinge_move = float(at_half["adv_d"] - at_zero["adv_d"])  # 0.5 x the fake side when k weights it
@@ -68,9 +68,9 @@ def test_diversity_by_k_lets_k_set_the_mode_seeking_weight():
     while its heads keep their full weight (k_scope all)."""
     model, batch = _tiny_model_and_batch(aux_weight=0.1, projection_weight=0.1, diversity_weight=0.4,
                                          k_scope="all", diversity_by_k=True)
-    model.k.assign(0.0)
+    model.state.k.assign(0.0)
     at_zero = model._step_losses(batch)
-    model.k.assign(0.5)
+    model.state.k.assign(0.5)
     at_half = model._step_losses(batch)
     # only the mode-seeking term moves: by half its weight; the heads' pull stays as it was
     assert float(at_half["g_loss"] - at_zero["g_loss"]) == pytest.approx(0.2 * float(at_zero["diversity"]), abs=1e-5)

@@ -146,3 +146,14 @@ def test_warmup_and_ema_decay_schedules(losses):
     assert losses.ema_decay_at(0, 0.999).numpy() == pytest.approx(0.1)
     assert losses.ema_decay_at(90, 0.999).numpy() == pytest.approx(91 / 100)
     assert losses.ema_decay_at(10**6, 0.999).numpy() == pytest.approx(0.999)
+
+
+def test_other_tag_loss_sums_each_tag_s_sigmoid_cross_entropy(tf, losses):
+    logits = np.array([[2.0, -1.0], [0.0, 3.0]], np.float32)
+    targets = np.array([[1.0, 0.0], [0.0, 0.0]], np.float32)
+    sig = lambda x: 1 / (1 + np.exp(-x))  # noqa: E731
+    per_image = [-np.log(sig(2.0)) - np.log(1 - sig(-1.0)), -np.log(1 - sig(0.0)) - np.log(1 - sig(3.0))]
+    got = losses.other_tag_loss(tf.constant(logits), tf.constant(targets)).numpy()
+    np.testing.assert_allclose(got, np.mean(per_image), rtol=1e-5)
+    masked = losses.other_tag_loss(tf.constant(logits), tf.constant(targets), tf.constant([1.0, 0.0])).numpy()
+    np.testing.assert_allclose(masked, per_image[0], rtol=1e-5)  # a left-out image does not count

@@ -62,6 +62,10 @@ def test_a_grown_vocabulary_keeps_the_source_s_tags_in_place_and_adds_the_data_s
     # each grown input points at the source's same tag, the new ones at nothing
     assert grown.position_map(source).tolist() == [0, 1, -1, 2, 3, 4, -1]
     assert grown.label_map(source).tolist() == [0, 1, -1, 2, 3]
+    # a tag head: the colours, then the other tags (the source's 'smile' output is its index 4)
+    assert grown.head_map(source).tolist() == [0, 1, -1, 2, 3, 4, -1]
+    assert grown.head_map(source, source_other=False).tolist() == [0, 1, -1, 2, 3, -1, -1]
+    assert grown.head_map(source, other=False).tolist() == [0, 1, -1, 2, 3]
     # the source's tags give the same condition, entry by entry, through the map
     cond_new = grown.condition_from_values({"hair": "red", "eyes": "green"}, ["smile"])
     cond_old = source.condition_from_values({"hair": "red", "eyes": "green"}, ["smile"])

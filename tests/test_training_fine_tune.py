@@ -61,6 +61,9 @@ def test_fine_tuning_from_a_run_grows_the_tags_and_carries_the_training_state(tm
     g_embed = trainer.model.generator.get_layer("g_embed").dense.kernel.numpy()
     d_embed = trainer.model.decoder.get_layer("d_embed").kernel.numpy()
     assert not g_embed[new].any() and not d_embed[new].any() and np.abs(g_embed[~new]).sum() > 0
+    # D's tag head reads the new tags too (aux_other): their outputs start at zero, the colours' as they were
+    aux = trainer.model.aux_layer.kernel.numpy()
+    assert aux.shape[1] == 22 + len(EXTRAS_2017) and not aux[:, 22:].any() and np.abs(aux[:, :22]).sum() > 0
     # ... and a new tag changes nothing yet, while the source's tags do
     z = np.zeros((1, trainer.config.nz), np.float32)
     draw = lambda extras: trainer.sampling_generator()(  # noqa: E731
@@ -68,10 +71,10 @@ def test_fine_tuning_from_a_run_grows_the_tags_and_carries_the_training_state(tm
     np.testing.assert_array_equal(draw(["smile"]), draw([]))
     # the training state: k_t, the threshold, the rate and Adam's moments carry over; the step starts at 0
     model = trainer.model
-    assert float(model.k.numpy()) == pytest.approx(float(_checkpoint_value(tiny_run, "k")))
-    assert float(model.threshold.numpy()) == pytest.approx(float(_checkpoint_value(tiny_run, "threshold")))
-    assert float(model.lr.numpy()) == pytest.approx(float(_checkpoint_value(tiny_run, "lr")))
-    assert int(model.step.numpy()) == 0 and int(model.epoch.numpy()) == 0
+    assert float(model.state.k.numpy()) == pytest.approx(float(_checkpoint_value(tiny_run, "k")))
+    assert float(model.state.threshold.numpy()) == pytest.approx(float(_checkpoint_value(tiny_run, "threshold")))
+    assert float(model.state.lr.numpy()) == pytest.approx(float(_checkpoint_value(tiny_run, "lr")))
+    assert int(model.state.step.numpy()) == 0 and int(model.state.epoch.numpy()) == 0
     assert int(model.g_optimizer.iterations.numpy()) == int(_checkpoint_value(tiny_run, "g_optimizer/g_adam..iteration"))
 
 
@@ -88,7 +91,7 @@ def test_fine_tuning_from_an_export_alone_takes_g_and_d_s_autoencoder(tmp_path, 
         for mine, theirs in zip(trainer.model.discriminator.get_layer(part).get_weights(),
                                 source_d.get_layer(part).get_weights()):
             np.testing.assert_allclose(mine, theirs)
-    assert float(trainer.model.k.numpy()) == 0.0  # an export has no training state
+    assert float(trainer.model.state.k.numpy()) == 0.0  # an export has no training state
 
 
 def test_widened_copies_along_the_grown_axis_and_zeros_the_new_entries():
@@ -96,7 +99,7 @@ def test_widened_copies_along_the_grown_axis_and_zeros_the_new_entries():
     from training.fine_tune import widened
 
     old = np.arange(6, dtype=np.float32).reshape(3, 2)  # 3 condition inputs x 2 units
-    maps = {"cond": (np.array([0, 1, -1, 2]), 3), "labels": (np.array([1, 0, -1]), 2)}
+    maps = {"cond": (np.array([0, 1, -1, 2]), 3), "tag head": (np.array([1, 0, -1]), 2)}
     assert widened(old, (4, 2), maps).tolist() == [[0, 1], [2, 3], [0, 0], [4, 5]]
     assert widened(old, (3, 3), maps).tolist() == [[1, 0, 0], [3, 2, 0], [5, 4, 0]]  # the tag head's outputs
     with pytest.raises(RunDirError, match="no tag axis"):
@@ -172,16 +175,16 @@ def test_ada_controller_raises_p_while_d_reconstructs_training_faces_better(tf):
     held[::4] = True
     data = SimpleNamespace(images=np.zeros((100, 8, 8, 3), np.uint8), conditions=np.zeros((100, 2), np.float32),
                            holdout_indices=lambda: rows[held], train_indices=lambda: rows[~held])
-    model = SimpleNamespace(augment_p=tf.Variable(0.0), real_losses=lambda images, cond: None)
+    model = SimpleNamespace(state=SimpleNamespace(augment_p=tf.Variable(0.0)), real_losses=lambda images, cond: None)
     ada = AdaController(model, data, batch_size=16, target=0.05)
     seen = []  # D's mean loss: 0.3 on the 25 held-out rows, 0.2 on training rows (it over-fits)
     ada._mean_loss = lambda rows_, step: seen.append(len(rows_)) or (0.3 if len(rows_) == 25 else 0.2)
     ada.on_step(ADA_INTERVAL - 1)  # not a measuring step
-    assert float(model.augment_p.numpy()) == 0.0 and not seen
+    assert float(model.state.augment_p.numpy()) == 0.0 and not seen
     ada.on_step(ADA_INTERVAL)
     step = ADA_INTERVAL * 16 / ADA_ADJUST_IMAGES
-    assert ada.gap == pytest.approx(0.5) and float(model.augment_p.numpy()) == pytest.approx(step)
+    assert ada.gap == pytest.approx(0.5) and float(model.state.augment_p.numpy()) == pytest.approx(step)
     ada._mean_loss = lambda rows_, step: 0.2  # the gap closes: p comes back down
     for k in range(2, 100):  # (the gap is smoothed: p still rises for a while)
         ada.on_step(k * ADA_INTERVAL)
-    assert float(model.augment_p.numpy()) == 0.0 and ada.values()["augment_p"] == 0.0
+    assert float(model.state.augment_p.numpy()) == 0.0 and ada.values()["augment_p"] == 0.0

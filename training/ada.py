@@ -38,10 +38,10 @@ class AdaController:
             return
         gap = overfit_gap(self._mean_loss(self.held, step), self._mean_loss(self.train, step))
         self.gap = gap if not np.isfinite(self.gap) else SMOOTHING * self.gap + (1 - SMOOTHING) * gap
-        p = float(self.model.augment_p.numpy())
-        self.model.augment_p.assign(ada_update(p, self.gap, self.target, ADA_INTERVAL * self.batch_size))
+        p = float(self.model.state.augment_p.numpy())
+        self.model.state.augment_p.assign(ada_update(p, self.gap, self.target, ADA_INTERVAL * self.batch_size))
 
     def values(self) -> dict:
         """What metrics.csv and TensorBoard log of it."""
-        out = {"augment_p": float(self.model.augment_p.numpy())}
+        out = {"augment_p": float(self.model.state.augment_p.numpy())}
         return out | ({"overfit_gap": self.gap} if np.isfinite(self.gap) else {})

@@ -5,10 +5,8 @@
   autoencoder from an export's weight files. A variable on the condition inputs (the embeddings,
   the projection head) or on the tag head's outputs of a grown vocabulary is copied along that axis,
   the inputs the source lacks at zero: at step 0 the run draws exactly what the source drew.
-- Training state: k_t, the real-image filter's threshold and the learning rate carry over (the
-  source's balance and its measure of a bad image hold for faces like its own); the step, the
-  epoch, M's window and the plateau counters start afresh, because they count and measure the
-  new data.
+- Training state: model.training_state.CARRIED (k_t, the real-image filter's threshold and the
+  learning rate) carries over; the rest starts afresh.
 
 The settings (the network, the losses, the learning-rate rule) come from the source too:
 model.config.TrainConfig.fine_tuned_from. The vocabulary grows in tags.vocab.Vocabulary.grown_by.
@@ -26,8 +24,6 @@ from model.config import TrainConfig
 from model.run_folder import CHECKPOINT_DIR, VOCAB_NAME, RunDirError, latest_checkpoint, training_run_of
 from sampling.export import GENERATOR_WEIGHTS, RECONSTRUCTOR_WEIGHTS
 from tags.vocab import Vocabulary
-
-CARRIED_STATE = ("k", "threshold", "lr")  # scalars of CondBEGAN.control_state() a fine-tune keeps
 
 
 @dataclass
@@ -66,8 +62,11 @@ def transfer(model: CondBEGAN, source: Path, vocab: Vocabulary) -> Transfer:
     source_cfg = TrainConfig.load(source)
     check_architecture(source_cfg, model.config, source)
     source_vocab = source_vocabulary(source)
+    source_heads = sum(len(v) for v in source_vocab.groups.values()) + (
+        len(source_vocab.other_tags) if source_cfg.aux_other else 0)
     maps = {"cond": (vocab.position_map(source_vocab), source_vocab.dim),
-            "labels": (vocab.label_map(source_vocab), sum(len(v) for v in source_vocab.groups.values()))}
+            "tag head": (vocab.head_map(source_vocab, other=model.config.aux_other,
+                                        source_other=source_cfg.aux_other), source_heads)}
     run = training_run_of(source)
     result = Transfer(source, run is not None)
     if run is not None:
@@ -77,9 +76,7 @@ def transfer(model: CondBEGAN, source: Path, vocab: Vocabulary) -> Transfer:
             result.grown += _copy(variables, twin.network_variables().get(part, {}), maps)
         if model.generator_ema and not twin.generator_ema:  # the source kept no average: start from G
             _ema_from_generator(model)
-        state = twin.control_state()
-        for name in CARRIED_STATE:
-            model.control_state()[name].assign(state[name])
+        model.state.carry_from(twin.state)
         result.carried = ["G, D and their Adam moments", "G's moving average", "k_t", "the filter's threshold",
                           "the learning rate"]
     else:
@@ -95,7 +92,7 @@ def _source_model(config: TrainConfig, vocab: Vocabulary) -> CondBEGAN:
     """A model shaped as the source was, to restore its checkpoint into (data tables are placeholders)."""
     groups = [len(v) for v in vocab.groups.values()]
     twin = CondBEGAN(config, vocab.dim, groups, np.zeros(1, np.int32), np.zeros((2, vocab.dim), np.float32),
-                     np.zeros((1, len(groups)), np.int32))
+                     np.zeros((1, len(groups)), np.int32), n_other=len(vocab.other_tags))
     twin.build_optimizers()
     return twin
 

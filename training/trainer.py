@@ -31,7 +31,6 @@ from common.cli import number
 from model import precision
 from model.began import Batch, CondBEGAN
 from model.config import CONFIG_NAME, TrainConfig
-from model.real_filter import threshold_from_stats
 from model.run_folder import (CHECKPOINT_DIR, EXPORT_DIR, VOCAB_NAME, RunDirError, float32_generator,
                               float32_reconstructor, prepare_run_dir, remove_checkpoint_leftovers,
                               repair_checkpoint_state)
@@ -183,14 +182,12 @@ class Trainer:
             # --steps/--epochs and the other settings --resume may change are what the run is asked to
             # do now: stages.csv first, then config.json, so a stop in between loses no change.
             recorded = self._recorded or TrainConfig.load(self.run_dir)
-            record_stage(self.run_dir, int(self.model.step.numpy()), recorded.to_dict(), self.config.to_dict())
+            record_stage(self.run_dir, self.model.state.value("step"), recorded.to_dict(), self.config.to_dict())
             self.config.save(self.run_dir)
-            print(f"resumed at step {int(self.model.step.numpy())} (k={number(float(self.model.k.numpy()))}, "
-                  f"lr={number(float(self.model.lr.numpy()))}, "
-                  f"threshold={number(float(self.model.threshold.numpy()))})", file=sys.stderr)
+            print(f"resumed at {self.model.state.describe()}", file=sys.stderr)
         elif self.init_from:
             self.say(fine_tune.transfer(self.model, Path(self.init_from), self.vocab).describe())
-        self.model.set_learning_rate(self.lr_override or float(self.model.lr.numpy()))
+        self.model.set_learning_rate(self.lr_override or self.model.state.value("lr"))
         self._ada = (ada.AdaController(self.model, self.data, self.global_batch, self.config.ada_target)
                      if self.model.adaptive else None)
 
@@ -274,7 +271,8 @@ class Trainer:
         keras.utils.set_random_seed(cfg.seed)  # same --seed, same initial weights
         with self.strategy.scope():
             self.model = CondBEGAN(cfg, self.vocab.dim, [len(v) for v in self.vocab.groups.values()],
-                                   data.combo, data.combo_conditions, data.labels)
+                                   data.combo, data.combo_conditions, data.labels,
+                                   n_other=len(self.vocab.other_tags))
             self.model.build_optimizers()
             self.ckpt = self.model.training_checkpoint()
         if self.resume:
@@ -282,7 +280,7 @@ class Trainer:
             remove_checkpoint_leftovers(self.run_dir / CHECKPOINT_DIR)
         self.manager = tf.train.CheckpointManager(
             self.ckpt, str(self.run_dir / CHECKPOINT_DIR), max_to_keep=cfg.keep_checkpoints,
-            step_counter=self.model.step, checkpoint_name="ckpt")
+            step_counter=self.model.state.step, checkpoint_name="ckpt")
 
     def _restore_latest(self):
         """Restore the newest readable checkpoint; a truncated or corrupt newest
@@ -318,7 +316,7 @@ class Trainer:
 
     def _train_locked(self) -> TrainResult:
         model = self.model
-        self._step = start_step = int(model.step.numpy())
+        self._step = start_step = model.state.value("step")
         self._open_logs()
         for callback in self.callbacks:
             callback.on_train_begin(self)
@@ -342,13 +340,13 @@ class Trainer:
         export_dir = export_generator(self.sampling_generator(), self.config,
                                       self.run_dir / VOCAB_NAME, self.run_dir / EXPORT_DIR,
                                       float32_reconstructor(model.discriminator, self.config))
-        return TrainResult(self.run_dir, self._step, self.current_epoch(), float(model.k.numpy()),
-                           float(model.lr.numpy()), float(model.threshold.numpy()), export_dir,
+        return TrainResult(self.run_dir, self._step, self.current_epoch(), model.state.value("k"),
+                           model.state.value("lr"), model.state.value("threshold"), export_dir,
                            start_step, self.total_steps)
 
     def current_epoch(self) -> int:
         """The 1-based epoch of the last step, as metrics.csv's epoch column and the progress bar count."""
-        done, batch = int(self.model.epoch.numpy()), int(self.model.batch_in_epoch.numpy())
+        _, done, batch = self.model.state.position()
         return done + 1 if batch or done == 0 else done
 
     @property
@@ -389,9 +387,8 @@ class Trainer:
         """The rest of the epoch in progress (all of it unless resumed mid-epoch),
         or up to the last step; then the epoch's end and a checkpoint."""
         model = self.model
-        epoch = int(model.epoch.numpy())
-        skip = int(model.batch_in_epoch.numpy())
-        threshold = float(model.threshold.numpy())
+        _, epoch, skip = model.state.position()
+        threshold = model.state.value("threshold")
         ds = make_dataset(self.data, self.train_rows, self.global_batch, seed=self.config.seed,
                           epoch=epoch, skip_batches=skip, drop_remainder=True)
         ds = with_noise(ds, self.config, epoch, skip)
@@ -401,7 +398,7 @@ class Trainer:
         for batch in self.strategy.experimental_distribute_dataset(ds):
             self._train_step(batch, epoch, threshold)
             if self._step >= self.total_steps:
-                finished_epoch = int(model.batch_in_epoch.numpy()) >= self.steps_per_epoch
+                finished_epoch = model.state.position()[2] >= self.steps_per_epoch
                 break
         if finished_epoch:
             self._end_epoch(epoch, threshold)
@@ -449,7 +446,7 @@ class Trainer:
 
     def _divergence_message(self, step: int, reason: str) -> str:
         latest = self.manager.latest_checkpoint
-        lower = float(self.model.lr.numpy()) / 2
+        lower = self.model.state.value("lr") / 2
         if latest is None:
             return (f"training stopped at step {step}: {reason}. It stopped before its first checkpoint; "
                     f"start again with a lower rate, e.g. --lr {lower:.2g}")
@@ -482,33 +479,25 @@ class Trainer:
         return self._cpu_before + time.process_time() - self._cpu_start
 
     def _plateau_window(self):
-        model, cfg = self.model, self.config
-        count = float(model.m_count.numpy())
-        if count <= 0:
+        """At a window's end: the rate halves when mean M has not improved for --lr-patience windows."""
+        state, cfg = self.model.state, self.config
+        mean_m = state.take_m_window()
+        if mean_m is None:
             return
-        state = PlateauState(float(model.lr.numpy()), float(model.best_m.numpy()), int(model.bad_windows.numpy()))
-        new = plateau_update(state, float(model.m_sum.numpy()) / count,
-                             patience=cfg.lr_patience, floor=cfg.lr_floor)
-        model.best_m.assign(new.best)
-        model.bad_windows.assign(new.bad_windows)
-        if new.lr != state.lr:
-            model.set_learning_rate(new.lr)
-        model.m_sum.assign(0.0)
-        model.m_count.assign(0.0)
+        old = PlateauState(state.value("lr"), state.value("best_m"), state.value("bad_windows"))
+        new = plateau_update(old, mean_m, patience=cfg.lr_patience, floor=cfg.lr_floor)
+        state.best_m.assign(new.best)
+        state.bad_windows.assign(new.bad_windows)
+        if new.lr != old.lr:
+            self.model.set_learning_rate(new.lr)
 
     def _end_epoch(self, epoch: int, threshold: float) -> None:
         """The filter's record and next threshold, the epoch counter, the callbacks."""
-        model, cfg = self.model, self.config
+        state = self.model.state
         left_out = None
         if math.isfinite(threshold):  # nothing is filtered in the first epoch
-            left_out = self._filter_log.finish_epoch(epoch + 1, threshold, int(model.real_count.numpy()))
-        new_threshold = threshold_from_stats(float(model.real_sum.numpy()), float(model.real_sq_sum.numpy()),
-                                             float(model.real_count.numpy()), cfg.filter_sd)
-        model.threshold.assign(new_threshold)
-        for v in (model.real_sum, model.real_sq_sum, model.real_count):
-            v.assign(0.0)
-        model.epoch.assign_add(1)
-        model.batch_in_epoch.assign(0)
+            left_out = self._filter_log.finish_epoch(epoch + 1, threshold, int(state.value("real_count")))
+        state.end_epoch(self.config.filter_sd)
         for callback in self.callbacks:
             callback.on_epoch_end(self, epoch + 1, left_out)
 
@@ -516,7 +505,7 @@ class Trainer:
     def save_checkpoint(self) -> str:
         """Save ckpt-<step>; a full or failing disk is a RunDirError naming the checkpoint
         kept (the half-written one is removed), not a TensorFlow traceback."""
-        step = int(self.model.step.numpy())
+        step = self.model.state.value("step")
         try:
             return self.manager.save(checkpoint_number=step)
         except (tf.errors.OpError, OSError) as exc:
@@ -532,11 +521,11 @@ class Trainer:
 
     def log_image(self, name: str, image_uint8: np.ndarray) -> None:
         """An image in TensorBoard at the current step (for callbacks)."""
-        self._metrics.image(int(self.model.step.numpy()), name, image_uint8)
+        self._metrics.image(self.model.state.value("step"), name, image_uint8)
 
     def log_scalars(self, values: dict, group: str) -> None:
         """Scalars in TensorBoard under `group/` at the current step (for callbacks)."""
-        self._metrics.scalars(int(self.model.step.numpy()), values, group)
+        self._metrics.scalars(self.model.state.value("step"), values, group)
 
     def _on_signal(self, signum, _frame):
         self._stop_signal = signum

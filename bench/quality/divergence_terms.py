@@ -73,10 +73,10 @@ def main():
                 wrong = model._wrong_conditions(index, batch[5])
                 l_real = losses.reconstruction_loss(images, model.decoder([h, cond], training=True))
                 l_wrong = losses.reconstruction_loss(images, model.decoder([h, wrong], training=True))
-                kept = keep_mask(l_real, model.threshold)
+                kept = keep_mask(l_real, model.state.threshold)
                 real_term = losses.masked_mean(l_real, kept)
-                weight = losses.warmup_weight(float(cfg.wrong_weight) if cfg.wrong_weight != "k" else model.k,
-                                              model.step, cfg.wrong_warmup)
+                weight = losses.warmup_weight(float(cfg.wrong_weight) if cfg.wrong_weight != "k" else model.state.k,
+                                              model.state.step, cfg.wrong_warmup)
                 wrong_term = weight * losses.masked_mean(
                     losses.wrong_condition_term(cfg.wrong_form, l_wrong, l_real, cfg.wrong_cap), kept)
                 both = real_term - wrong_term

@@ -121,29 +121,43 @@ def train(args) -> int:
     return done.returncode
 
 
-def _cpu_minutes(run: Path) -> float:
-    from training.trainer import last_cpu_seconds
-
-    return last_cpu_seconds(run / "metrics.csv") / 60 if (run / "metrics.csv").exists() else float("nan")
+def _cpu_minutes(run: Path, step: int | None = None) -> float:
+    """The trainer's CPU-minutes (metrics.csv) up to `step` (None: the last row)."""
+    path = run / "metrics.csv"
+    if not path.exists():
+        return float("nan")
+    with open(path, newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r.get("cpu_seconds") and (step is None or int(r["step"]) <= step)]
+    return float(rows[-1]["cpu_seconds"]) / 60 if rows else float("nan")
 
 
 def evaluate(args) -> int:
     from checker.checker import load_checker
     from evaluate.copies import measure_copies
+    from model.config import TrainConfig
     from evaluate.metrics import data_for, evaluate_generator
     from evaluate.tag_support import tag_support
     from sampling.runtime import load_generator
 
     run = Path(args.run)
-    generator = load_generator(run / "export")
+    model = run / "export"
+    if args.step is not None:  # that checkpoint's export, with the run's checker, beside the run
+        from checker.checker import copy_run_checker
+        from sampling.export import export_run
+
+        model = export_run(run, run.parent / f"{run.name}_step{args.step}", step=args.step,
+                           finish=lambda folder: copy_run_checker(TrainConfig.load(run), folder, run))
+    generator = load_generator(model)
     data = data_for(generator, Path(args.data) / "images", Path(args.data) / "tags.csv")
     bundled = load_checker(ROOT / "models" / "checker")
-    result = {"run": str(run), "seed": args.seed, "cpu_minutes": round(_cpu_minutes(run), 1),
+    step = args.step or TrainConfig.load(model).steps
+    result = {"run": str(run), "model": str(model), "step": step, "seed": args.seed,
+              "cpu_minutes": round(_cpu_minutes(run, step), 1),
               "train_images": int(len(data.train_indices())), "heldout_images": int(len(data.holdout_indices()))}
     quality = evaluate_generator(generator, bundled, data, n_per_combo=args.n_per_combo, seed=args.seed)
     result |= {k: quality[k] for k in ("face_rate", "acc_hair", "acc_eyes", "frechet_generated_vs_real",
                                        "frechet_real_vs_real", "diversity_ratio") if k in quality}
-    own = load_checker(run / "export")
+    own = load_checker(model)
     for tag, fig in tag_support(own, data, generator, seed=args.seed).items():
         result[f"tag/{tag}"] = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in vars(fig).items()}
     copies, _ = measure_copies(generator, data, seed=args.seed)
@@ -180,6 +194,8 @@ def main(argv=None) -> int:
     e.add_argument("--seed", type=int, default=2, help="noise seed")
     e.add_argument("--n-per-combo", type=int, default=4)
     e.add_argument("--out", default=None, help="append the figures to this CSV")
+    e.add_argument("--step", type=int, default=None, help="score the checkpoint of this step (exported beside "
+                   "the run as RUN_stepN) instead of RUN/export")
     args = p.parse_args(argv)
     return {"make": make, "train": train, "eval": evaluate}[args.command](args)
 
