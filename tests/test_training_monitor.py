@@ -115,3 +115,20 @@ def test_tagface_model_is_relative_to_where_run_sh_runs(tiny_run, tmp_path):
     r = subprocess.run([str(ROOT / "run.sh"), "blue hair"], cwd=tmp_path / "elsewhere", env=env, capture_output=True,
                        text=True, timeout=300)
     assert r.returncode == 2 and "TAGFACE_MODEL=nowhere" in r.stderr and "restore models/default" not in r.stderr
+
+
+def test_the_fixed_grid_shows_each_other_tag_beside_the_same_faces_without_it():
+    from types import SimpleNamespace
+
+    from tags.vocab import Vocabulary
+    from training.monitor import fixed_sample_plan
+
+    combos = [{"tags": {"hair": h, "eyes": "red"}, "count": 1} for h in ("blue", "green", "pink", "red")]
+    config = SimpleNamespace(seed=0, nz=4, embed_dim=2)
+    plain = Vocabulary({"hair": ["blue", "green", "pink", "red"], "eyes": ["red"]}, combos=combos)
+    rows, z, _ = fixed_sample_plan(plain, config)
+    assert len(rows) == 4 and all(extras == () for _, extras in rows) and z.shape == (8, 4)
+    tagged = Vocabulary(plain.groups, ["glasses", "smile", "hat"], combos=combos)
+    rows, _, _ = fixed_sample_plan(tagged, config)
+    assert [extras for _, extras in rows] == [(), (), (), (), ("glasses",), ("smile",), ("hat",), ("glasses",)]
+    assert [values for values, _ in rows[4:]] == [values for values, _ in rows[:4]]  # the same colours

@@ -45,15 +45,21 @@ COPIES_PER_COMBO = 2  # generated faces per training tag combination measured fo
 
 
 def fixed_sample_plan(vocab, config, n_rows: int = 8, n_cols: int = 8):
-    """The same z and tags every epoch, so the grids form a timeline.
-    Rows walk through the hair colours, pairing each with a different eye colour."""
+    """The same z and tags every epoch, so the grids form a timeline: rows of ({group: value}, other tags).
+    Rows walk through the hair colours, pairing each with a different eye colour. With other tags in the
+    vocabulary the second half of the rows repeats the first half's colours with one other tag each (the
+    tags in turn), so each tag can be seen against the same faces without it."""
     hair = vocab.groups.get("hair", [])
     combos = [tuple(c["tags"].get(g) for g in vocab.groups) for c in vocab.combos] if vocab.combos else []
-    rows = []
-    for i in range(min(n_rows, max(len(hair), 1))):
-        wanted_hair = hair[(i * max(len(hair), 1)) // n_rows % len(hair)] if hair else None
+    picked = []
+    plain_rows = n_rows // 2 if vocab.other_tags else n_rows
+    for i in range(min(plain_rows, max(len(hair), 1))):
+        wanted_hair = hair[(i * max(len(hair), 1)) // plain_rows % len(hair)] if hair else None
         options = [c for c in combos if c and c[0] == wanted_hair] or combos
-        rows.append(options[(i * 3) % len(options)])
+        picked.append(options[(i * 3) % len(options)])
+    rows = [(dict(zip(vocab.groups, combo)), ()) for combo in picked]
+    if vocab.other_tags:
+        rows += [(values, (vocab.other_tags[i % len(vocab.other_tags)],)) for i, (values, _) in enumerate(list(rows))]
     rng = np.random.default_rng(config.seed + 12345)
     z = rng.uniform(-1, 1, (n_cols, config.nz)).astype(np.float32)
     eps = rng.standard_normal((n_cols, config.embed_dim)).astype(np.float32)
@@ -65,7 +71,7 @@ class SampleGrids(TrainerCallback):
         self.tag_rows, self.z, self.eps = fixed_sample_plan(trainer.vocab, trainer.config)
         folder = trainer.run_dir / "samples"
         folder.mkdir(exist_ok=True)
-        self.labels = [trainer.vocab.text(dict(zip(trainer.vocab.groups, row))) for row in self.tag_rows]
+        self.labels = [trainer.vocab.text(values, extras) for values, extras in self.tag_rows]
         (folder / "fixed_tags.txt").write_text("".join(label + "\n" for label in self.labels))
         if any(folder.glob("epoch_*.png")):  # a resumed run (perhaps begun before the animation existed)
             write_timeline(folder)
@@ -73,9 +79,8 @@ class SampleGrids(TrainerCallback):
     def _grid(self, trainer: Trainer) -> np.ndarray:
         generator = trainer.sampling_generator()  # G's moving average when it is on
         rows = []
-        for combo in self.tag_rows:
-            cond = np.repeat(trainer.vocab.condition_from_values(dict(zip(trainer.vocab.groups, combo)))[None],
-                             len(self.z), 0)
+        for values, extras in self.tag_rows:
+            cond = np.repeat(trainer.vocab.condition_from_values(values, extras)[None], len(self.z), 0)
             inputs = [self.z, cond, self.eps] if trainer.config.cond_augment else [self.z, cond]
             rows.append(to_uint8(generator(inputs, training=False).numpy()))
         return grid(np.concatenate(rows), len(self.z), self.labels)
