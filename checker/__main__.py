@@ -24,6 +24,7 @@ from common import jsonio
 from common.cli import ArgumentParser, DefaultsHelpFormatter, ExamplesHelpFormatter, UserError, exit_on_user_error
 from common.quiet import quiet_libraries
 from preprocess.cache import build_or_load
+from preprocess.spec import DataSpec
 from tags.vocab import Vocabulary
 
 
@@ -69,9 +70,10 @@ def main(argv=None) -> int:
 
 def _eval_command(args) -> int:
     checker = load_checker(args.checker)
-    data = build_or_load(args.images, args.tags_csv, tag_format=args.tag_format, size=checker.image_size,
-                         cache_dir=args.cache_dir, holdout=args.holdout, seed=args.seed,
-                         duplicates=args.duplicates or checker.meta.get("data", {}).get("duplicates", "ignore"))
+    duplicates = args.duplicates or checker.meta.get("data", {}).get("duplicates", "ignore")
+    spec = DataSpec(args.images, args.tags_csv, tag_format=args.tag_format, size=checker.image_size,
+                    holdout=args.holdout, seed=args.seed, duplicates=duplicates)
+    data = build_or_load(spec, cache_dir=args.cache_dir)
     acc = evaluate(checker, data, data.holdout_indices())
     print(jsonio.dumps({"heldout_accuracy": acc, "heldout_images": int(len(data.holdout_indices()))}))
     return 0
@@ -81,9 +83,9 @@ def _train_command(args) -> int:
     if args.epochs < 1 or args.batch_size < 1 or args.image_size < 8:
         raise UserError("--epochs and --batch-size must be >= 1, --image-size >= 8")
     vocab = Vocabulary.load(args.vocab) if args.vocab else None
-    data = build_or_load(args.images, args.tags_csv, tag_format=args.tag_format, size=args.image_size,
-                         cache_dir=args.cache_dir, holdout=args.holdout, seed=args.seed, vocab=vocab,
-                         duplicates=args.duplicates, progress=not args.no_progress)
+    spec = DataSpec(args.images, args.tags_csv, tag_format=args.tag_format, size=args.image_size,
+                    holdout=args.holdout, seed=args.seed, vocab=vocab, duplicates=args.duplicates)
+    data = build_or_load(spec, cache_dir=args.cache_dir, progress=not args.no_progress)
     model, meta = train_checker(data, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
                                 image_size=args.image_size, lr=args.lr, progress=not args.no_progress)
     meta["data"] = {"images": str(args.images), "tags_csv": str(args.tags_csv), "holdout": args.holdout,

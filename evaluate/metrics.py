@@ -47,6 +47,7 @@ from common.quiet import quiet_libraries
 from evaluate.baseline import face_rate, sheet_baseline
 from evaluate.tag_support import TAG_FACES, eval_columns, figures_from_row, support_lines, tag_support
 from preprocess.cache import build_or_load
+from preprocess.spec import DataSpec
 from sampling.generation import Request
 from sampling.options import check_options
 from sampling.runtime import load_generator
@@ -188,10 +189,9 @@ def _frechet(feats, real_feats, seed: int, groups: np.ndarray) -> dict:
 def data_for(generator, images, tags_csv, *, cache_dir=None, holdout=None):
     """The evaluation data in the generator's vocabulary, split as it was trained."""
     cfg = generator.config
-    return build_or_load(images, tags_csv, tag_format=cfg.tag_format, size=cfg.image_size,
-                         cache_dir=cache_dir or cfg.cache_dir or None,
-                         holdout=cfg.holdout if holdout is None else holdout, seed=cfg.seed,
-                         vocab=generator.vocab, duplicates=cfg.duplicates, progress=False)
+    spec = DataSpec.from_config(cfg, generator.vocab, images=images, tags_csv=tags_csv,
+                                holdout=cfg.holdout if holdout is None else holdout)
+    return build_or_load(spec, cache_dir=cache_dir or cfg.cache_dir or None, progress=False)
 
 
 # The quality targets train.py's evaluation line names (metric, target, higher is better): the default

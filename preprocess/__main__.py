@@ -8,7 +8,7 @@ if __name__ == "__main__":  # python -m preprocess (not a test importing main)
     quiet_ctrl_c_while_starting()  # a Ctrl-C during the imports below: one line, exit 130
 
 from common.cli import ArgumentParser, DefaultsHelpFormatter, exit_on_user_error  # noqa: E402
-from preprocess.cache import DUPLICATE_MODES  # noqa: E402
+from preprocess.spec import DUPLICATE_MODES  # noqa: E402
 
 
 @exit_on_user_error
@@ -35,12 +35,12 @@ def main(argv=None) -> int:
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
     from preprocess.cache import build_or_load, duplicate_summary
+    from preprocess.spec import DataSpec
 
-    data = build_or_load(args.images, args.tags_csv, tag_format=args.tag_format, size=args.size,
-                         cache_dir=args.cache, holdout=args.holdout, strict=args.strict,
-                         condition_mode=args.condition_mode, top_k=args.top_k, seed=args.seed,
-                         progress=not args.no_progress, keep_grayscale=args.keep_grayscale,
-                         duplicates=args.duplicates, log=print)
+    spec = DataSpec(args.images, args.tags_csv, tag_format=args.tag_format, size=args.size, holdout=args.holdout,
+                    strict=args.strict, condition_mode=args.condition_mode, top_k=args.top_k, seed=args.seed,
+                    keep_grayscale=args.keep_grayscale, duplicates=args.duplicates)
+    data = build_or_load(spec, cache_dir=args.cache, progress=not args.no_progress, log=print)
     if data.loaded_from_cache:
         total = sum(data.skipped.values())
         print(f"kept {len(data)}, skipped {total}; report: {data.report_path}")

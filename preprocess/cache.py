@@ -1,16 +1,14 @@
-"""Build (or reuse) the cached dataset: uint8 images, condition vectors,
+"""Build (or reuse) the cached dataset of a DataSpec: uint8 images, condition vectors,
 labels, ids, the held-out split, in one uncompressed .npz (no pickle).
 
-The cache key hashes the CSV's bytes, the image folder listing (names, sizes,
-mtimes) and every preprocessing setting, so the second run loads in seconds
-and any change rebuilds. Every row that is left out is written with its
-reason to a report CSV beside the cache.
+The cache folder is the spec's key (preprocess.spec: the inputs' digest and every setting that decides
+the data), so the second run loads in seconds and any change rebuilds. Every row that is left out is
+written with its reason to a report CSV beside the cache.
 """
 from __future__ import annotations
 
 import csv
 import dataclasses
-import hashlib
 import json
 import os
 import sys
@@ -25,25 +23,14 @@ from common import jsonio
 from common.files import atomic_path, atomic_write
 from preprocess.duplicates import near_duplicate_groups
 from preprocess.images import load_image
+from preprocess.spec import DUPLICATE_MODES, DataSpec, PreprocessError  # noqa: F401  (the module's errors)
 from preprocess.split import stratified_holdout
 from tags import TagError
 from tags.canonical import GROUP_WORDS, TagSet
-from tags.vocab import MIN_TAG_IMAGES, Vocabulary, describe_left_out, left_out_tags
+from tags.vocab import Vocabulary, describe_left_out, left_out_tags
 
-CACHE_VERSION = 3  # 2: images decoded through Pillow (CMYK, palettes with transparency, EXIF orientation);
-# 3: near-duplicate groups (the `groups` array, duplicates.csv, a split that keeps each group on one side),
-# each image's canonical tag text (`tags`, recorded in a run's data.csv)
-DUPLICATE_MODES = {
-    "group": "each group of near-duplicates (the same picture, mirrored or re-encoded) stays on one side of "
-             "the held-out split",
-    "drop": "one image of each group is kept, its twins are left out",
-    "ignore": "no search for near-duplicates; the split is random by id (runs before this setting)",
-}
 PROJECT = "tagface"
-
-
-class PreprocessError(TagError):
-    """Preprocessing cannot go on (e.g. --strict and a row was skipped, no images left)."""
+WORKERS = min(2, os.cpu_count() or 1)  # image-loading processes (a pool only past one chunk of 512 images)
 
 
 def default_cache_dir() -> Path:
@@ -77,34 +64,6 @@ class CachedData:
 
     def __len__(self) -> int:
         return len(self.images)
-
-
-def _listing_digest(images: Path) -> str:
-    h = hashlib.sha256()
-    try:
-        entries = sorted(os.scandir(images), key=lambda e: e.name)
-    except OSError as exc:
-        raise PreprocessError(f"cannot read the image folder {images}: {exc.strerror or exc}") from None
-    for entry in entries:
-        try:
-            st = entry.stat()
-        except OSError:
-            continue
-        h.update(f"{entry.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-    return h.hexdigest()
-
-
-def data_digest(images: Path, tags_csv: Path) -> str:
-    """Fingerprint of the inputs: the CSV's bytes and the image folder listing."""
-    h = hashlib.sha256()
-    h.update(tags_csv.read_bytes())
-    h.update(_listing_digest(images).encode())
-    return h.hexdigest()
-
-
-def cache_key(digest: str, settings: dict) -> str:
-    """Cache folder name for a data_digest and the build settings."""
-    return hashlib.sha256((digest + json.dumps(settings, sort_keys=True)).encode()).hexdigest()[:20]
 
 
 def _load_chunk(args):
@@ -152,41 +111,19 @@ def _summary(kept: int, skipped: dict, report: Path) -> str:
 
 def _reason_kind(reason: str) -> str:
     """Group reasons for the summary ('unknown tag blue hair' -> 'unknown tag')."""
-    for prefix in ("unknown tag", "unusable id", "unusable image path", "duplicate id", "malformed tag", "unreadable image", "wrong column count",
-                   "ambiguous", "missing", "two "):
+    for prefix in ("unknown tag", "unusable id", "unusable image path", "duplicate id", "malformed tag",
+                   "unreadable image", "wrong column count", "ambiguous", "missing", "two "):
         if reason.startswith(prefix):
             return reason if prefix in ("ambiguous", "two ", "missing") else prefix
     return reason
 
 
-def build_or_load(images, tags_csv, *, tag_format: str = "auto", size: int = 64, cache_dir=None,
-                  holdout: float = 0.1, strict: bool = False, vocab: Vocabulary | None = None,
-                  condition_mode: str = "onehot", top_k: int = 10, seed: int = 0, progress: bool = True,
-                  keep_grayscale: bool = False, workers: int | None = None, duplicates: str = "group",
-                  log=None) -> CachedData:
-    """The cached dataset for (images, tags_csv, settings), built if needed.
-    `duplicates` is one of DUPLICATE_MODES."""
+def build_or_load(spec: DataSpec, *, cache_dir=None, progress: bool = True, log=None) -> CachedData:
+    """The cached dataset of `spec`, built if needed, in `cache_dir` (default_cache_dir() if None).
+    `log` takes the lines it says (default: stderr)."""
     log = log or (lambda msg: print(msg, file=sys.stderr))
-    images, tags_csv = Path(images), Path(tags_csv)
-    if not images.is_dir():
-        raise PreprocessError(f"image folder {images} does not exist (--images)")
-    if not tags_csv.is_file():
-        raise PreprocessError(f"tag CSV {tags_csv} does not exist (--tags-csv)")
-    if not 0.0 <= holdout < 1.0:
-        raise PreprocessError(f"--holdout must be in [0, 1), not {holdout}")
-    if not 8 <= size <= 1024:
-        raise PreprocessError(f"--size must be between 8 and 1024, not {size}")
-    if not 0 <= seed <= 2**32 - 1 or not 0 <= top_k <= 1000:
-        raise PreprocessError(f"--seed must be between 0 and {2**32 - 1} and --top-k between 0 and 1000, "
-                              f"not {str(seed)[:20]} and {str(top_k)[:20]}")
-    if duplicates not in DUPLICATE_MODES:
-        raise PreprocessError(f"--duplicates must be {', '.join(DUPLICATE_MODES)}, not {str(duplicates)[:20]!r}")
-    settings = {"version": CACHE_VERSION, "format": tag_format, "size": size, "holdout": holdout,
-                "mode": condition_mode, "top_k": top_k, "seed": seed, "keep_gray": keep_grayscale,
-                "strict": strict, "duplicates": duplicates, "vocab": vocab.to_dict() if vocab else None,
-                "min_tag_images": MIN_TAG_IMAGES}
-    folder, settings = _cache_folder(Path(cache_dir) if cache_dir else default_cache_dir(),
-                                     data_digest(images, tags_csv), settings, vocab)
+    images, tags_csv, vocab = spec.images, spec.tags_csv, spec.vocab
+    folder, spec = _cache_folder(Path(cache_dir) if cache_dir else default_cache_dir(), spec)
     npz, report = folder / "data.npz", folder / "skipped.csv"
     if npz.exists() and (folder / "vocab.json").exists():
         try:
@@ -198,20 +135,19 @@ def build_or_load(images, tags_csv, *, tag_format: str = "auto", size: int = 64,
             log(f"dataset cache {npz} is unreadable ({type(exc).__name__}); rebuilding")
 
     t0 = time.perf_counter()
-    rows, skips, csv_format = _read_rows_and_images(tags_csv, images, tag_format, size, strict, keep_grayscale,
-                                                    progress, workers or min(2, os.cpu_count() or 1))
+    rows, skips, csv_format = _read_rows_and_images(spec, progress)
     if rows and vocab is None:
         try:
-            vocab = _derive_vocabulary([t for _, _, t in rows], condition_mode, top_k, seed)
+            vocab = _derive_vocabulary([t for _, _, t in rows], spec.condition_mode, spec.top_k, spec.seed)
         except TagError:  # rows with images but no colour tags: say so in the report too
             _ensure_folder(folder)
             _write_report(report, skips + [(r.row, r.path, "no hair or eye colour tag") for r, _, _ in rows])
             raise
-        left_out = describe_left_out(left_out_tags([t for _, _, t in rows], vocab), top_k)
+        left_out = describe_left_out(left_out_tags([t for _, _, t in rows], vocab), spec.top_k)
         if left_out:
             log(left_out)
     if rows:
-        rows = _in_vocabulary(rows, vocab, skips, strict, tags_csv)
+        rows = _in_vocabulary(rows, vocab, skips, spec.strict, tags_csv)
     if not rows:  # blame what the rows really lack (images, ids, tags), with the counts
         _ensure_folder(folder)
         _write_report(report, skips)
@@ -219,45 +155,48 @@ def build_or_load(images, tags_csv, *, tag_format: str = "auto", size: int = 64,
                            sorted(_reason_counts(skips).items(), key=lambda kv: -kv[1])[:4])
         raise PreprocessError(f"no usable images in {tags_csv}: all {len(skips)} rows skipped ({counts}); "
                               f"see {report}")
-    rows, groups, twins = _grouped(rows, duplicates)
-    arrays = _arrays(rows, vocab, holdout, seed, groups if duplicates == "group" else None)
+    rows, groups, twins = _grouped(rows, spec.duplicates)
+    arrays = _arrays(rows, vocab, spec.holdout, spec.seed, groups if spec.duplicates == "group" else None)
     counts = _reason_counts(skips)
-    found = _duplicate_counts(duplicates, twins)
+    found = _duplicate_counts(spec.duplicates, twins)
     _save(folder, arrays, vocab, skips, twins, {
-        "images": str(images), "tags_csv": str(tags_csv), "format": csv_format, "settings": settings,
+        "images": str(images), "tags_csv": str(tags_csv), "format": csv_format, "settings": spec.settings(),
         "kept": len(rows), "skipped": counts, "duplicates": found, "build_seconds": time.perf_counter() - t0})
     log(_summary(len(rows), counts, report))
     log(duplicate_summary(found, folder / "duplicates.csv"))
-    log(f"dataset cache: {npz} ({npz.stat().st_size / 1e6:.0f} MB, built in {time.perf_counter() - t0:.1f} s)")
-    return CachedData(**arrays, vocab=vocab, cache_path=npz, report_path=report, skipped=counts, duplicates=found)
+    log(f"dataset cache: {npz} ({npz.stat().st_size / 1e6:.0f} MB, "
+        f"built in {time.perf_counter() - t0:.1f} s)")
+    return CachedData(**arrays, vocab=vocab, cache_path=npz, report_path=report, skipped=counts,
+                      duplicates=found)
 
 
-def _cache_folder(cache_root: Path, digest: str, settings: dict, vocab: Vocabulary | None):
-    """(cache folder, the settings it is keyed by). A resumed run passes its saved
-    vocabulary: when that is the one the data gives anyway, the cache built
-    without it is the same data and is reused."""
-    if vocab is not None:
-        derived = cache_root / cache_key(digest, settings | {"vocab": None})
+def _cache_folder(cache_root: Path, spec: DataSpec) -> tuple[Path, DataSpec]:
+    """(cache folder, the spec it is keyed by). A resumed run passes its saved vocabulary: when
+    that is the one the data gives anyway, the cache built without it is the same data and is reused."""
+    digest = spec.digest()
+    if spec.vocab is not None:
+        derived = dataclasses.replace(spec, vocab=None)
         try:
-            same = Vocabulary.load(derived / "vocab.json").to_dict() == vocab.to_dict()
+            derived_vocab = Vocabulary.load(cache_root / derived.key(digest) / "vocab.json")
+            same = derived_vocab.to_dict() == spec.vocab.to_dict()
         except (OSError, ValueError, TagError):
             same = False
         if same:
-            settings = settings | {"vocab": None}
-    return cache_root / cache_key(digest, settings), settings
+            spec = derived
+    return cache_root / spec.key(digest), spec
 
 
-def _read_rows_and_images(tags_csv: Path, images: Path, tag_format: str, size: int, strict: bool,
-                          keep_grayscale: bool, progress: bool, workers: int):
+def _read_rows_and_images(spec: DataSpec, progress: bool):
     """([(TagRow, uint8 image, TagSet)] of the readable rows, skips [(row, path, reason)], CSV format)."""
     from tags.readers import read_tag_csv
 
-    result = read_tag_csv(tags_csv, images, tag_format)
+    tags_csv, strict = spec.tags_csv, spec.strict
+    result = read_tag_csv(tags_csv, spec.images, spec.tag_format)
     skips = [(s.row, s.path, s.reason) for s in result.skipped]
     if strict and skips:
         row, path, reason = min(skips)
         raise PreprocessError(f"--strict: line {row} of {tags_csv} ({path or 'no path'}): {reason}")
-    loaded = _load_all([r.path for r in result.rows], size, keep_grayscale, progress, workers)
+    loaded = _load_all([r.path for r in result.rows], spec.size, spec.keep_grayscale, progress, WORKERS)
     rows = []
     for r, (img, reason) in zip(result.rows, loaded):
         if img is None:

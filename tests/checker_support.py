@@ -15,6 +15,7 @@ def synthetic_checker(tmp_path_factory, robust: bool = False) -> tuple[Path, obj
     from checker.checker import save_checker
     from checker.training import train_checker
     from preprocess.cache import build_or_load
+    from preprocess.spec import DataSpec
     from preprocess.synthetic import write_synthetic_set
     from sampling.export import CHECKER_JSON
 
@@ -22,8 +23,8 @@ def synthetic_checker(tmp_path_factory, robust: bool = False) -> tuple[Path, obj
         faces = root / "faces"
         if not (faces / "tags_2018.csv").exists():
             write_synthetic_set(faces, 4, size=SIZE, seed=11, formats=("2018",))
-        data = build_or_load(faces / "images", faces / "tags_2018.csv", size=SIZE, cache_dir=root / "cache",
-                             holdout=0.25, progress=False)
+        data = build_or_load(DataSpec(faces / "images", faces / "tags_2018.csv", size=SIZE, holdout=0.25),
+                             cache_dir=root / "cache", progress=False)
         out = root / ("checker-robust" if robust else "checker")
         if not (out / CHECKER_JSON).exists():
             model, meta = train_checker(data, epochs=20, batch_size=32, seed=0, image_size=SIZE, progress=False,

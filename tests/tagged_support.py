@@ -30,10 +30,11 @@ def marked_faces(root: Path) -> Path:
 def marked_data(root: Path):
     """The marked faces as a cached dataset, a quarter held out."""
     from preprocess.cache import build_or_load
+    from preprocess.spec import DataSpec
 
     faces = marked_faces(root)
-    return build_or_load(faces / "images", faces / "tags_2017.csv", size=SIZE, cache_dir=root / "cache",
-                         holdout=0.25, progress=False, workers=1, log=lambda _: None)
+    return build_or_load(DataSpec(faces / "images", faces / "tags_2017.csv", size=SIZE, holdout=0.25),
+                         cache_dir=root / "cache", progress=False, log=lambda _: None)
 
 
 def tagged_model(tmp_path_factory) -> Path:

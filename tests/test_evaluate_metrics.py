@@ -42,11 +42,12 @@ class DrawingGenerator:
 def checker_and_data(tmp_path_factory):
     from checker.checker import load_checker
     from preprocess.cache import build_or_load
+    from preprocess.spec import DataSpec
 
     folder, data = synthetic_checker(tmp_path_factory)
     # the same faces split in half, so most combinations have >= 2 held-out images for the real reference
     faces = folder.parent / "faces"
-    halves = build_or_load(faces / "images", faces / "tags_2018.csv", size=64, holdout=0.5, seed=3,
+    halves = build_or_load(DataSpec(faces / "images", faces / "tags_2018.csv", size=64, holdout=0.5, seed=3),
                            cache_dir=folder.parent / "cache", progress=False)
     return load_checker(folder), halves
 

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from preprocess.cache import PreprocessError, build_or_load
+from preprocess.spec import DataSpec
 from preprocess.synthetic import draw_face, hair_region, write_synthetic_set, COLOURS
 from tags.canonical import TagSet
 from tags.readers import detect_format, read_tag_csv, read_tag_text
@@ -97,7 +98,8 @@ def test_bad_images_are_skipped_and_reported(few_faces, tmp_path):
     rgba = np.dstack([draw_face("green", "blue", 40), np.full((40, 40), 255, np.uint8)])
     iio.imwrite(images / "3.png", rgba)  # png + alpha + other size: loaded and resized
     (images / "3.jpg").unlink()
-    data = build_or_load(images, few_faces / "tags_2018.csv", size=32, cache_dir=tmp_path / "c", progress=False)
+    data = build_or_load(DataSpec(images, few_faces / "tags_2018.csv", size=32),
+                         cache_dir=tmp_path / "c", progress=False)
     assert len(data) == 3
     assert data.images.shape == (3, 32, 32, 3) and data.images.dtype == np.uint8
     reasons = {int(r["row"]): r["reason"] for r in _report(data)}
@@ -106,8 +108,8 @@ def test_bad_images_are_skipped_and_reported(few_faces, tmp_path):
     assert data.skipped == {"unreadable image": 1, "grayscale": 1, "missing file": 1}
     assert data.ids.dtype.kind == "U" and data.paths.dtype.kind == "U"
     with pytest.raises(PreprocessError, match="line 1 of"):
-        build_or_load(images, few_faces / "tags_2018.csv", size=32, cache_dir=tmp_path / "c2", strict=True,
-                      progress=False)
+        build_or_load(DataSpec(images, few_faces / "tags_2018.csv", size=32, strict=True),
+                      cache_dir=tmp_path / "c2", progress=False)
 
 
 def test_gif_bmp_and_palette_images_load(tmp_path):
@@ -133,8 +135,8 @@ def test_unknown_tags_for_a_given_vocabulary_are_skipped(few_faces, tmp_path):
 
     vocab = Vocabulary.build([TagSet.make({"hair": "blue", "eyes": "red"}),
                               TagSet.make({"hair": "red", "eyes": "blue"})])
-    data = build_or_load(few_faces / "images", few_faces / "tags_2018.csv", size=32, cache_dir=tmp_path / "c",
-                         vocab=vocab, progress=False)
+    data = build_or_load(DataSpec(few_faces / "images", few_faces / "tags_2018.csv", size=32, vocab=vocab),
+                         cache_dir=tmp_path / "c", progress=False)
     assert len(data) == 4  # green hair rows are unknown to this vocabulary
     assert sum(r["reason"] == "unknown tag green hair" for r in _report(data)) == 2
     assert data.conditions.shape[1] == vocab.dim
@@ -147,22 +149,26 @@ def _tagsets(data):
 
 def test_cache_reuse_and_rebuild_on_change(few_faces, tmp_path):
     cache = tmp_path / "cache"
-    a = build_or_load(few_faces / "images", few_faces / "tags_2018.csv", size=32, cache_dir=cache, progress=False)
-    b = build_or_load(few_faces / "images", few_faces / "tags_2018.csv", size=32, cache_dir=cache, progress=False)
+    a = build_or_load(DataSpec(few_faces / "images", few_faces / "tags_2018.csv", size=32),
+                      cache_dir=cache, progress=False)
+    b = build_or_load(DataSpec(few_faces / "images", few_faces / "tags_2018.csv", size=32),
+                      cache_dir=cache, progress=False)
     assert not a.loaded_from_cache and b.loaded_from_cache
     np.testing.assert_array_equal(a.images, b.images)
     # a resumed run passes its saved vocabulary: the same one reuses the cache, another one does not
-    same = build_or_load(few_faces / "images", few_faces / "tags_2018.csv", size=32, cache_dir=cache, progress=False,
-                         vocab=Vocabulary.load(a.cache_path.parent / "vocab.json"))
+    same = build_or_load(DataSpec(few_faces / "images", few_faces / "tags_2018.csv", size=32,
+                                  vocab=Vocabulary.load(a.cache_path.parent / "vocab.json")),
+                         cache_dir=cache, progress=False)
     assert same.loaded_from_cache and same.cache_path == a.cache_path
     narrower = Vocabulary.build([t for t in _tagsets(a) if t.get("hair") != "green"])
-    other = build_or_load(few_faces / "images", few_faces / "tags_2018.csv", size=32, cache_dir=cache, progress=False,
-                          vocab=narrower)
+    other = build_or_load(DataSpec(few_faces / "images", few_faces / "tags_2018.csv", size=32,
+                                   vocab=narrower),
+                          cache_dir=cache, progress=False)
     assert not other.loaded_from_cache and other.cache_path != a.cache_path
     assert "green" not in other.vocab.groups["hair"] and len(other) < len(a)
     csv_path = few_faces / "tags_2018.csv"
     csv_path.write_text(csv_path.read_text().replace("0,blue hair red eyes", "0,red hair red eyes"))
-    c = build_or_load(few_faces / "images", csv_path, size=32, cache_dir=cache, progress=False)
+    c = build_or_load(DataSpec(few_faces / "images", csv_path, size=32), cache_dir=cache, progress=False)
     assert not c.loaded_from_cache and c.cache_path != a.cache_path
     assert c.vocab.groups["hair"] == a.vocab.groups["hair"]
     assert c.labels[0, 0] == c.vocab.groups["hair"].index("red")
@@ -171,10 +177,10 @@ def test_cache_reuse_and_rebuild_on_change(few_faces, tmp_path):
 def test_stratified_holdout_is_fixed_and_covers_each_combination(tmp_path):
     faces = write_synthetic_set(tmp_path / "f", 10, size=32, hair=["blue", "red"], eyes=["red", "green"],
                                 formats=("2018",))
-    d1 = build_or_load(faces / "images", faces / "tags_2018.csv", size=32, cache_dir=tmp_path / "c1",
-                       holdout=0.2, progress=False)
-    d2 = build_or_load(faces / "images", faces / "tags_2018.csv", size=32, cache_dir=tmp_path / "c2",
-                       holdout=0.2, progress=False)
+    d1 = build_or_load(DataSpec(faces / "images", faces / "tags_2018.csv", size=32, holdout=0.2),
+                       cache_dir=tmp_path / "c1", progress=False)
+    d2 = build_or_load(DataSpec(faces / "images", faces / "tags_2018.csv", size=32, holdout=0.2),
+                       cache_dir=tmp_path / "c2", progress=False)
     np.testing.assert_array_equal(d1.holdout, d2.holdout)
     assert d1.holdout.sum() == 8
     for combo in np.unique(d1.combo):
@@ -189,8 +195,8 @@ def test_dataset_order_is_reproducible_and_skips_ahead(tmp_path):
 
     faces = write_synthetic_set(tmp_path / "f", 2, size=32, hair=["blue", "red"], eyes=["red", "green"],
                                 formats=("2018",))
-    data = build_or_load(faces / "images", faces / "tags_2018.csv", size=32, cache_dir=tmp_path / "c",
-                         holdout=0.0, progress=False)
+    data = build_or_load(DataSpec(faces / "images", faces / "tags_2018.csv", size=32, holdout=0.0),
+                         cache_dir=tmp_path / "c", progress=False)
     rows = data.train_indices()
     full = [b[2].numpy() for b in make_dataset(data, rows, 2, seed=1, epoch=3)]
     resumed = [b[2].numpy() for b in make_dataset(data, rows, 2, seed=1, epoch=3, skip_batches=1)]
@@ -256,8 +262,8 @@ def _twin_set(tmp_path):
 
 def test_split_keeps_each_near_duplicate_group_on_one_side(tmp_path):
     faces, twins = _twin_set(tmp_path)
-    data = build_or_load(faces / "images", faces / "tags_2018.csv", size=64, cache_dir=tmp_path / "c",
-                         holdout=0.3, progress=False)
+    data = build_or_load(DataSpec(faces / "images", faces / "tags_2018.csv", size=64, holdout=0.3),
+                         cache_dir=tmp_path / "c", progress=False)
     index = {i: n for n, i in enumerate(data.ids.tolist())}
     for twin in twins:
         assert data.groups[index[twin]] == data.groups[index[twin[:-1]]]
@@ -271,8 +277,9 @@ def test_split_keeps_each_near_duplicate_group_on_one_side(tmp_path):
     # "ignore" (the setting of runs written before it) keeps the old split by id, twins and all
     from preprocess.split import stratified_holdout
 
-    old = build_or_load(faces / "images", faces / "tags_2018.csv", size=64, cache_dir=tmp_path / "c",
-                        holdout=0.3, duplicates="ignore", progress=False)
+    old = build_or_load(DataSpec(faces / "images", faces / "tags_2018.csv", size=64, holdout=0.3,
+                                 duplicates="ignore"),
+                        cache_dir=tmp_path / "c", progress=False)
     np.testing.assert_array_equal(old.holdout, stratified_holdout(old.labels[:, 0] * 10 + old.labels[:, 1], 0.3, 0))
     straddle = [t for t in twins if old.holdout[index[t]] != old.holdout[index[t[:-1]]]]
     assert straddle  # what the grouping prevents
@@ -280,15 +287,16 @@ def test_split_keeps_each_near_duplicate_group_on_one_side(tmp_path):
 
 def test_duplicates_drop_keeps_one_image_per_group(tmp_path):
     faces, twins = _twin_set(tmp_path)
-    data = build_or_load(faces / "images", faces / "tags_2018.csv", size=64, cache_dir=tmp_path / "c",
-                         holdout=0.2, duplicates="drop", progress=False)
+    data = build_or_load(DataSpec(faces / "images", faces / "tags_2018.csv", size=64, holdout=0.2,
+                                  duplicates="drop"),
+                         cache_dir=tmp_path / "c", progress=False)
     assert len(data) == 40 and not set(twins) & set(data.ids.tolist())
     with open(data.cache_path.parent / "duplicates.csv", newline="") as fh:
         dropped = {r["id"] for r in csv.DictReader(fh) if r["split"] == "dropped"}
     assert dropped == set(twins)
     with pytest.raises(PreprocessError, match="--duplicates must be"):
-        build_or_load(faces / "images", faces / "tags_2018.csv", size=64, cache_dir=tmp_path / "c",
-                      duplicates="merge", progress=False)
+        build_or_load(DataSpec(faces / "images", faces / "tags_2018.csv", size=64, duplicates="merge"),
+                      cache_dir=tmp_path / "c", progress=False)
 
 
 def test_a_config_written_before_the_duplicates_setting_keeps_the_split_by_id():
@@ -312,8 +320,8 @@ def test_duplicate_ids_are_kept_once_and_never_straddle_the_split(tmp_path):
     lines = (faces / "tags_2018.csv").read_text().splitlines()
     doubled = lines + lines + [lines[0].split(",")[0] + ",red hair red eyes"]  # same id, other tags
     (faces / "dup.csv").write_text("\n".join(doubled) + "\n")
-    data = build_or_load(faces / "images", faces / "dup.csv", size=32, cache_dir=tmp_path / "c", holdout=0.5,
-                         progress=False)
+    data = build_or_load(DataSpec(faces / "images", faces / "dup.csv", size=32, holdout=0.5),
+                         cache_dir=tmp_path / "c", progress=False)
     assert len(data) == len(lines) and len(set(data.ids.tolist())) == len(lines)
     held = set(data.ids[data.holdout].tolist())
     train = set(data.ids[~data.holdout].tolist())
@@ -338,8 +346,8 @@ def test_file_name_ids_are_accepted_in_2018_csvs(tmp_path):
         rows.append(f"{new_id},{tags}")
     rows.append("../secret,blue hair red eyes")
     (faces / "named.csv").write_text("\n".join(rows) + "\n")
-    data = build_or_load(faces / "images", faces / "named.csv", size=32, cache_dir=tmp_path / "c",
-                         progress=False)
+    data = build_or_load(DataSpec(faces / "images", faces / "named.csv", size=32),
+                         cache_dir=tmp_path / "c", progress=False)
     assert sorted(data.ids.tolist()) == sorted(r.split(",")[0] for r in rows[:-1])
     assert data.skipped == {"unusable id": 1}
 
@@ -352,7 +360,8 @@ def test_a_csv_whose_rows_are_all_bad_names_the_reasons_and_writes_skipped_csv(t
     (tmp_path / "images").mkdir()
     (tmp_path / "t.csv").write_text("1,blue hair red eyes\n2,red hair blue eyes\n../x,red hair blue eyes\n")
     with pytest.raises(PreprocessError, match=r"all 3 rows skipped \(missing file 2, unusable id 1\)") as exc:
-        build_or_load(tmp_path / "images", tmp_path / "t.csv", size=32, cache_dir=tmp_path / "c", progress=False)
+        build_or_load(DataSpec(tmp_path / "images", tmp_path / "t.csv", size=32),
+                      cache_dir=tmp_path / "c", progress=False)
     report = next((tmp_path / "c").rglob("skipped.csv"))
     assert str(report) in str(exc.value)
     with open(report, newline="") as fh:
@@ -371,7 +380,8 @@ def test_an_unknown_colour_is_reported_as_unknown_not_missing(tmp_path):
     first_id = lines[0].split(",")[0]
     lines[0] = f"{first_id},chartreuse hair red eyes"
     (faces / "c.csv").write_text("\n".join(lines) + "\n")
-    data = build_or_load(faces / "images", faces / "c.csv", size=32, cache_dir=tmp_path / "c", progress=False)
+    data = build_or_load(DataSpec(faces / "images", faces / "c.csv", size=32),
+                         cache_dir=tmp_path / "c", progress=False)
     with open(data.report_path, newline="") as fh:
         reasons = [r["reason"] for r in csv.DictReader(fh)]
     assert reasons == ["unknown tag chartreuse hair (not a known hair colour)"]

@@ -36,6 +36,7 @@ from model.run_folder import (CHECKPOINT_DIR, EXPORT_DIR, VOCAB_NAME, RunDirErro
                               repair_checkpoint_state)
 from preprocess.cache import build_or_load, with_vocabulary
 from preprocess.dataset import make_dataset
+from preprocess.spec import DataSpec
 from sampling.export import export_generator
 from tags.vocab import Vocabulary
 from training import ada, fine_tune
@@ -204,12 +205,8 @@ class Trainer:
         grown by the data's (said in one line); a new run saves its config.json and vocab.json."""
         cfg = self.config
         vocab = Vocabulary.load(self.run_dir / VOCAB_NAME) if self.resume else None
-        data = self._data or build_or_load(
-            cfg.images, cfg.tags_csv, tag_format=cfg.tag_format, size=cfg.image_size,
-            cache_dir=cfg.cache_dir or None, holdout=cfg.holdout, vocab=vocab,
-            condition_mode=cfg.condition_mode, top_k=cfg.top_k, seed=cfg.seed, progress=self.progress,
-            duplicates=cfg.duplicates,
-        )
+        data = self._data or build_or_load(DataSpec.from_config(cfg, vocab), cache_dir=cfg.cache_dir or None,
+                                           progress=self.progress)
         if self.init_from and not self.resume:
             growth = fine_tune.source_vocabulary(Path(self.init_from)).grown_by(data.vocab)
             data = with_vocabulary(data, growth.vocab)

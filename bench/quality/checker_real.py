@@ -28,8 +28,10 @@ def main():
     from checker.checker import MIN_ACCURACY, load_checker, save_checker
     from checker.training import evaluate, evaluate_degraded, train_checker
     from preprocess.cache import build_or_load
+    from preprocess.spec import DataSpec
 
-    data = build_or_load(args.images, args.tags_csv, size=64, holdout=0.1, seed=args.seed, progress=False)
+    data = build_or_load(DataSpec(args.images, args.tags_csv, size=64, holdout=0.1, seed=args.seed),
+                         progress=False)
     if args.checker:
         checker, held = load_checker(args.checker), data.holdout_indices()
         print(f"{args.checker} ({checker.backend}), {len(held)} held-out images")

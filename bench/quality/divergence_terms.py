@@ -35,6 +35,7 @@ def main():
     from model.config import TrainConfig
     from model.real_filter import keep_mask
     from preprocess.cache import build_or_load
+    from preprocess.spec import DataSpec
     from preprocess.dataset import make_dataset
     from training.trainer import with_noise
 
@@ -45,7 +46,7 @@ def main():
         settings[name] = value.lower() in ("1", "true", "on") if kind is bool else kind(value)
     cfg = dataclasses.replace(TrainConfig(images=args.images, tags_csv=args.tags_csv), **settings)  # checked
     precision.apply(cfg.precision)
-    data = build_or_load(cfg.images, cfg.tags_csv, size=cfg.image_size, progress=False)
+    data = build_or_load(DataSpec(cfg.images, cfg.tags_csv, size=cfg.image_size), progress=False)
     cfg = dataclasses.replace(cfg, cond_dim=data.vocab.dim)
     tf.keras.utils.set_random_seed(cfg.seed)
     model = CondBEGAN(cfg, data.vocab.dim, [len(v) for v in data.vocab.groups.values()], data.combo,

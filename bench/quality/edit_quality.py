@@ -139,12 +139,12 @@ def main(argv=None) -> int:
     from editing.recolour import Recolourer
     from model.config import TrainConfig
     from preprocess.cache import build_or_load
+    from preprocess.spec import DataSpec
     from sampling.runtime import load_generator
 
     config = TrainConfig.load(args.model)
-    data = build_or_load(args.images, args.tags_csv, tag_format=config.tag_format, size=config.image_size,
-                         holdout=config.holdout, condition_mode=config.condition_mode, top_k=config.top_k,
-                         seed=config.seed, duplicates=config.duplicates, progress=False)  # the model's own split
+    spec = DataSpec.from_config(config, images=args.images, tags_csv=args.tags_csv)  # the model's own split
+    data = build_or_load(spec, progress=False)
     unseen = unseen_heldout(data)
     print(f"{len(data.holdout_indices())} held out, {len(unseen)} without a near-duplicate in training")
     if len(unseen) < args.n:

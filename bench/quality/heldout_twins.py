@@ -27,9 +27,10 @@ def main():
     from checker.training import evaluate
     from evaluate.metrics import frechet_distance, group_halves
     from preprocess.cache import build_or_load
+    from preprocess.spec import DataSpec
     from preprocess.duplicates import near_duplicate_groups
 
-    by_id = build_or_load(args.images, args.tags_csv, size=64, duplicates="ignore", progress=False)
+    by_id = build_or_load(DataSpec(args.images, args.tags_csv, size=64, duplicates="ignore"), progress=False)
     t0, c0 = time.perf_counter(), time.process_time()
     groups = near_duplicate_groups(by_id.images)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -44,7 +45,7 @@ def main():
         accuracy = evaluate(checker, by_id, rows)
         print(f"checker {args.checker}, {name}: " + ", ".join(f"{g} {a:.4f}" for g, a in accuracy.items())
               + f" ({len(rows)} images)")
-    by_group = build_or_load(args.images, args.tags_csv, size=64, duplicates="group", progress=False)
+    by_group = build_or_load(DataSpec(args.images, args.tags_csv, size=64, duplicates="group"), progress=False)
     for name, data, halves_by in (("split by id, random halves", by_id, None),
                                   ("split by group, halves by group", by_group, by_group.groups)):
         rows = data.holdout_indices()

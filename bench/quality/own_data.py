@@ -77,8 +77,9 @@ def pixel_tags(images: np.ndarray, reference: np.ndarray | None = None) -> list[
 
 def make(args) -> int:
     from preprocess.cache import build_or_load
+    from preprocess.spec import DataSpec
 
-    data = build_or_load(args.images, args.tags_csv, progress=True)
+    data = build_or_load(DataSpec(args.images, args.tags_csv), progress=True)
     rng = np.random.default_rng(args.seed)
     chosen, total = [], 0
     for group in rng.permutation(np.unique(data.groups)):

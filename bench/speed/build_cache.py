@@ -17,13 +17,15 @@ def main():
     p.add_argument("--image-size", "--size", dest="size", type=int, default=64, help="image size (default 64)")
     args = p.parse_args()
     from preprocess.cache import build_or_load
+    from preprocess.spec import DataSpec
 
+    spec = DataSpec(args.images, args.tags_csv, size=args.size)
     with tempfile.TemporaryDirectory() as cache:
         t0 = time.perf_counter()
-        data = build_or_load(args.images, args.tags_csv, size=args.size, cache_dir=cache, progress=False)
+        data = build_or_load(spec, cache_dir=cache, progress=False)
         build = time.perf_counter() - t0
         t0 = time.perf_counter()
-        again = build_or_load(args.images, args.tags_csv, size=args.size, cache_dir=cache, progress=False)
+        again = build_or_load(spec, cache_dir=cache, progress=False)
         reload = time.perf_counter() - t0
         assert again.loaded_from_cache and len(again) == len(data)
         print(f"build {build:.1f} s, reload {reload:.2f} s: {len(data)} images kept, "
