@@ -43,7 +43,7 @@ def test_seed_max_is_written_once_and_every_seed_range_is_it():
 
 
 def test_the_studio_types_its_parameters_from_the_table():
-    from studio.server import PARAMS
+    from studio.params import PARAMS
 
     kinds = {"int": "int", "decimal": "decimal", "flag": "flag", "texts": "text", "text": "text",
              "pair": "seed_or_tags"}
@@ -130,7 +130,7 @@ def test_drawing_leaves_the_shared_generator_as_it_was():
 
 @pytest.fixture(scope="module")
 def studio():
-    from studio.server import Studio
+    from studio.app import Studio
 
     return Studio(ROOT, DEFAULT)
 
@@ -155,7 +155,7 @@ def test_the_cli_and_the_studio_give_one_drawing_one_name_and_the_same_pixels(st
     from PIL import Image
 
     from generate import main
-    from studio.server import parse_params
+    from studio.params import parse_params
 
     body, filename = getattr(studio, endpoint)(parse_params(endpoint, query), False)
     monkeypatch.chdir(tmp_path)

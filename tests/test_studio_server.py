@@ -370,7 +370,6 @@ def test_idle_and_slow_connections_are_closed_and_free_their_threads(inproc, mon
     from studio import server as studio_server
 
     monkeypatch.setattr(studio_server, "REQUEST_TIMEOUT", 1.0)
-    monkeypatch.setattr(studio_server.Handler, "timeout", 1.0)
     baseline = threading.active_count()
     idle = [socket.create_connection(("127.0.0.1", inproc.port)) for _ in range(4)]
     slow = socket.create_connection(("127.0.0.1", inproc.port))
@@ -476,7 +475,7 @@ def test_bad_uploads_get_a_clear_json_error(server, face_png, query, body, heade
 
 
 def test_an_upload_over_the_limit_is_refused_unread(server):
-    from studio.server import MAX_UPLOAD
+    from studio.app import MAX_UPLOAD
 
     with socket.create_connection(("127.0.0.1", server.port), timeout=30) as conn:
         conn.sendall(f"POST /api/edit?tags=green+hair HTTP/1.1\r\nHost: 127.0.0.1\r\n"
@@ -485,7 +484,7 @@ def test_an_upload_over_the_limit_is_refused_unread(server):
         while chunk := conn.recv(65536):  # the server closes the connection after its answer
             chunks.append(chunk)
         answer = b"".join(chunks).decode()
-    assert answer.startswith("HTTP/1.0 413") and "at most 8 MiB" in answer
+    assert answer.startswith("HTTP/1.1 413") and "at most 8 MiB" in answer
     assert get_json(server, "/api/edit?tags=green+hair")[0] == 405  # the upload is a POST body
 
 
