@@ -1,6 +1,7 @@
-"""The training loop around `CondBEGAN.train_step`: data, run directory,
-checkpoints and resume, logs, learning-rate control, the per-epoch filter,
-signals and the NaN guard.
+"""The training loop around `CondBEGAN.train_step`: data, run directory, resume,
+learning-rate control, the per-epoch filter, signals and the NaN guard, and the
+hooks. Checkpoints are training.checkpoints' (RunCheckpoints), the logs of a
+sitting training.logbook's (Logbook).
 
 A custom loop (rather than `fit`) because the per-epoch filter needs the
 per-image losses of every step, and an exact mid-epoch resume needs the
@@ -14,11 +15,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
-import shutil
 import signal
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,25 +25,24 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from common.cli import number
 from model import precision
 from model.began import Batch, CondBEGAN
-from model.config import CONFIG_NAME, TrainConfig
-from model.run_folder import (CHECKPOINT_DIR, EXPORT_DIR, VOCAB_NAME, RunDirError, float32_generator,
-                              float32_reconstructor, prepare_run_dir, remove_checkpoint_leftovers,
-                              repair_checkpoint_state)
+from model.config import TrainConfig
+from model.run_folder import (EXPORT_DIR, VOCAB_NAME, RunDirError, float32_generator, float32_reconstructor,
+                              prepare_run_dir)
 from preprocess.cache import build_or_load, with_vocabulary
 from preprocess.dataset import make_dataset
 from preprocess.spec import DataSpec
 from sampling.export import export_generator
 from tags.vocab import Vocabulary
 from training import ada, fine_tune
+from training.checkpoints import RunCheckpoints
 from training.divergence import DivergenceGuard
+from training.logbook import Logbook
 from training.lr_control import PlateauState, plateau_update
 from training.plan import adaptive_augmentation, plan
 from training.run_data import DATA_RECORD, current_record, data_changes, read_record, write_record
-from training.run_logs import (FILTER_COLUMNS, METRIC_COLUMNS, STAGES_NAME, FilterLog, MetricsLog, record_stage,
-                               truncate_csv)
+from training.run_logs import record_stage
 
 PER_IMAGE_OUTPUTS = ("per_image_real", "kept", "index")
 EARLY_CHECKPOINT = 25  # step of the first checkpoint, before --checkpoint-every is due
@@ -91,20 +88,6 @@ class TrainerCallback:
 
     def on_train_end(self, trainer: "Trainer", step: int) -> None:
         """The run reached its total (not called when it stops early), before the export."""
-
-
-def last_cpu_seconds(metrics_csv: Path) -> float:
-    """The cpu_seconds of the last row of metrics.csv (0 when absent: runs logged before the column)."""
-    import csv
-
-    value = 0.0
-    with open(metrics_csv, newline="") as fh:
-        for row in csv.DictReader(fh):
-            try:
-                value = float(row.get("cpu_seconds") or value)
-            except ValueError:
-                pass
-    return value
 
 
 def make_strategy(name: str):
@@ -179,11 +162,12 @@ class Trainer:
         self._load_data()
         self._build_model()
         if self.resume:
-            self._restore_latest()
+            self.checkpoints.restore_latest()
             # --steps/--epochs and the other settings --resume may change are what the run is asked to
             # do now: stages.csv first, then config.json, so a stop in between loses no change.
             recorded = self._recorded or TrainConfig.load(self.run_dir)
-            record_stage(self.run_dir, self.model.state.value("step"), recorded.to_dict(), self.config.to_dict())
+            record_stage(self.run_dir, self.model.state.value("step"), recorded.to_dict(),
+                         self.config.to_dict())
             self.config.save(self.run_dir)
             print(f"resumed at {self.model.state.describe()}", file=sys.stderr)
         elif self.init_from:
@@ -238,8 +222,8 @@ class Trainer:
             if self.plan.advice():
                 self.say(self.plan.advice())
             if cfg.ada == "on":
-                self.say("adaptive augmentation on (--ada): D's inputs are mirrored, shifted and cut out with a "
-                         "probability that follows its over-fitting (augment_p in metrics.csv)")
+                self.say("adaptive augmentation on (--ada): D's inputs are mirrored, shifted and cut out "
+                         "with a probability that follows its over-fitting (augment_p in metrics.csv)")
 
     def _keep_recorded_data(self, data) -> None:
         """A resumed run goes on with the data and the split it recorded (RUN/data.csv):
@@ -271,37 +255,9 @@ class Trainer:
                                    data.combo, data.combo_conditions, data.labels,
                                    n_other=len(self.vocab.other_tags))
             self.model.build_optimizers()
-            self.ckpt = self.model.training_checkpoint()
-        if self.resume:
-            repair_checkpoint_state(self.run_dir / CHECKPOINT_DIR)
-            remove_checkpoint_leftovers(self.run_dir / CHECKPOINT_DIR)
-        self.manager = tf.train.CheckpointManager(
-            self.ckpt, str(self.run_dir / CHECKPOINT_DIR), max_to_keep=cfg.keep_checkpoints,
-            step_counter=self.model.state.step, checkpoint_name="ckpt")
-
-    def _restore_latest(self):
-        """Restore the newest readable checkpoint; a truncated or corrupt newest
-        one (a kill or a full disk during a save) falls back to the one before."""
-        candidates = list(reversed(self.manager.checkpoints))
-        if not candidates:
-            raise RunDirError(f"--resume: no checkpoint in {self.run_dir / CHECKPOINT_DIR}")
-        for i, path in enumerate(candidates):
-            try:
-                self.ckpt.restore(path).assert_existing_objects_matched()
-            except (ValueError, AssertionError) as exc:
-                if "shape" in str(exc).lower() or isinstance(exc, AssertionError):
-                    raise RunDirError(
-                        f"checkpoint {path} does not match {self.run_dir / CONFIG_NAME} (different "
-                        f"architecture or tag vocabulary): {str(exc).splitlines()[0][:200]}") from None
-                reason = type(exc).__name__
-            except Exception as exc:  # truncated / corrupt files raise various TF errors
-                reason = type(exc).__name__
-            else:
-                if i:
-                    print(f"warning: resumed from {path} (newer checkpoints were unreadable)", file=sys.stderr)
-                return path
-            print(f"warning: checkpoint {path} is unreadable ({reason}); trying an older one", file=sys.stderr)
-        raise RunDirError(f"no readable checkpoint in {self.run_dir / CHECKPOINT_DIR}")
+            checkpoint = self.model.training_checkpoint()
+        self.checkpoints = RunCheckpoints(checkpoint, self.model.state.step, self.run_dir,
+                                          cfg.keep_checkpoints, resume=self.resume)
 
     # ------------------------------------------------------------------- loop
     def train(self) -> TrainResult:
@@ -314,24 +270,22 @@ class Trainer:
     def _train_locked(self) -> TrainResult:
         model = self.model
         self._step = start_step = model.state.value("step")
-        self._open_logs()
+        self.logs = Logbook(self.run_dir, self._step, self.data.ids, self.data.paths, self.config.to_dict())
         for callback in self.callbacks:
             callback.on_train_begin(self)
         old_handlers = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         self._bar = tqdm(total=self.total_steps, initial=self._step, disable=not self.progress, unit="step",
                          dynamic_ncols=True, desc=self.run_dir.name)
-        self._window_start = None  # the clock starts after this sitting's first step (tracing, data skip)
-        self._window_images = 0
         self._guard = DivergenceGuard()
         try:
             while self._step < self.total_steps:
                 self._train_epoch()
             for callback in self.callbacks:
                 callback.on_train_end(self, self._step)
-            self._park_partial_filter_logs()
+            self.logs.park_partial_filter_logs()
         finally:
             self._bar.close()
-            self._metrics.close()
+            self.logs.close()
             for s, h in old_handlers.items():
                 signal.signal(s, h)
         export_dir = export_generator(self.sampling_generator(), self.config,
@@ -354,32 +308,6 @@ class Trainer:
         """A line for the user while training (on stderr, above the progress bar)."""
         tqdm.write(line, file=sys.stderr)
 
-    def _park_partial_filter_logs(self) -> None:
-        """A finished run keeps no *.partial.csv in filtered/: the unfinished epoch's filter rows
-        wait in checkpoints/ (with the rest of the resumable state) for a --resume --steps N."""
-        for partial in (self.run_dir / "filtered").glob("epoch_*.partial.csv"):
-            os.replace(partial, self.run_dir / CHECKPOINT_DIR / partial.name)
-
-    def _open_logs(self) -> None:
-        """metrics.csv, eval.csv, stages.csv, TensorBoard and the filter logs, cut back to the
-        checkpoint we resume from (no duplicated or torn rows; a run resumed from an
-        earlier checkpoint than its last evaluation does not log that step twice)."""
-        step, run_dir = self._step, self.run_dir
-        kept = truncate_csv(run_dir / "metrics.csv", METRIC_COLUMNS, lambda r: int(r["step"]) <= step)
-        for log in ("eval.csv", STAGES_NAME):  # stages recorded at this resume carry this very step
-            truncate_csv(run_dir / log, None, lambda r: int(r["step"]) <= step)
-        # CPU time over every sitting of the run: the last logged total up to the checkpoint we resume
-        # from (CPU spent after that checkpoint in a killed sitting is not counted), plus this process's.
-        self._cpu_before = last_cpu_seconds(run_dir / "metrics.csv") if kept else 0.0
-        self._cpu_start = time.process_time()
-        self._filter_log = FilterLog(run_dir, self.data.ids, self.data.paths)
-        for parked in (run_dir / CHECKPOINT_DIR).glob("epoch_*.partial.csv"):  # a finished run continued
-            os.replace(parked, run_dir / "filtered" / parked.name)
-        for partial in (run_dir / "filtered").glob("epoch_*.partial.csv"):
-            truncate_csv(partial, FILTER_COLUMNS, lambda r: int(r["step"]) <= step)
-        self._metrics = MetricsLog(run_dir)
-        self._metrics.hparams(self.config.to_dict(), run_dir.name)
-
     def _train_epoch(self) -> None:
         """The rest of the epoch in progress (all of it unless resumed mid-epoch),
         or up to the last step; then the epoch's end and a checkpoint."""
@@ -389,8 +317,9 @@ class Trainer:
         ds = make_dataset(self.data, self.train_rows, self.global_batch, seed=self.config.seed,
                           epoch=epoch, skip_batches=skip, drop_remainder=True)
         ds = with_noise(ds, self.config, epoch, skip)
-        self._filter_log.start_epoch(epoch + 1)
-        self._bar.set_description_str(f"{self.run_dir.name} epoch {epoch + 1}/{self.total_epochs}", refresh=False)
+        self.logs.filter.start_epoch(epoch + 1)
+        self._bar.set_description_str(f"{self.run_dir.name} epoch {epoch + 1}/{self.total_epochs}",
+                                      refresh=False)
         finished_epoch = True
         for batch in self.strategy.experimental_distribute_dataset(ds):
             self._train_step(batch, epoch, threshold)
@@ -399,9 +328,9 @@ class Trainer:
                 break
         if finished_epoch:
             self._end_epoch(epoch, threshold)
-        self.save_checkpoint()
+        self.checkpoints.save()
         if finished_epoch:
-            self._filter_log.partial_path(epoch + 1).unlink(missing_ok=True)
+            self.logs.filter.partial_path(epoch + 1).unlink(missing_ok=True)
 
     def _train_step(self, batch, epoch: int, threshold: float) -> None:
         """One update, then what follows it: NaN guard, filter log, lr windows,
@@ -416,33 +345,30 @@ class Trainer:
             raise TrainingDiverged(self._divergence_message(step, reason))
         if values["filtered"] > 0:
             left_out = self._gathered(out["kept"]) < 0.5
-            self._filter_log.record(step, self._gathered(out["index"])[left_out],
+            self.logs.filter.record(step, self._gathered(out["index"])[left_out],
                                     self._gathered(out["per_image_real"])[left_out], threshold)
-        if self._window_start is None:  # this sitting's first step (graph tracing) is not timed
-            self._window_start = time.perf_counter()
-        else:
-            self._window_images += self.global_batch
+        self.logs.step_done(self.global_batch)
         if step % cfg.lr_window == 0:
             self._plateau_window()
         if self._ada is not None:
             self._ada.on_step(step)
             values |= self._ada.values()
         if step % cfg.log_every == 0 or step == self.total_steps:
-            self._log(step, values | {"epoch": epoch + 1})
+            self._bar.set_postfix_str(self.logs.write(step, values | {"epoch": epoch + 1}), refresh=False)
         self._bar.update(1)
         if step % cfg.checkpoint_every == 0 or step == EARLY_CHECKPOINT:
-            self.save_checkpoint()  # (an early one too, so a run that stops soon keeps a state)
+            self.checkpoints.save()  # (an early one too, so a run that stops soon keeps a state)
         for callback in self.callbacks:
             callback.on_step_end(self, step)
         if self._stop_signal is not None:
-            path = self.save_checkpoint()
+            path = self.checkpoints.save()
             name = signal.Signals(self._stop_signal).name
             raise TrainingInterrupted(
                 f"{name} at step {step}: checkpoint {path} written; continue with "
                 f"python train.py --run-dir {self.run_dir} --resume", self._stop_signal)
 
     def _divergence_message(self, step: int, reason: str) -> str:
-        latest = self.manager.latest_checkpoint
+        latest = self.checkpoints.latest
         lower = self.model.state.value("lr") / 2
         if latest is None:
             return (f"training stopped at step {step}: {reason}. It stopped before its first checkpoint; "
@@ -458,22 +384,6 @@ class Trainer:
             self._sampler = float32_generator(self.model.generator, self.config)
         self._sampler.set_weights(self.model.sampling_weights())
         return self._sampler
-
-    def _log(self, step: int, values: dict) -> None:
-        elapsed = time.perf_counter() - self._window_start
-        # no images timed yet (the first step of a sitting): no rate rather than a wrong one
-        images_per_s = self._window_images / elapsed if self._window_images and elapsed > 0 else float("nan")
-        self._window_start, self._window_images = time.perf_counter(), 0
-        speed = {"images_per_s": images_per_s} if math.isfinite(images_per_s) else {}  # else an empty cell
-        self._metrics.write(step, values | speed | {"cpu_seconds": self.cpu_seconds()})
-        self._bar.set_postfix_str(
-            f"Lx {values['loss_real']:.3f} LG {values['loss_fake']:.3f} "
-            f"k {values['k']:.3f} M {values['M']:.3f} lr {number(values['lr'])}"
-            + (f" {images_per_s:.0f} img/s" if math.isfinite(images_per_s) else ""), refresh=False)
-
-    def cpu_seconds(self) -> float:
-        """CPU time (user + system, all threads) the run has used so far, over every sitting."""
-        return self._cpu_before + time.process_time() - self._cpu_start
 
     def _plateau_window(self):
         """At a window's end: the rate halves when mean M has not improved for --lr-patience windows."""
@@ -493,36 +403,24 @@ class Trainer:
         state = self.model.state
         left_out = None
         if math.isfinite(threshold):  # nothing is filtered in the first epoch
-            left_out = self._filter_log.finish_epoch(epoch + 1, threshold, int(state.value("real_count")))
+            left_out = self.logs.filter.finish_epoch(epoch + 1, threshold, int(state.value("real_count")))
         state.end_epoch(self.config.filter_sd)
         for callback in self.callbacks:
             callback.on_epoch_end(self, epoch + 1, left_out)
 
     # ---------------------------------------------------------------- helpers
-    def save_checkpoint(self) -> str:
-        """Save ckpt-<step>; a full or failing disk is a RunDirError naming the checkpoint
-        kept (the half-written one is removed), not a TensorFlow traceback."""
-        step = self.model.state.value("step")
-        try:
-            return self.manager.save(checkpoint_number=step)
-        except (tf.errors.OpError, OSError) as exc:
-            ckpt_dir = self.run_dir / CHECKPOINT_DIR
-            for partial in ckpt_dir.glob(f"ckpt-{step}_temp*"):
-                shutil.rmtree(partial, ignore_errors=True)
-            kept = self.manager.latest_checkpoint
-            detail = "no space left on the device" if "No space left" in str(exc) else \
-                str(getattr(exc, "message", exc)).splitlines()[0][-120:]
-            raise RunDirError(f"cannot write the checkpoint of step {step} in {ckpt_dir}: {detail}; "
-                              + (f"{Path(kept).name} is kept: free space, then python train.py --run-dir "
-                                 f"{self.run_dir} --resume" if kept else "no checkpoint was kept")) from None
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system, all threads) the run has used so far, over every sitting
+        (for callbacks)."""
+        return self.logs.cpu_seconds()
 
     def log_image(self, name: str, image_uint8: np.ndarray) -> None:
         """An image in TensorBoard at the current step (for callbacks)."""
-        self._metrics.image(self.model.state.value("step"), name, image_uint8)
+        self.logs.metrics.image(self.model.state.value("step"), name, image_uint8)
 
     def log_scalars(self, values: dict, group: str) -> None:
         """Scalars in TensorBoard under `group/` at the current step (for callbacks)."""
-        self._metrics.scalars(self.model.state.value("step"), values, group)
+        self.logs.metrics.scalars(self.model.state.value("step"), values, group)
 
     def _on_signal(self, signum, _frame):
         self._stop_signal = signum
