@@ -53,7 +53,7 @@ class CondBEGAN(keras.Model):
         self.config = config
         self.group_sizes = list(group_sizes)
         # the tag head reads the other tags too (the last n_other entries of a condition, in both modes)
-        self.n_other = n_other if config.aux_other else 0
+        self.n_other = n_other if config.other_tag_weight > 0 else 0
         aux_units = sum(self.group_sizes) + self.n_other if config.aux_weight > 0 else 0
         self.generator = build_generator(config, cond_dim)
         self.discriminator = build_discriminator(config, cond_dim, aux_units=aux_units)
@@ -161,6 +161,9 @@ class CondBEGAN(keras.Model):
         # k_scope "game": k_t also sets how hard G follows the heads and the mode-seeking term, so at k_t = 0
         # G is BEGAN's alone (the lowest L(G(z))/L(x)) and the one controller finds the balance for any gamma.
         g_gain = self.state.k if cfg.k_scope == "game" else 1.0
+        if self.n_other:  # the other tags: a fixed weight, not k_t's, since nothing else asks G to draw them
+            t["d_loss"] += cfg.other_tag_weight * t["other_real"]
+            t["g_loss"] += cfg.other_tag_weight * t["other_fake"]
         for weight, d_term, g_term in ((cfg.aux_weight, "aux_real", "aux_fake"),
                                        (cfg.projection_weight, "adv_d", "adv_g")):
             if weight > 0:
@@ -219,10 +222,16 @@ class CondBEGAN(keras.Model):
         else:
             t["loss_wrong"] = t["wrong_term"] = tf.zeros_like(t["loss_real"])
         t["aux_real"] = t["aux_fake"] = t["adv_d"] = t["adv_g"] = tf.constant(0.0)
+        t["other_real"] = t["other_fake"] = tf.constant(0.0)
         if self.aux_layer is not None:
             labels = tf.gather(self.labels_of_row, b.index)
-            t["aux_real"] = self._tag_loss(self.aux_layer(h_real), labels, b.cond, t["kept"])
-            t["aux_fake"] = self._tag_loss(self.aux_layer(h_fake), labels, b.cond)
+            logits_real, logits_fake = self.aux_layer(h_real), self.aux_layer(h_fake)
+            t["aux_real"] = losses.tag_classification_loss(logits_real, labels, self.group_sizes, t["kept"])
+            t["aux_fake"] = losses.tag_classification_loss(logits_fake, labels, self.group_sizes)
+            if self.n_other:  # the other tags: the last n_other logits, against the batch's own tags
+                t["other_real"] = losses.other_tag_loss(logits_real[:, -self.n_other:], b.cond[:, -self.n_other:],
+                                                        t["kept"])
+                t["other_fake"] = losses.other_tag_loss(logits_fake[:, -self.n_other:], b.cond[:, -self.n_other:])
         if self.projection is not None:
             score_fake = self.projection(features_fake, b.cond)
             fake_weight = self.state.k if cfg.k_scope in ("all", "game") else 1.0
@@ -230,14 +239,6 @@ class CondBEGAN(keras.Model):
                                                          t["kept"], fake_weight)
             t["adv_g"] = losses.hinge_generator_loss(score_fake)
         return t
-
-    def _tag_loss(self, logits, labels, cond, mask=None):
-        """The tag head's loss: each colour group's softmax, then (with n_other) each other tag's sigmoid
-        against the batch's own tags, the last n_other entries of its condition."""
-        loss = losses.tag_classification_loss(logits, labels, self.group_sizes, mask)
-        if self.n_other:
-            loss += losses.other_tag_loss(logits[:, -self.n_other:], cond[:, -self.n_other:], mask)
-        return loss
 
     def _update_control_state(self, b: Batch, t: dict, replica) -> dict:
         """k_t, the M window and the filter statistics from the global (all-replica)
@@ -261,7 +262,8 @@ class CondBEGAN(keras.Model):
             "d_loss": mean(t["d_loss"]), "g_loss": mean(t["g_loss"]),
             "loss_real": real_mean, "loss_fake": fake_mean,
             "loss_wrong": mean(tf.reduce_mean(t["loss_wrong"])), "loss_aux": mean(t["aux_real"]),
-            "loss_aux_fake": mean(t["aux_fake"]), "kl": mean(t["kl"]), "mode_seeking": mean(t["diversity"]),
+            "loss_aux_fake": mean(t["aux_fake"]), "loss_other": mean(t["other_real"]),
+            "loss_other_fake": mean(t["other_fake"]), "kl": mean(t["kl"]), "mode_seeking": mean(t["diversity"]),
             "loss_adv_d": mean(t["adv_d"]), "loss_adv_g": mean(t["adv_g"]),
             "k": self.state.k.read_value(), "M": m, "lr": self.state.lr.read_value(),
             "filtered": replica.all_reduce("sum", tf.reduce_sum(1.0 - kept)),

@@ -32,7 +32,7 @@ RANGES = {
     "vanishing_steps": (1, None), "ca_kl_weight": (0.0, None),
     "gamma": (0.0, 1.0), "lambda_k": (0.0, 1.0), "wrong_cap": (0.0, None), "oob_weight": (0.0, None),
     "aux_weight": (0.0, None), "diversity_weight": (0.0, None), "filter_sd": (0.0, None),
-    "projection_weight": (0.0, None), "wrong_warmup": (0, None), "head_warmup": (0, None), "g_recon_weight": (0.0, None), "ema_decay": (0.0, 0.999999), "ada_target": (0.0, None),
+    "projection_weight": (0.0, None), "wrong_warmup": (0, None), "head_warmup": (0, None), "g_recon_weight": (0.0, None), "ema_decay": (0.0, 0.999999), "ada_target": (0.0, None), "other_tag_weight": (0.0, None),
     "batch_size": (1, 65536), "lr": (1e-12, 1.0), "lr_d": (0.0, 1.0), "lr_floor": (0.0, 1.0),
     "lr_window": (1, None), "lr_patience": (1, None), "beta1": (0.0, 0.999999),
     "epochs": (0, 1_000_000), "steps": (0, 10**12), "seed": (0, SEED_MAX),
@@ -80,11 +80,11 @@ def setting(default, group: str, help: str, *, resumable: bool = False, architec
 # Settings added after format 1 was fixed: a config.json written before them
 # means they were off, whatever today's default is (so old runs resume as they were).
 LEGACY_VALUES = {"diversity_weight": 0.0, "diversity_by_k": False, "duplicates": "ignore", "g_recon_weight": 1.0, "k_scope": "reconstruction", "head_warmup": 0, "wrong_form": "course", "projection_weight": 0.0, "augment": "", "wrong_warmup": 0, "ema_decay": 0.0, "lr_d": 0.0, "ada": "off",
-                 "aux_other": False}
+                 "other_tag_weight": 0.0}
 
 # Weights whose value > 0 builds a head on D: a later stage (--resume) may change
 # the weight, but not turn the head on or off (its variables would not match).
-HEAD_WEIGHTS = ("aux_weight", "projection_weight")
+HEAD_WEIGHTS = ("aux_weight", "projection_weight", "other_tag_weight")
 
 
 @dataclass(frozen=True)
@@ -150,8 +150,10 @@ class TrainConfig:
     oob_weight: float = setting(1.0, LOSSES, "weight of the out-of-bound pixel penalty on G's output")
     aux_weight: float = setting(0.1, LOSSES, "weight of the auxiliary tag head on D's encoder (0 turns it off)",
                                 resumable=True)
-    aux_other: bool = setting(True, LOSSES, "the auxiliary tag head also reads the other tags (smile, glasses...: "
-                              "one sigmoid each), so G is asked to draw them as it is asked to draw colours")
+    other_tag_weight: float = setting(0.5, LOSSES, "weight of the other tags (smile, glasses...) in the tag head "
+                                      "(one sigmoid each, on D's encoder): D learns to read them, G to draw them, "
+                                      "at this weight whatever k_t is (0 = the head reads colours only)",
+                                      resumable=True)
     diversity_weight: float = setting(0.4, LOSSES, "weight of the mode-seeking term (different z, same tags "
                                       "-> different faces; 0 = off)", resumable=True)
     diversity_by_k: bool = setting(False, LOSSES, "the mode-seeking weight is diversity-weight x k_t: BEGAN's "
@@ -302,7 +304,7 @@ class TrainConfig:
         recipe = {"condition_mode", "lr", "lr_d", "lr_floor", "lr_window", "lr_patience", "beta1"}
         # how much D's inputs are augmented follows the new data, and so does the tag head's reading of its
         # other tags (a source without other tags has no such outputs whatever its setting)
-        of_the_data = {"augment", "ada", "ada_target", "aux_other"}
+        of_the_data = {"augment", "ada", "ada_target", "other_tag_weight"}
         return [f.name for f in cls.flag_fields()
                 if (f.metadata["group"] in (NETWORK, LOSSES) or f.name in recipe) and f.name not in of_the_data]
 

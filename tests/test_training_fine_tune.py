@@ -61,7 +61,7 @@ def test_fine_tuning_from_a_run_grows_the_tags_and_carries_the_training_state(tm
     g_embed = trainer.model.generator.get_layer("g_embed").dense.kernel.numpy()
     d_embed = trainer.model.decoder.get_layer("d_embed").kernel.numpy()
     assert not g_embed[new].any() and not d_embed[new].any() and np.abs(g_embed[~new]).sum() > 0
-    # D's tag head reads the new tags too (aux_other): their outputs start at zero, the colours' as they were
+    # D's tag head reads the new tags too (--other-tag-weight): their outputs start at zero, the colours' as they were
     aux = trainer.model.aux_layer.kernel.numpy()
     assert aux.shape[1] == 22 + len(EXTRAS_2017) and not aux[:, 22:].any() and np.abs(aux[:, :22]).sum() > 0
     # ... and a new tag changes nothing yet, while the source's tags do

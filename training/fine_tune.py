@@ -63,10 +63,10 @@ def transfer(model: CondBEGAN, source: Path, vocab: Vocabulary) -> Transfer:
     check_architecture(source_cfg, model.config, source)
     source_vocab = source_vocabulary(source)
     source_heads = sum(len(v) for v in source_vocab.groups.values()) + (
-        len(source_vocab.other_tags) if source_cfg.aux_other else 0)
+        len(source_vocab.other_tags) if source_cfg.other_tag_weight > 0 else 0)
     maps = {"cond": (vocab.position_map(source_vocab), source_vocab.dim),
-            "tag head": (vocab.head_map(source_vocab, other=model.config.aux_other,
-                                        source_other=source_cfg.aux_other), source_heads)}
+            "tag head": (vocab.head_map(source_vocab, other=model.config.other_tag_weight > 0,
+                                        source_other=source_cfg.other_tag_weight > 0), source_heads)}
     run = training_run_of(source)
     result = Transfer(source, run is not None)
     if run is not None:

@@ -18,7 +18,7 @@ from common.files import atomic_write
 
 METRIC_COLUMNS = ["step", "epoch", "loss_real", "loss_fake", "loss_wrong", "loss_aux", "loss_aux_fake", "kl",
                   "mode_seeking", "loss_adv_d", "loss_adv_g", "k", "M", "lr", "filtered", "images_per_s",
-                  "cpu_seconds", "augment_p", "overfit_gap"]
+                  "cpu_seconds", "augment_p", "overfit_gap", "loss_other", "loss_other_fake"]
 FILTER_COLUMNS = ["step", "id", "path", "loss", "threshold"]
 SUMMARY_COLUMNS = ["epoch", "threshold", "filtered", "seen"]
 STAGE_COLUMNS = ["step", "setting", "old", "new"]
