@@ -4,7 +4,7 @@ bad parameter is a 400 naming it, never a 500 from deeper down."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections import namedtuple
 from urllib.parse import parse_qs
 
 from common.cli import UserError
@@ -20,16 +20,9 @@ class ApiError(Exception):
         self.status, self.message, self.param, self.headers = status, message, param, headers
 
 
-@dataclass(frozen=True)
-class Param:
-    """kind "int": ASCII digits from `low` to `high`; "decimal": digits and one point, from `low` to `high`;
-    "text": at most `high` characters; "flag": 0/1; "seed_or_tags": a seed (digits) or tag text."""
-    kind: str
-    default: object = None
-    low: int = 0
-    high: int = 0
-
-
+# kind "int": ASCII digits from low to high; "decimal": digits and one point, from low to high; "text": at
+# most `high` characters; "flag": 0/1; "seed_or_tags": a seed (digits) or tag text
+Param = namedtuple("Param", "kind default low high", defaults=(None, 0, 0))
 KINDS = {"int": "int", "decimal": "decimal", "flag": "flag", "text": "text", "texts": "text",
          "pair": "seed_or_tags"}
 PARAMS = {name: Param(KINDS[option.kind], default, option.low or 0, high)

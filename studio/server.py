@@ -1,6 +1,6 @@
 """Serving the studio: uvicorn (HTTP/1.1 by h11, keep-alive, a bound on connections, Ctrl-C) on a socket
-bound here, so that port 0 and a taken port are known before it starts. What uvicorn leaves to us: a client
-has REQUEST_TIMEOUT seconds to send each request's head, idle or a byte at a time."""
+bound first, so that port 0 and a taken port are known before it starts. Left to us: a client has
+REQUEST_TIMEOUT seconds to send each request's head, idle or a byte at a time."""
 from __future__ import annotations
 
 import socket
@@ -21,11 +21,14 @@ CONNECTIONS = 64  # open at once; past that a request is answered 503
 
 
 class _Protocol(H11Protocol):
-    """uvicorn's connection times out only the wait after an answer, and any byte stops that clock (a new
-    connection that never sends is never closed): here the head itself must arrive in time."""
+    """uvicorn times out only the wait after an answer, and any byte stops that clock (a new connection
+    that never sends is never closed): here each request head must arrive whole in time."""
 
     def connection_made(self, transport):
         super().connection_made(transport)
+        # asyncio sets TCP_NODELAY only on sockets made with proto 6; without it a kept-alive request waits
+        # 40 ms for the client's delayed ACK
+        transport.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._wait_for_head()
 
     def on_response_complete(self):
@@ -38,28 +41,23 @@ class _Protocol(H11Protocol):
         self._deadline = self.loop.call_later(REQUEST_TIMEOUT, self._give_up, self.cycle)
 
     def _give_up(self, last_cycle):
-        if self.cycle is last_cycle and not self.transport.is_closing():  # no new request has begun
+        if self.cycle is last_cycle and not self.transport.is_closing():  # no request has begun since
             self.transport.close()
 
 
 class StudioServer:
-    """uvicorn's server over a Studio, with the calls of socketserver (serve_forever, shutdown,
-    server_close, server_address) that the tests and bench.speed.studio_latency use."""
+    """uvicorn over a Studio, with socketserver's calls (serve_forever, shutdown, server_close,
+    server_address), which the tests and bench.speed.studio_latency use."""
 
     def __init__(self, studio: Studio, host: str, port: int):
-        self.studio, self._stopped = studio, threading.Event()
-        self.socket = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            self.socket.bind((host.strip("[]"), port))
-            self.socket.listen(128)
-        except OSError:
-            self.socket.close()
-            raise
-        self.server_address = self.socket.getsockname()[:2]
+        self.socket = socket.create_server(  # with SO_REUSEADDR; "::" takes IPv4 too
+            (host.strip("[]"), port), family=socket.AF_INET6 if ":" in host else socket.AF_INET,
+            dualstack_ipv6=host.strip("[]") == "::")
+        self.server_address, self.studio = self.socket.getsockname()[:2], studio
         self.uvicorn = uvicorn.Server(uvicorn.Config(
-            make_app(studio, loopback(host)), http=_Protocol, lifespan="off", log_config=None, access_log=False,
-            limit_concurrency=CONNECTIONS, timeout_graceful_shutdown=3))
+            make_app(studio, loopback(host)), http=_Protocol, lifespan="off", log_config=None,
+            access_log=False, limit_concurrency=CONNECTIONS, timeout_graceful_shutdown=3))
+        self._stopped = threading.Event()
 
     def serve_forever(self, poll_interval: float | None = None):
         try:
@@ -87,16 +85,16 @@ def serve(model=None, host: str = "127.0.0.1", port: int = DEFAULT_PORT, root=RO
     except ModelError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except OSError as exc:
-        print(f"error: cannot listen on {host}:{port} ({exc.strerror or exc}); choose another --port "
-              "(or --port 0 for any free one)", file=sys.stderr)
+    except (OSError, OverflowError) as exc:
+        print(f"error: cannot listen on {host}:{port} ({getattr(exc, 'strerror', None) or exc}); choose "
+              "another --port (or --port 0 for any free one)", file=sys.stderr)
         return 2
     port, shown = server.server_address[1], f"[{host}]" if ":" in host else host
     print(f"tagface studio: http://{'127.0.0.1' if host in ('0.0.0.0', '::') else shown}:{port}/"
           f"  (model {server.studio.default_id})", flush=True)
     print(f"listening on {host} only: this machine can open it, others cannot (--host 0.0.0.0 to share)"
-          if loopback(host) else f"listening on {host}: anyone who can reach this machine on port {port} can "
-          "use it", flush=True)
+          if loopback(host) else f"listening on {host}: anyone who can reach this machine on port {port} "
+          "can use it", flush=True)
     print("Ctrl-C stops it", flush=True)
     try:
         server.serve_forever()

@@ -396,6 +396,81 @@ def test_idle_and_slow_connections_are_closed_and_free_their_threads(inproc, mon
     assert get(inproc, "/api/models")[0] == 200
 
 
+def test_kept_alive_connections_answer_at_once_and_are_closed_when_idle(inproc, monkeypatch):
+    """HTTP/1.1 keep-alive (uvicorn): requests on one connection answer without the 40 ms of Nagle's
+    algorithm against a delayed ACK (TCP_NODELAY), HEAD has no body, and a connection that sends no
+    further request, or one a byte at a time, is closed REQUEST_TIMEOUT (shortened) after its last answer."""
+    import http.client
+    import socket
+
+    from studio import server as studio_server
+
+    monkeypatch.setattr(studio_server, "REQUEST_TIMEOUT", 1.0)
+    conn = http.client.HTTPConnection("127.0.0.1", inproc.port, timeout=10)
+    times = []
+    for _ in range(6):
+        start = time.perf_counter()
+        conn.request("GET", "/api/parse?tags=blue+hair")
+        response = conn.getresponse()
+        assert response.status == 200 and json.loads(response.read())["text"] == "blue hair"
+        times.append(time.perf_counter() - start)
+    assert min(times[1:]) < 0.03, times  # 0.04 s and more each without TCP_NODELAY
+    conn.request("HEAD", "/api/models")
+    response = conn.getresponse()
+    assert response.status == 200 and response.read() == b""
+    assert response.getheader("Content-Type") == "application/json"
+    for trickle in (False, True):
+        sock = socket.create_connection(("127.0.0.1", inproc.port), timeout=5)
+        sock.sendall(b"GET /api/models HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        head = sock.recv(65536)
+        assert head.startswith(b"HTTP/1.1 200"), head[:100]
+        start = time.monotonic()
+        for _ in range(8 if trickle else 0):  # the next request a byte every 0.3 s
+            try:
+                sock.sendall(b"G")
+            except OSError:
+                break
+            time.sleep(0.3)
+        try:
+            while chunk := sock.recv(65536):  # the rest of the answer, then the close
+                assert not chunk.startswith(b"HTTP/"), chunk[:100]
+        except ConnectionResetError:  # closed with the trickled bytes unread
+            pass
+        assert time.monotonic() - start < 4
+        sock.close()
+
+
+def test_connections_at_once_are_bounded(inproc, monkeypatch):
+    """Past CONNECTIONS open connections (3 here), a request is answered 503 at once instead of waiting."""
+    import socket
+
+    from studio.server import CONNECTIONS
+
+    assert inproc.studio.uvicorn.config.limit_concurrency == CONNECTIONS
+    monkeypatch.setattr(inproc.studio.uvicorn.config, "limit_concurrency", 3)  # read by each new connection
+    idle = [socket.create_connection(("127.0.0.1", inproc.port)) for _ in range(3)]
+    try:
+        assert get(inproc, "/api/models")[0] == 503
+    finally:
+        for sock in idle:
+            sock.close()
+    deadline = time.monotonic() + 5
+    while get(inproc, "/api/models")[0] != 200:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+
+
+def test_the_studio_starts_without_tensorflow(project):
+    """A model with generator.tflite is served on the fast path: starting the studio (loading the model and
+    the checker, the warm-up, the web framework) imports no TensorFlow, Keras or pandas."""
+    code = ("import sys\nfrom studio import make_server\n"
+            f"make_server('127.0.0.1', 0, root={str(project)!r}).server_close()\n"
+            "print(sorted(m for m in ('tensorflow', 'keras', 'pandas') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
 def test_nothing_is_written(server, project):
     before = sorted(str(p) for p in project.rglob("*"))
     for path in ("/api/grid?tags=red+hair&grade=1", "/api/grid.png?tags=red+hair", "/api/sweep?group=hair",
@@ -589,6 +664,28 @@ def test_command_says_when_it_is_open_to_the_network():
     finally:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=30)
+
+
+def test_ctrl_c_stops_it_with_a_connection_open(project):
+    """A kept-alive connection left open does not hold the studio up when Ctrl-C stops it."""
+    import http.client
+
+    proc, lines = _start(["--root", str(project)], project)
+    try:
+        port = int(re.search(r"http://127\.0\.0\.1:(\d+)/", "".join(lines)).group(1))
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("GET", "/api/models")
+        assert conn.getresponse().status == 200  # and the connection stays open
+        start = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0 and "studio stopped" in out and "Traceback" not in err, err
+    assert time.monotonic() - start < 5
+    conn.close()
 
 
 def test_command_bad_model_is_one_line(tmp_path):
