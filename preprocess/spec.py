@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from model.config import SEED_MAX, TrainConfig
+from model.config import RANGES, SEED_MAX, TrainConfig
 from tags import TagError
 from tags.vocab import MIN_TAG_IMAGES, Vocabulary
 
@@ -61,9 +61,10 @@ class DataSpec:
             raise PreprocessError(f"--holdout must be in [0, 1), not {self.holdout}")
         if not 8 <= self.size <= 1024:
             raise PreprocessError(f"--size must be between 8 and 1024, not {self.size}")
-        if not 0 <= self.seed <= SEED_MAX or not 0 <= self.top_k <= 1000:
-            raise PreprocessError(f"--seed must be between 0 and {SEED_MAX} and --top-k between 0 and 1000, "
-                                  f"not {str(self.seed)[:20]} and {str(self.top_k)[:20]}")
+        low, high = RANGES["top_k"]  # TrainConfig's range table
+        if not 0 <= self.seed <= SEED_MAX or not low <= self.top_k <= high:
+            raise PreprocessError(f"--seed must be between 0 and {SEED_MAX} and --top-k between {low} and "
+                                  f"{high}, not {str(self.seed)[:20]} and {str(self.top_k)[:20]}")
         if self.duplicates not in DUPLICATE_MODES:
             raise PreprocessError(f"--duplicates must be {', '.join(DUPLICATE_MODES)}, "
                                   f"not {str(self.duplicates)[:20]!r}")
