@@ -26,8 +26,8 @@ class _Protocol(H11Protocol):
 
     def connection_made(self, transport):
         super().connection_made(transport)
-        # asyncio sets TCP_NODELAY only on sockets made with proto 6; without it a kept-alive request waits
-        # 40 ms for the client's delayed ACK
+        # asyncio sets TCP_NODELAY only on a socket whose proto is TCP's, and create_server's is 0; without
+        # it a kept-alive request waits 40 ms for the client's delayed ACK
         transport.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._wait_for_head()
 
