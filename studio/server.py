@@ -56,7 +56,7 @@ class StudioServer:
         self.server_address, self.studio = self.socket.getsockname()[:2], studio
         self.uvicorn = uvicorn.Server(uvicorn.Config(
             make_app(studio, loopback(host)), http=_Protocol, lifespan="off", log_config=None,
-            access_log=False, limit_concurrency=CONNECTIONS, timeout_graceful_shutdown=3))
+            log_level="error", limit_concurrency=CONNECTIONS, timeout_graceful_shutdown=3))  # a line per bug
         self._stopped = threading.Event()
 
     def serve_forever(self, poll_interval: float | None = None):

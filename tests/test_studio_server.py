@@ -460,6 +460,24 @@ def test_connections_at_once_are_bounded(inproc, monkeypatch):
         time.sleep(0.1)
 
 
+def test_a_bug_is_a_json_500_with_its_traceback_in_the_log(inproc, monkeypatch, caplog):
+    """An endpoint's bug answers a JSON 500 naming it and logs its traceback (uvicorn's log, at ERROR:
+    with no logging set up, Python prints it to stderr); the studio goes on serving."""
+    def broken(p):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(inproc.studio.studio, "model_list", broken)
+    status, data = get_json(inproc, "/api/models")
+    assert status == 500 and data["error"] == "internal error (RuntimeError: a bug)"
+    deadline = time.monotonic() + 5
+    while not any(r.exc_info and r.levelname == "ERROR" for r in caplog.records):  # logged after the answer
+        assert time.monotonic() < deadline, caplog.records
+        time.sleep(0.05)
+    assert [str(r.exc_info[1]) for r in caplog.records if r.exc_info] == ["a bug"]
+    monkeypatch.undo()
+    assert get(inproc, "/api/models")[0] == 200
+
+
 def test_the_studio_starts_without_tensorflow(project):
     """A model with generator.tflite is served on the fast path: starting the studio (loading the model and
     the checker, the warm-up, the web framework) imports no TensorFlow, Keras or pandas."""
