@@ -1,4 +1,4 @@
-// tagface studio: plain JavaScript over the studio's JSON API (studio/server.py).
+// tagface studio: plain JavaScript over the studio's JSON API (studio/app.py; docs/studio.md).
 // The URL holds the state (model, model2, tags, seed, n, cols, scale, truncation, grade): a link reproduces
 // the picture, and the page draws a grid as soon as it opens.
 "use strict";
