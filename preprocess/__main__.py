@@ -8,6 +8,7 @@ if __name__ == "__main__":  # python -m preprocess (not a test importing main)
     quiet_ctrl_c_while_starting()  # a Ctrl-C during the imports below: one line, exit 130
 
 from common.cli import ArgumentParser, DefaultsHelpFormatter, exit_on_user_error  # noqa: E402
+from model.config import TrainConfig  # noqa: E402
 from preprocess.spec import DUPLICATE_MODES  # noqa: E402
 
 
@@ -26,7 +27,8 @@ def main(argv=None) -> int:
     p.add_argument("--cache", dest="cache", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     p.add_argument("--holdout", type=float, default=0.1, help="held-out fraction (stratified by tags)")
     p.add_argument("--condition-mode", default="onehot", choices=["onehot", "word2vec"])
-    p.add_argument("--top-k", type=int, default=10, help="other tags kept (tag-rich CSVs)")
+    p.add_argument("--top-k", type=int, default=TrainConfig.top_k,
+                   help="other tags kept (tag-rich CSVs; those on fewer than 10 images are left out)")
     p.add_argument("--keep-grayscale", action="store_true", help="keep grayscale images (skipped by default)")
     p.add_argument("--strict", action="store_true", help="any skipped row is an error")
     p.add_argument("--seed", type=int, default=0, help="seed of the held-out split")

@@ -45,7 +45,7 @@ class DataSpec:
     strict: bool = False
     vocab: Vocabulary | None = None
     condition_mode: str = "onehot"
-    top_k: int = 10
+    top_k: int = TrainConfig.top_k  # the training default, so a cache built alone is the one a run finds
     seed: int = 0
     keep_grayscale: bool = False
     duplicates: str = "group"

@@ -26,9 +26,9 @@ def inputs(tmp_path):
 
 
 def test_the_key_is_the_one_of_the_caches_written_before_the_spec(inputs):
-    """Computed by preprocess.cache of commit 8d07a45 (build_or_load with keyword arguments): an
-    existing cache is found again."""
-    assert DataSpec(*inputs).key() == "beee1476b80b05e766fc"
+    """Computed by preprocess.cache of commit 8d07a45 (build_or_load with keyword arguments, whose top_k
+    default was 10): an existing cache is found again."""
+    assert DataSpec(*inputs, top_k=10).key() == "beee1476b80b05e766fc"
 
 
 @pytest.mark.parametrize("change", [
