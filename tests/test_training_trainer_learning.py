@@ -47,7 +47,8 @@ SHRUNK = dict(image_size=32, filters=8, repeats=1)  # the size settings of the s
 DEFAULTS_STEPS = 300
 DEFAULTS_HAIR = TEST_HAIR  # the round-1 test's 4 well-spread colours
 # what the defaults test may set besides SHRUNK: where the data is, how long, how often it logs
-NOT_SETTINGS = {"images", "tags_csv", "cache_dir", "cond_dim", "steps", "log_every", "checkpoint_every"}
+NOT_SETTINGS = {"images", "tags_csv", "cache_dir", "cond_dim", "steps", "log_every", "checkpoint_every",
+                "ada"}  # (ada: --ada auto, resolved by the trainer for its data)
 
 
 @pytest.fixture(scope="module")
