@@ -484,7 +484,8 @@ def test_the_studio_starts_without_tensorflow(project):
     code = ("import sys\nfrom studio import make_server\n"
             f"make_server('127.0.0.1', 0, root={str(project)!r}).server_close()\n"
             "print(sorted(m for m in ('tensorflow', 'keras', 'pandas') if m in sys.modules))")
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                            timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
 
