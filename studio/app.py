@@ -61,8 +61,8 @@ class Studio(Models):
         model_id, loaded = self.model(p.get("model"))
         generator, vocab = loaded.generator, loaded.generator.vocab
         return {"model": model_id, "groups": vocab.groups, "other_tags": vocab.other_tags,
-                "image_size": generator.config.image_size, "backend": generator.backend,
-                "checker": loaded.checker is not None, "checker_error": loaded.checker_error, "baseline": True,
+                "image_size": generator.config.image_size, "backend": generator.backend, "baseline": True,
+                "checker": loaded.checker is not None, "checker_error": loaded.checker_error,
                 "limits": {k: [q.low, q.high] for k, q in PARAMS.items() if q.kind == "int"}}
 
     def parse(self, p: dict) -> dict:
