@@ -150,7 +150,7 @@ class TrainConfig:
     oob_weight: float = setting(1.0, LOSSES, "weight of the out-of-bound pixel penalty on G's output")
     aux_weight: float = setting(0.1, LOSSES, "weight of the auxiliary tag head on D's encoder (0 turns it off)",
                                 resumable=True)
-    other_tag_weight: float = setting(0.5, LOSSES, "weight of the other tags (smile, glasses...) in the tag head "
+    other_tag_weight: float = setting(0.15, LOSSES, "weight of the other tags (smile, glasses...) in the tag head "
                                       "(one sigmoid each, on D's encoder): D learns to read them, G to draw them, "
                                       "at this weight whatever k_t is (0 = the head reads colours only)",
                                       resumable=True)
