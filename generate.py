@@ -12,6 +12,7 @@
 With a model that has generator.tflite this runs on LiteRT and never imports TensorFlow. Every failure a
 user can cause ends as one line on stderr and exit status 2 (no traceback).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,41 +36,79 @@ from sampling.sheet import draw
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = ArgumentParser(prog="generate.py", formatter_class=ExamplesHelpFormatter,
-                       description=__doc__.split("\n\n")[0], epilog="examples:\n" + __doc__.split("\n\n")[1])
+    p = ArgumentParser(
+        prog="generate.py",
+        formatter_class=ExamplesHelpFormatter,
+        description=__doc__.split("\n\n")[0],
+        epilog="examples:\n" + __doc__.split("\n\n")[1],
+    )
     src = p.add_argument_group("model")
-    src.add_argument("--model", default=str(DEFAULT_MODEL), help="run directory or exported model directory "
-                     "(default: the bundled models/default)")
-    src.add_argument("--backend", default="auto", choices=["auto", "litert", "tensorflow"],
-                     help="auto = LiteRT when generator.tflite exists (fast start), else TensorFlow")
+    src.add_argument(
+        "--model",
+        default=str(DEFAULT_MODEL),
+        help="run directory or exported model directory (default: the bundled models/default)",
+    )
+    src.add_argument(
+        "--backend",
+        default="auto",
+        choices=["auto", "litert", "tensorflow"],
+        help="auto = LiteRT when generator.tflite exists (fast start), else TensorFlow",
+    )
     what, out = p.add_argument_group("what to draw"), p.add_argument_group("output")
-    out.add_argument("--out", default=None, help="a .png path for the grid (sample files go beside it), or a "
-                     "folder for everything (default: samples/, samples/<model>/ for a model other than the "
-                     "bundled one; file names from the canonical tags plus what differs: seed, seeds, n, "
-                     "cells, truncation, best-of)")
-    out.add_argument("--format", default="grid", choices=["grid", "files", "both"],
-                     help="grid PNG, sample_<id>_<k>.jpg files, or both")
+    out.add_argument(
+        "--out",
+        default=None,
+        help="a .png path for the grid (sample files go beside it), or a "
+        "folder for everything (default: samples/, samples/<model>/ for a model other than the "
+        "bundled one; file names from the canonical tags plus what differs: seed, seeds, n, "
+        "cells, truncation, best-of)",
+    )
+    out.add_argument(
+        "--format",
+        default="grid",
+        choices=["grid", "files", "both"],
+        help="grid PNG, sample_<id>_<k>.jpg files, or both",
+    )
     for name, option in OPTIONS.items():  # the drawing's parameters: help, default and range from one table
         (out if option.output else what).add_argument(flag(name), **option.argparse)
-    what.add_argument("--steps", dest="cells", type=int, default=argparse.SUPPRESS,
-                      help=argparse.SUPPRESS)  # the older spelling; train.py's --steps are training steps
+    what.add_argument(
+        "--steps", dest="cells", type=int, default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )  # the older spelling; train.py's --steps are training steps
     what.add_argument("--tags-file", default=None, help="MLDS test file with 'id,text' lines")
     what.add_argument("--list-tags", action="store_true", help="list the model's tags by group and exit")
     edit = p.add_argument_group("recolour a face you bring (needs TensorFlow: a few seconds per face)")
-    edit.add_argument("--edit", default=None, metavar="FACE",
-                      help="an image of a face: find it in the generator and draw it with --tags replacing "
-                           "its own (groups not named keep the face's colours), or --sweep a group")
-    edit.add_argument("--from", dest="from_tags", default=None, metavar="TEXT",
-                      help="the face's own tags (default: read by the model's tag checker)")
-    edit.add_argument("--strip", action="store_true",
-                      help="with --edit: write original | reconstruction | edit side by side")
+    edit.add_argument(
+        "--edit",
+        default=None,
+        metavar="FACE",
+        help="an image of a face: find it in the generator and draw it with --tags replacing "
+        "its own (groups not named keep the face's colours), or --sweep a group",
+    )
+    edit.add_argument(
+        "--from",
+        dest="from_tags",
+        default=None,
+        metavar="TEXT",
+        help="the face's own tags (default: read by the model's tag checker)",
+    )
+    edit.add_argument(
+        "--strip",
+        action="store_true",
+        help="with --edit: write original | reconstruction | edit side by side",
+    )
     web = p.add_argument_group("tag studio (a local web page: pick tags, compare models, grade, download)")
-    web.add_argument("--serve", action="store_true",
-                     help="start the studio for --model instead of drawing; Ctrl-C stops it")
+    web.add_argument(
+        "--serve",
+        action="store_true",
+        help="start the studio for --model instead of drawing; Ctrl-C stops it",
+    )
     web.add_argument("--port", type=int, default=8765, help="studio port (0: any free port)")
     web.add_argument("--host", default="127.0.0.1", help="studio address (127.0.0.1: this machine only)")
-    p.add_argument("--verbose", action="store_true",
-                   help="also show the libraries' logs (TensorFlow, LiteRT); or set TAGFACE_VERBOSE=1")
+    p.add_argument(
+        "--verbose",
+        action="store_true",
+        help="also show the libraries' logs (TensorFlow, LiteRT); or set TAGFACE_VERBOSE=1",
+    )
     return p
 
 
@@ -95,8 +134,11 @@ def main(argv: list[str] | None = None) -> int:
     sheet = draw(generator, drawing, checker)
     print(sheet.caption)
     if checker is not None:
-        print("\n".join(sheet.grade_lines() + baseline_lines(sheet)
-                         + other_tag_lines(sheet, checker, generator)))
+        print(
+            "\n".join(
+                sheet.grade_lines() + baseline_lines(sheet) + other_tag_lines(sheet, checker, generator)
+            )
+        )
     print("\n".join(save(sheet, drawing, generator.vocab, out=args.out, model=args.model, fmt=args.format)))
     return 0
 
@@ -109,8 +151,17 @@ def _edit(args) -> int:
         raise UserError('--edit needs one --tags TEXT (e.g. "green hair") or --sweep hair|eyes')
     from editing.recolour import edit_to_file
 
-    edit_to_file(args.model, args.edit, tags=(args.tags or [None])[0], sweep=args.sweep,
-                 from_tags=args.from_tags, strip=args.strip, seed=args.seed, scale=args.scale, out=args.out)
+    edit_to_file(
+        args.model,
+        args.edit,
+        tags=(args.tags or [None])[0],
+        sweep=args.sweep,
+        from_tags=args.from_tags,
+        strip=args.strip,
+        seed=args.seed,
+        scale=args.scale,
+        out=args.out,
+    )
     return 0
 
 

@@ -11,6 +11,7 @@ help text and group; the flags below are generated from it. Exit status: 0
 done, 2 a user error (one line on stderr), 3 the losses diverged, 128+N
 stopped by signal N (a checkpoint was written; continue with --resume).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,19 +40,33 @@ def _bool(text: str) -> bool:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(
-        prog="train.py", description=__doc__, formatter_class=ExamplesHelpFormatter,
-        epilog="Resume a stopped run with --run-dir RUN --resume; watch it with tensorboard --logdir runs/.")
+        prog="train.py",
+        description=__doc__,
+        formatter_class=ExamplesHelpFormatter,
+        epilog="Resume a stopped run with --run-dir RUN --resume; watch it with tensorboard --logdir runs/.",
+    )
     run = parser.add_argument_group("run")
     run.add_argument("--run-dir", default=None, help="run directory").shown_default = "runs/<date-time>"
-    run.add_argument("--resume", action="store_true", help="continue the run in --run-dir from its latest checkpoint")
-    run.add_argument("--config", default=None, metavar="CONFIG_JSON",
-                     help="start from another run's settings (its config.json or run folder); flags given "
-                          "beside it override them")
-    run.add_argument("--init-from", default=None, metavar="RUN_OR_MODEL",
-                     help="start from another run's or an exported model's weights (fine-tuning)")
+    run.add_argument(
+        "--resume", action="store_true", help="continue the run in --run-dir from its latest checkpoint"
+    )
+    run.add_argument(
+        "--config",
+        default=None,
+        metavar="CONFIG_JSON",
+        help="start from another run's settings (its config.json or run folder); flags given "
+        "beside it override them",
+    )
+    run.add_argument(
+        "--init-from",
+        default=None,
+        metavar="RUN_OR_MODEL",
+        help="start from another run's or an exported model's weights (fine-tuning)",
+    )
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
-    run.add_argument("--verbose", action="store_true",
-                     help="also show TensorFlow's own logs (or set TAGFACE_VERBOSE=1)")
+    run.add_argument(
+        "--verbose", action="store_true", help="also show TensorFlow's own logs (or set TAGFACE_VERBOSE=1)"
+    )
     defaults = TrainConfig()
     groups = {}
     for f in TrainConfig.flag_fields():
@@ -60,16 +75,26 @@ def build_parser() -> argparse.ArgumentParser:
         group = groups[f.metadata["group"]]
         default = getattr(defaults, f.name)
         kind = _bool if isinstance(default, bool) else type(default)
-        action = group.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=kind, default=None,
-                                    metavar="ON|OFF" if kind is _bool else None,
-                                    choices=f.metadata["choices"] or None, help=f.metadata["help"])
+        action = group.add_argument(
+            "--" + f.name.replace("_", "-"),
+            dest=f.name,
+            type=kind,
+            default=None,
+            metavar="ON|OFF" if kind is _bool else None,
+            choices=f.metadata["choices"] or None,
+            help=f.metadata["help"],
+        )
         # default None tells "not given" (so --resume keeps the run's value); --help shows the real one
         action.shown_default = f.metadata["shown_default"] or default
-    groups[OPTIMISATION].add_argument("--threads", type=int, default=0,
-                                      help="CPU threads for TensorFlow ops (0: all cores)")
-    run.add_argument("--check", action="store_true",
-                     help="check the flags, the data paths and the run folder, print the settings, and stop "
-                          "(nothing is written)")
+    groups[OPTIMISATION].add_argument(
+        "--threads", type=int, default=0, help="CPU threads for TensorFlow ops (0: all cores)"
+    )
+    run.add_argument(
+        "--check",
+        action="store_true",
+        help="check the flags, the data paths and the run folder, print the settings, and stop "
+        "(nothing is written)",
+    )
     return parser
 
 
@@ -77,14 +102,19 @@ def config_from_args(args: argparse.Namespace, recorded: TrainConfig | None = No
     """The run's settings, checked (a TrainConfig checks itself when made): the flags given over
     the defaults, or over the resumed run's config.json, `recorded` (read here when not given;
     only settings --resume may change)."""
-    given = {f.name: getattr(args, f.name) for f in TrainConfig.flag_fields()
-             if getattr(args, f.name, None) is not None}
+    given = {
+        f.name: getattr(args, f.name)
+        for f in TrainConfig.flag_fields()
+        if getattr(args, f.name, None) is not None
+    }
     if args.resume:
         recorded = recorded or TrainConfig.load(Path(args.run_dir))
         return recorded.resumed_with(given, str(Path(args.run_dir) / "config.json"))
     base = TrainConfig.load(Path(args.config)) if args.config else TrainConfig()
     if args.init_from:  # the network and its recipe come from the source
-        config = TrainConfig.fine_tuned_from(TrainConfig.load(Path(args.init_from)), base, given, args.init_from)
+        config = TrainConfig.fine_tuned_from(
+            TrainConfig.load(Path(args.init_from)), base, given, args.init_from
+        )
     else:
         config = dataclasses.replace(base, **given)
     if not config.images or not config.tags_csv:
@@ -130,8 +160,9 @@ def main(argv: list[str] | None = None) -> int:
 
         data = check_data(config.images, config.tags_csv, config.tag_format)
         print("\n".join(check_lines(config, data, args.init_from)))
-        print(f"run folder: {run_dir or 'a new runs/<date-time>'} "
-              f"({'resumed' if args.resume else 'new run'})")
+        print(
+            f"run folder: {run_dir or 'a new runs/<date-time>'} ({'resumed' if args.resume else 'new run'})"
+        )
         print(config.describe())
         print("settings ok; nothing was written")
         return 0
@@ -144,11 +175,16 @@ def main(argv: list[str] | None = None) -> int:
     # A missing or broken checker stops the run before its folder or the data cache is touched.
     checker = load_checker(config.checker) if config.eval_every else None
     limit_threads(args.threads)
-    trainer = Trainer(config, Path(args.run_dir) if args.run_dir else default_run_dir(), resume=args.resume,
-                      init_from=args.init_from, progress=not args.no_progress,
-                      callbacks=training_callbacks(config, checker),
-                      lr_override=args.lr if (args.resume or args.init_from) and args.lr is not None else None,
-                      recorded=recorded)
+    trainer = Trainer(
+        config,
+        Path(args.run_dir) if args.run_dir else default_run_dir(),
+        resume=args.resume,
+        init_from=args.init_from,
+        progress=not args.no_progress,
+        callbacks=training_callbacks(config, checker),
+        lr_override=args.lr if (args.resume or args.init_from) and args.lr is not None else None,
+        recorded=recorded,
+    )
     try:
         result = trainer.train()
     except TrainingInterrupted as exc:
@@ -158,13 +194,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 3
     if args.resume and result.start_step >= result.total_steps:
-        print(f"{result.run_dir} is already trained to step {result.step}, the total it was asked for; "
-              f"nothing to do. To train further, give a higher total: python train.py --run-dir {result.run_dir} "
-              f"--resume --steps {result.step * 2}", file=sys.stderr)
+        print(
+            f"{result.run_dir} is already trained to step {result.step}, the total it was asked for; "
+            "nothing to do. To train further, give a higher total: "
+            f"python train.py --run-dir {result.run_dir} "
+            f"--resume --steps {result.step * 2}",
+            file=sys.stderr,
+        )
         return 0
     copy_run_checker(config, result.export_dir, result.run_dir)  # the export grades out of the box
-    print(f"trained to step {result.step} (epoch {result.epoch}), k={number(result.k)}, lr={number(result.lr)}; "
-          f"run: {result.run_dir}; exported model: {result.export_dir}")
+    print(
+        f"trained to step {result.step} (epoch {result.epoch}), k={number(result.k)}, "
+        f"lr={number(result.lr)}; "
+        f"run: {result.run_dir}; exported model: {result.export_dir}"
+    )
     return 0
 
 

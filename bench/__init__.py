@@ -8,9 +8,11 @@ repository's root as modules, e.g. `.venv/bin/python -m bench.quality.default_mo
   on real faces, the synthetic hair-colour check, which loss term drives divergence);
 - bench.robustness: what survives (kill and resume, the stability matrix).
 
-Shared here: ROOT (the checkout), parser (a bench's --help), cpu_name (the CPU beside every figure), real_data (the real set's flags) and settings (--set NAME=VALUE,
+Shared here: ROOT (the checkout), parser (a bench's --help), cpu_name (the CPU beside every figure),
+real_data (the real set's flags) and settings (--set NAME=VALUE,
 settings as train.py flags). Imports are absolute from the repository's root; `kill_resume`,
 `synthetic_colour`, `default_model` and `time_to_quality` are also used by the tests."""
+
 import argparse
 import os
 import subprocess
@@ -22,15 +24,18 @@ ROOT = Path(__file__).resolve().parents[1]
 def parser(doc: str, spec, formatter_class=argparse.RawDescriptionHelpFormatter) -> argparse.ArgumentParser:
     """A bench module's argument parser: its docstring as the description, and the command that
     runs it (`python -m bench.<group>.<name>`; `spec` is the module's __spec__) in its usage line."""
-    return argparse.ArgumentParser(prog=f"python -m {spec.name}" if spec else None, description=doc,
-                                   formatter_class=formatter_class)
+    return argparse.ArgumentParser(
+        prog=f"python -m {spec.name}" if spec else None, description=doc, formatter_class=formatter_class
+    )
 
 
 def cpu_name() -> str:
     """The CPU as lscpu names it, with the core count and the load: every figure is named beside it."""
     try:
         out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
-        name = next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name"))
+        name = next(
+            line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name")
+        )
     except (OSError, StopIteration, subprocess.SubprocessError):
         name = "unknown CPU (no lscpu)"
     return f"{name}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}"

@@ -1,5 +1,6 @@
 """The real anime-faces set's default location (beside the checkout, in
 ../shared) and the --images / --tags-csv flags the real-data benches share."""
+
 import argparse
 
 import bench

@@ -1,5 +1,6 @@
 """Training settings on a bench's command line: `--set NAME=VALUE` (a TrainConfig field,
 JSON value) and a settings dict written back as train.py flags."""
+
 from __future__ import annotations
 
 import argparse

@@ -9,6 +9,7 @@ samples once its held-out accuracy is high enough (see MIN_ACCURACY). The
 TFLite export lets grading run on the fast path without importing
 TensorFlow.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -97,19 +98,21 @@ class Checker:
 
     def _forward(self, images, batch: int = 256) -> np.ndarray:
         pixels = as_pixels(images)
-        outs = [np.asarray(self._infer({"image": pixels[i:i + batch]}), np.float32)
-                for i in range(0, len(pixels), batch)]
+        outs = [
+            np.asarray(self._infer({"image": pixels[i : i + batch]}), np.float32)
+            for i in range(0, len(pixels), batch)
+        ]
         width = sum(self.group_sizes) + len(self.other_tags) + FEATURE_DIM
         return np.concatenate(outs) if outs else np.zeros((0, width), np.float32)
 
     def _split(self, out: np.ndarray):
         probs, start = {}, 0
         for group, size in zip(self.groups, self.group_sizes):
-            probs[group] = _softmax(out[:, start:start + size])
+            probs[group] = _softmax(out[:, start : start + size])
             start += size
         if self.other_tags:
-            probs["other"] = 1.0 / (1.0 + np.exp(-out[:, start:start + len(self.other_tags)]))
-        return probs, out[:, start + len(self.other_tags):]
+            probs["other"] = 1.0 / (1.0 + np.exp(-out[:, start : start + len(self.other_tags)]))
+        return probs, out[:, start + len(self.other_tags) :]
 
     def predict(self, images) -> dict[str, np.ndarray]:
         """{group: softmax probabilities [n, values]} (+ "other": sigmoid
@@ -126,8 +129,11 @@ class Checker:
 
     def read_values(self, images) -> dict[str, list[str]]:
         """{group: the value the checker reads off each image}."""
-        return {g: [self.groups[g][i] for i in p.argmax(1)]
-                for g, p in self.predict(images).items() if g in self.groups}
+        return {
+            g: [self.groups[g][i] for i in p.argmax(1)]
+            for g, p in self.predict(images).items()
+            if g in self.groups
+        }
 
 
 def vocab_digest(groups: dict, other_tags: list) -> str:
@@ -170,10 +176,13 @@ def missing_checker_hint(path: str | Path) -> str:
         trained_with = ""
     if (run / "checkpoints").is_dir():
         checker = trained_with if trained_with and find_checker_dir(trained_with) else "models/checker"
-        return (f"add one to its export: python export.py {run} --checker {checker}"
-                + ("" if trained_with else " (a checker trained on the same tags)"))
-    return (f"copy one beside it (the files checker.json, checker.tflite, checker.weights.h5 of models/checker) "
-            f"or train one: python -m checker train --images DIR --tags-csv CSV --out {path}")
+        return f"add one to its export: python export.py {run} --checker {checker}" + (
+            "" if trained_with else " (a checker trained on the same tags)"
+        )
+    return (
+        f"copy one beside it (the files checker.json, checker.tflite, checker.weights.h5 of models/checker) "
+        f"or train one: python -m checker train --images DIR --tags-csv CSV --out {path}"
+    )
 
 
 def load_checker(path: str | Path, backend: str = "auto") -> Checker:
@@ -193,12 +202,16 @@ def load_checker(path: str | Path, backend: str = "auto") -> Checker:
         weights = folder / CHECKER_WEIGHTS
         if not weights.exists():
             raise ModelError(f"no {CHECKER_WEIGHTS} in {folder}; retrain the checker")
-        build = lambda: build_checker(meta["image_size"], [len(v) for v in meta["groups"].values()],  # noqa: E731
-                                      len(meta["other_tags"]))
+
+        def build():
+            sizes = [len(v) for v in meta["groups"].values()]
+            return build_checker(meta["image_size"], sizes, len(meta["other_tags"]))
+
         return keras_infer(load_keras_weights(build, weights, meta_path, "retrain the checker"), ("image",))
 
-    backend, infer = open_network(folder / CHECKER_TFLITE, backend, load_keras,
-                                  fix="retrain the checker or use the tensorflow backend")
+    backend, infer = open_network(
+        folder / CHECKER_TFLITE, backend, load_keras, fix="retrain the checker or use the tensorflow backend"
+    )
     return Checker(meta, infer, backend)
 
 
@@ -214,8 +227,11 @@ def copy_run_checker(config, out_dir, run_dir=None) -> Path | None:
     if not config.checker:
         return None
     if find_checker_dir(config.checker) is None:
-        print(f"warning: the run's tag checker {config.checker} is gone; the export has none "
-              f"(add one: python export.py RUN --checker DIR)", file=sys.stderr)
+        print(
+            f"warning: the run's tag checker {config.checker} is gone; the export has none "
+            f"(add one: python export.py RUN --checker DIR)",
+            file=sys.stderr,
+        )
         return None
     copy_checker(config.checker, out_dir)
     return Path(config.checker)
@@ -229,4 +245,3 @@ def copy_checker(checker_dir, out_dir) -> None:
     for name in CHECKER_FILES:
         if (folder / name).exists():
             shutil.copyfile(folder / name, Path(out_dir) / name)
-

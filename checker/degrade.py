@@ -6,6 +6,7 @@ colour changes: colours are the labels) makes its reading hold on generated
 images; `ROBUSTNESS_SUITE` is what its held-out accuracy is reported under.
 numpy, scipy and Pillow only; images are uint8 [n, h, w, 3].
 """
+
 from __future__ import annotations
 
 import io
@@ -18,8 +19,13 @@ JPEG_QUALITY = (30, 90)
 MAX_SHIFT = 4  # pixels, each way (edge pixels repeat)
 
 # name -> (kind, strength): the fixed degradations the checker's accuracy is reported under
-ROBUSTNESS_SUITE = {"clean": ("none", 0.0), "blur_sigma1": ("blur", 1.0), "blur_sigma2": ("blur", 2.0),
-                    "noise_0.05": ("noise", 0.05), "jpeg_q30": ("jpeg", 30)}
+ROBUSTNESS_SUITE = {
+    "clean": ("none", 0.0),
+    "blur_sigma1": ("blur", 1.0),
+    "blur_sigma2": ("blur", 2.0),
+    "noise_0.05": ("noise", 0.05),
+    "jpeg_q30": ("jpeg", 30),
+}
 
 
 def blur(image: np.ndarray, sigma: float) -> np.ndarray:
@@ -49,7 +55,7 @@ def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
 def shift(image: np.ndarray, dy: int, dx: int) -> np.ndarray:
     h, w = image.shape[:2]
     padded = np.pad(image, [(MAX_SHIFT, MAX_SHIFT), (MAX_SHIFT, MAX_SHIFT), (0, 0)], mode="edge")
-    return padded[MAX_SHIFT - dy: MAX_SHIFT - dy + h, MAX_SHIFT - dx: MAX_SHIFT - dx + w]
+    return padded[MAX_SHIFT - dy : MAX_SHIFT - dy + h, MAX_SHIFT - dx : MAX_SHIFT - dx + w]
 
 
 def apply(images: np.ndarray, kind: str, strength: float, seed: int = 0) -> np.ndarray:

@@ -5,6 +5,7 @@ raises a `UserError` subclass whose message is written for the user, or an
 OSError from the file system; `exit_on_user_error` turns either into one line
 on stderr and exit status 2, never a traceback.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,7 +59,7 @@ MAX_MESSAGE = 290  # characters of one error line (a 100k-character tag text is 
 def clip(text: str, limit: int = 60) -> str:
     """`text` cut to `limit` characters (with '...'), for quoting user input in a message."""
     text = str(text)
-    return text if len(text) <= limit else text[:max(limit - 3, 1)] + "..."
+    return text if len(text) <= limit else text[: max(limit - 3, 1)] + "..."
 
 
 def one_line(message: str, limit: int = MAX_MESSAGE) -> str:

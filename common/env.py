@@ -4,6 +4,7 @@ Run with a Python that lacks them (the system's, outside .venv), a CLI says in
 one line what to run instead of ending in a ModuleNotFoundError traceback.
 Standard library only.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -20,6 +21,7 @@ def quiet_ctrl_c_while_starting() -> None:
     module-level imports ends as one line and exit status 130, not a KeyboardInterrupt traceback:
     nothing has been written yet, and an exception raised inside an import can be swallowed by a
     library's own try/except, so the process ends at once (os._exit)."""
+
     def stop(signum, frame):
         os.write(2, b"stopped by Ctrl-C (SIGINT)\n")
         os._exit(130)
@@ -39,9 +41,14 @@ def require_packages(program: str, needed: tuple[str, ...] = NEEDED) -> None:
         return
     root = Path(__file__).resolve().parents[1]
     venv_python = root / ".venv" / "bin" / "python"
-    how = (f"use {venv_python} {program} (or: source {root / '.venv/bin/activate'})" if venv_python.exists()
-           else f"run {root / 'run.sh'} or {root / 'test.sh'} once (it creates .venv), then "
-                f".venv/bin/python {program}")
-    print(f"error: {sys.executable} has no {', '.join(missing)} (tagface's packages live in .venv): {how}",
-          file=sys.stderr)
+    how = (
+        f"use {venv_python} {program} (or: source {root / '.venv/bin/activate'})"
+        if venv_python.exists()
+        else f"run {root / 'run.sh'} or {root / 'test.sh'} once (it creates .venv), then "
+        f".venv/bin/python {program}"
+    )
+    print(
+        f"error: {sys.executable} has no {', '.join(missing)} (tagface's packages live in .venv): {how}",
+        file=sys.stderr,
+    )
     raise SystemExit(2)

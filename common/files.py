@@ -2,11 +2,11 @@
 rename it over the target, so a crash or a kill never leaves a half-written
 file behind (and the temporary file is removed when writing fails). The same
 for a folder of files that belong together (an exported model): atomic_folder."""
+
 from __future__ import annotations
 
 import contextlib
 import os
-import re
 import uuid
 from pathlib import Path
 
@@ -63,7 +63,7 @@ def clean_folder_leftovers(path: Path) -> None:
     """Undo what a writer killed mid-swap left beside `path`: an old folder moved
     aside with nothing in its place goes back; stages of dead writers go."""
     for leftover in sorted(path.parent.glob(f".{glob_escape(path.name)}.*-*")):
-        pid = leftover.name[len(path.name) + 2:].split("-", 1)[0]
+        pid = leftover.name[len(path.name) + 2 :].split("-", 1)[0]
         if pid.isdigit() and _alive(int(pid)):
             continue
         if leftover.name.endswith(_OLD) and not os.path.lexists(path):
@@ -82,7 +82,7 @@ def _swap_in(stage: Path, path: Path) -> None:
         return
     if _exchange(stage, path):
         return  # the old folder is at `stage` now, removed by the caller
-    old = stage.with_name(stage.name[:-len(_STAGE)] + _OLD)
+    old = stage.with_name(stage.name[: -len(_STAGE)] + _OLD)
     os.rename(path, old)  # (a kill here: clean_folder_leftovers moves it back)
     os.rename(stage, path)
     _remove(old)

@@ -3,6 +3,7 @@ tags files, the names of files the tools write): letters in any script (with
 their accents), digits, `_ . -` and inner spaces; never a path (no `/` or `\\`,
 no `..`, no leading dot or space), at most MAX_ID characters.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,8 +15,12 @@ RULE_WORDS = "letters in any script, digits, _ . -"
 
 
 def _allowed(ch: str) -> bool:
-    return ch in _PUNCTUATION or ch == " " or unicodedata.category(ch)[0] in "LMN" and \
-        unicodedata.category(ch) not in ("Nl", "No")
+    return (
+        ch in _PUNCTUATION
+        or ch == " "
+        or unicodedata.category(ch)[0] in "LMN"
+        and unicodedata.category(ch) not in ("Nl", "No")
+    )
 
 
 def id_problem(image_id: str) -> str | None:
@@ -23,8 +28,15 @@ def id_problem(image_id: str) -> str | None:
     if not image_id:
         return "empty id"
     text = unicodedata.normalize("NFC", image_id)
-    if (len(text) > MAX_ID or not all(map(_allowed, text)) or ".." in text or text[0] in ". -"
-            or text[-1] == " " or not unicodedata.category(text[0])[0] in "LN" and text[0] != "_"):
+    if (
+        len(text) > MAX_ID
+        or not all(map(_allowed, text))
+        or ".." in text
+        or text[0] in ". -"
+        or text[-1] == " "
+        or unicodedata.category(text[0])[0] not in "LN"
+        and text[0] != "_"
+    ):
         return f"unusable id {image_id[:40]!r} (an image file name: {RULE_WORDS})"
     return None
 

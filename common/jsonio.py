@@ -2,6 +2,7 @@
 (JSON has neither; JSON.parse and strict parsers reject them), null where a
 value is missing. numpy scalars and arrays become plain numbers and lists.
 Standard library only (numpy values are recognised without importing numpy)."""
+
 from __future__ import annotations
 
 import json
@@ -40,10 +41,23 @@ def loads_strict(text: str):
 
 
 # The JSON types a field of a file the tools read may have, named as a user reads them.
-TYPE_WORDS = {int: "a whole number", float: "a number", str: "text", bool: "true or false", dict: "an object",
-              list: "a list"}
-_JSON_NAMES = {str: "text", bool: "true/false", int: "a whole number", float: "a number", dict: "an object",
-               list: "a list", type(None): "null"}
+TYPE_WORDS = {
+    int: "a whole number",
+    float: "a number",
+    str: "text",
+    bool: "true or false",
+    dict: "an object",
+    list: "a list",
+}
+_JSON_NAMES = {
+    str: "text",
+    bool: "true/false",
+    int: "a whole number",
+    float: "a number",
+    dict: "an object",
+    list: "a list",
+    type(None): "null",
+}
 
 
 def has_type(value, kind: type) -> bool:
@@ -60,4 +74,5 @@ def type_problem(name: str, value, kind: type) -> str | None:
     if has_type(value, kind):
         return None
     shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
-    return f"{name} must be {TYPE_WORDS[kind]}, not {_JSON_NAMES.get(type(value), type(value).__name__)} ({shown})"
+    found = _JSON_NAMES.get(type(value), type(value).__name__)
+    return f"{name} must be {TYPE_WORDS[kind]}, not {found} ({shown})"

@@ -9,6 +9,7 @@ the PID holding it. Where fcntl is missing (Windows) the PID in the file is
 checked instead. Within one process, a folder is held once: a second
 FolderLock on it (a new Trainer object) takes it over from the first.
 """
+
 from __future__ import annotations
 
 import os
@@ -63,8 +64,10 @@ class FolderLock:
 
     def _busy(self, pid: int | None) -> FolderLocked:
         holder = f"process {pid}" if pid else "another process"
-        return FolderLocked(f"the {self.what} {self.folder} is in use by {holder} (lock {self.path}); "
-                            "wait for it to finish or choose another folder")
+        return FolderLocked(
+            f"the {self.what} {self.folder} is in use by {holder} (lock {self.path}); "
+            "wait for it to finish or choose another folder"
+        )
 
     def acquire(self) -> "FolderLock":
         if self._fh is not None:
@@ -84,8 +87,10 @@ class FolderLock:
             if fcntl is None and pid_alive(previous):  # pragma: no cover - Windows
                 fh.close()
                 raise self._busy(previous)
-            print(f"note: took over the lock of process {previous} on {self.folder} (no longer running)",
-                  file=sys.stderr)
+            print(
+                f"note: took over the lock of process {previous} on {self.folder} (no longer running)",
+                file=sys.stderr,
+            )
         fh.seek(0)
         fh.truncate()
         fh.write(f"{os.getpid()}\n")

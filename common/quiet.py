@@ -11,6 +11,7 @@ first lines, which the import writes straight to file descriptor 2; so
 `silenced(stdout=False)`, wherever in the toolkit it happens (one mechanism
 for every CLI). Standard library only.
 """
+
 from __future__ import annotations
 
 import contextlib

@@ -14,6 +14,7 @@ kept) groups live, c_edit the source's tags where the user named no group
 Needs TensorFlow (gradients), so it is not on the no-TF fast path:
 generate.py imports it only for --edit, the studio only on an upload.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -31,17 +32,17 @@ class SearchSettings:
     held-out faces of --seed 0; the figures in docs/recolour.md are 100 other faces, --seed 1). The
     offset's gain in a cell is 1 - max(region_fade x edited groups' region, kept_fade x kept groups')."""
 
-    starts: int = 64           # random z scored by one forward pass
-    kept: int = 2              # best starts refined by gradient search, side by side
-    steps: int = 50            # Adam steps
+    starts: int = 64  # random z scored by one forward pass
+    kept: int = 2  # best starts refined by gradient search, side by side
+    steps: int = 50  # Adam steps
     lr: float = 0.05
-    offset: bool = True        # also fit a per-image offset of G's 8x8 feature map
+    offset: bool = True  # also fit a per-image offset of G's 8x8 feature map
     offset_weight: float = 0.5  # L2 pull of the offset towards 0 (keeps the edit's colours free)
-    regions: bool = True       # an edit changes only where its groups live (see FaceEditor.draw)
-    region_low: float = 0.1    # a group's region: where its colours move G's pixels by more than
-    region_high: float = 0.4   # low (fully at high) x the most they move anywhere in the face
-    region_fade: float = 0.5   # how far the offset gives way inside an edited group's region (1: fully)
-    kept_fade: float = 0.4     # how far it gives way where the kept groups live (the reconstruction too)
+    regions: bool = True  # an edit changes only where its groups live (see FaceEditor.draw)
+    region_low: float = 0.1  # a group's region: where its colours move G's pixels by more than
+    region_high: float = 0.4  # low (fully at high) x the most they move anywhere in the face
+    region_fade: float = 0.5  # how far the offset gives way inside an edited group's region (1: fully)
+    kept_fade: float = 0.4  # how far it gives way where the kept groups live (the reconstruction too)
 
 
 @dataclass
@@ -49,10 +50,11 @@ class Found:
     """A face found in the generator: its tags, noise and feature-map offset."""
 
     source: TagSet
-    z: np.ndarray        # float32 [nz] in [-1, 1]
-    offset: np.ndarray   # float32 [8, 8, filters] (zeros without the offset)
-    loss: float          # mean |x - G| + mean (x - G)^2 of G(z, c) + offset, the search's fit (before kept_fade)
-    # (the FaceEditor that drew them, its regions): drawn once per face and editor; dataclasses.replace resets it
+    z: np.ndarray  # float32 [nz] in [-1, 1]
+    offset: np.ndarray  # float32 [8, 8, filters] (zeros without the offset)
+    loss: float  # mean |x - G| + mean (x - G)^2 of G(z, c) + offset, the search's fit (before kept_fade)
+    # (the FaceEditor that drew them, its regions): drawn once per face and editor; dataclasses.replace
+    # resets it
     regions: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
 
@@ -81,7 +83,7 @@ class FaceEditor:
         h0 = generator.get_layer("g_h0").output
         embedding = generator.get_layer("g_embed").output[0]
         self._front = keras.Model(generator.inputs, [h0, embedding])  # (z, cond[, eps]) -> (h0, embedding)
-        self._back = keras.Model([h0, embedding], generator.output)   # -> image
+        self._back = keras.Model([h0, embedding], generator.output)  # -> image
         k = settings.kept
         self._z = tf.Variable(tf.zeros((k, config.nz)))
         self._offset = tf.Variable(tf.zeros((k, *h0.shape[1:])))
@@ -90,7 +92,9 @@ class FaceEditor:
         self._variables = [self._z, self._offset] if settings.offset else [self._z]
         self._optimizer = keras.optimizers.Adam(settings.lr)
         self._optimizer.build(self._variables)
-        self._step = tf.function(self._search_step, autograph=False)  # no tensor branches: trace, don't convert
+        self._step = tf.function(
+            self._search_step, autograph=False
+        )  # no tensor branches: trace, don't convert
 
     @classmethod
     def open(cls, model_dir, settings: SearchSettings = SearchSettings()) -> "FaceEditor":
@@ -180,14 +184,20 @@ class FaceEditor:
         s, source, out = self.settings, found.source, {}
         recon = self._draw(found.z[None], found.offset[None], self.vocab.conditions([source]))[0]
         for group, values in self.vocab.groups.items():
-            others = [self.vocab.tagset({**source.as_dict(), group: v}, source.extras)
-                      for v in values if v != source.get(group)]
+            others = [
+                self.vocab.tagset({**source.as_dict(), group: v}, source.extras)
+                for v in values
+                if v != source.get(group)
+            ]
             if not others:
                 out[group] = np.zeros(recon.shape[:2])
                 continue
             k = len(others)
-            drawn = self._draw(np.repeat(found.z[None], k, 0), np.repeat(found.offset[None], k, 0),
-                               self.vocab.conditions(others))
+            drawn = self._draw(
+                np.repeat(found.z[None], k, 0),
+                np.repeat(found.offset[None], k, 0),
+                self.vocab.conditions(others),
+            )
             move = gaussian_filter(np.abs(drawn - recon).mean((0, 3)), 1.5)
             scaled = move / max(float(move.max()), 1e-6)
             out[group] = np.clip((scaled - s.region_low) / (s.region_high - s.region_low), 0.0, 1.0)
@@ -227,7 +237,7 @@ class FaceEditor:
         zeros = np.zeros((s.starts, *self._offset.shape[1:]), np.float32)
         first = self._draw(starts, zeros, np.repeat(cond, s.starts, 0))
         scores = np.abs(first - target).mean((1, 2, 3)) + np.square(first - target).mean((1, 2, 3))
-        best = np.argsort(scores, kind="stable")[:s.kept]
+        best = np.argsort(scores, kind="stable")[: s.kept]
         self._z.assign(starts[best])
         self._offset.assign(np.zeros(self._offset.shape, np.float32))
         self._cond.assign(np.repeat(cond, s.kept, 0))
@@ -238,9 +248,11 @@ class FaceEditor:
         for _ in range(s.steps):
             self._step()
         # the loss of the last step is that of the variables before its update: score them as they are now
-        z, offset = self._z.numpy(), self._offset.numpy() if s.offset else np.zeros(self._offset.shape, np.float32)
+        z, offset = (
+            self._z.numpy(),
+            self._offset.numpy() if s.offset else np.zeros(self._offset.shape, np.float32),
+        )
         final = self._draw(z, offset, np.repeat(cond, s.kept, 0))
         losses = np.abs(final - target).mean((1, 2, 3)) + np.square(final - target).mean((1, 2, 3))
         pick = int(np.argmin(losses))
         return Found(source, z[pick], offset[pick], float(losses[pick]))
-

@@ -9,6 +9,7 @@ the groups it leaves out. A file that is not an image is a UserError; a
 grayscale image or one where the course's face detector finds no face still
 runs, with a warning.
 """
+
 from __future__ import annotations
 
 import io
@@ -52,8 +53,10 @@ def read_face(source: str | Path | bytes, size: int, name: str | None = None) ->
     if is_grayscale(image):
         face.warnings.append(f"{name} is grayscale: its hair and eye colours are guesses")
     if not len(detect_faces(image)):
-        face.warnings.append(f"no anime face found in {name} (the course's face detector); "
-                             "the generator will draw the closest face it can")
+        face.warnings.append(
+            f"no anime face found in {name} (the course's face detector); "
+            "the generator will draw the closest face it can"
+        )
     return face
 
 
@@ -83,8 +86,10 @@ class Recolourer:
         missing = [g for g in self.vocab.groups if g not in values]
         if missing:
             if self.checker is None:
-                raise UserError("the model has no tag checker to read the face's colours; give them with "
-                                '--from "blue hair red eyes"')
+                raise UserError(
+                    "the model has no tag checker to read the face's colours; give them with "
+                    '--from "blue hair red eyes"'
+                )
             read = self.checker.read_values(face.image[None])
             values.update({g: read[g][0] for g in missing})
         return self.vocab.tagset(values, given.extras if given else ())
@@ -107,15 +112,26 @@ class Recolourer:
         return tags, self.editor.draw(found, tags)
 
 
-def edit_to_file(model: str | Path, face_path: str | Path, *, tags: str | None = None, sweep: str | None = None,
-                 from_tags: str | None = None, strip: bool = False, seed: int = 0, scale: int = 1,
-                 out: str | Path | None = None) -> Path:
+def edit_to_file(
+    model: str | Path,
+    face_path: str | Path,
+    *,
+    tags: str | None = None,
+    sweep: str | None = None,
+    from_tags: str | None = None,
+    strip: bool = False,
+    seed: int = 0,
+    scale: int = 1,
+    out: str | Path | None = None,
+) -> Path:
     """generate.py --edit: the face recoloured with `tags` (groups not named keep the face's colours), as
     one face or, with `strip`, original | reconstruction | edit; or a `sweep` of one group. Written to
     `out`, else samples/[<model>/]edit_<face>_<canonical tags or sweep_GROUP>.png; says what it read and
     wrote as it goes (the search takes seconds)."""
     what = parse(tags, load_generator(model, "auto").vocab).file_stem if tags else f"sweep_{sweep}"
-    out = Path(out or model_folder(model) / f"edit_{safe_name(Path(face_path).stem.lower(), 'face')}_{what}.png")
+    out = Path(
+        out or model_folder(model) / f"edit_{safe_name(Path(face_path).stem.lower(), 'face')}_{what}.png"
+    )
     ensure_writable_dir(out.parent, "output folder")
     recolour = Recolourer(model)
     face = read_face(face_path, recolour.size)

@@ -11,6 +11,7 @@ passed at >= 20 faces of 25. The same detector on each single image gives
 the per-image face rate of evaluate.metrics (real faces: 0.972, bench/quality/baseline_real.py), and
 sheet_baseline grades a sheet (sampling.sheet) as the course did: its faces alone, on a plain 5x5 grid.
 """
+
 from __future__ import annotations
 
 import sys
@@ -57,8 +58,9 @@ def detect_faces(image_rgb: np.ndarray) -> np.ndarray:
     image = np.ascontiguousarray(np.asarray(image_rgb, np.uint8))
     gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
     gray = cv2.equalizeHist(gray)
-    boxes = _cascade().detectMultiScale(gray, scaleFactor=SCALE_FACTOR, minNeighbors=MIN_NEIGHBORS,
-                                        minSize=MIN_SIZE)
+    boxes = _cascade().detectMultiScale(
+        gray, scaleFactor=SCALE_FACTOR, minNeighbors=MIN_NEIGHBORS, minSize=MIN_SIZE
+    )
     return np.asarray(boxes, np.int64).reshape(-1, 4)
 
 
@@ -86,11 +88,15 @@ def baseline_lines(sheet) -> list[str]:
     """generate.py --grade's line for a 5x5 sheet; none for a sheet of another shape."""
     if not course_grid(sheet):
         return []
-    return [f"course baseline (anime-face detector on the 5x5 grid, pass at {PASS_AT}): "
-            f"{sheet_baseline(sheet).verdict}"]
+    return [
+        f"course baseline (anime-face detector on the 5x5 grid, pass at {PASS_AT}): "
+        f"{sheet_baseline(sheet).verdict}"
+    ]
 
 
-def cells_with_faces(boxes: np.ndarray, image_shape, rows: int = GRID_SIDE, cols: int = GRID_SIDE) -> np.ndarray:
+def cells_with_faces(
+    boxes: np.ndarray, image_shape, rows: int = GRID_SIDE, cols: int = GRID_SIDE
+) -> np.ndarray:
     """bool [rows, cols]: which grid cells hold the centre of a detected face
     (the grid is sliced evenly; its thin gaps belong to the cell before them)."""
     height, width = image_shape[:2]
@@ -122,8 +128,9 @@ def read_image(path: str | Path) -> np.ndarray:
 
 
 def main(argv=None) -> int:
-    parser = ArgumentParser(prog="python -m evaluate.baseline", description=__doc__,
-                                     formatter_class=ExamplesHelpFormatter)
+    parser = ArgumentParser(
+        prog="python -m evaluate.baseline", description=__doc__, formatter_class=ExamplesHelpFormatter
+    )
     parser.add_argument("grids", nargs="+", metavar="GRID.png", help="5x5 grid images to grade")
     parser.add_argument("--pass-at", type=int, default=PASS_AT, help="faces needed to pass")
     args = parser.parse_args(argv)

@@ -5,6 +5,7 @@
 Each run's latest checkpoint is exported (RUN/export) and scored with
 evaluate.metrics; the table lists steps, wall time, images/s and the metrics.
 """
+
 from __future__ import annotations
 
 import csv
@@ -20,8 +21,17 @@ from model.run_folder import EXPORT_DIR
 from sampling.export import export_run
 from sampling.runtime import load_generator
 
-COLUMNS = ["run", "step", "minutes", "images_per_s", "acc_hair", "acc_eyes", "diversity_ratio",
-           "frechet_generated_vs_real", "frechet_real_vs_real"]
+COLUMNS = [
+    "run",
+    "step",
+    "minutes",
+    "images_per_s",
+    "acc_hair",
+    "acc_eyes",
+    "diversity_ratio",
+    "frechet_generated_vs_real",
+    "frechet_real_vs_real",
+]
 
 
 def training_facts(run_dir: Path) -> dict:
@@ -38,8 +48,9 @@ def training_facts(run_dir: Path) -> dict:
 
 @exit_on_user_error
 def main(argv=None) -> int:
-    p = ArgumentParser(prog="python -m evaluate.compare", description=__doc__,
-                       formatter_class=ExamplesHelpFormatter)
+    p = ArgumentParser(
+        prog="python -m evaluate.compare", description=__doc__, formatter_class=ExamplesHelpFormatter
+    )
     p.add_argument("runs", nargs="+", help="training run directories")
     p.add_argument("--checker", required=True, help="the tag checker folder that judges every run")
     p.add_argument("--images", required=True, help="the image folder the runs were trained on")

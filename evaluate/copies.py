@@ -25,6 +25,7 @@ nearer to it in Euclidean terms; a far face's figure may be a little above its t
 1k generated and 500 held-out 64 px faces against 30k training images: 6 s of CPU on one core
 of an AMD EPYC (2 s of it the training thumbnails).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -86,10 +87,13 @@ def _nearest(queries: np.ndarray, train: np.ndarray) -> tuple[np.ndarray, np.nda
     k = min(CANDIDATES, len(train))
     distances, rows = [], []
     for s in range(0, len(queries), _CHUNK):
-        q = queries[s:s + _CHUNK] - centre
+        q = queries[s : s + _CHUNK] - centre
         squared = norms[None] - 2.0 * (q @ train.T)  # + |q|^2, the same along each row
-        cand = np.argpartition(squared, k - 1, axis=1)[:, :k] if k < len(train) else \
-            np.broadcast_to(np.arange(len(train)), (len(q), k))
+        cand = (
+            np.argpartition(squared, k - 1, axis=1)[:, :k]
+            if k < len(train)
+            else np.broadcast_to(np.arange(len(train)), (len(q), k))
+        )
         exact = np.abs(q[:, None, :] - train[cand]).mean(axis=2)
         best = exact.argmin(axis=1)
         distances.append(exact[np.arange(len(q)), best])
@@ -109,9 +113,10 @@ def copy_figures(generated: np.ndarray, training: np.ndarray, heldout: np.ndarra
     copies = gen.distance <= PIXEL_TOLERANCE
     result = {
         "distance": f"mean absolute difference (0-255) of {THUMB_SIDE}x{THUMB_SIDE} colour thumbnails, "
-                    "to the nearest training image or its mirror image",
+        "to the nearest training image or its mirror image",
         "near_copy_at": PIXEL_TOLERANCE,
-        "generated": len(generated), "training_images": len(training),
+        "generated": len(generated),
+        "training_images": len(training),
         "near_copies": int(copies.sum()),
         "near_copy_fraction": float(copies.mean()) if len(copies) else float("nan"),
         "near_copies_mirrored": int((copies & gen.mirrored).sum()),
@@ -133,10 +138,12 @@ def copies_line(result: dict) -> str:
     """The one line train.py prints at the end of a run (from the figures, or copies.json's: NaN as null)."""
     held = result["median_nearest_heldout"]
     held = "none held out" if held is None or held != held else f"{held:.1f}"
-    return (f"near copies: {result['near_copies']} of {result['generated']} generated faces "
-            f"(nearest training image or its mirror: median {result['median_nearest_generated']:.1f}; "
-            f"held-out real faces: {held}; a copy is <= {result['near_copy_at']:g}: mean difference "
-            f"of {THUMB_SIDE}x{THUMB_SIDE} thumbnails, 0-255)")
+    return (
+        f"near copies: {result['near_copies']} of {result['generated']} generated faces "
+        f"(nearest training image or its mirror: median {result['median_nearest_generated']:.1f}; "
+        f"held-out real faces: {held}; a copy is <= {result['near_copy_at']:g}: mean difference "
+        f"of {THUMB_SIDE}x{THUMB_SIDE} thumbnails, 0-255)"
+    )
 
 
 def generated_faces(generator, data, *, n_per_combo: int = 2, seed: int = 0) -> np.ndarray:
@@ -161,12 +168,22 @@ def measure_copies(generator, data, *, n_per_combo: int = 2, seed: int = 0) -> t
     training = data.images[train_rows]
     result, gen = copy_figures(faces, training, data.images[held_rows])
     order = np.argsort(gen.distance, kind="stable")[:CLOSEST_SHOWN]
-    result |= {"n_per_combo": n_per_combo, "seed": seed,
-               "closest": [{"generated": int(i), "training_id": str(data.ids[train_rows[gen.index[i]]]),
-                            "distance": round(float(gen.distance[i]), 3), "mirrored": bool(gen.mirrored[i])}
-                           for i in order]}
-    return result, closest_picture(faces[order], training[gen.index[order]], gen.mirrored[order],
-                                   gen.distance[order])
+    result |= {
+        "n_per_combo": n_per_combo,
+        "seed": seed,
+        "closest": [
+            {
+                "generated": int(i),
+                "training_id": str(data.ids[train_rows[gen.index[i]]]),
+                "distance": round(float(gen.distance[i]), 3),
+                "mirrored": bool(gen.mirrored[i]),
+            }
+            for i in order
+        ],
+    }
+    return result, closest_picture(
+        faces[order], training[gen.index[order]], gen.mirrored[order], gen.distance[order]
+    )
 
 
 def closest_picture(faces: np.ndarray, nearest: np.ndarray, mirrored: np.ndarray, distances: np.ndarray):
@@ -177,5 +194,10 @@ def closest_picture(faces: np.ndarray, nearest: np.ndarray, mirrored: np.ndarray
     shown = np.where(mirrored[:, None, None, None], nearest[:, :, ::-1], nearest)
     heads = [f"{d:.1f}{' (m)' if m else ''}" for d, m in zip(distances, mirrored)]
     scale = max(1, 64 // faces.shape[1]) if len(faces) else 1
-    return grid(np.concatenate([faces, shown]), max(1, len(faces)), ["generated", "nearest training"],
-                scale=scale, col_labels=heads)
+    return grid(
+        np.concatenate([faces, shown]),
+        max(1, len(faces)),
+        ["generated", "nearest training"],
+        scale=scale,
+        col_labels=heads,
+    )

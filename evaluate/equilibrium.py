@@ -10,6 +10,7 @@ track quality, and its plateau halves the learning rate.
 Every figure here comes from metrics.csv (and eval.csv for M against the
 Frechet distance), so a student can check them in a spreadsheet.
 """
+
 from __future__ import annotations
 
 import math
@@ -42,8 +43,13 @@ def balance(metrics_rows: list[dict], gamma: float) -> dict:
     k_inside = float(np.mean((k[after] > 0) & (k[after] < 1))) if after.any() else math.nan
     mean_ratio = float(ratio[second_half].mean()) if second_half.any() else math.nan
     holds = (k_inside >= K_BAND_TARGET) and abs(mean_ratio - gamma) <= RATIO_TOLERANCE
-    return {"k_inside": round(k_inside, 4), "ratio": round(mean_ratio, 4), "gamma": gamma,
-            "lr_changes": int(np.count_nonzero(np.diff(lr))), "holds": bool(holds)}
+    return {
+        "k_inside": round(k_inside, 4),
+        "ratio": round(mean_ratio, 4),
+        "gamma": gamma,
+        "lr_changes": int(np.count_nonzero(np.diff(lr))),
+        "holds": bool(holds),
+    }
 
 
 def windowed_m(metrics_rows: list[dict], steps, window: int) -> np.ndarray:
@@ -70,5 +76,8 @@ def m_tracks_quality(metrics_rows: list[dict], eval_rows: list[dict], window: in
     if ok.sum() < 3:
         return {"spearman": math.nan, "p_value": math.nan, "evaluations": int(ok.sum())}
     result = spearmanr(m[ok], frechet[ok])
-    return {"spearman": round(float(result.statistic), 4), "p_value": round(float(result.pvalue), 4),
-            "evaluations": int(ok.sum())}
+    return {
+        "spearman": round(float(result.statistic), 4),
+        "p_value": round(float(result.pvalue), 4),
+        "evaluations": int(ok.sum()),
+    }

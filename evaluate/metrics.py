@@ -28,10 +28,10 @@
 Writes <dir>/metrics.json (latest) and appends a row with a `step` column to
 <dir>/eval.csv (train.py --eval-every N writes the same figures every N steps).
 """
+
 from __future__ import annotations
 
 import csv
-import json
 import math
 import sys
 import warnings
@@ -105,8 +105,9 @@ def _round(x: float, digits: int) -> float:
     return round(float(x), digits) if math.isfinite(x) else float("nan")
 
 
-def evaluate_generator(generator, checker, data, *, n_per_combo: int = 4, seed: int = 0,
-                       tag_faces: int = TAG_FACES) -> dict:
+def evaluate_generator(
+    generator, checker, data, *, n_per_combo: int = 4, seed: int = 0, tag_faces: int = TAG_FACES
+) -> dict:
     """All metrics for one generator (anything with .config, .vocab and
     .generate(z, cond, eps) -> [-1, 1] images, e.g. sampling.runtime.load_generator).
     `data` is a CachedData in the generator's vocabulary (see data_for). With other tags
@@ -130,8 +131,11 @@ def evaluate_generator(generator, checker, data, *, n_per_combo: int = 4, seed: 
     real_feats = checker.features(real_images)
     result |= _diversity(feats, real_feats, data, combos, n_per_combo)
     sharp, sharp_real = high_frequency_energy(images), high_frequency_energy(real_images)
-    result |= {"sharpness_generated": _round(sharp, 6), "sharpness_real": _round(sharp_real, 6),
-               "sharpness_ratio": _round(sharp / sharp_real, 4) if sharp_real > 0 else float("nan")}
+    result |= {
+        "sharpness_generated": _round(sharp, 6),
+        "sharpness_real": _round(sharp_real, 6),
+        "sharpness_ratio": _round(sharp / sharp_real, 4) if sharp_real > 0 else float("nan"),
+    }
     result |= _frechet(feats, real_feats, seed, data.groups[data.holdout_indices()])
     result |= eval_columns(tag_support(checker, data, generator, n=tag_faces, seed=seed))
     return result
@@ -148,15 +152,17 @@ def _diversity(feats, real_feats, data, combos, n_per_combo: int) -> dict:
         if key in label_index and len(real_rows.setdefault(label_index[key], [])) < REAL_PER_COMBO:
             real_rows[label_index[key]].append(k)
     for i in range(len(combos)):
-        d = mean_pairwise_distance(feats[i * n_per_combo:(i + 1) * n_per_combo])
+        d = mean_pairwise_distance(feats[i * n_per_combo : (i + 1) * n_per_combo])
         gen_div.append(d)
         if len(real_rows.get(i, [])) > 1:
             real_div.append(mean_pairwise_distance(real_feats[real_rows[i]]))
             both_gen.append(d)
     ratio = np.mean(both_gen) / np.mean(real_div) if real_div and np.mean(real_div) > 0 else float("nan")
-    return {"diversity_generated": _round(np.mean(gen_div), 4) if gen_div and n_per_combo > 1 else float("nan"),
-            "diversity_real": _round(np.mean(real_div), 4) if real_div else float("nan"),
-            "diversity_ratio": _round(ratio, 4) if n_per_combo > 1 else float("nan")}
+    return {
+        "diversity_generated": _round(np.mean(gen_div), 4) if gen_div and n_per_combo > 1 else float("nan"),
+        "diversity_real": _round(np.mean(real_div), 4) if real_div else float("nan"),
+        "diversity_ratio": _round(ratio, 4) if n_per_combo > 1 else float("nan"),
+    }
 
 
 def group_halves(groups: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -181,26 +187,45 @@ def _frechet(feats, real_feats, seed: int, groups: np.ndarray) -> dict:
     half_a, half_b = group_halves(groups, rng)
     n_fd = min(len(feats), len(half_a))
     gen_sample = np.sort(rng.permutation(len(feats))[:n_fd])
-    return {"frechet_generated_vs_real": _round(frechet_distance(feats[gen_sample], real_feats[half_b]), 3),
-            "frechet_real_vs_real": _round(frechet_distance(real_feats[half_a[:n_fd]], real_feats[half_b]), 3),
-            "frechet_images": int(n_fd), "real_images": int(len(real_feats))}
+    return {
+        "frechet_generated_vs_real": _round(frechet_distance(feats[gen_sample], real_feats[half_b]), 3),
+        "frechet_real_vs_real": _round(frechet_distance(real_feats[half_a[:n_fd]], real_feats[half_b]), 3),
+        "frechet_images": int(n_fd),
+        "real_images": int(len(real_feats)),
+    }
 
 
 def data_for(generator, images, tags_csv, *, cache_dir=None, holdout=None):
     """The evaluation data in the generator's vocabulary, split as it was trained."""
     cfg = generator.config
-    spec = DataSpec.from_config(cfg, generator.vocab, images=images, tags_csv=tags_csv,
-                                holdout=cfg.holdout if holdout is None else holdout)
+    spec = DataSpec.from_config(
+        cfg,
+        generator.vocab,
+        images=images,
+        tags_csv=tags_csv,
+        holdout=cfg.holdout if holdout is None else holdout,
+    )
     return build_or_load(spec, cache_dir=cache_dir or cfg.cache_dir or None, progress=False)
 
 
 # The quality targets train.py's evaluation line names (metric, target, higher is better): the default
-# model's round-3 targets of issue 21, the quality part of bench/quality/default_model.py's TARGET_SETS["round3"]
+# model's round-3 targets of issue 21, the quality part of bench/quality/default_model.py's
+# TARGET_SETS["round3"]
 # (that list should move here once both are merged, so that there is one).
-TARGETS = [("face_rate", 0.95, True), ("acc_hair", 0.95, True), ("acc_eyes", 0.95, True),
-           ("frechet_generated_vs_real", 16.5, False), ("diversity_ratio", 0.76, True)]
-TARGET_NAMES = {"face_rate": "face rate", "acc_hair": "hair", "acc_eyes": "eyes",
-                "frechet_generated_vs_real": "Frechet", "diversity_ratio": "diversity"}
+TARGETS = [
+    ("face_rate", 0.95, True),
+    ("acc_hair", 0.95, True),
+    ("acc_eyes", 0.95, True),
+    ("frechet_generated_vs_real", 16.5, False),
+    ("diversity_ratio", 0.76, True),
+]
+TARGET_NAMES = {
+    "face_rate": "face rate",
+    "acc_hair": "hair",
+    "acc_eyes": "eyes",
+    "frechet_generated_vs_real": "Frechet",
+    "diversity_ratio": "diversity",
+}
 
 
 def meets(value, target, higher: bool) -> bool:
@@ -216,7 +241,9 @@ def eval_line(result: dict, step: int) -> str:
         ok = meets(value, target, higher)
         met += ok
         shown = "-" if value is None else number(float(value), 3)
-        parts.append(f"{TARGET_NAMES[name]} {shown}{' ok' if ok else ''} ({'>=' if higher else '<='} {target:g})")
+        parts.append(
+            f"{TARGET_NAMES[name]} {shown}{' ok' if ok else ''} ({'>=' if higher else '<='} {target:g})"
+        )
     return f"eval at step {step}: " + ", ".join(parts) + f"; {met} of {len(TARGETS)} targets met"
 
 
@@ -248,25 +275,36 @@ def write_results(folder: str | Path, result: dict, step: int | None = None) -> 
 
 @exit_on_user_error
 def main(argv=None) -> int:
-    p = ArgumentParser(prog="python -m evaluate.metrics", description=__doc__,
-                       formatter_class=ExamplesHelpFormatter)
+    p = ArgumentParser(
+        prog="python -m evaluate.metrics", description=__doc__, formatter_class=ExamplesHelpFormatter
+    )
     p.add_argument("model", help="run directory (its export/ is used) or exported model directory")
     p.add_argument("--images", required=True, help="the image folder the model was trained on")
     p.add_argument("--tags-csv", required=True, help="its tag CSV")
-    p.add_argument("--checker", default=None, help="checker folder").shown_default = "the one beside the model"
+    p.add_argument(
+        "--checker", default=None, help="checker folder"
+    ).shown_default = "the one beside the model"
     p.add_argument("--n-per-combo", type=int, default=4, help="samples per hair x eye combination")
     p.add_argument("--seed", type=int, default=0, help="noise seed")
     p.add_argument("--step", type=int, default=None, help="value of eval.csv's step column (default: empty)")
     p.add_argument("--holdout", type=float, default=None, help="held-out fraction (default: the model's)")
-    p.add_argument("--cache-dir", default=None, help="dataset cache folder (default: $TAGFACE_CACHE, else ~/.cache/tagface)")
-    p.add_argument("--out", default=None, help="folder for metrics.json / eval.csv (default: the model's folder)")
+    p.add_argument(
+        "--cache-dir",
+        default=None,
+        help="dataset cache folder (default: $TAGFACE_CACHE, else ~/.cache/tagface)",
+    )
+    p.add_argument(
+        "--out", default=None, help="folder for metrics.json / eval.csv (default: the model's folder)"
+    )
     p.add_argument("--truncation", type=float, default=1.0, help="scale z towards 0 by T (1: off)")
     p.add_argument("--best-of", type=int, default=1, help="best of K faces per sample by D (1: off)")
     args = p.parse_args(argv)
     check_options({"truncation": args.truncation, "best_of": args.best_of})
     if (args.truncation != 1.0 or args.best_of > 1) and not args.out:
-        raise UserError("--truncation and --best-of need --out: the model's own metrics.json and eval.csv "
-                        "hold figures without them")
+        raise UserError(
+            "--truncation and --best-of need --out: the model's own metrics.json and eval.csv "
+            "hold figures without them"
+        )
     quiet_libraries()  # TensorFlow's logs only with TAGFACE_VERBOSE=1
     if args.n_per_combo < 2:
         raise UserError("--n-per-combo must be at least 2 (diversity needs pairs)")
@@ -274,11 +312,18 @@ def main(argv=None) -> int:
     checker = load_checker(args.checker or args.model)
     data = data_for(generator, args.images, args.tags_csv, cache_dir=args.cache_dir, holdout=args.holdout)
     result = evaluate_generator(generator, checker, data, n_per_combo=args.n_per_combo, seed=args.seed)
-    result |= {"seed": args.seed, "truncation": args.truncation, "best_of": args.best_of}  # what the figures used
+    result |= {
+        "seed": args.seed,
+        "truncation": args.truncation,
+        "best_of": args.best_of,
+    }  # what the figures used
     low = {g: a for g, a in checker.heldout_accuracy.items() if a < MIN_ACCURACY.get(g, 0.0)}
     if low:
-        print(f"warning: the checker's held-out accuracy {low} is below {MIN_ACCURACY}; "
-              "its tag accuracy figures are not trustworthy", file=sys.stderr)
+        print(
+            f"warning: the checker's held-out accuracy {low} is below {MIN_ACCURACY}; "
+            "its tag accuracy figures are not trustworthy",
+            file=sys.stderr,
+        )
     out = Path(args.out or args.model)
     write_results(out, result, args.step)
     print(jsonio.dumps(result, indent=1))

@@ -10,6 +10,7 @@ saying that asking for it may do nothing, rather than a silent promise.
 `tag_support` is the one computation (evaluate.metrics' eval.csv columns, the end of training, the
 report); `sheet_lines` grades a sheet for generate.py --grade. numpy only at import (the fast path).
 """
+
 from __future__ import annotations
 
 import csv
@@ -66,8 +67,10 @@ class TagFigures:
         """The one line for a tag the real faces do not support (None for one they do)."""
         if self.supported is not False:
             return None
-        return (f"the checker cannot tell '{self.tag}' apart on real held-out faces (AUC {self.auc:.2f}): "
-                "the images may not show it; asking for it may do nothing")
+        return (
+            f"the checker cannot tell '{self.tag}' apart on real held-out faces (AUC {self.auc:.2f}): "
+            "the images may not show it; asking for it may do nothing"
+        )
 
     def columns(self) -> dict[str, float]:
         """eval.csv's columns of this tag: read_asked/<tag>, ..., auc/<tag>."""
@@ -102,9 +105,10 @@ def real_figures(checker, data, tags: list[str]) -> dict[str, TagFigures]:
         return {}
     rows = data.holdout_indices()
     n_other = len(data.vocab.other_tags)
-    truth = data.conditions[rows, data.conditions.shape[1] - n_other:] > 0.5  # other tags: last columns
-    probs = (checker.predict(data.images[rows])["other"] if len(rows)
-             else np.zeros((0, len(checker.other_tags))))
+    truth = data.conditions[rows, data.conditions.shape[1] - n_other :] > 0.5  # other tags: last columns
+    probs = (
+        checker.predict(data.images[rows])["other"] if len(rows) else np.zeros((0, len(checker.other_tags)))
+    )
     out = {}
     for tag in tags:
         if tag not in data.vocab.other_tags:
@@ -112,14 +116,20 @@ def real_figures(checker, data, tags: list[str]) -> dict[str, TagFigures]:
             continue
         has = truth[:, data.vocab.other_tags.index(tag)]
         p = probs[:, checker.other_tags.index(tag)]
-        out[tag] = TagFigures(tag, read_real_with=_rate(p[has] > READ_AT),
-                              read_real_without=_rate(p[~has] > READ_AT), auc=roc_auc(has, p),
-                              n_real_with=int(has.sum()), n_real_without=int((~has).sum()))
+        out[tag] = TagFigures(
+            tag,
+            read_real_with=_rate(p[has] > READ_AT),
+            read_real_without=_rate(p[~has] > READ_AT),
+            auc=roc_auc(has, p),
+            n_real_with=int(has.sum()),
+            n_real_without=int((~has).sum()),
+        )
     return out
 
 
-def generated_figures(generator, checker, tags: list[str], *, n: int = TAG_FACES,
-                      seed: int = 0) -> dict[str, tuple[float, float]]:
+def generated_figures(
+    generator, checker, tags: list[str], *, n: int = TAG_FACES, seed: int = 0
+) -> dict[str, tuple[float, float]]:
     """{tag: (read when asked, read when not asked)} on n faces per tag: colours drawn from the training
     frequencies, no other tag asked, then the same faces (same z, same colours) with only the tag asked."""
     vocab = generator.vocab
@@ -134,8 +144,9 @@ def generated_figures(generator, checker, tags: list[str], *, n: int = TAG_FACES
     return out
 
 
-def tag_support(checker, data=None, generator=None, *, n: int = TAG_FACES,
-                seed: int = 0) -> dict[str, TagFigures]:
+def tag_support(
+    checker, data=None, generator=None, *, n: int = TAG_FACES, seed: int = 0
+) -> dict[str, TagFigures]:
     """Every other tag's figures that the arguments allow: with `data` (real held-out faces) the AUC and
     the real read rates, with `generator` the asked / not-asked read rates on n generated faces per tag.
     The tags are those of the generator's vocabulary (else the data's) that the checker reads; {} for a
@@ -219,12 +230,16 @@ def sheet_lines(cells, tagsets, checker, vocab, reference: dict[str, TagFigures]
         parts = [_share(read[asked, j], "asked for it"), _share(read[~asked, j], "drawn without it")]
         ref = reference.get(tag)
         if ref is not None and not math.isnan(ref.auc):
-            parts.append(f"real held-out faces {_figure(ref.read_real_with)} with it, "
-                         f"{_figure(ref.read_real_without)} without (AUC {ref.auc:.2f})")
+            parts.append(
+                f"real held-out faces {_figure(ref.read_real_with)} with it, "
+                f"{_figure(ref.read_real_without)} without (AUC {ref.auc:.2f})"
+            )
         lines.append(f"  {tag}: " + "; ".join(parts))
     if not any(t in reference for t in tags):
-        lines.append("  (no real held-out figures for these tags yet: python -m evaluate.metrics MODEL "
-                     "--images DIR --tags-csv CSV records them)")
+        lines.append(
+            "  (no real held-out figures for these tags yet: python -m evaluate.metrics MODEL "
+            "--images DIR --tags-csv CSV records them)"
+        )
     return lines + support_lines({t: f for t, f in reference.items() if t in tags})
 
 
@@ -240,5 +255,10 @@ def other_tag_lines(sheet, checker, generator) -> list[str]:
     """sheet_lines for a graded sheet (sampling.sheet) of `generator`, its blank cells left out, beside the
     figures recorded for the model (recorded_figures)."""
     drawn = [i for i, t in enumerate(sheet.tags) if t is not None]
-    return sheet_lines([sheet.cells[i] for i in drawn], [sheet.tags[i] for i in drawn], checker,
-                       generator.vocab, recorded_figures(generator.model_dir))
+    return sheet_lines(
+        [sheet.cells[i] for i in drawn],
+        [sheet.tags[i] for i in drawn],
+        checker,
+        generator.vocab,
+        recorded_figures(generator.model_dir),
+    )

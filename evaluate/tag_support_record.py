@@ -4,6 +4,7 @@ One format for the writer (training.monitor.TagSupport) and the reader (the repo
 run says: one per tag with its figures (evaluate.tag_support), then the warning of each tag the real
 held-out faces do not support. numpy only at import (evaluate.tag_support's rule).
 """
+
 from __future__ import annotations
 
 import math
@@ -16,9 +17,12 @@ COUNTS = ("n_generated", "n_real_with", "n_real_without")
 
 def support_record(figures: dict[str, TagFigures], **about) -> dict:
     """The file's content: `about` (step, seed, checker...), the bars, and each tag's figures and counts."""
-    tags = {tag: {name: getattr(f, name) for name in COLUMNS} | {"supported": f.supported}
-            | {"counts": {name.removeprefix("n_"): getattr(f, name) for name in COUNTS}}
-            for tag, f in figures.items()}
+    tags = {
+        tag: {name: getattr(f, name) for name in COLUMNS}
+        | {"supported": f.supported}
+        | {"counts": {name.removeprefix("n_"): getattr(f, name) for name in COUNTS}}
+        for tag, f in figures.items()
+    }
     return about | {"read_at": READ_AT, "supported_auc": SUPPORTED_AUC, "tags": tags}
 
 
@@ -28,8 +32,11 @@ def figures_from_record(record: dict) -> dict[str, TagFigures]:
     out = {}
     for tag, row in record["tags"].items():
         counts = row["counts"]
-        out[tag] = TagFigures(tag, **{name: _number(row[name]) for name in COLUMNS},
-                              **{name: int(counts[name.removeprefix("n_")]) for name in COUNTS})
+        out[tag] = TagFigures(
+            tag,
+            **{name: _number(row[name]) for name in COLUMNS},
+            **{name: int(counts[name.removeprefix("n_")]) for name in COUNTS},
+        )
     return out
 
 
@@ -44,12 +51,20 @@ def _figure(x: float) -> str:
 def tag_line(f: TagFigures) -> str:
     """What the run says of one tag: how often the checker reads it on faces drawn with it asked and
     not asked, on real held-out faces with and without it, and its AUC on those real faces."""
-    real = (f"real faces: {_figure(f.read_real_with)} / {_figure(f.read_real_without)}"
-            if f.n_real_with + f.n_real_without else "no real held-out faces")
-    auc = (f"AUC on real held-out faces {f.auc:.2f}" if not math.isnan(f.auc) else
-           f"no AUC (it needs held-out faces with and without it: {f.n_real_with} / {f.n_real_without})")
-    return (f"tag '{f.tag}': read on {_figure(f.read_asked)} of faces asked for it, "
-            f"{_figure(f.read_not_asked)} not asked ({real}); {auc}")
+    real = (
+        f"real faces: {_figure(f.read_real_with)} / {_figure(f.read_real_without)}"
+        if f.n_real_with + f.n_real_without
+        else "no real held-out faces"
+    )
+    auc = (
+        f"AUC on real held-out faces {f.auc:.2f}"
+        if not math.isnan(f.auc)
+        else f"no AUC (it needs held-out faces with and without it: {f.n_real_with} / {f.n_real_without})"
+    )
+    return (
+        f"tag '{f.tag}': read on {_figure(f.read_asked)} of faces asked for it, "
+        f"{_figure(f.read_not_asked)} not asked ({real}); {auc}"
+    )
 
 
 def support_said(figures: dict[str, TagFigures]) -> list[str]:

@@ -4,6 +4,7 @@ Both are differentiable (G's gradient flows through them) and change no
 colour, because colours are the labels. Random draws come from a stateless
 seed, so a resumed run augments exactly as an uninterrupted one.
 """
+
 from __future__ import annotations
 
 import tensorflow as tf

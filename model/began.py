@@ -5,6 +5,7 @@ training state that must survive a resume (k_t, learning rate, windowed M,
 plateau counters, filter threshold and running real-loss statistics, step
 and epoch position). All of it is tracked by `tf.train.Checkpoint`.
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -46,9 +47,16 @@ def variables_by_path(variables) -> dict:
 
 
 class CondBEGAN(keras.Model):
-    def __init__(self, config: TrainConfig, cond_dim: int, group_sizes: list[int],
-                 combo_of_row: np.ndarray, combo_conditions: np.ndarray, labels_of_row: np.ndarray,
-                 n_other: int = 0):
+    def __init__(
+        self,
+        config: TrainConfig,
+        cond_dim: int,
+        group_sizes: list[int],
+        combo_of_row: np.ndarray,
+        combo_conditions: np.ndarray,
+        labels_of_row: np.ndarray,
+        n_other: int = 0,
+    ):
         super().__init__(name="cond_began")
         self.config = config
         self.group_sizes = list(group_sizes)
@@ -63,10 +71,18 @@ class CondBEGAN(keras.Model):
         self.encoder = self.discriminator.get_layer("d_encoder")
         self.decoder = self.discriminator.get_layer("d_decoder")
         self.aux_layer = self.discriminator.get_layer("d_aux") if aux_units else None
-        self.projection = self.discriminator.get_layer("d_projection") if config.projection_weight > 0 else None
+        self.projection = (
+            self.discriminator.get_layer("d_projection") if config.projection_weight > 0 else None
+        )
         # Moving average of G's weights (float32), used for samples, evaluation and export.
-        self.generator_ema = ([tf.Variable(tf.cast(w, tf.float32), trainable=False, name="ema_" + w.name)
-                               for w in self.generator.weights] if config.ema_decay > 0 else [])
+        self.generator_ema = (
+            [
+                tf.Variable(tf.cast(w, tf.float32), trainable=False, name="ema_" + w.name)
+                for w in self.generator.weights
+            ]
+            if config.ema_decay > 0
+            else []
+        )
         # Data tables: row -> combo, combo -> condition, row -> labels (constants, not state).
         self.combo_of_row = tf.constant(combo_of_row, tf.int32)
         self.combo_conditions = tf.constant(combo_conditions, tf.float32)
@@ -74,8 +90,12 @@ class CondBEGAN(keras.Model):
         self.n_combos = int(combo_conditions.shape[0])
         self.wrong_is_k = config.wrong_weight == "k"
         self.wrong_weight = 0.0 if self.wrong_is_k else float(config.wrong_weight)
-        self.residuals = [layer for net in (self.generator, self.discriminator)
-                          for layer in net.layers if isinstance(layer, VanishingResidual)]
+        self.residuals = [
+            layer
+            for net in (self.generator, self.discriminator)
+            for layer in net.layers
+            if isinstance(layer, VanishingResidual)
+        ]
         # The training state (model.training_state), all checkpointed.
         self.adaptive = config.ada == "on"
         self.state = TrainingState(config.lr, adaptive=self.adaptive)
@@ -90,11 +110,13 @@ class CondBEGAN(keras.Model):
         checkpoint's network entries, and what fine-tuning copies by path from a source model. Keras 3
         networks and optimisers are not fully tracked by tf.train.Checkpoint (Adam's moments were
         silently left out), so their variables are listed explicitly, keyed by variable path."""
-        return {"generator": variables_by_path(self.generator.variables),
-                "discriminator": variables_by_path(self.discriminator.variables),
-                **({"generator_ema": self.ema_by_path()} if self.generator_ema else {}),
-                "g_optimizer": variables_by_path(self.g_optimizer.variables),
-                "d_optimizer": variables_by_path(self.d_optimizer.variables)}
+        return {
+            "generator": variables_by_path(self.generator.variables),
+            "discriminator": variables_by_path(self.discriminator.variables),
+            **({"generator_ema": self.ema_by_path()} if self.generator_ema else {}),
+            "g_optimizer": variables_by_path(self.g_optimizer.variables),
+            "d_optimizer": variables_by_path(self.d_optimizer.variables),
+        }
 
     def training_checkpoint(self) -> tf.train.Checkpoint:
         """Everything to resume exactly: the networks' variables and the training state."""
@@ -152,20 +174,25 @@ class CondBEGAN(keras.Model):
         g_inputs = [b.z, b.cond, b.eps] if cfg.cond_augment else [b.z, b.cond]
         fake = self.generator(g_inputs, training=True)
         t = self._discriminate(b, fake)
-        wrong_weight = losses.warmup_weight(self.state.k if self.wrong_is_k else self.wrong_weight, self.state.step,
-                                            cfg.wrong_warmup)
-        t["d_loss"] = losses.discriminator_loss(t["loss_real"], t["loss_fake"], t["wrong_term"], self.state.k,
-                                                wrong_weight, t["kept"])
-        t["g_loss"] = losses.generator_loss(t["loss_fake"], losses.out_of_bound(fake), cfg.oob_weight,
-                                            cfg.g_recon_weight)
+        wrong_weight = losses.warmup_weight(
+            self.state.k if self.wrong_is_k else self.wrong_weight, self.state.step, cfg.wrong_warmup
+        )
+        t["d_loss"] = losses.discriminator_loss(
+            t["loss_real"], t["loss_fake"], t["wrong_term"], self.state.k, wrong_weight, t["kept"]
+        )
+        t["g_loss"] = losses.generator_loss(
+            t["loss_fake"], losses.out_of_bound(fake), cfg.oob_weight, cfg.g_recon_weight
+        )
         # k_scope "game": k_t also sets how hard G follows the heads and the mode-seeking term, so at k_t = 0
         # G is BEGAN's alone (the lowest L(G(z))/L(x)) and the one controller finds the balance for any gamma.
         g_gain = self.state.k if cfg.k_scope == "game" else 1.0
         if self.n_other:  # the other tags: a fixed weight, not k_t's, since nothing else asks G to draw them
             t["d_loss"] += cfg.other_tag_weight * t["other_real"]
             t["g_loss"] += cfg.other_tag_weight * t["other_fake"]
-        for weight, d_term, g_term in ((cfg.aux_weight, "aux_real", "aux_fake"),
-                                       (cfg.projection_weight, "adv_d", "adv_g")):
+        for weight, d_term, g_term in (
+            (cfg.aux_weight, "aux_real", "aux_fake"),
+            (cfg.projection_weight, "adv_d", "adv_g"),
+        ):
             if weight > 0:
                 weight = losses.warmup_weight(weight, self.state.step, cfg.head_warmup)
                 t["d_loss"] += weight * t[d_term]
@@ -173,8 +200,11 @@ class CondBEGAN(keras.Model):
         t["diversity"] = t["kl"] = tf.constant(0.0)
         if cfg.diversity_weight > 0:
             half = tf.shape(b.images)[0] // 2
-            pair_inputs = ([b.z2[:half], b.cond[:half], b.eps[:half]] if cfg.cond_augment
-                           else [b.z2[:half], b.cond[:half]])
+            pair_inputs = (
+                [b.z2[:half], b.cond[:half], b.eps[:half]]
+                if cfg.cond_augment
+                else [b.z2[:half], b.cond[:half]]
+            )
             fake_pair = self.generator(pair_inputs, training=True)
             t["diversity"] = losses.mode_seeking(fake[:half], fake_pair, b.z[:half], b.z2[:half])
             ms_gain = self.state.k if cfg.diversity_by_k else g_gain
@@ -207,18 +237,24 @@ class CondBEGAN(keras.Model):
         has_wrong = self.n_combos > 1
         if has_wrong:
             wrong_cond = self._wrong_conditions(b.index, b.wrong_u)
-            recon_real = self.decoder([tf.concat([h_real, h_real], 0), tf.concat([b.cond, wrong_cond], 0)],
-                                      training=True)
+            recon_real = self.decoder(
+                [tf.concat([h_real, h_real], 0), tf.concat([b.cond, wrong_cond], 0)], training=True
+            )
             per_image_real = losses.reconstruction_loss(tf.concat([seen_real, seen_real], 0), recon_real)
         else:
-            per_image_real = losses.reconstruction_loss(seen_real, self.decoder([h_real, b.cond], training=True))
-        t = {"loss_real": per_image_real[:n],
-             "loss_fake": losses.reconstruction_loss(seen_fake, self.decoder([h_fake, b.cond], training=True))}
+            per_image_real = losses.reconstruction_loss(
+                seen_real, self.decoder([h_real, b.cond], training=True)
+            )
+        t = {
+            "loss_real": per_image_real[:n],
+            "loss_fake": losses.reconstruction_loss(seen_fake, self.decoder([h_fake, b.cond], training=True)),
+        }
         t["kept"] = keep_mask(t["loss_real"], self.state.threshold)
         if has_wrong:
             t["loss_wrong"] = per_image_real[n:]
-            t["wrong_term"] = losses.wrong_condition_term(cfg.wrong_form, t["loss_wrong"], t["loss_real"],
-                                                          cfg.wrong_cap)
+            t["wrong_term"] = losses.wrong_condition_term(
+                cfg.wrong_form, t["loss_wrong"], t["loss_real"], cfg.wrong_cap
+            )
         else:
             t["loss_wrong"] = t["wrong_term"] = tf.zeros_like(t["loss_real"])
         t["aux_real"] = t["aux_fake"] = t["adv_d"] = t["adv_g"] = tf.constant(0.0)
@@ -229,14 +265,18 @@ class CondBEGAN(keras.Model):
             t["aux_real"] = losses.tag_classification_loss(logits_real, labels, self.group_sizes, t["kept"])
             t["aux_fake"] = losses.tag_classification_loss(logits_fake, labels, self.group_sizes)
             if self.n_other:  # the other tags: the last n_other logits, against the batch's own tags
-                t["other_real"] = losses.other_tag_loss(logits_real[:, -self.n_other:], b.cond[:, -self.n_other:],
-                                                        t["kept"])
-                t["other_fake"] = losses.other_tag_loss(logits_fake[:, -self.n_other:], b.cond[:, -self.n_other:])
+                t["other_real"] = losses.other_tag_loss(
+                    logits_real[:, -self.n_other :], b.cond[:, -self.n_other :], t["kept"]
+                )
+                t["other_fake"] = losses.other_tag_loss(
+                    logits_fake[:, -self.n_other :], b.cond[:, -self.n_other :]
+                )
         if self.projection is not None:
             score_fake = self.projection(features_fake, b.cond)
             fake_weight = self.state.k if cfg.k_scope in ("all", "game") else 1.0
-            t["adv_d"] = losses.hinge_discriminator_loss(self.projection(features_real, b.cond), score_fake,
-                                                         t["kept"], fake_weight)
+            t["adv_d"] = losses.hinge_discriminator_loss(
+                self.projection(features_real, b.cond), score_fake, t["kept"], fake_weight
+            )
             t["adv_g"] = losses.hinge_generator_loss(score_fake)
         return t
 
@@ -255,20 +295,33 @@ class CondBEGAN(keras.Model):
         loss_real_f = tf.cast(loss_real, tf.float32)
         self.state.real_sum.assign_add(replica.all_reduce("sum", tf.reduce_sum(loss_real_f)))
         self.state.real_sq_sum.assign_add(replica.all_reduce("sum", tf.reduce_sum(tf.square(loss_real_f))))
-        self.state.real_count.assign_add(replica.all_reduce("sum", tf.cast(tf.shape(b.images)[0], tf.float32)))
+        self.state.real_count.assign_add(
+            replica.all_reduce("sum", tf.cast(tf.shape(b.images)[0], tf.float32))
+        )
         self.state.step.assign_add(1)
         self.state.batch_in_epoch.assign_add(1)
         return {
-            "d_loss": mean(t["d_loss"]), "g_loss": mean(t["g_loss"]),
-            "loss_real": real_mean, "loss_fake": fake_mean,
-            "loss_wrong": mean(tf.reduce_mean(t["loss_wrong"])), "loss_aux": mean(t["aux_real"]),
-            "loss_aux_fake": mean(t["aux_fake"]), "loss_other": mean(t["other_real"]),
-            "loss_other_fake": mean(t["other_fake"]), "kl": mean(t["kl"]), "mode_seeking": mean(t["diversity"]),
-            "loss_adv_d": mean(t["adv_d"]), "loss_adv_g": mean(t["adv_g"]),
-            "k": self.state.k.read_value(), "M": m, "lr": self.state.lr.read_value(),
+            "d_loss": mean(t["d_loss"]),
+            "g_loss": mean(t["g_loss"]),
+            "loss_real": real_mean,
+            "loss_fake": fake_mean,
+            "loss_wrong": mean(tf.reduce_mean(t["loss_wrong"])),
+            "loss_aux": mean(t["aux_real"]),
+            "loss_aux_fake": mean(t["aux_fake"]),
+            "loss_other": mean(t["other_real"]),
+            "loss_other_fake": mean(t["other_fake"]),
+            "kl": mean(t["kl"]),
+            "mode_seeking": mean(t["diversity"]),
+            "loss_adv_d": mean(t["adv_d"]),
+            "loss_adv_g": mean(t["adv_g"]),
+            "k": self.state.k.read_value(),
+            "M": m,
+            "lr": self.state.lr.read_value(),
             "filtered": replica.all_reduce("sum", tf.reduce_sum(1.0 - kept)),
             # Per-image values (gathered by the loop) for the filter log.
-            "per_image_real": loss_real_f, "kept": kept, "index": b.index,
+            "per_image_real": loss_real_f,
+            "kept": kept,
+            "index": b.index,
         }
 
     def real_losses(self, images, cond):

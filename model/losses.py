@@ -4,6 +4,7 @@ Kept in one module so the maths of the method can be read (and unit-tested
 against hand-computed numbers) in one place. All results are float32, even
 when the networks compute in bfloat16.
 """
+
 from __future__ import annotations
 
 import tensorflow as tf
@@ -145,8 +146,9 @@ def hinge_discriminator_loss(score_real, score_fake, mask=None, fake_weight=1.0)
 
     `fake_weight` is 1 in the plain hinge; with k_scope "all" it is k_t, so BEGAN's
     one controller decides how hard D pushes fakes away in every term."""
-    return (masked_mean(tf.nn.relu(1.0 - _f32(score_real)), mask)
-            + _f32(fake_weight) * tf.reduce_mean(tf.nn.relu(1.0 + _f32(score_fake))))
+    return masked_mean(tf.nn.relu(1.0 - _f32(score_real)), mask) + _f32(fake_weight) * tf.reduce_mean(
+        tf.nn.relu(1.0 + _f32(score_fake))
+    )
 
 
 def hinge_generator_loss(score_fake):

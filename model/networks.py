@@ -8,6 +8,7 @@ colour a direct path to the pixels (a plain bottleneck lets D's autoencoder
 ignore the tags). Upsampling uses `Resizing(interpolation="nearest")` because
 it converts to TFLite builtins (UpSampling2D + conv needs Flex ops).
 """
+
 from __future__ import annotations
 
 import keras

@@ -11,6 +11,7 @@ where the bench shows that.
 Keras is imported inside the functions that set a policy, so the light
 generation path can import this module without loading TensorFlow.
 """
+
 from __future__ import annotations
 
 import contextlib

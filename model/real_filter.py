@@ -7,6 +7,7 @@ non-faces and washed-out images). Nothing is filtered in the first epoch
 (threshold = +inf). The statistics are running sums so they live in three
 checkpointed scalars and survive a resume mid-epoch.
 """
+
 from __future__ import annotations
 
 import math

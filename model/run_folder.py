@@ -6,6 +6,7 @@ fine-tuning alike). An exported model folder is sampling.export's.
 Imported by the fast generation path, so TensorFlow is only imported inside
 the functions that build or restore networks.
 """
+
 from __future__ import annotations
 
 import os
@@ -46,8 +47,9 @@ def ensure_writable_dir(path: Path, what: str = "directory") -> None:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
-        raise RunDirError(f"cannot write the {what} {path}: {exc.strerror or exc}; "
-                          "choose another path") from None
+        raise RunDirError(
+            f"cannot write the {what} {path}: {exc.strerror or exc}; choose another path"
+        ) from None
 
 
 def check_run_dir(run_dir: Path, *, resume: bool) -> None:
@@ -58,8 +60,9 @@ def check_run_dir(run_dir: Path, *, resume: bool) -> None:
     if run_dir.exists() and not run_dir.is_dir():
         raise RunDirError(f"run directory {run_dir} is a file; choose a new --run-dir")
     if not resume and (run_dir / CHECKPOINT_DIR).is_dir() and any((run_dir / CHECKPOINT_DIR).iterdir()):
-        raise RunDirError(f"{run_dir} already holds a run; pass --resume to continue it "
-                          "or choose a new --run-dir")
+        raise RunDirError(
+            f"{run_dir} already holds a run; pass --resume to continue it or choose a new --run-dir"
+        )
 
 
 def prepare_run_dir(run_dir: Path, *, resume: bool) -> FolderLock:
@@ -93,8 +96,10 @@ def training_run_of(model_dir: Path) -> Path | None:
             continue
         if run == model_dir:
             return run
-        same = all((run / name).is_file() and (run / name).read_bytes() == (model_dir / name).read_bytes()
-                   for name in (VOCAB_NAME,))
+        same = all(
+            (run / name).is_file() and (run / name).read_bytes() == (model_dir / name).read_bytes()
+            for name in (VOCAB_NAME,)
+        )
         try:
             same = same and TrainConfig.load(run) == TrainConfig.load(model_dir)
         except UserError:
@@ -127,14 +132,19 @@ def checkpoint_paths(ckpt_dir: Path, *, warn: bool = True) -> tuple[list[str], b
                 return [str(p) for p in paths], True  # TensorFlow already joined relative ones to ckpt_dir
         except Exception:  # noqa: BLE001 - a damaged text proto raises several types
             pass
+
     def number(p: Path) -> int:
-        tail = p.name[len("ckpt-"):-len(".index")]
+        tail = p.name[len("ckpt-") : -len(".index")]
         return int(tail) if tail.isdigit() else -1
+
     found = sorted((p for p in ckpt_dir.glob("ckpt-*.index") if number(p) >= 0), key=number)
     paths = [str(p.with_suffix("")) for p in found]
     if state_file.exists() and paths and warn:
-        print(f"warning: {state_file} is damaged; using the {len(paths)} checkpoint files beside it "
-              f"(newest {Path(paths[-1]).name})", file=sys.stderr)
+        print(
+            f"warning: {state_file} is damaged; using the {len(paths)} checkpoint files beside it "
+            f"(newest {Path(paths[-1]).name})",
+            file=sys.stderr,
+        )
     return paths, not state_file.exists() and not paths
 
 
@@ -144,14 +154,20 @@ def repair_checkpoint_state(ckpt_dir: Path) -> None:
 
     paths, sound = checkpoint_paths(ckpt_dir)
     if not sound and not paths:
-        raise RunDirError(f"{Path(ckpt_dir) / 'checkpoint'} is damaged and no ckpt-N files are beside it: "
-                          "nothing to resume; start a new --run-dir")
+        raise RunDirError(
+            f"{Path(ckpt_dir) / 'checkpoint'} is damaged and no ckpt-N files are beside it: "
+            "nothing to resume; start a new --run-dir"
+        )
     if not sound and paths:
         names = [Path(p).name for p in paths]  # relative, as the CheckpointManager writes them
         stamps = [Path(p + ".index").stat().st_mtime for p in paths]  # the manager keeps only stamped ones
-        tf.compat.v1.train.update_checkpoint_state(str(ckpt_dir), names[-1], all_model_checkpoint_paths=names,
-                                                   all_model_checkpoint_timestamps=stamps,
-                                                   last_preserved_timestamp=min(stamps) - 1)
+        tf.compat.v1.train.update_checkpoint_state(
+            str(ckpt_dir),
+            names[-1],
+            all_model_checkpoint_paths=names,
+            all_model_checkpoint_timestamps=stamps,
+            last_preserved_timestamp=min(stamps) - 1,
+        )
 
 
 def remove_checkpoint_leftovers(ckpt_dir: Path) -> list[str]:
@@ -223,10 +239,12 @@ def _restore_from_run(run_dir: Path, key: str, network, step: int | None = None)
         raise RunDirError(f"no checkpoint in {run_dir / CHECKPOINT_DIR}")
     try:
         tf.train.Checkpoint(**{key: variables_by_path(network.variables)}).restore(
-            latest).expect_partial().assert_existing_objects_matched()
+            latest
+        ).expect_partial().assert_existing_objects_matched()
     except (ValueError, AssertionError) as exc:
-        raise RunDirError(f"checkpoint {latest} does not match {run_dir / CONFIG_NAME}: "
-                          f"{str(exc).splitlines()[0]}") from None
+        raise RunDirError(
+            f"checkpoint {latest} does not match {run_dir / CONFIG_NAME}: {str(exc).splitlines()[0]}"
+        ) from None
     return network
 
 

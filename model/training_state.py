@@ -15,6 +15,7 @@ same all-reduced value), named in checkpoints as `variables()` lists them. Which
 keeps, and why, is CARRIED. The data a run trains on is recorded beside it in RUN/data.csv
 (training.run_data), which a resume checks before this state is restored.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,8 +30,9 @@ CARRIED = ("k", "threshold", "lr")
 
 
 def _scalar(name: str, value, dtype=tf.float32) -> tf.Variable:
-    return tf.Variable(value, dtype=dtype, trainable=False, name=name,
-                       aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+    return tf.Variable(
+        value, dtype=dtype, trainable=False, name=name, aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA
+    )
 
 
 class TrainingState:
@@ -56,10 +58,22 @@ class TrainingState:
     def variables(self) -> dict[str, tf.Variable]:
         """{checkpoint name: variable}. ADA's p only when it is on, so that runs from before it (and runs
         without it) restore as they were saved."""
-        return dict(k=self.k, lr=self.lr, step=self.step, epoch=self.epoch, batch_in_epoch=self.batch_in_epoch,
-                    m_sum=self.m_sum, m_count=self.m_count, best_m=self.best_m, bad_windows=self.bad_windows,
-                    threshold=self.threshold, real_sum=self.real_sum, real_sq_sum=self.real_sq_sum,
-                    real_count=self.real_count, **({"augment_p": self.augment_p} if self.adaptive else {}))
+        return dict(
+            k=self.k,
+            lr=self.lr,
+            step=self.step,
+            epoch=self.epoch,
+            batch_in_epoch=self.batch_in_epoch,
+            m_sum=self.m_sum,
+            m_count=self.m_count,
+            best_m=self.best_m,
+            bad_windows=self.bad_windows,
+            threshold=self.threshold,
+            real_sum=self.real_sum,
+            real_sq_sum=self.real_sq_sum,
+            real_count=self.real_count,
+            **({"augment_p": self.augment_p} if self.adaptive else {}),
+        )
 
     def carry_from(self, source: "TrainingState") -> None:
         """A fine-tune's start: CARRIED from `source`, the rest as new."""
@@ -87,8 +101,12 @@ class TrainingState:
     def end_epoch(self, filter_sd: float) -> float:
         """Close the epoch: the filter's next threshold from this epoch's real losses (mean + filter_sd
         standard deviations; returned), its running statistics reset, the position at the next epoch."""
-        threshold = threshold_from_stats(float(self.real_sum.numpy()), float(self.real_sq_sum.numpy()),
-                                         float(self.real_count.numpy()), filter_sd)
+        threshold = threshold_from_stats(
+            float(self.real_sum.numpy()),
+            float(self.real_sq_sum.numpy()),
+            float(self.real_count.numpy()),
+            filter_sd,
+        )
         self.threshold.assign(threshold)
         for v in (self.real_sum, self.real_sq_sum, self.real_count):
             v.assign(0.0)
@@ -100,5 +118,7 @@ class TrainingState:
         """'step 1200 (k=0.118, lr=0.0001, threshold=0.23)', for the lines a resume or a fine-tune prints."""
         from common.cli import number
 
-        return (f"step {int(self.step.numpy())} (k={number(self.value('k'))}, lr={number(self.value('lr'))}, "
-                f"threshold={number(self.value('threshold'))})")
+        return (
+            f"step {int(self.step.numpy())} (k={number(self.value('k'))}, lr={number(self.value('lr'))}, "
+            f"threshold={number(self.value('threshold'))})"
+        )

@@ -5,6 +5,7 @@ The cache folder is the spec's key (preprocess.spec: the inputs' digest and ever
 the data), so the second run loads in seconds and any change rebuilds. Every row that is left out is
 written with its reason to a report CSV beside the cache.
 """
+
 from __future__ import annotations
 
 import csv
@@ -79,7 +80,7 @@ def _load_all(paths: list[str], size: int, keep_gray: bool, progress: bool, work
     from tqdm import tqdm
 
     chunk = 512
-    chunks = [(paths[i:i + chunk], size, keep_gray) for i in range(0, len(paths), chunk)]
+    chunks = [(paths[i : i + chunk], size, keep_gray) for i in range(0, len(paths), chunk)]
     results = []
     bar = tqdm(total=len(paths), desc="loading images", unit="img", disable=not progress, file=sys.stderr)
     if workers > 1 and len(chunks) > 1:
@@ -111,8 +112,18 @@ def _summary(kept: int, skipped: dict, report: Path) -> str:
 
 def _reason_kind(reason: str) -> str:
     """Group reasons for the summary ('unknown tag blue hair' -> 'unknown tag')."""
-    for prefix in ("unknown tag", "unusable id", "unusable image path", "duplicate id", "malformed tag",
-                   "unreadable image", "wrong column count", "ambiguous", "missing", "two "):
+    for prefix in (
+        "unknown tag",
+        "unusable id",
+        "unusable image path",
+        "duplicate id",
+        "malformed tag",
+        "unreadable image",
+        "wrong column count",
+        "ambiguous",
+        "missing",
+        "two ",
+    ):
         if reason.startswith(prefix):
             return reason if prefix in ("ambiguous", "two ", "missing") else prefix
     return reason
@@ -128,8 +139,10 @@ def build_or_load(spec: DataSpec, *, cache_dir=None, progress: bool = True, log=
     if npz.exists() and (folder / "vocab.json").exists():
         try:
             data = _load(npz, folder, report)
-            log(f"dataset cache: {npz} ({npz.stat().st_size / 1e6:.0f} MB, {len(data)} images, "
-                f"{int(data.holdout.sum())} held out)")
+            log(
+                f"dataset cache: {npz} ({npz.stat().st_size / 1e6:.0f} MB, {len(data)} images, "
+                f"{int(data.holdout.sum())} held out)"
+            )
             return data
         except (OSError, ValueError, KeyError, TagError) as exc:
             log(f"dataset cache {npz} is unreadable ({type(exc).__name__}); rebuilding")
@@ -151,23 +164,41 @@ def build_or_load(spec: DataSpec, *, cache_dir=None, progress: bool = True, log=
     if not rows:  # blame what the rows really lack (images, ids, tags), with the counts
         _ensure_folder(folder)
         _write_report(report, skips)
-        counts = ", ".join(f"{reason} {n}" for reason, n in
-                           sorted(_reason_counts(skips).items(), key=lambda kv: -kv[1])[:4])
-        raise PreprocessError(f"no usable images in {tags_csv}: all {len(skips)} rows skipped ({counts}); "
-                              f"see {report}")
+        counts = ", ".join(
+            f"{reason} {n}" for reason, n in sorted(_reason_counts(skips).items(), key=lambda kv: -kv[1])[:4]
+        )
+        raise PreprocessError(
+            f"no usable images in {tags_csv}: all {len(skips)} rows skipped ({counts}); see {report}"
+        )
     rows, groups, twins = _grouped(rows, spec.duplicates)
     arrays = _arrays(rows, vocab, spec.holdout, spec.seed, groups if spec.duplicates == "group" else None)
     counts = _reason_counts(skips)
     found = _duplicate_counts(spec.duplicates, twins)
-    _save(folder, arrays, vocab, skips, twins, {
-        "images": str(images), "tags_csv": str(tags_csv), "format": csv_format, "settings": spec.settings(),
-        "kept": len(rows), "skipped": counts, "duplicates": found, "build_seconds": time.perf_counter() - t0})
+    _save(
+        folder,
+        arrays,
+        vocab,
+        skips,
+        twins,
+        {
+            "images": str(images),
+            "tags_csv": str(tags_csv),
+            "format": csv_format,
+            "settings": spec.settings(),
+            "kept": len(rows),
+            "skipped": counts,
+            "duplicates": found,
+            "build_seconds": time.perf_counter() - t0,
+        },
+    )
     log(_summary(len(rows), counts, report))
     log(duplicate_summary(found, folder / "duplicates.csv"))
-    log(f"dataset cache: {npz} ({npz.stat().st_size / 1e6:.0f} MB, "
-        f"built in {time.perf_counter() - t0:.1f} s)")
-    return CachedData(**arrays, vocab=vocab, cache_path=npz, report_path=report, skipped=counts,
-                      duplicates=found)
+    log(
+        f"dataset cache: {npz} ({npz.stat().st_size / 1e6:.0f} MB, built in {time.perf_counter() - t0:.1f} s)"
+    )
+    return CachedData(
+        **arrays, vocab=vocab, cache_path=npz, report_path=report, skipped=counts, duplicates=found
+    )
 
 
 def _cache_folder(cache_root: Path, spec: DataSpec) -> tuple[Path, DataSpec]:
@@ -217,7 +248,9 @@ def _derive_vocabulary(tagsets: list[TagSet], condition_mode: str, top_k: int, s
     from tags.vectors import train_tag_vectors
 
     vectors, text = train_tag_vectors(complete, vocab.groups, seed=seed)
-    w2v = Vocabulary(vocab.groups, vocab.other_tags, mode="word2vec", combos=vocab.combos, tag_vectors=vectors)
+    w2v = Vocabulary(
+        vocab.groups, vocab.other_tags, mode="word2vec", combos=vocab.combos, tag_vectors=vectors
+    )
     w2v.word2vec_text = text
     return w2v
 
@@ -232,7 +265,7 @@ def _in_vocabulary(rows, vocab: Vocabulary, skips: list, strict: bool, tags_csv:
         if unknown is None:
             kept.append((r, img, tagset))
             continue
-        reason = (f"missing {unknown[4:-1]}" if unknown.startswith("<no ") else f"unknown tag {unknown}")
+        reason = f"missing {unknown[4:-1]}" if unknown.startswith("<no ") else f"unknown tag {unknown}"
         if unknown.startswith("<no "):  # 'chartreuse hair': an unknown colour, not a missing one
             noun = GROUP_WORDS.get(unknown[4:-1], unknown[4:-1])
             guess = [e for e in t.extras if e.endswith(" " + noun) and e not in vocab.other_tags]
@@ -266,8 +299,12 @@ def _grouped(rows, mode: str):
 
 
 def _duplicate_counts(mode: str, twins) -> dict:
-    return {"mode": mode, "groups": len({g for g, _, _ in twins}), "images": len(twins),
-            "dropped": sum(d for _, _, d in twins)}
+    return {
+        "mode": mode,
+        "groups": len({g for g, _, _ in twins}),
+        "images": len(twins),
+        "dropped": sum(d for _, _, d in twins),
+    }
 
 
 def duplicate_summary(found: dict, report: Path) -> str:
@@ -275,10 +312,15 @@ def duplicate_summary(found: dict, report: Path) -> str:
     mode = found.get("mode", "ignore")
     if mode == "ignore":
         return "near-duplicates: not looked for (--duplicates ignore)"
-    done = (f"{found['dropped']} twins left out, one image per group kept" if mode == "drop"
-            else "each group kept on one side of the held-out split")
-    return (f"near-duplicates: {found['images']} images in {found['groups']} groups (the same picture, mirrored "
-            f"or re-encoded); {done}; report: {report}")
+    done = (
+        f"{found['dropped']} twins left out, one image per group kept"
+        if mode == "drop"
+        else "each group kept on one side of the held-out split"
+    )
+    return (
+        f"near-duplicates: {found['images']} images in {found['groups']} groups (the same picture, mirrored "
+        f"or re-encoded); {done}; report: {report}"
+    )
 
 
 def _condition_arrays(tagsets: list[TagSet], vocab: Vocabulary) -> dict:
@@ -292,10 +334,15 @@ def _condition_arrays(tagsets: list[TagSet], vocab: Vocabulary) -> dict:
     combo = np.array([combo_index[k] for k in combo_keys], np.int32)
     first_of_combo = {c: i for i, c in reversed(list(enumerate(combo)))}
     combo_conditions = np.stack([conditions[first_of_combo[i]] for i in range(len(unique))])
-    strata = np.array([combo_index[tuple(t.values)] if tuple(t.values) in combo_index else c
-                       for t, c in zip(tagsets, combo)])
-    return dict(conditions=conditions, labels=labels, combo=combo, combo_conditions=combo_conditions,
-                strata=strata)
+    strata = np.array(
+        [
+            combo_index[tuple(t.values)] if tuple(t.values) in combo_index else c
+            for t, c in zip(tagsets, combo)
+        ]
+    )
+    return dict(
+        conditions=conditions, labels=labels, combo=combo, combo_conditions=combo_conditions, strata=strata
+    )
 
 
 def _arrays(rows, vocab: Vocabulary, holdout: float, seed: int, groups: np.ndarray | None) -> dict:
@@ -304,12 +351,15 @@ def _arrays(rows, vocab: Vocabulary, holdout: float, seed: int, groups: np.ndarr
     tagsets = [t for _, _, t in rows]
     arrays = _condition_arrays(tagsets, vocab)
     strata = arrays.pop("strata")
-    return dict(images=np.stack([img for _, img, _ in rows]), **arrays,
-                ids=np.array([r.id for r, _, _ in rows], dtype=np.str_),
-                tags=np.array([t.text for t in tagsets], dtype=np.str_),
-                paths=np.array([r.path for r, _, _ in rows], dtype=np.str_),
-                holdout=stratified_holdout(strata, holdout, seed, groups),
-                groups=np.arange(len(rows), dtype=np.int64) if groups is None else groups.astype(np.int64))
+    return dict(
+        images=np.stack([img for _, img, _ in rows]),
+        **arrays,
+        ids=np.array([r.id for r, _, _ in rows], dtype=np.str_),
+        tags=np.array([t.text for t in tagsets], dtype=np.str_),
+        paths=np.array([r.path for r, _, _ in rows], dtype=np.str_),
+        holdout=stratified_holdout(strata, holdout, seed, groups),
+        groups=np.arange(len(rows), dtype=np.int64) if groups is None else groups.astype(np.int64),
+    )
 
 
 def with_vocabulary(data: CachedData, vocab: Vocabulary) -> CachedData:
@@ -346,16 +396,20 @@ def _save(folder: Path, arrays: dict, vocab: Vocabulary, skips, twins, meta: dic
             np.savez(tmp, **arrays)
     except OSError as exc:
         (folder / "vocab.json").unlink(missing_ok=True)
-        raise PreprocessError(f"cannot write the dataset cache in {folder}: {exc.strerror or exc}; free space "
-                              "or choose another cache folder (--cache-dir or TAGFACE_CACHE)") from None
+        raise PreprocessError(
+            f"cannot write the dataset cache in {folder}: {exc.strerror or exc}; free space "
+            "or choose another cache folder (--cache-dir or TAGFACE_CACHE)"
+        ) from None
 
 
 def _ensure_folder(folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise PreprocessError(f"cannot create the cache folder {folder}: {exc.strerror or exc}; "
-                              "set --cache-dir or TAGFACE_CACHE") from None
+        raise PreprocessError(
+            f"cannot create the cache folder {folder}: {exc.strerror or exc}; "
+            "set --cache-dir or TAGFACE_CACHE"
+        ) from None
 
 
 def _write_duplicates(path: Path, twins, arrays: dict) -> None:
@@ -364,8 +418,10 @@ def _write_duplicates(path: Path, twins, arrays: dict) -> None:
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(["group", "id", "path", "split"])
-        writer.writerows((g, r.id, r.path, "dropped" if dropped else side[r.id])
-                         for g, r, dropped in sorted(twins, key=lambda t: (t[0], t[1].row)))
+        writer.writerows(
+            (g, r.id, r.path, "dropped" if dropped else side[r.id])
+            for g, r, dropped in sorted(twins, key=lambda t: (t[0], t[1].row))
+        )
 
 
 def _write_split(path: Path, ids: np.ndarray, held: np.ndarray) -> None:
@@ -381,9 +437,28 @@ def _load(npz: Path, folder: Path, report: Path) -> CachedData:
     if w2v.exists():
         vocab.word2vec_text = w2v.read_text()
     with np.load(npz, allow_pickle=False) as f:
-        arrays = {k: f[k] for k in ("images", "conditions", "labels", "combo", "combo_conditions",
-                                     "ids", "paths", "holdout", "groups", "tags")}
+        arrays = {
+            k: f[k]
+            for k in (
+                "images",
+                "conditions",
+                "labels",
+                "combo",
+                "combo_conditions",
+                "ids",
+                "paths",
+                "holdout",
+                "groups",
+                "tags",
+            )
+        }
     meta = json.loads((folder / "meta.json").read_text()) if (folder / "meta.json").exists() else {}
-    return CachedData(**arrays, vocab=vocab, cache_path=npz, report_path=report,
-                      skipped=meta.get("skipped", {}), duplicates=meta.get("duplicates", {}),
-                      loaded_from_cache=True)
+    return CachedData(
+        **arrays,
+        vocab=vocab,
+        cache_path=npz,
+        report_path=report,
+        skipped=meta.get("skipped", {}),
+        duplicates=meta.get("duplicates", {}),
+        loaded_from_cache=True,
+    )

@@ -3,6 +3,7 @@ the CSV format it found, and how many rows a run could use out of how many
 (with the reasons for the others). Image files are checked to exist, not
 decoded, so this takes a second where the cache build takes minutes; the
 run may still skip grayscale or unreadable files (it lists them in skipped.csv)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -10,8 +11,11 @@ from pathlib import Path
 
 from preprocess.cache import PreprocessError, _reason_kind
 
-FORMAT_NAMES = {"2018": "MLDS-2018 (id,blue hair red eyes)", "2017": "MLDS-2017 (id,tag:count<TAB>...)",
-                "header": "a CSV with a header (image and tags columns)"}
+FORMAT_NAMES = {
+    "2018": "MLDS-2018 (id,blue hair red eyes)",
+    "2017": "MLDS-2017 (id,tag:count<TAB>...)",
+    "header": "a CSV with a header (image and tags columns)",
+}
 
 
 @dataclass
@@ -34,11 +38,18 @@ class DataCheck:
 
     def describe(self, tags_csv) -> str:
         how = "detected" if self.detected else "--tag-format"
-        line = f"data: {tags_csv} is {FORMAT_NAMES.get(self.format, self.format)} ({how}); " \
-               f"{self.usable} of {self.total} rows usable"
+        line = (
+            f"data: {tags_csv} is {FORMAT_NAMES.get(self.format, self.format)} ({how}); "
+            f"{self.usable} of {self.total} rows usable"
+        )
         if self.skipped:
-            line += " (skipped: " + ", ".join(f"{reason} {n}" for reason, n in
-                                             sorted(self.skipped.items(), key=lambda kv: -kv[1])) + ")"
+            line += (
+                " (skipped: "
+                + ", ".join(
+                    f"{reason} {n}" for reason, n in sorted(self.skipped.items(), key=lambda kv: -kv[1])
+                )
+                + ")"
+            )
         return line
 
 
@@ -56,11 +67,22 @@ def check_data(images, tags_csv, tag_format: str = "auto") -> DataCheck:
     found = [r for r in result.rows if Path(r.path).is_file()]
     if len(found) < len(result.rows):
         skipped["missing file"] = skipped.get("missing file", 0) + len(result.rows) - len(found)
-    check = DataCheck(result.format, tag_format == "auto", len(result.rows) + len(result.skipped), len(found),
-                      skipped, [TagSet.make(r.values, r.extras) for r in found])
+    check = DataCheck(
+        result.format,
+        tag_format == "auto",
+        len(result.rows) + len(result.skipped),
+        len(found),
+        skipped,
+        [TagSet.make(r.values, r.extras) for r in found],
+    )
     if not found:
         counts = ", ".join(f"{r} {n}" for r, n in sorted(skipped.items(), key=lambda kv: -kv[1])[:4])
-        hint = (f"; are the images in {images}?" if skipped.get("missing file") == len(result.rows) and result.rows
-                else "")
-        raise PreprocessError(f"no usable images in {tags_csv}: all {check.total} rows skipped ({counts}){hint}")
+        hint = (
+            f"; are the images in {images}?"
+            if skipped.get("missing file") == len(result.rows) and result.rows
+            else ""
+        )
+        raise PreprocessError(
+            f"no usable images in {tags_csv}: all {check.total} rows skipped ({counts}){hint}"
+        )
     return check

@@ -5,6 +5,7 @@ so a resumed run rebuilds the same order and skips whole batches to reach
 its position, without checkpointing a shuffle buffer. Batches are gathered
 from the in-memory uint8 array and scaled to [-1, 1].
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,10 +16,18 @@ def epoch_order(indices: np.ndarray, seed: int, epoch: int) -> np.ndarray:
     return np.random.default_rng([seed, epoch]).permutation(np.asarray(indices))
 
 
-def make_dataset(data, indices, batch_size: int, *, seed: int, epoch: int, skip_batches: int = 0,
-                 drop_remainder: bool = True) -> tf.data.Dataset:
+def make_dataset(
+    data,
+    indices,
+    batch_size: int,
+    *,
+    seed: int,
+    epoch: int,
+    skip_batches: int = 0,
+    drop_remainder: bool = True,
+) -> tf.data.Dataset:
     """Yields (images float32 [B,S,S,3] in [-1,1], conditions float32 [B,D], index int32 [B])."""
-    order = epoch_order(indices, seed, epoch)[skip_batches * batch_size:].astype(np.int32)
+    order = epoch_order(indices, seed, epoch)[skip_batches * batch_size :].astype(np.int32)
     images, conditions = data.images, data.conditions
     size = images.shape[1]
 

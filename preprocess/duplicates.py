@@ -7,6 +7,7 @@ a small colour thumbnail confirms each pair, so a hash collision (common
 between simple drawings) cannot chain two unrelated groups together. Groups
 are the connected components of the confirmed pairs, so they are transitive.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -46,7 +47,7 @@ def _chunked(images: np.ndarray, fn) -> np.ndarray:
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[-1] != 3:
         raise ValueError(f"thumbnails and hashes take [N, H, W, 3] images, not shape {images.shape}")
-    return np.concatenate([fn(_levels(images[s:s + _CHUNK])) for s in range(0, len(images), _CHUNK)])
+    return np.concatenate([fn(_levels(images[s : s + _CHUNK])) for s in range(0, len(images), _CHUNK)])
 
 
 def _small_grey(images: np.ndarray) -> np.ndarray:
@@ -98,7 +99,7 @@ def _confirmed_pairs(hashes, mirrored, thumbs):
     mirror_thumbs = thumbs[:, :, ::-1]
     rows, cols = [], []
     for s in range(0, n, _CHUNK):
-        block = hashes[s:s + _CHUNK, None]
+        block = hashes[s : s + _CHUNK, None]
         for other, partners in ((hashes, thumbs), (mirrored, mirror_thumbs)):
             i, j = np.nonzero(np.bitwise_count(block ^ other[None, s:]) <= HASH_DISTANCE)
             i, j = i + s, j + s

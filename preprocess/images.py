@@ -10,6 +10,7 @@ use their first frame. Resizing uses scikit-image with anti-aliasing.
 Grayscale images are skipped by default, as the course report did: their
 hair and eye colour tags cannot be learned from them.
 """
+
 from __future__ import annotations
 
 import io
@@ -24,8 +25,10 @@ MAX_PIXELS = 40_000_000  # larger files are refused (Pillow's decompression-bomb
 
 def is_grayscale(rgb: np.ndarray) -> bool:
     rgb = rgb.astype(np.int16)
-    return (np.abs(rgb[..., 0] - rgb[..., 1]).mean() < GRAY_TOLERANCE
-            and np.abs(rgb[..., 1] - rgb[..., 2]).mean() < GRAY_TOLERANCE)
+    return (
+        np.abs(rgb[..., 0] - rgb[..., 1]).mean() < GRAY_TOLERANCE
+        and np.abs(rgb[..., 1] - rgb[..., 2]).mean() < GRAY_TOLERANCE
+    )
 
 
 def _on_white(rgba) -> np.ndarray:
@@ -36,7 +39,7 @@ def _on_white(rgba) -> np.ndarray:
 
 def pil_to_rgb(im) -> np.ndarray:
     """A Pillow image of any mode -> uint8 (H, W, 3), transparency on white."""
-    from PIL import Image, ImageCms
+    from PIL import ImageCms
 
     icc = im.info.get("icc_profile")
     if icc and im.mode in ("RGB", "RGBA", "CMYK"):
@@ -48,7 +51,11 @@ def pil_to_rgb(im) -> np.ndarray:
             pass  # a broken profile: Pillow's plain conversion below
     if im.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
         a = np.asarray(im, dtype=np.float64)
-        top = 1.0 if im.mode == "F" and a.max(initial=0) <= 1.0 else (255.0 if a.max(initial=0) <= 255 else 65535.0)
+        top = (
+            1.0
+            if im.mode == "F" and a.max(initial=0) <= 1.0
+            else (255.0 if a.max(initial=0) <= 255 else 65535.0)
+        )
         gray = np.clip(np.rint(a * (255.0 / top)), 0, 255).astype(np.uint8)
         return np.repeat(gray[..., None], 3, axis=2)
     if im.mode == "P":

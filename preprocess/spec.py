@@ -4,6 +4,7 @@ The cache folder is named by `key()`: a hash of the inputs' digest (the CSV's by
 listing) and the settings below, so a second run with the same spec loads in seconds and any change
 rebuilds. Where the data goes (the cache folder), progress bars and log lines are not part of it.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -21,7 +22,7 @@ CACHE_VERSION = 3  # 2: images decoded through Pillow (CMYK, palettes with trans
 # each image's canonical tag text (`tags`, recorded in a run's data.csv)
 DUPLICATE_MODES = {
     "group": "each group of near-duplicates (the same picture, mirrored or re-encoded) stays on one side of "
-             "the held-out split",
+    "the held-out split",
     "drop": "one image of each group is kept, its twins are left out",
     "ignore": "no search for near-duplicates; the split is random by id (runs before this setting)",
 }
@@ -63,28 +64,49 @@ class DataSpec:
             raise PreprocessError(f"--size must be between 8 and 1024, not {self.size}")
         low, high = RANGES["top_k"]  # TrainConfig's range table
         if not 0 <= self.seed <= SEED_MAX or not low <= self.top_k <= high:
-            raise PreprocessError(f"--seed must be between 0 and {SEED_MAX} and --top-k between {low} and "
-                                  f"{high}, not {str(self.seed)[:20]} and {str(self.top_k)[:20]}")
+            raise PreprocessError(
+                f"--seed must be between 0 and {SEED_MAX} and --top-k between {low} and "
+                f"{high}, not {str(self.seed)[:20]} and {str(self.top_k)[:20]}"
+            )
         if self.duplicates not in DUPLICATE_MODES:
-            raise PreprocessError(f"--duplicates must be {', '.join(DUPLICATE_MODES)}, "
-                                  f"not {str(self.duplicates)[:20]!r}")
+            raise PreprocessError(
+                f"--duplicates must be {', '.join(DUPLICATE_MODES)}, not {str(self.duplicates)[:20]!r}"
+            )
 
     @classmethod
     def from_config(cls, config: TrainConfig, vocab: Vocabulary | None = None, **changes) -> DataSpec:
         """The data a run with `config` trains on, in `vocab`'s terms when given; `changes` replace
         fields (e.g. the images and CSV a model is evaluated on)."""
-        fields = dict(images=config.images, tags_csv=config.tags_csv, tag_format=config.tag_format,
-                      size=config.image_size, holdout=config.holdout, vocab=vocab,
-                      condition_mode=config.condition_mode, top_k=config.top_k, seed=config.seed,
-                      duplicates=config.duplicates)
+        fields = dict(
+            images=config.images,
+            tags_csv=config.tags_csv,
+            tag_format=config.tag_format,
+            size=config.image_size,
+            holdout=config.holdout,
+            vocab=vocab,
+            condition_mode=config.condition_mode,
+            top_k=config.top_k,
+            seed=config.seed,
+            duplicates=config.duplicates,
+        )
         return cls(**fields | changes)
 
     def settings(self) -> dict:
         """The settings the key hashes (the names and values of the caches written before DataSpec)."""
-        return {"version": CACHE_VERSION, "format": self.tag_format, "size": self.size,
-                "holdout": self.holdout, "mode": self.condition_mode, "top_k": self.top_k, "seed": self.seed,
-                "keep_gray": self.keep_grayscale, "strict": self.strict, "duplicates": self.duplicates,
-                "vocab": self.vocab.to_dict() if self.vocab else None, "min_tag_images": MIN_TAG_IMAGES}
+        return {
+            "version": CACHE_VERSION,
+            "format": self.tag_format,
+            "size": self.size,
+            "holdout": self.holdout,
+            "mode": self.condition_mode,
+            "top_k": self.top_k,
+            "seed": self.seed,
+            "keep_gray": self.keep_grayscale,
+            "strict": self.strict,
+            "duplicates": self.duplicates,
+            "vocab": self.vocab.to_dict() if self.vocab else None,
+            "min_tag_images": MIN_TAG_IMAGES,
+        }
 
     def digest(self) -> str:
         """Fingerprint of the inputs as they are now: the CSV's bytes and the image folder listing."""

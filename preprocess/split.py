@@ -5,13 +5,15 @@ evaluate on it. Each combination keeps at least one training image. Given
 near-duplicate groups (preprocess/duplicates.py), a group is held out or
 trained on as a whole, so no held-out image has a twin in training.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
 
-def stratified_holdout(strata: np.ndarray, fraction: float, seed: int,
-                       groups: np.ndarray | None = None) -> np.ndarray:
+def stratified_holdout(
+    strata: np.ndarray, fraction: float, seed: int, groups: np.ndarray | None = None
+) -> np.ndarray:
     """Boolean mask: round(fraction * n) images of each stratum are held out
     (never all of a stratum), chosen with numpy's seeded generator. With
     `groups`, whole groups are held out (a group counts in the stratum of its

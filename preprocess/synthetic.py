@@ -7,6 +7,7 @@ come with tag CSVs in the three formats the readers accept. Asked for
 so that a test of other tags checks something the pixels really show; the
 2017 CSV's other random tags stay invisible, as noisy tags of real CSVs are.
 """
+
 from __future__ import annotations
 
 import csv
@@ -14,14 +15,35 @@ from pathlib import Path
 
 import numpy as np
 
-HAIR_COLOURS = ["aqua", "black", "blonde", "blue", "brown", "gray", "green", "orange",
-                "pink", "purple", "red", "white"]
+HAIR_COLOURS = [
+    "aqua",
+    "black",
+    "blonde",
+    "blue",
+    "brown",
+    "gray",
+    "green",
+    "orange",
+    "pink",
+    "purple",
+    "red",
+    "white",
+]
 EYE_COLOURS = ["aqua", "black", "blue", "brown", "green", "orange", "pink", "purple", "red", "yellow"]
 
 COLOURS: dict[str, tuple[int, int, int]] = {
-    "aqua": (40, 220, 220), "black": (25, 25, 30), "blonde": (245, 225, 110), "blue": (40, 70, 225),
-    "brown": (120, 70, 30), "gray": (140, 140, 145), "green": (40, 170, 60), "orange": (250, 140, 20),
-    "pink": (250, 150, 200), "purple": (130, 50, 190), "red": (215, 30, 35), "white": (248, 248, 248),
+    "aqua": (40, 220, 220),
+    "black": (25, 25, 30),
+    "blonde": (245, 225, 110),
+    "blue": (40, 70, 225),
+    "brown": (120, 70, 30),
+    "gray": (140, 140, 145),
+    "green": (40, 170, 60),
+    "orange": (250, 140, 20),
+    "pink": (250, 150, 200),
+    "purple": (130, 50, 190),
+    "red": (215, 30, 35),
+    "white": (248, 248, 248),
     "yellow": (240, 220, 30),
 }
 SKIN = (250, 220, 195)
@@ -40,7 +62,7 @@ def hair_region(size: int) -> np.ndarray:
     """Boolean mask of pixels that are hair in every drawing (the fringe
     above the forehead), used to read back the hair colour of a sample."""
     mask = np.zeros((size, size), bool)
-    mask[int(0.10 * size): int(0.24 * size), int(0.30 * size): int(0.70 * size)] = True
+    mask[int(0.10 * size) : int(0.24 * size), int(0.30 * size) : int(0.70 * size)] = True
     return mask
 
 
@@ -49,12 +71,13 @@ def eye_region(size: int) -> np.ndarray:
     mask = np.zeros((size, size), bool)
     y0, y1 = int(0.52 * size), int(0.60 * size)
     for cx in (0.38, 0.62):
-        mask[y0:y1, int((cx - 0.035) * size): int((cx + 0.035) * size) + 1] = True
+        mask[y0:y1, int((cx - 0.035) * size) : int((cx + 0.035) * size) + 1] = True
     return mask
 
 
-def draw_face(hair: str, eyes: str, size: int = 64, rng: np.random.Generator | None = None,
-              marks=()) -> np.ndarray:
+def draw_face(
+    hair: str, eyes: str, size: int = 64, rng: np.random.Generator | None = None, marks=()
+) -> np.ndarray:
     """One uint8 RGB face [size, size, 3], wearing the `marks` (names of MARKS) asked for."""
     from skimage.draw import ellipse, polygon
 
@@ -97,8 +120,9 @@ def draw_face(hair: str, eyes: str, size: int = 64, rng: np.random.Generator | N
         rr, cc = ellipse(cy + 0.01 * size, cx, size * 0.025, size * 0.02, shape=img.shape[:2])
         img[rr, cc] = (20, 20, 25)
     # mouth
-    rr, cc = ellipse(size * 0.74, size * 0.5, max(size * 0.012, 1), size * rng.uniform(0.03, 0.06),
-                     shape=img.shape[:2])
+    rr, cc = ellipse(
+        size * 0.74, size * 0.5, max(size * 0.012, 1), size * rng.uniform(0.03, 0.06), shape=img.shape[:2]
+    )
     img[rr, cc] = (180, 80, 90)
     unknown = set(marks) - set(MARKS)
     if unknown:
@@ -122,14 +146,14 @@ def _glasses(img: np.ndarray, size: int) -> None:
             rr, cc = rectangle_perimeter(start, end, shape=img.shape[:2])
             img[rr, cc] = FRAME
     y0 = int(round(cy - half_h))
-    img[y0: y0 + thick, int(0.38 * size + half_w): int(np.ceil(0.62 * size - half_w)) + 1] = FRAME
+    img[y0 : y0 + thick, int(0.38 * size + half_w) : int(np.ceil(0.62 * size - half_w)) + 1] = FRAME
 
 
 def _hat(img: np.ndarray, size: int) -> None:
     """A solid crown and a wide brim over the top of the head, above the fringe that hair_region reads."""
     crown = int(0.07 * size)
-    img[:crown, int(0.25 * size): int(0.75 * size)] = HAT
-    img[crown: max(int(0.10 * size), crown + 1), int(0.10 * size): int(0.90 * size)] = HAT
+    img[:crown, int(0.25 * size) : int(0.75 * size)] = HAT
+    img[crown : max(int(0.10 * size), crown + 1), int(0.10 * size) : int(0.90 * size)] = HAT
 
 
 def _smile(img: np.ndarray, size: int) -> None:
@@ -145,10 +169,17 @@ def _smile(img: np.ndarray, size: int) -> None:
 _MARK_DRAWERS = {"glasses": _glasses, "hat": _hat, "smile": _smile}
 
 
-def write_synthetic_set(out_dir: str | Path, n_per_combo: int, *, size: int = 64, seed: int = 0,
-                        hair: list[str] | None = None, eyes: list[str] | None = None,
-                        formats: tuple[str, ...] = ("2018", "2017", "header"),
-                        marks: tuple[str, ...] = ()) -> Path:
+def write_synthetic_set(
+    out_dir: str | Path,
+    n_per_combo: int,
+    *,
+    size: int = 64,
+    seed: int = 0,
+    hair: list[str] | None = None,
+    eyes: list[str] | None = None,
+    formats: tuple[str, ...] = ("2018", "2017", "header"),
+    marks: tuple[str, ...] = (),
+) -> Path:
     """Write images/<id>.jpg for every hair x eye pair (n_per_combo each) and
     tags_2018.csv / tags_2017.csv / tags_header.csv. Returns out_dir.
 
@@ -177,8 +208,11 @@ def write_synthetic_set(out_dir: str | Path, n_per_combo: int, *, size: int = 64
         with open(out / "tags_2017.csv", "w", newline="") as fh:
             for image_id, h, e, worn in rows:
                 tags = [f"{h} hair:{int(rng.integers(50, 900))}", f"{e} eyes:{int(rng.integers(20, 300))}"]
-                tags += [f"{x}:{int(rng.integers(1, 500))}" for x in INVISIBLE_TAGS if rng.random() < 0.5
-                         and x not in marks]  # a tag drawn as a mark is named only where it is drawn
+                tags += [
+                    f"{x}:{int(rng.integers(1, 500))}"
+                    for x in INVISIBLE_TAGS
+                    if rng.random() < 0.5 and x not in marks
+                ]  # a tag drawn as a mark is named only where it is drawn
                 tags += [f"{m}:{int(rng.integers(1, 500))}" for m in worn]
                 fh.write(f"{image_id}," + "\t".join(tags) + "\n")
     if "header" in formats:

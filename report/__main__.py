@@ -1,7 +1,8 @@
 """python -m report RUN_DIR: build RUN_DIR/report/report.html and report.md offline.
-python -m report RUN_A RUN_B ... (runs that differ in gamma, e.g. bench/quality/gamma_sweep.py's): the sweep page,
+python -m report RUN_A RUN_B ... (runs that differ in gamma, e.g. bench/quality/gamma_sweep.py's): the
+sweep page,
 one row of faces per gamma with the same noise and tags, and each run's equilibrium and quality figures."""
-import argparse
+
 import sys
 from pathlib import Path
 
@@ -13,14 +14,26 @@ from report.sweep import build_sweep_report
 
 @exit_on_user_error
 def main(argv=None) -> int:
-    p = ArgumentParser(prog="python -m report", description=__doc__,
-                                formatter_class=DefaultsHelpFormatter)
-    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="a training run directory (several: the gamma sweep page)")
-    p.add_argument("--out", default=None, help="folder of the sweep page (default: the first run's parent /sweep-report)")
-    p.add_argument("--no-grade", action="store_true",
-                   help="skip the graded grid even when a tag checker is beside the model")
-    p.add_argument("--verbose", action="store_true",
-                   help="also show TensorFlow's and LiteRT's logs (or set TAGFACE_VERBOSE=1)")
+    p = ArgumentParser(prog="python -m report", description=__doc__, formatter_class=DefaultsHelpFormatter)
+    p.add_argument(
+        "run_dirs",
+        nargs="+",
+        metavar="RUN_DIR",
+        help="a training run directory (several: the gamma sweep page)",
+    )
+    p.add_argument(
+        "--out", default=None, help="folder of the sweep page (default: the first run's parent /sweep-report)"
+    )
+    p.add_argument(
+        "--no-grade",
+        action="store_true",
+        help="skip the graded grid even when a tag checker is beside the model",
+    )
+    p.add_argument(
+        "--verbose",
+        action="store_true",
+        help="also show TensorFlow's and LiteRT's logs (or set TAGFACE_VERBOSE=1)",
+    )
     args = p.parse_args(argv)
     quiet_libraries(args.verbose)  # before TensorFlow is imported
     if len(args.run_dirs) > 1:

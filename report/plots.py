@@ -1,12 +1,18 @@
 """Matplotlib PNG curves for the report: training curves from metrics.csv
 and quality metrics over time from eval.csv. Agg backend (no display)."""
+
 from __future__ import annotations
 
 import math
 from pathlib import Path
 
-CURVES = [("loss_real", "L(x)  (real reconstruction loss)"), ("loss_fake", "L(G(z))  (generated reconstruction loss)"),
-          ("k", "k_t  (BEGAN balance)"), ("M", "M  (convergence measure)"), ("lr", "learning rate")]
+CURVES = [
+    ("loss_real", "L(x)  (real reconstruction loss)"),
+    ("loss_fake", "L(G(z))  (generated reconstruction loss)"),
+    ("k", "k_t  (BEGAN balance)"),
+    ("M", "M  (convergence measure)"),
+    ("lr", "learning rate"),
+]
 
 
 def floats(rows: list[dict], key: str) -> list[float]:
@@ -71,12 +77,23 @@ def plot_eval(rows: list[dict], out: Path) -> list[tuple[str, str]]:
     if len(rows) < 2:
         return []  # a single evaluation is no curve: its table row says it all
     x, xlabel = _eval_x(rows)
-    panels = [("eval_accuracy.png", "tag accuracy per group",
-               [(k, k[4:]) for k in rows[0] if k.startswith("acc_")]),
-              ("eval_diversity.png", "within-tag diversity (checker features)",
-               [("diversity_generated", "generated"), ("diversity_real", "real held-out")]),
-              ("eval_frechet.png", "Frechet distance (checker features)",
-               [("frechet_generated_vs_real", "generated vs real"), ("frechet_real_vs_real", "real vs real")])]
+    panels = [
+        (
+            "eval_accuracy.png",
+            "tag accuracy per group",
+            [(k, k[4:]) for k in rows[0] if k.startswith("acc_")],
+        ),
+        (
+            "eval_diversity.png",
+            "within-tag diversity (checker features)",
+            [("diversity_generated", "generated"), ("diversity_real", "real held-out")],
+        ),
+        (
+            "eval_frechet.png",
+            "Frechet distance (checker features)",
+            [("frechet_generated_vs_real", "generated vs real"), ("frechet_real_vs_real", "real vs real")],
+        ),
+    ]
     made = []
     for name, title, series in panels:
         series = [(k, label) for k, label in series if k in rows[0]]

@@ -9,6 +9,7 @@ tags in every row), and tabulates each run's equilibrium figures (metrics.csv)
 next to its quality figures (metrics.json of its export, written by
 evaluate.metrics or bench/quality/gamma_sweep.py).
 """
+
 from __future__ import annotations
 
 import json
@@ -24,11 +25,24 @@ from sampling.generation import build_requests, generate_requests
 from sampling.grid import grid, save_png
 from sampling.runtime import load_generator
 
-FIGURE_TAGS = ["blue hair red eyes", "blonde hair blue eyes", "pink hair green eyes", "black hair yellow eyes",
-               "white hair purple eyes", "red hair aqua eyes", "green hair brown eyes", "orange hair pink eyes"]
-QUALITY = [("acc_hair", "hair"), ("acc_eyes", "eyes"), ("face_rate", "face rate"),
-           ("frechet_generated_vs_real", "Frechet"), ("diversity_ratio", "diversity x real"),
-           ("sharpness_ratio", "sharpness x real")]
+FIGURE_TAGS = [
+    "blue hair red eyes",
+    "blonde hair blue eyes",
+    "pink hair green eyes",
+    "black hair yellow eyes",
+    "white hair purple eyes",
+    "red hair aqua eyes",
+    "green hair brown eyes",
+    "orange hair pink eyes",
+]
+QUALITY = [
+    ("acc_hair", "hair"),
+    ("acc_eyes", "eyes"),
+    ("face_rate", "face rate"),
+    ("frechet_generated_vs_real", "Frechet"),
+    ("diversity_ratio", "diversity x real"),
+    ("sharpness_ratio", "sharpness x real"),
+]
 
 
 def by_gamma(run_dirs) -> list[tuple[float, Path]]:
@@ -74,11 +88,18 @@ def build_sweep_report(run_dirs, out: Path) -> Path:
     gamma_figure(run_dirs, out / "gamma_rows.png")
     doc.image("gamma_rows.png", "faces per gamma, same noise and tags in every row")
     doc.section("Equilibrium and quality")
-    doc.text("k_t inside (0, 1): share of logged steps after the first 10 % with 0 < k_t < 1; L(G)/L(x): mean "
-             "over the second half of training (BEGAN holds it near gamma). Quality from each export's "
-             "metrics.json; diversity and sharpness are relative to real held-out faces.")
-    headers = ["run", "gamma", "k_t inside (0,1)", "L(G)/L(x)", "lr changes"] + [label for _, label in QUALITY]
-    rows = [[r["run"], fmt(r["gamma"]), fmt(r["k_inside"]), fmt(r["ratio"]), r["lr_changes"]]
-            + [fmt(r[name]) for name, _ in QUALITY] for r in sweep_rows(run_dirs)]
+    doc.text(
+        "k_t inside (0, 1): share of logged steps after the first 10 % with 0 < k_t < 1; L(G)/L(x): mean "
+        "over the second half of training (BEGAN holds it near gamma). Quality from each export's "
+        "metrics.json; diversity and sharpness are relative to real held-out faces."
+    )
+    headers = ["run", "gamma", "k_t inside (0,1)", "L(G)/L(x)", "lr changes"] + [
+        label for _, label in QUALITY
+    ]
+    rows = [
+        [r["run"], fmt(r["gamma"]), fmt(r["k_inside"]), fmt(r["ratio"]), r["lr_changes"]]
+        + [fmt(r[name]) for name, _ in QUALITY]
+        for r in sweep_rows(run_dirs)
+    ]
     doc.table(headers, rows)
     return doc.write(out, title)

@@ -2,6 +2,7 @@
 table), and the one file-naming rule. generate.py and the studio both build a Drawing and call
 sampling.sheet.draw, so the same drawing gives them the same pixels and the same file name.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,8 +17,10 @@ from tags.canonical import canonical_tag, file_stem
 from tags.parser import parse
 
 SWEEP_ROWS = OPTIONS["n"].page["rows"][1]
-NOTHING = ('nothing to draw: give --tags "blue hair red eyes", --tags-file FILE, --sweep or --interpolate '
-           "(see --help)")
+NOTHING = (
+    'nothing to draw: give --tags "blue hair red eyes", --tags-file FILE, --sweep or --interpolate '
+    "(see --help)"
+)
 
 
 def _default(name: str):
@@ -62,8 +65,15 @@ class Drawing:
     @property
     def kind(self) -> str:
         """grid, lines (a tags file), sweep or interpolation."""
-        return ("sweep" if self.sweep else "interpolation" if self.interpolate
-                else "lines" if self.lines else "grid")
+        return (
+            "sweep"
+            if self.sweep
+            else "interpolation"
+            if self.interpolate
+            else "lines"
+            if self.lines
+            else "grid"
+        )
 
     @property
     def graded(self) -> bool:
@@ -143,8 +153,9 @@ def sweep_target(vocab, name: str) -> str:
     target = canonical_tag(str(name))
     if target in vocab.groups or target in vocab.other_tags:
         return target
-    others = (f"; its other tags are {', '.join(vocab.other_tags)}" if vocab.other_tags
-              else ", and no other tags")
+    others = (
+        f"; its other tags are {', '.join(vocab.other_tags)}" if vocab.other_tags else ", and no other tags"
+    )
     raise TagError(f"--sweep {clip(name, 40)}: this model's groups are {', '.join(vocab.groups)}{others}")
 
 

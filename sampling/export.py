@@ -6,6 +6,7 @@ TFLite), whole or not at all.
 Imported by the fast generation path, so TensorFlow is only imported inside
 the functions that convert or save networks.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -14,8 +15,16 @@ from pathlib import Path
 from common.cli import UserError
 from common.files import atomic_folder, atomic_path
 from model.config import CONFIG_NAME, TrainConfig
-from model.run_folder import (CHECKPOINT_DIR, EXPORT_DIR, VOCAB_NAME, WORD2VEC_NAME, checkpoint_at, checkpoint_step,
-                              load_generator_from_run, load_reconstructor_from_run)
+from model.run_folder import (
+    CHECKPOINT_DIR,
+    EXPORT_DIR,
+    VOCAB_NAME,
+    WORD2VEC_NAME,
+    checkpoint_at,
+    checkpoint_step,
+    load_generator_from_run,
+    load_reconstructor_from_run,
+)
 
 # An exported model (RUN/export/, models/default/)
 GENERATOR_WEIGHTS = "generator.weights.h5"
@@ -38,10 +47,14 @@ def resolve_model_dir(path: str | Path) -> Path:
     """A run directory (its export/ when there is one) or an exported model directory."""
     path = Path(path)
     if not path.exists():
-        raise ModelError(f"model {path} does not exist; pass --model with a run or exported model "
-                         "directory (train one with train.py)")
+        raise ModelError(
+            f"model {path} does not exist; pass --model with a run or exported model "
+            "directory (train one with train.py)"
+        )
     if not path.is_dir():
-        raise ModelError(f"model {path} is not a directory; pass --model with a run or exported model directory")
+        raise ModelError(
+            f"model {path} is not a directory; pass --model with a run or exported model directory"
+        )
     if (path / EXPORT_DIR / CONFIG_NAME).exists():
         return path / EXPORT_DIR
     return path
@@ -50,12 +63,20 @@ def resolve_model_dir(path: str | Path) -> Path:
 # -------------------------------------------------------------------- export
 # What an export writes of the model itself; any other file of an earlier export in the same folder
 # (the tag checker, metrics.json) is carried over into the new one, as it was kept before exports were whole.
-EXPORT_OWN_FILES = (CONFIG_NAME, VOCAB_NAME, WORD2VEC_NAME, GENERATOR_WEIGHTS, GENERATOR_TFLITE,
-                    RECONSTRUCTOR_WEIGHTS, RECONSTRUCTOR_TFLITE)
+EXPORT_OWN_FILES = (
+    CONFIG_NAME,
+    VOCAB_NAME,
+    WORD2VEC_NAME,
+    GENERATOR_WEIGHTS,
+    GENERATOR_TFLITE,
+    RECONSTRUCTOR_WEIGHTS,
+    RECONSTRUCTOR_TFLITE,
+)
 
 
-def export_generator(generator, config: TrainConfig, vocab_path, out_dir, reconstructor=None,
-                     finish=None) -> Path:
+def export_generator(
+    generator, config: TrainConfig, vocab_path, out_dir, reconstructor=None, finish=None
+) -> Path:
     """Write config.json, vocab.json (+ word2vec.txt), generator.weights.h5 and
     generator.tflite, and D's autoencoder (reconstructor.*, for best-of-K
     sampling) when given, then `finish(folder)` (e.g. the tag checker's files).
@@ -78,8 +99,12 @@ def _carry_over(old: Path, new: Path) -> None:
     if not old.is_dir() or old.is_symlink():
         return
     for item in old.iterdir():
-        if item.is_file() and not item.is_symlink() and item.name not in EXPORT_OWN_FILES \
-                and not (new / item.name).exists():
+        if (
+            item.is_file()
+            and not item.is_symlink()
+            and item.name not in EXPORT_OWN_FILES
+            and not (new / item.name).exists()
+        ):
             shutil.copy2(item, new / item.name)
 
 
@@ -105,8 +130,14 @@ def _write_export(out: Path, generator, config: TrainConfig, vocab_path, reconst
             convert(reconstructor, out / RECONSTRUCTOR_TFLITE)
 
 
-def export_run(run_dir: str | Path, out_dir: str | Path | None = None, *, use_ema: bool = True,
-               step: int | None = None, finish=None) -> Path:
+def export_run(
+    run_dir: str | Path,
+    out_dir: str | Path | None = None,
+    *,
+    use_ema: bool = True,
+    step: int | None = None,
+    finish=None,
+) -> Path:
     """RUN/export/ (or out_dir) from the run's checkpoint of `step` (None: the latest;
     G's moving average when kept). G and D come from the same checkpoint even
     while the run is still writing new ones."""
@@ -114,5 +145,11 @@ def export_run(run_dir: str | Path, out_dir: str | Path | None = None, *, use_em
         latest = checkpoint_at(Path(run_dir) / CHECKPOINT_DIR, None)
         step = checkpoint_step(latest) if latest else None
     generator, config, vocab_path = load_generator_from_run(run_dir, use_ema=use_ema, step=step)
-    return export_generator(generator, config, vocab_path, out_dir or Path(run_dir) / EXPORT_DIR,
-                            load_reconstructor_from_run(run_dir, step), finish)
+    return export_generator(
+        generator,
+        config,
+        vocab_path,
+        out_dir or Path(run_dir) / EXPORT_DIR,
+        load_reconstructor_from_run(run_dir, step),
+        finish,
+    )

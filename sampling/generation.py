@@ -6,6 +6,7 @@ The same seed and tags give the same z, eps and tag completions on either
 backend, hence the same faces (TensorFlow and LiteRT differ by one level in
 about 0.004 % of the pixel values).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -42,15 +43,16 @@ class Request:
         """One line: its id, the text asked for and the tag sets used ("red_eyes: 'red eyes' -> 5 tag
         sets: aqua hair red eyes; ...")."""
         used = sorted({t.text for t in self.tagsets})
-        return f"{self.id}: {clip(self.text)!r} -> " + ("; ".join(used) if len(used) <= 3 else
-                                                         f"{len(used)} tag sets: " + "; ".join(used[:3]) + "; ...")
+        return f"{self.id}: {clip(self.text)!r} -> " + (
+            "; ".join(used) if len(used) <= 3 else f"{len(used)} tag sets: " + "; ".join(used[:3]) + "; ..."
+        )
 
 
 def one_cell_row_labels(requests: list[Request], ncols: int) -> list[str]:
     """Row labels of a one-cell-per-request grid (a tags file): each cell's id
     and the tags it was drawn with, left to right."""
     cells = [f"{r.id}: {r.tagsets[0].text}" for r in requests]
-    return [" | ".join(cells[i:i + ncols]) for i in range(0, len(cells), ncols)]
+    return [" | ".join(cells[i : i + ncols]) for i in range(0, len(cells), ncols)]
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
@@ -89,8 +91,10 @@ def read_tags_file(path: str | Path) -> list[tuple[str, str]]:
         if not line.strip():
             continue
         if "," not in line:
-            raise TagError(f"line {number} of {path}: expected 'id,tags' (e.g. '1,blue hair red eyes'), "
-                           f"got {line.strip()[:60]!r}")
+            raise TagError(
+                f"line {number} of {path}: expected 'id,tags' (e.g. '1,blue hair red eyes'), "
+                f"got {line.strip()[:60]!r}"
+            )
         raw_id, tags_text = line.split(",", 1)
         image_id = safe_id(raw_id, number)
         if image_id in seen:
@@ -113,8 +117,9 @@ def build_requests(items: list[tuple[str | None, str]], vocab, n: int, seed: int
         try:
             query = parse(text, vocab)
         except TagError as exc:
-            raise TagError(f"{exc} (in {clip(image_id, 30)!r}: {clip(text)!r})" if len(items) > 1
-                           else str(exc)) from None
+            raise TagError(
+                f"{exc} (in {clip(image_id, 30)!r}: {clip(text)!r})" if len(items) > 1 else str(exc)
+            ) from None
         requests.append(Request(image_id or query.file_stem, text, complete(query, vocab, rng, n)))
     return requests
 
@@ -125,8 +130,9 @@ def seeded_inputs(config, seeds: list[int]) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate([z for z, _ in pairs]), np.concatenate([e for _, e in pairs])
 
 
-def generate_requests(generator, requests: list[Request], seed: int,
-                      seeds: list[int] | None = None) -> list[np.ndarray]:
+def generate_requests(
+    generator, requests: list[Request], seed: int, seeds: list[int] | None = None
+) -> list[np.ndarray]:
     """uint8 images per request; one noise draw for the whole call, or with
     `seeds` the same z per column in every request (one face per seed)."""
     tagsets = [t for r in requests for t in r.tagsets]
@@ -139,7 +145,7 @@ def generate_requests(generator, requests: list[Request], seed: int,
     images = to_uint8(generator.generate(z, cond, eps))
     out, start = [], 0
     for r in requests:
-        out.append(images[start:start + len(r.tagsets)])
+        out.append(images[start : start + len(r.tagsets)])
         start += len(r.tagsets)
     return out
 

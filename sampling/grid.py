@@ -3,6 +3,7 @@
 report), with optional row labels and a per-cell coloured border per tag group
 (green = right, red = wrong). numpy, scikit-image and Pillow only (the fast
 generation path uses it); pixels come from sampling.generation.to_uint8."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,10 +32,10 @@ def _draw_borders(cell: np.ndarray, marks) -> np.ndarray:
     for i, ok in enumerate(marks):
         colour = GREEN if ok else RED
         a, b = i * width, (i + 1) * width
-        cell[a:b, a:cell.shape[1] - a] = colour
-        cell[cell.shape[0] - b:cell.shape[0] - a, a:cell.shape[1] - a] = colour
-        cell[a:cell.shape[0] - a, a:b] = colour
-        cell[a:cell.shape[0] - a, cell.shape[1] - b:cell.shape[1] - a] = colour
+        cell[a:b, a : cell.shape[1] - a] = colour
+        cell[cell.shape[0] - b : cell.shape[0] - a, a : cell.shape[1] - a] = colour
+        cell[a : cell.shape[0] - a, a:b] = colour
+        cell[a : cell.shape[0] - a, cell.shape[1] - b : cell.shape[1] - a] = colour
     return cell
 
 
@@ -56,11 +57,16 @@ def _label_strip(labels: list[str], height: int, rows: int, pad: int, scale: int
     from PIL import Image, ImageDraw
 
     font = _font(scale)
-    width = max(int(ImageDraw.Draw(Image.new("RGB", (1, 1))).textlength(t, font=font)) for t in labels) + 8 * scale
+    width = (
+        max(int(ImageDraw.Draw(Image.new("RGB", (1, 1))).textlength(t, font=font)) for t in labels)
+        + 8 * scale
+    )
     strip = Image.new("RGB", (width, rows * (height + pad) + pad), WHITE)
     draw = ImageDraw.Draw(strip)
     for r, text in enumerate(labels):
-        draw.text((4 * scale, pad + r * (height + pad) + height // 2 - 6 * scale), text, fill=(0, 0, 0), font=font)
+        draw.text(
+            (4 * scale, pad + r * (height + pad) + height // 2 - 6 * scale), text, fill=(0, 0, 0), font=font
+        )
     return np.asarray(strip)
 
 
@@ -87,13 +93,24 @@ def _column_strip(labels: list[str], width: int, ncols: int, pad: int, scale: in
     for c, rows in enumerate(lines):
         for k, line in enumerate(rows):
             x = pad + c * (width + pad) + (width - int(measure.textlength(line, font=font))) // 2
-            draw.text((max(x, pad + c * (width + pad)), 3 * scale + line_height * k), line, fill=(0, 0, 0),
-                      font=font)
+            draw.text(
+                (max(x, pad + c * (width + pad)), 3 * scale + line_height * k),
+                line,
+                fill=(0, 0, 0),
+                font=font,
+            )
     return np.asarray(strip)
 
 
-def grid(images: np.ndarray, ncols: int, labels: list[str] | None = None, scale: int = 1,
-         borders: list | None = None, pad: int = PAD, col_labels: list[str] | None = None) -> np.ndarray:
+def grid(
+    images: np.ndarray,
+    ncols: int,
+    labels: list[str] | None = None,
+    scale: int = 1,
+    borders: list | None = None,
+    pad: int = PAD,
+    col_labels: list[str] | None = None,
+) -> np.ndarray:
     """uint8 [n, h, w, 3] -> one uint8 image, `pad` white pixels around every
     cell; `labels` one per row; `col_labels` one above each column; `borders`
     one list of per-group booleans per cell (or None for no border)."""
@@ -101,8 +118,13 @@ def grid(images: np.ndarray, ncols: int, labels: list[str] | None = None, scale:
 
     images = upscale(np.asarray(images, np.uint8), scale)
     if borders is not None:
-        images = np.stack([img if marks is None else _draw_borders(img, marks)
-                           for img, marks in zip(images, borders)]) if len(images) else images
+        images = (
+            np.stack(
+                [img if marks is None else _draw_borders(img, marks) for img, marks in zip(images, borders)]
+            )
+            if len(images)
+            else images
+        )
     n = len(images)
     if n == 0:
         images = np.full((1, 8, 8, 3), 255, np.uint8)
@@ -111,7 +133,9 @@ def grid(images: np.ndarray, ncols: int, labels: list[str] | None = None, scale:
     canvas = montage(images, fill=WHITE, grid_shape=(nrows, ncols), padding_width=pad, channel_axis=-1)
     if col_labels:
         col_labels = (list(col_labels) + [""] * ncols)[:ncols]
-        canvas = np.concatenate([_column_strip(col_labels, images.shape[2], ncols, pad, scale), canvas], axis=0)
+        canvas = np.concatenate(
+            [_column_strip(col_labels, images.shape[2], ncols, pad, scale), canvas], axis=0
+        )
     if labels:
         labels = (list(labels) + [""] * nrows)[:nrows]
         strip = _label_strip(labels, images.shape[1], nrows, pad, scale)

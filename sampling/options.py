@@ -4,6 +4,7 @@ which modes exclude each other. sampling.drawing.Drawing is checked against it w
 generate.py makes its flags from it and the studio its parameter types, so no range is written twice.
 Standard library only (the fast path reads it).
 """
+
 from __future__ import annotations
 
 import re
@@ -34,8 +35,13 @@ class Option:
     @property
     def argparse(self) -> dict:
         """The keywords of its flag in generate.py: type or action, default, help with the range."""
-        kind = {"int": {"type": int}, "decimal": {"type": float}, "flag": {"action": "store_true"},
-                "texts": {"action": "append"}, "pair": {"nargs": 2}}.get(self.kind, {})
+        kind = {
+            "int": {"type": int},
+            "decimal": {"type": float},
+            "flag": {"action": "store_true"},
+            "texts": {"action": "append"},
+            "pair": {"nargs": 2},
+        }.get(self.kind, {})
         words = self.help if self.low is None else f"{self.help}; {self.low} to {self.high}"
         words += f" (default: {self.shown})" if self.shown else ""
         named = {"metavar": self.metavar} if self.metavar else {}
@@ -43,45 +49,117 @@ class Option:
 
 
 OPTIONS = {
-    "tags": Option("texts", 'tag text such as "blue hair red eyes" (repeatable; a group left out is drawn '
-                   "per image from the training data)", page={"tags": (300, None)}, metavar="TEXT"),
-    "n": Option("int", "samples per tag text (rows of --sweep)", None, 1, 1000,
-                page={"n": (100, 25), "rows": (8, 4)}, shown="25 for one --tags, 4 for --sweep, 5 for "
-                "several or a tags file"),
-    "seed": Option("int", "random seed: the same seed and tags give the same faces", 0, 0, SEED_MAX,
-                   page={"seed": (SEED_MAX, 0)}),
-    "seeds": Option("seeds", "one face per seed for each tag text, a column per seed: 0-7 or 1,3,5-7 "
-                    "(replaces --n and --seed; column k is --seed k's first face)", metavar="RANGE"),
-    "sweep": Option("text", "fixed z, one column per colour of a group (hair, eyes), or for an other tag of "
-                    "the model (--list-tags) a column without it and one with it", page={"group": (60, None)},
-                    metavar="GROUP|TAG"),
-    "interpolate": Option("pair", "between two tag texts (same z) or two integer seeds (same --tags)",
-                          page={"a": (300, None), "b": (300, None)}, metavar=("A", "B")),
+    "tags": Option(
+        "texts",
+        'tag text such as "blue hair red eyes" (repeatable; a group left out is drawn '
+        "per image from the training data)",
+        page={"tags": (300, None)},
+        metavar="TEXT",
+    ),
+    "n": Option(
+        "int",
+        "samples per tag text (rows of --sweep)",
+        None,
+        1,
+        1000,
+        page={"n": (100, 25), "rows": (8, 4)},
+        shown="25 for one --tags, 4 for --sweep, 5 for several or a tags file",
+    ),
+    "seed": Option(
+        "int",
+        "random seed: the same seed and tags give the same faces",
+        0,
+        0,
+        SEED_MAX,
+        page={"seed": (SEED_MAX, 0)},
+    ),
+    "seeds": Option(
+        "seeds",
+        "one face per seed for each tag text, a column per seed: 0-7 or 1,3,5-7 "
+        "(replaces --n and --seed; column k is --seed k's first face)",
+        metavar="RANGE",
+    ),
+    "sweep": Option(
+        "text",
+        "fixed z, one column per colour of a group (hair, eyes), or for an other tag of "
+        "the model (--list-tags) a column without it and one with it",
+        page={"group": (60, None)},
+        metavar="GROUP|TAG",
+    ),
+    "interpolate": Option(
+        "pair",
+        "between two tag texts (same z) or two integer seeds (same --tags)",
+        page={"a": (300, None), "b": (300, None)},
+        metavar=("A", "B"),
+    ),
     "cells": Option("int", "cells of --interpolate", 8, 2, 256, page={"steps": (16, 8)}),
-    "truncation": Option("decimal", "scale z towards 0 by T (1: off; lower: cleaner but less varied faces)",
-                         1.0, 0.0, 1.0, page={"truncation": (1.0, 1.0)}, metavar="T"),
-    "best_of": Option("int", "draw K faces per cell and keep the one D reconstructs best under its tags "
-                      "(1: off; slower by about 3.5K)", 1, 1, 64, metavar="K"),
-    "cols": Option("int", "grid columns", None, 1, 100, page={"cols": (20, 5)}, output=True,
-                   shown="one per --seeds seed, else full rows: 5 for 25, 4 for 8"),
-    "labels": Option("flag", "tag text beside each grid row (on by default for several tag texts and "
-                     "--sweep)", False, output=True),
-    "scale": Option("int", "nearest-neighbour upscaling of the grid", 1, 1, 32, page={"scale": (4, 1)},
-                    output=True),
-    "grade": Option("flag", "mark each cell's tags right/wrong with the model's tag checker", False,
-                    page={"grade": (None, False)}, output=True),
+    "truncation": Option(
+        "decimal",
+        "scale z towards 0 by T (1: off; lower: cleaner but less varied faces)",
+        1.0,
+        0.0,
+        1.0,
+        page={"truncation": (1.0, 1.0)},
+        metavar="T",
+    ),
+    "best_of": Option(
+        "int",
+        "draw K faces per cell and keep the one D reconstructs best under its tags "
+        "(1: off; slower by about 3.5K)",
+        1,
+        1,
+        64,
+        metavar="K",
+    ),
+    "cols": Option(
+        "int",
+        "grid columns",
+        None,
+        1,
+        100,
+        page={"cols": (20, 5)},
+        output=True,
+        shown="one per --seeds seed, else full rows: 5 for 25, 4 for 8",
+    ),
+    "labels": Option(
+        "flag",
+        "tag text beside each grid row (on by default for several tag texts and --sweep)",
+        False,
+        output=True,
+    ),
+    "scale": Option(
+        "int", "nearest-neighbour upscaling of the grid", 1, 1, 32, page={"scale": (4, 1)}, output=True
+    ),
+    "grade": Option(
+        "flag",
+        "mark each cell's tags right/wrong with the model's tag checker",
+        False,
+        page={"grade": (None, False)},
+        output=True,
+    ),
 }
 
 # Modes that exclude each other: (a mode, what it cannot be given with, the one line that says so).
 # A Drawing checks the rows of its own options; generate.py checks the whole command line, whose
 # --serve and --edit draw no Drawing.
 EXCLUDES = (
-    ("best_of", ("sweep", "interpolate"), "--best-of picks each cell's face on its own, which would break "
-     "the fixed z of --sweep and --interpolate; use it with --tags or --tags-file"),
-    ("serve", ("truncation", "best_of"), "--serve takes no --truncation or --best-of: the studio page has "
-     "its own truncation control (and no best-of yet); draw best-of on the command line instead"),
-    ("edit", ("tags_file", "seeds", "interpolate", "list_tags", "serve", "grade", "best_of", "truncation"),
-     "--edit draws one face you bring; it does not take {given}"),
+    (
+        "best_of",
+        ("sweep", "interpolate"),
+        "--best-of picks each cell's face on its own, which would break "
+        "the fixed z of --sweep and --interpolate; use it with --tags or --tags-file",
+    ),
+    (
+        "serve",
+        ("truncation", "best_of"),
+        "--serve takes no --truncation or --best-of: the studio page has "
+        "its own truncation control (and no best-of yet); draw best-of on the command line instead",
+    ),
+    (
+        "edit",
+        ("tags_file", "seeds", "interpolate", "list_tags", "serve", "grade", "best_of", "truncation"),
+        "--edit draws one face you bring; it does not take {given}",
+    ),
 )
 MAX_CELLS = 5000  # faces in one call
 MAX_GRID_PIXELS = 100_000_000  # about 300 MB of RGB
@@ -123,9 +201,11 @@ def check_output_size(cells: int, image_size: int, scale: int) -> None:
         raise UserError(f"{cells} faces in one call; at most {MAX_CELLS} (lower --n or split the tags file)")
     pixels = cells * (image_size * scale) ** 2
     if pixels > MAX_GRID_PIXELS:
-        raise UserError(f"the grid would hold {pixels / 1e6:.0f} million pixels "
-                        f"({pixels * 3 / 2**30:.1f} GiB); at most {MAX_GRID_PIXELS // 10**6} million: "
-                        "lower --scale or --n")
+        raise UserError(
+            f"the grid would hold {pixels / 1e6:.0f} million pixels "
+            f"({pixels * 3 / 2**30:.1f} GiB); at most {MAX_GRID_PIXELS // 10**6} million: "
+            "lower --scale or --n"
+        )
 
 
 def parse_seed(text: str) -> int | None:

@@ -2,6 +2,7 @@
 under the drawing's own file stem (sampling.drawing.Drawing.file_stem: the canonical tags plus what
 differs from the defaults), so that no drawing overwrites another. Standard library only (the fast path).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -35,8 +36,9 @@ def picture_path(out: str | None, model: str | Path, stem: str) -> Path:
     samples/[<model>/]<stem>.png (the folder checked writable)."""
     if is_png(out):
         if Path(out).is_dir():
-            raise UserError(f"--out {out} is a folder; give a .png file path for the grid, or the folder "
-                            "without .png")
+            raise UserError(
+                f"--out {out} is a folder; give a .png file path for the grid, or the folder without .png"
+            )
         path = Path(out)
     else:
         path = (Path(out) if out else model_folder(model)) / f"{stem}.png"
@@ -44,8 +46,9 @@ def picture_path(out: str | None, model: str | Path, stem: str) -> Path:
     return path
 
 
-def output_paths(drawing: Drawing, vocab, *, out: str | None, model: str | Path,
-                 fmt: str = "grid") -> tuple[Path | None, Path | None]:
+def output_paths(
+    drawing: Drawing, vocab, *, out: str | None, model: str | Path, fmt: str = "grid"
+) -> tuple[Path | None, Path | None]:
     """(the picture's PNG path or None, the sample files' folder or None), both checked writable. The
     sample files (`fmt` files or both) go beside the picture. A tags file keeps the course's names
     (cgan.png, sample_<id>_<k>.jpg) in a folder named after what differs (samples/seed2/). Sweeps and
@@ -61,8 +64,9 @@ def output_paths(drawing: Drawing, vocab, *, out: str | None, model: str | Path,
     return (path if fmt in ("grid", "both") else None), files_folder
 
 
-def save(sheet, drawing: Drawing, vocab, *, out: str | None, model: str | Path,
-         fmt: str = "grid") -> list[str]:
+def save(
+    sheet, drawing: Drawing, vocab, *, out: str | None, model: str | Path, fmt: str = "grid"
+) -> list[str]:
     """Write the drawn `sheet` where output_paths says: the picture, the sample files or both. Returns
     the lines that say what was written."""
     picture, files_folder = output_paths(drawing, vocab, out=out, model=model, fmt=fmt)

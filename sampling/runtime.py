@@ -3,9 +3,11 @@ TensorFlow import: ~0.1 s instead of 3-5 s), else Keras/TensorFlow.
 
 A model directory is an exported model (config.json, vocab.json,
 generator.weights.h5, generator.tflite, and D's autoencoder reconstructor.*
-for best-of-K) or a run directory (its export/ is used, or its latest checkpoint). `open_network` is the one LiteRT-or-Keras
+for best-of-K) or a run directory (its export/ is used, or its latest checkpoint). `open_network` is the
+one LiteRT-or-Keras
 choice, shared with the tag checker (checker.checker).
 """
+
 from __future__ import annotations
 
 import copy
@@ -18,10 +20,21 @@ import numpy as np
 from common.quiet import silenced
 from model import precision
 from model.config import CONFIG_NAME, ConfigError, TrainConfig
-from model.run_folder import (CHECKPOINT_DIR, VOCAB_NAME, RunDirError, load_generator_from_run,
-                              load_reconstructor_from_run)
-from sampling.export import (GENERATOR_TFLITE, GENERATOR_WEIGHTS, RECONSTRUCTOR_TFLITE, RECONSTRUCTOR_WEIGHTS,
-                             ModelError, resolve_model_dir)
+from model.run_folder import (
+    CHECKPOINT_DIR,
+    VOCAB_NAME,
+    RunDirError,
+    load_generator_from_run,
+    load_reconstructor_from_run,
+)
+from sampling.export import (
+    GENERATOR_TFLITE,
+    GENERATOR_WEIGHTS,
+    RECONSTRUCTOR_TFLITE,
+    RECONSTRUCTOR_WEIGHTS,
+    ModelError,
+    resolve_model_dir,
+)
 from sampling.generation import draw_z
 from sampling.tflite import TFLiteRunner
 from tags import TagError
@@ -33,7 +46,9 @@ GENERATOR_INPUTS = ("z", "cond", "eps")
 REEXPORT = "re-export it with python export.py RUN_DIR"
 
 
-def open_network(tflite: Path, backend: str, load_keras: Callable[[], Infer], *, fix: str) -> tuple[str, Infer]:
+def open_network(
+    tflite: Path, backend: str, load_keras: Callable[[], Infer], *, fix: str
+) -> tuple[str, Infer]:
     """(backend, infer) for a network saved as TFLite and as Keras weights.
     backend "auto": LiteRT when `tflite` exists (no TensorFlow import), else
     "tensorflow", which calls `load_keras()`. `fix` tells the user what to do
@@ -46,8 +61,9 @@ def open_network(tflite: Path, backend: str, load_keras: Callable[[], Infer], *,
         try:
             return "litert", TFLiteRunner(tflite).infer
         except (ValueError, RuntimeError) as exc:
-            raise ModelError(f"{tflite} is not a valid TFLite model ({str(exc).splitlines()[0][:120]}); "
-                             f"{fix}") from None
+            raise ModelError(
+                f"{tflite} is not a valid TFLite model ({str(exc).splitlines()[0][:120]}); {fix}"
+            ) from None
     if backend == "tensorflow":
         return "tensorflow", load_keras()
     raise ModelError(f"unknown backend {backend!r}: auto, litert or tensorflow")
@@ -73,8 +89,9 @@ def load_keras_weights(build: Callable, weights: Path, settings: Path, fix: str)
         try:
             model.load_weights(str(weights))
         except Exception as exc:  # keras raises ValueError/OSError variants for mismatches and corruption
-            raise ModelError(f"{weights} does not match {settings} or is corrupt ({type(exc).__name__}); "
-                             f"{fix}") from None
+            raise ModelError(
+                f"{weights} does not match {settings} or is corrupt ({type(exc).__name__}); {fix}"
+            ) from None
     return model
 
 
@@ -82,8 +99,15 @@ class LoadedGenerator:
     """A model's generator (and D's autoencoder, opened on first use), shared by every draw: it holds no
     per-request state. `with_sampling` gives the same networks drawing with a truncation and best-of."""
 
-    def __init__(self, model_dir: Path, config: TrainConfig, vocab: Vocabulary, backend: str, infer: Infer,
-                 open_reconstructor: Callable[[], Infer] | None = None):
+    def __init__(
+        self,
+        model_dir: Path,
+        config: TrainConfig,
+        vocab: Vocabulary,
+        backend: str,
+        infer: Infer,
+        open_reconstructor: Callable[[], Infer] | None = None,
+    ):
         self.model_dir, self.config, self.vocab, self.backend = model_dir, config, vocab, backend
         self._infer = infer
         self._truncation, self._best_of = 1.0, 1
@@ -118,8 +142,9 @@ class LoadedGenerator:
     def needs_eps(self) -> bool:
         return bool(self.config.cond_augment)
 
-    def generate(self, z: np.ndarray, cond: np.ndarray, eps: np.ndarray | None = None,
-                 batch_size: int = 64) -> np.ndarray:
+    def generate(
+        self, z: np.ndarray, cond: np.ndarray, eps: np.ndarray | None = None, batch_size: int = 64
+    ) -> np.ndarray:
         """float32 [B, S, S, 3] in about [-1, 1]: z scaled by self.truncation, and with
         self.best_of = K > 1 (with_sampling) the best of K faces per cell (see _best_of_k)."""
         z = np.asarray(z, np.float32)
@@ -208,8 +233,9 @@ def _keras_generator(model_dir: Path, config: TrainConfig):
             return load_generator_from_run(model_dir)[0]
         except RunDirError as exc:
             raise ModelError(str(exc)) from None
-    raise ModelError(f"no {GENERATOR_WEIGHTS} or {CHECKPOINT_DIR}/ in {model_dir}; "
-                     "pass a run or exported model directory")
+    raise ModelError(
+        f"no {GENERATOR_WEIGHTS} or {CHECKPOINT_DIR}/ in {model_dir}; pass a run or exported model directory"
+    )
 
 
 def _reconstructor_opener(model_dir: Path, config: TrainConfig, backend: str) -> Callable[[], Infer]:
@@ -237,8 +263,11 @@ def _reconstructor_opener(model_dir: Path, config: TrainConfig, backend: str) ->
 
     def open_reconstructor() -> Infer:
         tflite = model_dir / RECONSTRUCTOR_TFLITE
-        if not (tflite.exists() or (model_dir / RECONSTRUCTOR_WEIGHTS).exists()
-                or (model_dir / CHECKPOINT_DIR).is_dir()):
+        if not (
+            tflite.exists()
+            or (model_dir / RECONSTRUCTOR_WEIGHTS).exists()
+            or (model_dir / CHECKPOINT_DIR).is_dir()
+        ):
             raise ModelError(fix)
         chosen = "litert" if backend == "litert" and tflite.exists() else "tensorflow"
         return open_network(tflite, chosen, load_keras, fix=fix)[1]
@@ -257,8 +286,10 @@ def model_settings(model_dir: Path) -> tuple[TrainConfig, Vocabulary]:
     except TagError as exc:
         raise ModelError(str(exc)) from None
     if vocab.dim != config.cond_dim:
-        raise ModelError(f"{model_dir / VOCAB_NAME} gives {vocab.dim}-dim conditions but the model "
-                         f"expects {config.cond_dim}; the vocabulary belongs to another model")
+        raise ModelError(
+            f"{model_dir / VOCAB_NAME} gives {vocab.dim}-dim conditions but the model "
+            f"expects {config.cond_dim}; the vocabulary belongs to another model"
+        )
     return config, vocab
 
 
@@ -274,11 +305,14 @@ def load_generator(model_dir: str | Path, backend: str = "auto") -> LoadedGenera
     model_dir = resolve_model_dir(model_dir)
     config, vocab = model_settings(model_dir)
     backend, infer = open_network(
-        model_dir / GENERATOR_TFLITE, backend,
+        model_dir / GENERATOR_TFLITE,
+        backend,
         lambda: keras_infer(_keras_generator(model_dir, config)),
-        fix=f"{REEXPORT} or use --backend tensorflow")
-    generator = LoadedGenerator(model_dir, config, vocab, backend, infer,
-                                _reconstructor_opener(model_dir, config, backend))
+        fix=f"{REEXPORT} or use --backend tensorflow",
+    )
+    generator = LoadedGenerator(
+        model_dir, config, vocab, backend, infer, _reconstructor_opener(model_dir, config, backend)
+    )
     if backend == "litert":
         _probe(generator)
     return generator
@@ -292,8 +326,11 @@ def _probe(generator: LoadedGenerator) -> None:
     try:
         out = generator.generate(np.zeros((1, cfg.nz), np.float32), np.zeros((1, cfg.cond_dim), np.float32))
     except (KeyError, ValueError, RuntimeError, TypeError) as exc:
-        raise ModelError(f"{path} is not this model's generator ({str(exc).splitlines()[0][:100]}); "
-                         f"{REEXPORT}") from None
+        raise ModelError(
+            f"{path} is not this model's generator ({str(exc).splitlines()[0][:100]}); {REEXPORT}"
+        ) from None
     if out.shape != (1, cfg.image_size, cfg.image_size, 3):
-        raise ModelError(f"{path} gives output {out.shape[1:]}, not the generator's "
-                         f"({cfg.image_size}, {cfg.image_size}, 3); {REEXPORT}")
+        raise ModelError(
+            f"{path} gives output {out.shape[1:]}, not the generator's "
+            f"({cfg.image_size}, {cfg.image_size}, 3); {REEXPORT}"
+        )

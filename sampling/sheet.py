@@ -5,6 +5,7 @@ tags read by the tag checker when one is passed in (sampling/ imports no checker
 `draw_sheet` lays out requests built elsewhere (the report's graded and baseline grids, the metrics'
 samples). The course baseline of a sheet is evaluate.baseline's. numpy only at import (the fast path).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,8 +14,15 @@ from functools import cached_property
 import numpy as np
 
 from sampling.drawing import Drawing, sweep_target
-from sampling.generation import (Request, build_requests, generate_requests, interpolate, one_cell_row_labels,
-                                 sweep, sweep_columns)
+from sampling.generation import (
+    Request,
+    build_requests,
+    generate_requests,
+    interpolate,
+    one_cell_row_labels,
+    sweep,
+    sweep_columns,
+)
 from sampling.grid import grid
 from sampling.options import check_output_size
 from tags.canonical import TagSet
@@ -45,8 +53,9 @@ class Sheet:
     @cached_property
     def image(self) -> np.ndarray:
         """The picture: labels, a border ring per checker group when marked, upscaled by `scale`."""
-        return grid(self.cells, self.cols, self.row_labels, self.scale, self.marks,
-                    col_labels=self.col_labels)
+        return grid(
+            self.cells, self.cols, self.row_labels, self.scale, self.marks, col_labels=self.col_labels
+        )
 
     def plain_grid(self, side: int) -> np.ndarray:
         """`side` x `side` of the faces with no labels, borders or upscaling (as the course graded its
@@ -62,9 +71,11 @@ class Sheet:
         lines = []
         if self.one_cell_per_request:
             lines.append(f"{'id':>8}  {'requested':<28} " + "  ".join(f"{g:>5}" for g in self.accuracy))
-            lines += [f"{r.id:>8}  {r.tagsets[0].text:<28} "
-                      + "  ".join(f"{'ok' if m else 'WRONG':>5}" for m in mark)
-                      for r, mark in zip(self.requests, self.marks)]
+            lines += [
+                f"{r.id:>8}  {r.tagsets[0].text:<28} "
+                + "  ".join(f"{'ok' if m else 'WRONG':>5}" for m in mark)
+                for r, mark in zip(self.requests, self.marks)
+            ]
         lines.append("tag accuracy: " + ", ".join(f"{g} {a:.2f}" for g, a in self.accuracy.items()))
         return lines
 
@@ -99,30 +110,66 @@ def _draw(generator, drawing: Drawing, checker) -> Sheet:
         columns = sweep_columns(generator.vocab, target)
         check_output_size(drawing.per_text * len(columns), size, scale)
         images, ncols, labels = sweep(generator, target, text, drawing.per_text, drawing.seed)
-        what = (f"a column per {target} colour" if target in generator.vocab.groups
-                else f"a column without {target}, one with it")
-        return Sheet([], [images], list(images), [None] * len(images), ncols, scale=scale, col_labels=columns,
-                     row_labels=[label.split(" | ")[0] for label in labels],
-                     caption=f"{target} sweep: {what}, a row per fixed z ({len(labels)} rows)")
+        what = (
+            f"a column per {target} colour"
+            if target in generator.vocab.groups
+            else f"a column without {target}, one with it"
+        )
+        return Sheet(
+            [],
+            [images],
+            list(images),
+            [None] * len(images),
+            ncols,
+            scale=scale,
+            col_labels=columns,
+            row_labels=[label.split(" | ")[0] for label in labels],
+            caption=f"{target} sweep: {what}, a row per fixed z ({len(labels)} rows)",
+        )
     if drawing.kind == "interpolation":
         check_output_size(drawing.cells, size, scale)
         a, b = drawing.interpolate
         images, ncols, labels = interpolate(generator, a, b, drawing.cells, drawing.seed, text)
-        return Sheet([], [images], list(images), [None] * len(images), ncols, scale=scale,
-                     row_labels=labels if drawing.labels else None, caption=labels[0])
+        return Sheet(
+            [],
+            [images],
+            list(images),
+            [None] * len(images),
+            ncols,
+            scale=scale,
+            row_labels=labels if drawing.labels else None,
+            caption=labels[0],
+        )
     lines = drawing.kind == "lines"  # the course's: one cell per line
     seeds = None if lines else drawing.seed_list
     items = list(drawing.lines) if lines else [(None, t) for t in drawing.tags]
     requests = build_requests(items, generator.vocab, drawing.per_text, seeds[0] if seeds else drawing.seed)
     check_output_size(sum(len(r.tagsets) for r in requests), size, scale)
-    return draw_sheet(generator, requests, cols=drawing.columns(len(requests) if lines else drawing.per_text),
-                      seed=drawing.seed, seeds=seeds, checker=checker if drawing.grade else None,
-                      one_cell_per_request=lines, labels=drawing.labels, scale=scale)
+    return draw_sheet(
+        generator,
+        requests,
+        cols=drawing.columns(len(requests) if lines else drawing.per_text),
+        seed=drawing.seed,
+        seeds=seeds,
+        checker=checker if drawing.grade else None,
+        one_cell_per_request=lines,
+        labels=drawing.labels,
+        scale=scale,
+    )
 
 
-def draw_sheet(generator, requests: list[Request], *, cols: int, seed: int = 0,
-               seeds: list[int] | None = None, checker=None, one_cell_per_request: bool = False,
-               labels: bool = False, scale: int = 1) -> Sheet:
+def draw_sheet(
+    generator,
+    requests: list[Request],
+    *,
+    cols: int,
+    seed: int = 0,
+    seeds: list[int] | None = None,
+    checker=None,
+    one_cell_per_request: bool = False,
+    labels: bool = False,
+    scale: int = 1,
+) -> Sheet:
     """Draw `requests` with `generator` (sampling.generation.generate_requests: one noise draw from
     `seed`, or with `seeds` one face per seed in every request) and lay them out in `cols` columns:
     - one cell per request (`one_cell_per_request`: a tags file, the course's 5x5 from 25 lines), each

@@ -14,6 +14,7 @@ test session; `@pytest.mark.tflite` turns it off for the tests of the TFLite
 export and the LiteRT path. The tag checker's own export always converts.
 Never set it outside the tests: such an export loads TensorFlow to generate.
 """
+
 from __future__ import annotations
 
 import os
@@ -49,7 +50,9 @@ def convert(keras_model, path: str | os.PathLike) -> Path:
 
     converter = tf.lite.TFLiteConverter.from_keras_model(keras_model)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-    with silenced():  # the converter prints ~30 lines on stdout and MLIR's on stderr (TAGFACE_VERBOSE=1 shows them)
+    with (
+        silenced()
+    ):  # the converter prints ~30 lines on stdout and MLIR's on stderr (TAGFACE_VERBOSE=1 shows them)
         flatbuffer = converter.convert()
     return atomic_write(path, flatbuffer)
 
@@ -92,8 +95,7 @@ class TFLiteRunner:
         matches = [name for name in self.input_names if wanted in name]
         if len(matches) != 1:
             raise KeyError(
-                f"{self.path.name}: input {wanted!r} matches {matches or 'nothing'} "
-                f"among {self.input_names}"
+                f"{self.path.name}: input {wanted!r} matches {matches or 'nothing'} among {self.input_names}"
             )
         return matches[0]
 

@@ -2,6 +2,7 @@
 same file name) and their routes. Starlette routes, answers HEAD, 404 and 405, and runs each endpoint in its
 thread pool; left to us: the Host check, the upload's limits, JSON errors. Nothing is written to disk.
 The API: docs/studio.md."""
+
 from __future__ import annotations
 
 import asyncio
@@ -30,10 +31,14 @@ from studio.params import PARAMS, ApiError, parse_params, required, tag_call
 from tags.parser import parse
 
 STATIC = Path(__file__).resolve().parent / "static"
-PAGES = {"/": "index.html", "/index.html": "index.html", "/studio.js": "studio.js",
-         "/studio.css": "studio.css"}
+PAGES = {
+    "/": "index.html",
+    "/index.html": "index.html",
+    "/studio.js": "studio.js",
+    "/studio.css": "studio.css",
+}
 TYPES = {"html": "text/html", "js": "text/javascript", "css": "text/css"}
-MAX_UPLOAD = 8 * 2 ** 20  # bytes of an uploaded face
+MAX_UPLOAD = 8 * 2**20  # bytes of an uploaded face
 UPLOAD_TIMEOUT = 60.0  # seconds to receive it
 
 
@@ -60,16 +65,28 @@ class Studio(Models):
     def vocab(self, p: dict) -> dict:
         model_id, loaded = self.model(p.get("model"))
         generator, vocab = loaded.generator, loaded.generator.vocab
-        return {"model": model_id, "groups": vocab.groups, "other_tags": vocab.other_tags,
-                "image_size": generator.config.image_size, "backend": generator.backend, "baseline": True,
-                "checker": loaded.checker is not None, "checker_error": loaded.checker_error,
-                "limits": {k: [q.low, q.high] for k, q in PARAMS.items() if q.kind == "int"}}
+        return {
+            "model": model_id,
+            "groups": vocab.groups,
+            "other_tags": vocab.other_tags,
+            "image_size": generator.config.image_size,
+            "backend": generator.backend,
+            "baseline": True,
+            "checker": loaded.checker is not None,
+            "checker_error": loaded.checker_error,
+            "limits": {k: [q.low, q.high] for k, q in PARAMS.items() if q.kind == "int"},
+        }
 
     def parse(self, p: dict) -> dict:
         model_id, loaded = self.model(p.get("model"))
         query = tag_call(parse, "tags", required(p, "tags"), loaded.generator.vocab)
-        return {"model": model_id, "text": query.text, "values": query.values, "extras": list(query.extras),
-                "missing": [g for g in loaded.generator.vocab.groups if g not in query.values]}
+        return {
+            "model": model_id,
+            "text": query.text,
+            "values": query.values,
+            "extras": list(query.extras),
+            "missing": [g for g in loaded.generator.vocab.groups if g not in query.values],
+        }
 
     def _drawn(self, p: dict, param: str, tags: str | None, **what) -> tuple:
         """(model id, vocabulary, file name, sheet) of the Drawing of `what` at the request's seed, zoom and
@@ -80,8 +97,15 @@ class Studio(Models):
             tag_call(parse, "tags", tags, vocab)
         if what.get("grade") and loaded.checker is None:
             raise ApiError(422, f"cannot grade: {loaded.checker_error}", "grade")
-        drawing = tag_call(Drawing, param, tags=(tags,) if tags else (), seed=p["seed"], scale=p["scale"],
-                           truncation=p["truncation"], **what)
+        drawing = tag_call(
+            Drawing,
+            param,
+            tags=(tags,) if tags else (),
+            seed=p["seed"],
+            scale=p["scale"],
+            truncation=p["truncation"],
+            **what,
+        )
         sheet = tag_call(draw, param, loaded.generator, drawing, loaded.checker)
         return model_id, vocab, drawing.file_stem(vocab) + ".png", sheet
 
@@ -94,17 +118,32 @@ class Studio(Models):
 
     def grid(self, p: dict, want_json: bool = True):
         start = time.perf_counter()
-        model_id, vocab, name, sheet = self._drawn(p, "tags", required(p, "tags"), n=p["n"],
-                                                   cols=p.get("cols"), grade=p["grade"])
+        model_id, vocab, name, sheet = self._drawn(
+            p, "tags", required(p, "tags"), n=p["n"], cols=p.get("cols"), grade=p["grade"]
+        )
         found = sheet_baseline(sheet) if want_json and p["grade"] and course_grid(sheet) else None  # 5x5
-        marks = None if sheet.marks is None else {
-            "groups": list(sheet.accuracy), "marks": [[bool(x) for x in m] for m in sheet.marks],
-            "accuracy": {g: round(float(a), 4) for g, a in sheet.accuracy.items()}}
+        marks = (
+            None
+            if sheet.marks is None
+            else {
+                "groups": list(sheet.accuracy),
+                "marks": [[bool(x) for x in m] for m in sheet.marks],
+                "accuracy": {g: round(float(a), 4) for g, a in sheet.accuracy.items()},
+            }
+        )
         result = self._picture(
-            sheet, name, want_json, model=model_id, tags=parse(p["tags"], vocab).text, grade=marks,
-            **{k: p[k] for k in ("seed", "n", "cols", "scale", "truncation")}, pad=2,
-            cell=int(sheet.cells[0].shape[0]) * p["scale"], cells=[t.text for t in sheet.tags],
-            baseline=found and {"faces": found.faces, "of": 25, "pass_at": PASS_AT, "passed": found.passed})
+            sheet,
+            name,
+            want_json,
+            model=model_id,
+            tags=parse(p["tags"], vocab).text,
+            grade=marks,
+            **{k: p[k] for k in ("seed", "n", "cols", "scale", "truncation")},
+            pad=2,
+            cell=int(sheet.cells[0].shape[0]) * p["scale"],
+            cells=[t.text for t in sheet.tags],
+            baseline=found and {"faces": found.faces, "of": 25, "pass_at": PASS_AT, "passed": found.passed},
+        )
         return result | {"ms": round((time.perf_counter() - start) * 1000, 1)} if want_json else result
 
     def face(self, p: dict):
@@ -120,8 +159,16 @@ class Studio(Models):
         model_id, _, name, sheet = self._drawn(p, "tags", p.get("tags"), sweep=group, n=p["rows"])
         kind = "group" if group in vocab.groups else "tag"
         columns = vocab.groups[group] if kind == "group" else sweep_columns(vocab, group)
-        return self._picture(sheet, name, want_json, model=model_id, group=group, kind=kind, columns=columns,
-                             rows=sheet.row_labels)
+        return self._picture(
+            sheet,
+            name,
+            want_json,
+            model=model_id,
+            group=group,
+            kind=kind,
+            columns=columns,
+            rows=sheet.row_labels,
+        )
 
     def interpolate(self, p: dict, want_json: bool = True):
         """Between two tag texts (same z) or two seeds (same tags)."""
@@ -130,8 +177,9 @@ class Studio(Models):
         seeds = [isinstance(end, int) for end in ends]
         if seeds[0] != seeds[1]:
             text, seed = ("a", "b") if seeds[1] else ("b", "a")
-            raise ApiError(400, f"a and b are two seeds or two tag texts; {text} is tag text but {seed} is "
-                                "a seed", text)
+            raise ApiError(
+                400, f"a and b are two seeds or two tag texts; {text} is tag text but {seed} is a seed", text
+            )
         for param, text in [("tags", required(p, "tags"))] if seeds[0] else zip("ab", ends):
             tag_call(parse, param, text, vocab)
         model_id, _, name, sheet = self._drawn(p, "a", p.get("tags"), interpolate=ends, cells=p["steps"])
@@ -155,19 +203,31 @@ class Studio(Models):
             reconstruction = recolour.reconstruction(found)
             edit_tags, edited = recolour.edit(found, text) if text else (source, reconstruction)
             sweeps = {group: recolour.sweep(found, group) for group in vocab.groups}
-        return {"model": model_id, "source": source.text, "from": "text" if p.get("from") else "checker",
-                "tags": edit_tags.text, "seed": p["seed"], "warnings": face.warnings,
-                "original": data_url(upscale(face.image, scale)), "edit": data_url(upscale(edited, scale)),
-                "reconstruction": data_url(upscale(reconstruction, scale)),
-                "filename": f"edit_{edit_tags.file_stem}_seed{p['seed']}.png",
-                "sweeps": {group: {"columns": [t.get(group) for t in tags],
-                                   "image": data_url(grid(faces, len(faces), None, scale))}
-                           for group, (tags, faces) in sweeps.items()},
-                "ms": round((time.perf_counter() - start) * 1000, 1)}
+        return {
+            "model": model_id,
+            "source": source.text,
+            "from": "text" if p.get("from") else "checker",
+            "tags": edit_tags.text,
+            "seed": p["seed"],
+            "warnings": face.warnings,
+            "original": data_url(upscale(face.image, scale)),
+            "edit": data_url(upscale(edited, scale)),
+            "reconstruction": data_url(upscale(reconstruction, scale)),
+            "filename": f"edit_{edit_tags.file_stem}_seed{p['seed']}.png",
+            "sweeps": {
+                group: {
+                    "columns": [t.get(group) for t in tags],
+                    "image": data_url(grid(faces, len(faces), None, scale)),
+                }
+                for group, (tags, faces) in sweeps.items()
+            },
+            "ms": round((time.perf_counter() - start) * 1000, 1),
+        }
 
 
-def answer(body: bytes | dict | tuple, status: int = 200, headers: dict | None = None,
-           media_type: str = "image/png") -> Response:
+def answer(
+    body: bytes | dict | tuple, status: int = 200, headers: dict | None = None, media_type: str = "image/png"
+) -> Response:
     """Every answer: a dict as JSON, (PNG, file name) as a download; never cached, never sniffed."""
     headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", **(headers or {})}
     if isinstance(body, tuple):
@@ -187,11 +247,17 @@ def refused(request, exc) -> Response:
     if exc.status_code == 405 and path == "/api/edit":
         return error(405, "/api/edit takes the image as a POST body", "image", {"Allow": "POST"})
     if exc.status_code == 405:
-        return error(405, "the studio answers GET, HEAD requests here (POST only at /api/edit, a face to "
-                          "recolour)", headers={"Allow": "GET, HEAD"})
+        return error(
+            405,
+            "the studio answers GET, HEAD requests here (POST only at /api/edit, a face to recolour)",
+            headers={"Allow": "GET, HEAD"},
+        )
     if path.startswith("/api/"):
-        return error(404, f"no API {path[:80]!r}; see /api/models, /api/vocab, /api/parse, /api/grid, "
-                          "/api/grid.png, /api/face.png, /api/sweep, /api/interpolate")
+        return error(
+            404,
+            f"no API {path[:80]!r}; see /api/models, /api/vocab, /api/parse, /api/grid, "
+            "/api/grid.png, /api/face.png, /api/sweep, /api/interpolate",
+        )
     return error(404, f"no page {path[:80]!r}; the studio is at /")
 
 
@@ -215,6 +281,7 @@ def make_app(studio: Studio, local_only: bool = True):
         def run(request):  # in Starlette's thread pool
             method = getattr(studio, "model_list" if name == "models" else name)
             return answer(method(parse_params(name, request.url.query), *args))
+
         return run
 
     async def edit(request):
@@ -223,8 +290,12 @@ def make_app(studio: Studio, local_only: bool = True):
         if not length.strip().isdigit():
             raise ApiError(411, "send the image as the request body with a Content-Length", "image", unread)
         if int(length) > MAX_UPLOAD:
-            raise ApiError(413, f"the image is {int(length) / 2**20:.1f} MiB; at most "
-                                f"{MAX_UPLOAD // 2**20} MiB", "image", unread)
+            raise ApiError(
+                413,
+                f"the image is {int(length) / 2**20:.1f} MiB; at most {MAX_UPLOAD // 2**20} MiB",
+                "image",
+                unread,
+            )
         if int(length) == 0:
             raise ApiError(400, "no image in the request body", "image")
         p = parse_params("edit", request.url.query)
@@ -240,14 +311,22 @@ def make_app(studio: Studio, local_only: bool = True):
         return answer((STATIC / name).read_bytes(), media_type=TYPES[name.split(".")[-1]] + "; charset=utf-8")
 
     api = {name: endpoint(name) for name in ("models", "vocab", "parse")} | {"face.png": endpoint("face")}
-    api |= {name + ext: endpoint(name, not ext) for name in ("grid", "sweep", "interpolate")
-            for ext in ("", ".png")}
+    api |= {
+        name + ext: endpoint(name, not ext)
+        for name in ("grid", "sweep", "interpolate")
+        for ext in ("", ".png")
+    }
     routes = [Route(path, page) for path in PAGES] + [Route(f"/api/{path}", run) for path, run in api.items()]
-    app = Starlette(routes=routes + [Route("/api/edit", edit, methods=["POST"])], exception_handlers={
-        ApiError: lambda request, exc: error(exc.status, exc.message, exc.param, exc.headers),
-        UserError: lambda request, exc: error(400, str(exc)),  # a library's message about the request
-        404: refused, 405: refused,
-        Exception: lambda request, exc: error(500, f"internal error ({type(exc).__name__}: {exc})")})
+    app = Starlette(
+        routes=routes + [Route("/api/edit", edit, methods=["POST"])],
+        exception_handlers={
+            ApiError: lambda request, exc: error(exc.status, exc.message, exc.param, exc.headers),
+            UserError: lambda request, exc: error(400, str(exc)),  # a library's message about the request
+            404: refused,
+            405: refused,
+            Exception: lambda request, exc: error(500, f"internal error ({type(exc).__name__}: {exc})"),
+        },
+    )
     app.router.redirect_slashes = False
 
     async def checked(scope, receive, send):
@@ -256,4 +335,5 @@ def make_app(studio: Studio, local_only: bool = True):
             refusal = error(403, f"this studio answers only to 127.0.0.1/localhost, not Host {host[:60]!r}")
             return await refusal(scope, receive, send)
         await app(scope, receive, send)
+
     return checked

@@ -4,6 +4,7 @@ Only model folders it found itself: `models/<name>` (an exported model, else its
 `runs/<name>/export` under the project root, plus the one given with --model. A request names one by the
 id listed here; anything else is refused before any file is touched.
 """
+
 from __future__ import annotations
 
 import csv
@@ -43,35 +44,52 @@ def _number(value):
         x = float(value)
     except (TypeError, ValueError):
         return None
-    return int(x) if x.is_integer() and abs(x) < 2 ** 53 else x
+    return int(x) if x.is_integer() and abs(x) < 2**53 else x
 
 
 def describe(model_id: str, folder: Path) -> dict:
     """Step and key metrics from metrics.json, else eval.csv's last row (evaluate.metrics writes both), in
     the folder or, for `<run>/export`, in the run; else the step of the training log (metrics.csv)."""
     places = [folder] + ([folder.parent] if folder.name == "export" else [])
-    found = [(facts, name) for place in places for name, facts in
-             (("metrics.json", _json(place / "metrics.json")), ("eval.csv", _last_row(place / "eval.csv")))
-             if facts]
+    found = [
+        (facts, name)
+        for place in places
+        for name, facts in (
+            ("metrics.json", _json(place / "metrics.json")),
+            ("eval.csv", _last_row(place / "eval.csv")),
+        )
+        if facts
+    ]
     facts, source = found[0] if found else ({}, None)
     step = _number(facts.get("step"))
     for place in places if step is None else []:
         if (step := _number(_last_row(place / "metrics.csv").get("step"))) is not None:
             break
     metrics = {k: _number(facts[k]) for k in KEY_METRICS if _number(facts.get(k)) is not None}
-    label = [model_id] + ([f"step {step:,}" if isinstance(step, int) else f"step {step}"] if step is not None
-                          else [])
-    label += [f"{short} {metrics[k]:.2f}" for k, short in (("acc_hair", "hair"), ("acc_eyes", "eyes"))
-              if k in metrics]
+    label = [model_id] + (
+        [f"step {step:,}" if isinstance(step, int) else f"step {step}"] if step is not None else []
+    )
+    label += [
+        f"{short} {metrics[k]:.2f}"
+        for k, short in (("acc_hair", "hair"), ("acc_eyes", "eyes"))
+        if k in metrics
+    ]
     label += [f"Frechet {metrics[k]:.0f}" for k in KEY_METRICS[3:] if k in metrics]
-    return {"id": model_id, "label": " · ".join(label), "step": step, "metrics": metrics,
-            "metrics_file": source, "checker": find_checker_dir(folder) is not None,
-            "litert": (folder / "generator.tflite").is_file()}
+    return {
+        "id": model_id,
+        "label": " · ".join(label),
+        "step": step,
+        "metrics": metrics,
+        "metrics_file": source,
+        "checker": find_checker_dir(folder) is not None,
+        "litert": (folder / "generator.tflite").is_file(),
+    }
 
 
 def _exported(folder: Path) -> bool:
     return (folder / "config.json").is_file() and (
-        (folder / "generator.tflite").is_file() or (folder / "generator.weights.h5").is_file())
+        (folder / "generator.tflite").is_file() or (folder / "generator.weights.h5").is_file()
+    )
 
 
 def find_models(root: Path) -> dict[str, Path]:
@@ -90,6 +108,7 @@ def find_models(root: Path) -> dict[str, Path]:
 class Loaded:
     """A model's generator and checker, shared by every request (a draw changes nothing in them), and its
     face editor (TensorFlow), opened by the first upload; one search at a time: its variables are shared."""
+
     generator: object
     checker: object
     checker_error: str | None
@@ -111,8 +130,10 @@ class Models:
             self.default_id = next((k for k, v in listed.items() if v.resolve() == folder), folder.as_posix())
             self._extra = {} if self.default_id in listed else {self.default_id: folder}
         if self.default_id is None:
-            raise ModelError(f"no model found under {self.root / 'models'} or {self.root / 'runs'}/*/export; "
-                             "pass --model DIR")
+            raise ModelError(
+                f"no model found under {self.root / 'models'} or {self.root / 'runs'}/*/export; "
+                "pass --model DIR"
+            )
         self.load(self.default_id)  # fail early on a broken model
 
     def models(self) -> dict[str, Path]:
@@ -125,10 +146,20 @@ class Models:
             if candidate in models:
                 return candidate, models[candidate]
         parts = PurePosixPath(value).parts
-        if (value.startswith(("/", "~")) or "\\" in value or ":" in value or ".." in parts
-                or not parts or parts[0] not in ("models", "runs")):
-            raise ApiError(400, f"model {value!r} is outside the model folders (models/ and runs/*/export); "
-                                f"choose one of: {', '.join(models)}", "model")
+        if (
+            value.startswith(("/", "~"))
+            or "\\" in value
+            or ":" in value
+            or ".." in parts
+            or not parts
+            or parts[0] not in ("models", "runs")
+        ):
+            raise ApiError(
+                400,
+                f"model {value!r} is outside the model folders (models/ and runs/*/export); "
+                f"choose one of: {', '.join(models)}",
+                "model",
+            )
         raise ApiError(404, f"no model {value!r}; the model folders hold: {', '.join(models)}", "model")
 
     def load(self, model_id: str) -> Loaded:
@@ -145,8 +176,11 @@ class Models:
         try:
             checker = load_checker(folder)
         except ValueError as exc:  # ModelError: none beside the model, or a broken one
-            error = str(exc) if find_checker_dir(folder) else (
-                f"no tag checker beside {model_id} (python export.py RUN --checker DIR adds one)")
+            error = (
+                str(exc)
+                if find_checker_dir(folder)
+                else (f"no tag checker beside {model_id} (python export.py RUN --checker DIR adds one)")
+            )
         first = generator.vocab.text({group: values[0] for group, values in generator.vocab.groups.items()})
         draw(generator, Drawing(tags=(first,), grade=checker is not None), checker)  # the warm-up
         return Loaded(generator, checker, error)

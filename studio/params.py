@@ -1,6 +1,7 @@
 """The studio's parameter types, from sampling.options' table (its kind, lowest value, and the page's highest
 value or longest text and default), and the 4xx errors a request gets. Checked here, strictly, so that a
 bad parameter is a 400 naming it, never a 500 from deeper down."""
+
 from __future__ import annotations
 
 import re
@@ -23,14 +24,28 @@ class ApiError(Exception):
 # kind "int": ASCII digits from low to high; "decimal": digits and one point, from low to high; "text": at
 # most `high` characters; "flag": 0/1; "seed_or_tags": a seed (digits) or tag text
 Param = namedtuple("Param", "kind default low high", defaults=(None, 0, 0))
-KINDS = {"int": "int", "decimal": "decimal", "flag": "flag", "text": "text", "texts": "text",
-         "pair": "seed_or_tags"}
-PARAMS = {name: Param(KINDS[option.kind], default, option.low or 0, high)
-          for option in OPTIONS.values() for name, (high, default) in option.page.items()}
-PARAMS |= {"i": Param("int", 0, 0, PARAMS["n"].high - 1), "model": Param("text", high=300),
-           "from": Param("text", high=300)}
+KINDS = {
+    "int": "int",
+    "decimal": "decimal",
+    "flag": "flag",
+    "text": "text",
+    "texts": "text",
+    "pair": "seed_or_tags",
+}
+PARAMS = {
+    name: Param(KINDS[option.kind], default, option.low or 0, high)
+    for option in OPTIONS.values()
+    for name, (high, default) in option.page.items()
+}
+PARAMS |= {
+    "i": Param("int", 0, 0, PARAMS["n"].high - 1),
+    "model": Param("text", high=300),
+    "from": Param("text", high=300),
+}
 ENDPOINT_PARAMS = {
-    "models": set(), "vocab": {"model"}, "parse": {"model", "tags"},
+    "models": set(),
+    "vocab": {"model"},
+    "parse": {"model", "tags"},
     "grid": {"model", "tags", "seed", "n", "cols", "scale", "grade", "truncation"},
     "face": {"model", "tags", "seed", "n", "i", "scale", "truncation"},
     "sweep": {"model", "group", "tags", "rows", "seed", "scale", "truncation"},
@@ -51,8 +66,12 @@ def parse_params(endpoint: str, query: str) -> dict:
     out = {name: PARAMS[name].default for name in allowed if PARAMS[name].default is not None}
     for name, values in raw.items():
         if name not in allowed:
-            raise ApiError(400, f"unknown parameter {name!r}; /api/{endpoint} takes "
-                                f"{', '.join(sorted(allowed)) or 'no parameters'}", name)
+            raise ApiError(
+                400,
+                f"unknown parameter {name!r}; /api/{endpoint} takes "
+                f"{', '.join(sorted(allowed)) or 'no parameters'}",
+                name,
+            )
         if len(values) != 1:
             raise ApiError(400, f"parameter {name!r} given {len(values)} times; give it once", name)
         if any(ord(c) < 32 or ord(c) == 127 for c in values[0]):
@@ -71,8 +90,12 @@ def _typed(name: str, param: Param, value: str):
         return _integer(name, value, param.low, param.high)
     if param.kind == "decimal":
         if not _DECIMAL.fullmatch(value) or not param.low <= float(value) <= param.high:
-            raise ApiError(400, f"{name} must be a number from {param.low:g} to {param.high:g} "
-                                f"(such as 0.7), got {value[:40]!r}", name)
+            raise ApiError(
+                400,
+                f"{name} must be a number from {param.low:g} to {param.high:g} "
+                f"(such as 0.7), got {value[:40]!r}",
+                name,
+            )
         return float(value)
     if param.kind == "seed_or_tags" and (_DIGITS.fullmatch(value) or value.lstrip("-+").isdigit()):
         return _integer(name, value, OPTIONS["seed"].low, OPTIONS["seed"].high, "a seed")
@@ -84,8 +107,9 @@ def _typed(name: str, param: Param, value: str):
 def _integer(name: str, value: str, low: int, high: int, what: str = "a whole number") -> int:
     """Plain ASCII digits only (no sign, space, '_' or other scripts' digits), from low to high."""
     if not _DIGITS.fullmatch(value):
-        raise ApiError(400, f"{name} must be {what} from {low} to {high} (digits 0-9 only), got "
-                            f"{value[:40]!r}", name)
+        raise ApiError(
+            400, f"{name} must be {what} from {low} to {high} (digits 0-9 only), got {value[:40]!r}", name
+        )
     if not low <= int(value) <= high:
         raise ApiError(400, f"{name} must be from {low} to {high}, got {value[:40]}", name)
     return int(value)

@@ -1,6 +1,7 @@
 """Serving the studio: uvicorn (HTTP/1.1 by h11, keep-alive, a bound on connections, Ctrl-C) on a socket
 bound first, so that port 0 and a taken port are known before it starts. Left to us: a client has
 REQUEST_TIMEOUT seconds to send each request's head, idle or a byte at a time."""
+
 from __future__ import annotations
 
 import socket
@@ -51,12 +52,22 @@ class StudioServer:
 
     def __init__(self, studio: Studio, host: str, port: int):
         self.socket = socket.create_server(  # with SO_REUSEADDR; "::" takes IPv4 too
-            (host.strip("[]"), port), family=socket.AF_INET6 if ":" in host else socket.AF_INET,
-            dualstack_ipv6=host.strip("[]") == "::")
+            (host.strip("[]"), port),
+            family=socket.AF_INET6 if ":" in host else socket.AF_INET,
+            dualstack_ipv6=host.strip("[]") == "::",
+        )
         self.server_address, self.studio = self.socket.getsockname()[:2], studio
-        self.uvicorn = uvicorn.Server(uvicorn.Config(
-            make_app(studio, loopback(host)), http=_Protocol, lifespan="off", log_config=None,
-            log_level="error", limit_concurrency=CONNECTIONS, timeout_graceful_shutdown=3))  # a line per bug
+        self.uvicorn = uvicorn.Server(
+            uvicorn.Config(
+                make_app(studio, loopback(host)),
+                http=_Protocol,
+                lifespan="off",
+                log_config=None,
+                log_level="error",
+                limit_concurrency=CONNECTIONS,
+                timeout_graceful_shutdown=3,
+            )
+        )  # a line per bug
         self._stopped = threading.Event()
 
     def serve_forever(self, poll_interval: float | None = None):
@@ -86,15 +97,24 @@ def serve(model=None, host: str = "127.0.0.1", port: int = DEFAULT_PORT, root=RO
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except (OSError, OverflowError) as exc:
-        print(f"error: cannot listen on {host}:{port} ({getattr(exc, 'strerror', None) or exc}); choose "
-              "another --port (or --port 0 for any free one)", file=sys.stderr)
+        print(
+            f"error: cannot listen on {host}:{port} ({getattr(exc, 'strerror', None) or exc}); choose "
+            "another --port (or --port 0 for any free one)",
+            file=sys.stderr,
+        )
         return 2
     port, shown = server.server_address[1], f"[{host}]" if ":" in host else host
-    print(f"tagface studio: http://{'127.0.0.1' if host in ('0.0.0.0', '::') else shown}:{port}/"
-          f"  (model {server.studio.default_id})", flush=True)
-    print(f"listening on {host} only: this machine can open it, others cannot (--host 0.0.0.0 to share)"
-          if loopback(host) else f"listening on {host}: anyone who can reach this machine on port {port} "
-          "can use it", flush=True)
+    print(
+        f"tagface studio: http://{'127.0.0.1' if host in ('0.0.0.0', '::') else shown}:{port}/"
+        f"  (model {server.studio.default_id})",
+        flush=True,
+    )
+    print(
+        f"listening on {host} only: this machine can open it, others cannot (--host 0.0.0.0 to share)"
+        if loopback(host)
+        else f"listening on {host}: anyone who can reach this machine on port {port} can use it",
+        flush=True,
+    )
     print("Ctrl-C stops it", flush=True)
     try:
         server.serve_forever()

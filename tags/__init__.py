@@ -3,6 +3,7 @@
 Light on purpose (standard library + numpy): the fast generation path imports
 it. pandas lives in `tags.readers`, gensim only inside `tags.vectors`.
 """
+
 from common.cli import UserError
 
 

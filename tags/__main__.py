@@ -1,5 +1,6 @@
 """python -m tags "some text" [--vocab vocab.json]: print the canonical tags;
 python -m tags --list-tags: the valid tags by group. Errors exit with status 2."""
+
 import argparse
 import sys
 from pathlib import Path
@@ -11,8 +12,7 @@ DEFAULT_VOCAB = Path(__file__).resolve().parents[1] / "models" / "default" / "vo
 
 @exit_on_user_error
 def main(argv=None) -> int:
-    p = ArgumentParser(prog="python -m tags", description=__doc__,
-                                formatter_class=ExamplesHelpFormatter)
+    p = ArgumentParser(prog="python -m tags", description=__doc__, formatter_class=ExamplesHelpFormatter)
     p.add_argument("text", nargs="?", help='tag text such as "Blue Hair, red eyes"')
     p.add_argument("--vocab", default=None, help="a model's vocab.json").shown_default = "the bundled model's"
     p.add_argument("--list-tags", dest="list", action="store_true", help="list the valid tags by group")

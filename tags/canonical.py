@@ -4,6 +4,7 @@
 become the tag pair ("blue hair", "red eyes"). Grouped tags are
 "<value> hair" and "<value> eyes"; anything else is an "other" tag.
 """
+
 from __future__ import annotations
 
 import re
@@ -54,9 +55,36 @@ def canonical_tag(tag: str) -> str:
 
 
 # Colour words a group value may be: "long hair" and "closed eyes" are other tags.
-COLOUR_WORDS = {"aqua", "black", "blonde", "blue", "brown", "gray", "green", "orange", "pink", "purple",
-                "red", "white", "yellow", "silver", "cyan", "teal", "violet", "magenta", "gold", "grey",
-                "light", "dark", "multicolored", "rainbow", "heterochromia", "lavender", "beige", "cream"}
+COLOUR_WORDS = {
+    "aqua",
+    "black",
+    "blonde",
+    "blue",
+    "brown",
+    "gray",
+    "green",
+    "orange",
+    "pink",
+    "purple",
+    "red",
+    "white",
+    "yellow",
+    "silver",
+    "cyan",
+    "teal",
+    "violet",
+    "magenta",
+    "gold",
+    "grey",
+    "light",
+    "dark",
+    "multicolored",
+    "rainbow",
+    "heterochromia",
+    "lavender",
+    "beige",
+    "cream",
+}
 
 
 def is_colour(value: str) -> bool:

@@ -4,6 +4,7 @@
 group the user left out, per image, by sampling the training data's
 frequencies of that group given the groups that were given.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -95,7 +96,7 @@ def _pieces(tag: str, vocab: Vocabulary, by_word: bool) -> list[str]:
             # a colour and the next word ('red eyez'), or a word and the group noun after it ('bleu hair'),
             # are one misspelt tag; any other word stands alone
             pair = i + 1 < len(words) and (is_colour(words[i]) or words[i + 1] in GROUP_WORDS.values())
-            unknown = " ".join(words[i:i + 2]) if pair else words[i]
+            unknown = " ".join(words[i : i + 2]) if pair else words[i]
             raise _unknown(unknown, vocab)
     return pieces + tail
 
@@ -103,8 +104,10 @@ def _pieces(tag: str, vocab: Vocabulary, by_word: bool) -> list[str]:
 def parse(text: str, vocab: Vocabulary) -> Query:
     """Parse free text such as "Blue Hair, red eyes". Raises TagError."""
     if text is None or not str(text).strip():
-        raise TagError("empty tag text: give tags such as \"blue hair red eyes\" "
-                       "(python -m tags --list-tags shows the valid tags)")
+        raise TagError(
+            'empty tag text: give tags such as "blue hair red eyes" '
+            "(python -m tags --list-tags shows the valid tags)"
+        )
     values: dict[str, str] = {}
     extras: list[str] = []
     tags: list[str] = []
@@ -121,8 +124,10 @@ def parse(text: str, vocab: Vocabulary) -> Query:
             if value not in vocab.groups[group]:
                 raise _unknown(tag, vocab)
             if group in values and values[group] != value:
-                raise TagError(f"two {group} colours given ('{values[group]} {group}' and '{tag}'); "
-                               f"give one {group} colour")
+                raise TagError(
+                    f"two {group} colours given ('{values[group]} {group}' and '{tag}'); "
+                    f"give one {group} colour"
+                )
             values[group] = value
         elif tag in vocab.other_tags:
             if tag not in extras:
@@ -130,7 +135,7 @@ def parse(text: str, vocab: Vocabulary) -> Query:
         else:
             raise _unknown(tag, vocab)
     if not values and not extras:
-        raise TagError(f"no tags found in {text!r}: give tags such as \"blue hair red eyes\"")
+        raise TagError(f'no tags found in {text!r}: give tags such as "blue hair red eyes"')
     order = list(vocab.groups)
     values = {g: values[g] for g in order if g in values}
     return Query(values, tuple(sorted(extras)))
@@ -142,12 +147,15 @@ def complete(query: Query, vocab: Vocabulary, rng: np.random.Generator, n: int) 
     missing = [g for g in vocab.groups if g not in query.values]
     if not missing:
         return [vocab.tagset(query.values, query.extras)] * n
-    matching = [c for c in vocab.combos
-                if all(c["tags"].get(g) == v for g, v in query.values.items())]
+    matching = [c for c in vocab.combos if all(c["tags"].get(g) == v for g, v in query.values.items())]
     if not matching:
-        raise TagError(f"'{query.text}' never occurs in the training data, so the missing "
-                       f"{' and '.join(missing)} cannot be drawn from it; give all groups")
+        raise TagError(
+            f"'{query.text}' never occurs in the training data, so the missing "
+            f"{' and '.join(missing)} cannot be drawn from it; give all groups"
+        )
     weights = np.array([c["count"] for c in matching], float)
     picks = rng.choice(len(matching), size=n, p=weights / weights.sum())
-    return [vocab.tagset({**query.values, **{g: matching[i]["tags"][g] for g in missing}}, query.extras)
-            for i in picks]
+    return [
+        vocab.tagset({**query.values, **{g: matching[i]["tags"][g] for g in missing}}, query.extras)
+        for i in picks
+    ]

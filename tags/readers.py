@@ -10,9 +10,9 @@ Every input row ends up either as a `TagRow` or as a `Skip` with a reason, so
 nothing is lost silently. Blank lines are ignored. Only malformed *content*
 is skipped; a file that cannot be read at all raises TagError.
 """
+
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,7 +119,6 @@ def _group_tags(tags: list[str]) -> tuple[dict, list[str], str | None]:
     return values, extras, None
 
 
-
 def _path_problem(raw_path: str) -> str | None:
     """A header CSV's image path must stay inside the image folder (sub-folders are fine)."""
     parts = raw_path.replace("\\", "/").split("/")
@@ -220,8 +219,10 @@ def read_header(text: str, images: Path) -> ReadResult:
     path_col = next((columns[c] for c in PATH_COLUMNS if c in columns), None)
     tag_col = next((columns[c] for c in TAG_COLUMNS if c in columns), None)
     if path_col is None or tag_col is None:
-        raise TagError(f"header CSV needs an image column ({'/'.join(PATH_COLUMNS)}) and a tags column "
-                       f"({'/'.join(TAG_COLUMNS)}); found {header}")
+        raise TagError(
+            f"header CSV needs an image column ({'/'.join(PATH_COLUMNS)}) and a tags column "
+            f"({'/'.join(TAG_COLUMNS)}); found {header}"
+        )
     for line, raw in numbered[1:]:
         try:
             fields = next(csv.reader([raw]))
@@ -255,8 +256,9 @@ def drop_duplicates(result: ReadResult) -> ReadResult:
     for row in result.rows:
         key = str(Path(row.path)) if row.path else row.id
         if key in first:
-            result.skipped.append(Skip(row.row, row.path, f"duplicate id {row.id[:40]!r} "
-                                                          f"(kept line {first[key].row})"))
+            result.skipped.append(
+                Skip(row.row, row.path, f"duplicate id {row.id[:40]!r} (kept line {first[key].row})")
+            )
         else:
             first[key] = row
             kept.append(row)

@@ -6,6 +6,7 @@ vectors stored inline as plain floats: no gensim, no pickle at load time),
 and the joint frequencies of group values used to complete a request that
 leaves a group out.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,15 @@ from tags.canonical import TagSet
 
 FORMAT_VERSION = 1
 # The type of every field of vocab.json that has one (checked before its value is)
-FIELD_TYPES = {"format_version": int, "mode": str, "dim": int, "word_dim": int, "groups": dict,
-               "other_tags": list, "combos": list}
+FIELD_TYPES = {
+    "format_version": int,
+    "mode": str,
+    "dim": int,
+    "word_dim": int,
+    "groups": dict,
+    "other_tags": list,
+    "combos": list,
+}
 GROUP_ORDER = ("hair", "eyes")
 # An other tag seen on fewer images is left out of a vocabulary built from data (and said so): a condition
 # input that a handful of faces show cannot be learnt, and would promise the user a tag that does nothing.
@@ -32,9 +40,15 @@ MIN_TAG_IMAGES = 10
 
 
 class Vocabulary:
-    def __init__(self, groups: dict[str, list[str]], other_tags: list[str] | None = None, *,
-                 mode: str = "onehot", combos: list[dict] | None = None,
-                 tag_vectors: dict[str, list[float]] | None = None):
+    def __init__(
+        self,
+        groups: dict[str, list[str]],
+        other_tags: list[str] | None = None,
+        *,
+        mode: str = "onehot",
+        combos: list[dict] | None = None,
+        tag_vectors: dict[str, list[float]] | None = None,
+    ):
         if mode not in ("onehot", "word2vec"):
             raise TagError(f"unknown condition mode {mode!r} (onehot or word2vec)")
         self.groups = {g: list(v) for g, v in groups.items()}
@@ -44,8 +58,12 @@ class Vocabulary:
         self.tag_vectors = {k: np.asarray(v, np.float32) for k, v in (tag_vectors or {}).items()}
         self.word2vec_text: str | None = None  # written beside vocab.json as word2vec.txt
         if mode == "word2vec":
-            missing = [f"{v} {g}" for g, vals in self.groups.items() for v in vals
-                       if f"{v} {g}" not in self.tag_vectors]
+            missing = [
+                f"{v} {g}"
+                for g, vals in self.groups.items()
+                for v in vals
+                if f"{v} {g}" not in self.tag_vectors
+            ]
             if missing:
                 raise TagError(f"vocabulary has no word2vec vectors for {missing[:5]}")
             self.word_dim = len(next(iter(self.tag_vectors.values())))
@@ -64,7 +82,9 @@ class Vocabulary:
 
     def listing(self) -> str:
         """The valid tags, one line per group (then the other tags), for --list-tags."""
-        lines = [f"{group}: " + ", ".join(f"{v} {group}" for v in values) for group, values in self.groups.items()]
+        lines = [
+            f"{group}: " + ", ".join(f"{v} {group}" for v in values) for group, values in self.groups.items()
+        ]
         if self.other_tags:
             lines.append("other: " + ", ".join(self.other_tags))
         return "\n".join(lines)
@@ -80,7 +100,7 @@ class Vocabulary:
             if value not in vals:
                 raise TagError(f"'{value} {group}' is not in this model's vocabulary")
             if self.mode == "word2vec":
-                vec[offset: offset + self.word_dim] = self.tag_vectors[f"{value} {group}"]
+                vec[offset : offset + self.word_dim] = self.tag_vectors[f"{value} {group}"]
                 offset += self.word_dim
             else:
                 vec[offset + vals.index(value)] = 1.0
@@ -123,8 +143,14 @@ class Vocabulary:
 
     # ------------------------------------------------------------ build / io
     @classmethod
-    def build(cls, tagsets: list[TagSet], *, mode: str = "onehot", top_k: int = 50,
-              tag_vectors: dict[str, list[float]] | None = None) -> "Vocabulary":
+    def build(
+        cls,
+        tagsets: list[TagSet],
+        *,
+        mode: str = "onehot",
+        top_k: int = 50,
+        tag_vectors: dict[str, list[float]] | None = None,
+    ) -> "Vocabulary":
         """From the training rows: every group value seen, the top-K other tags seen on at least
         MIN_TAG_IMAGES images (`left_out_tags` names the others)."""
         groups = {g: sorted({t.get(g) for t in tagsets if t.get(g)}) for g in GROUP_ORDER}
@@ -132,11 +158,16 @@ class Vocabulary:
         if not groups:
             raise TagError("no hair or eye colour tags found in the tag CSV")
         counts = Counter(e for t in tagsets for e in t.extras)
-        other = [tag for tag, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top_k]
-                 if n >= MIN_TAG_IMAGES]
+        other = [
+            tag
+            for tag, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top_k]
+            if n >= MIN_TAG_IMAGES
+        ]
         combo_counts = Counter(tuple(t.get(g) for g in groups) for t in tagsets)
-        combos = [{"tags": dict(zip(groups, key)), "count": n}
-                  for key, n in sorted(combo_counts.items(), key=lambda kv: kv[0])]
+        combos = [
+            {"tags": dict(zip(groups, key)), "count": n}
+            for key, n in sorted(combo_counts.items(), key=lambda kv: kv[0])
+        ]
         return cls(groups, sorted(other), mode=mode, combos=combos, tag_vectors=tag_vectors)
 
     def grown_by(self, data: "Vocabulary") -> "VocabularyGrowth":
@@ -153,19 +184,30 @@ class Vocabulary:
         mine, theirs = set(self.all_tags()), set(data.all_tags())
         added = [t for t in data.all_tags() if t not in mine]
         if added and self.mode == "word2vec":
-            raise TagError(f"the source model's tags are word2vec vectors, trained on its own data; new tags "
-                           f"({', '.join(added[:5])}) would need vectors in the same space, which a new data set "
-                           "cannot give. Fine-tune a onehot model (--condition-mode onehot), or train a new "
-                           "model on this data")
+            raise TagError(
+                f"the source model's tags are word2vec vectors, trained on its own data; new tags "
+                f"({', '.join(added[:5])}) would need vectors in the same space, which a new data set "
+                "cannot give. Fine-tune a onehot model (--condition-mode onehot), or train a new "
+                "model on this data"
+            )
         combos = {json.dumps(c["tags"], sort_keys=True): dict(c) for c in self.combos}
         for c in data.combos:  # the data's joint counts; the source's combinations it lacks stay
             key = json.dumps(c["tags"], sort_keys=True)
             combos[key] = {"tags": c["tags"], "count": c["count"] + combos.get(key, {"count": 0})["count"]}
-        grown = Vocabulary(groups, other, mode=self.mode, combos=list(combos.values()),
-                           tag_vectors={k: v.tolist() for k, v in self.tag_vectors.items()} or None)
+        grown = Vocabulary(
+            groups,
+            other,
+            mode=self.mode,
+            combos=list(combos.values()),
+            tag_vectors={k: v.tolist() for k, v in self.tag_vectors.items()} or None,
+        )
         grown.word2vec_text = self.word2vec_text
-        return VocabularyGrowth(grown, kept=[t for t in self.all_tags() if t in theirs], added=added,
-                                missing=[t for t in self.all_tags() if t not in theirs])
+        return VocabularyGrowth(
+            grown,
+            kept=[t for t in self.all_tags() if t in theirs],
+            added=added,
+            missing=[t for t in self.all_tags() if t not in theirs],
+        )
 
     def position_map(self, source: "Vocabulary") -> np.ndarray:
         """int64 [dim]: for each condition input of this vocabulary, its position in `source`'s
@@ -183,11 +225,15 @@ class Vocabulary:
         for group, values in self.groups.items():
             start = positions.get(("group", group))
             if self.mode == "word2vec":
-                out += list(range(start, start + self.word_dim)) if start is not None else [-1] * self.word_dim
+                out += (
+                    list(range(start, start + self.word_dim)) if start is not None else [-1] * self.word_dim
+                )
             else:
                 old = source.groups.get(group, [])
                 out += [start + old.index(v) if start is not None and v in old else -1 for v in values]
-        out += [offset + source.other_tags.index(t) if t in source.other_tags else -1 for t in self.other_tags]
+        out += [
+            offset + source.other_tags.index(t) if t in source.other_tags else -1 for t in self.other_tags
+        ]
         return np.asarray(out, np.int64)
 
     def label_map(self, source: "Vocabulary") -> np.ndarray:
@@ -198,8 +244,14 @@ class Vocabulary:
             starts[group] = offset
             offset += len(values)
         old = source.groups
-        return np.asarray([starts[g] + old[g].index(v) if v in old.get(g, []) else -1
-                           for g, values in self.groups.items() for v in values], np.int64)
+        return np.asarray(
+            [
+                starts[g] + old[g].index(v) if v in old.get(g, []) else -1
+                for g, values in self.groups.items()
+                for v in values
+            ],
+            np.int64,
+        )
 
     def head_map(self, source: "Vocabulary", *, other: bool = True, source_other: bool = True) -> np.ndarray:
         """int64: for each output of a tag head over this vocabulary (each group's values, then the other
@@ -208,13 +260,21 @@ class Vocabulary:
         out = self.label_map(source).tolist()
         if other:
             start = sum(len(v) for v in source.groups.values())
-            out += [start + source.other_tags.index(t) if source_other and t in source.other_tags else -1
-                    for t in self.other_tags]
+            out += [
+                start + source.other_tags.index(t) if source_other and t in source.other_tags else -1
+                for t in self.other_tags
+            ]
         return np.asarray(out, np.int64)
 
     def to_dict(self) -> dict:
-        data = {"format_version": FORMAT_VERSION, "mode": self.mode, "dim": self.dim,
-                "groups": self.groups, "other_tags": self.other_tags, "combos": self.combos}
+        data = {
+            "format_version": FORMAT_VERSION,
+            "mode": self.mode,
+            "dim": self.dim,
+            "groups": self.groups,
+            "other_tags": self.other_tags,
+            "combos": self.combos,
+        }
         if self.mode == "word2vec":
             data["word_dim"] = self.word_dim
             data["tag_vectors"] = {k: [round(float(x), 7) for x in v] for k, v in self.tag_vectors.items()}
@@ -235,16 +295,25 @@ class Vocabulary:
         try:
             data = json.loads(path.read_text())
             if not isinstance(data, dict):
-                raise TagError(f"{path} is not a valid vocabulary (it holds {type(data).__name__}, not an object)")
+                raise TagError(
+                    f"{path} is not a valid vocabulary (it holds {type(data).__name__}, not an object)"
+                )
             for name, kind in FIELD_TYPES.items():
                 problem = jsonio.type_problem(name, data[name], kind) if name in data else None
                 if problem:
                     raise TagError(f"{path} is not a valid vocabulary: {problem}")
             if data.get("format_version") != FORMAT_VERSION:
-                raise TagError(f"{path} has format_version {data.get('format_version')!r}; "
-                               f"this toolkit reads version {FORMAT_VERSION}")
-            vocab = cls(data["groups"], data.get("other_tags", []), mode=data["mode"],
-                        combos=data.get("combos", []), tag_vectors=data.get("tag_vectors"))
+                raise TagError(
+                    f"{path} has format_version {data.get('format_version')!r}; "
+                    f"this toolkit reads version {FORMAT_VERSION}"
+                )
+            vocab = cls(
+                data["groups"],
+                data.get("other_tags", []),
+                mode=data["mode"],
+                combos=data.get("combos", []),
+                tag_vectors=data.get("tag_vectors"),
+            )
         except TagError:
             raise
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -286,11 +355,17 @@ def describe_left_out(left_out: dict[str, int], top_k: int) -> str | None:
     past = [f"{t} ({n})" for t, n in left_out.items() if n >= MIN_TAG_IMAGES]
     parts = []
     if rare:
-        parts.append(f"{len(rare)} seen on fewer than {MIN_TAG_IMAGES} images: " + ", ".join(rare[:8])
-                     + (" ..." if len(rare) > 8 else ""))
+        parts.append(
+            f"{len(rare)} seen on fewer than {MIN_TAG_IMAGES} images: "
+            + ", ".join(rare[:8])
+            + (" ..." if len(rare) > 8 else "")
+        )
     if past:
-        parts.append(f"{len(past)} past --top-k {top_k} (raise it to keep them): " + ", ".join(past[:8])
-                     + (" ..." if len(past) > 8 else ""))
+        parts.append(
+            f"{len(past)} past --top-k {top_k} (raise it to keep them): "
+            + ", ".join(past[:8])
+            + (" ..." if len(past) > 8 else "")
+        )
     return "tags left out of the vocabulary: " + "; ".join(parts)
 
 
@@ -305,9 +380,14 @@ class VocabularyGrowth:
 
     def describe(self) -> str:
         """The one line a fine-tuning run starts with (and --check prints)."""
-        def some(tags):
-            return ", ".join(tags[:12]) + (f" ... ({len(tags)})" if len(tags) > 12 else "") if tags else "none"
 
-        return (f"vocabulary: {len(self.kept)} of the source's tags kept; added {len(self.added)}: "
-                f"{some(self.added)}; the source's tags missing from the data ({len(self.missing)}, kept but "
-                f"not trained on): {some(self.missing)}")
+        def some(tags):
+            return (
+                ", ".join(tags[:12]) + (f" ... ({len(tags)})" if len(tags) > 12 else "") if tags else "none"
+            )
+
+        return (
+            f"vocabulary: {len(self.kept)} of the source's tags kept; added {len(self.added)}: "
+            f"{some(self.added)}; the source's tags missing from the data ({len(self.missing)}, kept but "
+            f"not trained on): {some(self.missing)}"
+        )

@@ -2,6 +2,7 @@
 (4 per hair x eye pair, a quarter held out), kept in a folder every pytest-xdist
 worker of the session shares (tests.conftest.shared_folder), so every test module
 that needs it, on any worker, uses one training run."""
+
 from pathlib import Path
 
 from tests.conftest import shared_folder
@@ -23,11 +24,15 @@ def synthetic_checker(tmp_path_factory, robust: bool = False) -> tuple[Path, obj
         faces = root / "faces"
         if not (faces / "tags_2018.csv").exists():
             write_synthetic_set(faces, 4, size=SIZE, seed=11, formats=("2018",))
-        data = build_or_load(DataSpec(faces / "images", faces / "tags_2018.csv", size=SIZE, holdout=0.25),
-                             cache_dir=root / "cache", progress=False)
+        data = build_or_load(
+            DataSpec(faces / "images", faces / "tags_2018.csv", size=SIZE, holdout=0.25),
+            cache_dir=root / "cache",
+            progress=False,
+        )
         out = root / ("checker-robust" if robust else "checker")
         if not (out / CHECKER_JSON).exists():
-            model, meta = train_checker(data, epochs=20, batch_size=32, seed=0, image_size=SIZE, progress=False,
-                                        robust=robust)
+            model, meta = train_checker(
+                data, epochs=20, batch_size=32, seed=0, image_size=SIZE, progress=False, robust=robust
+            )
             save_checker(model, meta, out)
     return out, data

@@ -1,6 +1,7 @@
 """Shared by the CLI tests: run generate.py as a user does (a fresh process) or in this process, the
 tiny model's grid cell, the lines train.py may say, and the one-line error every CLI gives for a bad
 request."""
+
 import contextlib
 import io
 import os
@@ -16,16 +17,34 @@ CELL = 32 + 2  # tiny model size + grid padding
 # length, advice and augmentation (training.trainer, training.plan, tags.vocab), what a fine-tuning run took
 # from its source (training.fine_tune), the run's own tag checker (training.run_checker), and at the end the
 # near copies and which other tags the data supports (training.monitor)
-TRAINER_LINES = ("kept ", "near-duplicates:", "dataset cache:", "tags left out of the vocabulary",
-                 "vocabulary", "length:", "advice:", "adaptive augmentation", "from ",
-                 "training the run's tag checker", "run's tag checker", "near copies:", "tag '",
-                 "the checker cannot tell '")
+TRAINER_LINES = (
+    "kept ",
+    "near-duplicates:",
+    "dataset cache:",
+    "tags left out of the vocabulary",
+    "vocabulary",
+    "length:",
+    "advice:",
+    "adaptive augmentation",
+    "from ",
+    "training the run's tag checker",
+    "run's tag checker",
+    "near copies:",
+    "tag '",
+    "the checker cannot tell '",
+)
 
 
 def gen(*args, cwd):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    return subprocess.run([sys.executable, str(ROOT / "generate.py"), *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "generate.py"), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def run_in_process(main, *args, cwd) -> subprocess.CompletedProcess:
@@ -64,7 +83,8 @@ def one_error_line(capsys) -> str:
 
 
 def quiet_env(**extra):
-    """os.environ without the test session's TF_CPP_MIN_LOG_LEVEL and TAGFACE_VERBOSE: what a user's shell has."""
+    """os.environ without the test session's TF_CPP_MIN_LOG_LEVEL and TAGFACE_VERBOSE: what a user's shell
+    has."""
     env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "TAGFACE_VERBOSE")}
     return env | extra
 

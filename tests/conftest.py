@@ -16,6 +16,7 @@ tag checker, the learning run.
 
 No module here imports TensorFlow: collecting the suite must not load it
 (tests/test_tests_collection.py checks)."""
+
 import contextlib
 import os
 import shutil
@@ -51,9 +52,35 @@ from sampling.tflite import SKIP_TFLITE_ENV  # noqa: E402  (numpy only; after th
 os.environ.setdefault(SKIP_TFLITE_ENV, "1")
 
 # The tiny run's settings (32x32, n=8, 3 short epochs); tests build train.py's argv with train_argv.
-TINY_FLAGS = ["--image-size", "32", "--filters", "8", "--repeats", "1", "--nz", "16", "--embed-dim", "8",
-              "--batch-size", "8", "--epochs", "3", "--checkpoint-every", "5", "--log-every", "2",
-              "--lr-window", "4", "--holdout", "0.1", "--seed", "1", "--precision", "fp32", "--no-progress"]
+TINY_FLAGS = [
+    "--image-size",
+    "32",
+    "--filters",
+    "8",
+    "--repeats",
+    "1",
+    "--nz",
+    "16",
+    "--embed-dim",
+    "8",
+    "--batch-size",
+    "8",
+    "--epochs",
+    "3",
+    "--checkpoint-every",
+    "5",
+    "--log-every",
+    "2",
+    "--lr-window",
+    "4",
+    "--holdout",
+    "0.1",
+    "--seed",
+    "1",
+    "--precision",
+    "fp32",
+    "--no-progress",
+]
 
 
 # A test that needs one of these is slow whatever its own time: run alone (or first), it builds it.
@@ -139,8 +166,9 @@ def faces(tmp_path_factory):
     def make(n: int = 1, size: int = 32, *, seed: int = 0, **options) -> Path:
         key = (n, size, seed, repr(sorted(options.items())))
         if key not in made:
-            made[key] = write_synthetic_set(tmp_path_factory.mktemp(f"faces{n}x{size}_"), n, size=size, seed=seed,
-                                            **options)
+            made[key] = write_synthetic_set(
+                tmp_path_factory.mktemp(f"faces{n}x{size}_"), n, size=size, seed=seed, **options
+            )
         return made[key]
 
     return make
@@ -167,8 +195,15 @@ def train_argv(synthetic_faces, cache_dir):
     --config); faces= is another face folder, tags_csv= another of its CSVs; progress=True shows the
     progress bar."""
 
-    def make(run_dir=None, *, data: bool = True, faces: Path | None = None, tags_csv: str = "tags_2018.csv",
-             progress: bool = False, **settings) -> list[str]:
+    def make(
+        run_dir=None,
+        *,
+        data: bool = True,
+        faces: Path | None = None,
+        tags_csv: str = "tags_2018.csv",
+        progress: bool = False,
+        **settings,
+    ) -> list[str]:
         faces = faces or synthetic_faces
         pairs = dict(zip(TINY_FLAGS[:-1:2], TINY_FLAGS[1::2]))  # flag -> value (TINY_FLAGS ends in a switch)
         if "steps" in settings and "epochs" not in settings:

@@ -7,6 +7,7 @@ every pytest-xdist worker shares (tests.conftest.shared_folder):
   (random weights: enough for the plumbing of conditions, sweeps and the studio, and quick to build);
 - tagged_checker: a tag checker trained on the marked faces (about 10 s on one core), which reads the
   marks on held-out faces (AUC about 1) and cannot read the invisible tags (AUC about 0.5)."""
+
 from pathlib import Path
 
 from preprocess.synthetic import MARKS
@@ -33,8 +34,12 @@ def marked_data(root: Path):
     from preprocess.spec import DataSpec
 
     faces = marked_faces(root)
-    return build_or_load(DataSpec(faces / "images", faces / "tags_2017.csv", size=SIZE, holdout=0.25),
-                         cache_dir=root / "cache", progress=False, log=lambda _: None)
+    return build_or_load(
+        DataSpec(faces / "images", faces / "tags_2017.csv", size=SIZE, holdout=0.25),
+        cache_dir=root / "cache",
+        progress=False,
+        log=lambda _: None,
+    )
 
 
 def tagged_model(tmp_path_factory) -> Path:
@@ -49,8 +54,16 @@ def tagged_model(tmp_path_factory) -> Path:
         if not (out / GENERATOR_WEIGHTS).exists():
             vocab = marked_data(root).vocab
             vocab_path = vocab.save(root / "vocab.json")
-            config = TrainConfig(image_size=SIZE, filters=8, repeats=1, nz=16, embed_dim=8,
-                                 cond_dim=vocab.dim, seed=1, precision="fp32")
+            config = TrainConfig(
+                image_size=SIZE,
+                filters=8,
+                repeats=1,
+                nz=16,
+                embed_dim=8,
+                cond_dim=vocab.dim,
+                seed=1,
+                precision="fp32",
+            )
             export_generator(build_generator(config, vocab.dim), config, vocab_path, out)
     return out
 
@@ -65,7 +78,8 @@ def tagged_checker(tmp_path_factory) -> tuple[Path, object]:
         data = marked_data(root)
         out = root / "checker"
         if not (out / CHECKER_JSON).exists():
-            model, meta = train_checker(data, epochs=40, batch_size=32, seed=0, image_size=SIZE,
-                                        progress=False, robust=False)
+            model, meta = train_checker(
+                data, epochs=40, batch_size=32, seed=0, image_size=SIZE, progress=False, robust=False
+            )
             save_checker(model, meta, out)
     return out, data

@@ -5,6 +5,7 @@ and bench/ (a | b: sibling folders of one layer). No module imports from a
 higher layer or from a sibling folder of its own layer, the modules of a
 package import each other without a circle, and the folders of the fast path
 (sampling/, common/, tags/, checker/) import no TensorFlow when they are imported."""
+
 import ast
 import subprocess
 import sys
@@ -13,9 +14,17 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
+
 # bottom to top; a tuple holds sibling folders, which may not import each other
-LAYERS = ["common", ("tags", "model"), ("preprocess", "sampling"), "checker", "evaluate",
-          ("training", "editing", "report"), "studio"]
+LAYERS = [
+    "common",
+    ("tags", "model"),
+    ("preprocess", "sampling"),
+    "checker",
+    "evaluate",
+    ("training", "editing", "report"),
+    "studio",
+]
 FOLDERS = [f for layer in LAYERS for f in (layer if isinstance(layer, tuple) else (layer,))]
 TOP = len(LAYERS)  # the CLIs and bench/
 
@@ -65,22 +74,30 @@ def test_no_import_reaches_up_a_layer():
 # folder -> what importing any of its modules must not load (the fast path: generate.py with a
 # generator.tflite imports none of tensorflow, keras, gensim, pandas; tags/readers.py alone has pandas,
 # and the checker, which grades on that path, trains in checker/ with TensorFlow inside functions)
-LIGHT = {"sampling": ("tensorflow", "keras", "gensim", "pandas"),
-         "common": ("tensorflow", "keras", "gensim", "pandas"),
-         "tags": ("tensorflow", "keras", "gensim"),
-         "checker": ("tensorflow", "keras", "gensim")}
+LIGHT = {
+    "sampling": ("tensorflow", "keras", "gensim", "pandas"),
+    "common": ("tensorflow", "keras", "gensim", "pandas"),
+    "tags": ("tensorflow", "keras", "gensim"),
+    "checker": ("tensorflow", "keras", "gensim"),
+}
 
 
 @pytest.mark.parametrize("folder", sorted(LIGHT))
 def test_the_fast_path_folders_import_no_tensorflow(folder):
     """Each module of the folder imported in a fresh process: TensorFlow only inside functions."""
-    modules = [".".join(p.relative_to(ROOT).with_suffix("").parts) for p in sorted((ROOT / folder).rglob("*.py"))]
+    modules = [
+        ".".join(p.relative_to(ROOT).with_suffix("").parts) for p in sorted((ROOT / folder).rglob("*.py"))
+    ]
     assert modules, folder
-    code = ("import importlib, sys\n"
-            f"for name in {modules!r}:\n"
-            "    importlib.import_module(name)\n"
-            f"print(sorted({{m.split('.')[0] for m in sys.modules}} & {set(LIGHT[folder])!r}))\n")
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    code = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module(name)\n"
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & {set(LIGHT[folder])!r}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr[-800:]
     assert result.stdout.strip() == "[]", f"importing {folder}/ loads {result.stdout.strip()}"
 
@@ -96,7 +113,7 @@ def test_no_import_circle_between_modules():
         if node in done:
             return
         if node in visiting:
-            circles.append(" -> ".join(trail[trail.index(node):] + [node]))
+            circles.append(" -> ".join(trail[trail.index(node) :] + [node]))
             return
         visiting.add(node)
         for nxt in sorted(graph.get(node, ())):

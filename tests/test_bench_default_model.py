@@ -1,5 +1,6 @@
 """bench/quality/default_model.py: the issue's targets, scaled to the grids drawn, and its errors
 (the real-set measurement itself needs ../shared and is not run here)."""
+
 import pytest
 
 from bench.quality.default_model import TARGETS, main, met, targets
@@ -11,7 +12,8 @@ def test_grid_target_scales_with_the_grids_drawn_and_the_rest_stay():
     assert {name: target for name, target, _ in targets(20)}["grids_passed"] == 18
     assert {name: target for name, target, _ in targets(3)}["grids_passed"] == 3  # rounded up, never easier
     assert {k: v for k, v in scaled.items() if k != "grids_passed"} == {
-        name: target for name, target, _ in TARGETS if name != "grids_passed"}
+        name: target for name, target, _ in TARGETS if name != "grids_passed"
+    }
 
 
 def test_met_reads_the_direction_and_a_missing_figure_meets_nothing():
@@ -20,9 +22,14 @@ def test_met_reads_the_direction_and_a_missing_figure_meets_nothing():
     assert not met(None, 0.5, True) and not met(None, 40.0, False)
 
 
-@pytest.mark.parametrize("args, message", [(["--best-of", "0"], "--best-of must be between 1 and 64"),
-                                           (["--truncation", "-1"], "--truncation must be between"),
-                                           (["--grids", "0"], "--grids must be at least 1")])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--best-of", "0"], "--best-of must be between 1 and 64"),
+        (["--truncation", "-1"], "--truncation must be between"),
+        (["--grids", "0"], "--grids must be at least 1"),
+    ],
+)
 def test_bad_options_are_one_line_errors_before_any_work(tmp_path, capsys, args, message):
     (tmp_path / "config.json").write_text("{}")
     assert main([str(tmp_path), *args]) == 2
@@ -41,10 +48,18 @@ def test_prints_every_figure_beside_its_target_and_fails_when_one_is_missed(tmp_
     import bench.quality.default_model as bench
 
     (tmp_path / "config.json").write_text("{}")
-    figures = {"face_rate": 0.96, "acc_hair": 0.96, "acc_eyes": 0.96, "frechet_generated_vs_real": 16.0,
-               "diversity_ratio": 0.77}
-    monkeypatch.setattr(bench, "baseline_grids", lambda *a, **k: {"testing_grid_faces": 24, "grids_passed": 19,
-                                                                   "grids_tried": 20, "grids": []})
+    figures = {
+        "face_rate": 0.96,
+        "acc_hair": 0.96,
+        "acc_eyes": 0.96,
+        "frechet_generated_vs_real": 16.0,
+        "diversity_ratio": 0.77,
+    }
+    monkeypatch.setattr(
+        bench,
+        "baseline_grids",
+        lambda *a, **k: {"testing_grid_faces": 24, "grids_passed": 19, "grids_tried": 20, "grids": []},
+    )
     monkeypatch.setattr(bench, "metrics", lambda *a, **k: dict(figures))
     out = tmp_path / "figures.csv"
     assert main([str(tmp_path), "--out", str(out)]) == 0

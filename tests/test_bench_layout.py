@@ -2,6 +2,7 @@
 shared helpers in bench/ itself), imports, and answers --help when run the one way the docs give,
 `python -m bench.<group>.<name>` from the checkout's root; one import style (absolute, from the
 root), no sys.path edits and no Python source held in strings."""
+
 import ast
 import re
 import subprocess
@@ -14,9 +15,14 @@ from tests.conftest import ROOT
 BENCH = ROOT / "bench"
 GROUPS = ("speed", "quality", "robustness")
 SHARED = {"bench.real_data", "bench.settings"}  # helpers the groups share
-MODULES = {".".join(p.relative_to(ROOT).with_suffix("").parts): p
-           for p in sorted(BENCH.rglob("*.py")) if p.name != "__init__.py"}
-SCRIPTS = sorted(m for m, p in MODULES.items() if re.search(r"^if __name__ == .__main__.:", p.read_text(), re.M))
+MODULES = {
+    ".".join(p.relative_to(ROOT).with_suffix("").parts): p
+    for p in sorted(BENCH.rglob("*.py"))
+    if p.name != "__init__.py"
+}
+SCRIPTS = sorted(
+    m for m, p in MODULES.items() if re.search(r"^if __name__ == .__main__.:", p.read_text(), re.M)
+)
 LIBRARIES = sorted(set(MODULES) - set(SCRIPTS))  # imported by scripts and tests, not run
 
 
@@ -32,9 +38,17 @@ def test_every_bench_module_sits_in_its_jobs_folder():
 def test_every_bench_script_answers_help_run_as_its_docstring_says():
     """`python -m bench.<group>.<name> --help` from the root: it imports (a broken import fails here),
     its usage line names that command, and its docstring's usage line is that command."""
-    procs = {m: subprocess.Popen([sys.executable, "-m", m, "--help"], cwd=ROOT, stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, text=True, env={"COLUMNS": "100", "PATH": "/usr/bin:/bin"})
-             for m in SCRIPTS}
+    procs = {
+        m: subprocess.Popen(
+            [sys.executable, "-m", m, "--help"],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={"COLUMNS": "100", "PATH": "/usr/bin:/bin"},
+        )
+        for m in SCRIPTS
+    }
     failed = []
     for module, proc in procs.items():
         out, err = proc.communicate(timeout=300)
@@ -47,8 +61,18 @@ def test_every_bench_script_answers_help_run_as_its_docstring_says():
 
 
 def test_the_bench_helpers_import():
-    done = subprocess.run([sys.executable, "-c", "import importlib, sys\nfor m in sys.argv[1:]: importlib.import_module(m)",
-                           *LIBRARIES], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import importlib, sys\nfor m in sys.argv[1:]: importlib.import_module(m)",
+            *LIBRARIES,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-800:]
     assert "bench.quality.synthetic_colour" in LIBRARIES and SHARED <= set(LIBRARIES)
 
@@ -71,10 +95,18 @@ def test_one_import_style_no_sys_path_and_no_code_in_strings(module):
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.level:
             problems.append(f"line {node.lineno}: relative import")
-        names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                 else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
-        problems += [f"line {node.lineno}: import {n} (bench modules are imported as bench.<group>.<name>)"
-                     for n in names if n.split(".")[0] in stems]
+        names = (
+            [a.name for a in node.names]
+            if isinstance(node, ast.Import)
+            else [node.module or ""]
+            if isinstance(node, ast.ImportFrom)
+            else []
+        )
+        problems += [
+            f"line {node.lineno}: import {n} (bench modules are imported as bench.<group>.<name>)"
+            for n in names
+            if n.split(".")[0] in stems
+        ]
         if isinstance(node, ast.Attribute) and node.attr == "path" and getattr(node.value, "id", "") == "sys":
             problems.append(f"line {node.lineno}: sys.path")
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
@@ -84,13 +116,19 @@ def test_one_import_style_no_sys_path_and_no_code_in_strings(module):
 
 
 def test_the_groups_do_not_import_each_other():
-    """speed, quality and robustness share only what bench/ itself holds (ROOT, parser, real_data, settings)."""
+    """speed, quality and robustness share only what bench/ itself holds (ROOT, parser, real_data,
+    settings)."""
     crossing = []
     for module, path in MODULES.items():
         group = module.split(".")[1] if module.count(".") == 2 else None
         for node in ast.walk(ast.parse(path.read_text())):
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
             for name in names:
                 parts = name.split(".")
                 if parts[0] == "bench" and len(parts) > 2 and parts[1] in GROUPS and parts[1] != group:

@@ -1,16 +1,43 @@
 """bench/quality/time_to_quality.py reads the first evaluation that met each target."""
+
 import csv
 
 from bench.quality.time_to_quality import first_met, main
 
 
 def _rows():
-    return [{"step": "1000", "cpu_seconds": "3600", "baseline_faces": "12", "face_rate": "0.5", "acc_hair": "0.9",
-             "acc_eyes": "0.5", "frechet_generated_vs_real": "100", "diversity_ratio": "0.5"},
-            {"step": "2000", "cpu_seconds": "7200", "baseline_faces": "21", "face_rate": "0.86", "acc_hair": "0.96",
-             "acc_eyes": "0.6", "frechet_generated_vs_real": "60", "diversity_ratio": "0.71"},
-            {"step": "3000", "cpu_seconds": "10800", "baseline_faces": "19", "face_rate": "0.9", "acc_hair": "0.97",
-             "acc_eyes": "0.81", "frechet_generated_vs_real": "41", "diversity_ratio": "0.6"}]
+    return [
+        {
+            "step": "1000",
+            "cpu_seconds": "3600",
+            "baseline_faces": "12",
+            "face_rate": "0.5",
+            "acc_hair": "0.9",
+            "acc_eyes": "0.5",
+            "frechet_generated_vs_real": "100",
+            "diversity_ratio": "0.5",
+        },
+        {
+            "step": "2000",
+            "cpu_seconds": "7200",
+            "baseline_faces": "21",
+            "face_rate": "0.86",
+            "acc_hair": "0.96",
+            "acc_eyes": "0.6",
+            "frechet_generated_vs_real": "60",
+            "diversity_ratio": "0.71",
+        },
+        {
+            "step": "3000",
+            "cpu_seconds": "10800",
+            "baseline_faces": "19",
+            "face_rate": "0.9",
+            "acc_hair": "0.97",
+            "acc_eyes": "0.81",
+            "frechet_generated_vs_real": "41",
+            "diversity_ratio": "0.6",
+        },
+    ]
 
 
 def test_first_met_per_target():
@@ -26,9 +53,18 @@ def test_first_met_per_target():
 
 
 def test_every_target_at_once_is_the_first_row_meeting_all():
-    rows = _rows() + [{"step": "4000", "cpu_seconds": "14400", "baseline_faces": "22", "face_rate": "0.9",
-                       "acc_hair": "0.97", "acc_eyes": "0.85", "frechet_generated_vs_real": "30",
-                       "diversity_ratio": "0.75"}]
+    rows = _rows() + [
+        {
+            "step": "4000",
+            "cpu_seconds": "14400",
+            "baseline_faces": "22",
+            "face_rate": "0.9",
+            "acc_hair": "0.97",
+            "acc_eyes": "0.85",
+            "frechet_generated_vs_real": "30",
+            "diversity_ratio": "0.75",
+        }
+    ]
     rows.append(dict(rows[-1], step="5000", cpu_seconds="18000"))
     assert first_met(rows, "round2")["every target at once (of these)"] == (4.0, 4000)
     assert first_met(rows, "round2")["Frechet <= 40"] == (4.0, 4000)

@@ -1,16 +1,16 @@
 """The tag checker on synthetic faces: held-out accuracy, both backends,
 other image sizes, the fast path without TensorFlow, and grading."""
+
 import json
 import subprocess
 import sys
 
 import numpy as np
 import pytest
-
 from checker_support import synthetic_checker
+
 from preprocess.synthetic import draw_face
 from tags.canonical import TagSet
-
 from tests.conftest import ROOT
 
 
@@ -42,10 +42,17 @@ def test_robust_training_reads_degraded_faces_better(trained, tmp_path_factory):
     robust = json.loads((robust_folder / "checker.json").read_text())
     assert robust["robust_training"] and not plain["robust_training"]
     for meta in (plain, robust):
-        assert set(meta["heldout_accuracy_degraded"]) == {"blur_sigma1", "blur_sigma2", "noise_0.05", "jpeg_q30"}
+        assert set(meta["heldout_accuracy_degraded"]) == {
+            "blur_sigma1",
+            "blur_sigma2",
+            "noise_0.05",
+            "jpeg_q30",
+        }
     blurred = lambda meta: sum(meta["heldout_accuracy_degraded"]["blur_sigma2"].values())  # noqa: E731
-    assert blurred(robust) > blurred(plain) + 0.1, (plain["heldout_accuracy_degraded"],
-                                                     robust["heldout_accuracy_degraded"])
+    assert blurred(robust) > blurred(plain) + 0.1, (
+        plain["heldout_accuracy_degraded"],
+        robust["heldout_accuracy_degraded"],
+    )
 
 
 @pytest.mark.slow
@@ -92,8 +99,10 @@ def test_grading_marks_a_known_wrong_cell_red(trained):
     checker = load_checker(trained[0])
     rng = np.random.default_rng(0)
     faces = np.stack([draw_face("red", "blue", 64, rng), draw_face("green", "yellow", 64, rng)])
-    requested = [TagSet.make({"hair": "red", "eyes": "blue"}),
-                 TagSet.make({"hair": "blue", "eyes": "yellow"})]  # second cell: wrong hair
+    requested = [
+        TagSet.make({"hair": "red", "eyes": "blue"}),
+        TagSet.make({"hair": "blue", "eyes": "yellow"}),
+    ]  # second cell: wrong hair
     marks, accuracy = tag_marks(faces, requested, checker)
     assert marks == [[True, True], [False, True]]
     assert accuracy == {"hair": 0.5, "eyes": 1.0}
@@ -116,15 +125,16 @@ def test_grading_on_the_fast_path_imports_no_tensorflow(trained):
         "from preprocess.synthetic import draw_face\n"
         "from tags.canonical import TagSet\n"
         "face = draw_face('blue', 'red', 64, np.random.default_rng(1))[None]\n"
-        f"marks, acc = tag_marks(face, [TagSet.make({{'hair': 'blue', 'eyes': 'red'}})], load_checker({str(folder)!r}))\n"
-        "print(marks, sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')))\n")
+        "tags = [TagSet.make({'hair': 'blue', 'eyes': 'red'})]\n"
+        f"marks, acc = tag_marks(face, tags, load_checker({str(folder)!r}))\n"
+        "print(marks, sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')))\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-800:]
     assert out.stdout.strip() == "[[True, True]] []"
 
 
 def test_missing_checker_is_a_clear_error(tmp_path):
-    from checker.__main__ import main
     from checker.checker import load_checker
     from sampling.export import ModelError
 
@@ -138,8 +148,20 @@ def test_missing_checker_is_a_clear_error(tmp_path):
 def test_checker_cli_rejects_bad_input_with_status_2(tmp_path, capsys):
     from checker.__main__ import main
 
-    assert main(["train", "--images", str(tmp_path / "nope"), "--tags-csv", str(tmp_path / "nope.csv"),
-                 "--out", str(tmp_path / "out")]) == 2
+    assert (
+        main(
+            [
+                "train",
+                "--images",
+                str(tmp_path / "nope"),
+                "--tags-csv",
+                str(tmp_path / "nope.csv"),
+                "--out",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "\n" not in err
     assert main(["train", "--images", "x", "--tags-csv", "y", "--epochs", "0"]) == 2
@@ -154,8 +176,15 @@ def test_export_with_checker_makes_a_model_folder_that_grades(trained, tiny_run,
     folder, _ = trained
     out = tmp_path / "shipped"
     assert export_main([str(tiny_run), "--out", str(out), "--checker", str(folder)]) == 0
-    for name in ("config.json", "vocab.json", "generator.tflite", "checker.json", "checker.tflite",
-                 "reconstructor.tflite", "reconstructor.weights.h5"):
+    for name in (
+        "config.json",
+        "vocab.json",
+        "generator.tflite",
+        "checker.json",
+        "checker.tflite",
+        "reconstructor.tflite",
+        "reconstructor.weights.h5",
+    ):
         assert (out / name).stat().st_size > 0, name
     assert (out / "checker.tflite").read_bytes() == (folder / "checker.tflite").read_bytes()
     assert load_checker(out).heldout_accuracy == load_checker(folder).heldout_accuracy
@@ -169,25 +198,52 @@ def test_export_with_checker_makes_a_model_folder_that_grades(trained, tiny_run,
     assert not (tmp_path / "other" / "checker.json").exists()
 
 
-def test_metrics_record_the_sampling_options_they_used(trained, tiny_run, synthetic_faces, cache_dir, tmp_path,
-                                                      capsys, monkeypatch):
+def test_metrics_record_the_sampling_options_they_used(
+    trained, tiny_run, synthetic_faces, cache_dir, tmp_path, capsys, monkeypatch
+):
     from evaluate import metrics
     from export import main as export_main
 
     folder, _ = trained
     model = tmp_path / "model"
     assert export_main([str(tiny_run), "--out", str(model), "--checker", str(folder)]) == 0
-    data = ["--images", str(synthetic_faces / "images"), "--tags-csv", str(synthetic_faces / "tags_2018.csv"),
-            "--cache-dir", str(cache_dir), "--n-per-combo", "2"]
+    data = [
+        "--images",
+        str(synthetic_faces / "images"),
+        "--tags-csv",
+        str(synthetic_faces / "tags_2018.csv"),
+        "--cache-dir",
+        str(cache_dir),
+        "--n-per-combo",
+        "2",
+    ]
     used = []  # the generator's options when the figures are computed
     evaluate = metrics.evaluate_generator
-    monkeypatch.setattr(metrics, "evaluate_generator",
-                        lambda g, *a, **k: used.append((g.truncation, g.best_of)) or evaluate(g, *a, **k))
+    monkeypatch.setattr(
+        metrics,
+        "evaluate_generator",
+        lambda g, *a, **k: used.append((g.truncation, g.best_of)) or evaluate(g, *a, **k),
+    )
     figures = {}
     for best_of in ("1", "3"):
         out = tmp_path / f"best{best_of}"
-        assert metrics.main([str(model), *data, "--seed", "5", "--truncation", "0.8", "--best-of", best_of,
-                             "--out", str(out)]) == 0
+        assert (
+            metrics.main(
+                [
+                    str(model),
+                    *data,
+                    "--seed",
+                    "5",
+                    "--truncation",
+                    "0.8",
+                    "--best-of",
+                    best_of,
+                    "--out",
+                    str(out),
+                ]
+            )
+            == 0
+        )
         figures[best_of] = json.loads((out / "metrics.json").read_text())
     assert used == [(0.8, 1), (0.8, 3)]
     assert (figures["1"]["seed"], figures["1"]["truncation"], figures["1"]["best_of"]) == (5, 0.8, 1)

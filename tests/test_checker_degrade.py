@@ -1,4 +1,5 @@
 """Degradations for the robust checker keep colours and do what they say."""
+
 import numpy as np
 import pytest
 

@@ -1,9 +1,9 @@
 """generate.py and run.sh driven as a user would, with the tiny trained run."""
+
 import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import imageio.v3 as iio
 import numpy as np
@@ -56,21 +56,35 @@ def test_traversal_ids_stay_inside_the_output_folder(model, tmp_path):
     tags = tmp_path / "evil.txt"
     tags.write_text("../../x,blue hair red eyes\n/etc/passwd,red hair\n")
     out = tmp_path / "work" / "samples"
-    r = gen("--model", model, "--tags-file", str(tags), "--format", "files", "--n", "1", "--out", str(out),
-            cwd=tmp_path)
+    r = gen(
+        "--model",
+        model,
+        "--tags-file",
+        str(tags),
+        "--format",
+        "files",
+        "--n",
+        "1",
+        "--out",
+        str(out),
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr
     written = sorted(p.name for p in out.iterdir())
     assert written == ["sample_etc_passwd_1.jpg", "sample_x_1.jpg"]
     assert not (tmp_path / "x").exists() and not list(tmp_path.glob("sample_*"))
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--tags", "rainbow hair"], "unknown tag 'rainbow hair'"),
-    (["--tags", "   "], "empty tag text"),
-    (["--tags", "blue hair red hair"], "two hair colours"),
-    (["--tags-file", "missing.txt"], "does not exist"),
-    (["--tags", "blue hair", "--out", "blocker/sub/x.png"], "cannot write the output folder"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--tags", "rainbow hair"], "unknown tag 'rainbow hair'"),
+        (["--tags", "   "], "empty tag text"),
+        (["--tags", "blue hair red hair"], "two hair colours"),
+        (["--tags-file", "missing.txt"], "does not exist"),
+        (["--tags", "blue hair", "--out", "blocker/sub/x.png"], "cannot write the output folder"),
+    ],
+)
 def test_bad_input_exits_2_with_one_line(model, tmp_path, args, message):
     (tmp_path / "blocker").write_text("a regular file where a folder is expected")
     r = gen("--model", model, *args, cwd=tmp_path)
@@ -118,12 +132,17 @@ def test_litert_and_tensorflow_paths_agree(tiny_run):
 
 
 def test_fast_path_imports_no_tensorflow_gensim_or_pandas(tiny_run, tmp_path):
-    code = (f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
-            "from generate import main\n"
-            f"assert main(['--model', {str(tiny_run)!r}, '--tags', 'blue hair red eyes', '--out', 'x.png']) == 0\n"
-            "heavy = [m for m in ('tensorflow', 'keras', 'gensim', 'pandas') if m in sys.modules]\n"
-            "print('HEAVY', heavy)\n")
-    r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    code = (
+        f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
+        "from generate import main\n"
+        f"argv = ['--model', {str(tiny_run)!r}, '--tags', 'blue hair red eyes', '--out', 'x.png']\n"
+        "assert main(argv) == 0\n"
+        "heavy = [m for m in ('tensorflow', 'keras', 'gensim', 'pandas') if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
     assert r.returncode == 0, r.stderr
     assert "HEAVY []" in r.stdout
     assert (tmp_path / "x.png").exists()
@@ -135,8 +154,18 @@ def test_sweep_interpolate_and_list_tags(model, tmp_path):
     height, width, _ = iio.imread(tmp_path / "s.png").shape  # + a column-label strip above, row labels left
     assert 2 * CELL + 2 < height < 2 * CELL + 60 and width > 12 * CELL + 2
     for flag in ("--cells", "--steps"):  # --steps: the older spelling, kept
-        r = gen("--model", model, "--interpolate", "blue hair red eyes", "green hair yellow eyes", flag, "4",
-                "--out", "i.png", cwd=tmp_path)
+        r = gen(
+            "--model",
+            model,
+            "--interpolate",
+            "blue hair red eyes",
+            "green hair yellow eyes",
+            flag,
+            "4",
+            "--out",
+            "i.png",
+            cwd=tmp_path,
+        )
         assert r.returncode == 0, r.stderr
         assert iio.imread(tmp_path / "i.png").shape == (CELL + 2, 4 * CELL + 2, 3)
     r = gen("--model", model, "--list-tags", cwd=tmp_path)
@@ -145,8 +174,9 @@ def test_sweep_interpolate_and_list_tags(model, tmp_path):
 
 def _run_sh(args, cwd, model):
     env = dict(os.environ, TAGFACE_MODEL=str(model))
-    return subprocess.run([str(ROOT / "run.sh"), *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=900)
+    return subprocess.run(
+        [str(ROOT / "run.sh"), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=900
+    )
 
 
 def test_run_sh_text_and_tags_file(tiny_run, tmp_path):
@@ -160,10 +190,14 @@ def test_run_sh_text_and_tags_file(tiny_run, tmp_path):
     assert iio.imread(samples / "cgan.png").shape == (5 * CELL + 2, 5 * CELL + 2, 3)
     assert len(list(samples.glob("sample_*_[1-5].jpg"))) == 25 * 5
     # flags alone pass through to generate.py (a hair sweep: one column per hair colour)
-    r = _run_sh(["--sweep", "hair", "--tags", "red eyes", "--n", "2", "--out", "sweep.png"], tmp_path, tiny_run)
+    r = _run_sh(
+        ["--sweep", "hair", "--tags", "red eyes", "--n", "2", "--out", "sweep.png"], tmp_path, tiny_run
+    )
     assert r.returncode == 0, r.stderr
     n_hair = len(json.loads((tiny_run / "export" / "vocab.json").read_text())["groups"]["hair"])
-    assert n_hair * CELL + 2 < iio.imread(tmp_path / "sweep.png").shape[1] < n_hair * CELL + 200  # + row labels
+    assert (
+        n_hair * CELL + 2 < iio.imread(tmp_path / "sweep.png").shape[1] < n_hair * CELL + 200
+    )  # + row labels
 
 
 def test_run_sh_without_a_model_says_so(tmp_path):
@@ -176,7 +210,9 @@ def test_grade_on_a_5x5_grid_prints_the_course_baseline_of_the_plain_grid(tmp_pa
     from evaluate.baseline import grade_grid_image, read_image
 
     model = str(ROOT / "models" / "default")
-    graded = gen("--model", model, "--tags", "blue hair red eyes", "--grade", "--out", "graded.png", cwd=tmp_path)
+    graded = gen(
+        "--model", model, "--tags", "blue hair red eyes", "--grade", "--out", "graded.png", cwd=tmp_path
+    )
     assert graded.returncode == 0, graded.stderr
     plain = gen("--model", model, "--tags", "blue hair red eyes", "--out", "plain.png", cwd=tmp_path)
     assert plain.returncode == 0, plain.stderr
@@ -184,8 +220,18 @@ def test_grade_on_a_5x5_grid_prints_the_course_baseline_of_the_plain_grid(tmp_pa
     line = [x for x in graded.stdout.splitlines() if x.startswith("course baseline")]
     assert line == [f"course baseline (anime-face detector on the 5x5 grid, pass at 20): {expected.verdict}"]
     # not for grids of another shape
-    other = gen("--model", model, "--tags", "blue hair red eyes", "--grade", "--n", "6", "--out", "o.png",
-                cwd=tmp_path)
+    other = gen(
+        "--model",
+        model,
+        "--tags",
+        "blue hair red eyes",
+        "--grade",
+        "--n",
+        "6",
+        "--out",
+        "o.png",
+        cwd=tmp_path,
+    )
     assert other.returncode == 0 and "course baseline" not in other.stdout
 
 
@@ -200,7 +246,7 @@ def test_truncation_scales_z_towards_zero(tmp_path):
     assert plain.returncode == same.returncode == mean.returncode == half.returncode == 0, half.stderr
     assert "truncation 0.5" in half.stdout and "truncation" not in plain.stdout
     np.testing.assert_array_equal(iio.imread(tmp_path / "plain.png"), iio.imread(tmp_path / "same.png"))
-    cells = lambda name: [iio.imread(tmp_path / name)[2:66, 2 + 66 * i: 66 + 66 * i] for i in range(4)]  # noqa
+    cells = lambda name: [iio.imread(tmp_path / name)[2:66, 2 + 66 * i : 66 + 66 * i] for i in range(4)]  # noqa
     spread = lambda name: np.mean([np.abs(c.astype(int) - cells(name)[0]).mean() for c in cells(name)[1:]])  # noqa
     assert spread("mean.png") == 0  # every z is 0: one face
     assert 0 < spread("half.png") < spread("plain.png")
@@ -212,9 +258,12 @@ def test_truncation_scales_z_towards_zero(tmp_path):
 # ------------------------------------------------------------ nothing overwritten (issue 23)
 def test_names_say_what_differs_so_nothing_is_overwritten(model, tmp_path):
     base = ["--model", model, "--tags", "Red Eyes, Blue Hair", "--n", "4"]
-    variants = {(): "blue_hair_red_eyes_n4.png", ("--seed", "3"): "blue_hair_red_eyes_seed3_n4.png",
-                ("--truncation", "0.7"): "blue_hair_red_eyes_n4_trunc0.7.png",
-                ("--best-of", "2"): "blue_hair_red_eyes_n4_best2.png"}
+    variants = {
+        (): "blue_hair_red_eyes_n4.png",
+        ("--seed", "3"): "blue_hair_red_eyes_seed3_n4.png",
+        ("--truncation", "0.7"): "blue_hair_red_eyes_n4_trunc0.7.png",
+        ("--best-of", "2"): "blue_hair_red_eyes_n4_best2.png",
+    }
     for extra, name in variants.items():
         r = gen(*base, *extra, cwd=tmp_path)
         assert r.returncode == 0, r.stderr
@@ -233,7 +282,9 @@ def test_the_default_model_writes_to_samples_and_a_tags_file_variant_to_its_own_
     for extra in ([], ["--seed", "2"]):
         r = gen("--tags-file", str(tags), "--format", "both", *extra, cwd=tmp_path)
         assert r.returncode == 0, r.stderr
-    assert (tmp_path / "samples" / "cgan.png").is_file() and (tmp_path / "samples" / "sample_2_5.jpg").is_file()
+    assert (tmp_path / "samples" / "cgan.png").is_file() and (
+        tmp_path / "samples" / "sample_2_5.jpg"
+    ).is_file()
     assert (tmp_path / "samples" / "seed2" / "cgan.png").is_file()
     assert (tmp_path / "samples" / "seed2" / "sample_2_5.jpg").is_file()
     a, b = (iio.imread(tmp_path / "samples" / d / "sample_1_1.jpg") for d in (".", "seed2"))
@@ -246,8 +297,9 @@ def test_out_png_with_a_tags_file_is_the_grid_with_the_samples_beside_it(model, 
     r = _run_sh([str(tags), "--out", "DIR/grid.png"], tmp_path, model)
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "DIR" / "grid.png").is_file()  # a file, not a folder named grid.png
-    assert sorted(p.name for p in (tmp_path / "DIR").glob("sample_*")) == [f"sample_{i}_{k}.jpg" for i in (1, 2)
-                                                                           for k in range(1, 6)]
+    assert sorted(p.name for p in (tmp_path / "DIR").glob("sample_*")) == [
+        f"sample_{i}_{k}.jpg" for i in (1, 2) for k in range(1, 6)
+    ]
     assert not [p for p in tmp_path.rglob("*.png") if p.is_dir()]
     r = gen("--model", model, "--tags", "blue hair", "--out", "folder", cwd=tmp_path)  # no .png: a folder
     assert r.returncode == 0 and (tmp_path / "folder" / "blue_hair.png").is_file(), r.stderr
@@ -259,8 +311,20 @@ def test_grids_have_full_rows_and_labels_grow_with_scale(model, tmp_path):
     assert iio.imread(tmp_path / "a.png").shape == (2 * CELL + 2, 4 * CELL + 2, 3)  # 4 + 4, not 5 + 3
     widths = {}
     for scale in (1, 3):
-        r = gen("--model", model, "--tags", "blue hair red eyes", "--n", "4", "--labels", "--scale", str(scale),
-                "--out", f"s{scale}.png", cwd=tmp_path)
+        r = gen(
+            "--model",
+            model,
+            "--tags",
+            "blue hair red eyes",
+            "--n",
+            "4",
+            "--labels",
+            "--scale",
+            str(scale),
+            "--out",
+            f"s{scale}.png",
+            cwd=tmp_path,
+        )
         assert r.returncode == 0, r.stderr
         image = iio.imread(tmp_path / f"s{scale}.png")
         widths[scale] = image.shape[1] - (2 * (32 * scale + 2) + 2)  # the label strip left of 2 columns
@@ -268,13 +332,21 @@ def test_grids_have_full_rows_and_labels_grow_with_scale(model, tmp_path):
 
 
 # --- every flag's range before any work, and errors that blame the right thing (issues 15, 24)
-@pytest.mark.parametrize("flags,word", [
-    (["--seed", "-1"], "--seed"), (["--interpolate", "-1", "2", "--tags", "blue hair"], "--seed"),
-    (["--interpolate", "\u00b2", "3"], "\u00b2"), (["--scale", "1000"], "--scale"), (["--n", "100000"], "--n"),
-    (["--n", "1000", "--scale", "8"], "million pixels"), (["--port", "70000"], "--port"),
-    (["--cols", "0"], "--cols"), (["--cells", "1", "--interpolate", "a", "b"], "--cells"),
-    (["--seed", str(2**40)], "--seed"),
-])
+@pytest.mark.parametrize(
+    "flags,word",
+    [
+        (["--seed", "-1"], "--seed"),
+        (["--interpolate", "-1", "2", "--tags", "blue hair"], "--seed"),
+        (["--interpolate", "\u00b2", "3"], "\u00b2"),
+        (["--scale", "1000"], "--scale"),
+        (["--n", "100000"], "--n"),
+        (["--n", "1000", "--scale", "8"], "million pixels"),
+        (["--port", "70000"], "--port"),
+        (["--cols", "0"], "--cols"),
+        (["--cells", "1", "--interpolate", "a", "b"], "--cells"),
+        (["--seed", str(2**40)], "--seed"),
+    ],
+)
 def test_generate_flags_out_of_range_are_one_line_and_exit_2(flags, word, capsys, tmp_path, monkeypatch):
     from generate import main
 
@@ -308,9 +380,24 @@ def test_a_config_that_does_not_match_the_weights_is_one_line_on_the_tensorflow_
     del config["filters"]  # the default (32) is not this model's (8)
     (model / "config.json").write_text(json.dumps(config))
     env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "TAGFACE_VERBOSE")}
-    done = subprocess.run([sys.executable, str(ROOT / "generate.py"), "--model", str(model), "--backend",
-                           "tensorflow", "--tags", "blue hair red eyes", "--out", str(tmp_path / "x.png")],
-                          capture_output=True, text=True, timeout=600, env=env)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "generate.py"),
+            "--model",
+            str(model),
+            "--backend",
+            "tensorflow",
+            "--tags",
+            "blue hair red eyes",
+            "--out",
+            str(tmp_path / "x.png"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [done.stderr.strip()], done.stderr
     assert "does not match" in done.stderr and done.stdout == ""

@@ -1,5 +1,6 @@
 """Grids that explain themselves (issue 12): a name from the tags, a block of
 whole rows per tag text with its label, labelled sweep columns, --seeds ranges."""
+
 import os
 import subprocess
 import sys
@@ -15,8 +16,14 @@ CELL = 32 + 2  # tiny model + grid padding
 
 def gen(*args, cwd):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    return subprocess.run([sys.executable, str(ROOT / "generate.py"), *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "generate.py"), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def _has_text(strip: np.ndarray) -> bool:
@@ -24,8 +31,19 @@ def _has_text(strip: np.ndarray) -> bool:
 
 
 def test_several_tag_texts_get_a_name_a_block_of_rows_each_and_labels(tiny_run, tmp_path):
-    r = gen("--model", str(tiny_run), "--tags", "pink hair", "--tags", "white hair aqua eyes", "--n", "8",
-            "--cols", "5", cwd=tmp_path)  # 8 in 5 columns: a ragged row per text, as asked
+    r = gen(
+        "--model",
+        str(tiny_run),
+        "--tags",
+        "pink hair",
+        "--tags",
+        "white hair aqua eyes",
+        "--n",
+        "8",
+        "--cols",
+        "5",
+        cwd=tmp_path,
+    )  # 8 in 5 columns: a ragged row per text, as asked
     assert r.returncode == 0, r.stderr
     out = tmp_path / "samples" / "tiny" / "pink_hair_vs_white_hair_aqua_eyes_n8.png"
     assert f"wrote samples/tiny/{out.name}" in r.stdout
@@ -36,26 +54,46 @@ def test_several_tag_texts_get_a_name_a_block_of_rows_each_and_labels(tiny_run, 
     cells = image[:, label_width:]
     # the first block's second row ends after 3 faces: its last two cells are blank, and the next
     # tag text starts on a new row (its first cell is a face)
-    assert (cells[CELL + 2:2 * CELL, 3 * CELL + 2:5 * CELL] == 255).all()
-    assert not (cells[2 * CELL + 2:3 * CELL, 2:CELL] == 255).all()
+    assert (cells[CELL + 2 : 2 * CELL, 3 * CELL + 2 : 5 * CELL] == 255).all()
+    assert not (cells[2 * CELL + 2 : 3 * CELL, 2:CELL] == 255).all()
     labels = image[:, :label_width]
-    assert _has_text(labels[:CELL]) and _has_text(labels[2 * CELL:3 * CELL])
-    assert not _has_text(labels[CELL:2 * CELL])  # a block is labelled once, on its first row
+    assert _has_text(labels[:CELL]) and _has_text(labels[2 * CELL : 3 * CELL])
+    assert not _has_text(labels[CELL : 2 * CELL])  # a block is labelled once, on its first row
 
 
 def test_seeds_range_gives_a_column_per_seed_matching_that_seed(tiny_run, tmp_path):
-    r = gen("--model", str(tiny_run), "--tags", "blue hair red eyes", "--seeds", "0-3", "--out", "s.png",
-            cwd=tmp_path)
+    r = gen(
+        "--model",
+        str(tiny_run),
+        "--tags",
+        "blue hair red eyes",
+        "--seeds",
+        "0-3",
+        "--out",
+        "s.png",
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr
     image = iio.imread(tmp_path / "s.png")
     top = image.shape[0] - (CELL + 2)
     assert image.shape[1] == 4 * CELL + 2 and top > 0 and _has_text(image[:top])  # "seed 0" ... above columns
     for seed in (0, 3):
-        one = gen("--model", str(tiny_run), "--tags", "blue hair red eyes", "--seed", str(seed), "--n", "1",
-                  "--out", f"one{seed}.png", cwd=tmp_path)
+        one = gen(
+            "--model",
+            str(tiny_run),
+            "--tags",
+            "blue hair red eyes",
+            "--seed",
+            str(seed),
+            "--n",
+            "1",
+            "--out",
+            f"one{seed}.png",
+            cwd=tmp_path,
+        )
         assert one.returncode == 0, one.stderr
         face = iio.imread(tmp_path / f"one{seed}.png")[2:CELL, 2:CELL]
-        assert np.array_equal(image[top + 2:top + CELL, seed * CELL + 2:(seed + 1) * CELL], face)
+        assert np.array_equal(image[top + 2 : top + CELL, seed * CELL + 2 : (seed + 1) * CELL], face)
 
 
 @pytest.mark.parametrize("text,want", [("0-7", list(range(8))), ("1,3,5-7", [1, 3, 5, 6, 7]), ("4", [4])])
@@ -82,5 +120,5 @@ def test_sweep_labels_each_column_with_its_value_and_rows_with_the_fixed_tags(ti
     left = image.shape[1] - (n_eyes * CELL + 2)
     assert left > 0
     for c in range(n_eyes):  # a label above every column
-        assert _has_text(image[:top, left + c * CELL:left + (c + 1) * CELL]), c
-    assert _has_text(image[top:top + CELL, :left]) and _has_text(image[top + CELL:, :left])
+        assert _has_text(image[:top, left + c * CELL : left + (c + 1) * CELL]), c
+    assert _has_text(image[top : top + CELL, :left]) and _has_text(image[top + CELL :, :left])

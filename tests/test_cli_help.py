@@ -1,5 +1,6 @@
 """Help that agrees with itself and with the code (issue 23): one default style,
 choices wherever a setting takes a fixed set, one meaning per flag name."""
+
 import re
 import subprocess
 import sys
@@ -8,14 +9,31 @@ import pytest
 
 from tests.conftest import ROOT
 
-CLIS = [["train.py"], ["generate.py"], ["export.py"], ["-m", "report"], ["-m", "evaluate.metrics"],
-        ["-m", "checker", "train"], ["-m", "checker", "eval"], ["-m", "evaluate.baseline"],
-        ["-m", "evaluate.compare"], ["-m", "preprocess"], ["-m", "tags"], ["-m", "studio"]]
+CLIS = [
+    ["train.py"],
+    ["generate.py"],
+    ["export.py"],
+    ["-m", "report"],
+    ["-m", "evaluate.metrics"],
+    ["-m", "checker", "train"],
+    ["-m", "checker", "eval"],
+    ["-m", "evaluate.baseline"],
+    ["-m", "evaluate.compare"],
+    ["-m", "preprocess"],
+    ["-m", "tags"],
+    ["-m", "studio"],
+]
 
 
 def _help(*cmd) -> str:
-    r = subprocess.run([sys.executable, *cmd, "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                       env={"COLUMNS": "100", "PATH": "/usr/bin:/bin"})
+    r = subprocess.run(
+        [sys.executable, *cmd, "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"COLUMNS": "100", "PATH": "/usr/bin:/bin"},
+    )
     assert r.returncode == 0, r.stderr
     return r.stdout
 
@@ -45,10 +63,15 @@ def test_every_default_is_written_one_way_and_once(cmd):
 
 def test_train_flags_with_a_fixed_set_offer_it_and_switches_say_on_or_off():
     entries = _entries(_help("train.py"))
-    for flag, values in {"--tag-format": "auto,2018,2017,header", "--precision": "auto,fp32,bf16",
-                         "--strategy": "default,mirrored,multiworker", "--wrong-form": "margin,course",
-                         "--condition-mode": "onehot,word2vec", "--image-size": "32,64,128",
-                         "--k-scope": "reconstruction,all,game"}.items():
+    for flag, values in {
+        "--tag-format": "auto,2018,2017,header",
+        "--precision": "auto,fp32,bf16",
+        "--strategy": "default,mirrored,multiworker",
+        "--wrong-form": "margin,course",
+        "--condition-mode": "onehot,word2vec",
+        "--image-size": "32,64,128",
+        "--k-scope": "reconstruction,all,game",
+    }.items():
         assert f"{flag} {{{values}}}" in entries[flag], entries[flag]
     assert entries["--skip"].endswith("(default: off)"), entries["--skip"]
     assert entries["--cond-every-scale"].endswith("(default: on)")
@@ -57,8 +80,13 @@ def test_train_flags_with_a_fixed_set_offer_it_and_switches_say_on_or_off():
 
 
 def test_train_refuses_a_value_outside_a_fixed_set(tmp_path):
-    r = subprocess.run([sys.executable, "train.py", "--precision", "fp16", "--check"], cwd=ROOT, capture_output=True,
-                       text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "train.py", "--precision", "fp16", "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 2 and "invalid choice: 'fp16'" in r.stderr, r.stderr
 
 
@@ -74,7 +102,15 @@ def test_one_meaning_per_flag_name_and_docs_name_real_flags():
 
 
 def test_the_real_face_rate_is_one_figure_everywhere():
-    sources = [ROOT / p for p in ("README.md", "evaluate/metrics.py", "evaluate/baseline.py", "bench/quality/baseline_real.py")]
+    sources = [
+        ROOT / p
+        for p in (
+            "README.md",
+            "evaluate/metrics.py",
+            "evaluate/baseline.py",
+            "bench/quality/baseline_real.py",
+        )
+    ]
     for path in sources:
         text = path.read_text()
         assert not re.search(r"real faces?: about 0\.9|expect about 0\.99", text), path

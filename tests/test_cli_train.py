@@ -1,9 +1,10 @@
 """Integration tests of train.py on the tiny synthetic run (see conftest)."""
+
 import csv
 import dataclasses
+import math
 import os
 import shutil
-import math
 from pathlib import Path
 
 import numpy as np
@@ -81,7 +82,8 @@ def test_tensorboard_names_the_run_after_its_folder_with_its_settings(tiny_run):
     assert tiny_run.name in mux.Runs(), mux.Runs()
     content = mux.PluginRunToTagToContent(metadata.PLUGIN_NAME)
     session = metadata.parse_session_start_info_plugin_data(
-        content[tiny_run.name][metadata.SESSION_START_INFO_TAG])
+        content[tiny_run.name][metadata.SESSION_START_INFO_TAG]
+    )
     assert session.hparams["gamma"].number_value == 0.7 and session.hparams["filters"].number_value == 8
     experiment = metadata.parse_experiment_plugin_data(content[tiny_run.name][metadata.EXPERIMENT_TAG])
     assert "quality/acc_hair" in {m.name.tag for m in experiment.metric_infos}
@@ -112,8 +114,7 @@ def _checkpoint_state(run: Path) -> dict:
 
 
 @pytest.mark.slow
-def test_resume_continues_at_the_same_step_k_lr_and_matches_an_uninterrupted_run(
-        tmp_path, train_argv):
+def test_resume_continues_at_the_same_step_k_lr_and_matches_an_uninterrupted_run(tmp_path, train_argv):
     from model.config import TrainConfig
     from train import main
     from training.trainer import Trainer
@@ -126,7 +127,9 @@ def test_resume_continues_at_the_same_step_k_lr_and_matches_an_uninterrupted_run
     cpu_before = float(_rows(split / "metrics.csv")[-1]["cpu_seconds"])
 
     recorded = TrainConfig.load(split)
-    trainer = Trainer(dataclasses.replace(recorded, steps=20), split, resume=True, progress=False, recorded=recorded)
+    trainer = Trainer(
+        dataclasses.replace(recorded, steps=20), split, resume=True, progress=False, recorded=recorded
+    )
     trainer.prepare()
     assert int(trainer.model.state.step.numpy()) == 9
     assert float(trainer.model.state.k.numpy()) == pytest.approx(float(saved["k"]))
@@ -161,7 +164,9 @@ def test_bad_flags_and_run_dirs_fail_cleanly(tmp_path, synthetic_faces, capsys):
 
 
 @pytest.mark.slow
-def test_nan_guard_names_the_step_and_keeps_the_last_good_checkpoint(tmp_path, train_argv, monkeypatch, capsys):
+def test_nan_guard_names_the_step_and_keeps_the_last_good_checkpoint(
+    tmp_path, train_argv, monkeypatch, capsys
+):
     import tensorflow as tf
 
     from model import losses
@@ -213,18 +218,24 @@ def test_init_from_an_exported_model_starts_from_its_weights(tmp_path, tiny_run,
     from train import build_parser, config_from_args
     from training.trainer import Trainer
 
-    args = build_parser().parse_args(train_argv(tmp_path / "ft", tags_csv="tags_header.csv", steps=2, epochs=3))
-    trainer = Trainer(config_from_args(args), tmp_path / "ft", init_from=str(tiny_run / "export"), progress=False)
+    args = build_parser().parse_args(
+        train_argv(tmp_path / "ft", tags_csv="tags_header.csv", steps=2, epochs=3)
+    )
+    trainer = Trainer(
+        config_from_args(args), tmp_path / "ft", init_from=str(tiny_run / "export"), progress=False
+    )
     trainer.prepare()
     import h5py  # noqa: F401  (keras weights file)
+
     from sampling.runtime import load_generator
 
     exported = load_generator(tiny_run / "export", "tensorflow")
     z = np.zeros((1, trainer.config.nz), np.float32)
     cond = exported.vocab.conditions([exported.vocab.tagset({"hair": "red", "eyes": "blue"})])
     # the export's G is the run's moving average, which the fine-tune carries over as its own
-    np.testing.assert_allclose(trainer.sampling_generator()([z, cond], training=False).numpy(),
-                               exported.generate(z, cond), atol=1e-5)
+    np.testing.assert_allclose(
+        trainer.sampling_generator()([z, cond], training=False).numpy(), exported.generate(z, cond), atol=1e-5
+    )
     assert trainer.vocab.groups == exported.vocab.groups
     bad = dataclasses.replace(TrainConfig.load(tiny_run), filters=16)
     with pytest.raises(RunDirError, match="--init-from .*: its filters is 8, this run's is 16"):
@@ -255,8 +266,14 @@ def test_a_run_named_by_a_relative_path_exports_and_resumes(tiny_run, tmp_path):
 
     shutil.copytree(tiny_run, tmp_path / "runs" / "mine")
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    done = subprocess.run([sys.executable, str(ROOT / "export.py"), "runs/mine", "--out", "exported"],
-                          cwd=tmp_path, capture_output=True, text=True, env=env, timeout=600)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "export.py"), "runs/mine", "--out", "exported"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-800:]
     assert (tmp_path / "exported" / "generator.weights.h5").stat().st_size > 0
 
@@ -275,7 +292,9 @@ def test_export_of_an_earlier_step_ships_that_checkpoint(tiny_run, tmp_path, cap
 
     fixed = np.random.default_rng(0).uniform(-1, 1, (4, 64, 64, 3)).astype(np.float32)
 
-    def faces_and_errors(name):  # (the flatbuffers differ in layer-name counters, so compare what they compute)
+    def faces_and_errors(
+        name,
+    ):  # (the flatbuffers differ in layer-name counters, so compare what they compute)
         g = load_generator(tmp_path / name)
         z, _ = sample_inputs(g.config, 4, 0)
         cond = g.vocab.conditions([g.vocab.tagset({"hair": "blue", "eyes": "red"})] * 4)
@@ -295,7 +314,9 @@ def test_export_of_an_earlier_step_ships_that_checkpoint(tiny_run, tmp_path, cap
 
 
 @pytest.mark.tflite  # this test sets the switch itself, both ways
-def test_the_test_only_switch_leaves_out_the_tflite_files_and_keras_draws_the_same(tiny_run, tmp_path, monkeypatch):
+def test_the_test_only_switch_leaves_out_the_tflite_files_and_keras_draws_the_same(
+    tiny_run, tmp_path, monkeypatch
+):
     """TAGFACE_TEST_SKIP_TFLITE=1 (tests/conftest.py sets it for the session): an export without
     generator.tflite and reconstructor.tflite, which the runtime draws from with Keras, faces and
     best-of-K picks alike; without it, the export has both files and draws on LiteRT."""
@@ -309,7 +330,10 @@ def test_the_test_only_switch_leaves_out_the_tflite_files_and_keras_draws_the_sa
     monkeypatch.delenv(SKIP_TFLITE_ENV)
     export_run(tiny_run, tmp_path / "both")
     assert sorted(p.name for p in (tmp_path / "keras").glob("*.tflite")) == []
-    assert sorted(p.name for p in (tmp_path / "both").glob("*.tflite")) == ["generator.tflite", "reconstructor.tflite"]
+    assert sorted(p.name for p in (tmp_path / "both").glob("*.tflite")) == [
+        "generator.tflite",
+        "reconstructor.tflite",
+    ]
     weights = ["generator.weights.h5", "reconstructor.weights.h5"]
     assert [p.name for p in sorted((tmp_path / "keras").glob("*.weights.h5"))] == weights
     assert [p.name for p in sorted((tmp_path / "both").glob("*.weights.h5"))] == weights
@@ -321,8 +345,9 @@ def test_the_test_only_switch_leaves_out_the_tflite_files_and_keras_draws_the_sa
     faces = keras.generate(z, cond, eps)
     assert faces.shape == (6, 32, 32, 3) and np.abs(faces[0] - faces[1]).max() > 0
     np.testing.assert_allclose(faces, lite.generate(z, cond, eps), atol=1e-4)
-    np.testing.assert_allclose(keras.reconstruction_error(faces, cond), lite.reconstruction_error(faces, cond),
-                               atol=1e-4)
+    np.testing.assert_allclose(
+        keras.reconstruction_error(faces, cond), lite.reconstruction_error(faces, cond), atol=1e-4
+    )
     keras, lite = (g.with_sampling(best_of=4) for g in (keras, lite))  # D's autoencoder from
     # reconstructor.weights.h5 picks the same faces
     np.testing.assert_allclose(keras.generate(z, cond, eps), lite.generate(z, cond, eps), atol=1e-4)
@@ -343,6 +368,8 @@ def test_resume_with_a_damaged_state_file_continues_from_the_newest_checkpoint(t
     run = tmp_path / "run"
     shutil.copytree(tiny_run, run)
     (run / "checkpoints" / "checkpoint").write_text("garbage {{{")
-    assert main(["--run-dir", str(run), "--resume", "--steps", "47", "--no-progress"]) == 0, capsys.readouterr()
+    assert main(["--run-dir", str(run), "--resume", "--steps", "47", "--no-progress"]) == 0, (
+        capsys.readouterr()
+    )
     err = capsys.readouterr().err
     assert "is damaged; using the" in err and "resumed at step 45" in err, err

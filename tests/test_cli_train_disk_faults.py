@@ -2,6 +2,7 @@
 folder, Ctrl-C at start-up, at the first step and while checkpoints are written.
 Every case ends in one line and exit 2 (or 130 for Ctrl-C), no traceback, no
 temporary file left, and the run resumes afterwards."""
+
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ import pytest
 
 from tests.cli_support import default_sigint, run_in_process
 from tests.conftest import ROOT
+
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
@@ -25,11 +27,14 @@ def mount(tmp_path):
         point = tmp_path / f"mnt{len(mounted)}"
         point.mkdir()
         opts = f"size={size}" + (",ro" if read_only else "")
-        result = subprocess.run(["mount", "-t", "tmpfs", "-o", opts, "tmpfs", str(point)], capture_output=True,
-                                text=True)
+        result = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", opts, "tmpfs", str(point)], capture_output=True, text=True
+        )
         if result.returncode != 0:
-            pytest.skip(f"cannot mount a tmpfs here ({result.stderr.strip()[:100] or 'mount failed'}): "
-                        "needs root or CAP_SYS_ADMIN")
+            pytest.skip(
+                f"cannot mount a tmpfs here ({result.stderr.strip()[:100] or 'mount failed'}): "
+                "needs root or CAP_SYS_ADMIN"
+            )
         mounted.append(point)
         return point
 
@@ -54,8 +59,9 @@ def _error_lines(stderr: str) -> list[str]:
 
 def test_disk_full_in_the_run_dir(mount, train_argv, tiny_run):
     disk = mount("200k")
-    result = subprocess.run(_train_cmd(train_argv, disk / "run", steps=20),
-                            capture_output=True, text=True, env=ENV, timeout=600)
+    result = subprocess.run(
+        _train_cmd(train_argv, disk / "run", steps=20), capture_output=True, text=True, env=ENV, timeout=600
+    )
     assert result.returncode == 2, result.stderr[-2000:]
     lines = _error_lines(result.stderr)
     assert len(lines) == 1 and "no space left" in lines[0] and len(lines[0]) < 300, lines
@@ -65,10 +71,27 @@ def test_disk_full_in_the_run_dir(mount, train_argv, tiny_run):
 @pytest.mark.slow
 def test_disk_full_in_the_cache_dir(mount, synthetic_faces):
     disk = mount("150k")
-    result = subprocess.run([sys.executable, "-m", "preprocess", "--images", str(synthetic_faces / "images"),
-                             "--tags-csv", str(synthetic_faces / "tags_2018.csv"), "--cache", str(disk),
-                             "--size", "64", "--no-progress"], cwd=ROOT, capture_output=True, text=True, env=ENV,
-                            timeout=600)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "preprocess",
+            "--images",
+            str(synthetic_faces / "images"),
+            "--tags-csv",
+            str(synthetic_faces / "tags_2018.csv"),
+            "--cache",
+            str(disk),
+            "--size",
+            "64",
+            "--no-progress",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=600,
+    )
     assert result.returncode == 2, result.stderr[-2000:]
     lines = _error_lines(result.stderr)
     assert len(lines) == 1 and "cannot write the dataset cache" in lines[0], lines
@@ -87,8 +110,9 @@ def test_a_read_only_run_dir_is_one_line(mount, train_argv, tiny_run, capsys):
 
 def _interrupt(argv, when, timeout=600):
     """Start train.py, wait until `when(run)` is true, send SIGINT; (returncode, stderr)."""
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
-                            preexec_fn=default_sigint)
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, preexec_fn=default_sigint
+    )
     deadline = time.time() + timeout
     while not when() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.05)
@@ -109,9 +133,11 @@ def test_ctrl_c_at_every_phase_is_one_line_and_resumable(phase, tmp_path, train_
     run = tmp_path / "run"
     settings = dict(steps=40, log_every=1) | (dict(checkpoint_every=1) if phase == "checkpoint write" else {})
     started = time.time()
-    when = {"start-up": lambda: time.time() - started > 1.0,
-            "first step": lambda: _metric_rows(run) >= 1,
-            "checkpoint write": lambda: _metric_rows(run) >= 3}[phase]
+    when = {
+        "start-up": lambda: time.time() - started > 1.0,
+        "first step": lambda: _metric_rows(run) >= 1,
+        "checkpoint write": lambda: _metric_rows(run) >= 3,
+    }[phase]
     code, err = _interrupt(_train_cmd(train_argv, run, **settings), when)
     assert code == 130, err[-2000:]
     if phase == "start-up":  # before the trainer's own handler: the CLI's one line
@@ -123,25 +149,46 @@ def test_ctrl_c_at_every_phase_is_one_line_and_resumable(phase, tmp_path, train_
         from train import main  # the resume in this process: the stopped process is what is tested
 
         target = str(_metric_rows(run) + 2)  # two steps past the last one logged (one a step): it trains on
-        resumed = run_in_process(main, "--run-dir", str(run), "--resume", "--steps", target, "--no-progress",
-                                 cwd=tmp_path)
+        resumed = run_in_process(
+            main, "--run-dir", str(run), "--resume", "--steps", target, "--no-progress", cwd=tmp_path
+        )
         assert resumed.returncode == 0, resumed.stderr[-2000:]
         assert "resumed at step" in resumed.stderr
 
 
 @pytest.mark.parametrize("delay", [0.8, 2.0, 4.0])
-@pytest.mark.parametrize("tool", ["preprocess", pytest.param("export", marks=pytest.mark.tflite)])  # Ctrl-C converting
+@pytest.mark.parametrize(
+    "tool", ["preprocess", pytest.param("export", marks=pytest.mark.tflite)]
+)  # Ctrl-C converting
 def test_ctrl_c_during_the_cache_build_or_the_export(tool, delay, tmp_path, synthetic_faces, tiny_run):
     """Ctrl-C while the dataset cache is built or a model is exported: exit 130 (or the work was
     already done), one line, no traceback, no temporary file, and no half cache."""
     if tool == "preprocess":
-        argv = [sys.executable, "-m", "preprocess", "--images", str(synthetic_faces / "images"), "--tags-csv",
-                str(synthetic_faces / "tags_2018.csv"), "--cache", str(tmp_path / "c"), "--size", "128",
-                "--no-progress"]
+        argv = [
+            sys.executable,
+            "-m",
+            "preprocess",
+            "--images",
+            str(synthetic_faces / "images"),
+            "--tags-csv",
+            str(synthetic_faces / "tags_2018.csv"),
+            "--cache",
+            str(tmp_path / "c"),
+            "--size",
+            "128",
+            "--no-progress",
+        ]
     else:
         argv = [sys.executable, str(ROOT / "export.py"), str(tiny_run), "--out", str(tmp_path / "model")]
-    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
-                            preexec_fn=default_sigint)
+    proc = subprocess.Popen(
+        argv,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+        preexec_fn=default_sigint,
+    )
     time.sleep(delay)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=600)
@@ -157,5 +204,6 @@ def test_ctrl_c_during_the_cache_build_or_the_export(tool, delay, tmp_path, synt
     _no_leftovers(tmp_path)
     if stopped and tool == "preprocess":
         for folder in (tmp_path / "c").glob("*"):
-            assert (folder / "data.npz").exists() == (folder / "vocab.json").exists() or \
-                not (folder / "data.npz").exists()
+            assert (folder / "data.npz").exists() == (folder / "vocab.json").exists() or not (
+                folder / "data.npz"
+            ).exists()

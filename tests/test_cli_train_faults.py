@@ -1,5 +1,6 @@
 """Faults and abuse: kills, failing disks, corrupt artefacts, fuzzed input,
 unsafe loading."""
+
 import ast
 import dataclasses
 import json
@@ -7,7 +8,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import ROOT
 
@@ -17,8 +19,15 @@ def test_short_kill_and_resume(tmp_path, train_argv):
     from bench.robustness.kill_resume import kill_and_resume
 
     # the kills wait until the run steps and has a checkpoint, however long the start takes
-    report = kill_and_resume(tmp_path / "killed", train_argv(progress=True), total_steps=45, kills=2,
-                  seed=3, min_wait=7.0, max_wait=11.0)
+    report = kill_and_resume(
+        tmp_path / "killed",
+        train_argv(progress=True),
+        total_steps=45,
+        kills=2,
+        seed=3,
+        min_wait=7.0,
+        max_wait=11.0,
+    )
     assert report.kills == 2
     assert report.problems == [], report
     # every kill came after training had started and each resume restored the checkpoint exactly
@@ -46,10 +55,14 @@ def test_failure_while_writing_a_checkpoint_keeps_the_previous_one(tmp_path, tra
 
     monkeypatch.setattr(tf.train.Checkpoint, "_write", failing_write)  # what CheckpointManager.save calls
     recorded = TrainConfig.load(run)
-    trainer = Trainer(dataclasses.replace(recorded, steps=20), run, resume=True, progress=False, recorded=recorded)
+    trainer = Trainer(
+        dataclasses.replace(recorded, steps=20), run, resume=True, progress=False, recorded=recorded
+    )
     from model.run_folder import RunDirError
 
-    with pytest.raises(RunDirError, match="no space left on the device; ckpt-10 is kept"):  # one line, not a traceback
+    with pytest.raises(
+        RunDirError, match="no space left on the device; ckpt-10 is kept"
+    ):  # one line, not a traceback
         trainer.train()
     monkeypatch.undo()
     assert checkpoint_state(run)["path"] == good["path"]
@@ -61,8 +74,9 @@ def test_failure_while_writing_a_checkpoint_keeps_the_previous_one(tmp_path, tra
     shutil.copyfile(index, str(fake) + ".index")
     Path(str(fake) + ".data-00000-of-00001").write_bytes(data.read_bytes()[:100])
     state = (newest.parent / "checkpoint").read_text()
-    (newest.parent / "checkpoint").write_text(state.replace(f'"{newest.name}"', '"ckpt-15"', 1)
-                                              + 'all_model_checkpoint_paths: "ckpt-15"\n')
+    (newest.parent / "checkpoint").write_text(
+        state.replace(f'"{newest.name}"', '"ckpt-15"', 1) + 'all_model_checkpoint_paths: "ckpt-15"\n'
+    )
     trainer = Trainer(TrainConfig.load(run), run, resume=True, progress=False)
     trainer.prepare()
     assert int(trainer.model.state.step.numpy()) == 10
@@ -111,10 +125,18 @@ def test_sigterm_writes_a_checkpoint_and_exits(tmp_path, train_argv, tiny_run):
 
     run = tmp_path / "term"
     # no checkpoint before the signal (the tiny run's 15-step epoch ends later): the one found is SIGTERM's
-    cmd = [sys.executable, str(ROOT / "train.py"), *train_argv(run, steps=100000, checkpoint_every=100000,
-                                                               progress=True)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    cmd = [
+        sys.executable,
+        str(ROOT / "train.py"),
+        *train_argv(run, steps=100000, checkpoint_every=100000, progress=True),
+    ]
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+    )
     deadline = time.time() + 120
     while logged_step(run) < 4 and time.time() < deadline:
         time.sleep(0.2)
@@ -137,8 +159,10 @@ def test_parser_accepts_any_text_or_raises_tag_error(text):
     from tags.parser import parse
     from tags.vocab import Vocabulary
 
-    vocab = _FUZZ_VOCAB.setdefault("v", Vocabulary.build(
-        [TagSet.make({"hair": h, "eyes": e}) for h in HAIR_COLOURS for e in EYE_COLOURS]))
+    vocab = _FUZZ_VOCAB.setdefault(
+        "v",
+        Vocabulary.build([TagSet.make({"hair": h, "eyes": e}) for h in HAIR_COLOURS for e in EYE_COLOURS]),
+    )
     try:
         query = parse(text, vocab)
     except TagError:
@@ -149,8 +173,9 @@ def test_parser_accepts_any_text_or_raises_tag_error(text):
 
 
 _FUZZ_VOCAB = {}
-_LINE = st.text(alphabet=st.sampled_from(list("0123456789abc ,;:\t\"'\r\n\ufeffhaireyesblueredx.-")),
-                max_size=120)
+_LINE = st.text(
+    alphabet=st.sampled_from(list("0123456789abc ,;:\t\"'\r\n\ufeffhaireyesblueredx.-")), max_size=120
+)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -189,12 +214,15 @@ def test_no_pickle_on_any_load_path():
                 if not (isinstance(node.value, ast.Constant) and node.value.value is False):
                     offenders.append(f"{path}:{node.lineno}: allow_pickle not False")
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-                if node.func.attr == "load" and isinstance(node.func.value, ast.Name) and \
-                        node.func.value.id in ("Word2Vec", "KeyedVectors", "pickle"):
+                if (
+                    node.func.attr == "load"
+                    and isinstance(node.func.value, ast.Name)
+                    and node.func.value.id in ("Word2Vec", "KeyedVectors", "pickle")
+                ):
                     offenders.append(f"{path}:{node.lineno}: pickled gensim/pickle load")
                 if node.func.attr in ("load_model",) and not any(k.arg == "safe_mode" for k in node.keywords):
                     offenders.append(f"{path}:{node.lineno}: keras load without safe_mode")
-        if "dtype=object" in path.read_text() or "dtype=\"O\"" in path.read_text():
+        if "dtype=object" in path.read_text() or 'dtype="O"' in path.read_text():
             offenders.append(f"{path}: object array")
     assert offenders == []
 

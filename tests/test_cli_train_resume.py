@@ -2,6 +2,7 @@
 in config.json (so the report and the next --resume see it), a finished run says
 so and how to extend it, the command printed after a signal continues to the
 total asked for, and the run's own flags with the same values are accepted."""
+
 import json
 import os
 import shlex
@@ -9,7 +10,6 @@ import shutil
 import signal
 
 import pytest
-
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +53,12 @@ def test_resume_on_a_finished_run_says_so_and_steps_given_with_resume_are_saved(
     from report.build import build_report
 
     report = build_report(run, check_tags=False)
-    assert "14" in [c.strip() for line in report.with_suffix(".md").read_text().splitlines()
-                    if "steps" in line for c in line.split("|")]
+    assert "14" in [
+        c.strip()
+        for line in report.with_suffix(".md").read_text().splitlines()
+        if "steps" in line
+        for c in line.split("|")
+    ]
 
 
 @pytest.mark.slow
@@ -71,8 +75,9 @@ def test_resume_refuses_only_real_changes_naming_each_old_and_new(first_command,
 
 
 @pytest.mark.slow
-def test_the_command_printed_after_a_signal_continues_to_the_total_asked_for(first_command, capsys,
-                                                                             monkeypatch):
+def test_the_command_printed_after_a_signal_continues_to_the_total_asked_for(
+    first_command, capsys, monkeypatch
+):
     import training.monitor
     from train import main
     from training.trainer import TrainerCallback
@@ -89,7 +94,7 @@ def test_the_command_printed_after_a_signal_continues_to_the_total_asked_for(fir
     capsys.readouterr()
     assert main(["--run-dir", str(run), "--resume", "--steps", "18", "--no-progress"]) == 128 + signal.SIGTERM
     err = capsys.readouterr().err
-    printed = err[err.index("continue with python train.py"):].splitlines()[0]
+    printed = err[err.index("continue with python train.py") :].splitlines()[0]
     monkeypatch.setattr(training.monitor, "training_callbacks", real)
     assert main(shlex.split(printed.split("train.py", 1)[1]) + ["--no-progress"]) == 0
     assert "trained to step 18" in capsys.readouterr().out
@@ -97,7 +102,9 @@ def test_the_command_printed_after_a_signal_continues_to_the_total_asked_for(fir
 
 
 @pytest.mark.slow
-def test_a_later_stage_may_reweight_the_losses_and_the_run_keeps_the_history(first_command, capsys, monkeypatch):
+def test_a_later_stage_may_reweight_the_losses_and_the_run_keeps_the_history(
+    first_command, capsys, monkeypatch
+):
     """Training in stages: --resume may change gamma and the loss weights (not turn a
     head on or off); each change reaches the training, is saved in config.json and
     kept in stages.csv, which compares against the config.json read once."""
@@ -112,24 +119,56 @@ def test_a_later_stage_may_reweight_the_losses_and_the_run_keeps_the_history(fir
     assert main(["--run-dir", str(run), "--resume", "--projection-weight", "0"]) == 2
     assert "not turn the head on or off: --projection-weight 0.1 -> 0.0" in capsys.readouterr().err
     reads, load = [], TrainConfig.load.__func__
-    monkeypatch.setattr(TrainConfig, "load", classmethod(lambda cls, path: reads.append(Path(path)) or load(cls, path)))
-    assert main(["--run-dir", str(run), "--resume", "--steps", "14", "--aux-weight", "0.05",
-                 "--diversity-weight", "0", "--gamma", "0.5", "--no-progress"]) == 0
+    monkeypatch.setattr(
+        TrainConfig, "load", classmethod(lambda cls, path: reads.append(Path(path)) or load(cls, path))
+    )
+    assert (
+        main(
+            [
+                "--run-dir",
+                str(run),
+                "--resume",
+                "--steps",
+                "14",
+                "--aux-weight",
+                "0.05",
+                "--diversity-weight",
+                "0",
+                "--gamma",
+                "0.5",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     assert reads == [run]  # the run's config.json, read once
     monkeypatch.undo()
     rows = (run / "stages.csv").read_text().splitlines()
     assert rows[0] == "step,setting,old,new"
-    assert sorted(rows[1:]) == ["10,aux_weight,0.1,0.05", "10,diversity_weight,0.4,0.0", "10,gamma,0.7,0.5",
-                                "10,steps,10,14"]
-    assert (_config(run)["aux_weight"], _config(run)["diversity_weight"], _config(run)["gamma"]) == (0.05, 0.0, 0.5)
+    assert sorted(rows[1:]) == [
+        "10,aux_weight,0.1,0.05",
+        "10,diversity_weight,0.4,0.0",
+        "10,gamma,0.7,0.5",
+        "10,steps,10,14",
+    ]
+    assert (_config(run)["aux_weight"], _config(run)["diversity_weight"], _config(run)["gamma"]) == (
+        0.05,
+        0.0,
+        0.5,
+    )
     # the mode-seeking term was trained before the stage and is off after it
     with open(run / "metrics.csv", newline="") as fh:
         seeking = {int(r["step"]): float(r["mode_seeking"]) for r in csv.DictReader(fh)}
-    assert all(v > 0 for s, v in seeking.items() if s <= 10) and all(v == 0 for s, v in seeking.items() if s > 10)
+    assert all(v > 0 for s, v in seeking.items() if s <= 10) and all(
+        v == 0 for s, v in seeking.items() if s > 10
+    )
     assert max(seeking) == 14
     capsys.readouterr()
     # the same settings again: nothing new to record
-    assert main(["--run-dir", str(run), "--resume", "--steps", "16", "--aux-weight", "0.05", "--no-progress"]) == 0
+    assert (
+        main(["--run-dir", str(run), "--resume", "--steps", "16", "--aux-weight", "0.05", "--no-progress"])
+        == 0
+    )
     assert (run / "stages.csv").read_text().splitlines()[1:] == rows[1:] + ["14,steps,14,16"]
 
 
@@ -143,7 +182,9 @@ def test_resume_cuts_the_evaluation_and_stage_logs_back_to_the_checkpoint(first_
     run, command = first_command
     header = "step,acc_hair,cpu_seconds,face_rate"
     (run / "eval.csv").write_text(f"{header}\n5,0.5,1.0,0.1\n10,0.6,2.0,0.2\n99,0.9,9.0,0.9\n")
-    (run / "stages.csv").write_text("step,setting,old,new\n99,aux_weight,0.2,0.1\n")  # a stage after the checkpoint
+    (run / "stages.csv").write_text(
+        "step,setting,old,new\n99,aux_weight,0.2,0.1\n"
+    )  # a stage after the checkpoint
     assert main(["--run-dir", str(run), "--resume", "--steps", "12", "--no-progress"]) == 0
     assert (run / "eval.csv").read_text().splitlines() == [header, "5,0.5,1.0,0.1", "10,0.6,2.0,0.2"]
     # the stage of this resume (at the checkpoint's step) is kept, the one after it is gone
@@ -167,7 +208,8 @@ def test_resumed_with_is_where_the_rules_live():
 
 @pytest.mark.slow
 def test_resume_refuses_changed_data_naming_the_change_and_keeps_the_recorded_split(
-        synthetic_faces, train_argv, tmp_path, capsys):
+    synthetic_faces, train_argv, tmp_path, capsys
+):
     """Issue 24: deleting rows of tags.csv (or changing an image) between two stages used to
     re-draw the held-out split silently; the run's data.csv now names what changed."""
     import shutil
@@ -199,7 +241,7 @@ def test_resume_refuses_changed_data_naming_the_change_and_keeps_the_recorded_sp
     csv_path.write_bytes(original_csv)
     image.write_bytes(original_image)
     moved = next(i for i, line in enumerate(record) if line.split(",")[1:2] == ["train"])
-    edited = record[:moved] + [record[moved].replace(",train,", ",holdout,")] + record[moved + 1:]
+    edited = record[:moved] + [record[moved].replace(",train,", ",holdout,")] + record[moved + 1 :]
     (run / "data.csv").write_text("\n".join(edited) + "\n")
     assert main(resume) == 0
     assert "kept the held-out split recorded in" in capsys.readouterr().err
@@ -209,10 +251,20 @@ def test_resume_refuses_changed_data_naming_the_change_and_keeps_the_recorded_sp
 def test_data_changes_names_rows_added_removed_edited_and_images_changed():
     from training.run_data import data_changes
 
-    old = {"1": ("train", "blue hair red eyes", "aa"), "2": ("holdout", "red hair red eyes", "bb"),
-           "3": ("train", "red hair blue eyes", "cc")}
+    old = {
+        "1": ("train", "blue hair red eyes", "aa"),
+        "2": ("holdout", "red hair red eyes", "bb"),
+        "3": ("train", "red hair blue eyes", "cc"),
+    }
     assert data_changes(old, dict(old)) == []
-    new = {"1": ("train", "blue hair blue eyes", "aa"), "3": ("train", "red hair blue eyes", "cd"),
-           "10": ("train", "red hair blue eyes", "dd")}
-    assert data_changes(old, new) == ["1 row added (ids 10)", "1 row removed (ids 2)",
-                                      "1 row edited (tags) (ids 1)", "1 image changed (ids 3)"]
+    new = {
+        "1": ("train", "blue hair blue eyes", "aa"),
+        "3": ("train", "red hair blue eyes", "cd"),
+        "10": ("train", "red hair blue eyes", "dd"),
+    }
+    assert data_changes(old, new) == [
+        "1 row added (ids 10)",
+        "1 row removed (ids 2)",
+        "1 row edited (tags) (ids 1)",
+        "1 image changed (ids 3)",
+    ]

@@ -1,5 +1,6 @@
 """common/bootstrap.sh (issue 12): run.sh and test.sh each set up .venv alone on a fresh clone,
 in either order, and a machine without the Python they need gets one line saying what to install."""
+
 import subprocess
 import sys
 import textwrap
@@ -18,7 +19,8 @@ def _fake_python(tmp_path: Path) -> tuple[Path, Path]:
     log = tmp_path / "pip.log"
     real = sys.executable
     fake = tmp_path / "python3"
-    fake.write_text(textwrap.dedent(f"""\
+    fake.write_text(
+        textwrap.dedent(f"""\
         #!/usr/bin/env bash
         if [[ "$1" == "-m" && "$2" == "venv" ]]; then
           mkdir -p "$3/bin"
@@ -31,7 +33,8 @@ def _fake_python(tmp_path: Path) -> tuple[Path, Path]:
           exit 0
         fi
         exec {real} "$@"
-        """))
+        """)
+    )
     fake.chmod(0o755)
     return fake, log
 
@@ -41,8 +44,17 @@ def _clone(tmp_path: Path, name: str) -> Path:
     bootstrap files (so the test checks what is about to be committed)."""
     dest = tmp_path / name
     subprocess.run(["git", "clone", "-q", "--no-hardlinks", str(ROOT), str(dest)], check=True)
-    for rel in ("run.sh", "test.sh", "common/bootstrap.sh", "pyproject.toml", "common/env.py", "common/quiet.py",
-                "generate.py", "sampling/tflite.py", "tests/conftest.py"):
+    for rel in (
+        "run.sh",
+        "test.sh",
+        "common/bootstrap.sh",
+        "pyproject.toml",
+        "common/env.py",
+        "common/quiet.py",
+        "generate.py",
+        "sampling/tflite.py",
+        "tests/conftest.py",
+    ):
         if (ROOT / rel).exists():
             (dest / rel).write_bytes((ROOT / rel).read_bytes())
             (dest / rel).chmod((ROOT / rel).stat().st_mode)
@@ -62,12 +74,19 @@ def test_fresh_clone_run_sh_and_test_sh_each_set_up_the_venv(tmp_path, order):
     env = _quiet_env(PYTHON=str(fake), PYTEST_XDIST_AUTO_NUM_WORKERS="0")  # one file of tests: no workers
 
     def test_sh():
-        return subprocess.run(["./test.sh", "tests/test_architecture_layers.py"], cwd=clone, env=env, capture_output=True,
-                              text=True, timeout=600)
+        return subprocess.run(
+            ["./test.sh", "tests/test_architecture_layers.py"],
+            cwd=clone,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
 
     def run_sh():
-        return subprocess.run(["./run.sh", "--list-tags"], cwd=clone, env=env, capture_output=True, text=True,
-                              timeout=600)
+        return subprocess.run(
+            ["./run.sh", "--list-tags"], cwd=clone, env=env, capture_output=True, text=True, timeout=600
+        )
 
     first, second = (test_sh, run_sh) if order == "test-first" else (run_sh, test_sh)
     r = first()
@@ -82,14 +101,35 @@ def test_fresh_clone_run_sh_and_test_sh_each_set_up_the_venv(tmp_path, order):
     tests_run = r if order == "test-first" else s
     assert "passed" in tests_run.stdout and "failed" not in tests_run.stdout, tests_run.stdout
     # pyproject.toml's pytest settings are the ones in force
-    assert "configfile: pyproject.toml" in subprocess.run(
-        [str(clone / ".venv/bin/python"), "-m", "pytest", "--co", "-q", "tests/test_architecture_layers.py", "-v"],
-        cwd=clone, env=env, capture_output=True, text=True).stdout
+    assert (
+        "configfile: pyproject.toml"
+        in subprocess.run(
+            [
+                str(clone / ".venv/bin/python"),
+                "-m",
+                "pytest",
+                "--co",
+                "-q",
+                "tests/test_architecture_layers.py",
+                "-v",
+            ],
+            cwd=clone,
+            env=env,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
 
 
 def test_bootstrap_without_python_says_what_to_install(tmp_path):
     clone = _clone(tmp_path, "clone")
-    r = subprocess.run(["./test.sh"], cwd=clone, env=_quiet_env(PYTHON=str(tmp_path / "no-python3.11")),
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        ["./test.sh"],
+        cwd=clone,
+        env=_quiet_env(PYTHON=str(tmp_path / "no-python3.11")),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 2
     assert r.stderr.strip().count("\n") == 0 and "install Python 3.11" in r.stderr

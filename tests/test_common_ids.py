@@ -14,10 +14,13 @@ def test_ids_follow_one_rule_in_every_format(tmp_path):
     names = ["café_01", "日本_2", "कि3"]
     for name in names:
         shutil.copyfile(faces / "images" / "0.jpg", faces / "images" / f"{name}.jpg")
-    texts = {"2018": "".join(f"{n},blue hair red eyes\n" for n in names) + "../0,blue hair red eyes\n",
-             "2017": "".join(f"{n},blue hair:5\tred eyes:3\n" for n in names) + "../0,blue hair:5\tred eyes:3\n",
-             "header": "image,tags\n" + "".join(f"{n}.jpg,blue hair red eyes\n" for n in names)
-                       + "../0.jpg,blue hair red eyes\n"}
+    texts = {
+        "2018": "".join(f"{n},blue hair red eyes\n" for n in names) + "../0,blue hair red eyes\n",
+        "2017": "".join(f"{n},blue hair:5\tred eyes:3\n" for n in names) + "../0,blue hair:5\tred eyes:3\n",
+        "header": "image,tags\n"
+        + "".join(f"{n}.jpg,blue hair red eyes\n" for n in names)
+        + "../0.jpg,blue hair red eyes\n",
+    }
     for fmt, text in texts.items():
         (tmp_path / f"{fmt}.csv").write_text(text)
         result = read_tag_csv(tmp_path / f"{fmt}.csv", faces / "images", fmt)

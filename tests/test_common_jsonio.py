@@ -1,5 +1,6 @@
 """Every JSON the tools write is strict JSON (issue 12): no NaN/Infinity, null
 where a value is missing; checked with a parser that rejects the constants."""
+
 import json
 import math
 
@@ -14,8 +15,14 @@ def strict(text):
 
 
 def test_dumps_turns_missing_values_into_null_and_numpy_into_numbers():
-    text = jsonio.dumps({"a": float("nan"), "b": np.float32("inf"), "c": [np.int64(3), (1.5, -math.inf)],
-                         "d": np.array([0.25, np.nan])})
+    text = jsonio.dumps(
+        {
+            "a": float("nan"),
+            "b": np.float32("inf"),
+            "c": [np.int64(3), (1.5, -math.inf)],
+            "d": np.array([0.25, np.nan]),
+        }
+    )
     assert strict(text) == {"a": None, "b": None, "c": [3, [1.5, None]], "d": [0.25, None]}
     with pytest.raises(ValueError):
         jsonio.loads_strict('{"x": NaN}')
@@ -24,8 +31,14 @@ def test_dumps_turns_missing_values_into_null_and_numpy_into_numbers():
 def test_metrics_json_has_null_for_a_missing_step_and_missing_values(tmp_path):
     from evaluate.metrics import write_results
 
-    write_results(tmp_path, {"hair_accuracy": 0.5, "diversity_ratio": float("nan"),
-                             "frechet_generated_vs_real": np.float64(12.5)})
+    write_results(
+        tmp_path,
+        {
+            "hair_accuracy": 0.5,
+            "diversity_ratio": float("nan"),
+            "frechet_generated_vs_real": np.float64(12.5),
+        },
+    )
     data = strict((tmp_path / "metrics.json").read_text())
     assert data["step"] is None and data["diversity_ratio"] is None
     assert data["hair_accuracy"] == 0.5 and data["frechet_generated_vs_real"] == 12.5

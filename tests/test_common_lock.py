@@ -1,4 +1,5 @@
 """common.lock.FolderLock: one writer per run directory, a dead holder's lock taken over (issue 15)."""
+
 import os
 import subprocess
 import sys
@@ -9,8 +10,9 @@ from tests.conftest import ROOT
 
 
 def _run(*args, cwd=None, **kw):
-    return subprocess.run([sys.executable, *args], cwd=cwd or ROOT, capture_output=True, text=True, timeout=300,
-                          **kw)
+    return subprocess.run(
+        [sys.executable, *args], cwd=cwd or ROOT, capture_output=True, text=True, timeout=300, **kw
+    )
 
 
 _HOLDER = """
@@ -27,13 +29,27 @@ time.sleep(120)
 def test_a_second_writer_gets_one_line_naming_the_pid_and_exit_2(tmp_path, synthetic_faces, cache_dir):
     run = tmp_path / "run"
     run.mkdir()
-    holder = subprocess.Popen([sys.executable, "-c", _HOLDER.format(root=str(ROOT), run=str(run))],
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER.format(root=str(ROOT), run=str(run))],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
-        result = _run("train.py", "--images", str(synthetic_faces / "images"), "--tags-csv",
-                      str(synthetic_faces / "tags_2018.csv"), "--cache-dir", str(cache_dir), "--run-dir",
-                      str(run), "--steps", "2", "--no-progress")
+        result = _run(
+            "train.py",
+            "--images",
+            str(synthetic_faces / "images"),
+            "--tags-csv",
+            str(synthetic_faces / "tags_2018.csv"),
+            "--cache-dir",
+            str(cache_dir),
+            "--run-dir",
+            str(run),
+            "--steps",
+            "2",
+            "--no-progress",
+        )
         assert result.returncode == 2, result.stderr
         lines = [l for l in result.stderr.splitlines() if l.startswith("error:")]
         assert len(lines) == 1 and f"process {holder.pid}" in lines[0], result.stderr
@@ -55,8 +71,11 @@ def test_a_stale_lock_of_a_dead_process_is_taken_over(tmp_path, capsys):
     assert (tmp_path / ".lock").read_text().strip() == str(os.getpid())
     # a killed holder (SIGKILL: no clean-up at all) leaves a lock the next writer takes over
     lock.release()
-    holder = subprocess.Popen([sys.executable, "-c", _HOLDER.format(root=str(ROOT), run=str(tmp_path))],
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER.format(root=str(ROOT), run=str(tmp_path))],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert holder.stdout.readline().strip() == "held"
     with pytest.raises(FolderLocked, match=f"process {holder.pid}"):
         FolderLock(tmp_path).acquire()

@@ -1,4 +1,5 @@
 """README.md and docs/: the README stays short and every markdown link resolves."""
+
 import re
 
 from tests.conftest import ROOT
@@ -11,8 +12,11 @@ def test_readme_is_short_and_every_markdown_link_resolves():
     readme = (ROOT / "README.md").resolve()
     assert len(readme.read_bytes()) < 12_000, f"README.md is {len(readme.read_bytes())} bytes"
     pages = [readme, *sorted(p.resolve() for p in (ROOT / "docs").rglob("*.md"))]
-    link = re.compile(r"\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)|^\s*\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)"
-                      r"|<(?:img|a)\b[^>]*?\b(?:src|href)=\"([^\"]+)\"", re.M)
+    link = re.compile(
+        r"\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)|^\s*\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)"
+        r"|<(?:img|a)\b[^>]*?\b(?:src|href)=\"([^\"]+)\"",
+        re.M,
+    )
 
     def prose(text):  # fenced blocks and code spans are not links
         text = re.sub(r"^(```|~~~).*?^\1[^\n]*$", "", text, flags=re.M | re.S)

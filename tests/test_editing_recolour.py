@@ -2,6 +2,7 @@
 what a fresh process prints or draws is checked; the other calls in this one, gen_in_process, which
 skips TensorFlow's start in each), and the library behind it (editing.editor, editing.recolour) on the
 tiny trained run."""
+
 import shutil
 
 import imageio.v3 as iio
@@ -15,7 +16,8 @@ from tests.conftest import ROOT
 
 @pytest.fixture(scope="module")
 def face_file(tmp_path_factory):
-    """A synthetic blue-haired, red-eyed face at 96x96 saved as RGBA PNG (another size and mode than the model's)."""
+    """A synthetic blue-haired, red-eyed face at 96x96 saved as RGBA PNG (another size and mode than the
+    model's)."""
     from preprocess.synthetic import draw_face
 
     path = tmp_path_factory.mktemp("faces") / "mine.png"
@@ -37,8 +39,21 @@ def model_with_checker(tiny_run, tmp_path_factory):
 
 def test_edit_writes_the_face_a_strip_and_a_sweep(tiny_run, face_file, tmp_path):
     model = str(tiny_run)
-    r = gen("--model", model, "--edit", str(face_file), "--from", "blue hair red eyes", "--tags", "green hair",
-            "--out", "face.png", "--scale", "2", cwd=tmp_path)
+    r = gen(
+        "--model",
+        model,
+        "--edit",
+        str(face_file),
+        "--from",
+        "blue hair red eyes",
+        "--tags",
+        "green hair",
+        "--out",
+        "face.png",
+        "--scale",
+        "2",
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr
     # a new process prints the detector's warning (no face found in this drawing) and nothing else
     lines = [line for line in r.stderr.splitlines() if line.strip()]
@@ -46,22 +61,60 @@ def test_edit_writes_the_face_a_strip_and_a_sweep(tiny_run, face_file, tmp_path)
     assert "mine.png: blue hair red eyes (--from)" in r.stdout
     assert "edit: green hair red eyes" in r.stdout  # the eye colour not named is the source's
     assert iio.imread(tmp_path / "face.png").shape == (64, 64, 3)  # the edited face alone, scaled
-    r = gen_in_process("--model", model, "--edit", str(face_file), "--from", "blue hair red eyes",
-                       "--tags", "green hair", "--strip", "--out", "strip.png", cwd=tmp_path)
+    r = gen_in_process(
+        "--model",
+        model,
+        "--edit",
+        str(face_file),
+        "--from",
+        "blue hair red eyes",
+        "--tags",
+        "green hair",
+        "--strip",
+        "--out",
+        "strip.png",
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr
     strip = iio.imread(tmp_path / "strip.png")
     assert strip.shape[1] == 3 * CELL + 2  # original | reconstruction | edit
-    r = gen_in_process("--model", model, "--edit", str(face_file), "--from", "blue hair red eyes",
-                       "--sweep", "eyes", "--out", "sweep.png", cwd=tmp_path)
+    r = gen_in_process(
+        "--model",
+        model,
+        "--edit",
+        str(face_file),
+        "--from",
+        "blue hair red eyes",
+        "--sweep",
+        "eyes",
+        "--out",
+        "sweep.png",
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr
-    assert iio.imread(tmp_path / "sweep.png").shape[1] == (2 + 10) * CELL + 2  # original, reconstruction, 10 eyes
+    assert (
+        iio.imread(tmp_path / "sweep.png").shape[1] == (2 + 10) * CELL + 2
+    )  # original, reconstruction, 10 eyes
 
 
 def test_same_seed_same_bytes_other_seed_other_search(tiny_run, face_file, tmp_path):
-    args = ["--model", str(tiny_run), "--edit", str(face_file), "--from", "blue hair red eyes",
-            "--tags", "pink hair", "--strip"]
+    args = [
+        "--model",
+        str(tiny_run),
+        "--edit",
+        str(face_file),
+        "--from",
+        "blue hair red eyes",
+        "--tags",
+        "pink hair",
+        "--strip",
+    ]
     # a.png from a new process, b.png and c.png from this one: the same bytes across processes too
-    for run, name, seed in ((gen, "a.png", "1"), (gen_in_process, "b.png", "1"), (gen_in_process, "c.png", "2")):
+    for run, name, seed in (
+        (gen, "a.png", "1"),
+        (gen_in_process, "b.png", "1"),
+        (gen_in_process, "c.png", "2"),
+    ):
         r = run(*args, "--seed", seed, "--out", name, cwd=tmp_path)
         assert r.returncode == 0, r.stderr
     a, b, c = ((tmp_path / n).read_bytes() for n in ("a.png", "b.png", "c.png"))
@@ -70,8 +123,17 @@ def test_same_seed_same_bytes_other_seed_other_search(tiny_run, face_file, tmp_p
 
 
 def test_the_checker_reads_the_source_tags(model_with_checker, face_file, tmp_path):
-    r = gen_in_process("--model", str(model_with_checker), "--edit", str(face_file), "--tags", "green hair",
-                       "--out", "x.png", cwd=tmp_path)
+    r = gen_in_process(
+        "--model",
+        str(model_with_checker),
+        "--edit",
+        str(face_file),
+        "--tags",
+        "green hair",
+        "--out",
+        "x.png",
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr
     assert "mine.png: blue hair red eyes (read by the tag checker)" in r.stdout
     assert "edit: green hair red eyes" in r.stdout
@@ -80,23 +142,40 @@ def test_the_checker_reads_the_source_tags(model_with_checker, face_file, tmp_pa
 def test_a_non_face_still_runs_with_one_warning(tiny_run, tmp_path):
     noise = np.random.default_rng(0).integers(0, 256, (40, 70, 3), dtype=np.uint8)
     iio.imwrite(tmp_path / "noise.jpg", noise)
-    r = gen_in_process("--model", str(tiny_run), "--edit", "noise.jpg", "--from", "blue hair red eyes",
-                       "--tags", "green hair", "--out", "n.png", cwd=tmp_path)
+    r = gen_in_process(
+        "--model",
+        str(tiny_run),
+        "--edit",
+        "noise.jpg",
+        "--from",
+        "blue hair red eyes",
+        "--tags",
+        "green hair",
+        "--out",
+        "n.png",
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr
     warnings = [line for line in r.stderr.splitlines() if line.strip()]
     assert len(warnings) == 1 and warnings[0].startswith("warning: no anime face found in noise.jpg")
     assert iio.imread(tmp_path / "n.png").shape == (32, 32, 3)
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--edit", "junk.png", "--tags", "green hair"], "cannot use junk.png as a face: unreadable image"),
-    (["--edit", "absent.png", "--tags", "green hair"], "cannot use absent.png as a face: missing file"),
-    (["--edit", "FACE", "--from", "blue hair red eyes"], "--edit needs one --tags TEXT"),
-    (["--edit", "FACE", "--from", "blue hair red eyes", "--tags", "rainbow hair"], "unknown tag 'rainbow hair'"),
-    (["--edit", "FACE", "--tags", "green hair"], "no tag checker"),  # the tiny run has none: --from
-    (["--edit", "FACE", "--tags", "green hair", "--tags-file", "t.txt"], "does not take --tags-file"),
-    (["--strip", "--tags", "green hair"], "--from and --strip go with --edit FACE"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--edit", "junk.png", "--tags", "green hair"], "cannot use junk.png as a face: unreadable image"),
+        (["--edit", "absent.png", "--tags", "green hair"], "cannot use absent.png as a face: missing file"),
+        (["--edit", "FACE", "--from", "blue hair red eyes"], "--edit needs one --tags TEXT"),
+        (
+            ["--edit", "FACE", "--from", "blue hair red eyes", "--tags", "rainbow hair"],
+            "unknown tag 'rainbow hair'",
+        ),
+        (["--edit", "FACE", "--tags", "green hair"], "no tag checker"),  # the tiny run has none: --from
+        (["--edit", "FACE", "--tags", "green hair", "--tags-file", "t.txt"], "does not take --tags-file"),
+        (["--strip", "--tags", "green hair"], "--from and --strip go with --edit FACE"),
+    ],
+)
 def test_bad_edit_requests_exit_2_with_one_line(tiny_run, face_file, tmp_path, args, message):
     (tmp_path / "junk.png").write_bytes(b"not an image at all" * 20)
     args = [str(face_file) if a == "FACE" else a for a in args]
@@ -124,7 +203,9 @@ def test_reconstruction_is_closer_to_the_face_than_random_faces_and_the_offset_h
     ours = distance(recolour.reconstruction(found), face.image)
     generator = load_generator(tiny_run, "tensorflow")
     z, eps = sample_inputs(generator.config, 16, 0)
-    random_faces = to_uint8(generator.generate(z, np.repeat(generator.vocab.conditions([source]), 16, 0), eps))
+    random_faces = to_uint8(
+        generator.generate(z, np.repeat(generator.vocab.conditions([source]), 16, 0), eps)
+    )
     assert ours < 0.9 * min(distance(f, face.image) for f in random_faces)  # closer than the best of 16
     z_only = Recolourer(tiny_run, SearchSettings(offset=False)).find(face, source, seed=0)
     assert not z_only.offset.any()
@@ -142,7 +223,9 @@ def test_edited_tags_replace_only_the_named_groups():
     assert edited_tags(source, parse("yellow eyes", vocab), vocab).text == "blue hair yellow eyes"
     assert edited_tags(source, parse("aqua eyes white hair", vocab), vocab).text == "white hair aqua eyes"
     sweep = sweep_tags(source, "hair", vocab)
-    assert [t.get("hair") for t in sweep] == vocab.groups["hair"] and {t.get("eyes") for t in sweep} == {"red"}
+    assert [t.get("hair") for t in sweep] == vocab.groups["hair"] and {t.get("eyes") for t in sweep} == {
+        "red"
+    }
 
 
 @pytest.mark.slow
@@ -168,7 +251,9 @@ def test_an_edit_changes_the_face_only_where_its_groups_live(face_file):
     recon = recolour.reconstruction(found).astype(int)
     _, edit = recolour.edit(found, "green hair")
     plain = Recolourer(model, SearchSettings(regions=False))
-    plain_edit = plain.editor.draw(found, [plain.vocab.tagset({"hair": "green", "eyes": "red"})])[0].astype(int)
+    plain_edit = plain.editor.draw(found, [plain.vocab.tagset({"hair": "green", "eyes": "red"})])[0].astype(
+        int
+    )
     assert np.abs(edit[kept] - recon[kept]).mean() < 0.9 * np.abs(plain_edit[kept] - recon[kept]).mean()
     hair = regions["hair"] == 1
     assert np.abs(edit[hair] - recon[hair]).mean() > 2
@@ -187,8 +272,9 @@ def test_the_offset_gives_way_where_the_kept_groups_live(face_file):
     face = read_face(face_file, plain.size)
     found = plain.find(face, plain.source_tags(face, "blue hair red eyes"), seed=0)
     editor = plain.editor
-    own = editor._draw(found.z[None], np.zeros_like(found.offset)[None],
-                       plain.vocab.conditions([found.source]))[0]
+    own = editor._draw(
+        found.z[None], np.zeros_like(found.offset)[None], plain.vocab.conditions([found.source])
+    )[0]
     own = ((own + 1.0) * 127.5).clip(0, 255)
     plain_recon = plain.reconstruction(found).astype(float)
     faded = Recolourer(model, SearchSettings(kept_fade=1.0))
@@ -198,4 +284,7 @@ def test_the_offset_gives_way_where_the_kept_groups_live(face_file):
     assert np.abs(faded_recon - own)[lives].mean() < 0.8 * np.abs(plain_recon - own)[lives].mean()
     nowhere = np.max(list(editor.regions(found).values()), 0) == 0
     if nowhere.any():  # far from every group the offset stays: the face's own pixels
-        assert np.abs(faded_recon - plain_recon)[nowhere].mean() < np.abs(faded_recon - plain_recon)[lives].mean()
+        assert (
+            np.abs(faded_recon - plain_recon)[nowhere].mean()
+            < np.abs(faded_recon - plain_recon)[lives].mean()
+        )

@@ -1,4 +1,5 @@
 """The course baseline (anime-face cascade on a 5x5 grid): threshold, slicing, CLI exits."""
+
 import subprocess
 import sys
 
@@ -7,8 +8,8 @@ import pytest
 
 from evaluate import baseline
 from sampling.grid import grid, save_png
-
 from tests.conftest import ROOT
+
 BUNDLED_GRID = ROOT / "docs" / "default-model" / "testing_tags_graded.png"
 
 
@@ -27,8 +28,7 @@ def test_pass_threshold_is_twenty_of_twenty_five():
 @pytest.mark.parametrize("kind", ["blank", "noise"])
 def test_blank_or_noise_grid_has_no_faces_and_fails(kind):
     rng = np.random.default_rng(0)
-    cells = (np.full((25, 64, 64, 3), 255) if kind == "blank"
-             else rng.integers(0, 256, (25, 64, 64, 3)))
+    cells = np.full((25, 64, 64, 3), 255) if kind == "blank" else rng.integers(0, 256, (25, 64, 64, 3))
     result = baseline.grade_grid_image(_grid_of(cells))
     assert result.faces == 0 and not result.passed
     assert baseline.face_rate(np.asarray(cells, np.uint8)) == 0.0
@@ -43,9 +43,13 @@ def test_the_detector_finds_faces_in_a_bundled_grid():
 def test_grid_slicing_maps_each_face_centre_to_its_cell():
     # A 5x5 grid of 64 px cells with 2 px gaps is 332 px square.
     shape = (332, 332, 3)
-    boxes = np.array([[2, 2, 60, 60],          # centre (32, 32): row 0, col 0
-                      [266 + 2, 134, 60, 60],  # centre (300, 164): row 2, col 4
-                      [68, 266, 40, 40]])      # centre (88, 286): row 4, col 1
+    boxes = np.array(
+        [
+            [2, 2, 60, 60],  # centre (32, 32): row 0, col 0
+            [266 + 2, 134, 60, 60],  # centre (300, 164): row 2, col 4
+            [68, 266, 40, 40],
+        ]
+    )  # centre (88, 286): row 4, col 1
     found = baseline.cells_with_faces(boxes, shape)
     assert found.sum() == 3
     assert found[0, 0] and found[2, 4] and found[4, 1]
@@ -53,8 +57,13 @@ def test_grid_slicing_maps_each_face_centre_to_its_cell():
 
 
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "evaluate.baseline", *map(str, args)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "evaluate.baseline", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_cli_prints_a_verdict_per_grid_and_exits_1_on_a_fail(tmp_path):
@@ -87,8 +96,13 @@ def test_cli_unreadable_file_exits_2_with_one_line(tmp_path):
 def test_face_rate_counts_single_cells_where_the_grid_detector_found_faces():
     image = baseline.read_image(BUNDLED_GRID)  # 5x5 cells of 64 px with 2 px gaps
     found = baseline.cells_with_faces(baseline.detect_faces(image), image.shape)
-    cells = np.stack([image[2 + r * 66: 2 + r * 66 + 64, 2 + c * 66: 2 + c * 66 + 64]
-                      for r in range(5) for c in range(5)])
+    cells = np.stack(
+        [
+            image[2 + r * 66 : 2 + r * 66 + 64, 2 + c * 66 : 2 + c * 66 + 64]
+            for r in range(5)
+            for c in range(5)
+        ]
+    )
     rate = baseline.face_rate(cells[found.ravel()])
     assert 0.5 <= rate <= 1.0  # cells the grid pass found are mostly found alone too
     assert np.isnan(baseline.face_rate(cells[:0]))

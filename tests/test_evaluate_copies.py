@@ -1,6 +1,7 @@
 """evaluate/copies.py on synthetic faces (issue 34, "small data invites copying"): exact, mirrored
 and re-encoded copies of a training image are near copies, other faces are not, the mirror trick
 is symmetric, and the candidate search finds the same nearest image as a brute-force search."""
+
 import io
 
 import numpy as np
@@ -98,8 +99,8 @@ def test_the_closest_picture_pairs_each_face_with_its_nearest_image():
     picture = closest_picture(faces, training[found.index], found.mirrored, found.distance)
     cell = 2 * 32  # 32 px faces drawn twice as large
     assert picture.shape[0] > 2 * cell and picture.shape[1] > 2 * cell
-    bottom = picture[-(cell + 2):-2]  # the nearest images' row, above the 2 px margin
-    first, second = bottom[:, -(2 * cell + 4):-(cell + 4)], bottom[:, -(cell + 2):-2]  # 2 px gaps
+    bottom = picture[-(cell + 2) : -2]  # the nearest images' row, above the 2 px margin
+    first, second = bottom[:, -(2 * cell + 4) : -(cell + 4)], bottom[:, -(cell + 2) : -2]  # 2 px gaps
     np.testing.assert_array_equal(first[::2, ::2], training[5][:, ::-1])  # flipped, like the face above it
     np.testing.assert_array_equal(second[::2, ::2], training[9])
 
@@ -107,8 +108,13 @@ def test_the_closest_picture_pairs_each_face_with_its_nearest_image():
 def test_copies_line_says_the_count_and_both_medians():
     from evaluate.copies import copies_line
 
-    result = {"near_copies": 2, "generated": 240, "median_nearest_generated": 21.26,
-              "median_nearest_heldout": 19.0, "near_copy_at": 2.5}
+    result = {
+        "near_copies": 2,
+        "generated": 240,
+        "median_nearest_generated": 21.26,
+        "median_nearest_heldout": 19.0,
+        "near_copy_at": 2.5,
+    }
     line = copies_line(result)
     assert line.startswith("near copies: 2 of 240 generated faces") and "median 21.3" in line, line
     assert "held-out real faces: 19.0" in line and "<= 2.5" in line

@@ -1,5 +1,6 @@
 """BEGAN's equilibrium figures (evaluate.equilibrium), the sharpness figure, and the gamma
 sweep page, on hand-made logs and the tiny trained run."""
+
 import json
 import math
 import shutil
@@ -14,8 +15,10 @@ from evaluate.metrics import high_frequency_energy
 def _rows(steps, k, real, fake, lr=None, m=None):
     lr = lr or [2e-4] * len(steps)
     m = m or [0.0] * len(steps)
-    return [{"step": str(s), "k": str(a), "loss_real": str(r), "loss_fake": str(f), "lr": str(x), "M": str(mm)}
-            for s, a, r, f, x, mm in zip(steps, k, real, fake, lr, m)]
+    return [
+        {"step": str(s), "k": str(a), "loss_real": str(r), "loss_fake": str(f), "lr": str(x), "M": str(mm)}
+        for s, a, r, f, x, mm in zip(steps, k, real, fake, lr, m)
+    ]
 
 
 def test_balance_counts_k_inside_after_the_burn_in_and_the_second_half_ratio():
@@ -31,7 +34,9 @@ def test_balance_counts_k_inside_after_the_burn_in_and_the_second_half_ratio():
     assert b["holds"] is False  # 7/9 < 0.9
     held = balance(_rows(steps, [0.01] * 10, real, fake), gamma=0.5)
     assert held["k_inside"] == 1.0 and held["holds"] is True
-    assert balance(_rows(steps, [0.01] * 10, real, fake), gamma=0.3)["holds"] is False  # 0.5 is not 0.3 +- 0.1
+    assert (
+        balance(_rows(steps, [0.01] * 10, real, fake), gamma=0.3)["holds"] is False
+    )  # 0.5 is not 0.3 +- 0.1
 
 
 def test_balance_of_an_empty_log_does_not_hold():
@@ -84,6 +89,6 @@ def test_the_sweep_page_has_one_row_per_gamma_in_gamma_order(tiny_run, tmp_path)
     assert md.index("| low | 0.3") < md.index("| high | 0.7")
     figure = iio.imread(tmp_path / "page" / "gamma_rows.png")
     cell = 32 + 2  # the tiny run's image size plus the grid's padding
-    top = figure[figure.shape[0] - 2 * cell - 2:figure.shape[0] - cell - 2, -8 * cell:]
-    bottom = figure[figure.shape[0] - cell - 2:figure.shape[0] - 2, -8 * cell:]
+    top = figure[figure.shape[0] - 2 * cell - 2 : figure.shape[0] - cell - 2, -8 * cell :]
+    bottom = figure[figure.shape[0] - cell - 2 : figure.shape[0] - 2, -8 * cell :]
     np.testing.assert_array_equal(top, bottom)

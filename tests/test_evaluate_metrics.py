@@ -2,13 +2,14 @@
 and the whole evaluation on two stand-in generators whose answers are known:
 one that draws exactly the requested synthetic face (varied per z), one that
 always draws the same face (ignores tags and z: total collapse)."""
+
 import csv
 import json
 
 import numpy as np
 import pytest
-
 from checker_support import synthetic_checker
+
 from model.config import TrainConfig
 from preprocess.synthetic import draw_face
 
@@ -27,13 +28,17 @@ class DrawingGenerator:
             start, values = 0, {}
             for g in groups:
                 n = len(self.vocab.groups[g])
-                values[g] = self.vocab.groups[g][int(np.argmax(c[start:start + n]))]
+                values[g] = self.vocab.groups[g][int(np.argmax(c[start : start + n]))]
                 start += n
             if self.collapsed:
                 face = draw_face("red", "blue", 64, np.random.default_rng(0))
             else:
-                face = draw_face(values["hair"], values["eyes"], 64,
-                                 np.random.default_rng(np.abs(zi * 1e6).astype(np.int64)))
+                face = draw_face(
+                    values["hair"],
+                    values["eyes"],
+                    64,
+                    np.random.default_rng(np.abs(zi * 1e6).astype(np.int64)),
+                )
             faces.append(face)
         return np.stack(faces).astype(np.float32) / 127.5 - 1.0
 
@@ -47,8 +52,11 @@ def checker_and_data(tmp_path_factory):
     folder, data = synthetic_checker(tmp_path_factory)
     # the same faces split in half, so most combinations have >= 2 held-out images for the real reference
     faces = folder.parent / "faces"
-    halves = build_or_load(DataSpec(faces / "images", faces / "tags_2018.csv", size=64, holdout=0.5, seed=3),
-                           cache_dir=folder.parent / "cache", progress=False)
+    halves = build_or_load(
+        DataSpec(faces / "images", faces / "tags_2018.csv", size=64, holdout=0.5, seed=3),
+        cache_dir=folder.parent / "cache",
+        progress=False,
+    )
     return load_checker(folder), halves
 
 
@@ -80,7 +88,9 @@ def test_metrics_tell_a_faithful_generator_from_a_collapsed_one(checker_and_data
     combos = training_combinations(data)
     assert len(combos) == 120 and ("blue", "red") in combos
     good = evaluate_generator(DrawingGenerator(data.vocab), checker, data, n_per_combo=3, seed=1)
-    bad = evaluate_generator(DrawingGenerator(data.vocab, collapsed=True), checker, data, n_per_combo=3, seed=1)
+    bad = evaluate_generator(
+        DrawingGenerator(data.vocab, collapsed=True), checker, data, n_per_combo=3, seed=1
+    )
     assert good["n_samples"] == bad["n_samples"] == 360 and good["n_combos"] == 120
     assert 0.0 <= good["face_rate"] <= 1.0 and bad["face_rate"] == 0.0  # flat collapsed drawings are no faces
     assert 0 <= good["baseline_faces"] <= 25 and bad["baseline_faces"] == 0
@@ -109,7 +119,11 @@ def test_write_results_appends_rows_with_step_and_keeps_latest(tmp_path):
     assert [r["acc_hair"] for r in rows] == ["0.5", "0.75", "0.8"]
     assert [r["acc_eyes"] for r in rows] == ["", "", "0.9"]  # a new column keeps the old rows
     assert json.loads((tmp_path / "metrics.json").read_text()) == {
-        "step": 9, "acc_hair": 0.8, "frechet_generated_vs_real": 1.0, "acc_eyes": 0.9}
+        "step": 9,
+        "acc_hair": 0.8,
+        "frechet_generated_vs_real": 1.0,
+        "acc_eyes": 0.9,
+    }
 
 
 def test_frechet_halves_keep_near_duplicate_groups_whole():

@@ -1,6 +1,7 @@
 """Grading other tags (evaluate.tag_support): the ROC AUC on hand-made scores, the line for a tag the real
 faces do not support, the figures of evaluate.metrics on a stand-in generator that draws the marks it is
 asked for (read by a checker trained on marked faces), and generate.py --grade's lines."""
+
 import json
 import shutil
 
@@ -33,10 +34,16 @@ def test_a_tag_the_real_faces_do_not_support_gets_one_line():
     assert low.supported is False and high.supported is True and unmeasured.supported is None
     assert support_lines({"hat": low, "glasses": high, "smile": unmeasured}) == [
         "the checker cannot tell 'hat' apart on real held-out faces (AUC 0.52): the images may not show it; "
-        "asking for it may do nothing"]
+        "asking for it may do nothing"
+    ]
     assert TagFigures("hat", auc=0.75).warning() is None  # the bar itself passes
-    assert list(high.columns()) == ["read_asked/glasses", "read_not_asked/glasses", "read_real_with/glasses",
-                                    "read_real_without/glasses", "auc/glasses"]
+    assert list(high.columns()) == [
+        "read_asked/glasses",
+        "read_not_asked/glasses",
+        "read_real_with/glasses",
+        "read_real_without/glasses",
+        "auc/glasses",
+    ]
 
 
 class StubChecker:
@@ -57,11 +64,15 @@ class StubVocab:
 def test_sheet_lines_count_the_cells_asked_and_not_asked():
     cells = [np.full((4, 4, 3), v, np.uint8) for v in (0, 0, 255, 0)]  # three dark faces
     tags = [TagSet.make({"hair": "blue"}, e) for e in (["glasses"], ["glasses"], ["glasses"], [])]
-    reference = {"glasses": TagFigures("glasses", read_real_with=0.9, read_real_without=0.05, auc=0.99),
-                 "hat": TagFigures("hat", read_real_with=0.5, read_real_without=0.5, auc=0.5)}
+    reference = {
+        "glasses": TagFigures("glasses", read_real_with=0.9, read_real_without=0.05, auc=0.99),
+        "hat": TagFigures("hat", read_real_with=0.5, read_real_without=0.5, auc=0.5),
+    }
     lines = sheet_lines(cells, tags, StubChecker(), StubVocab(), reference)
-    assert lines[1] == ("  glasses: read on 2 of the 3 faces asked for it; read on 1 of the 1 faces drawn "
-                        "without it; real held-out faces 0.90 with it, 0.05 without (AUC 0.99)")
+    assert lines[1] == (
+        "  glasses: read on 2 of the 3 faces asked for it; read on 1 of the 1 faces drawn "
+        "without it; real held-out faces 0.90 with it, 0.05 without (AUC 0.99)"
+    )
     assert lines[2].startswith("  hat: no face asked for it; read on 0 of the 4 faces drawn without it")
     assert lines[-1].startswith("the checker cannot tell 'hat' apart") and len(lines) == 4  # smile: not read
     no_reference = sheet_lines(cells, tags, StubChecker(), StubVocab())
@@ -83,7 +94,7 @@ class MarkingGenerator:
         for zi, c in zip(z, cond):
             start, values = 0, {}
             for g, vals in self.vocab.groups.items():
-                values[g] = vals[int(np.argmax(c[start:start + len(vals)]))]
+                values[g] = vals[int(np.argmax(c[start : start + len(vals)]))]
                 start += len(vals)
             marks = [t for t, on in zip(self.vocab.other_tags, c[n_groups:]) if on > 0.5 and t in MARKS]
             rng = np.random.default_rng(np.abs(zi * 1e6).astype(np.int64))
@@ -121,13 +132,19 @@ def test_eval_columns_of_a_generator_that_draws_the_asked_marks(checker_and_data
     from evaluate.metrics import evaluate_generator
 
     checker, data = checker_and_data
-    result = evaluate_generator(MarkingGenerator(data.vocab), checker, data, n_per_combo=2, seed=1,
-                                tag_faces=30)
+    result = evaluate_generator(
+        MarkingGenerator(data.vocab), checker, data, n_per_combo=2, seed=1, tag_faces=30
+    )
     assert result["acc_hair"] >= 0.9 and result["n_samples"] == 8  # the colour figures are all still there
     tag_columns = [k for k in result if "/" in k]
     # tag by tag, in the vocabulary's order
-    assert tag_columns[:5] == ["read_asked/blush", "read_not_asked/blush", "read_real_with/blush",
-                               "read_real_without/blush", "auc/blush"]
+    assert tag_columns[:5] == [
+        "read_asked/blush",
+        "read_not_asked/blush",
+        "read_real_with/blush",
+        "read_real_without/blush",
+        "auc/blush",
+    ]
     assert len(tag_columns) == 5 * len(data.vocab.other_tags)
     for mark in MARKS:  # asked, the mark is drawn and read; not asked, it is not
         assert result[f"read_asked/{mark}"] >= 0.8 and result[f"read_not_asked/{mark}"] <= 0.2, mark
@@ -148,8 +165,12 @@ def test_a_colour_only_model_or_checker_gets_no_tag_columns():
             return {"hair": np.ones((len(images), 1))}
 
     def data(vocab):
-        return SimpleNamespace(vocab=vocab, images=np.zeros((2, 4, 4, 3), np.uint8), conditions=np.zeros((2, 4)),
-                               holdout_indices=lambda: np.arange(2))
+        return SimpleNamespace(
+            vocab=vocab,
+            images=np.zeros((2, 4, 4, 3), np.uint8),
+            conditions=np.zeros((2, 4)),
+            holdout_indices=lambda: np.arange(2),
+        )
 
     colour_vocab = SimpleNamespace(other_tags=[], groups={"hair": ["blue"]})
     assert tag_support(ColourChecker(), data(StubVocab())) == {}
@@ -158,8 +179,9 @@ def test_a_colour_only_model_or_checker_gets_no_tag_columns():
 
 
 @pytest.mark.slow
-def test_grade_prints_each_other_tag_asked_and_not_and_the_real_reference(tmp_path_factory, tmp_path, capsys,
-                                                                           checker_and_data):
+def test_grade_prints_each_other_tag_asked_and_not_and_the_real_reference(
+    tmp_path_factory, tmp_path, capsys, checker_and_data
+):
     from evaluate.metrics import write_results
     from evaluate.tag_support import eval_columns
     from generate import main
@@ -169,8 +191,17 @@ def test_grade_prints_each_other_tag_asked_and_not_and_the_real_reference(tmp_pa
     shutil.copytree(tagged_model(tmp_path_factory), model)
     for item in checker_folder.iterdir():
         shutil.copy(item, model / item.name)
-    argv = ["--model", str(model), "--tags", "glasses blue hair red eyes", "--n", "4", "--grade", "--out",
-            str(tmp_path / "g.png")]
+    argv = [
+        "--model",
+        str(model),
+        "--tags",
+        "glasses blue hair red eyes",
+        "--n",
+        "4",
+        "--grade",
+        "--out",
+        str(tmp_path / "g.png"),
+    ]
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "other tags read by the checker (probability > 0.5):" in out

@@ -1,5 +1,6 @@
 """model.augment: DiffAugment's translation and cutout (round 2) do what they say, per seed, and let
 gradients through; ADA's adaptive transforms and its p (issue 34)."""
+
 import numpy as np
 import pytest
 
@@ -19,8 +20,12 @@ def test_translation_shifts_whole_images_and_fills_with_zero(tf):
         # find the shift that reproduces this output from the zero-padded input
         pad = 2
         padded = np.pad(x[i], [(pad, pad), (pad, pad), (0, 0)])
-        matches = [(dy, dx) for dy in range(-pad, pad + 1) for dx in range(-pad, pad + 1)
-                   if np.array_equal(padded[pad - dy: pad - dy + 16, pad - dx: pad - dx + 16], out[i])]
+        matches = [
+            (dy, dx)
+            for dy in range(-pad, pad + 1)
+            for dx in range(-pad, pad + 1)
+            if np.array_equal(padded[pad - dy : pad - dy + 16, pad - dx : pad - dx + 16], out[i])
+        ]
         assert len(matches) == 1
 
 
@@ -70,6 +75,7 @@ def test_adaptive_augment_changes_each_image_with_probability_p_and_keeps_p_0_pl
     rng = np.random.default_rng(0)
     images = tf.constant(rng.uniform(-1, 1, (400, 16, 16, 3)), tf.float32)  # asymmetric: a flip shows
     seed = tf.constant([3, 4], tf.int64)
+
     def changed(p):
         return np.abs(adaptive_augment(images, p, seed).numpy() - images.numpy()).max(axis=(1, 2, 3)) > 0
 
@@ -77,5 +83,6 @@ def test_adaptive_augment_changes_each_image_with_probability_p_and_keeps_p_0_pl
     assert changed(1.0).all()
     # three transforms each on with p = 0.3: an image is untouched with probability 0.7^3 = 0.343
     assert 1 - changed(0.3).mean() == pytest.approx(0.343, abs=0.06)
-    np.testing.assert_array_equal(adaptive_augment(images, 0.5, seed).numpy(),
-                                  adaptive_augment(images, 0.5, seed).numpy())  # a resumed run draws the same
+    np.testing.assert_array_equal(
+        adaptive_augment(images, 0.5, seed).numpy(), adaptive_augment(images, 0.5, seed).numpy()
+    )  # a resumed run draws the same

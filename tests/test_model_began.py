@@ -1,5 +1,6 @@
 """model.began: the shared encoder pass, which terms k_t weights (--k-scope) and the mode-seeking
 weight set by k_t (round 2)."""
+
 import numpy as np
 import pytest
 
@@ -38,10 +39,15 @@ def _tiny_model_and_batch(**settings):
     labels = np.stack([combo % 3, combo % 2], 1)
     model = CondBEGAN(cfg, 5, [3, 2], combo, conditions, labels)
     b = 8
-    batch = Batch(tf.constant(rng.uniform(-1, 1, (b, 32, 32, 3)), tf.float32), tf.constant(conditions[combo[:b]]),
-                  tf.range(b), tf.constant(rng.uniform(-1, 1, (b, 16)), tf.float32),
-                  tf.constant(rng.standard_normal((b, 8)), tf.float32), tf.constant(rng.uniform(0, 1, b), tf.float32),
-                  tf.constant(rng.uniform(-1, 1, (b, 16)), tf.float32))
+    batch = Batch(
+        tf.constant(rng.uniform(-1, 1, (b, 32, 32, 3)), tf.float32),
+        tf.constant(conditions[combo[:b]]),
+        tf.range(b),
+        tf.constant(rng.uniform(-1, 1, (b, 16)), tf.float32),
+        tf.constant(rng.standard_normal((b, 8)), tf.float32),
+        tf.constant(rng.uniform(0, 1, b), tf.float32),
+        tf.constant(rng.uniform(-1, 1, (b, 16)), tf.float32),
+    )
     return model, batch
 
 
@@ -49,29 +55,38 @@ def _tiny_model_and_batch(**settings):
 def test_k_scope_decides_which_terms_k_weights(scope, tf):
     """Between k_t = 0 and 0.5 on one batch, D's loss moves by -0.5 L(G(z)) (every scope), plus half the
     hinge's fake side (all, game); G's loss moves by half its head and mode-seeking terms (game only)."""
-    model, batch = _tiny_model_and_batch(aux_weight=0.1, projection_weight=0.1, diversity_weight=0.4, k_scope=scope)
+    model, batch = _tiny_model_and_batch(
+        aux_weight=0.1, projection_weight=0.1, diversity_weight=0.4, k_scope=scope
+    )
     model.state.k.assign(0.0)
     at_zero = model._step_losses(batch)
     model.state.k.assign(0.5)
     at_half = model._step_losses(batch)
     d_move = float(at_half["d_loss"] - at_zero["d_loss"])
     hinge_move = float(at_half["adv_d"] - at_zero["adv_d"])  # 0.5 x the fake side when k weights it
-    assert d_move == pytest.approx(-0.5 * float(tf.reduce_mean(at_zero["loss_fake"])) + 0.1 * hinge_move, abs=1e-5)
+    assert d_move == pytest.approx(
+        -0.5 * float(tf.reduce_mean(at_zero["loss_fake"])) + 0.1 * hinge_move, abs=1e-5
+    )
     assert (hinge_move > 0) == (scope != "reconstruction")
     g_move = float(at_half["g_loss"] - at_zero["g_loss"])
-    heads = 0.1 * float(at_zero["aux_fake"]) + 0.1 * float(at_zero["adv_g"]) + 0.4 * float(at_zero["diversity"])
+    heads = (
+        0.1 * float(at_zero["aux_fake"]) + 0.1 * float(at_zero["adv_g"]) + 0.4 * float(at_zero["diversity"])
+    )
     assert g_move == pytest.approx(0.5 * heads if scope == "game" else 0.0, abs=1e-5)
 
 
 def test_diversity_by_k_lets_k_set_the_mode_seeking_weight():
     """With diversity_by_k, G's mode-seeking pull is diversity_weight x k_t (0 at k_t = 0, half at 0.5),
     while its heads keep their full weight (k_scope all)."""
-    model, batch = _tiny_model_and_batch(aux_weight=0.1, projection_weight=0.1, diversity_weight=0.4,
-                                         k_scope="all", diversity_by_k=True)
+    model, batch = _tiny_model_and_batch(
+        aux_weight=0.1, projection_weight=0.1, diversity_weight=0.4, k_scope="all", diversity_by_k=True
+    )
     model.state.k.assign(0.0)
     at_zero = model._step_losses(batch)
     model.state.k.assign(0.5)
     at_half = model._step_losses(batch)
     # only the mode-seeking term moves: by half its weight; the heads' pull stays as it was
-    assert float(at_half["g_loss"] - at_zero["g_loss"]) == pytest.approx(0.2 * float(at_zero["diversity"]), abs=1e-5)
+    assert float(at_half["g_loss"] - at_zero["g_loss"]) == pytest.approx(
+        0.2 * float(at_zero["diversity"]), abs=1e-5
+    )
     assert float(at_zero["diversity"]) > 0.01

@@ -1,5 +1,6 @@
 """model.config.TrainConfig: a config.json value of the wrong type is named (issue 15); the round-2
 settings are validated with the one range table, and old config files load with them off."""
+
 import dataclasses
 import json
 
@@ -31,9 +32,18 @@ def test_an_old_config_without_the_new_settings_loads_with_them_off(tmp_path):
     assert TrainConfig().ema_decay > 0  # while new runs average G by default
 
 
-@pytest.mark.parametrize("bad", [{"ema_decay": 1.0}, {"augment": "colour"}, {"lr_d": -1.0},
-                                 {"wrong_warmup": -5}, {"projection_weight": -0.1},
-                                 {"k_scope": "hinge"}, {"head_warmup": -1}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"ema_decay": 1.0},
+        {"augment": "colour"},
+        {"lr_d": -1.0},
+        {"wrong_warmup": -5},
+        {"projection_weight": -0.1},
+        {"k_scope": "hinge"},
+        {"head_warmup": -1},
+    ],
+)
 def test_new_settings_are_validated(bad):
     with pytest.raises(ConfigError):
         TrainConfig(**bad)  # a TrainConfig checks itself when made

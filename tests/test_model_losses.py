@@ -1,4 +1,5 @@
 """Every loss and control rule against numbers worked out by hand."""
+
 import math
 
 import numpy as np
@@ -96,7 +97,7 @@ def test_filter_threshold_is_mean_plus_two_sd_and_masks_above_it(tf):
     from model.real_filter import keep_mask, threshold_from_stats
 
     values = np.array([1.0, 2.0, 3.0, 4.0])
-    t = threshold_from_stats(values.sum(), (values ** 2).sum(), len(values), 2.0)
+    t = threshold_from_stats(values.sum(), (values**2).sum(), len(values), 2.0)
     assert t == pytest.approx(values.mean() + 2 * values.std())
     assert threshold_from_stats(0.0, 0.0, 0, 2.0) == math.inf
     np.testing.assert_array_equal(keep_mask(tf.constant([0.1, 5.0, 2.0]), 2.0).numpy(), [1.0, 0.0, 1.0])

@@ -1,6 +1,7 @@
 """model.precision's bf16 path (--precision bf16, Keras mixed_bfloat16): a few training steps give
 finite losses, the layers compute in bfloat16 while every variable stays float32, the bf16 forward
 pass differs from the float32 one by bf16 rounding only, and the run reloads and draws."""
+
 import csv
 import math
 
@@ -24,8 +25,9 @@ def test_bf16_trains_with_float32_variables_and_bf16_rounding_only(train_argv, t
     from training.trainer import Trainer
 
     run = tmp_path / "bf16"
-    config = config_from_args(build_parser().parse_args(
-        train_argv(run, precision="bf16", steps=6, log_every=1, checkpoint_every=3)))
+    config = config_from_args(
+        build_parser().parse_args(train_argv(run, precision="bf16", steps=6, log_every=1, checkpoint_every=3))
+    )
     trainer = Trainer(config, run, progress=False)
     trainer.train()
     assert trainer.precision == "bf16"
@@ -39,11 +41,15 @@ def test_bf16_trains_with_float32_variables_and_bf16_rounding_only(train_argv, t
                 assert math.isfinite(float(row[name])), (row["step"], name, row[name])
 
     generator, discriminator = trainer.model.generator, trainer.model.discriminator
-    compute = [layer.compute_dtype for net in (generator, discriminator) for layer in net.layers if layer.weights]
+    compute = [
+        layer.compute_dtype for net in (generator, discriminator) for layer in net.layers if layer.weights
+    ]
     # mixed precision really is on (the layers that make outputs and losses may compute in float32)...
     assert compute.count("bfloat16") > len(compute) / 2, compute
     stored = {w.dtype for net in (generator, discriminator) for w in net.weights}
-    assert {str(getattr(d, "name", d)) for d in stored} == {"float32"}, stored  # ...and the variables stay float32
+    assert {str(getattr(d, "name", d)) for d in stored} == {"float32"}, (
+        stored
+    )  # ...and the variables stay float32
 
     rng = np.random.default_rng(0)
     z = rng.uniform(-1, 1, (8, config.nz)).astype(np.float32)
@@ -58,6 +64,8 @@ def test_bf16_trains_with_float32_variables_and_bf16_rounding_only(train_argv, t
 
     reloaded, reloaded_config, _ = load_generator_from_run(run)
     assert reloaded_config.precision == "bf16"
-    assert {str(w.dtype.name if hasattr(w.dtype, "name") else w.dtype) for w in reloaded.weights} == {"float32"}
+    assert {str(w.dtype.name if hasattr(w.dtype, "name") else w.dtype) for w in reloaded.weights} == {
+        "float32"
+    }
     drawn = np.asarray(reloaded([z, cond], training=False))
     np.testing.assert_allclose(drawn, in_fp32, atol=1e-5)  # the saved weights are the ones trained

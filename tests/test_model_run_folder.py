@@ -1,4 +1,5 @@
 """model.run_folder: a damaged checkpoint state file does not hide intact checkpoints (issue 15)."""
+
 import pytest
 
 

@@ -1,4 +1,5 @@
 """preprocess.images.load_image: every image mode through Pillow's own conversion (issue 15)."""
+
 import pytest
 
 
@@ -18,7 +19,9 @@ def test_cmyk_jpegs_convert_as_pillow_does(tmp_path, k):
 
     rgb = _hair_blue_eyes_red()
     cmy = 255 - rgb.astype(np.int16)
-    cmyk = np.concatenate([np.clip(cmy - k, 0, 255), np.full(rgb.shape[:2] + (1,), k)], axis=2).astype(np.uint8)
+    cmyk = np.concatenate([np.clip(cmy - k, 0, 255), np.full(rgb.shape[:2] + (1,), k)], axis=2).astype(
+        np.uint8
+    )
     path = tmp_path / f"face_k{k}.jpg"
     Image.fromarray(cmyk, "CMYK").save(path, quality=95)
     with Image.open(path) as im:
@@ -28,6 +31,7 @@ def test_cmyk_jpegs_convert_as_pillow_does(tmp_path, k):
     assert reason == "", reason
     assert np.abs(img.astype(int) - reference.astype(int)).max() <= 1
     from preprocess.synthetic import hair_region
+
     hair = img[hair_region(48)].mean(axis=0)
     assert np.argmax(hair) == 2, hair  # blue hair stays blue (CMYK read as RGBA turned it cream)
 
@@ -44,14 +48,18 @@ def test_palette_with_transparency_and_la_composite_on_white(tmp_path):
     p.save(tmp_path / "p.png", transparency=0)
     with Image.open(tmp_path / "p.png") as im:
         rgba = np.asarray(im.convert("RGBA"), dtype=np.float32)
-    reference = np.rint(rgba[..., :3] * rgba[..., 3:] / 255 + 255 * (1 - rgba[..., 3:] / 255)).astype(np.uint8)
+    reference = np.rint(rgba[..., :3] * rgba[..., 3:] / 255 + 255 * (1 - rgba[..., 3:] / 255)).astype(
+        np.uint8
+    )
     img, reason = load_image(str(tmp_path / "p.png"), 48)
     assert reason == "" and np.array_equal(img, reference)
     assert (reference == 255).all(axis=2).any()  # the transparent colour really became white
 
     gray = np.asarray(Image.fromarray(rgb).convert("L"))
-    la = Image.fromarray(np.stack([gray, np.where(np.arange(48)[None, :] < 24, 255, 0).repeat(48, 0)], 2)
-                         .astype(np.uint8), "LA")
+    la = Image.fromarray(
+        np.stack([gray, np.where(np.arange(48)[None, :] < 24, 255, 0).repeat(48, 0)], 2).astype(np.uint8),
+        "LA",
+    )
     la.save(tmp_path / "la.png")
     img, reason = load_image(str(tmp_path / "la.png"), 48, keep_grayscale=True)
     assert reason == ""

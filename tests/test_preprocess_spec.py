@@ -1,5 +1,6 @@
 """DataSpec: checked once when built, and its key (the cache folder) changes with every setting that
 decides the cached data and with nothing else, the same key as the caches written before it."""
+
 import dataclasses
 import os
 
@@ -31,10 +32,21 @@ def test_the_key_is_the_one_of_the_caches_written_before_the_spec(inputs):
     assert DataSpec(*inputs, top_k=10).key() == "beee1476b80b05e766fc"
 
 
-@pytest.mark.parametrize("change", [
-    {"tag_format": "2018"}, {"size": 32}, {"holdout": 0.2}, {"strict": True}, {"condition_mode": "word2vec"},
-    {"top_k": 5}, {"seed": 1}, {"keep_grayscale": True}, {"duplicates": "ignore"},
-    {"vocab": Vocabulary.build([TagSet.make({"hair": "blue", "eyes": "red"})])}])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"tag_format": "2018"},
+        {"size": 32},
+        {"holdout": 0.2},
+        {"strict": True},
+        {"condition_mode": "word2vec"},
+        {"top_k": 5},
+        {"seed": 1},
+        {"keep_grayscale": True},
+        {"duplicates": "ignore"},
+        {"vocab": Vocabulary.build([TagSet.make({"hair": "blue", "eyes": "red"})])},
+    ],
+)
 def test_every_setting_that_decides_the_data_changes_the_key(inputs, change):
     spec = DataSpec(*inputs)
     assert dataclasses.replace(spec, **change).key() != spec.key()
@@ -57,24 +69,42 @@ def test_from_config_takes_the_runs_data_settings(inputs):
     from model.config import TrainConfig
 
     images, csv = inputs
-    config = TrainConfig(images=str(images), tags_csv=str(csv), tag_format="2018", image_size=32, holdout=0.2,
-                         top_k=7, seed=5, duplicates="drop", condition_mode="onehot")
+    config = TrainConfig(
+        images=str(images),
+        tags_csv=str(csv),
+        tag_format="2018",
+        image_size=32,
+        holdout=0.2,
+        top_k=7,
+        seed=5,
+        duplicates="drop",
+        condition_mode="onehot",
+    )
     spec = DataSpec.from_config(config)
-    assert spec == DataSpec(images, csv, tag_format="2018", size=32, holdout=0.2, top_k=7, seed=5,
-                            duplicates="drop")
+    assert spec == DataSpec(
+        images, csv, tag_format="2018", size=32, holdout=0.2, top_k=7, seed=5, duplicates="drop"
+    )
     other = images.parent / "other"
     other.mkdir()
     assert DataSpec.from_config(config, images=other, holdout=0.5) == dataclasses.replace(
-        spec, images=other, holdout=0.5)
+        spec, images=other, holdout=0.5
+    )
     # what does not decide the data (the cache folder, the length of training, ...) is not in the spec
     assert DataSpec.from_config(dataclasses.replace(config, cache_dir="/elsewhere", steps=9)) == spec
 
 
-@pytest.mark.parametrize("change,message", [
-    ({"holdout": 1.0}, "--holdout must be in"), ({"holdout": -0.1}, "--holdout must be in"),
-    ({"size": 4}, "--size must be between 8 and 1024"), ({"seed": -1}, "--seed must be between"),
-    ({"seed": 2**32}, "--seed must be between"), ({"top_k": 1001}, "--top-k between 0 and 1000"),
-    ({"duplicates": "merge"}, "--duplicates must be group, drop, ignore")])
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        ({"holdout": 1.0}, "--holdout must be in"),
+        ({"holdout": -0.1}, "--holdout must be in"),
+        ({"size": 4}, "--size must be between 8 and 1024"),
+        ({"seed": -1}, "--seed must be between"),
+        ({"seed": 2**32}, "--seed must be between"),
+        ({"top_k": 1001}, "--top-k between 0 and 1000"),
+        ({"duplicates": "merge"}, "--duplicates must be group, drop, ignore"),
+    ],
+)
 def test_a_bad_setting_is_refused_when_the_spec_is_built(inputs, change, message):
     with pytest.raises(PreprocessError, match=message):
         DataSpec(*inputs, **change)
@@ -95,8 +125,9 @@ def test_the_spec_is_frozen(inputs):
 
 
 def test_the_cache_folder_follows_the_key_not_progress_or_log(tmp_path):
-    faces = write_synthetic_set(tmp_path / "faces", 1, size=32, seed=3, hair=["blue", "red"], eyes=["red"],
-                                formats=("2018",))
+    faces = write_synthetic_set(
+        tmp_path / "faces", 1, size=32, seed=3, hair=["blue", "red"], eyes=["red"], formats=("2018",)
+    )
     spec = DataSpec(faces / "images", faces / "tags_2018.csv", size=32, holdout=0.0)
     lines = []
     built = build_or_load(spec, cache_dir=tmp_path / "c", progress=True, log=lines.append)
@@ -104,6 +135,7 @@ def test_the_cache_folder_follows_the_key_not_progress_or_log(tmp_path):
     assert not built.loaded_from_cache and again.loaded_from_cache
     assert built.cache_path == again.cache_path == tmp_path / "c" / spec.key() / "data.npz"
     assert any("built in" in line for line in lines)
-    other = build_or_load(dataclasses.replace(spec, seed=1), cache_dir=tmp_path / "c", progress=False,
-                          log=lines.append)
+    other = build_or_load(
+        dataclasses.replace(spec, seed=1), cache_dir=tmp_path / "c", progress=False, log=lines.append
+    )
     assert not other.loaded_from_cache and other.cache_path != built.cache_path

@@ -1,6 +1,7 @@
 """Synthetic faces that wear visible other tags (preprocess.synthetic's marks=): the marks are drawn
 where they can be seen and only there, the CSVs name exactly the marks each face wears, and a set
 written without marks is the one written before marks existed."""
+
 import csv
 
 import numpy as np
@@ -12,8 +13,11 @@ from preprocess.synthetic import FRAME, HAT, MARKS, draw_face, eye_region, hair_
 @pytest.mark.parametrize("size", [32, 64])
 def test_each_mark_changes_its_own_place_and_keeps_the_colours_readable(size):
     plain = draw_face("blue", "red", size, np.random.default_rng(3))
-    top, eyes, mouth = slice(0, int(0.10 * size)), slice(int(0.38 * size), int(0.72 * size)), \
-        slice(int(0.68 * size), None)
+    top, eyes, mouth = (
+        slice(0, int(0.10 * size)),
+        slice(int(0.38 * size), int(0.72 * size)),
+        slice(int(0.68 * size), None),
+    )
     for mark, where in (("hat", top), ("glasses", eyes), ("smile", mouth)):
         marked = draw_face("blue", "red", size, np.random.default_rng(3), (mark,))
         changed = np.any(marked != plain, axis=2)
@@ -37,8 +41,10 @@ def test_the_csvs_name_the_marks_each_face_wears(faces):
     marked, plain = faces(2, 32, seed=4, marks=MARKS), faces(2, 32, seed=4)
     # the 2017 CSV: each mark on about half the faces, beside the invisible random tags
     lines = (marked / "tags_2017.csv").read_text().splitlines()
-    named = {image_id: {t.split(":")[0] for t in rest.split("\t")[2:]}
-             for image_id, rest in (line.split(",", 1) for line in lines)}
+    named = {
+        image_id: {t.split(":")[0] for t in rest.split("\t")[2:]}
+        for image_id, rest in (line.split(",", 1) for line in lines)
+    }
     assert len(named) == 240
     for mark in MARKS:
         assert 0.35 < np.mean([mark in tags for tags in named.values()]) < 0.65, mark
@@ -54,7 +60,8 @@ def test_the_csvs_name_the_marks_each_face_wears(faces):
     for i in bare[:5]:
         assert (marked / "images" / f"{i}.jpg").read_bytes() == (plain / "images" / f"{i}.jpg").read_bytes()
     for i in worn[:5]:
-        assert not np.array_equal(iio.imread(marked / "images" / f"{i}.jpg"),
-                                  iio.imread(plain / "images" / f"{i}.jpg"))
+        assert not np.array_equal(
+            iio.imread(marked / "images" / f"{i}.jpg"), iio.imread(plain / "images" / f"{i}.jpg")
+        )
     # the 2018 format has colours only, as before
     assert (marked / "tags_2018.csv").read_text() == (plain / "tags_2018.csv").read_text()

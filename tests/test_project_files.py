@@ -1,5 +1,6 @@
 """The files at the repository's root that set up the project: pyproject.toml declares it and the
 pytest settings, and CI (.ci/run) runs exactly the README's test command."""
+
 from tests.conftest import ROOT
 
 

@@ -1,9 +1,10 @@
 """The coursework report from a small fabricated run directory (no training
 needed): every linked file exists, the numbers match the run's CSV files, and
 headless Chromium loads every image."""
+
 import csv
-import re
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -36,27 +37,80 @@ def fabricated_run(tmp_path_factory):
     rows = []
     for step in range(4, 4 * 3 * EPOCHS + 1, 4):
         epoch = (step - 1) // 12 + 1
-        rows.append([step, epoch, rng.uniform(0.05, 0.3), rng.uniform(0.01, 0.3), rng.uniform(0, 0.4),
-                     rng.uniform(0, 0.1), rng.uniform(0, 0.05), rng.uniform(0.05, 0.4),
-                     5e-5 * 0.5 ** (epoch - 1), int(rng.integers(0, 4)), rng.uniform(50, 90)])
-    _write_csv(run / "metrics.csv", ["step", "epoch", "loss_real", "loss_fake", "loss_wrong", "loss_aux", "k",
-                                     "M", "lr", "filtered", "images_per_s"], rows)
+        rows.append(
+            [
+                step,
+                epoch,
+                rng.uniform(0.05, 0.3),
+                rng.uniform(0.01, 0.3),
+                rng.uniform(0, 0.4),
+                rng.uniform(0, 0.1),
+                rng.uniform(0, 0.05),
+                rng.uniform(0.05, 0.4),
+                5e-5 * 0.5 ** (epoch - 1),
+                int(rng.integers(0, 4)),
+                rng.uniform(50, 90),
+            ]
+        )
+    _write_csv(
+        run / "metrics.csv",
+        [
+            "step",
+            "epoch",
+            "loss_real",
+            "loss_fake",
+            "loss_wrong",
+            "loss_aux",
+            "k",
+            "M",
+            "lr",
+            "filtered",
+            "images_per_s",
+        ],
+        rows,
+    )
     for epoch in range(1, EPOCHS + 1):
         faces = rng.integers(0, 256, (6, 32, 32, 3), dtype=np.uint8)
         save_png(run / "samples" / f"epoch_{epoch:03d}.png", grid(faces, 3))
     (run / "samples" / "fixed_tags.txt").write_text("blue hair red eyes\npink hair green eyes\n")
-    _write_csv(run / "filtered" / "summary.csv", ["epoch", "threshold", "filtered", "seen"],
-               [[2, 0.2345678, 3, 96], [3, 0.1987654, 0, 96]])
-    _write_csv(run / "filtered" / "epoch_002.csv", ["id", "path", "loss", "threshold"],
-               [[i, f"images/{i}.jpg", 0.3, 0.2345678] for i in range(3)])
+    _write_csv(
+        run / "filtered" / "summary.csv",
+        ["epoch", "threshold", "filtered", "seen"],
+        [[2, 0.2345678, 3, 96], [3, 0.1987654, 0, 96]],
+    )
+    _write_csv(
+        run / "filtered" / "epoch_002.csv",
+        ["id", "path", "loss", "threshold"],
+        [[i, f"images/{i}.jpg", 0.3, 0.2345678] for i in range(3)],
+    )
     _write_csv(run / "filtered" / "epoch_003.csv", ["id", "path", "loss", "threshold"], [])
-    save_png(run / "filtered" / "epoch_002.png", grid(rng.integers(0, 256, (3, 32, 32, 3), dtype=np.uint8), 3))
-    _write_csv(run / "eval.csv", ["step", "n_samples", "n_combos", "face_rate", "baseline_faces", "acc_hair",
-                                  "acc_eyes", "diversity_generated", "diversity_real", "diversity_ratio",
-                                  "frechet_generated_vs_real", "frechet_real_vs_real", "frechet_images", "real_images",
-                                  "cpu_seconds"],  # every column evaluate.metrics writes (the table must fit)
-               [[12, 240, 120, 0.51, 17, 0.41, 0.22, 2.5, 3.1, 0.8065, 41.2, 6.5, 12, 24, 1234.5],
-                [36, 240, 120, 0.92, 24, 0.83, 0.61, 2.9, 3.1, 0.9355, 18.7, 6.5, 12, 24, 3456.7]])
+    save_png(
+        run / "filtered" / "epoch_002.png", grid(rng.integers(0, 256, (3, 32, 32, 3), dtype=np.uint8), 3)
+    )
+    _write_csv(
+        run / "eval.csv",
+        [
+            "step",
+            "n_samples",
+            "n_combos",
+            "face_rate",
+            "baseline_faces",
+            "acc_hair",
+            "acc_eyes",
+            "diversity_generated",
+            "diversity_real",
+            "diversity_ratio",
+            "frechet_generated_vs_real",
+            "frechet_real_vs_real",
+            "frechet_images",
+            "real_images",
+            "cpu_seconds",
+        ],  # every column evaluate.metrics writes (the table must fit)
+        [
+            [12, 240, 120, 0.51, 17, 0.41, 0.22, 2.5, 3.1, 0.8065, 41.2, 6.5, 12, 24, 1234.5],
+            [36, 240, 120, 0.92, 24, 0.83, 0.61, 2.9, 3.1, 0.9355, 18.7, 6.5, 12, 24, 3456.7],
+        ],
+    )
     return run
 
 
@@ -73,7 +127,7 @@ def _md_rows(md, first_header):
     lines = md.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith(f"| {first_header} |"))
     out = []
-    for line in lines[start + 2:]:
+    for line in lines[start + 2 :]:
         if not line.startswith("|"):
             break
         out.append([c.strip() for c in line.strip().strip("|").split("|")])
@@ -87,14 +141,33 @@ def _chromium_title(html_path, html, tmp_path, flags, on_load_js):
     if browser is None:
         pytest.skip("chromium is not installed (apt-get install chromium; .ci/run installs it)")
     probe = html_path.parent / "probe.html"
-    probe.write_text(html.replace("</body>", "<script>window.addEventListener('load', () => {"
-                                  + on_load_js + "});</script></body>"))
+    probe.write_text(
+        html.replace(
+            "</body>", "<script>window.addEventListener('load', () => {" + on_load_js + "});</script></body>"
+        )
+    )
     try:
-        out = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", *flags, "--no-first-run",
-                              "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                              f"--user-data-dir={tmp_path / 'profile'}", "--allow-file-access-from-files",
-                              "--virtual-time-budget=5000", "--dump-dom", probe.as_uri()],
-                             capture_output=True, text=True, timeout=120)
+        out = subprocess.run(
+            [
+                browser,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                *flags,
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={tmp_path / 'profile'}",
+                "--allow-file-access-from-files",
+                "--virtual-time-budget=5000",
+                "--dump-dom",
+                probe.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     finally:
         probe.unlink()
     return out.stdout + out.stderr
@@ -127,7 +200,18 @@ def test_training_table_matches_metrics_csv(report):
     header, table = _md_rows(md, "step | epoch")
     assert header.startswith("| step | epoch | L(x) | L(G(z)) | L(wrong) | k_t | M | lr |")
     assert len(table) == EPOCHS
-    keys = ["step", "epoch", "loss_real", "loss_fake", "loss_wrong", "k", "M", "lr", "filtered", "images_per_s"]
+    keys = [
+        "step",
+        "epoch",
+        "loss_real",
+        "loss_fake",
+        "loss_wrong",
+        "k",
+        "M",
+        "lr",
+        "filtered",
+        "images_per_s",
+    ]
     per_epoch = {r["epoch"]: r["filtered"] for r in _read(run / "filtered" / "summary.csv")}
     for expected in last_of_epoch.values():  # "filtered in epoch": the filter table's count (issue 12)
         expected["filtered"] = per_epoch.get(expected["epoch"], "0")
@@ -192,9 +276,14 @@ def test_report_cli_errors(tmp_path, capsys):
 
 def test_report_renders_in_headless_chromium(report, tmp_path):
     _, html_path, html, _ = report
-    page_title = _chromium_title(html_path, html, tmp_path, [
-        "--disable-quic"], "const bad = [...document.images].filter(i => !(i.complete && i.naturalWidth > 0))"
-        ".map(i => i.src); document.title = 'IMAGES ' + document.images.length + ' BROKEN ' + bad.length;")
+    page_title = _chromium_title(
+        html_path,
+        html,
+        tmp_path,
+        ["--disable-quic"],
+        "const bad = [...document.images].filter(i => !(i.complete && i.naturalWidth > 0))"
+        ".map(i => i.src); document.title = 'IMAGES ' + document.images.length + ' BROKEN ' + bad.length;",
+    )
     title = re.search(r"<title>(.*?)</title>", page_title)
     assert title, page_title[-500:]
     n, broken = re.match(r"IMAGES (\d+) BROKEN (\d+)", title.group(1)).groups()
@@ -212,7 +301,9 @@ def test_a_short_run_shows_the_step_grids_in_the_timeline(fabricated_run, tmp_pa
         extra.unlink()  # one epoch grid only
     rng = np.random.default_rng(1)
     for step in (500, 1000, 1500):
-        save_png(run / "samples" / f"step_{step:07d}.png", grid(rng.integers(0, 256, (6, 32, 32, 3), np.uint8), 3))
+        save_png(
+            run / "samples" / f"step_{step:07d}.png", grid(rng.integers(0, 256, (6, 32, 32, 3), np.uint8), 3)
+        )
     html_text = build_report(run).read_text()
     assert [f"step {s}" for s in (500, 1000, 1500)] == re.findall(r'alt="(step \d+)"', html_text)
     for rel in re.findall(r'src="(timeline/[^"]+)"', html_text):
@@ -233,8 +324,9 @@ def test_a_rebuilt_report_holds_only_what_it_links(report):
     assert not stale.exists()
     linked = set(re.findall(r'(?:src|href)="([^"]+)"', html))
     on_disk = {p.relative_to(html_path.parent).as_posix() for p in html_path.parent.rglob("*") if p.is_file()}
-    assert on_disk - linked <= {"report.html", "report.md", "graded.json", "baseline.json", MANIFEST}, \
+    assert on_disk - linked <= {"report.html", "report.md", "graded.json", "baseline.json", MANIFEST}, (
         on_disk - linked
+    )
 
 
 def test_the_report_grades_the_final_model_with_the_course_baseline(tiny_run, tmp_path):
@@ -283,11 +375,16 @@ def test_training_table_filtered_counts_match_the_filter_table(report):
 
 def test_report_tables_fit_a_1200px_page_in_headless_chromium(report, tmp_path):
     _, html_path, html, _ = report
-    page = _chromium_title(html_path, html, tmp_path, ["--window-size=1200,900"],
-                           "document.querySelectorAll('details').forEach(d => d.open = true); "
-                           "const w = Math.max(...[...document.querySelectorAll('table')]"
-                           ".map(t => t.getBoundingClientRect().right)); document.title = 'WIDEST ' + "
-                           "Math.ceil(w) + ' PAGE ' + document.documentElement.scrollWidth;")
+    page = _chromium_title(
+        html_path,
+        html,
+        tmp_path,
+        ["--window-size=1200,900"],
+        "document.querySelectorAll('details').forEach(d => d.open = true); "
+        "const w = Math.max(...[...document.querySelectorAll('table')]"
+        ".map(t => t.getBoundingClientRect().right)); document.title = 'WIDEST ' + "
+        "Math.ceil(w) + ' PAGE ' + document.documentElement.scrollWidth;",
+    )
     title = re.search(r"<title>WIDEST (\d+) PAGE (\d+)</title>", page)
     assert title, page[-500:]
     assert int(title.group(1)) <= 1200 and int(title.group(2)) <= 1200, title.group(0)
@@ -315,8 +412,9 @@ def test_lines_that_are_not_data_rows_are_counted_not_shown(fabricated_run, tmp_
 
 # --- the report deletes only what it wrote (issue 15)
 def _run(*args, cwd=None, **kw):
-    return subprocess.run([sys.executable, *args], cwd=cwd or ROOT, capture_output=True, text=True, timeout=300,
-                          **kw)
+    return subprocess.run(
+        [sys.executable, *args], cwd=cwd or ROOT, capture_output=True, text=True, timeout=300, **kw
+    )
 
 
 def test_report_keeps_a_users_file_in_a_folder_that_is_not_a_run(tmp_path):

@@ -2,6 +2,7 @@
 built, against the one table of limits (every range, SEED_MAX, the modes that exclude each other), knows
 its own file stem, and generate.py and the studio, which both build one and call sampling.sheet.draw,
 give the same drawing the same name and the same pixels."""
+
 import ast
 import io
 import re
@@ -35,21 +36,45 @@ def test_seed_max_is_written_once_and_every_seed_range_is_it():
     Drawing(tags=("red hair",), seed=SEED_MAX)
     with pytest.raises(UserError, match="--seed must be between 0 and 4294967295"):
         Drawing(interpolate=("1", str(SEED_MAX + 1)), tags=("red hair",))  # an end that is a seed
-    sources = [p for d in ("common", "model", "sampling", "studio", "evaluate", "report", "editing")
-               for p in (ROOT / d).rglob("*.py")] + [ROOT / "generate.py"]
-    written = [p.relative_to(ROOT).as_posix() for p in sources
-               if re.search(r"2 ?\*\* ?32|4294967295|SEED_MAX\s*=", p.read_text())]
+    sources = [
+        p
+        for d in ("common", "model", "sampling", "studio", "evaluate", "report", "editing")
+        for p in (ROOT / d).rglob("*.py")
+    ] + [ROOT / "generate.py"]
+    written = [
+        p.relative_to(ROOT).as_posix()
+        for p in sources
+        if re.search(r"2 ?\*\* ?32|4294967295|SEED_MAX\s*=", p.read_text())
+    ]
     assert written == ["model/config.py"]
 
 
 def test_the_studio_types_its_parameters_from_the_table():
     from studio.params import PARAMS
 
-    kinds = {"int": "int", "decimal": "decimal", "flag": "flag", "texts": "text", "text": "text",
-             "pair": "seed_or_tags"}
+    kinds = {
+        "int": "int",
+        "decimal": "decimal",
+        "flag": "flag",
+        "texts": "text",
+        "text": "text",
+        "pair": "seed_or_tags",
+    }
     pages = {page: (option, limits) for option in OPTIONS.values() for page, limits in option.page.items()}
-    assert set(pages) == {"tags", "n", "rows", "seed", "group", "a", "b", "steps", "truncation", "cols",
-                          "scale", "grade"}
+    assert set(pages) == {
+        "tags",
+        "n",
+        "rows",
+        "seed",
+        "group",
+        "a",
+        "b",
+        "steps",
+        "truncation",
+        "cols",
+        "scale",
+        "grade",
+    }
     for page, (option, (high, default)) in pages.items():
         param = PARAMS[page]
         assert (param.kind, param.default, param.high) == (kinds[option.kind], default, high), page
@@ -90,22 +115,32 @@ def vocab():
     return Vocabulary.load(DEFAULT / "vocab.json")
 
 
-@pytest.mark.parametrize("what,stem", [
-    (dict(tags=("Red Eyes, Blue Hair",)), "blue_hair_red_eyes"),
-    (dict(tags=("blue hair red eyes",), n=25, seed=0), "blue_hair_red_eyes"),  # the defaults, given
-    (dict(tags=("blue hair red eyes",), seed=3, n=8), "blue_hair_red_eyes_seed3_n8"),
-    (dict(tags=("blue hair red eyes",), truncation=0.7, best_of=4), "blue_hair_red_eyes_trunc0.7_best4"),
-    (dict(tags=("blue hair red eyes",), seeds="1,3,5-7", n=4), "blue_hair_red_eyes_seeds1_3_5-7"),
-    (dict(tags=("pink hair", "white hair aqua eyes"), n=8), "pink_hair_vs_white_hair_aqua_eyes_n8"),
-    (dict(tags=("pink hair", "white hair"), n=5, cols=2, scale=3, labels=True, grade=True),
-     "pink_hair_vs_white_hair"),  # layout and grading change no face
-    (dict(sweep="Eyes", tags=("red hair",), n=2), "sweep_eyes_red_hair_n2"),
-    (dict(sweep="hair", n=4, seed=1), "sweep_hair_seed1"),
-    (dict(interpolate=("blue hair red eyes", "green hair"), cells=6),
-     "interpolate_blue_hair_red_eyes_to_green_hair_cells6"),
-    (dict(interpolate=(1, 2), tags=("red eyes blue hair",)), "interpolate_seed1_to_seed2_blue_hair_red_eyes"),
-    (dict(lines=(("1", "blue hair"),), seed=2), "cgan"),  # a tags file: the variant names its folder
-])
+@pytest.mark.parametrize(
+    "what,stem",
+    [
+        (dict(tags=("Red Eyes, Blue Hair",)), "blue_hair_red_eyes"),
+        (dict(tags=("blue hair red eyes",), n=25, seed=0), "blue_hair_red_eyes"),  # the defaults, given
+        (dict(tags=("blue hair red eyes",), seed=3, n=8), "blue_hair_red_eyes_seed3_n8"),
+        (dict(tags=("blue hair red eyes",), truncation=0.7, best_of=4), "blue_hair_red_eyes_trunc0.7_best4"),
+        (dict(tags=("blue hair red eyes",), seeds="1,3,5-7", n=4), "blue_hair_red_eyes_seeds1_3_5-7"),
+        (dict(tags=("pink hair", "white hair aqua eyes"), n=8), "pink_hair_vs_white_hair_aqua_eyes_n8"),
+        (
+            dict(tags=("pink hair", "white hair"), n=5, cols=2, scale=3, labels=True, grade=True),
+            "pink_hair_vs_white_hair",
+        ),  # layout and grading change no face
+        (dict(sweep="Eyes", tags=("red hair",), n=2), "sweep_eyes_red_hair_n2"),
+        (dict(sweep="hair", n=4, seed=1), "sweep_hair_seed1"),
+        (
+            dict(interpolate=("blue hair red eyes", "green hair"), cells=6),
+            "interpolate_blue_hair_red_eyes_to_green_hair_cells6",
+        ),
+        (
+            dict(interpolate=(1, 2), tags=("red eyes blue hair",)),
+            "interpolate_seed1_to_seed2_blue_hair_red_eyes",
+        ),
+        (dict(lines=(("1", "blue hair"),), seed=2), "cgan"),  # a tags file: the variant names its folder
+    ],
+)
 def test_the_file_stem_is_the_canonical_tags_and_what_differs(vocab, what, stem):
     drawing = Drawing(**what)
     assert drawing.file_stem(vocab) == stem
@@ -137,20 +172,33 @@ def studio():
 
 # (the studio's endpoint and query, the same drawing as generate.py flags)
 SAME = [
-    ("grid", "tags=Red+Eyes,+Blue+Hair&seed=3&n=6&cols=3&scale=2",
-     ["--tags", "blue hair red eyes", "--seed", "3", "--n", "6", "--cols", "3", "--scale", "2"]),
-    ("grid", "tags=green+hair&truncation=0.7&grade=1",
-     ["--tags", "green hair", "--truncation", "0.7", "--grade"]),
-    ("sweep", "group=eyes&tags=red+hair&rows=2&seed=4", ["--sweep", "eyes", "--tags", "red hair", "--n", "2",
-                                                         "--seed", "4"]),
-    ("interpolate", "a=1&b=2&tags=red+hair+blue+eyes&steps=3",
-     ["--interpolate", "1", "2", "--tags", "red hair blue eyes", "--cells", "3"]),
+    (
+        "grid",
+        "tags=Red+Eyes,+Blue+Hair&seed=3&n=6&cols=3&scale=2",
+        ["--tags", "blue hair red eyes", "--seed", "3", "--n", "6", "--cols", "3", "--scale", "2"],
+    ),
+    (
+        "grid",
+        "tags=green+hair&truncation=0.7&grade=1",
+        ["--tags", "green hair", "--truncation", "0.7", "--grade"],
+    ),
+    (
+        "sweep",
+        "group=eyes&tags=red+hair&rows=2&seed=4",
+        ["--sweep", "eyes", "--tags", "red hair", "--n", "2", "--seed", "4"],
+    ),
+    (
+        "interpolate",
+        "a=1&b=2&tags=red+hair+blue+eyes&steps=3",
+        ["--interpolate", "1", "2", "--tags", "red hair blue eyes", "--cells", "3"],
+    ),
 ]
 
 
 @pytest.mark.parametrize("endpoint,query,flags", SAME, ids=[s[0] + ":" + s[1][:20] for s in SAME])
-def test_the_cli_and_the_studio_give_one_drawing_one_name_and_the_same_pixels(studio, endpoint, query, flags,
-                                                                              tmp_path, capsys, monkeypatch):
+def test_the_cli_and_the_studio_give_one_drawing_one_name_and_the_same_pixels(
+    studio, endpoint, query, flags, tmp_path, capsys, monkeypatch
+):
     import imageio.v3 as iio
     from PIL import Image
 
@@ -162,8 +210,9 @@ def test_the_cli_and_the_studio_give_one_drawing_one_name_and_the_same_pixels(st
     assert main(["--model", str(DEFAULT), *flags, "--out", "out"]) == 0, capsys.readouterr().err
     written = [p.name for p in (tmp_path / "out").iterdir()]
     assert written == [filename]
-    np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(body)).convert("RGB")),
-                                  iio.imread(tmp_path / "out" / filename))
+    np.testing.assert_array_equal(
+        np.asarray(Image.open(io.BytesIO(body)).convert("RGB")), iio.imread(tmp_path / "out" / filename)
+    )
 
 
 def test_no_namespace_below_the_command_lines():
@@ -173,9 +222,15 @@ def test_no_namespace_below_the_command_lines():
     for folder in ("sampling", "studio", "editing", "evaluate", "report"):
         for path in (ROOT / folder).rglob("*.py"):
             tree = ast.parse(path.read_text())
-            found += [f"{path.name}: Namespace" for node in ast.walk(tree)
-                      if isinstance(node, (ast.Name, ast.Attribute)) and "Namespace" in ast.unparse(node)]
-            found += [f"{path.name}:{node.name}" for node in ast.walk(tree)
-                      if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-                      and any(a.arg == "args" for a in node.args.args + node.args.kwonlyargs)]
+            found += [
+                f"{path.name}: Namespace"
+                for node in ast.walk(tree)
+                if isinstance(node, (ast.Name, ast.Attribute)) and "Namespace" in ast.unparse(node)
+            ]
+            found += [
+                f"{path.name}:{node.name}"
+                for node in ast.walk(tree)
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                and any(a.arg == "args" for a in node.args.args + node.args.kwonlyargs)
+            ]
     assert found == []

@@ -1,6 +1,7 @@
 """Exports are whole or untouched (issue 24): the folder is built beside the
 target and swapped in, so a SIGKILL at any moment leaves the old export or the
 new one, complete; a killed save's ckpt-N_temp folder is removed on resume."""
+
 import hashlib
 import os
 import shutil
@@ -39,25 +40,38 @@ def _digests(folder: Path) -> dict[str, str]:
 
 
 def _weights(folder: Path) -> dict:
-    """Every array of the export's two .h5 files (two exports of one checkpoint differ in bytes, not in these)."""
+    """Every array of the export's two .h5 files (two exports of one checkpoint differ in bytes, not in
+    these)."""
     import h5py
 
     arrays = {}
     for name in ("generator.weights.h5", "reconstructor.weights.h5"):
         with h5py.File(folder / name, "r") as f:
-            f.visititems(lambda key, item: arrays.__setitem__(f"{name}/{key}", item[()].tobytes())
-                         if isinstance(item, h5py.Dataset) else None)
+            f.visititems(
+                lambda key, item: (
+                    arrays.__setitem__(f"{name}/{key}", item[()].tobytes())
+                    if isinstance(item, h5py.Dataset)
+                    else None
+                )
+            )
     return arrays
 
 
 def _kill_during_export(run: Path, out: Path, moment: str) -> None:
     code = KILLER.format(root=str(ROOT), moment=moment, run=str(run), out=str(out))
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
-                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+    )
     assert done.returncode == -signal.SIGKILL, done.stderr[-2000:]
 
 
-@pytest.mark.parametrize("moment", [pytest.param("writing", marks=pytest.mark.tflite), "swapped"])  # killed converting
+@pytest.mark.parametrize(
+    "moment", [pytest.param("writing", marks=pytest.mark.tflite), "swapped"]
+)  # killed converting
 def test_a_kill_during_an_export_leaves_a_whole_export(tmp_path, tiny_run, moment):
     from model.run_folder import checkpoint_paths, checkpoint_step
     from sampling.export import export_run

@@ -1,6 +1,7 @@
 """sampling.generation: best-of-K sampling (issue 11, item 4: each cell keeps, of its own face and
 K-1 more, the one D's autoencoder reconstructs best under the cell's tags) and interpolation
 (it moves from the first tags to the second as the checker reads them)."""
+
 import shutil
 
 import numpy as np
@@ -53,9 +54,9 @@ def test_each_cell_is_the_candidate_d_reconstructs_best(generator):
     chose_another = 0
     for i in range(4):
         candidates = best_of_k_candidates(z[i], 6)
-        faces = generator.generate(candidates, np.repeat(cond[i:i + 1], 6, axis=0))
+        faces = generator.generate(candidates, np.repeat(cond[i : i + 1], 6, axis=0))
         np.testing.assert_allclose(faces[0], plain[i], atol=1e-5)  # candidate 0 is the plain face
-        errors = generator.reconstruction_error(faces, np.repeat(cond[i:i + 1], 6, axis=0))
+        errors = generator.reconstruction_error(faces, np.repeat(cond[i : i + 1], 6, axis=0))
         np.testing.assert_allclose(picked[i], faces[int(np.argmin(errors))], atol=1e-5)
         chose_another += int(np.argmin(errors)) != 0
     assert chose_another > 0  # with 6 candidates the plain face is not always the best
@@ -64,12 +65,17 @@ def test_each_cell_is_the_candidate_d_reconstructs_best(generator):
 def test_litert_and_keras_reconstructors_agree(tiny_run):
     from sampling.runtime import load_generator
 
-    fast, slow = load_generator(tiny_run / "export", "litert"), load_generator(tiny_run / "export", "tensorflow")
+    fast, slow = (
+        load_generator(tiny_run / "export", "litert"),
+        load_generator(tiny_run / "export", "tensorflow"),
+    )
     z, cond = _inputs(fast, 6, seed=1)
     faces = fast.generate(z, cond)
-    np.testing.assert_allclose(fast.reconstruction_error(faces, cond), slow.reconstruction_error(faces, cond),
-                               atol=1e-4)
-    # the export reconstructs as the trained D itself does (the full network, heads and all, from the checkpoint)
+    np.testing.assert_allclose(
+        fast.reconstruction_error(faces, cond), slow.reconstruction_error(faces, cond), atol=1e-4
+    )
+    # the export reconstructs as the trained D itself does (the full network, heads and all, from the
+    # checkpoint)
     import tensorflow as tf
 
     from model import precision
@@ -82,11 +88,13 @@ def test_litert_and_keras_reconstructors_agree(tiny_run):
     with precision.float32_policy():
         d = build_discriminator(config, config.cond_dim, sum(len(v) for v in fast.vocab.groups.values()))
     tf.train.Checkpoint(discriminator=variables_by_path(d.variables)).restore(
-        latest_checkpoint(tiny_run / "checkpoints")).expect_partial().assert_existing_objects_matched()
+        latest_checkpoint(tiny_run / "checkpoints")
+    ).expect_partial().assert_existing_objects_matched()
     images = np.clip(faces, -1, 1)
     recon = d([images, cond], training=False)[0].numpy()
-    np.testing.assert_allclose(np.abs(recon - images).mean(axis=(1, 2, 3)), slow.reconstruction_error(faces, cond),
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        np.abs(recon - images).mean(axis=(1, 2, 3)), slow.reconstruction_error(faces, cond), atol=1e-5
+    )
 
 
 def test_best_of_k_from_the_command_line_and_its_errors(tiny_run, tmp_path):
@@ -109,7 +117,9 @@ def test_best_of_k_from_the_command_line_and_its_errors(tiny_run, tmp_path):
     for name in ("reconstructor.tflite", "reconstructor.weights.h5"):
         (old / name).unlink()
     r = gen("--model", str(old), "--tags", "blue hair", "--best-of", "4", "--out", "x.png", cwd=tmp_path)
-    assert r.returncode == 2 and "best-of-K needs D's autoencoder" in r.stderr and "export.py" in r.stderr, r.stderr
+    assert r.returncode == 2 and "best-of-K needs D's autoencoder" in r.stderr and "export.py" in r.stderr, (
+        r.stderr
+    )
     assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "x.png").exists()
     assert "best of" not in r.stdout  # refused before anything was drawn or announced
     r = gen("--model", str(old), "--list-tags", "--best-of", "4", cwd=tmp_path)  # lists without D
@@ -133,7 +143,9 @@ def test_interpolation_moves_from_the_first_tags_to_the_second_as_the_checker_re
     first_eyes = last_eyes = 0
     seeds = range(6)
     for seed in seeds:
-        frames, ncols, _ = generation.interpolate(generator, "blue hair red eyes", "green hair yellow eyes", 8, seed)
+        frames, ncols, _ = generation.interpolate(
+            generator, "blue hair red eyes", "green hair yellow eyes", 8, seed
+        )
         read = checker.read_values(frames)
         assert (read["hair"][0], read["hair"][-1]) == ("blue", "green"), (seed, read)
         first_eyes += read["eyes"][0] == "red"

@@ -2,6 +2,7 @@
 and a sweep over one (a column without it, one with it, at fixed z). On a model whose vocabulary has the
 marked synthetic faces' other tags (tests/tagged_support.py: its generator untrained, so these check
 the plumbing: conditions, columns, names and pixels that follow the tags asked)."""
+
 import numpy as np
 import pytest
 
@@ -27,14 +28,15 @@ def test_tag_text_with_other_tags_sets_them_in_the_condition_and_the_faces(gener
     from sampling.generation import build_requests, generate_requests
 
     vocab = generator.vocab
-    both, plain = build_requests([(None, "Smile, glasses blue hair red eyes"), (None, "blue hair red eyes")],
-                                 vocab, 3, seed=0)
+    both, plain = build_requests(
+        [(None, "Smile, glasses blue hair red eyes"), (None, "blue hair red eyes")], vocab, 3, seed=0
+    )
     assert both.id == "blue_hair_red_eyes_glasses_smile" and both.tagsets[0].extras == ("glasses", "smile")
     cond, cond_plain = vocab.conditions(both.tagsets), vocab.conditions(plain.tagsets)
     other = slice(vocab.dim - len(vocab.other_tags), vocab.dim)
     on = [vocab.other_tags[i] for i in np.flatnonzero(cond[0, other])]
     assert on == ["glasses", "smile"] and not cond_plain[:, other].any()
-    np.testing.assert_array_equal(cond[:, :other.start], cond_plain[:, :other.start])  # the same colours
+    np.testing.assert_array_equal(cond[:, : other.start], cond_plain[:, : other.start])  # the same colours
     with_tags, without = generate_requests(generator, [both, plain], seed=4, seeds=[4, 5, 6])
     assert with_tags.shape == without.shape == (3, SIZE, SIZE, 3)
     assert np.abs(with_tags.astype(int) - without).mean() > 0.5  # same z, other tags: other faces
@@ -92,6 +94,8 @@ def test_an_unknown_sweep_names_the_groups_and_other_tags(model, tmp_path, capsy
     monkeypatch.chdir(tmp_path)
     assert main(["--model", str(model), "--sweep", "wings"]) == 2
     err = capsys.readouterr().err
-    assert ("--sweep wings: this model's groups are hair, eyes; its other tags are blush, glasses, hat, "
-            "long hair, open mouth, short hair, smile") in err and "Traceback" not in err
+    assert (
+        "--sweep wings: this model's groups are hair, eyes; its other tags are blush, glasses, hat, "
+        "long hair, open mouth, short hair, smile"
+    ) in err and "Traceback" not in err
     assert not (tmp_path / "samples").exists()

@@ -1,4 +1,5 @@
 """sampling.runtime.load_generator: a file that is not this model's generator is a ModelError (issue 15)."""
+
 import pytest
 
 from tests.conftest import ROOT

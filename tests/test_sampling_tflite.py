@@ -2,6 +2,7 @@
 tests): repeated calls must give the same, right pixels. With XNNPACK's
 threads they did not (up to 1.7 apart in [-1, 1]); sampling.tflite avoids it. And in a
 process without TensorFlow: the same pixels on every call, at every batch size."""
+
 import subprocess
 import sys
 
@@ -15,7 +16,9 @@ from tests.conftest import ROOT
 MODEL = ROOT / "models" / "default"
 
 
-def test_repeated_litert_calls_agree_with_each_other_and_with_keras(tf):  # tf: TensorFlow is loaded (the point)
+def test_repeated_litert_calls_agree_with_each_other_and_with_keras(
+    tf,
+):  # tf: TensorFlow is loaded (the point)
     lite = load_generator(MODEL, backend="litert")
     keras = load_generator(MODEL, backend="tensorflow")
     z, eps = sample_inputs(lite.config, 25, 0)
@@ -45,8 +48,14 @@ def test_litert_gives_the_same_pixels_on_every_call_without_tensorflow():
     """LiteRT's XNNPACK with delegate clustering returned other pixels from the second call on
     (batches of 4 and 8): the studio's and the metrics' repeated calls drew wrong faces."""
     for n in (1, 4, 8, 25):
-        r = subprocess.run([sys.executable, "-c", _REPEATED_CALLS, str(MODEL), str(n)], cwd=ROOT,
-                           env=_quiet_env(), capture_output=True, text=True, timeout=300)
+        r = subprocess.run(
+            [sys.executable, "-c", _REPEATED_CALLS, str(MODEL), str(n)],
+            cwd=ROOT,
+            env=_quiet_env(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert r.returncode == 0, r.stderr
         _, diff = r.stdout.split()
         assert float(diff) == 0.0, f"batch {n}: repeated calls differ by {diff}"

@@ -2,6 +2,7 @@
 its generator untrained): the page builds an on/off box and a sweep button per other tag from
 /api/vocab, a drawing request carries the tags asked and draws other faces than without them, as
 generate.py does, and a sweep over an other tag has a column without it and one with it."""
+
 import io
 import json
 import re
@@ -76,10 +77,27 @@ def test_the_page_has_a_control_and_a_sweep_per_other_tag(server):
         pytest.skip("node is not installed (the page's script runs in Node here)")
     status, vocab = get_json(server, "/api/vocab")
     assert status == 200
-    assert vocab["other_tags"] == ["blush", "glasses", "hat", "long hair", "open mouth", "short hair",
-                                   "smile"]
-    result = subprocess.run([node, str(ROOT / "tests" / "studio_page_harness.js"), str(STATIC / "studio.js"),
-                             str(server.port), "glasses"], capture_output=True, text=True, timeout=300)
+    assert vocab["other_tags"] == [
+        "blush",
+        "glasses",
+        "hat",
+        "long hair",
+        "open mouth",
+        "short hair",
+        "smile",
+    ]
+    result = subprocess.run(
+        [
+            node,
+            str(ROOT / "tests" / "studio_page_harness.js"),
+            str(STATIC / "studio.js"),
+            str(server.port),
+            "glasses",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     page = json.loads(result.stdout)
     assert page["boxes"] == page["buttons"] == vocab["other_tags"]
@@ -104,8 +122,25 @@ def test_a_request_with_an_other_tag_draws_it_as_generate_does(server, tmp_path,
     assert with_glasses.shape == without.shape == (2 * (SIZE + 2) + 2,) * 2 + (3,)
     assert np.abs(with_glasses.astype(int) - without).mean() > 0.5
     monkeypatch.chdir(tmp_path)
-    assert main(["--model", str(server.model), "--tags", "blue hair red eyes glasses", "--n", "4",
-                 "--cols", "2", "--seed", "3", "--out", "cli.png"]) == 0
+    assert (
+        main(
+            [
+                "--model",
+                str(server.model),
+                "--tags",
+                "blue hair red eyes glasses",
+                "--n",
+                "4",
+                "--cols",
+                "2",
+                "--seed",
+                "3",
+                "--out",
+                "cli.png",
+            ]
+        )
+        == 0
+    )
     assert np.abs(pixels((tmp_path / "cli.png").read_bytes()).astype(int) - with_glasses).max() <= 1
 
 
@@ -119,8 +154,25 @@ def test_a_sweep_over_an_other_tag(server, tmp_path, monkeypatch):
     _, headers, body = get(server, "/api/sweep.png?group=glasses&tags=red+hair&rows=2&seed=4")
     assert 'filename="sweep_glasses_red_hair_seed4_n2.png"' in headers["Content-Disposition"]
     monkeypatch.chdir(tmp_path)
-    assert main(["--model", str(server.model), "--sweep", "glasses", "--tags", "red hair", "--n", "2",
-                 "--seed", "4", "--out", "cli.png"]) == 0
+    assert (
+        main(
+            [
+                "--model",
+                str(server.model),
+                "--sweep",
+                "glasses",
+                "--tags",
+                "red hair",
+                "--n",
+                "2",
+                "--seed",
+                "4",
+                "--out",
+                "cli.png",
+            ]
+        )
+        == 0
+    )
     cli, studio = pixels((tmp_path / "cli.png").read_bytes()), pixels(body)
     assert cli.shape == studio.shape and np.abs(cli.astype(int) - studio).max() <= 1
     status, data = get_json(server, "/api/sweep?group=Long+Hair&rows=1")

@@ -4,6 +4,7 @@ command that serves it, and the page in a real headless Chromium.
 
 Uses the bundled models/default (generator.tflite + checker), copied into a
 temporary project root beside a fake run, so nothing here needs ../shared."""
+
 import base64
 import io
 import json
@@ -25,6 +26,7 @@ import pytest
 
 from tests.cli_support import default_sigint
 from tests.conftest import ROOT
+
 DEFAULT = ROOT / "models" / "default"
 SECRET = "do-not-serve-this-3141"
 PAD = 2
@@ -48,8 +50,11 @@ def project(tmp_path_factory):
     shutil.copytree(DEFAULT, export, ignore=shutil.ignore_patterns("metrics.json"))
     (root / "runs" / "r1" / "eval.csv").write_text(
         "step,acc_hair,acc_eyes,diversity_ratio,frechet_generated_vs_real\n"
-        "200,0.5,0.4,0.3,200.0\n300,0.61,0.42,0.33,180.5\n")
-    shutil.copytree(DEFAULT, root / "runs" / "r3" / "export", ignore=shutil.ignore_patterns("metrics.json", "checker*"))
+        "200,0.5,0.4,0.3,200.0\n300,0.61,0.42,0.33,180.5\n"
+    )
+    shutil.copytree(
+        DEFAULT, root / "runs" / "r3" / "export", ignore=shutil.ignore_patterns("metrics.json", "checker*")
+    )
     (root / "runs" / "r2").mkdir(parents=True)
     (root / "runs" / "r2" / "config.json").write_text("{}")
     (base / "secret.txt").write_text(SECRET)
@@ -129,8 +134,12 @@ def test_model_list_has_steps_and_metrics(server):
     assert bundled["checker"] and bundled["litert"]
     run = models["runs/r1/export"]
     assert run["step"] == 300 and run["metrics_file"] == "eval.csv"  # last row of the run's eval.csv
-    assert run["metrics"] == {"acc_hair": 0.61, "acc_eyes": 0.42, "diversity_ratio": 0.33,
-                              "frechet_generated_vs_real": 180.5}
+    assert run["metrics"] == {
+        "acc_hair": 0.61,
+        "acc_eyes": 0.42,
+        "diversity_ratio": 0.33,
+        "frechet_generated_vs_real": 180.5,
+    }
     assert "step 300" in run["label"] and "hair 0.61" in run["label"]
 
 
@@ -157,9 +166,24 @@ def test_vocab_and_parse(server):
 def test_grid_is_the_cli_grid(server, tmp_path):
     """Same tags and seed: the studio's PNG has exactly the pixels generate.py writes."""
     out = tmp_path / "cli.png"
-    subprocess.run([sys.executable, str(ROOT / "generate.py"), "--model", str(DEFAULT), "--tags",
-                    "blue hair red eyes", "--seed", "3", "--out", str(out)], check=True, cwd=tmp_path,
-                   capture_output=True, timeout=120)
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "generate.py"),
+            "--model",
+            str(DEFAULT),
+            "--tags",
+            "blue hair red eyes",
+            "--seed",
+            "3",
+            "--out",
+            str(out),
+        ],
+        check=True,
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=120,
+    )
     status, headers, body = get(server, "/api/grid.png?tags=blue+hair+red+eyes&seed=3")
     assert status == 200 and headers["Content-Type"] == "image/png"
     assert 'filename="blue_hair_red_eyes_seed3.png"' in headers["Content-Disposition"]
@@ -208,13 +232,18 @@ def test_face_download_is_the_grid_cell(server):
     grid, face = _png_pixels(grid_png), _png_pixels(face_png)
     r, c = divmod(3, 2)
     y, x = PAD + r * (64 + PAD), PAD + c * (64 + PAD)
-    np.testing.assert_array_equal(face, grid[y:y + 64, x:x + 64])
+    np.testing.assert_array_equal(face, grid[y : y + 64, x : x + 64])
 
 
 def _cli_png(tmp_path, *flags) -> np.ndarray:
     out = tmp_path / "cli.png"
-    subprocess.run([sys.executable, str(ROOT / "generate.py"), "--model", str(DEFAULT), *flags, "--out", str(out)],
-                   check=True, cwd=tmp_path, capture_output=True, timeout=120)
+    subprocess.run(
+        [sys.executable, str(ROOT / "generate.py"), "--model", str(DEFAULT), *flags, "--out", str(out)],
+        check=True,
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=120,
+    )
     return _png_pixels(out.read_bytes())
 
 
@@ -242,10 +271,13 @@ def test_sweep_and_interpolation(server, tmp_path):
 
 def test_truncation_is_the_cli_truncation(server, tmp_path):
     status, headers, body = get(server, "/api/grid.png?tags=blue+hair+red+eyes&seed=3&truncation=0.7")
-    assert status == 200 and 'filename="blue_hair_red_eyes_seed3_trunc0.7.png"' in headers["Content-Disposition"]
+    assert (
+        status == 200 and 'filename="blue_hair_red_eyes_seed3_trunc0.7.png"' in headers["Content-Disposition"]
+    )
     truncated = _png_pixels(body)
-    np.testing.assert_array_equal(truncated, _cli_png(tmp_path, "--tags", "blue hair red eyes", "--seed", "3",
-                                                      "--truncation", "0.7"))
+    np.testing.assert_array_equal(
+        truncated, _cli_png(tmp_path, "--tags", "blue hair red eyes", "--seed", "3", "--truncation", "0.7")
+    )
     _, _, plain = get(server, "/api/grid.png?tags=blue+hair+red+eyes&seed=3")
     assert not np.array_equal(truncated, _png_pixels(plain))  # and it is switched off again afterwards
     _, _, again = get(server, "/api/grid.png?tags=blue+hair+red+eyes&seed=3&truncation=1")
@@ -463,6 +495,7 @@ def test_connections_at_once_are_bounded(inproc, monkeypatch):
 def test_a_bug_is_a_json_500_with_its_traceback_in_the_log(inproc, monkeypatch, caplog):
     """An endpoint's bug answers a JSON 500 naming it and logs its traceback (uvicorn's log, at ERROR:
     with no logging set up, Python prints it to stderr); the studio goes on serving."""
+
     def broken(p):
         raise RuntimeError("a bug")
 
@@ -481,19 +514,26 @@ def test_a_bug_is_a_json_500_with_its_traceback_in_the_log(inproc, monkeypatch, 
 def test_the_studio_starts_without_tensorflow(project):
     """A model with generator.tflite is served on the fast path: starting the studio (loading the model and
     the checker, the warm-up, the web framework) imports no TensorFlow, Keras or pandas."""
-    code = ("import sys\nfrom studio import make_server\n"
-            f"make_server('127.0.0.1', 0, root={str(project)!r}).server_close()\n"
-            "print(sorted(m for m in ('tensorflow', 'keras', 'pandas') if m in sys.modules))")
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                            timeout=120)
+    code = (
+        "import sys\nfrom studio import make_server\n"
+        f"make_server('127.0.0.1', 0, root={str(project)!r}).server_close()\n"
+        "print(sorted(m for m in ('tensorflow', 'keras', 'pandas') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
 
 
 def test_nothing_is_written(server, project):
     before = sorted(str(p) for p in project.rglob("*"))
-    for path in ("/api/grid?tags=red+hair&grade=1", "/api/grid.png?tags=red+hair", "/api/sweep?group=hair",
-                 "/api/face.png?tags=red+hair&i=2"):
+    for path in (
+        "/api/grid?tags=red+hair&grade=1",
+        "/api/grid.png?tags=red+hair",
+        "/api/sweep?group=hair",
+        "/api/face.png?tags=red+hair&i=2",
+    ):
         assert get(server, path)[0] == 200
     assert sorted(str(p) for p in project.rglob("*")) == before
 
@@ -507,14 +547,17 @@ def face_png():
     from preprocess.synthetic import draw_face
 
     buffer = io.BytesIO()
-    Image.fromarray(draw_face("blue", "red", size=80, rng=np.random.default_rng(5))).save(buffer, format="PNG")
+    Image.fromarray(draw_face("blue", "red", size=80, rng=np.random.default_rng(5))).save(
+        buffer, format="PNG"
+    )
     return buffer.getvalue()
 
 
 def post(server, path, body: bytes, headers=None):
     """(status, JSON) of a POST with `body`."""
-    request = urllib.request.Request(_url(server, path), data=body, method="POST",
-                                     headers={"Content-Type": "image/png", **(headers or {})})
+    request = urllib.request.Request(
+        _url(server, path), data=body, method="POST", headers={"Content-Type": "image/png", **(headers or {})}
+    )
     try:
         with urllib.request.urlopen(request, timeout=300) as response:
             return response.status, json.loads(response.read())
@@ -529,13 +572,17 @@ def test_edit_upload_gives_reconstruction_edit_and_sweeps(server, face_png):
     assert status == 200, data
     assert data["source"] == "blue hair red eyes" and data["from"] == "text"
     assert data["tags"] == "green hair red eyes"  # the eyes not named keep the face's colour
-    images = {k: _png_pixels(base64.b64decode(data[k].split(",", 1)[1]))
-              for k in ("original", "reconstruction", "edit")}
+    images = {
+        k: _png_pixels(base64.b64decode(data[k].split(",", 1)[1]))
+        for k in ("original", "reconstruction", "edit")
+    }
     assert {im.shape for im in images.values()} == {(128, 128, 3)}  # the model's size, zoom 2
     original = images["original"].astype(float)
     _, random_grid = get_json(server, "/api/grid?tags=blue+hair+red+eyes&n=4&cols=4&scale=2&seed=3")
     cells = _png_pixels(base64.b64decode(random_grid["image"].split(",", 1)[1]))
-    random_faces = [cells[PAD:PAD + 128, PAD + k * (128 + PAD):PAD + k * (128 + PAD) + 128] for k in range(4)]
+    random_faces = [
+        cells[PAD : PAD + 128, PAD + k * (128 + PAD) : PAD + k * (128 + PAD) + 128] for k in range(4)
+    ]
     closest_random = min(np.abs(f - original).mean() for f in random_faces)
     assert np.abs(images["reconstruction"] - original).mean() < 0.8 * closest_random  # it found this face
     hair = data["sweeps"]["hair"]
@@ -547,14 +594,24 @@ def test_edit_upload_gives_reconstruction_edit_and_sweeps(server, face_png):
     assert status == 200 and read["from"] == "checker" and read["tags"].startswith("green hair")
 
 
-@pytest.mark.parametrize("query,body,headers,status,param,words", [
-    ("/api/edit?tags=green+hair", b"not an image" * 10, {}, 400, "image", "cannot use the upload as a face"),
-    ("/api/edit?tags=rainbow+hair", "FACE", {}, 400, "tags", "unknown tag 'rainbow hair'"),
-    ("/api/edit?tags=green+hair&from=blue+hair+blue+hair+red+hair", "FACE", {}, 400, "from", "two hair"),
-    ("/api/edit?tags=green+hair&n=3", "FACE", {}, 400, "n", "unknown parameter 'n'"),
-    ("/api/edit?tags=green+hair", "BOMB", {}, 400, "image", "cannot use the upload as a face"),
-    ("/api/edit?tags=green+hair", b"", {}, 400, "image", "no image"),
-])
+@pytest.mark.parametrize(
+    "query,body,headers,status,param,words",
+    [
+        (
+            "/api/edit?tags=green+hair",
+            b"not an image" * 10,
+            {},
+            400,
+            "image",
+            "cannot use the upload as a face",
+        ),
+        ("/api/edit?tags=rainbow+hair", "FACE", {}, 400, "tags", "unknown tag 'rainbow hair'"),
+        ("/api/edit?tags=green+hair&from=blue+hair+blue+hair+red+hair", "FACE", {}, 400, "from", "two hair"),
+        ("/api/edit?tags=green+hair&n=3", "FACE", {}, 400, "n", "unknown parameter 'n'"),
+        ("/api/edit?tags=green+hair", "BOMB", {}, 400, "image", "cannot use the upload as a face"),
+        ("/api/edit?tags=green+hair", b"", {}, 400, "image", "no image"),
+    ],
+)
 def test_bad_uploads_get_a_clear_json_error(server, face_png, query, body, headers, status, param, words):
     if body == "BOMB":  # 64 million pixels in a few kB: refused by the training images' reader
         from PIL import Image
@@ -572,8 +629,10 @@ def test_an_upload_over_the_limit_is_refused_unread(server):
     from studio.app import MAX_UPLOAD
 
     with socket.create_connection(("127.0.0.1", server.port), timeout=30) as conn:
-        conn.sendall(f"POST /api/edit?tags=green+hair HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                     f"Content-Length: {MAX_UPLOAD + 1}\r\n\r\n".encode())  # and no body
+        conn.sendall(
+            f"POST /api/edit?tags=green+hair HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Content-Length: {MAX_UPLOAD + 1}\r\n\r\n".encode()
+        )  # and no body
         chunks = []
         while chunk := conn.recv(65536):  # the server closes the connection after its answer
             chunks.append(chunk)
@@ -589,7 +648,9 @@ def test_an_upload_is_never_written_to_disk(inproc, face_png):
     def hook(event, args):  # every file opened for writing while active (hooks cannot be removed)
         if writes["active"] and event == "open" and len(args) > 2:
             mode, flags = args[1], args[2] or 0
-            if (mode and any(c in str(mode) for c in "wax+")) or flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+            if (mode and any(c in str(mode) for c in "wax+")) or flags & (
+                os.O_WRONLY | os.O_RDWR | os.O_CREAT
+            ):
                 writes["paths"].append(str(args[0]))
 
     sys.addaudithook(hook)
@@ -609,10 +670,16 @@ def test_an_upload_is_never_written_to_disk(inproc, face_png):
 def test_concurrent_requests_from_threads(server):
     """Sixteen requests over eight threads, both models, with and without grading: each
     answer equals the same request made alone, and each model was loaded once."""
-    queries = [f"/api/grid?model={m}&tags={t}&seed={s}&n=9&cols=3&grade={g}"
-               for m in ("models/default", "runs/r1/export")
-               for t, s, g in (("blue+hair+red+eyes", 1, 1), ("green+hair", 2, 0), ("red+eyes", 3, 1),
-                               ("white+hair+aqua+eyes", 4, 0))]
+    queries = [
+        f"/api/grid?model={m}&tags={t}&seed={s}&n=9&cols=3&grade={g}"
+        for m in ("models/default", "runs/r1/export")
+        for t, s, g in (
+            ("blue+hair+red+eyes", 1, 1),
+            ("green+hair", 2, 0),
+            ("red+eyes", 3, 1),
+            ("white+hair+aqua+eyes", 4, 0),
+        )
+    ]
     queries += [f"/api/sweep?model=models/default&group=eyes&seed={s}&rows=1" for s in range(4)]
     queries += [f"/api/face.png?tags=pink+hair&seed={s}&i=1" for s in range(4)]
     alone = {q: get(server, q)[2] for q in queries}
@@ -631,17 +698,25 @@ def test_concurrent_requests_from_threads(server):
 
 
 # ---------------------------------------------------------------- the command
-COMMANDS = {"module": [sys.executable, "-m", "studio"],
-            "generate.py": [sys.executable, str(ROOT / "generate.py"), "--serve"],
-            "run.sh": [str(ROOT / "run.sh"), "--serve"]}
+COMMANDS = {
+    "module": [sys.executable, "-m", "studio"],
+    "generate.py": [sys.executable, str(ROOT / "generate.py"), "--serve"],
+    "run.sh": [str(ROOT / "run.sh"), "--serve"],
+}
 
 
 def _start(args, cwd, command="module"):
     env = dict(os.environ, PYTHONUNBUFFERED="1", TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(ROOT))
     env.pop("TAGFACE_MODEL", None)
-    proc = subprocess.Popen(COMMANDS[command] + ["--port", "0"] + args, cwd=cwd,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                            preexec_fn=default_sigint)  # the tests stop it with SIGINT
+    proc = subprocess.Popen(
+        COMMANDS[command] + ["--port", "0"] + args,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        preexec_fn=default_sigint,
+    )  # the tests stop it with SIGINT
     lines = []
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -708,8 +783,13 @@ def test_ctrl_c_stops_it_with_a_connection_open(project):
 
 
 def test_command_bad_model_is_one_line(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "studio", "--port", "0", "--model",
-                             str(tmp_path / "none")], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "studio", "--port", "0", "--model", str(tmp_path / "none")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert result.stderr.startswith("error: model ") and "does not exist" in result.stderr
     assert "Traceback" not in result.stderr
@@ -720,7 +800,9 @@ def _browser():
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     driver_path = shutil.which("chromedriver")
     if not chromium:
-        pytest.skip("chromium is not installed (apt-get install chromium chromium-driver; .ci/run installs them)")
+        pytest.skip(
+            "chromium is not installed (apt-get install chromium chromium-driver; .ci/run installs them)"
+        )
     if not driver_path:
         pytest.skip("chromedriver is not installed (apt-get install chromium-driver; .ci/run installs it)")
     try:
@@ -728,8 +810,13 @@ def _browser():
     except ImportError:
         pytest.skip("selenium is not installed (pip install -r requirements-test.txt)")
     options = webdriver.ChromeOptions()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1400,1200"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1400,1200",
+    ):
         options.add_argument(arg)
     options.binary_location = chromium
     return webdriver.Chrome(options=options, service=webdriver.ChromeService(driver_path))
@@ -755,15 +842,22 @@ def test_page_in_headless_chromium(server, face_png, tmp_path):
         Select(driver.find_element(By.ID, "eyes")).select_by_value("red")
         assert driver.find_element(By.ID, "tags").get_attribute("value") == "blue hair red eyes"
         driver.find_element(By.ID, "generate").click()
-        size = wait.until(lambda d: d.execute_script(
-            "const i = document.getElementById('grid-0');"
-            "return i && i.complete && i.naturalWidth ? [i.naturalWidth, i.naturalHeight] : null;"))
+        size = wait.until(
+            lambda d: d.execute_script(
+                "const i = document.getElementById('grid-0');"
+                "return i && i.complete && i.naturalWidth ? [i.naturalWidth, i.naturalHeight] : null;"
+            )
+        )
         assert size == [5 * (64 * 2 + PAD) + PAD] * 2  # 25 faces, 5 columns, zoom 2
         assert "tags=blue+hair+red+eyes" in driver.current_url and "seed=0" in driver.current_url
 
         driver.find_element(By.ID, "grade").click()  # regenerates with the checker's marks
-        text = wait.until(lambda d: "hair" in d.find_element(By.ID, "accuracy-0").text
-                          and d.find_element(By.ID, "accuracy-0").text)
+        text = wait.until(
+            lambda d: (
+                "hair" in d.find_element(By.ID, "accuracy-0").text
+                and d.find_element(By.ID, "accuracy-0").text
+            )
+        )
         shown = {g: float(v) for g, v in re.findall(r"(hair|eyes) ([01]\.\d\d)", text)}
         _, api = get_json(server, "/api/grid?tags=blue+hair+red+eyes&seed=0&n=25&cols=5&scale=2&grade=1")
         assert shown == {g: round(a, 2) for g, a in api["grade"]["accuracy"].items()}
@@ -773,10 +867,15 @@ def test_page_in_headless_chromium(server, face_png, tmp_path):
 
         # the link reproduces the picture
         driver.get(driver.current_url)
-        wait.until(lambda d: d.execute_script(
-            "const i = document.getElementById('grid-0'); return i && i.complete && i.naturalWidth > 0;"))
+        wait.until(
+            lambda d: d.execute_script(
+                "const i = document.getElementById('grid-0'); return i && i.complete && i.naturalWidth > 0;"
+            )
+        )
         assert driver.find_element(By.ID, "grid-0").get_attribute("src") == api["image"]
-        assert Select(driver.find_element(By.ID, "hair")).first_selected_option.get_attribute("value") == "blue"
+        assert (
+            Select(driver.find_element(By.ID, "hair")).first_selected_option.get_attribute("value") == "blue"
+        )
 
         # free text is parsed as the CLI parses it, errors inline
         box = driver.find_element(By.ID, "tags")
@@ -790,14 +889,19 @@ def test_page_in_headless_chromium(server, face_png, tmp_path):
         box.send_keys("green hair yellow eyes")
         driver.find_element(By.ID, "compare").click()
         driver.find_element(By.ID, "generate").click()
-        wait.until(lambda d: d.execute_script(
-            "const i = document.getElementById('grid-1'); return i && i.complete && i.naturalWidth > 0;"))
+        wait.until(
+            lambda d: d.execute_script(
+                "const i = document.getElementById('grid-1'); return i && i.complete && i.naturalWidth > 0;"
+            )
+        )
         assert "model2=runs%2Fr1%2Fexport" in driver.current_url
         labels = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#results .model-label")]
         assert labels[0].startswith("models/default") and labels[1].startswith("runs/r1/export · step 300")
 
         driver.find_element(By.ID, "sweep-hair").click()
-        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#sweeps figure img")) == 2)  # one per model
+        wait.until(
+            lambda d: len(d.find_elements(By.CSS_SELECTOR, "#sweeps figure img")) == 2
+        )  # one per model
         driver.find_element(By.ID, "interpolate").click()
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#strips figure img"))
         # no script errors (the 400 of the mistyped tags above is a network entry)
@@ -808,11 +912,19 @@ def test_page_in_headless_chromium(server, face_png, tmp_path):
         driver.find_element(By.ID, "edit-from").send_keys("blue hair red eyes")
         driver.find_element(By.ID, "face-file").send_keys(str(face))  # picking a file starts the edit
         caption = WebDriverWait(driver, 300).until(
-            lambda d: d.find_elements(By.ID, "edit-caption") and d.find_element(By.ID, "edit-caption").text)
+            lambda d: d.find_elements(By.ID, "edit-caption") and d.find_element(By.ID, "edit-caption").text
+        )
         assert caption == "mine.png: blue hair red eyes (given) -> green hair red eyes"
-        for image_id in ("edit-original", "edit-reconstruction", "edit-image", "edit-sweep-hair", "edit-sweep-eyes"):
-            assert driver.execute_script(f"const i = document.getElementById('{image_id}');"
-                                         "return i.complete && i.naturalWidth > 0;"), image_id
+        for image_id in (
+            "edit-original",
+            "edit-reconstruction",
+            "edit-image",
+            "edit-sweep-hair",
+            "edit-sweep-eyes",
+        ):
+            assert driver.execute_script(
+                f"const i = document.getElementById('{image_id}');return i.complete && i.naturalWidth > 0;"
+            ), image_id
         assert driver.find_element(By.ID, "edit-error").text == ""
         severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE" and e["source"] != "network"]
         assert severe == []
@@ -821,8 +933,9 @@ def test_page_in_headless_chromium(server, face_png, tmp_path):
 
 
 def _image_loaded(driver, image_id) -> bool:
-    return driver.execute_script(f"const i = document.getElementById('{image_id}');"
-                                 "return !!(i && i.complete && i.naturalWidth > 0);")
+    return driver.execute_script(
+        f"const i = document.getElementById('{image_id}');return !!(i && i.complete && i.naturalWidth > 0);"
+    )
 
 
 @pytest.mark.slow
@@ -836,8 +949,13 @@ def test_page_follows_its_link_in_headless_chromium(server):
     try:
         wait = WebDriverWait(driver, 90)
         # runs/r3/export was never loaded: it answers after models/default, yet it is the left pane
-        driver.get(_url(server, "/?model=runs%2Fr3%2Fexport&model2=models%2Fdefault&tags=green+hair+red+eyes"
-                                "&seed=2&n=4&cols=4&scale=1&grade=1&truncation=0.8"))
+        driver.get(
+            _url(
+                server,
+                "/?model=runs%2Fr3%2Fexport&model2=models%2Fdefault&tags=green+hair+red+eyes"
+                "&seed=2&n=4&cols=4&scale=1&grade=1&truncation=0.8",
+            )
+        )
         wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "1")
         wait.until(lambda d: _image_loaded(d, "grid-0") and _image_loaded(d, "grid-1"))
         panes = driver.find_elements(By.CSS_SELECTOR, "#results > *")
@@ -851,11 +969,17 @@ def test_page_follows_its_link_in_headless_chromium(server):
         assert driver.find_element(By.CSS_SELECTOR, "#pane-0 .pane-error").text == ""
         assert driver.find_element(By.ID, "accuracy-0").text == ""
         assert "hair" in driver.find_element(By.ID, "accuracy-1").text
-        _, graded = get_json(server, "/api/grid?model=models/default&tags=green+hair+red+eyes&seed=2&n=4&cols=4"
-                                     "&scale=1&grade=1&truncation=0.8")
+        _, graded = get_json(
+            server,
+            "/api/grid?model=models/default&tags=green+hair+red+eyes&seed=2&n=4&cols=4"
+            "&scale=1&grade=1&truncation=0.8",
+        )
         assert driver.find_element(By.ID, "grid-1").get_attribute("src") == graded["image"]
-        _, plain = get_json(server, "/api/grid?model=runs/r3/export&tags=green+hair+red+eyes&seed=2&n=4&cols=4"
-                                    "&scale=1&truncation=0.8")
+        _, plain = get_json(
+            server,
+            "/api/grid?model=runs/r3/export&tags=green+hair+red+eyes&seed=2&n=4&cols=4"
+            "&scale=1&truncation=0.8",
+        )
         assert driver.find_element(By.ID, "grid-0").get_attribute("src") == plain["image"]
         grade.click()  # it can be unticked, and the hint goes
         wait.until(lambda d: d.find_element(By.ID, "grade-note").text == "")
@@ -874,9 +998,14 @@ def test_page_follows_its_link_in_headless_chromium(server):
         captions = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#sweeps figcaption")]
         assert "hair sweep" in captions[0] and "seed 7" in captions[0] and "eyes sweep" in captions[1]
         rows = driver.find_element(By.ID, "rows").get_attribute("value")
-        _, sweep = get_json(server, f"/api/sweep?model=runs/r3/export&group=hair&tags=green+hair+red+eyes"
-                                    f"&rows={rows}&seed=7&scale=1&truncation=0.8")
-        assert driver.find_element(By.CSS_SELECTOR, "#sweeps figure img").get_attribute("src") == sweep["image"]
+        _, sweep = get_json(
+            server,
+            f"/api/sweep?model=runs/r3/export&group=hair&tags=green+hair+red+eyes"
+            f"&rows={rows}&seed=7&scale=1&truncation=0.8",
+        )
+        assert (
+            driver.find_element(By.CSS_SELECTOR, "#sweeps figure img").get_attribute("src") == sweep["image"]
+        )
         driver.find_element(By.CSS_SELECTOR, "#sweeps figure .close").click()
         wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#sweeps figure img")) == 1)
         severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE" and e["source"] != "network"]

@@ -1,4 +1,5 @@
 """Free-text parsing, canonicalisation, the vocabulary and its condition vectors."""
+
 import numpy as np
 import pytest
 
@@ -11,8 +12,12 @@ from tags.vocab import Vocabulary
 
 @pytest.fixture(scope="module")
 def vocab():
-    sets = [TagSet.make({"hair": h, "eyes": e}) for h in HAIR_COLOURS for e in EYE_COLOURS
-            if (h, e) != ("purple", "black")]
+    sets = [
+        TagSet.make({"hair": h, "eyes": e})
+        for h in HAIR_COLOURS
+        for e in EYE_COLOURS
+        if (h, e) != ("purple", "black")
+    ]
     # make blue hair mostly come with red eyes, so completion has a visible preference
     sets += [TagSet.make({"hair": "blue", "eyes": "red"})] * 40
     return Vocabulary.build(sets)
@@ -70,7 +75,9 @@ def test_gray_eyes_is_a_clear_error_when_not_in_the_vocabulary(vocab):
 
 
 def test_grey_maps_to_gray_in_a_vocabulary_that_has_it():
-    v = Vocabulary.build([TagSet.make({"hair": "blonde", "eyes": "gray"}), TagSet.make({"hair": "red", "eyes": "blue"})])
+    v = Vocabulary.build(
+        [TagSet.make({"hair": "blonde", "eyes": "gray"}), TagSet.make({"hair": "red", "eyes": "blue"})]
+    )
     assert parse("blond hair grey eyes", v).values == {"hair": "blonde", "eyes": "gray"}
 
 
@@ -97,7 +104,9 @@ def test_vocab_round_trip_and_version_check(vocab, tmp_path):
 def test_word2vec_vectors_are_stored_inline_and_shared_by_words(tmp_path):
     from tags.vectors import train_tag_vectors
 
-    sets = [TagSet.make({"hair": h, "eyes": e}) for h in ("blue", "red", "green") for e in ("blue", "red")] * 5
+    sets = [
+        TagSet.make({"hair": h, "eyes": e}) for h in ("blue", "red", "green") for e in ("blue", "red")
+    ] * 5
     base = Vocabulary.build(sets)
     vectors, text = train_tag_vectors(sets, base.groups, dim=6, seed=0)
     v = Vocabulary(base.groups, mode="word2vec", combos=base.combos, tag_vectors=vectors)
@@ -107,7 +116,10 @@ def test_word2vec_vectors_are_stored_inline_and_shared_by_words(tmp_path):
     b = v.condition(TagSet.make({"hair": "red", "eyes": "red"}))
     assert not np.allclose(a[:6], b[:6]) and np.allclose(a[6:], b[6:])
     v.save(tmp_path / "vocab.json")
-    assert (tmp_path / "word2vec.txt").read_text().splitlines()[0].split() == [str(len(text.splitlines()) - 1), "6"]
+    assert (tmp_path / "word2vec.txt").read_text().splitlines()[0].split() == [
+        str(len(text.splitlines()) - 1),
+        "6",
+    ]
     again = Vocabulary.load(tmp_path / "vocab.json")
     np.testing.assert_allclose(again.condition(TagSet.make({"hair": "blue", "eyes": "red"})), a, atol=1e-6)
 
@@ -150,4 +162,4 @@ def test_suggestions_are_the_closest_by_spelling(vocab):
     suggested = str(err.value).split("closest known tags: ")[1].split(", ")
     best = max(difflib.SequenceMatcher(None, "glasses", t).ratio() for t in vocab.all_tags())
     assert difflib.SequenceMatcher(None, "glasses", suggested[0]).ratio() == best
-    assert suggested != vocab.all_tags()[:len(suggested)]  # not the alphabetical start of the list
+    assert suggested != vocab.all_tags()[: len(suggested)]  # not the alphabetical start of the list

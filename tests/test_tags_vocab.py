@@ -1,5 +1,6 @@
 """tags.vocab.Vocabulary: vocab.json checks (issues 15, 24); growing a source's vocabulary by a data set's
 and naming the tags left out (issue 34)."""
+
 import json
 
 import numpy as np
@@ -10,7 +11,6 @@ from tests.conftest import ROOT
 
 @pytest.mark.parametrize("count", ["x", 0, -3, 1.5, True, None])
 def test_vocab_combination_counts_must_be_positive_whole_numbers(tmp_path, count):
-    import shutil
 
     from tags import TagError
     from tags.vocab import Vocabulary
@@ -29,9 +29,11 @@ def test_a_wrong_type_in_vocab_json_is_named_as_a_type(tmp_path):
     from tags.vocab import Vocabulary
 
     data = json.loads((ROOT / "models" / "default" / "vocab.json").read_text())
-    for field, value, words in (("dim", "22", "dim must be a whole number, not text ('22')"),
-                                ("dim", True, "dim must be a whole number, not true/false"),
-                                ("groups", ["hair"], "groups must be an object, not a list")):
+    for field, value, words in (
+        ("dim", "22", "dim must be a whole number, not text ('22')"),
+        ("dim", True, "dim must be a whole number, not true/false"),
+        ("groups", ["hair"], "groups must be an object, not a list"),
+    ):
         (tmp_path / "vocab.json").write_text(json.dumps(dict(data, **{field: value})))
         with pytest.raises(TagError) as exc:
             Vocabulary.load(tmp_path / "vocab.json")
@@ -41,10 +43,22 @@ def test_a_wrong_type_in_vocab_json_is_named_as_a_type(tmp_path):
 def _vocab(hair, eyes, other=(), mode="onehot"):
     from tags.vocab import Vocabulary
 
-    vectors = ({f"{v} {g}": [float(i), 1.0] for g, vals in (("hair", hair), ("eyes", eyes)) for i, v in enumerate(vals)}
-               if mode == "word2vec" else None)
-    return Vocabulary({"hair": list(hair), "eyes": list(eyes)}, list(other), mode=mode,
-                      combos=[{"tags": {"hair": hair[0], "eyes": eyes[0]}, "count": 3}], tag_vectors=vectors)
+    vectors = (
+        {
+            f"{v} {g}": [float(i), 1.0]
+            for g, vals in (("hair", hair), ("eyes", eyes))
+            for i, v in enumerate(vals)
+        }
+        if mode == "word2vec"
+        else None
+    )
+    return Vocabulary(
+        {"hair": list(hair), "eyes": list(eyes)},
+        list(other),
+        mode=mode,
+        combos=[{"tags": {"hair": hair[0], "eyes": eyes[0]}, "count": 3}],
+        tag_vectors=vectors,
+    )
 
 
 def test_a_grown_vocabulary_keeps_the_source_s_tags_in_place_and_adds_the_data_s():
@@ -89,8 +103,9 @@ def test_other_tags_too_rare_or_past_top_k_are_left_out_and_named():
     from tags.canonical import TagSet
     from tags.vocab import MIN_TAG_IMAGES, Vocabulary, describe_left_out, left_out_tags
 
-    rows = ([TagSet.make({"hair": "blue", "eyes": "red"}, ["smile", "hat"])] * MIN_TAG_IMAGES
-            + [TagSet.make({"hair": "red", "eyes": "red"}, ["glasses"])] * (MIN_TAG_IMAGES - 1))
+    rows = [TagSet.make({"hair": "blue", "eyes": "red"}, ["smile", "hat"])] * MIN_TAG_IMAGES + [
+        TagSet.make({"hair": "red", "eyes": "red"}, ["glasses"])
+    ] * (MIN_TAG_IMAGES - 1)
     vocab = Vocabulary.build(rows, top_k=1)
     assert vocab.other_tags == ["hat"]  # the most frequent (ties by name); glasses is too rare
     left = left_out_tags(rows, vocab)

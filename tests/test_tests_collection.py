@@ -1,4 +1,5 @@
 """Collecting tests/ loads no TensorFlow: it is imported by the tests and fixtures that use it."""
+
 import os
 import subprocess
 import sys
@@ -6,7 +7,6 @@ import sys
 import pytest
 
 from tests.conftest import ROOT
-
 
 _COLLECTION_PROBE = """
 import json, os, sys
@@ -33,11 +33,30 @@ def test_collecting_the_suite_imports_no_tensorflow(tmp_path):
 
     (tmp_path / "collection_probe.py").write_text(_COLLECTION_PROBE)
     out = tmp_path / "probe.json"
-    env = dict(os.environ, COLLECTION_PROBE_OUT=str(out),
-               PYTHONPATH=os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")])))
-    r = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "collection_probe",
-                        "-p", "no:cacheprovider", str(ROOT / "tests")], cwd=ROOT, env=env, capture_output=True,
-                       text=True, timeout=600)
+    env = dict(
+        os.environ,
+        COLLECTION_PROBE_OUT=str(out),
+        PYTHONPATH=os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")])),
+    )
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--collect-only",
+            "-q",
+            "-p",
+            "collection_probe",
+            "-p",
+            "no:cacheprovider",
+            str(ROOT / "tests"),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
     probe = json.loads(out.read_text())
     assert probe["tests"] > 100  # the whole suite was collected

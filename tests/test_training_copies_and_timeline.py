@@ -1,6 +1,7 @@
 """What the tiny run (3 epochs, tests/conftest.py) leaves for watching it learn and for judging
 copies (issue 34): samples/timeline.gif with a frame per epoch grid, RUN/copies.json and copies.png
 with its final model's figures, and the report showing both."""
+
 import csv
 import json
 import shutil
@@ -41,8 +42,9 @@ def test_the_timeline_has_a_frame_per_epoch_grid_with_its_pixels(tiny_run):
         others = np.delete(differences[k], k)
         own_vs_others = [np.abs(pngs[k] - pngs[j]).mean() for j in range(len(grids)) if j != k]
         # nearer its own grid than any other epoch's, wherever the grids differ by more than the palette
-        assert all(d > differences[k, k] for d, gap in zip(others, own_vs_others)
-                   if gap > 2 * differences[k, k])
+        assert all(
+            d > differences[k, k] for d, gap in zip(others, own_vs_others) if gap > 2 * differences[k, k]
+        )
 
 
 def test_a_resumed_run_rebuilds_the_timeline_from_the_grids_on_disk(tiny_run, tmp_path):
@@ -52,8 +54,9 @@ def test_a_resumed_run_rebuilds_the_timeline_from_the_grids_on_disk(tiny_run, tm
     from training.monitor import SampleGrids
 
     shutil.copytree(tiny_run / "samples", tmp_path / "samples", ignore=shutil.ignore_patterns("timeline.gif"))
-    trainer = SimpleNamespace(run_dir=tmp_path, config=TrainConfig.load(tiny_run),
-                              vocab=Vocabulary.load(tiny_run / "vocab.json"))
+    trainer = SimpleNamespace(
+        run_dir=tmp_path, config=TrainConfig.load(tiny_run), vocab=Vocabulary.load(tiny_run / "vocab.json")
+    )
     SampleGrids().on_train_begin(trainer)
     rebuilt = iio.imread(tmp_path / "samples" / "timeline.gif", index=None)
     np.testing.assert_array_equal(rebuilt, iio.imread(tiny_run / "samples" / "timeline.gif", index=None))
@@ -81,13 +84,17 @@ def test_copies_json_holds_the_figures_of_the_final_model(tiny_run, tiny_run_cac
     assert result["near_copy_at"] == PIXEL_TOLERANCE
     assert 0 <= result["near_copies"] <= result["generated"]
     assert result["near_copy_fraction"] == pytest.approx(result["near_copies"] / result["generated"])
-    for key in ("median_nearest_generated", "median_nearest_generated_as_is",
-                "median_nearest_generated_mirrored"):
+    for key in (
+        "median_nearest_generated",
+        "median_nearest_generated_as_is",
+        "median_nearest_generated_mirrored",
+    ):
         assert 0 < result[key] < 255, key
     # one face per tag pair: the stratified split holds none out, so there is no reference (said, not faked)
     assert (result["median_nearest_heldout"] is None) == (not held) and result["heldout_near_copies"] == 0
-    assert result["median_nearest_generated"] <= min(result["median_nearest_generated_as_is"],
-                                                     result["median_nearest_generated_mirrored"])
+    assert result["median_nearest_generated"] <= min(
+        result["median_nearest_generated_as_is"], result["median_nearest_generated_mirrored"]
+    )
     closest = result["closest"]
     assert len(closest) == 8 and [c["distance"] for c in closest] == sorted(c["distance"] for c in closest)
     assert closest[0]["distance"] <= result["median_nearest_generated"]
@@ -97,12 +104,19 @@ def test_copies_json_holds_the_figures_of_the_final_model(tiny_run, tiny_run_cac
 
     config = TrainConfig.load(tiny_run)
     vocab = Vocabulary.load(tiny_run / "vocab.json")
-    data = data_for(SimpleNamespace(config=config, vocab=vocab), config.images, config.tags_csv,
-                    cache_dir=tiny_run_cache)
+    data = data_for(
+        SimpleNamespace(config=config, vocab=vocab), config.images, config.tags_csv, cache_dir=tiny_run_cache
+    )
     generator = load_generator_from_run(tiny_run)[0]
     said = []
-    trainer = SimpleNamespace(run_dir=tmp_path, config=config, vocab=vocab, data=data, say=said.append,
-                              sampling_generator=lambda: generator)
+    trainer = SimpleNamespace(
+        run_dir=tmp_path,
+        config=config,
+        vocab=vocab,
+        data=data,
+        say=said.append,
+        sampling_generator=lambda: generator,
+    )
     NearCopies().on_train_end(trainer, last_step)
     again = json.loads((tmp_path / "copies.json").read_text())
     assert said == [copies_line(again)] and said[0].startswith(f"near copies: {again['near_copies']} of ")
@@ -126,13 +140,17 @@ def test_the_report_shows_the_timeline_and_the_near_copies(tiny_report):
     assert f"{result['near_copies']} of {result['generated']} (" in section, section
     table = dict(line.strip("|").split("|")[:2] for line in section.splitlines() if line.startswith("| "))
     shown = {k.strip(): v.strip() for k, v in table.items()}
-    assert shown["generated faces: median distance to the nearest training image"] == \
-        fmt(result["median_nearest_generated"])
+    assert shown["generated faces: median distance to the nearest training image"] == fmt(
+        result["median_nearest_generated"]
+    )
     reference = result["median_nearest_heldout"]
-    assert shown["held-out real faces: the same median (the reference)"] == \
-        ("n/a (no held-out faces)" if reference is None else fmt(reference))
-    assert "](copies.png)" in section and (run / "report" / "copies.png").read_bytes() == \
-        (run / "copies.png").read_bytes()
+    assert shown["held-out real faces: the same median (the reference)"] == (
+        "n/a (no held-out faces)" if reference is None else fmt(reference)
+    )
+    assert (
+        "](copies.png)" in section
+        and (run / "report" / "copies.png").read_bytes() == (run / "copies.png").read_bytes()
+    )
     assert "<h2>Near copies</h2>" in html
 
 

@@ -1,12 +1,19 @@
 """The divergence guard: what trips it, and what it says."""
+
 import math
 
 from training.divergence import DivergenceGuard
 
 
 def _healthy(step):
-    return {"d_loss": 0.1, "g_loss": 0.05, "loss_real": 0.3 + 0.01 * math.sin(step),
-            "loss_wrong": 0.35, "loss_fake": 0.1, "loss_aux": 4.0}
+    return {
+        "d_loss": 0.1,
+        "g_loss": 0.05,
+        "loss_real": 0.3 + 0.01 * math.sin(step),
+        "loss_wrong": 0.35,
+        "loss_fake": 0.1,
+        "loss_aux": 4.0,
+    }
 
 
 def test_healthy_losses_and_slow_drift_never_trip_it():

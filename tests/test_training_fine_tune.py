@@ -1,6 +1,7 @@
 """training.fine_tune (--init-from): the vocabulary grows by the data's tags, the new condition inputs start
 at zero so that the run draws what the source drew at step 0, and the source's training state carries over
 (issue 34)."""
+
 import shutil
 
 import numpy as np
@@ -15,8 +16,9 @@ def _fine_tuned(tmp_path, source, train_argv, **settings):
     from train import build_parser, config_from_args
     from training.trainer import Trainer
 
-    args = build_parser().parse_args(train_argv(tmp_path / "ft", tags_csv="tags_2017.csv", steps=2,
-                                                init_from=str(source), **settings))
+    args = build_parser().parse_args(
+        train_argv(tmp_path / "ft", tags_csv="tags_2017.csv", steps=2, init_from=str(source), **settings)
+    )
     trainer = Trainer(config_from_args(args), tmp_path / "ft", init_from=str(source), progress=False)
     trainer.prepare()
     trainer._lock.release()
@@ -29,7 +31,8 @@ def _checkpoint_value(run, name):
     from model.run_folder import latest_checkpoint
 
     return tf.train.load_checkpoint(latest_checkpoint(run / "checkpoints")).get_tensor(
-        f"{name}/.ATTRIBUTES/VARIABLE_VALUE")
+        f"{name}/.ATTRIBUTES/VARIABLE_VALUE"
+    )
 
 
 def _same_pixels_for_the_source_tags(trainer, source_export):
@@ -41,8 +44,11 @@ def _same_pixels_for_the_source_tags(trainer, source_export):
     for values, extras in tags:
         cond_new = np.repeat(trainer.vocab.condition_from_values(values, extras)[None], 4, 0)
         cond_old = np.repeat(exported.vocab.condition_from_values(values, extras)[None], 4, 0)
-        np.testing.assert_allclose(trainer.sampling_generator()([z, cond_new], training=False).numpy(),
-                                   exported.generate(z, cond_old), atol=1e-5)
+        np.testing.assert_allclose(
+            trainer.sampling_generator()([z, cond_new], training=False).numpy(),
+            exported.generate(z, cond_old),
+            atol=1e-5,
+        )
 
 
 @pytest.mark.slow
@@ -61,21 +67,27 @@ def test_fine_tuning_from_a_run_grows_the_tags_and_carries_the_training_state(tm
     g_embed = trainer.model.generator.get_layer("g_embed").dense.kernel.numpy()
     d_embed = trainer.model.decoder.get_layer("d_embed").kernel.numpy()
     assert not g_embed[new].any() and not d_embed[new].any() and np.abs(g_embed[~new]).sum() > 0
-    # D's tag head reads the new tags too (--other-tag-weight): their outputs start at zero, the colours' as they were
+    # D's tag head reads the new tags too (--other-tag-weight): their outputs start at zero, the colours'
+    # as they were
     aux = trainer.model.aux_layer.kernel.numpy()
     assert aux.shape[1] == 22 + len(EXTRAS_2017) and not aux[:, 22:].any() and np.abs(aux[:, :22]).sum() > 0
     # ... and a new tag changes nothing yet, while the source's tags do
     z = np.zeros((1, trainer.config.nz), np.float32)
     draw = lambda extras: trainer.sampling_generator()(  # noqa: E731
-        [z, trainer.vocab.condition_from_values({"hair": "red", "eyes": "blue"}, extras)[None]]).numpy()
+        [z, trainer.vocab.condition_from_values({"hair": "red", "eyes": "blue"}, extras)[None]]
+    ).numpy()
     np.testing.assert_array_equal(draw(["smile"]), draw([]))
     # the training state: k_t, the threshold, the rate and Adam's moments carry over; the step starts at 0
     model = trainer.model
     assert float(model.state.k.numpy()) == pytest.approx(float(_checkpoint_value(tiny_run, "k")))
-    assert float(model.state.threshold.numpy()) == pytest.approx(float(_checkpoint_value(tiny_run, "threshold")))
+    assert float(model.state.threshold.numpy()) == pytest.approx(
+        float(_checkpoint_value(tiny_run, "threshold"))
+    )
     assert float(model.state.lr.numpy()) == pytest.approx(float(_checkpoint_value(tiny_run, "lr")))
     assert int(model.state.step.numpy()) == 0 and int(model.state.epoch.numpy()) == 0
-    assert int(model.g_optimizer.iterations.numpy()) == int(_checkpoint_value(tiny_run, "g_optimizer/g_adam..iteration"))
+    assert int(model.g_optimizer.iterations.numpy()) == int(
+        _checkpoint_value(tiny_run, "g_optimizer/g_adam..iteration")
+    )
 
 
 @pytest.mark.slow
@@ -88,8 +100,9 @@ def test_fine_tuning_from_an_export_alone_takes_g_and_d_s_autoencoder(tmp_path, 
 
     source_d = load_reconstructor_from_run(tiny_run)
     for part in ("d_encoder",):
-        for mine, theirs in zip(trainer.model.discriminator.get_layer(part).get_weights(),
-                                source_d.get_layer(part).get_weights()):
+        for mine, theirs in zip(
+            trainer.model.discriminator.get_layer(part).get_weights(), source_d.get_layer(part).get_weights()
+        ):
             np.testing.assert_allclose(mine, theirs)
     assert float(trainer.model.state.k.numpy()) == 0.0  # an export has no training state
 
@@ -109,12 +122,21 @@ def test_widened_copies_along_the_grown_axis_and_zeros_the_new_entries():
 
 
 @pytest.mark.slow
-def test_init_from_takes_the_source_s_network_and_refuses_a_flag_that_contradicts_it(tmp_path, tiny_run,
-                                                                                   synthetic_faces):
+def test_init_from_takes_the_source_s_network_and_refuses_a_flag_that_contradicts_it(
+    tmp_path, tiny_run, synthetic_faces
+):
     from train import main
 
-    data = ["--images", str(synthetic_faces / "images"), "--tags-csv", str(synthetic_faces / "tags_2017.csv"),
-            "--init-from", str(tiny_run), "--run-dir", str(tmp_path / "ft")]
+    data = [
+        "--images",
+        str(synthetic_faces / "images"),
+        "--tags-csv",
+        str(synthetic_faces / "tags_2017.csv"),
+        "--init-from",
+        str(tiny_run),
+        "--run-dir",
+        str(tmp_path / "ft"),
+    ]
     clash = run_in_process(main, *data, "--filters", "16", "--embed-dim", "8", cwd=tmp_path)
     assert clash.returncode == 2 and "--filters 16 (the source's is 8)" in clash.stderr, clash.stderr
     assert "--embed-dim" not in clash.stderr  # the same value as the source's is no clash
@@ -130,17 +152,25 @@ def test_init_from_takes_the_source_s_network_and_refuses_a_flag_that_contradict
 
 
 @pytest.mark.slow
-def test_a_fine_tuning_run_trains_its_own_checker_for_the_new_tags_and_exports_it(tmp_path, tiny_run, train_argv):
+def test_a_fine_tuning_run_trains_its_own_checker_for_the_new_tags_and_exports_it(
+    tmp_path, tiny_run, train_argv
+):
     from checker.checker import load_checker
     from model.config import TrainConfig
     from train import main
 
     run = tmp_path / "ft"
-    done = run_in_process(main, *train_argv(run, tags_csv="tags_2017.csv", steps=3, init_from=str(tiny_run),
-                                            epochs=None), cwd=tmp_path)
+    done = run_in_process(
+        main,
+        *train_argv(run, tags_csv="tags_2017.csv", steps=3, init_from=str(tiny_run), epochs=None),
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     assert "vocabulary: 22 of the source's tags kept; added 5" in done.stderr
-    assert "carried over G, D and their Adam moments" in done.stderr and "reset the step and epoch" in done.stderr
+    assert (
+        "carried over G, D and their Adam moments" in done.stderr
+        and "reset the step and epoch" in done.stderr
+    )
     checker = load_checker(run / "export")  # the run's own, copied beside the model
     assert set(checker.other_tags) == EXTRAS_2017 and checker.groups == load_checker(run / "checker").groups
     assert TrainConfig.load(run).steps == 3 and TrainConfig.load(run).filters == 8  # the source's network
@@ -173,9 +203,15 @@ def test_ada_controller_raises_p_while_d_reconstructs_training_faces_better(tf):
     rows = np.arange(100)
     held = np.zeros(100, bool)
     held[::4] = True
-    data = SimpleNamespace(images=np.zeros((100, 8, 8, 3), np.uint8), conditions=np.zeros((100, 2), np.float32),
-                           holdout_indices=lambda: rows[held], train_indices=lambda: rows[~held])
-    model = SimpleNamespace(state=SimpleNamespace(augment_p=tf.Variable(0.0)), real_losses=lambda images, cond: None)
+    data = SimpleNamespace(
+        images=np.zeros((100, 8, 8, 3), np.uint8),
+        conditions=np.zeros((100, 2), np.float32),
+        holdout_indices=lambda: rows[held],
+        train_indices=lambda: rows[~held],
+    )
+    model = SimpleNamespace(
+        state=SimpleNamespace(augment_p=tf.Variable(0.0)), real_losses=lambda images, cond: None
+    )
     ada = AdaController(model, data, batch_size=16, target=0.05)
     seen = []  # D's mean loss: 0.3 on the 25 held-out rows, 0.2 on training rows (it over-fits)
     ada._mean_loss = lambda rows_, step: seen.append(len(rows_)) or (0.3 if len(rows_) == 25 else 0.2)

@@ -2,6 +2,7 @@
 --eval-every, an epoch counter that agrees everywhere, labelled grids including the last
 step's, no partial files once finished, numbers as people write them, the checker it
 trained with in its export, and hints that name the simplest fix."""
+
 import csv
 import re
 import subprocess
@@ -23,7 +24,8 @@ def checker(tmp_path_factory):
 
 
 def _train(*args, cwd):
-    """train.py in this process (what it prints is what is checked; test_common_quiet checks a new process's)."""
+    """train.py in this process (what it prints is what is checked; test_common_quiet checks a new
+    process's)."""
     from train import main
 
     return run_in_process(main, *args, cwd=cwd)
@@ -43,7 +45,9 @@ def test_each_evaluation_prints_one_line_with_the_targets(talking_run):
     _, r = talking_run
     lines = [l for l in r.stderr.replace("\r", "\n").splitlines() if l.startswith("eval at step")]
     assert [l.split(":")[0] for l in lines] == ["eval at step 10", "eval at step 20"], r.stderr[-2000:]
-    assert all("hair" in l and "(>= 0.95)" in l and "Frechet" in l and "targets met" in l for l in lines), lines
+    assert all("hair" in l and "(>= 0.95)" in l and "Frechet" in l and "targets met" in l for l in lines), (
+        lines
+    )
 
 
 @pytest.mark.slow
@@ -76,7 +80,8 @@ def test_a_finished_run_leaves_no_partial_file_and_resumes_exactly(talking_run, 
     assert (run / "filtered" / "epoch_002.csv").is_file() and not list(run.rglob("*.partial.csv"))
     with open(run / "metrics.csv", newline="") as fh:
         rows = {r["step"]: r for r in csv.DictReader(fh)}
-    # the first step after a resume (graph tracing, the data skipped ahead) is not timed: no rate, not a wrong one
+    # the first step after a resume (graph tracing, the data skipped ahead) is not timed: no rate, not a
+    # wrong one
     assert rows["21"]["images_per_s"] == "" and float(rows["22"]["images_per_s"]) > 0
 
 
@@ -84,8 +89,23 @@ def test_a_finished_run_leaves_no_partial_file_and_resumes_exactly(talking_run, 
 def test_the_export_carries_the_checker_it_trained_with_and_grades(talking_run, tmp_path):
     run, _ = talking_run
     assert (run / "export" / "checker.json").is_file()
-    r = subprocess.run([sys.executable, str(ROOT / "generate.py"), "--model", str(run), "--tags", "blue hair red eyes",
-                        "--grade", "--out", "g.png"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "generate.py"),
+            "--model",
+            str(run),
+            "--tags",
+            "blue hair red eyes",
+            "--grade",
+            "--out",
+            "g.png",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0 and "tag accuracy" in r.stdout, r.stderr
     from export import main as export_main
 
@@ -94,8 +114,23 @@ def test_the_export_carries_the_checker_it_trained_with_and_grades(talking_run, 
 
 
 def test_a_model_without_a_checker_gets_the_one_line_fix(tiny_run, tmp_path):
-    r = subprocess.run([sys.executable, str(ROOT / "generate.py"), "--model", str(tiny_run), "--tags", "blue hair",
-                        "--grade", "--out", "g.png"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "generate.py"),
+            "--model",
+            str(tiny_run),
+            "--tags",
+            "blue hair",
+            "--grade",
+            "--out",
+            "g.png",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 2
     assert f"python export.py {tiny_run} --checker" in r.stderr, r.stderr
     assert "python -m checker train" not in r.stderr
@@ -108,13 +143,27 @@ def test_tagface_model_is_relative_to_where_run_sh_runs(tiny_run, tmp_path):
     shutil.copytree(tiny_run / "export", tmp_path / "mine")
     (tmp_path / "elsewhere").mkdir()
     env = dict(os.environ, TAGFACE_MODEL="../mine")
-    r = subprocess.run([str(ROOT / "run.sh"), "blue hair", "--out", "a.png"], cwd=tmp_path / "elsewhere", env=env,
-                       capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [str(ROOT / "run.sh"), "blue hair", "--out", "a.png"],
+        cwd=tmp_path / "elsewhere",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0 and (tmp_path / "elsewhere" / "a.png").is_file(), r.stderr
     env["TAGFACE_MODEL"] = "nowhere"
-    r = subprocess.run([str(ROOT / "run.sh"), "blue hair"], cwd=tmp_path / "elsewhere", env=env, capture_output=True,
-                       text=True, timeout=300)
-    assert r.returncode == 2 and "TAGFACE_MODEL=nowhere" in r.stderr and "restore models/default" not in r.stderr
+    r = subprocess.run(
+        [str(ROOT / "run.sh"), "blue hair"],
+        cwd=tmp_path / "elsewhere",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert (
+        r.returncode == 2 and "TAGFACE_MODEL=nowhere" in r.stderr and "restore models/default" not in r.stderr
+    )
 
 
 def test_the_fixed_grid_shows_each_other_tag_beside_the_same_faces_without_it():
@@ -130,5 +179,14 @@ def test_the_fixed_grid_shows_each_other_tag_beside_the_same_faces_without_it():
     assert len(rows) == 4 and all(extras == () for _, extras in rows) and z.shape == (8, 4)
     tagged = Vocabulary(plain.groups, ["glasses", "smile", "hat"], combos=combos)
     rows, _, _ = fixed_sample_plan(tagged, config)
-    assert [extras for _, extras in rows] == [(), (), (), (), ("glasses",), ("smile",), ("hat",), ("glasses",)]
+    assert [extras for _, extras in rows] == [
+        (),
+        (),
+        (),
+        (),
+        ("glasses",),
+        ("smile",),
+        ("hat",),
+        ("glasses",),
+    ]
     assert [values for values, _ in rows[4:]] == [values for values, _ in rows[:4]]  # the same colours

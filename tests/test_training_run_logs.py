@@ -1,4 +1,5 @@
 """Filter logs a user can read and grouped TensorBoard scalars (issue 12)."""
+
 import csv
 
 import numpy as np
@@ -17,8 +18,15 @@ def _events(run_dir):
 def test_tensorboard_scalars_are_grouped_and_the_filter_sheet_is_logged(tiny_run):
     tags = _events(tiny_run)
     names = set(tags.get("tensors", [])) | set(tags.get("scalars", []))
-    assert {"losses/loss_real", "losses/loss_fake", "control/k", "control/M", "control/lr", "filter/filtered",
-            "speed/images_per_s"} <= names, names
+    assert {
+        "losses/loss_real",
+        "losses/loss_fake",
+        "control/k",
+        "control/M",
+        "control/lr",
+        "filter/filtered",
+        "speed/images_per_s",
+    } <= names, names
     scalar_like = {n for n in names if "/" not in n}
     assert not scalar_like, scalar_like  # nothing ungrouped
     summary = list(csv.DictReader(open(tiny_run / "filtered" / "summary.csv")))
@@ -36,9 +44,15 @@ def test_filter_sheet_cells_carry_their_id_and_loss():
     assert cell.shape[0] > 64 and (cell[64:] < 100).any()  # the caption strip holds text
     assert sheet.shape[0] == cell.shape[0] + 4 and sheet.shape[1] == 3 * (64 + 2) + 2
     # more faces than CONTACT_SHEET_COLUMNS wrap onto a second row of that many cells
-    many = filter_sheet(np.full((CONTACT_SHEET_COLUMNS + 1, 32, 32, 3), 128, np.uint8),
-                        [f"i{k}" for k in range(CONTACT_SHEET_COLUMNS + 1)], [""] * (CONTACT_SHEET_COLUMNS + 1))
-    assert many.shape[1] == CONTACT_SHEET_COLUMNS * (64 + 2) + 2 and many.shape[0] > sheet.shape[0] + cell.shape[0]
+    many = filter_sheet(
+        np.full((CONTACT_SHEET_COLUMNS + 1, 32, 32, 3), 128, np.uint8),
+        [f"i{k}" for k in range(CONTACT_SHEET_COLUMNS + 1)],
+        [""] * (CONTACT_SHEET_COLUMNS + 1),
+    )
+    assert (
+        many.shape[1] == CONTACT_SHEET_COLUMNS * (64 + 2) + 2
+        and many.shape[0] > sheet.shape[0] + cell.shape[0]
+    )
     # different ids give different captions
     other = captioned(faces[0], ["id b2", "loss 0.5"])
     assert not np.array_equal(cell, other)

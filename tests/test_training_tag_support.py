@@ -2,6 +2,7 @@
 measures each one (training.monitor.TagSupport: RUN/tag_support.json, a line per tag, a warning per tag the
 real held-out faces do not support), and the report shows the figures. The fine-tuned run here grows the
 tiny run's vocabulary by the 2017 CSV's random tags, which no image shows: their AUC is near 0.5."""
+
 import csv
 import dataclasses
 import json
@@ -24,8 +25,19 @@ def fine_tuned(tmp_path_factory, tiny_run, train_argv, faces):
 
     folder = tmp_path_factory.mktemp("support")
     face_set = faces(20, 32, seed=2, hair=["blue", "red"], eyes=["blue", "red"])
-    done = run_in_process(main, *train_argv(folder / "ft", faces=face_set, tags_csv="tags_2017.csv", steps=3,
-                                            epochs=None, init_from=str(tiny_run), holdout=0.5), cwd=folder)
+    done = run_in_process(
+        main,
+        *train_argv(
+            folder / "ft",
+            faces=face_set,
+            tags_csv="tags_2017.csv",
+            steps=3,
+            epochs=None,
+            init_from=str(tiny_run),
+            holdout=0.5,
+        ),
+        cwd=folder,
+    )
     assert done.returncode == 0, done.stderr
     return folder / "ft", done.stderr
 
@@ -54,8 +66,10 @@ def test_the_end_of_training_says_which_tags_the_data_supports(fine_tuned):
         assert f.n_generated == TAG_FACES
         with_it = sum(f" {tag} " in t for t in held)
         assert (f.n_real_with, f.n_real_without) == (with_it, len(held) - with_it) and 0 < with_it < len(held)
-        assert all(0 <= getattr(f, k) <= 1 for k in ("read_asked", "read_not_asked", "read_real_with",
-                                                       "read_real_without", "auc")), f
+        assert all(
+            0 <= getattr(f, k) <= 1
+            for k in ("read_asked", "read_not_asked", "read_real_with", "read_real_without", "auc")
+        ), f
         assert record["tags"][tag]["supported"] == (f.auc >= SUPPORTED_AUC)
     lines = said.splitlines()
     assert all(tag_line(f) in lines for f in figures.values()), said
@@ -71,7 +85,8 @@ def test_the_end_of_training_says_which_tags_the_data_supports(fine_tuned):
 
 @pytest.mark.slow
 def test_the_figures_are_the_final_model_s_and_a_given_checker_serves_without_a_run_checker(
-        fine_tuned, tmp_path):
+    fine_tuned, tmp_path
+):
     """TagSupport again on the run's last checkpoint, its data and --checker pointing at RUN/checker from
     another folder (no RUN/checker there): the real faces' figures are the run's exactly, the generated
     faces' up to a face read differently on the other side of 0.5."""
@@ -89,8 +104,14 @@ def test_the_figures_are_the_final_model_s_and_a_given_checker_serves_without_a_
     generator = load_generator_from_run(run)[0]
     said = []
     given = dataclasses.replace(config, checker=str(run / "checker"))
-    trainer = SimpleNamespace(run_dir=tmp_path, config=given, vocab=vocab, data=data, say=said.append,
-                              sampling_generator=lambda: generator)
+    trainer = SimpleNamespace(
+        run_dir=tmp_path,
+        config=given,
+        vocab=vocab,
+        data=data,
+        say=said.append,
+        sampling_generator=lambda: generator,
+    )
     TagSupport().on_train_end(trainer, 3)
     again = figures_from_record(json.loads((tmp_path / "tag_support.json").read_text()))
     first = figures_from_record(json.loads((run / "tag_support.json").read_text()))
@@ -124,8 +145,10 @@ def test_the_report_shows_which_tags_the_data_supports(fine_tuned):
     assert set(rows) == EXTRAS_2017 | {"tag"}
     for tag, figures in record["tags"].items():
         shown = rows[tag]
-        assert shown[:5] == [fmt(figures[k]) for k in ("read_asked", "read_not_asked", "read_real_with",
-                                                        "read_real_without", "auc")], (tag, shown)
+        assert shown[:5] == [
+            fmt(figures[k])
+            for k in ("read_asked", "read_not_asked", "read_real_with", "read_real_without", "auc")
+        ], (tag, shown)
         assert shown[5] == ("yes" if figures["supported"] else "no")
         counts = figures["counts"]
         assert shown[6] == f"{counts['generated']} / {counts['real_with']} / {counts['real_without']}"
@@ -148,10 +171,23 @@ def test_the_report_has_the_section_only_with_the_file_and_says_what_is_missing(
     assert "Which tags the data supports" not in report()  # a run without other tags
     (run / "tag_support.json").write_text("{not json")
     assert "tag_support.json is damaged" in report()
-    record = {"step": 7, "checker": "c", "read_at": 0.5, "supported_auc": 0.75,
-              "tags": {"hat": {"read_asked": 0.9, "read_not_asked": 0.1, "read_real_with": None,
-                               "read_real_without": 0.2, "auc": None, "supported": None,
-                               "counts": {"generated": 50, "real_with": 0, "real_without": 12}}}}
+    record = {
+        "step": 7,
+        "checker": "c",
+        "read_at": 0.5,
+        "supported_auc": 0.75,
+        "tags": {
+            "hat": {
+                "read_asked": 0.9,
+                "read_not_asked": 0.1,
+                "read_real_with": None,
+                "read_real_without": 0.2,
+                "auc": None,
+                "supported": None,
+                "counts": {"generated": 50, "real_with": 0, "real_without": 12},
+            }
+        },
+    }
     (run / "tag_support.json").write_text(json.dumps(record))
     md = report()
     assert "| hat | 0.9 | 0.1 | n/a | 0.2 | n/a | n/a | 50 / 0 / 12 |" in md, md
@@ -163,12 +199,16 @@ def test_a_tag_line_says_what_was_not_measured():
     from evaluate.tag_support_record import support_said, tag_line
 
     measured = TagFigures("smile", 0.84, 0.1, 0.9, 0.05, 0.93, 50, 20, 20)
-    assert tag_line(measured) == ("tag 'smile': read on 0.84 of faces asked for it, 0.10 not asked "
-                                  "(real faces: 0.90 / 0.05); AUC on real held-out faces 0.93")
+    assert tag_line(measured) == (
+        "tag 'smile': read on 0.84 of faces asked for it, 0.10 not asked "
+        "(real faces: 0.90 / 0.05); AUC on real held-out faces 0.93"
+    )
     none_held = TagFigures("hat", 0.5, 0.5, n_generated=50)
-    assert tag_line(none_held) == ("tag 'hat': read on 0.50 of faces asked for it, 0.50 not asked (no real "
-                                   "held-out faces); no AUC (it needs held-out faces with and without it: "
-                                   "0 / 0)")
+    assert tag_line(none_held) == (
+        "tag 'hat': read on 0.50 of faces asked for it, 0.50 not asked (no real "
+        "held-out faces); no AUC (it needs held-out faces with and without it: "
+        "0 / 0)"
+    )
     noisy = TagFigures("blush", 0.2, 0.2, 0.3, 0.3, 0.48, 50, 10, 10)
     said = support_said({"smile": measured, "hat": none_held, "blush": noisy})
     assert said[:3] == [tag_line(measured), tag_line(none_held), tag_line(noisy)]

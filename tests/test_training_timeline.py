@@ -1,6 +1,7 @@
 """samples/timeline.gif (issue 34, "watch it learn"): the epoch grids on disk as one looping
 animation, in epoch order, at most TIMELINE_FRAMES of them (the last always), each frame the grid's
 pixels with its epoch under it, written atomically. On small grids written here (no training)."""
+
 import imageio.v3 as iio
 import numpy as np
 import pytest
@@ -49,8 +50,12 @@ def test_every_epoch_grid_is_a_frame_in_order_with_its_pixels(tmp_path):
         caption = frames[k, h:]
         assert caption.shape[0] >= 10 and (caption < 128).any()  # "epoch N" written under the grid
     assert not (frames[0, h:] == frames[2, h:]).all()  # each frame's own epoch
-    assert sorted(p.name for p in samples.iterdir()) == ["epoch_001.png", "epoch_002.png", "epoch_003.png",
-                                                          "timeline.gif"]  # no temporary file left
+    assert sorted(p.name for p in samples.iterdir()) == [
+        "epoch_001.png",
+        "epoch_002.png",
+        "epoch_003.png",
+        "timeline.gif",
+    ]  # no temporary file left
 
 
 def test_a_long_run_keeps_48_frames_spread_evenly_with_the_last(tmp_path):
@@ -113,8 +118,8 @@ def test_grids_of_another_size_are_framed_in_white(tmp_path):
     large = _write_grids(samples, [2], size=8, seed=3)[2]
     frames, _, _ = _frames(write_timeline(samples))
     assert frames.shape[1:] == captioned(large, ["epoch 2"], scale=1).shape
-    np.testing.assert_array_equal(frames[0, :small.shape[0], :small.shape[1]], small)
-    assert (frames[0, :small.shape[0], small.shape[1]:] == 255).all()  # white right of the smaller grid
+    np.testing.assert_array_equal(frames[0, : small.shape[0], : small.shape[1]], small)
+    assert (frames[0, : small.shape[0], small.shape[1] :] == 255).all()  # white right of the smaller grid
 
 
 def test_a_wide_grid_is_shrunk_by_a_whole_factor_to_block_means(tmp_path):

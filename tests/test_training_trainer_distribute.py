@@ -3,6 +3,7 @@ optimiser moments as one device for the same seed and global batch (the update i
 global mean). Both
 runs share one child process (the logical devices must be set before TensorFlow
 starts, so not in the test's own), each from the same seed."""
+
 import json
 import subprocess
 import sys
@@ -49,7 +50,8 @@ def run(mode):
         return strategy.run(model.train_step, args=(batch,))
 
     def weights():  # G's and D's weights, flattened
-        return np.concatenate([np.ravel(w.numpy()) for w in model.generator.weights + model.discriminator.weights])
+        both = model.generator.weights + model.discriminator.weights
+        return np.concatenate([np.ravel(w.numpy()) for w in both])
 
     before = weights()
     out = []

@@ -28,12 +28,19 @@ washed out (red -> pink, purple -> gray). This test checks that the condition st
 the hair at all; the wash-out is the 12-colour bench's to show.
 Without the mode-seeking term the samples nearly collapse. All rows:
 docs/default-model/comparison.md; `bench/quality/learning_colours.py` reruns any."""
+
 import dataclasses
 
 import numpy as np
 import pytest
 
-from bench.quality.synthetic_colour import EYES, TEST_HAIR, TEST_SETTINGS, hair_colour_confusion, learning_config
+from bench.quality.synthetic_colour import (
+    EYES,
+    TEST_HAIR,
+    TEST_SETTINGS,
+    hair_colour_confusion,
+    learning_config,
+)
 from bench.settings import ROUND2_CONTROL
 from model.config import TrainConfig
 
@@ -47,8 +54,16 @@ SHRUNK = dict(image_size=32, filters=8, repeats=1)  # the size settings of the s
 DEFAULTS_STEPS = 300
 DEFAULTS_HAIR = TEST_HAIR  # the round-1 test's 4 well-spread colours
 # what the defaults test may set besides SHRUNK: where the data is, how long, how often it logs
-NOT_SETTINGS = {"images", "tags_csv", "cache_dir", "cond_dim", "steps", "log_every", "checkpoint_every",
-                "ada"}  # (ada: --ada auto, resolved by the trainer for its data)
+NOT_SETTINGS = {
+    "images",
+    "tags_csv",
+    "cache_dir",
+    "cond_dim",
+    "steps",
+    "log_every",
+    "checkpoint_every",
+    "ada",
+}  # (ada: --ada auto, resolved by the trainer for its data)
 
 
 @pytest.fixture(scope="module")
@@ -57,9 +72,16 @@ def learned_with_defaults(tmp_path_factory, faces):
 
     data = faces(8, 32, hair=DEFAULTS_HAIR, eyes=EYES, formats=("2018",))
     root = tmp_path_factory.mktemp("learning_defaults")
-    config = TrainConfig(images=str(data / "images"), tags_csv=str(data / "tags_2018.csv"),
-                         cache_dir=str(root / "cache"), steps=DEFAULTS_STEPS, log_every=50,
-                         checkpoint_every=100_000, **SHRUNK, **ROUND2_CONTROL)
+    config = TrainConfig(
+        images=str(data / "images"),
+        tags_csv=str(data / "tags_2018.csv"),
+        cache_dir=str(root / "cache"),
+        steps=DEFAULTS_STEPS,
+        log_every=50,
+        checkpoint_every=100_000,
+        **SHRUNK,
+        **ROUND2_CONTROL,
+    )
     trainer = Trainer(config, root / "run", progress=False)
     trainer.train()
     return trainer
@@ -69,8 +91,11 @@ def learned_with_defaults(tmp_path_factory, faces):
 def test_the_defaults_with_round2_control_learn_the_requested_hair_colour(learned_with_defaults):
     trainer = learned_with_defaults
     shipped = TrainConfig()
-    changed = {f.name for f in dataclasses.fields(TrainConfig)
-               if getattr(trainer.config, f.name) != getattr(shipped, f.name)}
+    changed = {
+        f.name
+        for f in dataclasses.fields(TrainConfig)
+        if getattr(trainer.config, f.name) != getattr(shipped, f.name)
+    }
     assert changed - NOT_SETTINGS == {*SHRUNK, *ROUND2_CONTROL}, changed  # the defaults, smaller
     assert trainer.vocab.groups["hair"] == DEFAULTS_HAIR
     confusion, spread = hair_colour_confusion(trainer.sampling_generator(), trainer.vocab, trainer.config)

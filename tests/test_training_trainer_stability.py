@@ -9,6 +9,7 @@ python -m bench.quality.divergence_terms --set image_size=32); with the margin f
 the fix, see docs/ARCHITECTURE.md) it never passed its first 0.68 and M's 20-step mean fell from
 0.33 (steps 41-60) to 0.25 (the last 20). In the full suite (two workers on the 2-core AMD EPYC) it
 takes 14-15 s at n=16, against 35-39 s at n=32."""
+
 import csv
 import math
 
@@ -16,10 +17,34 @@ import pytest
 
 from bench.settings import ROUND2_CONTROL, train_flags
 
-SETTINGS = ["--image-size", "32", "--filters", "16", "--aux-weight", "0", "--diversity-weight", "0",
-            "--projection-weight", "0", *train_flags(ROUND2_CONTROL),
-            "--cond-every-scale", "off", "--wrong-weight", "1.0", "--steps", "100", "--log-every", "1",
-            "--checkpoint-every", "1000", "--precision", "fp32", "--seed", "0", "--no-progress"]
+SETTINGS = [
+    "--image-size",
+    "32",
+    "--filters",
+    "16",
+    "--aux-weight",
+    "0",
+    "--diversity-weight",
+    "0",
+    "--projection-weight",
+    "0",
+    *train_flags(ROUND2_CONTROL),
+    "--cond-every-scale",
+    "off",
+    "--wrong-weight",
+    "1.0",
+    "--steps",
+    "100",
+    "--log-every",
+    "1",
+    "--checkpoint-every",
+    "1000",
+    "--precision",
+    "fp32",
+    "--seed",
+    "0",
+    "--no-progress",
+]
 
 
 @pytest.mark.slow
@@ -28,8 +53,19 @@ def test_issue_16_settings_train_100_steps_with_finite_losses(faces, tmp_path, c
 
     faces = faces(2, 32, seed=0, formats=("2018",))
     run = tmp_path / "margin"
-    code = main(["--images", str(faces / "images"), "--tags-csv", str(faces / "tags_2018.csv"),
-                 "--cache-dir", str(cache_dir), "--run-dir", str(run)] + SETTINGS)
+    code = main(
+        [
+            "--images",
+            str(faces / "images"),
+            "--tags-csv",
+            str(faces / "tags_2018.csv"),
+            "--cache-dir",
+            str(cache_dir),
+            "--run-dir",
+            str(run),
+        ]
+        + SETTINGS
+    )
     assert code == 0, capsys.readouterr().err[-500:]
     with open(run / "metrics.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
@@ -39,4 +75,6 @@ def test_issue_16_settings_train_100_steps_with_finite_losses(faces, tmp_path, c
             assert math.isfinite(float(row[name])), (row["step"], name)
     assert max(float(r["loss_real"]) for r in rows) < 1.0  # an L1 on [-1, 1] images that never ran away
     m = [float(r["M"]) for r in rows]
-    assert sum(m[-20:]) / 20 < sum(m[40:60]) / 20  # the convergence measure fell (as bench/robustness/stability.py reads it)
+    assert (
+        sum(m[-20:]) / 20 < sum(m[40:60]) / 20
+    )  # the convergence measure fell (as bench/robustness/stability.py reads it)

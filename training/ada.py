@@ -5,13 +5,13 @@ plain and under their own tags; the gap between the two mean losses (model.augme
 smoothed over the measurements) moves p up or down (model.augment.ada_update). The rows measured walk
 through both sets in a fixed order, so a resumed run measures as an uninterrupted one would from there.
 """
+
 from __future__ import annotations
 
 import numpy as np
 import tensorflow as tf
 
 from model.augment import ADA_INTERVAL, ada_update, overfit_gap
-
 from training.plan import ADA_MIN_HELDOUT
 
 MEASURE_IMAGES = ADA_MIN_HELDOUT  # per side and measurement
@@ -39,7 +39,9 @@ class AdaController:
         gap = overfit_gap(self._mean_loss(self.held, step), self._mean_loss(self.train, step))
         self.gap = gap if not np.isfinite(self.gap) else SMOOTHING * self.gap + (1 - SMOOTHING) * gap
         p = float(self.model.state.augment_p.numpy())
-        self.model.state.augment_p.assign(ada_update(p, self.gap, self.target, ADA_INTERVAL * self.batch_size))
+        self.model.state.augment_p.assign(
+            ada_update(p, self.gap, self.target, ADA_INTERVAL * self.batch_size)
+        )
 
     def values(self) -> dict:
         """What metrics.csv and TensorBoard log of it."""

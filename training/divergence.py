@@ -8,6 +8,7 @@ band `band` x its running mean, and is above an absolute floor that
 healthy values never reach, stops the run. The message names the term that
 ran away first and the setting to change.
 """
+
 from __future__ import annotations
 
 import math
@@ -16,7 +17,10 @@ from dataclasses import dataclass, field
 # term -> (what it is, the setting to change first)
 WATCHED = {
     "loss_real": ("L(x), D's reconstruction loss of real images", "--lr (e.g. half of it) or --wrong-warmup"),
-    "loss_wrong": ("D's reconstruction loss of real images under wrong tags", "--wrong-warmup or --wrong-weight"),
+    "loss_wrong": (
+        "D's reconstruction loss of real images under wrong tags",
+        "--wrong-warmup or --wrong-weight",
+    ),
     "loss_fake": ("L(G(z)), D's reconstruction loss of generated images", "--lr (e.g. half of it)"),
     "loss_aux": ("the auxiliary tag head's loss", "--aux-weight"),
     "loss_adv_d": ("the projection head's hinge loss", "--projection-weight"),
@@ -50,9 +54,16 @@ class DivergenceGuard:
             mean = self.means.get(name)
             if mean is not None and self.seen > self.warmup:
                 ratio = value / max(mean, 1e-8)
-                if ratio > self.band and value > FLOORS.get(name, FLOOR) and (worst is None or ratio > worst[0]):
-                    worst = (ratio, f"{what} ({name}) ran away: {value:.4g} against a running mean of "
-                                    f"{mean:.4g}; change {setting}")
+                if (
+                    ratio > self.band
+                    and value > FLOORS.get(name, FLOOR)
+                    and (worst is None or ratio > worst[0])
+                ):
+                    worst = (
+                        ratio,
+                        f"{what} ({name}) ran away: {value:.4g} against a running mean of "
+                        f"{mean:.4g}; change {setting}",
+                    )
             if worst is None:
                 self.means[name] = value if mean is None else DECAY * mean + (1 - DECAY) * value
         return worst[1] if worst else None

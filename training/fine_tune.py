@@ -11,6 +11,7 @@
 The settings (the network, the losses, the learning-rate rule) come from the source too:
 model.config.TrainConfig.fine_tuned_from. The vocabulary grows in tags.vocab.Vocabulary.grown_by.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -38,9 +39,11 @@ class Transfer:
 
     def describe(self) -> str:
         where = f"{self.source} (checkpoint)" if self.from_run else f"{self.source} (exported weights)"
-        return (f"from {where}: carried over {', '.join(self.carried)}; reset {', '.join(self.reset)}"
-                + (f"; {len(self.grown)} weights widened for the new tags (new inputs start at zero)"
-                   if self.grown else ""))
+        return f"from {where}: carried over {', '.join(self.carried)}; reset {', '.join(self.reset)}" + (
+            f"; {len(self.grown)} weights widened for the new tags (new inputs start at zero)"
+            if self.grown
+            else ""
+        )
 
 
 def source_vocabulary(source: Path) -> Vocabulary:
@@ -53,7 +56,9 @@ def check_architecture(source_cfg: TrainConfig, config: TrainConfig, source: Pat
         if name != "cond_dim" and getattr(source_cfg, name) != getattr(config, name):
             raise RunDirError(
                 f"--init-from {source}: its {name} is {getattr(source_cfg, name)!r}, this run's is "
-                f"{getattr(config, name)!r}; pass the same network settings (or none: they come from the source)")
+                f"{getattr(config, name)!r}; pass the same network settings (or none: they come from "
+                "the source)"
+            )
 
 
 def transfer(model: CondBEGAN, source: Path, vocab: Vocabulary) -> Transfer:
@@ -63,10 +68,19 @@ def transfer(model: CondBEGAN, source: Path, vocab: Vocabulary) -> Transfer:
     check_architecture(source_cfg, model.config, source)
     source_vocab = source_vocabulary(source)
     source_heads = sum(len(v) for v in source_vocab.groups.values()) + (
-        len(source_vocab.other_tags) if source_cfg.other_tag_weight > 0 else 0)
-    maps = {"cond": (vocab.position_map(source_vocab), source_vocab.dim),
-            "tag head": (vocab.head_map(source_vocab, other=model.config.other_tag_weight > 0,
-                                        source_other=source_cfg.other_tag_weight > 0), source_heads)}
+        len(source_vocab.other_tags) if source_cfg.other_tag_weight > 0 else 0
+    )
+    maps = {
+        "cond": (vocab.position_map(source_vocab), source_vocab.dim),
+        "tag head": (
+            vocab.head_map(
+                source_vocab,
+                other=model.config.other_tag_weight > 0,
+                source_other=source_cfg.other_tag_weight > 0,
+            ),
+            source_heads,
+        ),
+    }
     run = training_run_of(source)
     result = Transfer(source, run is not None)
     if run is not None:
@@ -77,22 +91,36 @@ def transfer(model: CondBEGAN, source: Path, vocab: Vocabulary) -> Transfer:
         if model.generator_ema and not twin.generator_ema:  # the source kept no average: start from G
             _ema_from_generator(model)
         model.state.carry_from(twin.state)
-        result.carried = ["G, D and their Adam moments", "G's moving average", "k_t", "the filter's threshold",
-                          "the learning rate"]
+        result.carried = [
+            "G, D and their Adam moments",
+            "G's moving average",
+            "k_t",
+            "the filter's threshold",
+            "the learning rate",
+        ]
     else:
         _load_export(model, source, source_cfg, source_vocab, maps, result)
         result.carried = ["G", "D's autoencoder"]
-    result.reset = (["the step and epoch", "M's window and the plateau counters"]
-                    + ([] if result.from_run else ["k_t (an export has no training state)", "D's tag heads",
-                                                   "Adam's moments"]))
+    result.reset = ["the step and epoch", "M's window and the plateau counters"] + (
+        []
+        if result.from_run
+        else ["k_t (an export has no training state)", "D's tag heads", "Adam's moments"]
+    )
     return result
 
 
 def _source_model(config: TrainConfig, vocab: Vocabulary) -> CondBEGAN:
     """A model shaped as the source was, to restore its checkpoint into (data tables are placeholders)."""
     groups = [len(v) for v in vocab.groups.values()]
-    twin = CondBEGAN(config, vocab.dim, groups, np.zeros(1, np.int32), np.zeros((2, vocab.dim), np.float32),
-                     np.zeros((1, len(groups)), np.int32), n_other=len(vocab.other_tags))
+    twin = CondBEGAN(
+        config,
+        vocab.dim,
+        groups,
+        np.zeros(1, np.int32),
+        np.zeros((2, vocab.dim), np.float32),
+        np.zeros((1, len(groups)), np.int32),
+        n_other=len(vocab.other_tags),
+    )
     twin.build_optimizers()
     return twin
 
@@ -107,13 +135,16 @@ def _load_export(model, source: Path, config: TrainConfig, vocab: Vocabulary, ma
     with precision.float32_policy():
         generator = build_generator(config, vocab.dim)
     generator.load_weights(str(weights))
-    result.grown += _copy(variables_by_path(model.generator.variables), variables_by_path(generator.variables), maps)
+    result.grown += _copy(
+        variables_by_path(model.generator.variables), variables_by_path(generator.variables), maps
+    )
     if (source / RECONSTRUCTOR_WEIGHTS).exists():
         with precision.float32_policy():
             reconstructor = build_reconstructor(config, vocab.dim)
         reconstructor.load_weights(str(source / RECONSTRUCTOR_WEIGHTS))
-        result.grown += _copy(variables_by_path(model.discriminator.variables),
-                              variables_by_path(reconstructor.variables), maps)
+        result.grown += _copy(
+            variables_by_path(model.discriminator.variables), variables_by_path(reconstructor.variables), maps
+        )
     else:
         result.reset.append("D (the export has no reconstructor)")
     _ema_from_generator(model)
@@ -154,5 +185,7 @@ def widened(value: np.ndarray, shape: tuple, maps: dict, name: str = "") -> np.n
             taken = np.take(value, np.maximum(positions, 0), axis=axis)
             keep = (positions >= 0).reshape([-1 if i == axis else 1 for i in range(len(shape))])
             return np.where(keep, taken, 0).astype(value.dtype)
-    raise RunDirError(f"--init-from: the source's {name} has shape {value.shape}, this run's {shape}, "
-                      "and no tag axis explains the difference")
+    raise RunDirError(
+        f"--init-from: the source's {name} has shape {value.shape}, this run's {shape}, "
+        "and no tag axis explains the difference"
+    )

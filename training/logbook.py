@@ -5,6 +5,7 @@ Opened at the step the sitting starts from: every log is cut back to it, so a re
 duplicated or torn rows. Apart from the loop so that the loop says what happened and this says how
 it is written down.
 """
+
 from __future__ import annotations
 
 import csv
@@ -73,9 +74,11 @@ class Logbook:
         self._window_start, self._window_images = time.perf_counter(), 0
         speed = {"images_per_s": images_per_s} if math.isfinite(images_per_s) else {}  # else an empty cell
         self.metrics.write(step, values | speed | {"cpu_seconds": self.cpu_seconds()})
-        return (f"Lx {values['loss_real']:.3f} LG {values['loss_fake']:.3f} "
-                f"k {values['k']:.3f} M {values['M']:.3f} lr {number(values['lr'])}"
-                + (f" {images_per_s:.0f} img/s" if math.isfinite(images_per_s) else ""))
+        return (
+            f"Lx {values['loss_real']:.3f} LG {values['loss_fake']:.3f} "
+            f"k {values['k']:.3f} M {values['M']:.3f} lr {number(values['lr'])}"
+            + (f" {images_per_s:.0f} img/s" if math.isfinite(images_per_s) else "")
+        )
 
     def cpu_seconds(self) -> float:
         """CPU time (user + system, all threads) the run has used so far, over every sitting."""

@@ -5,6 +5,7 @@ from shrinking to the point where BEGAN ports were seen to collapse suddenly.
 M is averaged over a window of steps (one step's M is too noisy); the rate
 halves after `patience` windows without a new best mean.
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -16,8 +17,9 @@ class PlateauState(NamedTuple):
     bad_windows: int  # windows since the last improvement
 
 
-def plateau_update(state: PlateauState, window_mean: float, *, patience: int, floor: float,
-                   factor: float = 0.5) -> PlateauState:
+def plateau_update(
+    state: PlateauState, window_mean: float, *, patience: int, floor: float, factor: float = 0.5
+) -> PlateauState:
     """Fold one finished window's mean M into the state."""
     if window_mean < state.best:
         return PlateauState(state.lr, window_mean, 0)

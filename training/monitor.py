@@ -15,15 +15,16 @@ trainer itself only logs numbers):
 - `TagSupport`: at the end of a run with other tags, which of them the data supports
   (evaluate.tag_support: RUN/tag_support.json, a line per tag and a warning per unsupported one).
 """
-from __future__ import annotations
 
-import numpy as np
+from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
+from checker.checker import find_checker_dir, load_checker
 from common import jsonio
 from common.files import atomic_path, atomic_write
-from checker.checker import find_checker_dir, load_checker
 from evaluate.copies import copies_line, measure_copies
 from evaluate.metrics import eval_line, evaluate_generator, write_results
 from evaluate.tag_support import shared_tags, tag_support
@@ -59,7 +60,10 @@ def fixed_sample_plan(vocab, config, n_rows: int = 8, n_cols: int = 8):
         picked.append(options[(i * 3) % len(options)])
     rows = [(dict(zip(vocab.groups, combo)), ()) for combo in picked]
     if vocab.other_tags:
-        rows += [(values, (vocab.other_tags[i % len(vocab.other_tags)],)) for i, (values, _) in enumerate(list(rows))]
+        rows += [
+            (values, (vocab.other_tags[i % len(vocab.other_tags)],))
+            for i, (values, _) in enumerate(list(rows))
+        ]
     rng = np.random.default_rng(config.seed + 12345)
     z = rng.uniform(-1, 1, (n_cols, config.nz)).astype(np.float32)
     eps = rng.standard_normal((n_cols, config.embed_dim)).astype(np.float32)
@@ -128,17 +132,24 @@ def write_timeline(samples: Path) -> Path | None:
     frames = timeline_frames(epoch_grids(samples))
     if not frames:
         return None
-    pictures = [captioned(timeline_frame(iio.imread(path)[..., :3]), [f"epoch {epoch}"], scale=1)
-                for epoch, path in frames]
+    pictures = [
+        captioned(timeline_frame(iio.imread(path)[..., :3]), [f"epoch {epoch}"], scale=1)
+        for epoch, path in frames
+    ]
     height, width = max(p.shape[0] for p in pictures), max(p.shape[1] for p in pictures)
     canvas = np.full((len(pictures), height, width, 3), 255, np.uint8)  # a grid of another size: white around
     for frame, picture in zip(canvas, pictures):
-        frame[:picture.shape[0], :picture.shape[1]] = picture
+        frame[: picture.shape[0], : picture.shape[1]] = picture
     durations = [FRAME_MS] * (len(frames) - 1) + [LAST_FRAME_MS]
     path = samples / TIMELINE_NAME
     with atomic_path(path, suffix=".gif") as tmp:  # (Pillow takes one frame's duration as a number only)
-        iio.imwrite(tmp, gif_colours(canvas), extension=".gif", duration=durations if len(frames) > 1 else
-                    LAST_FRAME_MS, loop=0)
+        iio.imwrite(
+            tmp,
+            gif_colours(canvas),
+            extension=".gif",
+            duration=durations if len(frames) > 1 else LAST_FRAME_MS,
+            loop=0,
+        )
     return path
 
 
@@ -190,7 +201,10 @@ def captioned(image: np.ndarray, lines: list[str], scale: int = 2) -> np.ndarray
 def filter_sheet(images: np.ndarray, ids: list[str], losses: list[str]) -> np.ndarray:
     """The contact sheet of the images the filter left out: each cell labelled with its
     data id and reconstruction loss, in the order of filtered/epoch_NNN.csv."""
-    cells = [captioned(img, [f"id {i}", f"loss {float(l):.4g}" if l else ""]) for img, i, l in zip(images, ids, losses)]
+    cells = [
+        captioned(img, [f"id {i}", f"loss {float(l):.4g}" if l else ""])
+        for img, i, l in zip(images, ids, losses)
+    ]
     return grid(np.stack(cells), CONTACT_SHEET_COLUMNS)
 
 
@@ -224,9 +238,16 @@ class QualityMetrics(TrainerCallback):
     def on_step_end(self, trainer: Trainer, step: int) -> None:
         if step % self.every:
             return
-        generator = LoadedGenerator(trainer.run_dir, trainer.config, trainer.vocab, "tensorflow",
-                                    keras_infer(trainer.sampling_generator()))
-        result = evaluate_generator(generator, self.checker, trainer.data, n_per_combo=2, seed=trainer.config.seed)
+        generator = LoadedGenerator(
+            trainer.run_dir,
+            trainer.config,
+            trainer.vocab,
+            "tensorflow",
+            keras_infer(trainer.sampling_generator()),
+        )
+        result = evaluate_generator(
+            generator, self.checker, trainer.data, n_per_combo=2, seed=trainer.config.seed
+        )
         result |= {"cpu_seconds": round(trainer.cpu_seconds(), 1)}
         write_results(trainer.run_dir, result, step)
         trainer.log_scalars(result, "quality")
@@ -239,10 +260,16 @@ class NearCopies(TrainerCallback):
     image and its mirror, beside held-out real faces' (evaluate.copies), and the near copies."""
 
     def on_train_end(self, trainer: Trainer, step: int) -> None:
-        generator = LoadedGenerator(trainer.run_dir, trainer.config, trainer.vocab, "tensorflow",
-                                    keras_infer(trainer.sampling_generator()))
-        result, picture = measure_copies(generator, trainer.data, n_per_combo=COPIES_PER_COMBO,
-                                         seed=trainer.config.seed)
+        generator = LoadedGenerator(
+            trainer.run_dir,
+            trainer.config,
+            trainer.vocab,
+            "tensorflow",
+            keras_infer(trainer.sampling_generator()),
+        )
+        result, picture = measure_copies(
+            generator, trainer.data, n_per_combo=COPIES_PER_COMBO, seed=trainer.config.seed
+        )
         save_png(trainer.run_dir / COPIES_PICTURE, picture)
         atomic_write(trainer.run_dir / COPIES_NAME, jsonio.dumps({"step": step} | result, indent=1) + "\n")
         trainer.say(copies_line(result))
@@ -261,8 +288,13 @@ class TagSupport(TrainerCallback):
         if found is None:
             return
         folder, checker = found
-        generator = LoadedGenerator(trainer.run_dir, trainer.config, trainer.vocab, "tensorflow",
-                                    keras_infer(trainer.sampling_generator()))
+        generator = LoadedGenerator(
+            trainer.run_dir,
+            trainer.config,
+            trainer.vocab,
+            "tensorflow",
+            keras_infer(trainer.sampling_generator()),
+        )
         figures = tag_support(checker, trainer.data, generator, seed=trainer.config.seed)
         record = support_record(figures, step=step, seed=trainer.config.seed, checker=str(folder))
         atomic_write(trainer.run_dir / SUPPORT_NAME, jsonio.dumps(record, indent=1) + "\n")

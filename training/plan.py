@@ -11,6 +11,7 @@ length rule is a number of images, with a floor in epochs for large sets:
 The time is estimated from the measured speed of the default network (IMAGES_PER_CPU_SECOND),
 scaled by the network's size; the first lines of a run and --check print it. Imports no TensorFlow.
 """
+
 from __future__ import annotations
 
 import math
@@ -23,7 +24,9 @@ DEFAULT_EPOCHS = 10
 FROM_SCRATCH_IMAGES = 100_000  # 6,250 steps of 16: under 2 CPU-hours at IMAGES_PER_CPU_SECOND
 FINE_TUNE_IMAGES = 24_000  # 1,500 steps of 16
 ADA_MIN_HELDOUT = 32  # held-out faces ADA needs to measure D's over-fitting on (training.ada's batch)
-SMALL_DATA = 5_000  # training images: below this, augmentation adapts by default and the advice is to fine-tune
+SMALL_DATA = (
+    5_000  # training images: below this, augmentation adapts by default and the advice is to fine-tune
+)
 # The default network (filters 32, 64 px, bf16) measured end to end by train.py: images per CPU-second
 # (user + system, all threads): 16 in the own-data fine-tune of bench/quality/own_data on the 2-core AMD EPYC
 # (Zen 4), beside another training.
@@ -51,10 +54,12 @@ class Plan:
         if self.fine_tune or not self.small_data:
             return None
         tune = fine_tune_steps(self.train_images, 16)
-        return (f"advice: {self.train_images:,} training images is a small set. From scratch, expect faces "
-                f"only after thousands of steps and less faithful colours; fine-tuning the bundled model "
-                f"is faster and better on small sets: add --init-from {default_model} ({tune:,} steps, about "
-                f"{cpu_minutes(tune, TrainConfig()):.0f} CPU-minutes; it keeps the source's tags and adds yours)")
+        return (
+            f"advice: {self.train_images:,} training images is a small set. From scratch, expect faces "
+            f"only after thousands of steps and less faithful colours; fine-tuning the bundled model "
+            f"is faster and better on small sets: add --init-from {default_model} ({tune:,} steps, about "
+            f"{cpu_minutes(tune, TrainConfig()):.0f} CPU-minutes; it keeps the source's tags and adds yours)"
+        )
 
 
 def adaptive_augmentation(config: TrainConfig, run_plan: Plan, heldout_images: int) -> str:
@@ -104,9 +109,17 @@ def check_lines(config: TrainConfig, data, init_from: str | None) -> list[str]:
         vocab_line = f"vocabulary ({vocab.dim} condition inputs): {', '.join(vocab.all_tags())}"
     run_plan = plan(config, int(data.usable * (1 - config.holdout)), fine_tune=bool(init_from))
     ada = adaptive_augmentation(config, run_plan, int(data.usable * config.holdout))
-    lines = [data.describe(config.tags_csv), vocab_line, describe_left_out(left_out, config.top_k),
-             run_plan.describe() + " (training images estimated from the usable rows and --holdout)",
-             run_plan.advice(), f"adaptive augmentation of D's inputs (--ada {config.ada}): {ada}"
-             + (f" (fewer than {SMALL_DATA:,} training images)" if config.ada == "auto" and ada == "on" else "")]
-    return [textwrap.fill(line, 100, subsequent_indent="  ", break_on_hyphens=False,
-                          break_long_words=False) for line in lines if line]
+    lines = [
+        data.describe(config.tags_csv),
+        vocab_line,
+        describe_left_out(left_out, config.top_k),
+        run_plan.describe() + " (training images estimated from the usable rows and --holdout)",
+        run_plan.advice(),
+        f"adaptive augmentation of D's inputs (--ada {config.ada}): {ada}"
+        + (f" (fewer than {SMALL_DATA:,} training images)" if config.ada == "auto" and ada == "on" else ""),
+    ]
+    return [
+        textwrap.fill(line, 100, subsequent_indent="  ", break_on_hyphens=False, break_long_words=False)
+        for line in lines
+        if line
+    ]

@@ -9,6 +9,7 @@ The colour layers and the outputs of the tags both know are kept; the new output
 run's training images (checker.training.train_checker with start_from). A run whose checker already
 reads all its tags uses that one, as before.
 """
+
 from __future__ import annotations
 
 import json
@@ -45,7 +46,11 @@ def plan_checker(config, vocab, run_dir: Path, init_from: str | None) -> tuple[s
 
 def run_checker_dir(run_dir: Path) -> Path | None:
     """RUN/checker when the run trained its own checker."""
-    return Path(run_dir) / RUN_CHECKER_DIR if (Path(run_dir) / RUN_CHECKER_DIR / CHECKER_JSON).is_file() else None
+    return (
+        Path(run_dir) / RUN_CHECKER_DIR
+        if (Path(run_dir) / RUN_CHECKER_DIR / CHECKER_JSON).is_file()
+        else None
+    )
 
 
 class RunChecker(TrainerCallback):
@@ -57,10 +62,18 @@ class RunChecker(TrainerCallback):
         grading, start_from = plan_checker(trainer.config, trainer.vocab, trainer.run_dir, trainer.init_from)
         if grading != str(out) or run_checker_dir(trainer.run_dir) is not None:
             return
-        trainer.say(f"training the run's tag checker for its {len(trainer.vocab.all_tags())} tags"
-                    + (f", from {start_from}" if start_from else "") + f" -> {out}")
-        model, meta = train_checker(trainer.data, seed=trainer.config.seed, image_size=trainer.config.image_size,
-                                    progress=trainer.progress, start_from=start_from)
+        trainer.say(
+            f"training the run's tag checker for its {len(trainer.vocab.all_tags())} tags"
+            + (f", from {start_from}" if start_from else "")
+            + f" -> {out}"
+        )
+        model, meta = train_checker(
+            trainer.data,
+            seed=trainer.config.seed,
+            image_size=trainer.config.image_size,
+            progress=trainer.progress,
+            start_from=start_from,
+        )
         save_checker(model, meta, out)
         accuracy = ", ".join(f"{g} {a:.2f}" for g, a in meta["heldout_accuracy"].items())
         trainer.say(f"run's tag checker: held-out accuracy {accuracy}")

@@ -8,6 +8,7 @@ should go to (it may be the twin of a held-out image) is not a question to
 answer silently, and fine-tuning (--init-from) trains the old model on the
 new data in a new run with its own split.
 """
+
 from __future__ import annotations
 
 import csv
@@ -24,8 +25,10 @@ COLUMNS = ("id", "split", "tags", "image")
 
 def current_record(data) -> dict[str, tuple[str, str, str]]:
     """id -> (split, tag text, pixel digest) of a CachedData."""
-    return {i: ("holdout" if h else "train", t, pixel_digest(img))
-            for i, h, t, img in zip(data.ids.tolist(), data.holdout.tolist(), data.tags.tolist(), data.images)}
+    return {
+        i: ("holdout" if h else "train", t, pixel_digest(img))
+        for i, h, t, img in zip(data.ids.tolist(), data.holdout.tolist(), data.tags.tolist(), data.images)
+    }
 
 
 def pixel_digest(image: np.ndarray) -> str:
@@ -53,6 +56,7 @@ def read_record(run_dir: Path) -> dict[str, tuple[str, str, str]] | None:
 def data_changes(recorded: dict, current: dict) -> list[str]:
     """What changed between two records, as phrases ("16 rows removed (ids 104, 105, ...)");
     empty when the data is the same."""
+
     def phrase(ids, what):
         listed = ", ".join(sorted(ids, key=_natural)[:3]) + (", ..." if len(ids) > 3 else "")
         return f"{len(ids)} {'row' if len(ids) == 1 else 'rows'} {what} (ids {listed})"
@@ -63,8 +67,11 @@ def data_changes(recorded: dict, current: dict) -> list[str]:
 
     both = recorded.keys() & current.keys()
     changes = []
-    for ids, text in ((current.keys() - recorded.keys(), "added"), (recorded.keys() - current.keys(), "removed"),
-                      ({i for i in both if recorded[i][1] != current[i][1]}, "edited (tags)")):
+    for ids, text in (
+        (current.keys() - recorded.keys(), "added"),
+        (recorded.keys() - current.keys(), "removed"),
+        ({i for i in both if recorded[i][1] != current[i][1]}, "edited (tags)"),
+    ):
         if ids:
             changes.append(phrase(ids, text))
     images = {i for i in both if recorded[i][2] != current[i][2]}

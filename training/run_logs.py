@@ -6,6 +6,7 @@ Rows carry the global step, and on resume every log is cut back to the step
 of the checkpoint it resumes from, so a killed run never leaves duplicated
 or torn rows behind.
 """
+
 from __future__ import annotations
 
 import csv
@@ -16,9 +17,29 @@ import numpy as np
 
 from common.files import atomic_write
 
-METRIC_COLUMNS = ["step", "epoch", "loss_real", "loss_fake", "loss_wrong", "loss_aux", "loss_aux_fake", "kl",
-                  "mode_seeking", "loss_adv_d", "loss_adv_g", "k", "M", "lr", "filtered", "images_per_s",
-                  "cpu_seconds", "augment_p", "overfit_gap", "loss_other", "loss_other_fake"]
+METRIC_COLUMNS = [
+    "step",
+    "epoch",
+    "loss_real",
+    "loss_fake",
+    "loss_wrong",
+    "loss_aux",
+    "loss_aux_fake",
+    "kl",
+    "mode_seeking",
+    "loss_adv_d",
+    "loss_adv_g",
+    "k",
+    "M",
+    "lr",
+    "filtered",
+    "images_per_s",
+    "cpu_seconds",
+    "augment_p",
+    "overfit_gap",
+    "loss_other",
+    "loss_other_fake",
+]
 FILTER_COLUMNS = ["step", "id", "path", "loss", "threshold"]
 SUMMARY_COLUMNS = ["epoch", "threshold", "filtered", "seen"]
 STAGE_COLUMNS = ["step", "setting", "old", "new"]
@@ -64,8 +85,9 @@ class CsvAppender:
         self.columns = columns
         new = not path.exists() or path.stat().st_size == 0
         self._file = open(path, "a", newline="")
-        self._writer = csv.DictWriter(self._file, fieldnames=columns, lineterminator="\n",
-                                      extrasaction="ignore")
+        self._writer = csv.DictWriter(
+            self._file, fieldnames=columns, lineterminator="\n", extrasaction="ignore"
+        )
         if new:
             self._writer.writeheader()
             self._file.flush()
@@ -82,8 +104,11 @@ class CsvAppender:
 def record_stage(run_dir: Path, step: int, before: dict, after: dict) -> list[dict]:
     """Append to RUN/stages.csv each setting a --resume changed (a new stage of
     training), so the run's history survives config.json being rewritten."""
-    rows = [{"step": step, "setting": name, "old": before[name], "new": after[name]}
-            for name in sorted(after) if name in before and before[name] != after[name]]
+    rows = [
+        {"step": step, "setting": name, "old": before[name], "new": after[name]}
+        for name in sorted(after)
+        if name in before and before[name] != after[name]
+    ]
     if rows:
         log = CsvAppender(Path(run_dir) / STAGES_NAME, STAGE_COLUMNS)
         try:
@@ -100,8 +125,15 @@ def _fmt(value) -> str:
 
 
 # TensorBoard groups (a tab per prefix): what each metrics.csv column is.
-SCALAR_GROUPS = {"k": "control", "M": "control", "lr": "control", "filtered": "filter", "images_per_s": "speed",
-                 "augment_p": "augment", "overfit_gap": "augment"}
+SCALAR_GROUPS = {
+    "k": "control",
+    "M": "control",
+    "lr": "control",
+    "filtered": "filter",
+    "images_per_s": "speed",
+    "augment_p": "augment",
+    "overfit_gap": "augment",
+}
 
 
 def tensorboard_name(column: str) -> str:
@@ -118,9 +150,17 @@ def tensorboard_dir(run_dir: Path) -> Path:
 
 
 # The figures TensorBoard's HParams tab shows beside each run's settings (their last logged values)
-HPARAM_METRICS = ("losses/loss_real", "losses/loss_fake", "control/M", "control/k", "quality/acc_hair",
-                  "quality/acc_eyes", "quality/face_rate", "quality/diversity_ratio",
-                  "quality/frechet_generated_vs_real")
+HPARAM_METRICS = (
+    "losses/loss_real",
+    "losses/loss_fake",
+    "control/M",
+    "control/k",
+    "quality/acc_hair",
+    "quality/acc_eyes",
+    "quality/face_rate",
+    "quality/diversity_ratio",
+    "quality/frechet_generated_vs_real",
+)
 
 
 class MetricsLog:
@@ -138,8 +178,9 @@ class MetricsLog:
 
         values = {k: v for k, v in settings.items() if isinstance(v, (bool, int, float, str))}
         with self.writer.as_default():
-            hp.hparams_config(hparams=[hp.HParam(k) for k in values],
-                              metrics=[hp.Metric(m) for m in HPARAM_METRICS])
+            hp.hparams_config(
+                hparams=[hp.HParam(k) for k in values], metrics=[hp.Metric(m) for m in HPARAM_METRICS]
+            )
             hp.hparams(values, trial_id=run_name)
         self.writer.flush()
 
@@ -201,11 +242,18 @@ class FilterLog:
         self._partial = CsvAppender(self.partial_path(epoch), FILTER_COLUMNS)
 
     def record(self, step: int, rows: np.ndarray, per_image_loss: np.ndarray, threshold: float) -> None:
-        self._partial.write([
-            {"step": step, "id": str(self.ids[r]), "path": str(self.paths[r]),
-             "loss": f"{float(l):.6g}", "threshold": f"{threshold:.6g}"}
-            for r, l in zip(rows, per_image_loss)
-        ])
+        self._partial.write(
+            [
+                {
+                    "step": step,
+                    "id": str(self.ids[r]),
+                    "path": str(self.paths[r]),
+                    "loss": f"{float(l):.6g}",
+                    "threshold": f"{threshold:.6g}",
+                }
+                for r, l in zip(rows, per_image_loss)
+            ]
+        )
 
     def finish_epoch(self, epoch: int, threshold: float, seen: int) -> np.ndarray:
         """Write the epoch's final CSV and summary line; returns the data rows
@@ -220,15 +268,21 @@ class FilterLog:
                 rows = [r for r in csv.DictReader(fh) if None not in r.values()]
         final = self.dir / f"epoch_{epoch:03d}.csv"
         buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=["id", "path", "loss", "threshold", "step"],
-                                lineterminator="\n", extrasaction="ignore")
+        writer = csv.DictWriter(
+            buf,
+            fieldnames=["id", "path", "loss", "threshold", "step"],
+            lineterminator="\n",
+            extrasaction="ignore",
+        )
         writer.writeheader()
         writer.writerows(rows)
         atomic_write(final, buf.getvalue())
         summary = self.dir / "summary.csv"
         truncate_csv(summary, SUMMARY_COLUMNS, lambda r: int(r["epoch"]) < epoch)
         appender = CsvAppender(summary, SUMMARY_COLUMNS)
-        appender.write([{"epoch": epoch, "threshold": f"{threshold:.6g}", "filtered": len(rows), "seen": seen}])
+        appender.write(
+            [{"epoch": epoch, "threshold": f"{threshold:.6g}", "filtered": len(rows), "seen": seen}]
+        )
         appender.close()
         # The partial file is removed by the trainer only once the checkpoint after this
         # epoch is saved: a kill in between resumes mid-epoch and rebuilds this CSV from it.

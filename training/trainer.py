@@ -11,6 +11,7 @@ metrics) comes from `TrainerCallback`s passed in by the caller (train.py
 wires training.monitor's), so the loop does not know how samples are judged
 or drawn.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -28,8 +29,14 @@ from tqdm import tqdm
 from model import precision
 from model.began import Batch, CondBEGAN
 from model.config import TrainConfig
-from model.run_folder import (EXPORT_DIR, VOCAB_NAME, RunDirError, float32_generator, float32_reconstructor,
-                              prepare_run_dir)
+from model.run_folder import (
+    EXPORT_DIR,
+    VOCAB_NAME,
+    RunDirError,
+    float32_generator,
+    float32_reconstructor,
+    prepare_run_dir,
+)
 from preprocess.cache import build_or_load, with_vocabulary
 from preprocess.dataset import make_dataset
 from preprocess.spec import DataSpec
@@ -128,10 +135,19 @@ class Trainer:
     run's config.json as the caller read it to build `config` (train.py reads it once);
     stages.csv compares against it. It is read from the run folder when not given."""
 
-    def __init__(self, config: TrainConfig, run_dir: str | Path, *, resume: bool = False,
-                 init_from: str | None = None, progress: bool = True, data=None,
-                 callbacks: list[TrainerCallback] = (), lr_override: float | None = None,
-                 recorded: TrainConfig | None = None):
+    def __init__(
+        self,
+        config: TrainConfig,
+        run_dir: str | Path,
+        *,
+        resume: bool = False,
+        init_from: str | None = None,
+        progress: bool = True,
+        data=None,
+        callbacks: list[TrainerCallback] = (),
+        lr_override: float | None = None,
+        recorded: TrainConfig | None = None,
+    ):
         self.run_dir = Path(run_dir)
         self.resume = resume
         self.init_from = init_from
@@ -166,15 +182,19 @@ class Trainer:
             # --steps/--epochs and the other settings --resume may change are what the run is asked to
             # do now: stages.csv first, then config.json, so a stop in between loses no change.
             recorded = self._recorded or TrainConfig.load(self.run_dir)
-            record_stage(self.run_dir, self.model.state.value("step"), recorded.to_dict(),
-                         self.config.to_dict())
+            record_stage(
+                self.run_dir, self.model.state.value("step"), recorded.to_dict(), self.config.to_dict()
+            )
             self.config.save(self.run_dir)
             print(f"resumed at {self.model.state.describe()}", file=sys.stderr)
         elif self.init_from:
             self.say(fine_tune.transfer(self.model, Path(self.init_from), self.vocab).describe())
         self.model.set_learning_rate(self.lr_override or self.model.state.value("lr"))
-        self._ada = (ada.AdaController(self.model, self.data, self.global_batch, self.config.ada_target)
-                     if self.model.adaptive else None)
+        self._ada = (
+            ada.AdaController(self.model, self.data, self.global_batch, self.config.ada_target)
+            if self.model.adaptive
+            else None
+        )
 
         # autograph off: the step's branches are on settings, not tensors, and converting its source
         # took 4 of the 12 CPU-seconds a tiny run's start costs (AMD EPYC Zen 5); the graph is the same
@@ -189,8 +209,9 @@ class Trainer:
         grown by the data's (said in one line); a new run saves its config.json and vocab.json."""
         cfg = self.config
         vocab = Vocabulary.load(self.run_dir / VOCAB_NAME) if self.resume else None
-        data = self._data or build_or_load(DataSpec.from_config(cfg, vocab), cache_dir=cfg.cache_dir or None,
-                                           progress=self.progress)
+        data = self._data or build_or_load(
+            DataSpec.from_config(cfg, vocab), cache_dir=cfg.cache_dir or None, progress=self.progress
+        )
         if self.init_from and not self.resume:
             growth = fine_tune.source_vocabulary(Path(self.init_from)).grown_by(data.vocab)
             data = with_vocabulary(data, growth.vocab)
@@ -206,14 +227,18 @@ class Trainer:
         if self.steps_per_epoch < 1:
             raise RunDirError(
                 f"only {len(self.train_rows)} training images for a batch of {self.global_batch}: "
-                "add images or lower --batch-size")
+                "add images or lower --batch-size"
+            )
         self.plan = plan(cfg, len(self.train_rows), fine_tune=bool(self.init_from))
         self.total_steps = self.plan.steps
         # derived, into the trainer's own copy (the caller's stays as it was): the condition size from the
         # vocabulary, and the length rule's steps, so that a resumed run keeps the length it planned
         self.config = cfg = dataclasses.replace(
-            cfg, cond_dim=int(self.vocab.dim), steps=cfg.steps or (0 if cfg.epochs else self.total_steps),
-            ada=adaptive_augmentation(cfg, self.plan, len(data.holdout_indices())))
+            cfg,
+            cond_dim=int(self.vocab.dim),
+            steps=cfg.steps or (0 if cfg.epochs else self.total_steps),
+            ada=adaptive_augmentation(cfg, self.plan, len(data.holdout_indices())),
+        )
         if not self.resume:  # a resumed run saves its settings once its checkpoint is restored
             cfg.save(self.run_dir)
             self.vocab.save(self.run_dir / VOCAB_NAME)  # (+ word2vec.txt beside it in word2vec mode)
@@ -222,8 +247,10 @@ class Trainer:
             if self.plan.advice():
                 self.say(self.plan.advice())
             if cfg.ada == "on":
-                self.say("adaptive augmentation on (--ada): D's inputs are mirrored, shifted and cut out "
-                         "with a probability that follows its over-fitting (augment_p in metrics.csv)")
+                self.say(
+                    "adaptive augmentation on (--ada): D's inputs are mirrored, shifted and cut out "
+                    "with a probability that follows its over-fitting (augment_p in metrics.csv)"
+                )
 
     def _keep_recorded_data(self, data) -> None:
         """A resumed run goes on with the data and the split it recorded (RUN/data.csv):
@@ -240,24 +267,35 @@ class Trainer:
             raise RunDirError(
                 f"--resume: the data changed since the run started: {'; '.join(changes)}; its held-out split "
                 f"would not hold: restore the data, or train on it in a new run (--init-from {self.run_dir} "
-                "--run-dir NEW)")
+                "--run-dir NEW)"
+            )
         held = np.array([recorded[i][0] == "holdout" for i in data.ids.tolist()])
         if not np.array_equal(held, data.holdout):
-            print(f"note: kept the held-out split recorded in {self.run_dir / DATA_RECORD} "
-                  f"({int((held != data.holdout).sum())} images would have moved)", file=sys.stderr)
+            print(
+                f"note: kept the held-out split recorded in {self.run_dir / DATA_RECORD} "
+                f"({int((held != data.holdout).sum())} images would have moved)",
+                file=sys.stderr,
+            )
             data.holdout = held
 
     def _build_model(self) -> None:
         cfg, data = self.config, self.data
         keras.utils.set_random_seed(cfg.seed)  # same --seed, same initial weights
         with self.strategy.scope():
-            self.model = CondBEGAN(cfg, self.vocab.dim, [len(v) for v in self.vocab.groups.values()],
-                                   data.combo, data.combo_conditions, data.labels,
-                                   n_other=len(self.vocab.other_tags))
+            self.model = CondBEGAN(
+                cfg,
+                self.vocab.dim,
+                [len(v) for v in self.vocab.groups.values()],
+                data.combo,
+                data.combo_conditions,
+                data.labels,
+                n_other=len(self.vocab.other_tags),
+            )
             self.model.build_optimizers()
             checkpoint = self.model.training_checkpoint()
-        self.checkpoints = RunCheckpoints(checkpoint, self.model.state.step, self.run_dir,
-                                          cfg.keep_checkpoints, resume=self.resume)
+        self.checkpoints = RunCheckpoints(
+            checkpoint, self.model.state.step, self.run_dir, cfg.keep_checkpoints, resume=self.resume
+        )
 
     # ------------------------------------------------------------------- loop
     def train(self) -> TrainResult:
@@ -274,8 +312,14 @@ class Trainer:
         for callback in self.callbacks:
             callback.on_train_begin(self)
         old_handlers = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-        self._bar = tqdm(total=self.total_steps, initial=self._step, disable=not self.progress, unit="step",
-                         dynamic_ncols=True, desc=self.run_dir.name)
+        self._bar = tqdm(
+            total=self.total_steps,
+            initial=self._step,
+            disable=not self.progress,
+            unit="step",
+            dynamic_ncols=True,
+            desc=self.run_dir.name,
+        )
         self._guard = DivergenceGuard()
         try:
             while self._step < self.total_steps:
@@ -288,12 +332,24 @@ class Trainer:
             self.logs.close()
             for s, h in old_handlers.items():
                 signal.signal(s, h)
-        export_dir = export_generator(self.sampling_generator(), self.config,
-                                      self.run_dir / VOCAB_NAME, self.run_dir / EXPORT_DIR,
-                                      float32_reconstructor(model.discriminator, self.config))
-        return TrainResult(self.run_dir, self._step, self.current_epoch(), model.state.value("k"),
-                           model.state.value("lr"), model.state.value("threshold"), export_dir,
-                           start_step, self.total_steps)
+        export_dir = export_generator(
+            self.sampling_generator(),
+            self.config,
+            self.run_dir / VOCAB_NAME,
+            self.run_dir / EXPORT_DIR,
+            float32_reconstructor(model.discriminator, self.config),
+        )
+        return TrainResult(
+            self.run_dir,
+            self._step,
+            self.current_epoch(),
+            model.state.value("k"),
+            model.state.value("lr"),
+            model.state.value("threshold"),
+            export_dir,
+            start_step,
+            self.total_steps,
+        )
 
     def current_epoch(self) -> int:
         """The 1-based epoch of the last step, as metrics.csv's epoch column and the progress bar count."""
@@ -314,12 +370,20 @@ class Trainer:
         model = self.model
         _, epoch, skip = model.state.position()
         threshold = model.state.value("threshold")
-        ds = make_dataset(self.data, self.train_rows, self.global_batch, seed=self.config.seed,
-                          epoch=epoch, skip_batches=skip, drop_remainder=True)
+        ds = make_dataset(
+            self.data,
+            self.train_rows,
+            self.global_batch,
+            seed=self.config.seed,
+            epoch=epoch,
+            skip_batches=skip,
+            drop_remainder=True,
+        )
         ds = with_noise(ds, self.config, epoch, skip)
         self.logs.filter.start_epoch(epoch + 1)
-        self._bar.set_description_str(f"{self.run_dir.name} epoch {epoch + 1}/{self.total_epochs}",
-                                      refresh=False)
+        self._bar.set_description_str(
+            f"{self.run_dir.name} epoch {epoch + 1}/{self.total_epochs}", refresh=False
+        )
         finished_epoch = True
         for batch in self.strategy.experimental_distribute_dataset(ds):
             self._train_step(batch, epoch, threshold)
@@ -345,8 +409,12 @@ class Trainer:
             raise TrainingDiverged(self._divergence_message(step, reason))
         if values["filtered"] > 0:
             left_out = self._gathered(out["kept"]) < 0.5
-            self.logs.filter.record(step, self._gathered(out["index"])[left_out],
-                                    self._gathered(out["per_image_real"])[left_out], threshold)
+            self.logs.filter.record(
+                step,
+                self._gathered(out["index"])[left_out],
+                self._gathered(out["per_image_real"])[left_out],
+                threshold,
+            )
         self.logs.step_done(self.global_batch)
         if step % cfg.lr_window == 0:
             self._plateau_window()
@@ -365,17 +433,23 @@ class Trainer:
             name = signal.Signals(self._stop_signal).name
             raise TrainingInterrupted(
                 f"{name} at step {step}: checkpoint {path} written; continue with "
-                f"python train.py --run-dir {self.run_dir} --resume", self._stop_signal)
+                f"python train.py --run-dir {self.run_dir} --resume",
+                self._stop_signal,
+            )
 
     def _divergence_message(self, step: int, reason: str) -> str:
         latest = self.checkpoints.latest
         lower = self.model.state.value("lr") / 2
         if latest is None:
-            return (f"training stopped at step {step}: {reason}. It stopped before its first checkpoint; "
-                    f"start again with a lower rate, e.g. --lr {lower:.2g}")
-        return (f"training stopped at step {step}: {reason}. The last good checkpoint is {latest}; "
-                f"continue from it with a lower rate: python train.py --run-dir {self.run_dir} --resume "
-                f"--lr {lower:.2g} --lr-floor {lower / 10:.2g}")
+            return (
+                f"training stopped at step {step}: {reason}. It stopped before its first checkpoint; "
+                f"start again with a lower rate, e.g. --lr {lower:.2g}"
+            )
+        return (
+            f"training stopped at step {step}: {reason}. The last good checkpoint is {latest}; "
+            f"continue from it with a lower rate: python train.py --run-dir {self.run_dir} --resume "
+            f"--lr {lower:.2g} --lr-floor {lower / 10:.2g}"
+        )
 
     def sampling_generator(self):
         """A float32 generator with the weights used for samples, evaluation and

@@ -9,6 +9,7 @@ largest difference in levels (of 255) and the share of faces with any
 difference, with the CPU. The figure behind docs/generating.md's "one level
 in about 0.004 % of the values".
 """
+
 import numpy as np
 
 from bench import cpu_name, parser
@@ -28,15 +29,19 @@ def main(argv=None) -> int:
     z, eps = sample_inputs(lite.config, args.n, args.seed)
     rng = np.random.default_rng([args.seed, 3])
     groups = lite.vocab.groups
-    tagsets = [lite.vocab.tagset({g: values[rng.integers(len(values))] for g, values in groups.items()})
-               for _ in range(args.n)]
+    tagsets = [
+        lite.vocab.tagset({g: values[rng.integers(len(values))] for g, values in groups.items()})
+        for _ in range(args.n)
+    ]
     cond = lite.vocab.conditions(tagsets)
     a = to_uint8(lite.generate(z, cond, eps)).astype(np.int16)
     b = to_uint8(keras.generate(z, cond, eps)).astype(np.int16)
     diff = np.abs(a - b)
-    print(f"{args.n} faces, {diff.size} values: {np.mean(diff > 0) * 100:.4f} % differ, by at most "
-          f"{diff.max()} level(s); {np.mean(diff.reshape(args.n, -1).max(1) > 0) * 100:.1f} % of the faces "
-          f"have a differing value; CPU: {cpu_name()}")
+    print(
+        f"{args.n} faces, {diff.size} values: {np.mean(diff > 0) * 100:.4f} % differ, by at most "
+        f"{diff.max()} level(s); {np.mean(diff.reshape(args.n, -1).max(1) > 0) * 100:.1f} % of the faces "
+        f"have a differing value; CPU: {cpu_name()}"
+    )
     return 0
 
 

@@ -1,6 +1,7 @@
 """The course baseline on real faces: 5x5 grids of real anime faces must pass.
 
-    .venv/bin/python -m bench.quality.baseline_real [--images DIR] [--tags-csv CSV] [--grids 4] [--rate-images 1000]
+    .venv/bin/python -m bench.quality.baseline_real [--images DIR] [--tags-csv CSV] [--grids 4]
+    [--rate-images 1000]
 
 Lays out --grids grids of 25 random real faces exactly as generate.py lays
 out a 5x5 grid (64 px cells, 2 px gaps), runs the course's detector on each
@@ -8,6 +9,7 @@ out a 5x5 grid (64 px cells, 2 px gaps), runs the course's detector on each
 per-image face rate on --rate-images random real faces (the reference for
 evaluate.metrics' face rate; 0.972 here).
 """
+
 from pathlib import Path
 
 from bench import real_data
@@ -30,11 +32,11 @@ def main():
     images = np.stack([baseline.read_image(Path(args.images) / f"{ids[i]}.jpg") for i in pick])
     passed = 0
     for g in range(args.grids):
-        result = baseline.grade_grid_image(grid(images[g * 25:(g + 1) * 25], ncols=5))
+        result = baseline.grade_grid_image(grid(images[g * 25 : (g + 1) * 25], ncols=5))
         passed += result.passed
         print(f"real grid {g + 1}: {result.verdict}")
     print(f"{passed}/{args.grids} real grids pass")
-    rate = baseline.face_rate(images[args.grids * 25:])
+    rate = baseline.face_rate(images[args.grids * 25 :])
     print(f"per-image face rate on {args.rate_images} real faces: {rate:.3f}")
 
 

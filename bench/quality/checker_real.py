@@ -1,6 +1,7 @@
 """Train the tag checker on the real set and print its held-out accuracy.
 
-    nice .venv/bin/python -m bench.quality.checker_real [--images ../shared/data/anime-faces-64/images] [--checker DIR]
+    nice .venv/bin/python -m bench.quality.checker_real [--images ../shared/data/anime-faces-64/images]
+    [--checker DIR]
         [--tags-csv ../shared/data/anime-faces-64/tags.csv] [--epochs 4] [--out DIR]
 
 Trains through the data pipeline's split (the held-out 10 % is never
@@ -8,6 +9,7 @@ trained on), saves the checker to --out (default: a temporary folder), then
 reloads the LiteRT export and measures again, so the printed figures are
 those of the file a user grades with. Targets: hair >= 0.95, eyes >= 0.85.
 """
+
 import sys
 import tempfile
 import time
@@ -30,8 +32,9 @@ def main():
     from preprocess.cache import build_or_load
     from preprocess.spec import DataSpec
 
-    data = build_or_load(DataSpec(args.images, args.tags_csv, size=64, holdout=0.1, seed=args.seed),
-                         progress=False)
+    data = build_or_load(
+        DataSpec(args.images, args.tags_csv, size=64, holdout=0.1, seed=args.seed), progress=False
+    )
     if args.checker:
         checker, held = load_checker(args.checker), data.holdout_indices()
         print(f"{args.checker} ({checker.backend}), {len(held)} held-out images")
@@ -40,8 +43,14 @@ def main():
             print(f"{name}: " + ", ".join(f"{g} {a:.4f}" for g, a in accuracy.items()))
         return 0
     t0 = time.perf_counter()
-    model, meta = train_checker(data, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
-                                progress=False, robust=not args.no_robust)
+    model, meta = train_checker(
+        data,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        progress=False,
+        robust=not args.no_robust,
+    )
     seconds = time.perf_counter() - t0
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(args.out or tmp)
@@ -51,12 +60,20 @@ def main():
         lite = evaluate(checker, data, data.holdout_indices())
         lite_seconds = time.perf_counter() - t1
     held = len(data.holdout_indices())
-    print(f"trained on {meta['train_images']} images, {args.epochs} epochs, batch {args.batch_size}: "
-          f"{seconds:.0f} s (incl. held-out evaluation)")
-    print("held-out accuracy (keras):  " + ", ".join(f"{g} {a:.4f}" for g, a in meta["heldout_accuracy"].items())
-          + f" on {held} images")
-    print(f"held-out accuracy ({checker.backend}): " + ", ".join(f"{g} {a:.4f}" for g, a in lite.items())
-          + f" ({held / lite_seconds:.0f} images/s)")
+    print(
+        f"trained on {meta['train_images']} images, {args.epochs} epochs, batch {args.batch_size}: "
+        f"{seconds:.0f} s (incl. held-out evaluation)"
+    )
+    print(
+        "held-out accuracy (keras):  "
+        + ", ".join(f"{g} {a:.4f}" for g, a in meta["heldout_accuracy"].items())
+        + f" on {held} images"
+    )
+    print(
+        f"held-out accuracy ({checker.backend}): "
+        + ", ".join(f"{g} {a:.4f}" for g, a in lite.items())
+        + f" ({held / lite_seconds:.0f} images/s)"
+    )
     for name, accuracy in meta["heldout_accuracy_degraded"].items():
         print(f"held-out accuracy, {name}: " + ", ".join(f"{g} {a:.4f}" for g, a in accuracy.items()))
     ok = all(lite.get(g, 0.0) >= target for g, target in MIN_ACCURACY.items())

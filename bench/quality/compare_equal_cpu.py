@@ -1,6 +1,7 @@
 """Training settings compared at equal CPU time on the real set, then scored.
 
-    .venv/bin/python -m bench.quality.compare_equal_cpu --out runs/cmp --cpu-minutes 30 [--start RUN] [--no-score] \\
+    .venv/bin/python -m bench.quality.compare_equal_cpu --out runs/cmp --cpu-minutes 30 [--start RUN]
+    [--no-score] \\
         --variant base= --variant proj="--projection-weight 0.1 --aux-weight 0" [--parallel 2] [--threads 1]
 
 Each variant is a real `train.py` run (run folder OUT/NAME; an existing one is
@@ -17,6 +18,7 @@ grids of random pairs and seeds (bench/default_model.baseline_grids; before
 commit 7956ff6 the testing grid came from `generate.py --n 1`, other noise).
 Prints a Markdown table and writes OUT/comparison.csv.
 """
+
 import csv
 import json
 import os
@@ -45,19 +47,47 @@ def prepare_start(start: Path, run_dir: Path) -> None:
     several variants continue from one state; an existing copy is left as it is (resumed)."""
     if run_dir.exists():
         return
-    shutil.copytree(start, run_dir, ignore=shutil.ignore_patterns("export*", "report", ".lock", "cpu_seconds.txt"))
+    shutil.copytree(
+        start, run_dir, ignore=shutil.ignore_patterns("export*", "report", ".lock", "cpu_seconds.txt")
+    )
 
 
 def start(name: str, flags: str, args) -> tuple:
     run_dir = Path(args.out) / name
     if (run_dir / "checkpoints").is_dir():
-        cmd = [PY, str(ROOT / "train.py"), "--run-dir", str(run_dir), "--resume", "--no-progress",
-               "--threads", str(args.threads), *shlex.split(flags)]  # a stage may change resumable settings
+        cmd = [
+            PY,
+            str(ROOT / "train.py"),
+            "--run-dir",
+            str(run_dir),
+            "--resume",
+            "--no-progress",
+            "--threads",
+            str(args.threads),
+            *shlex.split(flags),
+        ]  # a stage may change resumable settings
     else:
-        cmd = [PY, str(ROOT / "train.py"), "--images", args.images, "--tags-csv", args.tags_csv,
-               "--run-dir", str(run_dir), "--steps", "10000000", "--no-progress", "--threads", str(args.threads),
-               "--checkpoint-every", "500", *shlex.split(flags)]
-    spent = float((run_dir / "cpu_seconds.txt").read_text()) if (run_dir / "cpu_seconds.txt").exists() else 0.0
+        cmd = [
+            PY,
+            str(ROOT / "train.py"),
+            "--images",
+            args.images,
+            "--tags-csv",
+            args.tags_csv,
+            "--run-dir",
+            str(run_dir),
+            "--steps",
+            "10000000",
+            "--no-progress",
+            "--threads",
+            str(args.threads),
+            "--checkpoint-every",
+            "500",
+            *shlex.split(flags),
+        ]
+    spent = (
+        float((run_dir / "cpu_seconds.txt").read_text()) if (run_dir / "cpu_seconds.txt").exists() else 0.0
+    )
     log = open(Path(args.out) / f"{name}.log", "a")
     return name, subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT), spent, run_dir
 
@@ -87,8 +117,11 @@ def train_all(variants: dict, args) -> dict:
             if proc.poll() is not None:
                 (run_dir / "cpu_seconds.txt").write_text(f"{used[name]:.1f}\n")
                 running.remove(item)
-                print(f"{name}: stopped after {used[name] / 60:.1f} CPU-minutes (exit {proc.returncode})",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"{name}: stopped after {used[name] / 60:.1f} CPU-minutes (exit {proc.returncode})",
+                    file=sys.stderr,
+                    flush=True,
+                )
     return used
 
 
@@ -100,17 +133,55 @@ def score(name: str, run_dir: Path, args) -> list[dict]:
     step = max(int(p.stem.split("-")[1]) for p in (run_dir / "checkpoints").glob("ckpt-*.index"))
     for kind, extra in exports:
         out = run_dir / f"export-{kind}"
-        subprocess.run([PY, str(ROOT / "export.py"), str(run_dir), "--out", str(out), "--checker", args.checker,
-                        *extra], check=True, capture_output=True, cwd=ROOT)
-        subprocess.run([PY, "-m", "evaluate.metrics", str(out), "--images", args.images, "--tags-csv", args.tags_csv,
-                        "--n-per-combo", str(args.n_per_combo), "--seed", str(args.score_seed), "--step", str(step)],
-                       check=True, capture_output=True, cwd=ROOT)
+        subprocess.run(
+            [PY, str(ROOT / "export.py"), str(run_dir), "--out", str(out), "--checker", args.checker, *extra],
+            check=True,
+            capture_output=True,
+            cwd=ROOT,
+        )
+        subprocess.run(
+            [
+                PY,
+                "-m",
+                "evaluate.metrics",
+                str(out),
+                "--images",
+                args.images,
+                "--tags-csv",
+                args.tags_csv,
+                "--n-per-combo",
+                str(args.n_per_combo),
+                "--seed",
+                str(args.score_seed),
+                "--step",
+                str(step),
+            ],
+            check=True,
+            capture_output=True,
+            cwd=ROOT,
+        )
         metrics = json.loads((out / "metrics.json").read_text())
         grids = baseline_grids(out, args.score_seed, args.grids, [])
         testing, passed, tried = grids["testing_grid_faces"], grids["grids_passed"], grids["grids_tried"]
-        rows.append({"variant": name, "weights": kind, "step": step, **{k: metrics.get(k) for k in (
-            "acc_hair", "acc_eyes", "face_rate", "diversity_ratio", "frechet_generated_vs_real")},
-            "testing_grid_faces": testing, "grids_passed": f"{passed}/{tried}"})
+        rows.append(
+            {
+                "variant": name,
+                "weights": kind,
+                "step": step,
+                **{
+                    k: metrics.get(k)
+                    for k in (
+                        "acc_hair",
+                        "acc_eyes",
+                        "face_rate",
+                        "diversity_ratio",
+                        "frechet_generated_vs_real",
+                    )
+                },
+                "testing_grid_faces": testing,
+                "grids_passed": f"{passed}/{tried}",
+            }
+        )
     return rows
 
 
@@ -126,9 +197,15 @@ def main():
     p.add_argument("--score-seed", type=int, default=1)
     p.add_argument("--grids", type=int, default=10)
     p.add_argument("--score-only", action="store_true", help="score the existing runs, train nothing")
-    p.add_argument("--start", default=None, help="run folder every variant continues from (a copy each; "
-                   "default: every variant trains from scratch)")
-    p.add_argument("--no-score", action="store_true", help="train only (e.g. to read the equilibrium figures)")
+    p.add_argument(
+        "--start",
+        default=None,
+        help="run folder every variant continues from (a copy each; "
+        "default: every variant trains from scratch)",
+    )
+    p.add_argument(
+        "--no-score", action="store_true", help="train only (e.g. to read the equilibrium figures)"
+    )
     args = p.parse_args()
     variants = dict(v.split("=", 1) for v in args.variant)
     Path(args.out).mkdir(parents=True, exist_ok=True)
@@ -144,9 +221,13 @@ def main():
         run_dir = Path(args.out) / name
         cpu = used.get(name) or float((run_dir / "cpu_seconds.txt").read_text())
         for row in score(name, run_dir, args):
-            row |= {"flags": variants[name], "cpu_minutes": round(cpu / 60, 1),
-                    "images_per_cpu_s": round(row["step"] * json.loads(
-                        (run_dir / "config.json").read_text())["batch_size"] / cpu, 2)}
+            row |= {
+                "flags": variants[name],
+                "cpu_minutes": round(cpu / 60, 1),
+                "images_per_cpu_s": round(
+                    row["step"] * json.loads((run_dir / "config.json").read_text())["batch_size"] / cpu, 2
+                ),
+            }
             table.append(row)
             print("| " + " | ".join(str(v) for v in row.values()) + " |", flush=True)
     with open(Path(args.out) / "comparison.csv", "w", newline="") as fh:

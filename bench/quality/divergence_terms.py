@@ -1,6 +1,7 @@
 """Which loss term drives D where: per-term gradient norms over the first steps.
 
-    .venv/bin/python -m bench.quality.divergence_terms [--images DIR --tags-csv CSV] [--steps 40] [--set NAME=VALUE ...]
+    .venv/bin/python -m bench.quality.divergence_terms [--images DIR --tags-csv CSV] [--steps 40] [--set
+    NAME=VALUE ...]
 
 Trains the given settings (default: the configuration that diverged in
 issue 16: n=64, no auxiliary head, no mode-seeking term, condition only at
@@ -12,11 +13,20 @@ as D's loss uses it. When the sum's norm is a small fraction of L(x)'s, the
 wrong term cancels the reconstruction pressure: D is then free to grow its
 outputs, which is how the run blows up.
 """
+
 from bench import real_data
 
-DIVERGED = {"filters": 64, "aux_weight": 0.0, "diversity_weight": 0.0, "cond_every_scale": False,
-            "wrong_weight": "1.0", "wrong_warmup": 0, "ema_decay": 0.0, "precision": "fp32",
-            "wrong_form": "course"}
+DIVERGED = {
+    "filters": 64,
+    "aux_weight": 0.0,
+    "diversity_weight": 0.0,
+    "cond_every_scale": False,
+    "wrong_weight": "1.0",
+    "wrong_warmup": 0,
+    "ema_decay": 0.0,
+    "precision": "fp32",
+    "wrong_form": "course",
+}
 
 
 def main():
@@ -35,8 +45,8 @@ def main():
     from model.config import TrainConfig
     from model.real_filter import keep_mask
     from preprocess.cache import build_or_load
-    from preprocess.spec import DataSpec
     from preprocess.dataset import make_dataset
+    from preprocess.spec import DataSpec
     from training.trainer import with_noise
 
     settings = dict(DIVERGED)
@@ -49,16 +59,25 @@ def main():
     data = build_or_load(DataSpec(cfg.images, cfg.tags_csv, size=cfg.image_size), progress=False)
     cfg = dataclasses.replace(cfg, cond_dim=data.vocab.dim)
     tf.keras.utils.set_random_seed(cfg.seed)
-    model = CondBEGAN(cfg, data.vocab.dim, [len(v) for v in data.vocab.groups.values()], data.combo,
-                      data.combo_conditions, data.labels)
+    model = CondBEGAN(
+        cfg,
+        data.vocab.dim,
+        [len(v) for v in data.vocab.groups.values()],
+        data.combo,
+        data.combo_conditions,
+        data.labels,
+    )
     model.build_optimizers()
     rows = np.asarray(data.train_indices())
 
     def batches():  # epoch after epoch, as the trainer draws them
         epoch = 0
         while True:
-            yield from with_noise(make_dataset(data, rows, cfg.batch_size, seed=cfg.seed, epoch=epoch), cfg, epoch, 0)
+            yield from with_noise(
+                make_dataset(data, rows, cfg.batch_size, seed=cfg.seed, epoch=epoch), cfg, epoch, 0
+            )
             epoch += 1
+
     d_vars = None
 
     def norm(grads):
@@ -76,14 +95,21 @@ def main():
                 l_wrong = losses.reconstruction_loss(images, model.decoder([h, wrong], training=True))
                 kept = keep_mask(l_real, model.state.threshold)
                 real_term = losses.masked_mean(l_real, kept)
-                weight = losses.warmup_weight(float(cfg.wrong_weight) if cfg.wrong_weight != "k" else model.state.k,
-                                              model.state.step, cfg.wrong_warmup)
+                weight = losses.warmup_weight(
+                    float(cfg.wrong_weight) if cfg.wrong_weight != "k" else model.state.k,
+                    model.state.step,
+                    cfg.wrong_warmup,
+                )
                 wrong_term = weight * losses.masked_mean(
-                    losses.wrong_condition_term(cfg.wrong_form, l_wrong, l_real, cfg.wrong_cap), kept)
+                    losses.wrong_condition_term(cfg.wrong_form, l_wrong, l_real, cfg.wrong_cap), kept
+                )
                 both = real_term - wrong_term
             g_real, g_wrong, g_both = (norm(tape.gradient(t, d_vars)) for t in (real_term, wrong_term, both))
-            print(f"{step:5d} {float(real_term):8.4f} {float(tf.reduce_mean(l_wrong)):8.4f} {g_real:9.4f} "
-                  f"{g_wrong:9.4f} {g_both:9.4f} {g_both / max(g_real, 1e-12):6.2f}", flush=True)
+            print(
+                f"{step:5d} {float(real_term):8.4f} {float(tf.reduce_mean(l_wrong)):8.4f} {g_real:9.4f} "
+                f"{g_wrong:9.4f} {g_both:9.4f} {g_both / max(g_real, 1e-12):6.2f}",
+                flush=True,
+            )
         model.train_step(batch)
 
 

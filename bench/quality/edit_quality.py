@@ -20,6 +20,7 @@ Each face's tags are read by the model's checker (as --edit does without
   start-up (checker, TensorFlow, the traced search step), which is printed beside.
 Prints the aggregate figures beside the targets, with the CPU; writes one CSV row per face.
 """
+
 import csv
 import os
 import sys
@@ -35,11 +36,19 @@ from common.quiet import quiet_libraries
 
 BASELINE_FACES = 8  # random faces per baseline
 # (figure, target, kind): kind "min" = at least the target, "ratio" = at least target x the baseline
-TARGETS = [("rec_hair_read", 0.9, "min"), ("rec_eyes_read", 0.9, "min"), ("rec_ssim", 0.45, "min"),
-           ("rec_ssim_vs_baseline", 2.0, "min"),
-           ("hair_edit_asked_read", 0.9, "min"), ("hair_edit_eyes_kept", 0.9, "min"), ("hair_edit_ssim", 0.4, "min"),
-           ("eye_edit_asked_read", 0.9, "min"), ("eye_edit_hair_kept", 0.9, "min"), ("eye_edit_ssim", 0.4, "min"),
-           ("seconds_per_face", 5.0, "max")]
+TARGETS = [
+    ("rec_hair_read", 0.9, "min"),
+    ("rec_eyes_read", 0.9, "min"),
+    ("rec_ssim", 0.45, "min"),
+    ("rec_ssim_vs_baseline", 2.0, "min"),
+    ("hair_edit_asked_read", 0.9, "min"),
+    ("hair_edit_eyes_kept", 0.9, "min"),
+    ("hair_edit_ssim", 0.4, "min"),
+    ("eye_edit_asked_read", 0.9, "min"),
+    ("eye_edit_hair_kept", 0.9, "min"),
+    ("eye_edit_ssim", 0.4, "min"),
+    ("seconds_per_face", 5.0, "max"),
+]
 
 
 def grey_ssim(a: np.ndarray, b: np.ndarray) -> float:
@@ -54,8 +63,10 @@ def unseen_heldout(data) -> np.ndarray:
     try:
         from preprocess.duplicates import near_duplicate_groups
     except ImportError:
-        raise UserError("bench.quality.edit_quality needs preprocess/duplicates.py (issue 24) to leave out "
-                        "held-out faces with a twin in training") from None
+        raise UserError(
+            "bench.quality.edit_quality needs preprocess/duplicates.py (issue 24) to leave out "
+            "held-out faces with a twin in training"
+        ) from None
     groups = near_duplicate_groups(data.images)
     in_training = np.zeros(groups.max() + 1 if len(groups) else 0, bool)
     in_training[groups[~data.holdout]] = True
@@ -90,8 +101,10 @@ def measure_face(recolour, generator, image: np.ndarray, seed: int, rng) -> dict
     face = Face(image, "face")
     source = recolour.source_tags(face)
     found = recolour.find(face, source, seed)
-    hair, eyes = other_value(vocab.groups["hair"], source.get("hair"), rng), \
-        other_value(vocab.groups["eyes"], source.get("eyes"), rng)
+    hair, eyes = (
+        other_value(vocab.groups["hair"], source.get("hair"), rng),
+        other_value(vocab.groups["eyes"], source.get("eyes"), rng),
+    )
     hair_tags = vocab.tagset({**source.as_dict(), "hair": hair}, source.extras)
     eye_tags = vocab.tagset({**source.as_dict(), "eyes": eyes}, source.extras)
     rec, hair_edit, eye_edit = recolour.editor.draw(found, [source, hair_tags, eye_tags])
@@ -103,14 +116,22 @@ def measure_face(recolour, generator, image: np.ndarray, seed: int, rng) -> dict
         return to_uint8(generator.generate(z, np.repeat(vocab.conditions([tags]), BASELINE_FACES, 0), eps))
 
     return {
-        "source": source.text, "hair_to": hair, "eyes_to": eyes, "search_loss": found.loss,
-        "rec_hair_read": read["hair"][0] == source.get("hair"), "rec_eyes_read": read["eyes"][0] == source.get("eyes"),
+        "source": source.text,
+        "hair_to": hair,
+        "eyes_to": eyes,
+        "search_loss": found.loss,
+        "rec_hair_read": read["hair"][0] == source.get("hair"),
+        "rec_eyes_read": read["eyes"][0] == source.get("eyes"),
         "rec_ssim": grey_ssim(image, rec),
         "baseline_ssim_face_vs_random": np.mean([grey_ssim(image, f) for f in random_faces(source)]),
-        "hair_edit_asked_read": read["hair"][1] == hair, "hair_edit_eyes_kept": read["eyes"][1] == source.get("eyes"),
+        "hair_edit_asked_read": read["hair"][1] == hair,
+        "hair_edit_eyes_kept": read["eyes"][1] == source.get("eyes"),
         "hair_edit_ssim": grey_ssim(image, hair_edit),
-        "baseline_ssim_hair_edit_vs_random": np.mean([grey_ssim(hair_edit, f) for f in random_faces(hair_tags)]),
-        "eye_edit_asked_read": read["eyes"][2] == eyes, "eye_edit_hair_kept": read["hair"][2] == source.get("hair"),
+        "baseline_ssim_hair_edit_vs_random": np.mean(
+            [grey_ssim(hair_edit, f) for f in random_faces(hair_tags)]
+        ),
+        "eye_edit_asked_read": read["eyes"][2] == eyes,
+        "eye_edit_hair_kept": read["hair"][2] == source.get("hair"),
         "eye_edit_ssim": grey_ssim(image, eye_edit),
         "baseline_ssim_eye_edit_vs_random": np.mean([grey_ssim(eye_edit, f) for f in random_faces(eye_tags)]),
         "seconds": seconds,
@@ -127,11 +148,18 @@ def summarise(rows: list[dict]) -> dict:
 @exit_on_user_error
 def main(argv=None) -> int:
     p = real_data.parser(__doc__, __spec__)
-    p.add_argument("--model", type=Path, default=ROOT / "models" / "default", help="exported model with a checker")
+    p.add_argument(
+        "--model", type=Path, default=ROOT / "models" / "default", help="exported model with a checker"
+    )
     p.add_argument("--n", type=int, default=100, help="held-out faces (default 100)")
     p.add_argument("--seed", type=int, default=0, help="faces, edit colours and search starts (default 0)")
-    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                   help="change a search setting (editing.editor.SearchSettings), e.g. offset=0, steps=100")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="change a search setting (editing.editor.SearchSettings), e.g. offset=0, steps=100",
+    )
     p.add_argument("--out", type=Path, default=Path("edit_quality.csv"), help="per-face CSV")
     args = p.parse_args(argv)
     quiet_libraries()
@@ -162,19 +190,32 @@ def main(argv=None) -> int:
     print(f"{args.model}, {settings}\nstart-up {startup:.1f} s; CPU: {cpu}")
     rows = []
     for k, row in enumerate(chosen):
-        rows.append({"id": str(data.ids[row]), **measure_face(recolour, generator, data.images[row], args.seed, rng)})
+        rows.append(
+            {"id": str(data.ids[row]), **measure_face(recolour, generator, data.images[row], args.seed, rng)}
+        )
         if (k + 1) % 10 == 0:
             print(f"  {k + 1} faces, {np.mean([r['seconds'] for r in rows]):.2f} s per face", flush=True)
     result = summarise(rows)
     print(f"{'figure':<36} {'value':>7}   target")
     for name in result:
         target = next(((t, kind) for n, t, kind in TARGETS if n == name), None)
-        verdict = "" if target is None else (f"{'<=' if target[1] == 'max' else '>='} {target[0]:<5} "
-                                             + ("met" if (result[name] <= target[0] if target[1] == "max"
-                                                          else result[name] >= target[0]) else "NOT met"))
+        verdict = (
+            ""
+            if target is None
+            else (
+                f"{'<=' if target[1] == 'max' else '>='} {target[0]:<5} "
+                + (
+                    "met"
+                    if (result[name] <= target[0] if target[1] == "max" else result[name] >= target[0])
+                    else "NOT met"
+                )
+            )
+        )
         print(f"{name:<36} {result[name]:>7.3f}   {verdict}")
-    print(f"start-up {startup:.1f} s (not in seconds_per_face); CPU: {cpu}, "
-          f"load average {os.getloadavg()[0]:.1f} at the end")
+    print(
+        f"start-up {startup:.1f} s (not in seconds_per_face); CPU: {cpu}, "
+        f"load average {os.getloadavg()[0]:.1f} at the end"
+    )
     with open(args.out, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()

@@ -10,6 +10,7 @@ windowed mean M at each evaluation and the Frechet distance, and the ratio
 and k_t over training in --bins equal step ranges (how they move with time).
 Exits 1 when a run's equilibrium does not hold.
 """
+
 import json
 import sys
 from pathlib import Path
@@ -38,7 +39,9 @@ def over_training(rows: list[dict], bins: int) -> list[tuple[int, float, float]]
 def main(argv=None) -> int:
     p = parser(__doc__, __spec__)
     p.add_argument("runs", nargs="+", metavar="RUN")
-    p.add_argument("--bins", type=int, default=10, help="step ranges of the over-training table (default: 10)")
+    p.add_argument(
+        "--bins", type=int, default=10, help="step ranges of the over-training table (default: 10)"
+    )
     args = p.parse_args(argv)
     status = 0
     for run in map(Path, args.runs):
@@ -54,8 +57,10 @@ def main(argv=None) -> int:
         print(f"  0 < k_t < 1 after the first 10 %: {b['k_inside']:.3f} of logged steps (target >= 0.9)")
         print(f"  mean L(G(z))/L(x), second half: {b['ratio']:.3f} (target {b['gamma']} +- 0.1)")
         print(f"  learning-rate changes: {b['lr_changes']}")
-        print(f"  Spearman(windowed M, Frechet): {q['spearman']} over {q['evaluations']} evaluations "
-              f"(p {q['p_value']})")
+        print(
+            f"  Spearman(windowed M, Frechet): {q['spearman']} over {q['evaluations']} evaluations "
+            f"(p {q['p_value']})"
+        )
         print("  equilibrium holds" if b["holds"] else "  equilibrium does NOT hold")
         print("  from step | L(G(z))/L(x) | k_t")
         for first, ratio, k in over_training(rows, args.bins) if rows else []:

@@ -16,6 +16,7 @@ writes OUT/gamma_sweep.csv and the sweep page OUT/sweep-report/ (one row of
 faces per gamma with the same z and tags; `python -m report OUT/gamma_*`
 rebuilds it). Exits 1 unless diversity rises strictly with gamma.
 """
+
 import csv
 import subprocess
 import sys
@@ -28,11 +29,31 @@ from report.sweep import build_sweep_report, sweep_rows
 
 def score(run_dir: Path, args) -> None:
     export = run_dir / "export"
-    subprocess.run([PY, str(ROOT / "export.py"), str(run_dir), "--out", str(export), "--checker", args.checker],
-                   check=True, capture_output=True, cwd=ROOT)
-    subprocess.run([PY, "-m", "evaluate.metrics", str(export), "--images", args.images, "--tags-csv", args.tags_csv,
-                    "--n-per-combo", str(args.n_per_combo), "--seed", str(args.score_seed)],
-                   check=True, capture_output=True, cwd=ROOT)
+    subprocess.run(
+        [PY, str(ROOT / "export.py"), str(run_dir), "--out", str(export), "--checker", args.checker],
+        check=True,
+        capture_output=True,
+        cwd=ROOT,
+    )
+    subprocess.run(
+        [
+            PY,
+            "-m",
+            "evaluate.metrics",
+            str(export),
+            "--images",
+            args.images,
+            "--tags-csv",
+            args.tags_csv,
+            "--n-per-combo",
+            str(args.n_per_combo),
+            "--seed",
+            str(args.score_seed),
+        ],
+        check=True,
+        capture_output=True,
+        cwd=ROOT,
+    )
 
 
 def rises(values: list[float]) -> bool:
@@ -48,7 +69,9 @@ def main(argv=None) -> int:
     p.add_argument("--flags", default="", help="train.py flags shared by every run (the default's settings)")
     p.add_argument("--parallel", type=int, default=2, help="runs at once (default: 2)")
     p.add_argument("--threads", type=int, default=1, help="TensorFlow threads per run (default: 1)")
-    p.add_argument("--checker", default=str(ROOT / "models" / "checker"), help="tag checker (default: models/checker)")
+    p.add_argument(
+        "--checker", default=str(ROOT / "models" / "checker"), help="tag checker (default: models/checker)"
+    )
     p.add_argument("--n-per-combo", type=int, default=4, help="samples per hair x eye pair (default: 4)")
     p.add_argument("--score-seed", type=int, default=2, help="noise seed of the scores (default: 2)")
     args = p.parse_args(argv)

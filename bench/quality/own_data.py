@@ -19,6 +19,7 @@ read by the bundled checker (which the run never trained), Frechet distance and 
 each other tag's read rate when asked and when not (the run's own checker) beside real held-out faces'
 and its AUC there, and near copies. Choose with one seed, report with another.
 """
+
 from __future__ import annotations
 
 import csv
@@ -59,9 +60,13 @@ def _warmth(images):
     return (b[..., 0] - b[..., 2]).mean(1) / 255
 
 
-PIXEL_TAGS = {"light background": (_luminance, 0.7, "above"), "dark background": (_luminance, 0.3, "below"),
-              "vivid colours": (_saturation, 0.7, "above"), "muted colours": (_saturation, 0.3, "below"),
-              "warm background": (_warmth, 0.75, "above")}
+PIXEL_TAGS = {
+    "light background": (_luminance, 0.7, "above"),
+    "dark background": (_luminance, 0.3, "below"),
+    "vivid colours": (_saturation, 0.7, "above"),
+    "muted colours": (_saturation, 0.3, "below"),
+    "warm background": (_warmth, 0.75, "above"),
+}
 
 
 def pixel_tags(images: np.ndarray, reference: np.ndarray | None = None) -> list[list[str]]:
@@ -102,23 +107,37 @@ def make(args) -> int:
             colours = [f"{tags[i]} {tags[i + 1]}:1" for i in range(0, 4, 2)]
             fh.write(f"{data.ids[row]}," + "\t".join(colours + [f"{t}:1" for t in others]) + "\n")
     counts = {name: sum(name in t for t in extra) for name in PIXEL_TAGS}
-    (out / "subset.json").write_text(json.dumps({"size": len(rows), "groups": len(chosen), "seed": args.seed,
-                                                 "tag_images": counts}, indent=1))
+    (out / "subset.json").write_text(
+        json.dumps(
+            {"size": len(rows), "groups": len(chosen), "seed": args.seed, "tag_images": counts}, indent=1
+        )
+    )
     print(f"{out}: {len(rows)} faces in {len(chosen)} near-duplicate groups; other tags: {counts}")
     return 0
 
 
 def train(args) -> int:
     data = Path(args.data)
-    cmd = [sys.executable, str(ROOT / "train.py"), "--images", str(data / "images"), "--tags-csv",
-           str(data / "tags.csv")] + (["--init-from", "models/default"] if args.mode == "finetune" else []) + \
-        ["--run-dir", args.run_dir]
+    cmd = (
+        [
+            sys.executable,
+            str(ROOT / "train.py"),
+            "--images",
+            str(data / "images"),
+            "--tags-csv",
+            str(data / "tags.csv"),
+        ]
+        + (["--init-from", "models/default"] if args.mode == "finetune" else [])
+        + ["--run-dir", args.run_dir]
+    )
     print(" ".join(cmd[1:]), f"\n# {cpu_name()}", flush=True)
     start = time.perf_counter()
     done = subprocess.run(cmd, cwd=ROOT)
     cpu = _cpu_minutes(Path(args.run_dir))
-    print(f"exit {done.returncode}; {(time.perf_counter() - start) / 60:.1f} min wall, {cpu:.1f} CPU-minutes "
-          "(the trainer's, metrics.csv)")
+    print(
+        f"exit {done.returncode}; {(time.perf_counter() - start) / 60:.1f} min wall, {cpu:.1f} CPU-minutes "
+        "(the trainer's, metrics.csv)"
+    )
     return done.returncode
 
 
@@ -128,16 +147,18 @@ def _cpu_minutes(run: Path, step: int | None = None) -> float:
     if not path.exists():
         return float("nan")
     with open(path, newline="") as fh:
-        rows = [r for r in csv.DictReader(fh) if r.get("cpu_seconds") and (step is None or int(r["step"]) <= step)]
+        rows = [
+            r for r in csv.DictReader(fh) if r.get("cpu_seconds") and (step is None or int(r["step"]) <= step)
+        ]
     return float(rows[-1]["cpu_seconds"]) / 60 if rows else float("nan")
 
 
 def evaluate(args) -> int:
     from checker.checker import load_checker
     from evaluate.copies import measure_copies
-    from model.config import TrainConfig
     from evaluate.metrics import data_for, evaluate_generator
     from evaluate.tag_support import tag_support
+    from model.config import TrainConfig
     from sampling.runtime import load_generator
 
     run = Path(args.run)
@@ -146,18 +167,38 @@ def evaluate(args) -> int:
         from checker.checker import copy_run_checker
         from sampling.export import export_run
 
-        model = export_run(run, run.parent / f"{run.name}_step{args.step}", step=args.step,
-                           finish=lambda folder: copy_run_checker(TrainConfig.load(run), folder, run))
+        model = export_run(
+            run,
+            run.parent / f"{run.name}_step{args.step}",
+            step=args.step,
+            finish=lambda folder: copy_run_checker(TrainConfig.load(run), folder, run),
+        )
     generator = load_generator(model)
     data = data_for(generator, Path(args.data) / "images", Path(args.data) / "tags.csv")
     bundled = load_checker(ROOT / "models" / "checker")
     step = args.step or TrainConfig.load(model).steps
-    result = {"run": str(run), "model": str(model), "step": step, "seed": args.seed,
-              "cpu_minutes": round(_cpu_minutes(run, step), 1),
-              "train_images": int(len(data.train_indices())), "heldout_images": int(len(data.holdout_indices()))}
+    result = {
+        "run": str(run),
+        "model": str(model),
+        "step": step,
+        "seed": args.seed,
+        "cpu_minutes": round(_cpu_minutes(run, step), 1),
+        "train_images": int(len(data.train_indices())),
+        "heldout_images": int(len(data.holdout_indices())),
+    }
     quality = evaluate_generator(generator, bundled, data, n_per_combo=args.n_per_combo, seed=args.seed)
-    result |= {k: quality[k] for k in ("face_rate", "acc_hair", "acc_eyes", "frechet_generated_vs_real",
-                                       "frechet_real_vs_real", "diversity_ratio") if k in quality}
+    result |= {
+        k: quality[k]
+        for k in (
+            "face_rate",
+            "acc_hair",
+            "acc_eyes",
+            "frechet_generated_vs_real",
+            "frechet_real_vs_real",
+            "diversity_ratio",
+        )
+        if k in quality
+    }
     own = load_checker(model)
     for tag, fig in tag_support(own, data, generator, seed=args.seed).items():
         result[f"tag/{tag}"] = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in vars(fig).items()}
@@ -195,8 +236,12 @@ def main(argv=None) -> int:
     e.add_argument("--seed", type=int, default=2, help="noise seed")
     e.add_argument("--n-per-combo", type=int, default=4)
     e.add_argument("--out", default=None, help="append the figures to this CSV")
-    e.add_argument("--step", type=int, default=None, help="score the checkpoint of this step (exported beside "
-                   "the run as RUN_stepN) instead of RUN/export")
+    e.add_argument(
+        "--step",
+        type=int,
+        default=None,
+        help="score the checkpoint of this step (exported beside the run as RUN_stepN) instead of RUN/export",
+    )
     args = p.parse_args(argv)
     return {"make": make, "train": train, "eval": evaluate}[args.command](args)
 

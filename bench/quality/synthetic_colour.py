@@ -7,6 +7,7 @@ nearest to the requested colour. One place, so the test and
 `bench.quality.learning_colours` measure the same thing. (Lives in bench/quality/: only the
 learning test and that bench use it.)
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,15 +22,31 @@ from preprocess.synthetic import COLOURS, hair_region, write_synthetic_set
 # (docs/default-model/comparison.md's synthetic table; the bench's default).
 LEARNING_SETTINGS = dict(
     ROUND2_CONTROL,
-    holdout=0.0, image_size=32, filters=16, repeats=1, nz=16, embed_dim=8, batch_size=16, lr=5e-4,
-    gamma=0.7, aux_weight=0.2, diversity_weight=0.02, cond_every_scale=False, steps=3000, log_every=100,
-    checkpoint_every=100000, precision="fp32", seed=0,
+    holdout=0.0,
+    image_size=32,
+    filters=16,
+    repeats=1,
+    nz=16,
+    embed_dim=8,
+    batch_size=16,
+    lr=5e-4,
+    gamma=0.7,
+    aux_weight=0.2,
+    diversity_weight=0.02,
+    cond_every_scale=False,
+    steps=3000,
+    log_every=100,
+    checkpoint_every=100000,
+    precision="fp32",
+    seed=0,
     # the settings the table's 0.93 was measured with, before round 2's defaults (projection head,
     # margin form of the wrong-condition term), which were chosen on the real set
-    projection_weight=0.0, wrong_form="course",
+    projection_weight=0.0,
+    wrong_form="course",
     # round 1-2's k_t control (ROUND2_CONTROL, at this test's own gamma 0.7): round 3's default,
     # k_scope game, does not balance on these faces
-    lr_patience=3)
+    lr_patience=3,
+)
 FACES_PER_PAIR = 20
 EYES = ["blue", "red"]
 # The learning test runs the same settings on 4 well-spread hair colours for 500 steps of 8 faces (AMD EPYC
@@ -41,15 +58,21 @@ TEST_HAIR = ["blonde", "blue", "green", "red"]
 TEST_SETTINGS = dict(steps=500, batch_size=8)  # the TrainConfig fields the test's run changes
 
 
-def learning_config(root: str | Path, faces_per_pair: int = FACES_PER_PAIR, hair: list[str] | None = None,
-                    **overrides):
+def learning_config(
+    root: str | Path, faces_per_pair: int = FACES_PER_PAIR, hair: list[str] | None = None, **overrides
+):
     """Write the synthetic set under `root` (all 12 hair colours unless `hair` names fewer) and return
     its TrainConfig."""
     root = Path(root)
-    faces = write_synthetic_set(root / "faces", faces_per_pair, size=32, seed=0, hair=hair, eyes=EYES,
-                                formats=("2018",))
-    settings = dict(LEARNING_SETTINGS, images=str(faces / "images"), tags_csv=str(faces / "tags_2018.csv"),
-                    cache_dir=str(root / "cache"))
+    faces = write_synthetic_set(
+        root / "faces", faces_per_pair, size=32, seed=0, hair=hair, eyes=EYES, formats=("2018",)
+    )
+    settings = dict(
+        LEARNING_SETTINGS,
+        images=str(faces / "images"),
+        tags_csv=str(faces / "tags_2018.csv"),
+        cache_dir=str(root / "cache"),
+    )
     settings.update(overrides)
     return TrainConfig(**settings)
 

@@ -13,6 +13,7 @@ Frechet <= 16.5, diversity >= 0.76 x real; --targets round2 for issue 11's
 measures it). These are the checker's figures at the evaluation seed: confirm
 a chosen checkpoint with bench/quality/default_model.py at another.
 """
+
 import csv
 import sys
 from pathlib import Path
@@ -21,20 +22,31 @@ from bench import parser
 from bench.quality.default_model import TARGET_SETS, met
 
 EVAL_COLUMN = {"testing_grid_faces": "baseline_faces"}  # eval.csv's 5x5 grid of the evaluation
-SHORT = {"face_rate": "face rate", "acc_hair": "hair", "acc_eyes": "eyes", "frechet_generated_vs_real": "Frechet",
-         "diversity_ratio": "diversity"}
+SHORT = {
+    "face_rate": "face rate",
+    "acc_hair": "hair",
+    "acc_eyes": "eyes",
+    "frechet_generated_vs_real": "Frechet",
+    "diversity_ratio": "diversity",
+}
 
 
 def _label(name: str, target, higher: bool) -> str:
     if name == "testing_grid_faces":
         return f"baseline passed (>= {target} faces)"
-    return f"{SHORT[name]} {'>=' if higher else '<='} {target:g}" + (" x real" if name == "diversity_ratio" else "")
+    return f"{SHORT[name]} {'>=' if higher else '<='} {target:g}" + (
+        " x real" if name == "diversity_ratio" else ""
+    )
 
 
 def eval_targets(which: str = "round3") -> list[tuple]:
-    """Every target of bench/quality/default_model.py's set that eval.csv records (not the 20 random grids)."""
-    return [(_label(name, target, higher), EVAL_COLUMN.get(name, name), target, higher)
-            for name, target, higher in TARGET_SETS[which] if name != "grids_passed"]
+    """Every target of bench/quality/default_model.py's set that eval.csv records (not the 20 random
+    grids)."""
+    return [
+        (_label(name, target, higher), EVAL_COLUMN.get(name, name), target, higher)
+        for name, target, higher in TARGET_SETS[which]
+        if name != "grids_passed"
+    ]
 
 
 ALL_TARGETS = "every target at once (of these)"
@@ -63,8 +75,12 @@ def first_met(rows: list[dict], which: str = "round3") -> dict[str, tuple[float,
 def main(argv=None) -> int:
     p = parser(__doc__, __spec__)
     p.add_argument("runs", nargs="+", metavar="RUN")
-    p.add_argument("--targets", choices=sorted(TARGET_SETS), default="round3",
-                   help="round3: issue 21's; round2: issue 11's (default: round3)")
+    p.add_argument(
+        "--targets",
+        choices=sorted(TARGET_SETS),
+        default="round3",
+        help="round3: issue 21's; round2: issue 11's (default: round3)",
+    )
     args = p.parse_args(argv)
     status = 0
     for run in args.runs:
@@ -77,8 +93,14 @@ def main(argv=None) -> int:
             rows = list(csv.DictReader(fh))
         timed = [r for r in rows if r.get("cpu_seconds")]
         last = timed[-1] if timed else None
-        print(f"{run}: {len(rows)} evaluations" + (f", {float(last['cpu_seconds']) / 3600:.2f} CPU-hours to step "
-                                                    f"{last['step']}" if last else ", none with CPU time"))
+        print(
+            f"{run}: {len(rows)} evaluations"
+            + (
+                f", {float(last['cpu_seconds']) / 3600:.2f} CPU-hours to step {last['step']}"
+                if last
+                else ", none with CPU time"
+            )
+        )
         for name, hit in first_met(timed, args.targets).items():
             print(f"  {name:<32} " + (f"{hit[0]:.2f} CPU-hours (step {hit[1]})" if hit else "not yet"))
     return status

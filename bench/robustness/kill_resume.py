@@ -7,6 +7,7 @@ lost or duplicated. The short version runs in tests/test_cli_train_faults.py.
 Prints kills survived, steps redone per kill, resumes whose restored k_t, lr
 and filter threshold equalled the checkpoint, and the wall time.
 """
+
 from __future__ import annotations
 
 import csv
@@ -106,19 +107,24 @@ def _resume_line(log: Path) -> dict | None:
 def _same_state(resumed: dict, saved: dict) -> bool:
     """The resume line prints its numbers as people write them (common.cli.number), so the
     checkpoint's values are compared as they would be printed: equal to the last shown digit."""
-    return (int(resumed["step"]) == int(saved["step"])
-            and all(resumed[key] == number(float(saved[key])) for key in ("k", "lr", "threshold")))
+    return int(resumed["step"]) == int(saved["step"]) and all(
+        resumed[key] == number(float(saved[key])) for key in ("k", "lr", "threshold")
+    )
 
 
-def _kill_while_training(proc, run_dir: Path, report: KillResumeReport, rng, min_wait: float, max_wait: float,
-                         timeout: float) -> bool:
+def _kill_while_training(
+    proc, run_dir: Path, report: KillResumeReport, rng, min_wait: float, max_wait: float, timeout: float
+) -> bool:
     """Wait until the run steps and has a first checkpoint (a loaded machine can take
     longer than max_wait to import TensorFlow), then SIGKILL it at a random moment
     within the next (max_wait - min_wait) seconds. False if it finished first."""
     start_step = logged_step(run_dir)
     started = time.perf_counter()
-    while (proc.poll() is None and time.perf_counter() - started < timeout
-           and (logged_step(run_dir) <= start_step or not (run_dir / "checkpoints" / "checkpoint").exists())):
+    while (
+        proc.poll() is None
+        and time.perf_counter() - started < timeout
+        and (logged_step(run_dir) <= start_step or not (run_dir / "checkpoints" / "checkpoint").exists())
+    ):
         time.sleep(0.05)
     deadline = time.perf_counter() + rng.uniform(0.0, max_wait - min_wait)
     while time.perf_counter() < deadline and proc.poll() is None:
@@ -135,24 +141,45 @@ def _kill_while_training(proc, run_dir: Path, report: KillResumeReport, rng, min
     return True
 
 
-def kill_and_resume(run_dir: Path, train_args: list[str], total_steps: int, kills: int, *, seed: int = 0,
-                    min_wait: float = 6.0, max_wait: float = 14.0, timeout: float = 900.0) -> KillResumeReport:
+def kill_and_resume(
+    run_dir: Path,
+    train_args: list[str],
+    total_steps: int,
+    kills: int,
+    *,
+    seed: int = 0,
+    min_wait: float = 6.0,
+    max_wait: float = 14.0,
+    timeout: float = 900.0,
+) -> KillResumeReport:
     """Start train.py, SIGKILL it `kills` times at random moments once it is
     stepping, resume each time (checking the restored state), finish, check the logs."""
     rng = np.random.default_rng(seed)
     report = KillResumeReport()
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    base = [sys.executable, str(ROOT / "train.py"), "--run-dir", str(run_dir), "--steps", str(total_steps),
-            "--no-progress"]
+    base = [
+        sys.executable,
+        str(ROOT / "train.py"),
+        "--run-dir",
+        str(run_dir),
+        "--steps",
+        str(total_steps),
+        "--no-progress",
+    ]
     t0 = time.perf_counter()
     for attempt in range(kills + 1):
         before = checkpoint_state(run_dir)
         log = run_dir.parent / f"{run_dir.name}.attempt{attempt}.log"
         with open(log, "w") as err:
-            proc = subprocess.Popen(base + (["--resume"] if before else train_args), env=env,
-                                    stdout=subprocess.DEVNULL, stderr=err)
-            killed = attempt < kills and _kill_while_training(proc, run_dir, report, rng, min_wait, max_wait,
-                                                              timeout)
+            proc = subprocess.Popen(
+                base + (["--resume"] if before else train_args),
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+            )
+            killed = attempt < kills and _kill_while_training(
+                proc, run_dir, report, rng, min_wait, max_wait, timeout
+            )
             if not killed:
                 try:
                     proc.wait(timeout=timeout)
@@ -168,8 +195,9 @@ def kill_and_resume(run_dir: Path, train_args: list[str], total_steps: int, kill
                 report.problems.append(f"resume restored {resumed}, checkpoint had {before}")
         if not killed:
             if proc.returncode != 0:
-                report.problems.append(f"train.py exited {proc.returncode}: "
-                                       f"{log.read_text().strip().splitlines()[-1:]}")
+                report.problems.append(
+                    f"train.py exited {proc.returncode}: {log.read_text().strip().splitlines()[-1:]}"
+                )
             break
     report.wall_seconds = time.perf_counter() - t0
     state = checkpoint_state(run_dir)
@@ -191,17 +219,49 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         faces = write_synthetic_set(tmp / "faces", 1, size=32, seed=0, formats=("2018",))
-        train_args = ["--images", str(faces / "images"), "--tags-csv", str(faces / "tags_2018.csv"),
-                      "--cache-dir", str(tmp / "cache"), "--image-size", "32", "--filters", "8",
-                      "--repeats", "1", "--nz", "16", "--embed-dim", "8", "--batch-size", "8",
-                      "--checkpoint-every", "10", "--log-every", "2", "--precision", "fp32"]
-        report = kill_and_resume(tmp / "run", train_args, args.steps, args.kills, seed=args.seed,
-                                 min_wait=6.0, max_wait=16.0, timeout=1800)
+        train_args = [
+            "--images",
+            str(faces / "images"),
+            "--tags-csv",
+            str(faces / "tags_2018.csv"),
+            "--cache-dir",
+            str(tmp / "cache"),
+            "--image-size",
+            "32",
+            "--filters",
+            "8",
+            "--repeats",
+            "1",
+            "--nz",
+            "16",
+            "--embed-dim",
+            "8",
+            "--batch-size",
+            "8",
+            "--checkpoint-every",
+            "10",
+            "--log-every",
+            "2",
+            "--precision",
+            "fp32",
+        ]
+        report = kill_and_resume(
+            tmp / "run",
+            train_args,
+            args.steps,
+            args.kills,
+            seed=args.seed,
+            min_wait=6.0,
+            max_wait=16.0,
+            timeout=1800,
+        )
     lost = report.steps_lost
-    print(f"kills survived: {report.kills}; final step {report.final_step}/{args.steps}; "
-          f"steps redone per kill: mean {sum(lost) / max(len(lost), 1):.1f}, max {max(lost, default=0)}; "
-          f"resumes with exact k/lr/threshold: {report.restored_matches}; wall {report.wall_seconds:.0f} s; "
-          f"problems: {report.problems or 'none'}")
+    print(
+        f"kills survived: {report.kills}; final step {report.final_step}/{args.steps}; "
+        f"steps redone per kill: mean {sum(lost) / max(len(lost), 1):.1f}, max {max(lost, default=0)}; "
+        f"resumes with exact k/lr/threshold: {report.restored_matches}; wall {report.wall_seconds:.0f} s; "
+        f"problems: {report.problems or 'none'}"
+    )
     sys.exit(1 if report.problems else 0)
 
 

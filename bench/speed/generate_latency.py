@@ -3,6 +3,7 @@ median of 5, and the generator forward pass alone (25 faces) on LiteRT and TF.
 
     .venv/bin/python -m bench.speed.generate_latency [--model models/default]
 """
+
 import os
 import statistics
 import subprocess
@@ -22,11 +23,18 @@ def main():
     with tempfile.TemporaryDirectory() as cwd:
         for _ in range(args.repeats):
             t0 = time.perf_counter()
-            subprocess.run([str(ROOT / "run.sh"), "blue hair red eyes"], cwd=cwd, env=env, check=True,
-                           capture_output=True)
+            subprocess.run(
+                [str(ROOT / "run.sh"), "blue hair red eyes"],
+                cwd=cwd,
+                env=env,
+                check=True,
+                capture_output=True,
+            )
             times.append(time.perf_counter() - t0)
-    print(f"./run.sh \"blue hair red eyes\" (25 faces, 5x5 grid): median {statistics.median(times):.3f} s "
-          f"over {args.repeats} runs (min {min(times):.3f}, max {max(times):.3f})")
+    print(
+        f'./run.sh "blue hair red eyes" (25 faces, 5x5 grid): median {statistics.median(times):.3f} s '
+        f"over {args.repeats} runs (min {min(times):.3f}, max {max(times):.3f})"
+    )
 
     import numpy as np
 

@@ -7,6 +7,7 @@ same global batches.
 
     .venv/bin/python -m bench.speed.multiworker [--steps 6]
 """
+
 import json
 import os
 import socket
@@ -28,9 +29,14 @@ def start_worker(mode, steps, tf_config=None):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     if tf_config:
         env["TF_CONFIG"] = json.dumps(tf_config)
-    return subprocess.Popen([sys.executable, "-m", "bench.speed.strategy_steps", "--strategy", mode,
-                             "--steps", str(steps)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "bench.speed.strategy_steps", "--strategy", mode, "--steps", str(steps)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def main():
@@ -42,8 +48,14 @@ def main():
     single_res = json.loads(s_out.strip().splitlines()[-1])
     workers = [f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"]
     t0 = time.perf_counter()
-    procs = [start_worker("multiworker", args.steps, {"cluster": {"worker": workers}, "task": {"type": "worker", "index": i}})
-             for i in range(2)]
+    procs = [
+        start_worker(
+            "multiworker",
+            args.steps,
+            {"cluster": {"worker": workers}, "task": {"type": "worker", "index": i}},
+        )
+        for i in range(2)
+    ]
     results = []
     for proc in procs:
         out, err = proc.communicate(timeout=600)
@@ -53,11 +65,15 @@ def main():
         results.append(json.loads(out.strip().splitlines()[-1]))
     wall = time.perf_counter() - t0
     diffs = [abs(a["d_loss"] - b["d_loss"]) for a, b in zip(single_res["steps"], results[0]["steps"])]
-    print(f"multiworker: {results[0]['replicas']} replicas over 2 processes on 127.0.0.1, {args.steps} steps "
-          f"of global batch 16 in {results[0]['seconds']:.1f} s (wall incl. start-up {wall:.1f} s); "
-          f"single process {single_res['seconds']:.1f} s")
-    print(f"max |L_D(multiworker) - L_D(single)| over the steps: {max(diffs):.2e}; "
-          f"final k: {results[0]['steps'][-1]['k']:.3g} vs {single_res['steps'][-1]['k']:.3g}")
+    print(
+        f"multiworker: {results[0]['replicas']} replicas over 2 processes on 127.0.0.1, {args.steps} steps "
+        f"of global batch 16 in {results[0]['seconds']:.1f} s (wall incl. start-up {wall:.1f} s); "
+        f"single process {single_res['seconds']:.1f} s"
+    )
+    print(
+        f"max |L_D(multiworker) - L_D(single)| over the steps: {max(diffs):.2e}; "
+        f"final k: {results[0]['steps'][-1]['k']:.3g} vs {single_res['steps'][-1]['k']:.3g}"
+    )
 
 
 if __name__ == "__main__":

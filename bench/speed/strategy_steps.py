@@ -8,6 +8,7 @@ Runs --steps updates (model.began.CondBEGAN) over the same fixed random global
 batches of 16 and prints one JSON line: the replicas in sync, each step's
 d_loss, g_loss, loss_real and k, and the seconds the steps took.
 """
+
 import json
 import sys
 import time
@@ -27,10 +28,15 @@ def fixed_batches(steps: int):
     combo = np.arange(n) % 6
     combo_conditions = np.eye(6, dtype=np.float32)
     labels = np.stack([combo % 3, combo % 2], 1)
-    data = (rng.uniform(-1, 1, (n, 32, 32, 3)).astype(np.float32), combo_conditions[combo],
-            np.arange(n, dtype=np.int32), rng.uniform(-1, 1, (n, 16)).astype(np.float32),
-            rng.standard_normal((n, 8)).astype(np.float32), rng.uniform(0, 1, n).astype(np.float32),
-            rng.uniform(-1, 1, (n, 16)).astype(np.float32))
+    data = (
+        rng.uniform(-1, 1, (n, 32, 32, 3)).astype(np.float32),
+        combo_conditions[combo],
+        np.arange(n, dtype=np.int32),
+        rng.uniform(-1, 1, (n, 16)).astype(np.float32),
+        rng.standard_normal((n, 8)).astype(np.float32),
+        rng.uniform(0, 1, n).astype(np.float32),
+        rng.uniform(-1, 1, (n, 16)).astype(np.float32),
+    )
     return data, combo, combo_conditions, labels
 
 
@@ -45,7 +51,9 @@ def run_steps(strategy_name: str, steps: int) -> dict:
 
     strategy = make_strategy(strategy_name)
     keras.utils.set_random_seed(3)
-    cfg = TrainConfig(image_size=32, filters=8, repeats=1, nz=16, embed_dim=8, batch_size=GLOBAL_BATCH, lr=1e-3)
+    cfg = TrainConfig(
+        image_size=32, filters=8, repeats=1, nz=16, embed_dim=8, batch_size=GLOBAL_BATCH, lr=1e-3
+    )
     data, combo, combo_conditions, labels = fixed_batches(steps)
     with strategy.scope():
         model = CondBEGAN(cfg, 6, [3, 2], combo, combo_conditions, labels)
@@ -71,8 +79,12 @@ def run_steps(strategy_name: str, steps: int) -> dict:
 
 def main(argv=None) -> int:
     p = parser(__doc__, __spec__)
-    p.add_argument("--strategy", choices=("default", "multiworker"), default="default",
-                   help="tf.distribute strategy (multiworker reads TF_CONFIG; default: default)")
+    p.add_argument(
+        "--strategy",
+        choices=("default", "multiworker"),
+        default="default",
+        help="tf.distribute strategy (multiworker reads TF_CONFIG; default: default)",
+    )
     p.add_argument("--steps", type=int, default=6, help="updates of global batch 16 (default: 6)")
     args = p.parse_args(argv)
     print(json.dumps(run_steps(args.strategy, args.steps)))

@@ -9,6 +9,7 @@ PNG inside, zoom 2), the same with grading, the plain PNG download, and the
 CPU model (lscpu) and load average, since the figure depends on both.
 Target (issue 14): a 5x5 grid in < 0.3 s warm.
 """
+
 import os
 import statistics
 import threading
@@ -31,8 +32,14 @@ def main():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
     cases = [
-        ("page request: /api/grid, 25 faces, zoom 2 (JSON + PNG)", "/api/grid?tags=blue+hair+red+eyes&n=25&cols=5&scale=2"),
-        ("same with grade=1 (checker marks + accuracy)", "/api/grid?tags=blue+hair+red+eyes&n=25&cols=5&scale=2&grade=1"),
+        (
+            "page request: /api/grid, 25 faces, zoom 2 (JSON + PNG)",
+            "/api/grid?tags=blue+hair+red+eyes&n=25&cols=5&scale=2",
+        ),
+        (
+            "same with grade=1 (checker marks + accuracy)",
+            "/api/grid?tags=blue+hair+red+eyes&n=25&cols=5&scale=2&grade=1",
+        ),
         ("grid PNG download, zoom 1", "/api/grid.png?tags=blue+hair+red+eyes&n=25&cols=5"),
     ]
     print(f"CPU: {cpu_name()} at the start")
@@ -50,10 +57,14 @@ def main():
         times.sort()
         p90 = times[min(len(times) - 1, int(0.9 * len(times)))]
         worst = max(worst, statistics.median(times))
-        print(f"{title}: median {statistics.median(times) * 1000:.0f} ms, p90 {p90 * 1000:.0f} ms, "
-              f"min {times[0] * 1000:.0f} ms over {len(times)}")
-    print(f"load average {os.getloadavg()[0]:.2f} at the end; target < 300 ms warm: "
-          f"{'met' if worst < 0.3 else 'NOT met'} (worst median {worst * 1000:.0f} ms)")
+        print(
+            f"{title}: median {statistics.median(times) * 1000:.0f} ms, p90 {p90 * 1000:.0f} ms, "
+            f"min {times[0] * 1000:.0f} ms over {len(times)}"
+        )
+    print(
+        f"load average {os.getloadavg()[0]:.2f} at the end; target < 300 ms warm: "
+        f"{'met' if worst < 0.3 else 'NOT met'} (worst median {worst * 1000:.0f} ms)"
+    )
     server.shutdown()
     server.server_close()
 
