@@ -7,7 +7,7 @@ from preprocess.synthetic import EYE_COLOURS, HAIR_COLOURS
 from tags import TagError
 from tags.canonical import TagSet, canonical_tag, split_tags
 from tags.parser import complete, parse
-from tags.vocab import Vocabulary
+from tags.vocab import MIN_TAG_IMAGES, Vocabulary
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +141,10 @@ def test_unknown_words_after_valid_tags_are_named_one_by_one(vocab):
     assert str(err.value).startswith("unknown tag 'glasses';"), err.value
     with pytest.raises(TagError, match=r"^unknown tag 'glasses';"):
         parse("glasses blue hair", vocab)
-    with_smile = Vocabulary.build([TagSet.make({"hair": "blue", "eyes": "red"}, ["smile", "long hair"])])
+    # (a vocabulary keeps an other tag seen on at least MIN_TAG_IMAGES images)
+    with_smile = Vocabulary.build(
+        [TagSet.make({"hair": "blue", "eyes": "red"}, ["smile", "long hair"])] * MIN_TAG_IMAGES
+    )
     q = parse("blue hair red eyes smile", with_smile)
     assert q.values == {"hair": "blue", "eyes": "red"} and q.extras == ("smile",)
     assert parse("smile long hair blue hair", with_smile).extras == ("long hair", "smile")

@@ -110,7 +110,6 @@ def check_lines(config: TrainConfig, data, init_from: str | None) -> list[str]:
     run_plan = plan(config, int(data.usable * (1 - config.holdout)), fine_tune=bool(init_from))
     ada = adaptive_augmentation(config, run_plan, int(data.usable * config.holdout))
     lines = [
-        data.describe(config.tags_csv),
         vocab_line,
         describe_left_out(left_out, config.top_k),
         run_plan.describe() + " (training images estimated from the usable rows and --holdout)",
@@ -118,8 +117,6 @@ def check_lines(config: TrainConfig, data, init_from: str | None) -> list[str]:
         f"adaptive augmentation of D's inputs (--ada {config.ada}): {ada}"
         + (f" (fewer than {SMALL_DATA:,} training images)" if config.ada == "auto" and ada == "on" else ""),
     ]
-    return [
-        textwrap.fill(line, 100, subsequent_indent="  ", break_on_hyphens=False, break_long_words=False)
-        for line in lines
-        if line
-    ]
+    wrap = dict(subsequent_indent="  ", break_on_hyphens=False, break_long_words=False)
+    # the data line names the CSV's path and stays whole; the others are wrapped at 100 characters
+    return [data.describe(config.tags_csv)] + [textwrap.fill(line, 100, **wrap) for line in lines if line]
