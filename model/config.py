@@ -482,6 +482,8 @@ class TrainConfig:
                 f"{listing(switched)} (give it a small weight instead, or train a new run in "
                 "another --run-dir)"
             )
+        if "epochs" in given and "steps" not in given:  # a total in epochs replaces the planned steps
+            given = given | {"steps": 0}
         return dataclasses.replace(self, **given)  # (checked: __post_init__)
 
     @classmethod

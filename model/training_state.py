@@ -8,7 +8,7 @@ restores and a fine-tune carries over.
   (model.real_filter);
 - the position in the data: the step, the epoch in progress and the batch within it (the data order and
   every noise draw are functions of (seed, epoch, batch), so no random generator state is kept);
-- ADA's probability p, when adaptive augmentation is on (model.augment).
+- ADA's probability p and its smoothed over-fitting gap, when adaptive augmentation is on (model.augment).
 
 Each is a float32 or int64 scalar variable aggregated ONLY_FIRST_REPLICA (every replica assigns the
 same all-reduced value), named in checkpoints as `variables()` lists them. Which entries a fine-tune
@@ -54,6 +54,7 @@ class TrainingState:
         self.real_count = _scalar("epoch_real_count", 0.0)
         self.adaptive = adaptive
         self.augment_p = _scalar("augment_p", 0.0)
+        self.overfit_gap = _scalar("overfit_gap", np.nan)  # ADA's smoothed measure (NaN: none yet)
 
     def variables(self) -> dict[str, tf.Variable]:
         """{checkpoint name: variable}. ADA's p only when it is on, so that runs from before it (and runs
@@ -72,7 +73,7 @@ class TrainingState:
             real_sum=self.real_sum,
             real_sq_sum=self.real_sq_sum,
             real_count=self.real_count,
-            **({"augment_p": self.augment_p} if self.adaptive else {}),
+            **({"augment_p": self.augment_p, "overfit_gap": self.overfit_gap} if self.adaptive else {}),
         )
 
     def carry_from(self, source: "TrainingState") -> None:

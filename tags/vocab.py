@@ -176,6 +176,20 @@ class Vocabulary:
         `position_map`), the data's new colours appended to their group and its new other tags
         after this one's. Word2vec vectors are trained per data set, so a vocabulary that would
         grow in word2vec mode is refused (TagError, with the reason)."""
+        lacking, unknown = (
+            sorted(set(self.groups) - set(data.groups)),
+            sorted(set(data.groups) - set(self.groups)),
+        )
+        if lacking or unknown:  # every condition needs a value per group, in the source's and the data's
+            raise TagError(
+                f"the source model's tags have a value per group ({', '.join(self.groups)}), and the CSV's "
+                + (
+                    f"give no {' or '.join(lacking)} colour"
+                    if lacking
+                    else f"add the group {', '.join(unknown)}"
+                )
+                + ": fine-tuning needs the same groups (tag every image with them, or train from scratch)"
+            )
         groups = {g: list(v) for g, v in self.groups.items()}
         for group, values in data.groups.items():
             groups.setdefault(group, [])
@@ -388,6 +402,6 @@ class VocabularyGrowth:
 
         return (
             f"vocabulary: {len(self.kept)} of the source's tags kept; added {len(self.added)}: "
-            f"{some(self.added)}; the source's tags missing from the data ({len(self.missing)}, kept but "
-            f"not trained on): {some(self.missing)}"
+            f"{some(self.added)}; the source's tags missing from the data ({len(self.missing)}, kept; no "
+            f"image shows them): {some(self.missing)}"
         )

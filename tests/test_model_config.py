@@ -90,3 +90,13 @@ def test_the_config_is_frozen_and_a_change_is_a_new_checked_config():
         dataclasses.replace(config, lr_floor=1e-3)
     with pytest.raises(ConfigError, match="^--eval-every needs --checker"):
         TrainConfig(eval_every=10)
+
+
+def test_resume_with_epochs_replaces_the_planned_steps():
+    """A run records the length rule's steps; --resume --epochs N asks for a total in epochs instead."""
+    from model.config import TrainConfig
+
+    planned = TrainConfig(steps=6250)
+    assert planned.resumed_with({"epochs": 20}, "config.json").steps == 0
+    assert planned.resumed_with({"epochs": 20}, "config.json").epochs == 20
+    assert planned.resumed_with({"steps": 9000}, "config.json").steps == 9000

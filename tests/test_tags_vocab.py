@@ -113,3 +113,15 @@ def test_other_tags_too_rare_or_past_top_k_are_left_out_and_named():
     line = describe_left_out(left, 1)
     assert f"glasses ({MIN_TAG_IMAGES - 1})" in line and "past --top-k 1" in line and "smile" in line
     assert describe_left_out({}, 1) is None
+
+
+def test_a_source_and_a_csv_with_different_tag_groups_are_refused_with_the_reason():
+    from tags import TagError
+    from tags.vocab import Vocabulary
+
+    source = _vocab(["blue"], ["red"])
+    hair_only = Vocabulary({"hair": ["blue", "pink"]}, combos=[{"tags": {"hair": "pink"}, "count": 3}])
+    with pytest.raises(TagError, match="give no eyes colour: fine-tuning needs the same groups"):
+        source.grown_by(hair_only)
+    with pytest.raises(TagError, match="add the group eyes"):
+        hair_only.grown_by(source)

@@ -174,6 +174,12 @@ def test_a_fine_tuning_run_trains_its_own_checker_for_the_new_tags_and_exports_i
     checker = load_checker(run / "export")  # the run's own, copied beside the model
     assert set(checker.other_tags) == EXTRAS_2017 and checker.groups == load_checker(run / "checker").groups
     assert TrainConfig.load(run).steps == 3 and TrainConfig.load(run).filters == 8  # the source's network
+    # a resume reads the data as the first sitting did (the data's vocabulary, then the grown one)
+    resumed = run_in_process(
+        main, *train_argv(run, data=False, resume=True, steps=5, epochs=None), cwd=tmp_path
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resumed at step 3" in resumed.stderr and "data changed" not in resumed.stderr
 
 
 def test_the_length_rule_counts_images_seen_and_advises_fine_tuning_on_small_data():
@@ -210,7 +216,8 @@ def test_ada_controller_raises_p_while_d_reconstructs_training_faces_better(tf):
         train_indices=lambda: rows[~held],
     )
     model = SimpleNamespace(
-        state=SimpleNamespace(augment_p=tf.Variable(0.0)), real_losses=lambda images, cond: None
+        state=SimpleNamespace(augment_p=tf.Variable(0.0), overfit_gap=tf.Variable(float("nan"))),
+        real_losses=lambda images, cond: None,
     )
     ada = AdaController(model, data, batch_size=16, target=0.05)
     seen = []  # D's mean loss: 0.3 on the 25 held-out rows, 0.2 on training rows (it over-fits)

@@ -23,7 +23,6 @@ class AdaController:
         self.model, self.data, self.batch_size, self.target = model, data, batch_size, target
         self.held = np.asarray(data.holdout_indices())
         self.train = np.asarray(data.train_indices())
-        self.gap = float("nan")
         self._losses = tf.function(model.real_losses, autograph=False)
 
     def _mean_loss(self, rows: np.ndarray, step: int) -> float:
@@ -36,12 +35,17 @@ class AdaController:
         """Measure and move p every ADA_INTERVAL steps."""
         if step % ADA_INTERVAL or not len(self.held):
             return
+        state = self.model.state
         gap = overfit_gap(self._mean_loss(self.held, step), self._mean_loss(self.train, step))
-        self.gap = gap if not np.isfinite(self.gap) else SMOOTHING * self.gap + (1 - SMOOTHING) * gap
-        p = float(self.model.state.augment_p.numpy())
-        self.model.state.augment_p.assign(
-            ada_update(p, self.gap, self.target, ADA_INTERVAL * self.batch_size)
-        )
+        smoothed = gap if not np.isfinite(self.gap) else SMOOTHING * self.gap + (1 - SMOOTHING) * gap
+        state.overfit_gap.assign(smoothed)
+        p = float(state.augment_p.numpy())
+        state.augment_p.assign(ada_update(p, smoothed, self.target, ADA_INTERVAL * self.batch_size))
+
+    @property
+    def gap(self) -> float:
+        """The smoothed over-fitting gap (NaN before the first measurement), checkpointed with p."""
+        return float(self.model.state.overfit_gap.numpy())
 
     def values(self) -> dict:
         """What metrics.csv and TensorBoard log of it."""

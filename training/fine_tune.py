@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from common.files import atomic_write
 from model import precision
 from model.began import CondBEGAN, variables_by_path
 from model.config import TrainConfig
@@ -44,6 +45,15 @@ class Transfer:
             if self.grown
             else ""
         )
+
+
+SOURCE_RECORD = "fine_tuned_from.txt"  # in a fine-tuned run's folder: the source it started from
+
+
+def record_source(run_dir: Path, source) -> None:
+    """Note in the run folder that it was fine-tuned (and from what), so a resume reads its data as the
+    first sitting did."""
+    atomic_write(Path(run_dir) / SOURCE_RECORD, f"{source}\n")
 
 
 def source_vocabulary(source: Path) -> Vocabulary:
@@ -98,14 +108,17 @@ def transfer(model: CondBEGAN, source: Path, vocab: Vocabulary) -> Transfer:
             "the filter's threshold",
             "the learning rate",
         ]
-    else:
+    else:  # (_load_export lists D's autoencoder among what it carried, or D among what it reset)
+        result.carried = ["G"]
         _load_export(model, source, source_cfg, source_vocab, maps, result)
-        result.carried = ["G", "D's autoencoder"]
-    result.reset = ["the step and epoch", "M's window and the plateau counters"] + (
-        []
-        if result.from_run
-        else ["k_t (an export has no training state)", "D's tag heads", "Adam's moments"]
-    )
+        result.reset += [
+            "k_t, the filter's threshold (an export has no training state)",
+            "D's tag heads",
+            "Adam's moments",
+        ]
+    result.reset = ["the step and epoch", "M's window and the plateau counters"] + result.reset
+    if model.adaptive:
+        result.reset.append("ADA's p (it follows the new data)")
     return result
 
 
@@ -145,6 +158,7 @@ def _load_export(model, source: Path, config: TrainConfig, vocab: Vocabulary, ma
         result.grown += _copy(
             variables_by_path(model.discriminator.variables), variables_by_path(reconstructor.variables), maps
         )
+        result.carried.append("D's autoencoder")
     else:
         result.reset.append("D (the export has no reconstructor)")
     _ema_from_generator(model)

@@ -49,7 +49,7 @@ def fixed_sample_plan(vocab, config, n_rows: int = 8, n_cols: int = 8):
     """The same z and tags every epoch, so the grids form a timeline: rows of ({group: value}, other tags).
     Rows walk through the hair colours, pairing each with a different eye colour. With other tags in the
     vocabulary the second half of the rows repeats the first half's colours with one other tag each (the
-    tags in turn), so each tag can be seen against the same faces without it."""
+    first n_rows / 2 tags in turn), so those tags are seen against the same faces without them."""
     hair = vocab.groups.get("hair", [])
     combos = [tuple(c["tags"].get(g) for g in vocab.groups) for c in vocab.combos] if vocab.combos else []
     picked = []

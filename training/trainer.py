@@ -47,7 +47,7 @@ from training.checkpoints import RunCheckpoints
 from training.divergence import DivergenceGuard
 from training.logbook import Logbook
 from training.lr_control import PlateauState, plateau_update
-from training.plan import adaptive_augmentation, plan
+from training.plan import ADA_MIN_HELDOUT, adaptive_augmentation, plan
 from training.run_data import DATA_RECORD, current_record, data_changes, read_record, write_record
 from training.run_logs import record_stage
 
@@ -208,14 +208,24 @@ class Trainer:
         """The cached data, in the resumed run's vocabulary, or in a fine-tuned run's: the source's
         grown by the data's (said in one line); a new run saves its config.json and vocab.json."""
         cfg = self.config
+        # a fine-tuned run's data is read in the data's own vocabulary, then put in the grown one (the same
+        # way at every sitting: fine_tune.SOURCE_RECORD says a resumed run was one)
+        fine_tuned = bool(self.init_from) or (
+            self.resume and (self.run_dir / fine_tune.SOURCE_RECORD).exists()
+        )
         vocab = Vocabulary.load(self.run_dir / VOCAB_NAME) if self.resume else None
         data = self._data or build_or_load(
-            DataSpec.from_config(cfg, vocab), cache_dir=cfg.cache_dir or None, progress=self.progress
+            DataSpec.from_config(cfg, None if fine_tuned else vocab),
+            cache_dir=cfg.cache_dir or None,
+            progress=self.progress,
         )
         if self.init_from and not self.resume:
             growth = fine_tune.source_vocabulary(Path(self.init_from)).grown_by(data.vocab)
             data = with_vocabulary(data, growth.vocab)
             self.say(growth.describe())
+            fine_tune.record_source(self.run_dir, self.init_from)
+        elif fine_tuned:
+            data = with_vocabulary(data, vocab)
         if data.images.shape[1] != cfg.image_size:
             raise RunDirError(f"the data is {data.images.shape[1]}px but the model is {cfg.image_size}px")
         self._keep_recorded_data(data)
@@ -239,6 +249,11 @@ class Trainer:
             steps=cfg.steps or (0 if cfg.epochs else self.total_steps),
             ada=adaptive_augmentation(cfg, self.plan, len(data.holdout_indices())),
         )
+        if cfg.ada == "on" and len(data.holdout_indices()) < ADA_MIN_HELDOUT:
+            raise RunDirError(
+                f"--ada on measures D's over-fitting on held-out faces and needs {ADA_MIN_HELDOUT}; this run "
+                f"holds out {len(data.holdout_indices())}: raise --holdout, or use --ada off"
+            )
         if not self.resume:  # a resumed run saves its settings once its checkpoint is restored
             cfg.save(self.run_dir)
             self.vocab.save(self.run_dir / VOCAB_NAME)  # (+ word2vec.txt beside it in word2vec mode)
