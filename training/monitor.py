@@ -226,6 +226,17 @@ class FilterSheets(TrainerCallback):
         trainer.log_image("filter/left_out", sheet)
 
 
+def run_generator(trainer: Trainer) -> LoadedGenerator:
+    """The generator in memory (G's moving average when on) as the samplers and metrics take a model."""
+    return LoadedGenerator(
+        trainer.run_dir,
+        trainer.config,
+        trainer.vocab,
+        "tensorflow",
+        keras_infer(trainer.sampling_generator()),
+    )
+
+
 class QualityMetrics(TrainerCallback):
     def __init__(self, checker, every: int):
         self.checker, self.every = checker, every
@@ -238,13 +249,7 @@ class QualityMetrics(TrainerCallback):
     def on_step_end(self, trainer: Trainer, step: int) -> None:
         if step % self.every:
             return
-        generator = LoadedGenerator(
-            trainer.run_dir,
-            trainer.config,
-            trainer.vocab,
-            "tensorflow",
-            keras_infer(trainer.sampling_generator()),
-        )
+        generator = run_generator(trainer)
         result = evaluate_generator(
             generator, self.checker, trainer.data, n_per_combo=2, seed=trainer.config.seed
         )
@@ -260,13 +265,7 @@ class NearCopies(TrainerCallback):
     image and its mirror, beside held-out real faces' (evaluate.copies), and the near copies."""
 
     def on_train_end(self, trainer: Trainer, step: int) -> None:
-        generator = LoadedGenerator(
-            trainer.run_dir,
-            trainer.config,
-            trainer.vocab,
-            "tensorflow",
-            keras_infer(trainer.sampling_generator()),
-        )
+        generator = run_generator(trainer)
         result, picture = measure_copies(
             generator, trainer.data, n_per_combo=COPIES_PER_COMBO, seed=trainer.config.seed
         )
@@ -288,13 +287,7 @@ class TagSupport(TrainerCallback):
         if found is None:
             return
         folder, checker = found
-        generator = LoadedGenerator(
-            trainer.run_dir,
-            trainer.config,
-            trainer.vocab,
-            "tensorflow",
-            keras_infer(trainer.sampling_generator()),
-        )
+        generator = run_generator(trainer)
         figures = tag_support(checker, trainer.data, generator, seed=trainer.config.seed)
         record = support_record(figures, step=step, seed=trainer.config.seed, checker=str(folder))
         atomic_write(trainer.run_dir / SUPPORT_NAME, jsonio.dumps(record, indent=1) + "\n")
