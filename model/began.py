@@ -185,7 +185,7 @@ class CondBEGAN(keras.Model):
         )
         # k_scope "game": k_t also sets how hard G follows the heads and the mode-seeking term, so at k_t = 0
         # G is BEGAN's alone (the lowest L(G(z))/L(x)) and the one controller finds the balance for any gamma.
-        g_gain = self.state.k if cfg.k_scope == "game" else 1.0
+        g_gain = losses.head_gain(self.state.k, cfg.head_floor) if cfg.k_scope == "game" else 1.0
         if self.n_other:  # the other tags: a fixed weight, not k_t's, since nothing else asks G to draw them
             t["d_loss"] += cfg.other_tag_weight * t["other_real"]
             t["g_loss"] += cfg.other_tag_weight * t["other_fake"]

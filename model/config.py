@@ -50,6 +50,7 @@ RANGES = {
     "ema_decay": (0.0, 0.999999),
     "ada_target": (0.0, None),
     "other_tag_weight": (0.0, None),
+    "head_floor": (0.0, 1.0),
     "batch_size": (1, 65536),
     "lr": (1e-12, 1.0),
     "lr_d": (0.0, 1.0),
@@ -144,6 +145,7 @@ LEGACY_VALUES = {
     "lr_d": 0.0,
     "ada": "off",
     "other_tag_weight": 0.0,
+    "head_floor": 0.0,
 }
 
 # Weights whose value > 0 builds a head on D: a later stage (--resume) may change
@@ -240,6 +242,14 @@ class TrainConfig:
         "only); all (every fake term of D: also the projection hinge's fake side); game (all, "
         "and G's pull from the heads and the mode-seeking term, so at k_t = 0 G is pure BEGAN)",
         choices=("reconstruction", "all", "game"),
+    )
+    head_floor: float = setting(
+        0.0,
+        LOSSES,
+        "with k-scope game, G follows the heads (and the mode-seeking term) at max(k_t, this) x their "
+        "weights: a push towards sharp, on-tag faces that does not vanish when k_t settles low "
+        "(0: k_t alone, round 3)",
+        resumable=True,
     )
     g_recon_weight: float = setting(
         1.0,

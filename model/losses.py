@@ -93,6 +93,12 @@ def k_update(k, loss_real, loss_fake, gamma, lambda_k):
     return tf.clip_by_value(_f32(k) + lambda_k * (gamma * _f32(loss_real) - _f32(loss_fake)), 0.0, 1.0)
 
 
+def head_gain(k, floor: float):
+    """How hard G follows the heads under k-scope game: k_t, but never below `floor`, so the
+    pull towards sharp, on-tag faces survives when the balance settles k_t low."""
+    return tf.maximum(_f32(k), floor)
+
+
 def convergence_measure(loss_real, loss_fake, gamma):
     """M = L(x) + |gamma L(x) - L(G(z))|: falls as training converges."""
     loss_real = _f32(loss_real)

@@ -90,3 +90,23 @@ def test_diversity_by_k_lets_k_set_the_mode_seeking_weight():
         0.2 * float(at_zero["diversity"]), abs=1e-5
     )
     assert float(at_zero["diversity"]) > 0.01
+
+
+def test_head_floor_keeps_the_heads_pull_when_k_is_below_it():
+    """With k-scope game and --head-floor 0.3, G follows the heads at 0.3 of their weight for any k_t below
+    0.3 (its loss does not move between k_t = 0 and 0.2), and at k_t above it (0.3 -> 0.5 moves by 0.2 x)."""
+    model, batch = _tiny_model_and_batch(
+        aux_weight=0.1, projection_weight=0.1, diversity_weight=0.4, k_scope="game", head_floor=0.3
+    )
+    g_at = {}
+    for k in (0.0, 0.2, 0.3, 0.5):
+        model.state.k.assign(k)
+        g_at[k] = model._step_losses(batch)
+    heads = (
+        0.1 * float(g_at[0.0]["aux_fake"])
+        + 0.1 * float(g_at[0.0]["adv_g"])
+        + 0.4 * float(g_at[0.0]["diversity"])
+    )
+    assert heads > 0
+    assert float(g_at[0.2]["g_loss"] - g_at[0.0]["g_loss"]) == pytest.approx(0.0, abs=1e-6)
+    assert float(g_at[0.5]["g_loss"] - g_at[0.3]["g_loss"]) == pytest.approx(0.2 * heads, abs=1e-5)

@@ -158,3 +158,9 @@ def test_other_tag_loss_sums_each_tag_s_sigmoid_cross_entropy(tf, losses):
     np.testing.assert_allclose(got, np.mean(per_image), rtol=1e-5)
     masked = losses.other_tag_loss(tf.constant(logits), tf.constant(targets), tf.constant([1.0, 0.0])).numpy()
     np.testing.assert_allclose(masked, per_image[0], rtol=1e-5)  # a left-out image does not count
+
+
+def test_head_gain_is_k_with_a_floor(losses):
+    assert losses.head_gain(0.05, 0.3).numpy() == pytest.approx(0.3)
+    assert losses.head_gain(0.6, 0.3).numpy() == pytest.approx(0.6)
+    assert losses.head_gain(0.05, 0.0).numpy() == pytest.approx(0.05)
