@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -114,9 +115,9 @@ class Recolourer:
 
 def edit_to_file(
     model: str | Path,
-    face_path: str | Path,
+    face_path: str | Path | None,
     *,
-    tags: str | None = None,
+    tags: Sequence[str] | None = None,
     sweep: str | None = None,
     from_tags: str | None = None,
     strip: bool = False,
@@ -124,10 +125,15 @@ def edit_to_file(
     scale: int = 1,
     out: str | Path | None = None,
 ) -> Path:
-    """generate.py --edit: the face recoloured with `tags` (groups not named keep the face's colours), as
-    one face or, with `strip`, original | reconstruction | edit; or a `sweep` of one group. Written to
-    `out`, else samples/[<model>/]edit_<face>_<canonical tags or sweep_GROUP>.png; says what it read and
-    wrote as it goes (the search takes seconds)."""
+    """generate.py --edit: the face recoloured with `tags` (its --tags: one text; groups not named keep the
+    face's colours), as one face or, with `strip`, original | reconstruction | edit; or a `sweep` of one
+    group. Written to `out`, else samples/[<model>/]edit_<face>_<canonical tags or sweep_GROUP>.png; says
+    what it read and wrote as it goes (the search takes seconds). A UserError names a flag it lacks."""
+    if not face_path:
+        raise UserError("--from and --strip go with --edit FACE")
+    if bool(tags) == bool(sweep) or (tags and len(tags) > 1):
+        raise UserError('--edit needs one --tags TEXT (e.g. "green hair") or --sweep hair|eyes')
+    tags = tags[0] if tags else None
     what = parse(tags, load_generator(model, "auto").vocab).file_stem if tags else f"sweep_{sweep}"
     out = Path(
         out or model_folder(model) / f"edit_{safe_name(Path(face_path).stem.lower(), 'face')}_{what}.png"

@@ -2,25 +2,37 @@
 studio's narrower one with its default: a page draws while you wait), the --help of each flag, and
 which modes exclude each other. sampling.drawing.Drawing is checked against it when it is built,
 generate.py makes its flags from it and the studio its parameter types, so no range is written twice.
-Standard library only (the fast path reads it).
+COMMAND_LINE holds generate.py's other flags (the model, the output, --edit, --serve), so that its
+modes are checked by the same rules. Standard library only (the fast path reads it).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from common.cli import UserError, clip
 from model.config import SEED_MAX
 from tags import TagError
 
+DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "default"
+GROUPS = {  # --help's groups of flags, in order; an Option's `group` names one (None: the parser's own)
+    "model": "model",
+    "draw": "what to draw",
+    "output": "output",
+    "edit": "recolour a face you bring (needs TensorFlow: a few seconds per face)",
+    "studio": "tag studio (a local web page: pick tags, compare models, grade, download)",
+}
+
 
 @dataclass(frozen=True)
 class Option:
-    """One parameter of a drawing. `kind`: int, decimal, flag, text, texts (repeatable), pair (two tag
-    texts or two seeds) or seeds (a range such as 0-7); `low`-`high`: a number's range; `page`: the
-    studio's parameter name -> (its highest value or longest text, its default); `shown`: the default
-    --help names when it is worked out later; `output`: listed under --help's "output"."""
+    """One parameter of a drawing, or flag of generate.py. `kind`: int, decimal, flag, text, texts
+    (repeatable), pair (two tag texts or two seeds) or seeds (a range such as 0-7); `low`-`high`: a
+    number's range; `page`: the studio's parameter name -> (its highest value or longest text, its
+    default); `shown`: the default --help names when it is worked out later; `group`: its --help group
+    (GROUPS); `choices`: the values a text may take; `spelling`: its flag when that is not --name."""
 
     kind: str
     help: str
@@ -30,7 +42,9 @@ class Option:
     page: dict = field(default_factory=dict)
     metavar: str | None = None
     shown: str | None = None
-    output: bool = False
+    group: str | None = "draw"
+    choices: tuple[str, ...] | None = None
+    spelling: str | None = None
 
     @property
     def argparse(self) -> dict:
@@ -45,6 +59,7 @@ class Option:
         words = self.help if self.low is None else f"{self.help}; {self.low} to {self.high}"
         words += f" (default: {self.shown})" if self.shown else ""
         named = {"metavar": self.metavar} if self.metavar else {}
+        named |= {"choices": self.choices} if self.choices else {}
         return kind | {"default": self.default, "help": words} | named
 
 
@@ -118,24 +133,92 @@ OPTIONS = {
         1,
         100,
         page={"cols": (20, 5)},
-        output=True,
+        group="output",
         shown="one per --seeds seed, else full rows: 5 for 25, 4 for 8",
     ),
     "labels": Option(
         "flag",
         "tag text beside each grid row (on by default for several tag texts and --sweep)",
         False,
-        output=True,
+        group="output",
     ),
     "scale": Option(
-        "int", "nearest-neighbour upscaling of the grid", 1, 1, 32, page={"scale": (4, 1)}, output=True
+        "int",
+        "nearest-neighbour upscaling of the grid",
+        1,
+        1,
+        32,
+        page={"scale": (4, 1)},
+        group="output",
     ),
     "grade": Option(
         "flag",
         "mark each cell's tags right/wrong with the model's tag checker",
         False,
         page={"grade": (None, False)},
-        output=True,
+        group="output",
+    ),
+}
+
+# generate.py's flags besides a drawing's (python -m studio shares --port and --host)
+COMMAND_LINE = {
+    "model": Option(
+        "text",
+        "run directory or exported model directory",
+        str(DEFAULT_MODEL),
+        shown="the bundled models/default",
+        group="model",
+    ),
+    "backend": Option(
+        "text",
+        "auto = LiteRT when generator.tflite exists (fast start), else TensorFlow",
+        "auto",
+        group="model",
+        choices=("auto", "litert", "tensorflow"),
+    ),
+    "out": Option(
+        "text",
+        "a .png path for the grid (sample files go beside it), or a folder for everything (default: "
+        "samples/, samples/<model>/ for a model other than the bundled one; file names from the "
+        "canonical tags plus what differs: seed, seeds, n, cells, truncation, best-of)",
+        group="output",
+    ),
+    "format": Option(
+        "text",
+        "grid PNG, sample_<id>_<k>.jpg files, or both",
+        "grid",
+        group="output",
+        choices=("grid", "files", "both"),
+    ),
+    "tags_file": Option("text", "MLDS test file with 'id,text' lines"),
+    "list_tags": Option("flag", "list the model's tags by group and exit", False),
+    "edit": Option(
+        "text",
+        "an image of a face: find it in the generator and draw it with --tags replacing its own "
+        "(groups not named keep the face's colours), or --sweep a group",
+        metavar="FACE",
+        group="edit",
+    ),
+    "from_tags": Option(
+        "text",
+        "the face's own tags (default: read by the model's tag checker)",
+        metavar="TEXT",
+        group="edit",
+        spelling="--from",
+    ),
+    "strip": Option(
+        "flag", "with --edit: write original | reconstruction | edit side by side", False, group="edit"
+    ),
+    "serve": Option(
+        "flag", "start the studio for --model instead of drawing; Ctrl-C stops it", False, group="studio"
+    ),
+    "port": Option("int", "studio port (0: any free port)", 8765, 0, 65535, group="studio"),
+    "host": Option("text", "studio address (127.0.0.1: this machine only)", "127.0.0.1", group="studio"),
+    "verbose": Option(
+        "flag",
+        "also show the libraries' logs (TensorFlow, LiteRT); or set TAGFACE_VERBOSE=1",
+        False,
+        group=None,
     ),
 }
 
@@ -183,9 +266,10 @@ def is_set(name: str, value) -> bool:
 
 
 def check_options(values: dict) -> None:
-    """Every number of `values` (name -> value) in its range, then no two modes that exclude each other."""
+    """Every number of `values` (name -> value: a drawing's, or generate.py's command line) in its range,
+    then no two modes that exclude each other."""
     for name, value in values.items():
-        option = OPTIONS.get(name)
+        option = OPTIONS.get(name) or COMMAND_LINE.get(name)
         if option is not None and option.low is not None:
             check_range(name, value, option.low, option.high)
     for mode, others, why in EXCLUDES:

@@ -13,8 +13,8 @@ from model.run_folder import EXPORT_DIR, ensure_writable_dir
 from sampling.drawing import Drawing
 from sampling.generation import write_files
 from sampling.grid import save_png
+from sampling.options import DEFAULT_MODEL
 
-DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "default"
 SAMPLES = Path("samples")
 
 
