@@ -73,6 +73,67 @@ def test_frechet_distance_on_known_gaussians():
     assert np.isnan(frechet_distance(a[:1], a))
 
 
+def test_kid_matches_a_hand_computed_case():
+    """Rows x = (0, 0), (1, 1) and y = (1, 1), (2, 2) in d = 2: k = (x.y / 2 + 1)^3. Within x the one pair
+    gives 1, within y 27, and across 1, 1, 8, 27 (mean 37 / 4): 1 + 27 - 2 x 37 / 4 = 9.5. Subsets of
+    both rows are the whole sets, so every subset gives 9.5 and the spread is 0."""
+    from evaluate.metrics import kernel_inception_distance
+
+    x, y = np.array([[0.0, 0.0], [1.0, 1.0]]), np.array([[1.0, 1.0], [2.0, 2.0]])
+    mean, std = kernel_inception_distance(x, y, rng=np.random.default_rng(0), subsets=5)
+    assert mean == pytest.approx(9.5) and std == pytest.approx(0.0)
+    assert np.isnan(kernel_inception_distance(x[:1], y, rng=np.random.default_rng(0))[0])
+
+
+def test_kid_is_unbiased_where_frechet_is_not():
+    """Pairs of small samples of one distribution: KID scatters about 0 (below 0 for some pairs, as an
+    unbiased estimate must), far under the KID of a small shift; the Frechet distance of the same
+    pairs is biased upwards, to more than half that of the shift."""
+    from evaluate.metrics import frechet_distance, kernel_inception_distance
+
+    kids, frechets = [], []
+    for seed in range(10):
+        rng = np.random.default_rng(seed)
+        a, b = rng.random((100, 32)), rng.random((100, 32))
+        kids.append(kernel_inception_distance(a, b, rng=rng, subsets=1)[0])
+        frechets.append(frechet_distance(a, b))
+    rng = np.random.default_rng(0)
+    a, b = rng.random((100, 32)), rng.random((100, 32)) + 0.1
+    shifted_kid, shifted_frechet = (
+        kernel_inception_distance(a, b, rng=rng, subsets=1)[0],
+        frechet_distance(a, b),
+    )
+    assert min(kids) < 0 < max(kids)
+    assert abs(np.mean(kids)) < 0.02 * shifted_kid and max(np.abs(kids)) < 0.1 * shifted_kid
+    assert min(frechets) > 0.5 * shifted_frechet
+
+
+def test_kid_grows_with_a_mean_shift_and_has_a_spread_over_subsets():
+    from evaluate.metrics import kernel_inception_distance
+
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal((400, 16)), rng.standard_normal((400, 16))
+    kids = [
+        kernel_inception_distance(a, b + shift, rng=np.random.default_rng(2), subsets=10, subset_size=100)
+        for shift in (0.0, 0.25, 0.5, 1.0)
+    ]
+    means = [m for m, _ in kids]
+    assert means == sorted(means) and means[1] > 3 * abs(means[0])
+    assert all(std > 0 for _, std in kids)  # subsets of 100 of 400 rows differ
+
+
+def test_kid_is_the_same_for_the_same_rng_and_differs_for_another():
+    from evaluate.metrics import kernel_inception_distance
+
+    rng = np.random.default_rng(3)
+    a, b = rng.random((200, 8)), rng.random((200, 8)) + 0.05
+
+    def kid(seed):
+        return kernel_inception_distance(a, b, rng=np.random.default_rng(seed), subsets=10, subset_size=50)
+
+    assert kid(7) == kid(7) and kid(7) != kid(8)
+
+
 def test_mean_pairwise_distance():
     from evaluate.metrics import mean_pairwise_distance
 
@@ -105,6 +166,12 @@ def test_metrics_tell_a_faithful_generator_from_a_collapsed_one(checker_and_data
     floor = good["frechet_real_vs_real"]
     assert floor == bad["frechet_real_vs_real"] > 0
     assert good["frechet_generated_vs_real"] < 2 * floor < bad["frechet_generated_vs_real"] / 5
+    # KID is unbiased: the faithful generator and the real floor are both about 0 (either may be below),
+    # the collapsed generator far above; subsets of 120 of the 360 faces differ, so KID has a spread
+    kid_floor, kid_good = good["kid_real_vs_real"], good["kid_generated_vs_real"]
+    assert kid_floor == bad["kid_real_vs_real"]
+    assert max(abs(kid_floor), abs(kid_good)) < bad["kid_generated_vs_real"] / 50
+    assert good["kid_subset_size"] == 120 and good["kid_generated_vs_real_std"] > 0
 
 
 def test_write_results_appends_rows_with_step_and_keeps_latest(tmp_path):
@@ -139,3 +206,32 @@ def test_frechet_halves_keep_near_duplicate_groups_whole():
     a, b = group_halves(np.arange(40), np.random.default_rng(4))
     np.testing.assert_array_equal(np.concatenate([a, b]), order)
     assert len(a) == 20
+
+
+def test_one_per_group_draws_one_row_of_each_group_at_random():
+    """KID's real sides hold no twins; which twin is kept, and the order, are drawn (group labels
+    follow the data's order, so the lowest labels are no random sample)."""
+    from evaluate.metrics import one_per_group
+
+    groups = np.repeat(np.arange(30), 2)  # rows 2g and 2g + 1 are twins
+    rows = np.arange(40)  # groups 0-19
+    picks = [one_per_group(rows, groups, np.random.default_rng(s)) for s in range(4)]
+    for pick in picks:
+        assert sorted(groups[pick]) == list(range(20)) and set(pick) <= set(rows)
+    assert len({tuple(sorted(p)) for p in picks}) > 1  # another draw keeps other twins
+    assert any(list(groups[p]) != sorted(groups[p]) for p in picks)  # not in label order
+    np.testing.assert_array_equal(picks[0], one_per_group(rows, groups, np.random.default_rng(0)))
+
+
+def test_the_eval_line_adds_kid_and_sharpness_when_the_result_has_them():
+    from evaluate.metrics import eval_line
+
+    old = {"face_rate": 0.9, "acc_hair": 0.96, "acc_eyes": 0.9, "frechet_generated_vs_real": 20.0}
+    assert "KID" not in eval_line(old, 10) and eval_line(old, 10).endswith("targets met")
+    new = old | {
+        "kid_generated_vs_real": 0.5678,
+        "kid_generated_vs_real_std": 0.31,
+        "kid_real_vs_real": -0.04,
+    }
+    line = eval_line(new | {"sharpness_ratio": 0.3554}, 20)
+    assert line.endswith("targets met; KID 0.568 +- 0.31 (real vs real -0.04), sharpness 0.355 x real"), line
