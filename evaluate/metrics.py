@@ -313,22 +313,31 @@ def eval_line(result: dict, step: int) -> str:
 
 
 def fidelity_text(result: dict) -> str:
-    """KID with its spread and real-vs-real floor, and sharpness against real faces, as one phrase
-    ("" when the result has neither: an evaluation made before they existed)."""
+    """KID with its spread and real-vs-real floor, and sharpness against real faces, as one phrase;
+    "" without them (an evaluation made before they existed, or with no held-out faces)."""
 
     def shown(name):
-        value = result.get(name)
-        return "-" if value in (None, "") else number(float(value), 3)
+        value = finite(result.get(name))
+        return "-" if value is None else number(value, 3)
 
     parts = []
-    if result.get("kid_generated_vs_real") not in (None, ""):
+    if finite(result.get("kid_generated_vs_real")) is not None:
         parts.append(
             f"KID {shown('kid_generated_vs_real')} +- {shown('kid_generated_vs_real_std')} "
             f"(real vs real {shown('kid_real_vs_real')})"
         )
-    if result.get("sharpness_ratio") not in (None, ""):
+    if finite(result.get("sharpness_ratio")) is not None:
         parts.append(f"sharpness {shown('sharpness_ratio')} x real")
     return ", ".join(parts)
+
+
+def finite(value) -> float | None:
+    """A figure of metrics.json or of an eval.csv row as a float; None when missing, empty or nan."""
+    try:
+        number_ = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number_ if math.isfinite(number_) else None
 
 
 def write_results(folder: str | Path, result: dict, step: int | None = None) -> Path:

@@ -8,8 +8,9 @@ trainer itself only logs numbers):
 - `FilterSheets`: a contact sheet of the real images the filter left out, each labelled with
   its id and loss in the order of the trainer's epoch_NNN.csv (filtered/epoch_NNN.png, also in
   TensorBoard as filter/left_out);
-- `QualityMetrics`: the tag checker's metrics every --eval-every steps into RUN/eval.csv,
-  scored on the generator in memory (no export, no reload), and one line with the targets' figures;
+- `QualityMetrics`: the tag checker's metrics every --eval-every steps into RUN/eval.csv (evaluate.metrics:
+  the targets' figures, and KID and sharpness), scored on the generator in memory (no export, no
+  reload), and one line with them;
 - `NearCopies`: at the end of the run, how close its faces come to the training images
   (evaluate.copies: RUN/copies.json, RUN/copies.png and one line);
 - `TagSupport`: at the end of a run with other tags, which of them the data supports
