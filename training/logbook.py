@@ -33,6 +33,18 @@ def last_cpu_seconds(metrics_csv: Path) -> float:
     return value
 
 
+def cut_back(run_dir: Path, step: int) -> int:
+    """Cut metrics.csv, eval.csv, stages.csv and the filter's unfinished-epoch logs back to `step`
+    (the rows after it came from steps no checkpoint kept); returns the metrics rows kept."""
+    # a run resumed from an earlier checkpoint than its last evaluation does not log that step twice
+    kept = truncate_csv(run_dir / "metrics.csv", METRIC_COLUMNS, lambda r: int(r["step"]) <= step)
+    for log in ("eval.csv", STAGES_NAME):  # stages recorded at this resume carry this very step
+        truncate_csv(run_dir / log, None, lambda r: int(r["step"]) <= step)
+    for partial in (run_dir / "filtered").glob("epoch_*.partial.csv"):
+        truncate_csv(partial, FILTER_COLUMNS, lambda r: int(r["step"]) <= step)
+    return kept
+
+
 class Logbook:
     """metrics.csv, eval.csv, stages.csv, TensorBoard and the filter logs of `run_dir` from `step` on
     (the step of the checkpoint resumed from, 0 for a new run); `ids` and `paths` name the data's rows
@@ -40,23 +52,26 @@ class Logbook:
 
     def __init__(self, run_dir: Path, step: int, ids: np.ndarray, paths: np.ndarray, settings: dict):
         self.run_dir = run_dir
-        # a run resumed from an earlier checkpoint than its last evaluation does not log that step twice
-        kept = truncate_csv(run_dir / "metrics.csv", METRIC_COLUMNS, lambda r: int(r["step"]) <= step)
-        for log in ("eval.csv", STAGES_NAME):  # stages recorded at this resume carry this very step
-            truncate_csv(run_dir / log, None, lambda r: int(r["step"]) <= step)
+        self.filter = FilterLog(run_dir, ids, paths)
+        for parked in (run_dir / CHECKPOINT_DIR).glob("epoch_*.partial.csv"):  # a finished run continued
+            os.replace(parked, run_dir / "filtered" / parked.name)
+        kept = cut_back(run_dir, step)
         # CPU time over every sitting of the run: the last logged total up to the checkpoint we resume
         # from (CPU spent after that checkpoint in a killed sitting is not counted), plus this process's.
         self._cpu_before = last_cpu_seconds(run_dir / "metrics.csv") if kept else 0.0
         self._cpu_start = time.process_time()
-        self.filter = FilterLog(run_dir, ids, paths)
-        for parked in (run_dir / CHECKPOINT_DIR).glob("epoch_*.partial.csv"):  # a finished run continued
-            os.replace(parked, run_dir / "filtered" / parked.name)
-        for partial in (run_dir / "filtered").glob("epoch_*.partial.csv"):
-            truncate_csv(partial, FILTER_COLUMNS, lambda r: int(r["step"]) <= step)
         self.metrics = MetricsLog(run_dir)
         self.metrics.hparams(settings, run_dir.name)
         self._window_start: float | None = None  # the clock starts after the sitting's first step (tracing)
         self._window_images = 0
+
+    def rewind(self, step: int) -> None:
+        """Back to `step` after a rollback to its checkpoint: every log cut back as at a resume, but the
+        CPU clock goes on (the steps thrown away were paid for) and the speed is timed afresh. The
+        filter's epoch log is reopened when the trainer starts the epoch again (FilterLog.start_epoch)."""
+        cut_back(self.run_dir, step)
+        self.metrics.reopen()
+        self._window_start, self._window_images = None, 0
 
     def step_done(self, images: int) -> None:
         """A step of `images` images ended (the sitting's first, graph tracing and the data skip, untimed)."""

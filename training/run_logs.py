@@ -193,6 +193,11 @@ class MetricsLog:
                 if name in values:
                     tf.summary.scalar(tensorboard_name(name), float(values[name]))
 
+    def reopen(self) -> None:
+        """Append to metrics.csv as it is on disk now: after it was cut back and rewritten (a rollback)."""
+        self.csv.close()
+        self.csv = CsvAppender(self.csv.path, METRIC_COLUMNS)
+
     def scalars(self, step: int, values: dict, group: str) -> None:
         """More scalars in TensorBoard under `group/` (e.g. quality/ from the evaluation)."""
         import tensorflow as tf
