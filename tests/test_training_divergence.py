@@ -53,3 +53,10 @@ def test_the_term_that_ran_away_most_is_named():
         guard.check(_healthy(step))
     message = guard.check(_healthy(50) | {"loss_real": 3.0, "loss_wrong": 30.0})
     assert "loss_wrong" in message and "--wrong-warmup" in message
+
+
+def test_a_rollback_halves_the_rate_and_its_floor_and_never_puts_the_floor_above_the_rate():
+    from training.lr_control import lowered_after_run_away
+
+    assert lowered_after_run_away(2e-4, 2e-5) == (1e-4, 1e-5)  # round 3's resume by hand
+    assert lowered_after_run_away(1e-5, 2e-5) == (5e-6, 5e-6)  # a rate set below its floor by --lr

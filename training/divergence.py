@@ -1,12 +1,16 @@
-"""The divergence guard: stop a run whose losses run away, even while finite.
+"""The divergence guard: catch a run whose losses run away, even while finite.
 
 NaN/inf is the obvious failure, but BEGAN runs also blow up to huge finite
 losses (seen: L(x) from 0.5 to 1e20 within 80 steps, k_t pinned at 1) and
 then keep training garbage. Each watched loss keeps a running mean (an
 exponential moving average after a short warm-up); a loss that leaves the
 band `band` x its running mean, and is above an absolute floor that
-healthy values never reach, stops the run. The message names the term that
+healthy values never reach, is a run-away; the reason names the term that
 ran away first and the setting to change.
+
+The trainer recovers by itself: it rolls back to its newest checkpoint at
+half the rate (training.lr_control.lowered_after_run_away) with a new guard,
+up to ROLLBACKS times in a sitting; the next run-away stops the run.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ FLOOR = 2.0  # an L1 of 2 on images in [-1, 1] is never a healthy value; hinge/C
 FLOORS = {"loss_aux": 20.0, "loss_adv_d": 20.0}
 WARMUP = 20  # steps before the band is enforced
 DECAY = 0.98
+ROLLBACKS = 3  # run-aways a sitting of the trainer recovers from by rolling back; the next one stops it
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """The training loop around `CondBEGAN.train_step`: data, run directory, resume,
-learning-rate control, the per-epoch filter, signals and the NaN guard, and the
-hooks. Checkpoints are training.checkpoints' (RunCheckpoints), the logs of a
-sitting training.logbook's (Logbook).
+learning-rate control, the per-epoch filter, signals, the divergence guard and
+the rollback that recovers from a run-away, and the hooks. Checkpoints are
+training.checkpoints' (RunCheckpoints), the logs of a sitting training.logbook's
+(Logbook).
 
 A custom loop (rather than `fit`) because the per-epoch filter needs the
 per-image losses of every step, and an exact mid-epoch resume needs the
@@ -26,6 +27,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
+from common.cli import number
 from model import precision
 from model.began import Batch, CondBEGAN
 from model.config import TrainConfig
@@ -44,9 +46,9 @@ from sampling.export import export_generator
 from tags.vocab import Vocabulary
 from training import ada, fine_tune
 from training.checkpoints import RunCheckpoints
-from training.divergence import DivergenceGuard
+from training.divergence import ROLLBACKS, DivergenceGuard
 from training.logbook import Logbook
-from training.lr_control import PlateauState, plateau_update
+from training.lr_control import PlateauState, lowered_after_run_away, plateau_update
 from training.plan import ADA_MIN_HELDOUT, adaptive_augmentation, plan
 from training.run_data import DATA_RECORD, current_record, data_changes, read_record, write_record
 from training.run_logs import record_stage
@@ -56,7 +58,16 @@ EARLY_CHECKPOINT = 25  # step of the first checkpoint, before --checkpoint-every
 
 
 class TrainingDiverged(RuntimeError):
-    """Losses became NaN or infinite; the last good checkpoint is kept."""
+    """The losses ran away (or became NaN/inf) once more than the trainer rolls back for (ROLLBACKS),
+    or before the first checkpoint; the last good checkpoint is kept."""
+
+
+class RunAway(Exception):
+    """The divergence guard fired at `step` (the loop's signal to roll back)."""
+
+    def __init__(self, step: int, reason: str):
+        super().__init__(reason)
+        self.step, self.reason = step, reason
 
 
 class TrainingInterrupted(RuntimeError):
@@ -327,18 +338,15 @@ class Trainer:
         for callback in self.callbacks:
             callback.on_train_begin(self)
         old_handlers = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-        self._bar = tqdm(
-            total=self.total_steps,
-            initial=self._step,
-            disable=not self.progress,
-            unit="step",
-            dynamic_ncols=True,
-            desc=self.run_dir.name,
-        )
+        self._bar = self._progress_bar()
         self._guard = DivergenceGuard()
+        self._rollbacks = 0
         try:
             while self._step < self.total_steps:
-                self._train_epoch()
+                try:
+                    self._train_epoch()
+                except RunAway as run_away:
+                    self._roll_back(run_away)
             for callback in self.callbacks:
                 callback.on_train_end(self, self._step)
             self.logs.park_partial_filter_logs()
@@ -364,6 +372,17 @@ class Trainer:
             export_dir,
             start_step,
             self.total_steps,
+        )
+
+    def _progress_bar(self) -> tqdm:
+        """The progress bar from the current step (a new one after a rollback: its speed starts again)."""
+        return tqdm(
+            total=self.total_steps,
+            initial=self._step,
+            disable=not self.progress,
+            unit="step",
+            dynamic_ncols=True,
+            desc=self.run_dir.name,
         )
 
     def current_epoch(self) -> int:
@@ -412,7 +431,7 @@ class Trainer:
             self.logs.filter.partial_path(epoch + 1).unlink(missing_ok=True)
 
     def _train_step(self, batch, epoch: int, threshold: float) -> None:
-        """One update, then what follows it: NaN guard, filter log, lr windows,
+        """One update, then what follows it: divergence guard, filter log, lr windows,
         metrics, checkpoints, callbacks, and a stop on SIGINT/SIGTERM."""
         cfg = self.config
         out = self.step_fn(batch)
@@ -421,7 +440,7 @@ class Trainer:
         values = {k: float(self._first_replica(v)) for k, v in out.items() if k not in PER_IMAGE_OUTPUTS}
         reason = self._guard.check(values)
         if reason:
-            raise TrainingDiverged(self._divergence_message(step, reason))
+            raise RunAway(step, reason)  # before this step's checkpoint: the newest one is still good
         if values["filtered"] > 0:
             left_out = self._gathered(out["kept"]) < 0.5
             self.logs.filter.record(
@@ -452,18 +471,58 @@ class Trainer:
                 self._stop_signal,
             )
 
+    def _roll_back(self, run_away: RunAway) -> None:
+        """Recover from a run-away: back to the newest checkpoint (written before it) with the rate and its
+        floor halved (lowered_after_run_away) and a new guard, then on to the planned step (the data
+        order is a function of the position, so the steps are replayed). Said in one line, and kept in
+        stages.csv (lr, lr_floor, and rollback: the step it ran away at -> the step it went back to), in
+        config.json and in the checkpoint written again at once, so a --resume keeps the lowered rate;
+        TensorBoard counts the rollbacks (control/rollbacks). Past ROLLBACKS, or before the first
+        checkpoint, the run stops (TrainingDiverged)."""
+        latest = self.checkpoints.latest
+        if latest is None or self._rollbacks >= ROLLBACKS:
+            raise TrainingDiverged(self._divergence_message(run_away.step, run_away.reason))
+        # the rate as float32 holds it, in its shortest decimal (0.0002, not 0.000199999995): what
+        # stages.csv and config.json say, and the start of the lowered one
+        rate, before = float(str(np.float32(self.model.state.value("lr")))), self.config
+        lr, lr_floor = lowered_after_run_away(rate, before.lr_floor)
+        self.config = dataclasses.replace(before, lr=lr, lr_floor=lr_floor)
+        restored = self.checkpoints.restore_latest()
+        self._step = back = self.model.state.value("step")
+        self.model.set_learning_rate(lr)
+        self._guard = DivergenceGuard()
+        self._rollbacks += 1
+        self.logs.rewind(back)
+        record_stage(
+            self.run_dir,
+            back,
+            before.to_dict() | {"lr": rate, "rollback": run_away.step},
+            self.config.to_dict() | {"rollback": back},
+        )
+        self.config.save(self.run_dir)
+        self.checkpoints.save()  # the same step, now with the lowered rate
+        self.logs.metrics.scalars(back, {"rollbacks": self._rollbacks}, "control")
+        self._bar.close()
+        self._bar = self._progress_bar()
+        self.say(
+            f"step {run_away.step}: {run_away.reason}; rolled back to {Path(restored).name} at half the "
+            f"rate (lr {number(rate)} -> {number(lr)}, lr_floor {number(before.lr_floor)} -> "
+            f"{number(lr_floor)}; rollback {self._rollbacks} of {ROLLBACKS})"
+        )
+
     def _divergence_message(self, step: int, reason: str) -> str:
         latest = self.checkpoints.latest
-        lower = self.model.state.value("lr") / 2
+        lr, lr_floor = lowered_after_run_away(self.model.state.value("lr"), self.config.lr_floor)
         if latest is None:
             return (
                 f"training stopped at step {step}: {reason}. It stopped before its first checkpoint; "
-                f"start again with a lower rate, e.g. --lr {lower:.2g}"
+                f"start again with a lower rate, e.g. --lr {number(lr)}"
             )
+        tried = f" after {self._rollbacks} rollbacks at lower rates" if self._rollbacks else ""
         return (
-            f"training stopped at step {step}: {reason}. The last good checkpoint is {latest}; "
+            f"training stopped at step {step}{tried}: {reason}. The last good checkpoint is {latest}; "
             f"continue from it with a lower rate: python train.py --run-dir {self.run_dir} --resume "
-            f"--lr {lower:.2g} --lr-floor {lower / 10:.2g}"
+            f"--lr {number(lr)} --lr-floor {number(lr_floor)}"
         )
 
     def sampling_generator(self):
