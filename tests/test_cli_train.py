@@ -164,9 +164,12 @@ def test_bad_flags_and_run_dirs_fail_cleanly(tmp_path, synthetic_faces, capsys):
 
 
 @pytest.mark.slow
-def test_nan_guard_names_the_step_and_keeps_the_last_good_checkpoint(
+def test_a_nan_that_comes_back_after_every_rollback_stops_the_run_naming_the_step_and_checkpoint(
     tmp_path, train_argv, monkeypatch, capsys
 ):
+    """G's loss is NaN from step 8 on, whatever the rate: the trainer rolls back to ckpt-5 at half the
+    rate ROLLBACKS times (tests/test_training_rollback.py: a run-away that does not come back), then
+    stops with the resume command at half the rate again."""
     import tensorflow as tf
 
     from model import losses
@@ -185,9 +188,17 @@ def test_nan_guard_names_the_step_and_keeps_the_last_good_checkpoint(
     code = main(train_argv(run, steps=30, epochs=3))
     err = capsys.readouterr().err
     assert code == 3
-    assert "training stopped at step 8: g_loss became nan" in err and "--resume --lr 0.0001" in err
-    assert "ckpt-5" in err  # --checkpoint-every 5: the last good one
+    assert "step 8: g_loss became nan; rolled back to ckpt-5 at half the rate (lr 0.0002 -> 0.0001" in err
+    assert "step 6: g_loss became nan; rolled back to ckpt-5" in err and "rollback 3 of 3" in err
+    assert "training stopped at step 6 after 3 rollbacks at lower rates: g_loss became nan" in err
+    assert "--resume --lr 1.25e-05 --lr-floor 1.25e-06" in err  # 2e-4 and 2e-5 halved four times
+    assert "ckpt-5" in err.split("training stopped")[1]  # --checkpoint-every 5: the last good one
     assert sorted(p.name for p in (run / "checkpoints").glob("ckpt-*.index")) == ["ckpt-5.index"]
+    assert [r["new"] for r in _rows(run / "stages.csv") if r["setting"] == "lr"] == [
+        "0.0001",
+        "5e-05",
+        "2.5e-05",
+    ]
 
 
 def test_the_trainer_leaves_its_callers_config_as_it_was(tmp_path, train_argv):
