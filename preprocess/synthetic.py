@@ -124,12 +124,18 @@ def draw_face(
         size * 0.74, size * 0.5, max(size * 0.012, 1), size * rng.uniform(0.03, 0.06), shape=img.shape[:2]
     )
     img[rr, cc] = (180, 80, 90)
+    return wear_marks(img, marks)
+
+
+def wear_marks(img: np.ndarray, marks) -> np.ndarray:
+    """Draw the `marks` (names of MARKS) on a uint8 RGB face, in place, at the places of a face crop
+    (eyes a little below the middle, the mouth at three quarters down); returns it."""
     unknown = set(marks) - set(MARKS)
     if unknown:
         raise ValueError(f"no drawing for {sorted(unknown)}; the marks are {MARKS}")
     for mark in MARKS:  # a fixed order: the hat over the fringe, then the frames, then the mouth
         if mark in marks:
-            _MARK_DRAWERS[mark](img, size)
+            _MARK_DRAWERS[mark](img, img.shape[0])
     return img
 
 

@@ -30,6 +30,7 @@ import sys
 import time
 from pathlib import Path
 
+import imageio.v3 as iio
 import numpy as np
 
 from bench import ROOT, cpu_name, parser, real_data
@@ -69,11 +70,23 @@ PIXEL_TAGS = {
 }
 
 
-def pixel_tags(images: np.ndarray, reference: np.ndarray | None = None) -> list[list[str]]:
-    """Each image's PIXEL_TAGS, with thresholds at the quantiles of `reference` (default: the images)."""
+# `make --tags marks`: tags about shape, as a student's CSV has (glasses, a hat, a smile), drawn on the real
+# faces (preprocess.synthetic.wear_marks), each on a MARKED_P share of them, beside the background tags. The
+# whole-image colour tags of PIXEL_TAGS (vivid, muted) change the hair's colour too; these leave it alone.
+MARKED_P = 0.3
+BACKGROUND_TAGS = ("light background", "dark background", "warm background")
+TAG_SETS = {"pixels": tuple(PIXEL_TAGS), "marks": ("glasses", "hat", "smile", *BACKGROUND_TAGS)}
+
+
+def pixel_tags(
+    images: np.ndarray, reference: np.ndarray | None = None, names=tuple(PIXEL_TAGS)
+) -> list[list[str]]:
+    """Each image's PIXEL_TAGS (of `names`), with thresholds at the quantiles of `reference` (default: the
+    images)."""
     reference = images if reference is None else reference
     tags = [[] for _ in images]
-    for name, (measure, q, side) in PIXEL_TAGS.items():
+    for name in names:
+        measure, q, side = PIXEL_TAGS[name]
         values, cut = measure(images), np.quantile(measure(reference), q)
         for i in np.flatnonzero(values >= cut if side == "above" else values <= cut):
             tags[i].append(name)
@@ -96,20 +109,38 @@ def make(args) -> int:
     rows = np.sort(np.concatenate(chosen))
     out = Path(args.out)
     (out / "images").mkdir(parents=True, exist_ok=True)
-    extra = pixel_tags(data.images[rows], data.images)
+    images, worn = data.images[rows].copy(), [[] for _ in rows]
+    if args.tags == "marks":
+        from preprocess.synthetic import MARKS, wear_marks
+
+        mark_rng = np.random.default_rng([args.seed, 34])
+        for i, image in enumerate(images):
+            worn[i] = [m for m in MARKS if mark_rng.random() < MARKED_P]
+            wear_marks(image, worn[i])
+    names = [n for n in TAG_SETS[args.tags] if n in PIXEL_TAGS]
+    extra = [w + p for w, p in zip(worn, pixel_tags(images, data.images, names))]
     with open(out / "tags.csv", "w", newline="") as fh:
-        for row, others in zip(rows, extra):
+        for row, others, image, marks in zip(rows, extra, images, worn):
             source = Path(str(data.paths[row]))
-            link = out / "images" / f"{data.ids[row]}{source.suffix}"
-            if not link.exists():
+            link = out / "images" / f"{data.ids[row]}{'.png' if marks else source.suffix}"
+            if marks and not link.exists():
+                iio.imwrite(link, image)  # the drawn face, losslessly
+            elif not link.exists():
                 os.symlink(source.resolve(), link)
             tags = str(data.tags[row]).split(" ")
             colours = [f"{tags[i]} {tags[i + 1]}:1" for i in range(0, 4, 2)]
             fh.write(f"{data.ids[row]}," + "\t".join(colours + [f"{t}:1" for t in others]) + "\n")
-    counts = {name: sum(name in t for t in extra) for name in PIXEL_TAGS}
+    counts = {name: sum(name in t for t in extra) for name in TAG_SETS[args.tags]}
     (out / "subset.json").write_text(
         json.dumps(
-            {"size": len(rows), "groups": len(chosen), "seed": args.seed, "tag_images": counts}, indent=1
+            {
+                "size": len(rows),
+                "groups": len(chosen),
+                "seed": args.seed,
+                "tags": args.tags,
+                "tag_images": counts,
+            },
+            indent=1,
         )
     )
     print(f"{out}: {len(rows)} faces in {len(chosen)} near-duplicate groups; other tags: {counts}")
@@ -224,6 +255,13 @@ def main(argv=None) -> int:
     m.add_argument("--size", type=int, default=1200, help="faces (whole near-duplicate groups)")
     m.add_argument("--out", required=True, help="folder for images/ (symlinks) and tags.csv")
     m.add_argument("--seed", type=int, default=0, help="which groups are drawn")
+    m.add_argument(
+        "--tags",
+        choices=sorted(TAG_SETS),
+        default="pixels",
+        help="other tags: pixels (computed colour and background tags) or marks (glasses, hat, smile drawn "
+        "on the faces, and the background tags)",
+    )
     m.add_argument("--images", default=str(real_data.DATA / "images"), help="the real set's images")
     m.add_argument("--tags-csv", default=str(real_data.DATA / "tags.csv"), help="the real set's tags")
     t = sub.add_parser("train", help="the README command on a subset")
