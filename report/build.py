@@ -152,7 +152,9 @@ class _Doc:
             "<style>body{font-family:sans-serif;max-width:1140px;margin:2em auto;padding:0 1em}"
             "table{border-collapse:collapse;margin:0.5em 0;font-size:0.85em}"
             "td,th{border:1px solid #ccc;padding:2px 5px;text-align:right}"
-            "th{white-space:normal;max-width:8em;vertical-align:bottom}.scroll{max-width:100%;overflow-x:auto}"
+            # a long column name (kid_generated_vs_real_std) breaks anywhere rather than widen its table
+            "th{white-space:normal;max-width:8em;vertical-align:bottom;overflow-wrap:anywhere}"
+            ".scroll{max-width:100%;overflow-x:auto}"
             "details summary{cursor:pointer;color:#036}"
             "figure{display:inline-block;margin:4px;vertical-align:top}img{max-width:100%}"
             "figcaption{font-size:small}img{image-rendering:pixelated}</style></head><body>\n"
@@ -292,6 +294,10 @@ QUALITY_COLUMNS = {
     "diversity_ratio": "diversity / real",
     "frechet_generated_vs_real": "Frechet",
     "frechet_real_vs_real": "Frechet real vs real",
+    "kid_generated_vs_real": "KID",
+    "kid_generated_vs_real_std": "KID std",
+    "kid_real_vs_real": "KID real vs real",
+    "sharpness_ratio": "sharpness / real",
 }
 
 
@@ -305,12 +311,21 @@ def _quality(doc: _Doc, run_dir: Path, out: Path) -> None:
             "(or train with --eval-every N --checker DIR)."
         )
         return
+    keys = list(evals[0])
+    said = {
+        "kid_generated_vs_real": "; KID, the unbiased kernel distance in the same features (raw, with its "
+        "standard deviation over subsets; real vs real is about 0 at any sample size, where Frechet's floor "
+        "grows as the sample shrinks)",
+        "sharpness_ratio": "; sharpness, the high-frequency energy of generated faces over that of real "
+        "held-out faces",
+    }
     doc.text(
         "From eval.csv: tag accuracy per group over every hair x eye combination of the training data; "
         "within-tag diversity in the checker's feature space (generated vs real held-out images of the "
-        "same tags); Frechet distance to held-out real images (generated vs real-vs-real)."
+        "same tags); Frechet distance to held-out real images (generated vs real-vs-real)"
+        + "".join(text for column, text in said.items() if column in keys)
+        + ". A cell is empty where an evaluation was made before its figure existed."
     )
-    keys = list(evals[0])
     shown = ["step"] + [k for k in QUALITY_COLUMNS if k in keys]
     details = ["step"] + [k for k in keys if k not in shown]
     doc.table([QUALITY_COLUMNS.get(k, k) for k in shown], [[fmt(r[k]) for k in shown] for r in evals])

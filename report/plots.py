@@ -72,8 +72,9 @@ def _eval_x(rows: list[dict]) -> tuple[list[float], str]:
 
 
 def plot_eval(rows: list[dict], out: Path) -> list[tuple[str, str]]:
-    """Tag accuracy, diversity (generated vs real) and Frechet distance
-    (generated vs real-vs-real) over the evaluations of eval.csv."""
+    """Tag accuracy, diversity (generated vs real), Frechet distance and KID (generated vs real-vs-real,
+    KID with its spread over subsets as a band) and sharpness over the evaluations of eval.csv; a panel
+    whose columns an older eval.csv lacks is left out."""
     if len(rows) < 2:
         return []  # a single evaluation is no curve: its table row says it all
     x, xlabel = _eval_x(rows)
@@ -93,6 +94,16 @@ def plot_eval(rows: list[dict], out: Path) -> list[tuple[str, str]]:
             "Frechet distance (checker features)",
             [("frechet_generated_vs_real", "generated vs real"), ("frechet_real_vs_real", "real vs real")],
         ),
+        (
+            "eval_kid.png",
+            "KID (checker features; band: std over subsets)",
+            [("kid_generated_vs_real", "generated vs real"), ("kid_real_vs_real", "real vs real")],
+        ),
+        (
+            "eval_sharpness.png",
+            "sharpness: high-frequency energy, generated / real",
+            [("sharpness_ratio", "generated / real held-out")],
+        ),
     ]
     made = []
     for name, title, series in panels:
@@ -101,7 +112,12 @@ def plot_eval(rows: list[dict], out: Path) -> list[tuple[str, str]]:
             continue
         plt, fig, ax = _figure()
         for key, label in series:
-            ax.plot(x, floats(rows, key), marker="o", ms=3, lw=1, label=label)
+            values = floats(rows, key)
+            line = ax.plot(x, values, marker="o", ms=3, lw=1, label=label)[0]
+            if f"{key}_std" in rows[0]:  # KID's spread over subsets
+                spread = floats(rows, f"{key}_std")
+                low, high = ([v + sign * d for v, d in zip(values, spread)] for sign in (-1, 1))
+                ax.fill_between(x, low, high, color=line.get_color(), alpha=0.2, lw=0)
         ax.set_xlabel(xlabel)
         ax.set_title(title, fontsize=10)
         ax.legend(fontsize=8)

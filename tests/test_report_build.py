@@ -100,15 +100,25 @@ def fabricated_run(tmp_path_factory):
             "diversity_generated",
             "diversity_real",
             "diversity_ratio",
+            "sharpness_generated",
+            "sharpness_real",
+            "sharpness_ratio",
             "frechet_generated_vs_real",
             "frechet_real_vs_real",
+            "kid_generated_vs_real",
+            "kid_generated_vs_real_std",
+            "kid_real_vs_real",
+            "kid_real_vs_real_std",
             "frechet_images",
+            "kid_subset_size",
             "real_images",
             "cpu_seconds",
         ],  # every column evaluate.metrics writes (the table must fit)
         [
-            [12, 240, 120, 0.51, 17, 0.41, 0.22, 2.5, 3.1, 0.8065, 41.2, 6.5, 12, 24, 1234.5],
-            [36, 240, 120, 0.92, 24, 0.83, 0.61, 2.9, 3.1, 0.9355, 18.7, 6.5, 12, 24, 3456.7],
+            [12, 240, 120, 0.51, 17, 0.41, 0.22, 2.5, 3.1, 0.8065, 0.004, 0.036, 0.1111]
+            + [41.2, 6.5, 2.345, 0.41, -0.052, 0.33, 12, 12, 24, 1234.5],
+            [36, 240, 120, 0.92, 24, 0.83, 0.61, 2.9, 3.1, 0.9355, 0.012, 0.036, 0.3333]
+            + [18.7, 6.5, 0.678, 0.29, -0.052, 0.33, 12, 12, 24, 3456.7],
         ],
     )
     return run
@@ -181,8 +191,8 @@ def _read(path):
 def test_every_linked_file_exists(report):
     run, html_path, html, md = report
     sources = re.findall(r'<img src="([^"]+)"', html)
-    # 5 curves + 3 epoch grids + 1 contact sheet + 3 quality plots
-    assert len(sources) == 12, sources
+    # 5 curves + 3 epoch grids + 1 contact sheet + 5 quality plots
+    assert len(sources) == 14, sources
     links = re.findall(r'<a href="([^"]+)"', html)
     assert links == ["filtered/epoch_002.csv", "filtered/epoch_003.csv"]
     for src in sources + links:
@@ -361,6 +371,46 @@ def test_each_plot_has_one_title_and_no_plot_has_a_single_point(report, tmp_path
             assert "<figcaption>" not in figure, figure  # the plot's own title is its only title
     rows = [{"step": "5", "loss_real": "0.1", "loss_fake": "0.2", "k": "0", "M": "0.3", "lr": "1e-4"}]
     assert plot_curves(rows, tmp_path) == [] and plot_eval(rows, tmp_path) == []
+
+
+def _quality_section(md):
+    return md.split("## Quality metrics", 1)[1].split("\n## ", 1)[0]
+
+
+def test_kid_and_sharpness_are_shown_when_eval_csv_has_them(report):
+    _, _, html, md = report
+    header, table = _md_rows(md, "step | face rate")
+    titles = [c.strip() for c in header.strip("|").split("|")]
+    assert {"KID", "KID std", "KID real vs real", "sharpness / real"} <= set(titles)
+    assert [row[titles.index("KID")] for row in table] == ["2.345", "0.678"]
+    text = _quality_section(md)
+    assert "KID, the unbiased kernel distance" in text and "sharpness, the high-frequency energy" in text
+    assert "eval_kid.png" in html and "eval_sharpness.png" in html
+
+
+def test_an_eval_csv_from_before_kid_shows_what_it_has(fabricated_run, tmp_path):
+    """An evaluation made before KID and sharpness existed leaves their cells empty (the header grew
+    at a later one); a whole eval.csv from before has no column, sentence or plot of them."""
+    from report.build import build_report
+
+    run = tmp_path / "run"
+    shutil.copytree(fabricated_run, run)
+    rows = _read(run / "eval.csv")
+    new = ("kid", "sharpness")
+    rows[0].update({k: "" for k in rows[0] if k.startswith(new)})
+    _write_csv(run / "eval.csv", list(rows[0]), [list(r.values()) for r in rows])
+    md = (build_report(run).parent / "report.md").read_text()
+    header, table = _md_rows(md, "step | face rate")
+    titles = [c.strip() for c in header.strip("|").split("|")]
+    assert [row[titles.index("KID")] for row in table] == ["", "0.678"]
+    assert (run / "report" / "eval_kid.png").exists()
+
+    old = [{k: v for k, v in r.items() if not k.startswith(new)} for r in rows]
+    _write_csv(run / "eval.csv", list(old[0]), [list(r.values()) for r in old])
+    html_path = build_report(run)
+    text = _quality_section((html_path.parent / "report.md").read_text())
+    assert "KID" not in text and "sharpness" not in text, text
+    assert "eval_kid.png" not in html_path.read_text() and "eval_frechet.png" in html_path.read_text()
 
 
 def test_training_table_filtered_counts_match_the_filter_table(report):
