@@ -312,6 +312,17 @@ def eval_line(result: dict, step: int) -> str:
     return line + (f"; {fidelity}" if fidelity else "")
 
 
+# The fidelity figures with no target yet (issue 35 sets them against round 3's), which every bench prints
+# beside the Frechet distance: KID with its spread and real-vs-real floor, and sharpness against real faces
+FIDELITY_COLUMNS = (
+    "kid_generated_vs_real",
+    "kid_generated_vs_real_std",
+    "kid_real_vs_real",
+    "kid_real_vs_real_std",
+    "sharpness_ratio",
+)
+
+
 def fidelity_text(result: dict) -> str:
     """KID with its spread and real-vs-real floor, and sharpness against real faces, as one phrase;
     "" without them (an evaluation made before they existed, or with no held-out faces)."""

@@ -54,6 +54,11 @@ def test_prints_every_figure_beside_its_target_and_fails_when_one_is_missed(tmp_
         "acc_eyes": 0.96,
         "frechet_generated_vs_real": 16.0,
         "diversity_ratio": 0.77,
+        "kid_generated_vs_real": 0.6781,
+        "kid_generated_vs_real_std": 0.3079,
+        "kid_real_vs_real": 0.0464,
+        "kid_real_vs_real_std": 0.3113,
+        "sharpness_ratio": 0.3554,
     }
     monkeypatch.setattr(
         bench,
@@ -67,7 +72,19 @@ def test_prints_every_figure_beside_its_target_and_fails_when_one_is_missed(tmp_
     assert "grids_passed" in printed and "19/20" in printed and "NOT met" not in printed
     with open(out, newline="") as fh:
         rows = {r["metric"]: r for r in csv.DictReader(fh)}
-    assert set(rows) == {name for name, _, _ in TARGETS} and rows["acc_hair"]["met"] == "True"
+    assert "KID 0.678 +- 0.308 (real vs real 0.0464), sharpness 0.355 x real" in printed
+    assert {name for name, row in rows.items() if row["target"]} == {name for name, _, _ in TARGETS}
+    assert rows["acc_hair"]["met"] == "True"
+    # KID and sharpness, recorded with no target (none is set yet) and never failing the run
+    assert {
+        name: (row["value"], row["target"], row["met"]) for name, row in rows.items() if not row["target"]
+    } == {
+        "kid_generated_vs_real": ("0.6781", "", ""),
+        "kid_generated_vs_real_std": ("0.3079", "", ""),
+        "kid_real_vs_real": ("0.0464", "", ""),
+        "kid_real_vs_real_std": ("0.3113", "", ""),
+        "sharpness_ratio": ("0.3554", "", ""),
+    }
     figures["diversity_ratio"] = 0.75
     assert main([str(tmp_path)]) == 1
     assert "diversity_ratio                 0.750   target >= 0.76   NOT met" in capsys.readouterr().out

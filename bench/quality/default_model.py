@@ -9,10 +9,13 @@ a user meets the model.
   faces of 25 (evaluate.baseline, the course's detector and settings);
 - `evaluate.metrics` with --n-per-combo samples per hair x eye pair and noise
   --seed: robust-checker hair / eye accuracy, per-image face rate, Frechet
-  distance in checker features, within-tag diversity against real faces.
+  distance in checker features, within-tag diversity against real faces; and
+  beside them KID (with its spread and real-vs-real floor) and sharpness, which
+  have no target yet.
 
 Choose checkpoints with one seed and report with another. Prints every figure
-beside its target and whether it is met; writes --out (CSV, default none).
+beside its target and whether it is met; writes --out (CSV, default none; KID and
+sharpness with an empty target).
 """
 
 import csv
@@ -29,6 +32,7 @@ import numpy as np
 from bench import ROOT, real_data
 from common.cli import UserError, exit_on_user_error
 from evaluate.baseline import PASS_AT
+from evaluate.metrics import FIDELITY_COLUMNS, fidelity_text
 from evaluate.metrics import TARGETS as QUALITY_TARGETS  # (the one list, the one test)
 from evaluate.metrics import meets as met
 from sampling.options import check_options
@@ -185,11 +189,13 @@ def main(argv=None) -> int:
             f"{name:<28} {shown:>8}   target {'>=' if higher else '<='} {target:<6} "
             f"{'met' if ok else 'NOT met'}"
         )
+    print(f"{'no target yet':<28} {fidelity_text(result) or 'n/a (an evaluate.metrics without them)'}")
     if args.out:
         with open(args.out, "w", newline="") as fh:
             writer = csv.writer(fh)
             writer.writerow(["metric", "value", "target", "met"])
             writer.writerows([name, value, target, ok] for name, value, target, _, ok in checks)
+            writer.writerows([name, result[name], "", ""] for name in FIDELITY_COLUMNS if name in result)
     met_all = all(ok for *_, ok in checks)
     return 0 if met_all else 1
 

@@ -15,7 +15,8 @@ other tags computed from the pixels, so that the project can check that a run le
 --mode finetune), no other flags, and prints its CPU-minutes (the trainer's own, metrics.csv).
 
 `eval` scores the run's export on the run's held-out faces, with --seed noise: face rate, hair and eyes
-read by the bundled checker (which the run never trained), Frechet distance and within-tag diversity,
+read by the bundled checker (which the run never trained), Frechet distance beside KID (its spread and
+real-vs-real floor) and sharpness, within-tag diversity,
 each other tag's read rate when asked and when not (the run's own checker) beside real held-out faces'
 and its AUC there, and near copies. Choose with one seed, report with another.
 """
@@ -187,7 +188,7 @@ def _cpu_minutes(run: Path, step: int | None = None) -> float:
 def evaluate(args) -> int:
     from checker.checker import load_checker
     from evaluate.copies import measure_copies
-    from evaluate.metrics import data_for, evaluate_generator
+    from evaluate.metrics import FIDELITY_COLUMNS, data_for, evaluate_generator
     from evaluate.tag_support import tag_support
     from model.config import TrainConfig
     from sampling.runtime import load_generator
@@ -226,6 +227,7 @@ def evaluate(args) -> int:
             "acc_eyes",
             "frechet_generated_vs_real",
             "frechet_real_vs_real",
+            *FIDELITY_COLUMNS,
             "diversity_ratio",
         )
         if k in quality

@@ -10,8 +10,12 @@ was first met (round 3, issue 21: face rate >= 0.95, hair and eyes >= 0.95,
 Frechet <= 16.5, diversity >= 0.76 x real; --targets round2 for issue 11's
 0.85, 0.95, 0.80, 40, 0.7); and when they were all met together (the
 18-of-20 random grids target is not in eval.csv: bench/quality/default_model.py
-measures it). These are the checker's figures at the evaluation seed: confirm
-a chosen checkpoint with bench/quality/default_model.py at another.
+measures it). Then the evaluation with the lowest Frechet distance and the one with
+the lowest KID, each with its KID (spread, real-vs-real floor) and sharpness
+beside its Frechet, and the evaluations within one KID spread of the lowest (KID
+cannot tell those apart): the checkpoints to choose from (export.py RUN --step N).
+These are the checker's figures at the evaluation seed: confirm a chosen
+checkpoint with bench/quality/default_model.py at another.
 """
 
 import csv
@@ -20,6 +24,7 @@ from pathlib import Path
 
 from bench import parser
 from bench.quality.default_model import TARGET_SETS, met
+from evaluate.metrics import fidelity_text, finite
 
 EVAL_COLUMN = {"testing_grid_faces": "baseline_faces"}  # eval.csv's 5x5 grid of the evaluation
 SHORT = {
@@ -72,6 +77,40 @@ def first_met(rows: list[dict], which: str = "round3") -> dict[str, tuple[float,
     return out
 
 
+def lowest(rows: list[dict], column: str) -> dict | None:
+    """The evaluation with the lowest `column` (a checkpoint chosen by it); None when no row has it
+    (an eval.csv from before KID)."""
+    scored = [(finite(row.get(column)), k) for k, row in enumerate(rows)]
+    scored = [(value, k) for value, k in scored if value is not None]
+    return rows[min(scored)[1]] if scored else None
+
+
+def within_kid_spread(rows: list[dict], best: dict) -> list[dict]:
+    """The evaluations whose KID is within the lowest's standard deviation over subsets of it."""
+    bar = finite(best.get("kid_generated_vs_real")) + (finite(best.get("kid_generated_vs_real_std")) or 0.0)
+    return [row for row in rows if (finite(row.get("kid_generated_vs_real")) or float("inf")) <= bar]
+
+
+def choice_lines(rows: list[dict]) -> list[str]:
+    """The evaluation of the lowest Frechet and that of the lowest KID, each figure beside the other."""
+    lines = []
+    for label, column in (
+        ("lowest Frechet", "frechet_generated_vs_real"),
+        ("lowest KID", "kid_generated_vs_real"),
+    ):
+        best = lowest(rows, column)
+        if best is None:
+            continue
+        cpu = finite(best.get("cpu_seconds"))
+        where = f"step {best['step']}" + (f" ({cpu / 3600:.2f} CPU-hours)" if cpu is not None else "")
+        figures = f"Frechet {best.get('frechet_generated_vs_real', '-')}; {fidelity_text(best) or 'no KID'}"
+        lines.append(f"  {label:<32} {where}: {figures}")
+        if column == "kid_generated_vs_real":
+            steps = ", ".join(str(row["step"]) for row in within_kid_spread(rows, best))
+            lines.append(f"  {'  within its KID spread':<32} steps {steps}")
+    return lines
+
+
 def main(argv=None) -> int:
     p = parser(__doc__, __spec__)
     p.add_argument("runs", nargs="+", metavar="RUN")
@@ -103,6 +142,8 @@ def main(argv=None) -> int:
         )
         for name, hit in first_met(timed, args.targets).items():
             print(f"  {name:<32} " + (f"{hit[0]:.2f} CPU-hours (step {hit[1]})" if hit else "not yet"))
+        for line in choice_lines(rows):
+            print(line)
     return status
 
 
