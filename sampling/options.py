@@ -166,6 +166,7 @@ COMMAND_LINE = {
         "text",
         "run directory or exported model directory",
         str(DEFAULT_MODEL),
+        page={"model": (300, None)},
         shown="the bundled models/default",
         group="model",
     ),
@@ -202,6 +203,7 @@ COMMAND_LINE = {
     "from_tags": Option(
         "text",
         "the face's own tags (default: read by the model's tag checker)",
+        page={"from": (300, None)},
         metavar="TEXT",
         group="edit",
         spelling="--from",
@@ -244,6 +246,8 @@ EXCLUDES = (
         "--edit draws one face you bring; it does not take {given}",
     ),
 )
+_DIGITS = re.compile(r"[0-9]{1,40}", re.ASCII)
+_DECIMAL = re.compile(r"[0-9]{1,3}(\.[0-9]{1,6})?|\.[0-9]{1,6}", re.ASCII)
 MAX_CELLS = 5000  # faces in one call
 MAX_GRID_PIXELS = 100_000_000  # about 300 MB of RGB
 
@@ -290,6 +294,39 @@ def check_output_size(cells: int, image_size: int, scale: int) -> None:
             f"({pixels * 3 / 2**30:.1f} GiB); at most {MAX_GRID_PIXELS // 10**6} million: "
             "lower --scale or --n"
         )
+
+
+def read_text(name: str, kind: str, text: str, low=0, high=0):
+    """A value given as text (the studio's parameters), read strictly by its `kind` (a page parameter's:
+    int, decimal, flag, text or seed_or_tags, studio.params): an int is plain ASCII digits from `low` to
+    `high` (no sign, space, '_' or other scripts' digits), a decimal digits with one point, a flag 0 or 1,
+    a text at most `high` characters, and seed_or_tags a seed when it is digits, else tag text. A
+    UserError naming `name` otherwise."""
+    if kind == "flag":
+        if text.lower() not in ("", "0", "1", "true", "false", "on", "off"):
+            raise UserError(f"{name} must be 0 or 1, got {text[:40]!r}")
+        return text.lower() in ("1", "true", "on")
+    if kind == "int":
+        return _whole(name, text, low, high)
+    if kind == "decimal":
+        if not _DECIMAL.fullmatch(text) or not low <= float(text) <= high:
+            raise UserError(
+                f"{name} must be a number from {low:g} to {high:g} (such as 0.7), got {text[:40]!r}"
+            )
+        return float(text)
+    if kind == "seed_or_tags" and (_DIGITS.fullmatch(text) or text.lstrip("-+").isdigit()):
+        return _whole(name, text, OPTIONS["seed"].low, OPTIONS["seed"].high, "a seed")
+    if len(text) > high:
+        raise UserError(f"{name} is longer than {high} characters")
+    return text
+
+
+def _whole(name: str, text: str, low: int, high: int, what: str = "a whole number") -> int:
+    if not _DIGITS.fullmatch(text):
+        raise UserError(f"{name} must be {what} from {low} to {high} (digits 0-9 only), got {text[:40]!r}")
+    if not low <= int(text) <= high:
+        raise UserError(f"{name} must be from {low} to {high}, got {text[:40]}")
+    return int(text)
 
 
 def parse_seed(text: str) -> int | None:

@@ -79,6 +79,17 @@ class Sheet:
         lines.append("tag accuracy: " + ", ".join(f"{g} {a:.2f}" for g, a in self.accuracy.items()))
         return lines
 
+    def grades(self) -> dict | None:
+        """The grades as data (the studio's JSON): the checker's groups, each cell's marks (None for a blank
+        cell), the tag accuracy per group to 4 places; None for a sheet drawn without a checker."""
+        if self.marks is None:
+            return None
+        return {
+            "groups": list(self.accuracy),
+            "marks": [None if m is None else [bool(x) for x in m] for m in self.marks],
+            "accuracy": {g: round(float(a), 4) for g, a in self.accuracy.items()},
+        }
+
 
 def tag_marks(images, tagsets, checker) -> tuple[list[list[bool]], dict[str, float]]:
     """Per cell, per checker group (in checker order): does the checker (its `groups` and `read_values`)

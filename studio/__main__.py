@@ -4,7 +4,8 @@ import argparse
 import sys
 
 from common.cli import ArgumentParser, DefaultsHelpFormatter
-from studio.server import DEFAULT_PORT, ROOT, serve
+from sampling.options import COMMAND_LINE, flag
+from studio.server import ROOT, serve
 
 
 def main(argv=None) -> int:
@@ -19,12 +20,8 @@ def main(argv=None) -> int:
         help="model selected first (default: models/default); every "
         "model under models/ and runs/*/export is listed too",
     )
-    p.add_argument("--port", type=int, default=DEFAULT_PORT, help="port; 0 = any free port")
-    p.add_argument(
-        "--host",
-        default="127.0.0.1",
-        help="address to listen on; 127.0.0.1 is this machine only, 0.0.0.0 the network",
-    )
+    for name in ("port", "host"):  # generate.py --serve's
+        p.add_argument(flag(name), **COMMAND_LINE[name].argparse)
     p.add_argument("--root", default=ROOT, help=argparse.SUPPRESS)  # another project folder (tests)
     args = p.parse_args(argv)
     return serve(args.model, args.host, args.port, args.root)

@@ -1,87 +1,27 @@
-"""Serving the studio: uvicorn (HTTP/1.1 by h11, keep-alive, a bound on connections, Ctrl-C) on a socket
-bound first, so that port 0 and a taken port are known before it starts. Left to us: a client has
-REQUEST_TIMEOUT seconds to send each request's head, idle or a byte at a time."""
+"""Serving the studio: its app on common.webserver's LocalServer (uvicorn on a socket bound first), and the
+command that runs it until Ctrl-C."""
 
 from __future__ import annotations
 
-import socket
 import sys
-import threading
 from pathlib import Path
 
-import uvicorn
-from uvicorn.protocols.http.h11_impl import H11Protocol
-
-from sampling.runtime import ModelError
-from studio.app import Studio, loopback, make_app
+from common.webapi import loopback
+from common.webserver import LocalServer
+from sampling.export import ModelError
+from sampling.options import COMMAND_LINE
+from studio.app import Studio, make_app
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_PORT = 8765
-REQUEST_TIMEOUT = 5.0  # seconds from a connection, or from its last answer, to a whole request head
-CONNECTIONS = 64  # open at once; past that a request is answered 503
+DEFAULT_PORT = COMMAND_LINE["port"].default
 
 
-class _Protocol(H11Protocol):
-    """uvicorn times out only the wait after an answer, and any byte stops that clock (a new connection
-    that never sends is never closed): here each request head must arrive whole in time."""
-
-    def connection_made(self, transport):
-        super().connection_made(transport)
-        # asyncio sets TCP_NODELAY only on a socket whose proto is TCP's, and create_server's is 0; without
-        # it a kept-alive request waits 40 ms for the client's delayed ACK
-        transport.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._wait_for_head()
-
-    def on_response_complete(self):
-        self._wait_for_head()  # before uvicorn goes on to a pipelined request
-        super().on_response_complete()
-
-    def _wait_for_head(self):
-        if getattr(self, "_deadline", None):
-            self._deadline.cancel()
-        self._deadline = self.loop.call_later(REQUEST_TIMEOUT, self._give_up, self.cycle)
-
-    def _give_up(self, last_cycle):
-        if self.cycle is last_cycle and not self.transport.is_closing():  # no request has begun since
-            self.transport.close()
-
-
-class StudioServer:
-    """uvicorn over a Studio, with socketserver's calls (serve_forever, shutdown, server_close,
-    server_address), which the tests and bench.speed.studio_latency use."""
+class StudioServer(LocalServer):
+    """A LocalServer over a Studio's routes; `studio` is the Studio (the tests reach into it)."""
 
     def __init__(self, studio: Studio, host: str, port: int):
-        self.socket = socket.create_server(  # with SO_REUSEADDR; "::" takes IPv4 too
-            (host.strip("[]"), port),
-            family=socket.AF_INET6 if ":" in host else socket.AF_INET,
-            dualstack_ipv6=host.strip("[]") == "::",
-        )
-        self.server_address, self.studio = self.socket.getsockname()[:2], studio
-        self.uvicorn = uvicorn.Server(
-            uvicorn.Config(
-                make_app(studio, loopback(host)),
-                http=_Protocol,
-                lifespan="off",
-                log_config=None,
-                log_level="error",
-                limit_concurrency=CONNECTIONS,
-                timeout_graceful_shutdown=3,
-            )
-        )  # a line per bug
-        self._stopped = threading.Event()
-
-    def serve_forever(self, poll_interval: float | None = None):
-        try:
-            self.uvicorn.run(sockets=[self.socket])
-        finally:
-            self._stopped.set()
-
-    def shutdown(self):
-        self.uvicorn.should_exit = True
-        self._stopped.wait()
-
-    def server_close(self):
-        self.socket.close()
+        super().__init__(make_app(studio, loopback(host)), host, port)
+        self.studio = studio
 
 
 def make_server(host: str = "127.0.0.1", port: int = DEFAULT_PORT, model=None, root=ROOT) -> StudioServer:

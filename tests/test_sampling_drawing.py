@@ -82,6 +82,28 @@ def test_the_studio_types_its_parameters_from_the_table():
             assert param.low == option.low and high <= option.high, page  # inside the command line's
 
 
+def test_a_page_parameter_is_read_strictly_from_its_text():
+    from sampling.options import read_text
+
+    assert read_text("n", "int", "25", 1, 100) == 25 and read_text("t", "decimal", ".7", 0.0, 1.0) == 0.7
+    assert read_text("grade", "flag", "on") is True and read_text("grade", "flag", "") is False
+    assert (
+        read_text("a", "seed_or_tags", "12", 0, 300) == 12
+        and read_text("a", "seed_or_tags", "red hair", 0, 300) == "red hair"
+    )
+    for args, words in [
+        (("n", "int", "+5", 1, 100), "digits 0-9 only"),
+        (("n", "int", "\u0665", 1, 100), "digits 0-9 only"),  # an Arabic-Indic 5
+        (("n", "int", "101", 1, 100), "n must be from 1 to 100"),
+        (("t", "decimal", "nan", 0.0, 1.0), "such as 0.7"),
+        (("grade", "flag", "maybe"), "0 or 1"),
+        (("a", "seed_or_tags", "-1", 0, 300), f"from 0 to {SEED_MAX}"),
+        (("tags", "text", "a" * 301, 0, 300), "longer than 300"),
+    ]:
+        with pytest.raises(UserError, match=words):
+            read_text(*args)
+
+
 def test_modes_that_exclude_each_other():
     for other in ({"sweep": "hair"}, {"interpolate": ("blue hair", "red hair")}):
         with pytest.raises(UserError, match="--best-of picks each cell's face on its own"):

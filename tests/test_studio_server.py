@@ -399,9 +399,9 @@ def test_idle_and_slow_connections_are_closed_and_free_their_threads(inproc, mon
     REQUEST_TIMEOUT (shortened here) and their threads end; a normal request is unaffected."""
     import socket
 
-    from studio import server as studio_server
+    from common import webserver
 
-    monkeypatch.setattr(studio_server, "REQUEST_TIMEOUT", 1.0)
+    monkeypatch.setattr(webserver, "REQUEST_TIMEOUT", 1.0)
     baseline = threading.active_count()
     idle = [socket.create_connection(("127.0.0.1", inproc.port)) for _ in range(4)]
     slow = socket.create_connection(("127.0.0.1", inproc.port))
@@ -435,9 +435,9 @@ def test_kept_alive_connections_answer_at_once_and_are_closed_when_idle(inproc, 
     import http.client
     import socket
 
-    from studio import server as studio_server
+    from common import webserver
 
-    monkeypatch.setattr(studio_server, "REQUEST_TIMEOUT", 1.0)
+    monkeypatch.setattr(webserver, "REQUEST_TIMEOUT", 1.0)
     conn = http.client.HTTPConnection("127.0.0.1", inproc.port, timeout=10)
     times = []
     for _ in range(6):
@@ -476,7 +476,7 @@ def test_connections_at_once_are_bounded(inproc, monkeypatch):
     """Past CONNECTIONS open connections (3 here), a request is answered 503 at once instead of waiting."""
     import socket
 
-    from studio.server import CONNECTIONS
+    from common.webserver import CONNECTIONS
 
     assert inproc.studio.uvicorn.config.limit_concurrency == CONNECTIONS
     monkeypatch.setattr(inproc.studio.uvicorn.config, "limit_concurrency", 3)  # read by each new connection
