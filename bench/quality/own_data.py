@@ -114,9 +114,14 @@ def make(args) -> int:
     if args.tags == "marks":
         from preprocess.synthetic import MARKS, wear_marks
 
+        # one draw per near-duplicate group, so that twins stay twins (the marks are symmetric: a
+        # mirrored twin wears the mirror image of the same marks) and the run's split keeps them together
         mark_rng = np.random.default_rng([args.seed, 34])
+        group_marks = {
+            g: [m for m in MARKS if mark_rng.random() < MARKED_P] for g in np.unique(data.groups[rows])
+        }
         for i, image in enumerate(images):
-            worn[i] = [m for m in MARKS if mark_rng.random() < MARKED_P]
+            worn[i] = group_marks[data.groups[rows[i]]]
             wear_marks(image, worn[i])
     names = [n for n in TAG_SETS[args.tags] if n in PIXEL_TAGS]
     extra = [w + p for w, p in zip(worn, pixel_tags(images, data.images, names))]
