@@ -1,6 +1,7 @@
 """How much data, and how long: a student's own tag-rich CSV, fine-tuned and trained from scratch.
 
     .venv/bin/python -m bench.quality.own_data make --size 1200 --out /tmp/own1200      # a subset + its CSV
+    .venv/bin/python -m bench.quality.own_data make --size 1200 --out /tmp/own1200m --tags marks
     .venv/bin/python -m bench.quality.own_data train /tmp/own1200 --mode finetune --run-dir runs/ft1200
     .venv/bin/python -m bench.quality.own_data train /tmp/own1200 --mode scratch --run-dir runs/sc1200
     .venv/bin/python -m bench.quality.own_data eval runs/ft1200 --data /tmp/own1200 --seed 2
@@ -9,7 +10,9 @@
 drawn at random until --size faces, so that the run's own held-out split (which keeps each group on one
 side) has no twin in training. Its CSV is in the MLDS-2017 format, with the colour tags and PIXEL_TAGS:
 other tags computed from the pixels, so that the project can check that a run learnt them honestly
-(the real set has colour tags only).
+(the real set has colour tags only). `--tags marks` draws tags about shape instead (glasses, a hat, a
+smile: preprocess.synthetic.wear_marks, one draw per near-duplicate group) beside the background tags;
+the default `--tags pixels` has two whole-image colour tags (vivid, muted) that also recolour the hair.
 
 `train` runs the README command exactly as a student types it (--init-from models/default for
 --mode finetune), no other flags, and prints its CPU-minutes (the trainer's own, metrics.csv).
