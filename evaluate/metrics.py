@@ -59,7 +59,7 @@ from sampling.runtime import load_generator
 from sampling.sheet import draw_sheet
 
 REAL_PER_COMBO = 16  # real held-out images per combination for the diversity reference
-KID_SUBSETS, KID_SUBSET_SIZE = 100, 1000  # Binkowski et al.'s and StyleGAN2-ADA's choice
+KID_SUBSETS, KID_SUBSET_SIZE = 100, 1000  # StyleGAN2-ADA's (metrics/kernel_inception_distance.py)
 
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
