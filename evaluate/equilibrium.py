@@ -19,7 +19,7 @@ import numpy as np
 
 BURN_IN = 0.1  # the first 10 % of training is left out of the k_t band figure
 K_BAND_TARGET = 0.9  # k_t strictly inside (0, 1) in at least this share of the steps after burn-in
-RATIO_TOLERANCE = 0.1  # mean L(G(z)) / L(x) over the second half within gamma +- this
+RATIO_TOLERANCE = 0.05  # mean L(G(z)) / L(x) over the second half within gamma +- this (issue 35)
 
 
 def _column(rows: list[dict], name: str) -> np.ndarray:
@@ -63,14 +63,17 @@ def windowed_m(metrics_rows: list[dict], steps, window: int) -> np.ndarray:
     return np.array(out)
 
 
-def m_tracks_quality(metrics_rows: list[dict], eval_rows: list[dict], window: int) -> dict:
-    """Spearman rank correlation between the windowed mean M at each evaluation and the
-    Frechet distance there (positive: M falls as the faces get closer to real ones)."""
+def m_tracks_quality(
+    metrics_rows: list[dict], eval_rows: list[dict], window: int, measure: str = "frechet_generated_vs_real"
+) -> dict:
+    """Spearman rank correlation between the windowed mean M at each evaluation and a fidelity
+    `measure` of eval.csv there (the Frechet distance, or kid_generated_vs_real; positive: M falls as
+    the faces get closer to real ones)."""
     from scipy.stats import spearmanr
 
-    rows = [r for r in eval_rows if r.get("frechet_generated_vs_real") not in (None, "")]
+    rows = [r for r in eval_rows if r.get(measure) not in (None, "")]
     steps = [float(r["step"]) for r in rows]
-    frechet = np.array([float(r["frechet_generated_vs_real"]) for r in rows])
+    frechet = np.array([float(r[measure]) for r in rows])
     m = windowed_m(metrics_rows, steps, window) if metrics_rows else np.array([])
     ok = np.isfinite(m) & np.isfinite(frechet) if len(m) else np.zeros(0, bool)
     if ok.sum() < 3:

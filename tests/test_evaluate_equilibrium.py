@@ -36,7 +36,8 @@ def test_balance_counts_k_inside_after_the_burn_in_and_the_second_half_ratio():
     assert held["k_inside"] == 1.0 and held["holds"] is True
     assert (
         balance(_rows(steps, [0.01] * 10, real, fake), gamma=0.3)["holds"] is False
-    )  # 0.5 is not 0.3 +- 0.1
+    )  # 0.5 is not 0.3 +- 0.05
+    assert balance(_rows(steps, [0.01] * 10, real, fake), gamma=0.56)["holds"] is False  # 0.06 off
 
 
 def test_balance_of_an_empty_log_does_not_hold():
@@ -92,3 +93,13 @@ def test_the_sweep_page_has_one_row_per_gamma_in_gamma_order(tiny_run, tmp_path)
     top = figure[figure.shape[0] - 2 * cell - 2 : figure.shape[0] - cell - 2, -8 * cell :]
     bottom = figure[figure.shape[0] - cell - 2 : figure.shape[0] - 2, -8 * cell :]
     np.testing.assert_array_equal(top, bottom)
+
+
+def test_m_tracks_any_fidelity_column_of_eval_csv():
+    """The same ranking against KID: a column that falls with M gives +1; rows without it are left out."""
+    rows = [{"step": s, "M": 1.0 - s / 100} for s in range(1, 41)]
+    evals = [{"step": s, "kid_generated_vs_real": 1.0 - s / 50} for s in (10, 20, 30, 40)]
+    evals.append({"step": 5, "kid_generated_vs_real": ""})
+    kid = m_tracks_quality(rows, evals, 5, "kid_generated_vs_real")
+    assert kid["spearman"] == pytest.approx(1.0) and kid["evaluations"] == 4
+    assert m_tracks_quality(rows, evals, 5)["evaluations"] == 0  # no Frechet column in these rows

@@ -240,7 +240,7 @@ def test_the_equilibrium_section_gives_the_k_band_as_a_percentage(report):
     text = md.split("## BEGAN equilibrium", 1)[1].split("\n## ", 1)[0]
     assert balance(_read(run / "metrics.csv"), 0.4)["k_inside"] == 1.0  # the fabricated k lies in (0, 0.1)
     assert "strictly inside (0, 1) in 100 % of the logged steps after the first 10 %" in text, text
-    assert "at least 90 % of steps, ratio within gamma +- 0.1" in text, text
+    assert "at least 90 % of steps, ratio within gamma +- 0.05" in text, text
     assert (_percent(7 / 9), _percent(0.0), _percent(float("nan"))) == ("77.8 %", "0 %", "n/a")
 
 
