@@ -50,6 +50,7 @@ RANGES = {
     "ema_decay": (0.0, 0.999999),
     "ada_target": (0.0, None),
     "other_tag_weight": (0.0, None),
+    "other_tag_pull": (0.0, None),
     "head_floor": (0.0, 1.0),
     "batch_size": (1, 65536),
     "lr": (1e-12, 1.0),
@@ -146,6 +147,7 @@ LEGACY_VALUES = {
     "ada": "off",
     "other_tag_weight": 0.0,
     "head_floor": 0.0,
+    "other_tag_pull": 0.0,
 }
 
 # Weights whose value > 0 builds a head on D: a later stage (--resume) may change
@@ -280,6 +282,14 @@ class TrainConfig:
         "weight of the other tags (smile, glasses...) in the tag head "
         "(one sigmoid each, on D's encoder): D learns to read them, G to draw them, "
         "at this weight whatever k_t is (0 = the head reads colours only)",
+        resumable=True,
+    )
+    other_tag_pull: float = setting(
+        1.0,
+        LOSSES,
+        "how hard G is pulled to draw the asked other tags: this x k_t (k-scope game) x their head's "
+        "loss, so BEGAN's balance eases the pull when G falls behind D (a fixed pull held k_t at 0 and "
+        "washed the faces out); 0: the fixed --other-tag-weight whatever k_t (runs before this setting)",
         resumable=True,
     )
     diversity_weight: float = setting(
@@ -504,7 +514,7 @@ class TrainConfig:
         recipe = {"condition_mode", "lr", "lr_d", "lr_floor", "lr_window", "lr_patience", "beta1"}
         # how much D's inputs are augmented follows the new data, and so does the tag head's reading of its
         # other tags (a source without other tags has no such outputs whatever its setting)
-        of_the_data = {"augment", "ada", "ada_target", "other_tag_weight"}
+        of_the_data = {"augment", "ada", "ada_target", "other_tag_weight", "other_tag_pull"}
         return [
             f.name
             for f in cls.flag_fields()

@@ -25,7 +25,7 @@ def test_shared_encoder_pass_equals_the_whole_discriminator(tf):
     assert {"d_conv_in/kernel", "d_h/kernel", "d_embed/kernel", "d_rgb/kernel", "d_aux/kernel"} <= paths
 
 
-def _tiny_model_and_batch(**settings):
+def _tiny_model_and_batch(n_other: int = 0, **settings):
     import tensorflow as tf
 
     from model.began import Batch, CondBEGAN
@@ -33,11 +33,12 @@ def _tiny_model_and_batch(**settings):
     cfg = TrainConfig(image_size=32, filters=8, repeats=1, nz=16, embed_dim=8, ema_decay=0.0, **settings)
     rng = np.random.default_rng(0)
     combo = np.arange(32) % 6
-    conditions = np.zeros((6, 5), np.float32)
+    conditions = np.zeros((6, 5 + n_other), np.float32)
     conditions[np.arange(6), np.arange(6) % 3] = 1
     conditions[np.arange(6), 3 + np.arange(6) % 2] = 1
+    conditions[:3, 5:] = 1  # the other tags (the last n_other entries): on for the first three combos
     labels = np.stack([combo % 3, combo % 2], 1)
-    model = CondBEGAN(cfg, 5, [3, 2], combo, conditions, labels)
+    model = CondBEGAN(cfg, 5 + n_other, [3, 2], combo, conditions, labels, n_other=n_other)
     b = 8
     batch = Batch(
         tf.constant(rng.uniform(-1, 1, (b, 32, 32, 3)), tf.float32),
@@ -110,3 +111,27 @@ def test_head_floor_keeps_the_heads_pull_when_k_is_below_it():
     assert heads > 0
     assert float(g_at[0.2]["g_loss"] - g_at[0.0]["g_loss"]) == pytest.approx(0.0, abs=1e-6)
     assert float(g_at[0.5]["g_loss"] - g_at[0.3]["g_loss"]) == pytest.approx(0.2 * heads, abs=1e-5)
+
+
+@pytest.mark.parametrize("pull", [1.0, 0.0])
+def test_the_other_tags_pull_on_g_follows_k_unless_it_is_the_fixed_legacy_one(pull):
+    """--other-tag-pull 1: G's other-tag term weighs pull x k_t (k-scope game), so between k_t = 0 and 0.5 G's
+    loss moves by half of it beside the heads; 0 (configs before the setting): the fixed --other-tag-weight,
+    which k_t does not move. D reads the tags at the fixed weight either way."""
+    model, batch = _tiny_model_and_batch(
+        n_other=1,
+        aux_weight=0.1,
+        projection_weight=0.0,
+        diversity_weight=0.0,
+        other_tag_weight=0.15,
+        other_tag_pull=pull,
+    )
+    model.state.k.assign(0.0)
+    at_zero = model._step_losses(batch)
+    model.state.k.assign(0.5)
+    at_half = model._step_losses(batch)
+    other = float(at_zero["other_fake"])
+    assert other > 0
+    heads = 0.1 * float(at_zero["aux_fake"])
+    expected = 0.5 * heads + (0.5 * pull * other if pull else 0.0)
+    assert float(at_half["g_loss"] - at_zero["g_loss"]) == pytest.approx(expected, abs=1e-5)
