@@ -1,4 +1,6 @@
-"""generate.py and run.sh driven as a user would, with the tiny trained run."""
+"""generate.py and run.sh driven as a user would, with the tiny trained run. A fresh process (`gen`, run.sh)
+where its exit status, its errors or its start are checked; what a command draws, names and writes in
+this process (`gen_in_process`: the same main, without a new interpreter and LiteRT per call)."""
 
 import json
 import os
@@ -9,7 +11,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from tests.cli_support import CELL, gen, one_error_line  # noqa: F401
+from tests.cli_support import CELL, gen, gen_in_process, one_error_line
 from tests.conftest import ROOT
 
 
@@ -35,7 +37,7 @@ def test_grid_has_the_expected_size_and_cells(model, tmp_path):
 def test_same_seed_same_bytes_and_other_seed_differs(model, tmp_path):
     args = ["--model", model, "--tags", "pink hair blue eyes", "--n", "4"]
     for name, seed in (("a.png", "3"), ("b.png", "3"), ("c.png", "4")):
-        assert gen(*args, "--seed", seed, "--out", name, cwd=tmp_path).returncode == 0
+        assert gen_in_process(*args, "--seed", seed, "--out", name, cwd=tmp_path).returncode == 0
     a, b, c = ((tmp_path / n).read_bytes() for n in ("a.png", "b.png", "c.png"))
     assert a == b
     assert a != c
@@ -44,7 +46,7 @@ def test_same_seed_same_bytes_and_other_seed_differs(model, tmp_path):
 def test_tags_file_gives_course_file_names_and_grid(model, tmp_path):
     tags = tmp_path / "testing_tags.txt"
     tags.write_text("1,blue hair red eyes\n2,green hair yellow eyes\n\n3,white hair\n")
-    r = gen("--model", model, "--tags-file", str(tags), "--format", "both", cwd=tmp_path)
+    r = gen_in_process("--model", model, "--tags-file", str(tags), "--format", "both", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     names = sorted(p.name for p in (tmp_path / "samples" / "tiny").glob("sample_*.jpg"))
     assert names == sorted(f"sample_{i}_{k}.jpg" for i in (1, 2, 3) for k in range(1, 6))
@@ -56,7 +58,7 @@ def test_traversal_ids_stay_inside_the_output_folder(model, tmp_path):
     tags = tmp_path / "evil.txt"
     tags.write_text("../../x,blue hair red eyes\n/etc/passwd,red hair\n")
     out = tmp_path / "work" / "samples"
-    r = gen(
+    r = gen_in_process(
         "--model",
         model,
         "--tags-file",
@@ -149,12 +151,12 @@ def test_fast_path_imports_no_tensorflow_gensim_or_pandas(tiny_run, tmp_path):
 
 
 def test_sweep_interpolate_and_list_tags(model, tmp_path):
-    r = gen("--model", model, "--sweep", "hair", "--n", "2", "--out", "s.png", cwd=tmp_path)
+    r = gen_in_process("--model", model, "--sweep", "hair", "--n", "2", "--out", "s.png", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     height, width, _ = iio.imread(tmp_path / "s.png").shape  # + a column-label strip above, row labels left
     assert 2 * CELL + 2 < height < 2 * CELL + 60 and width > 12 * CELL + 2
     for flag in ("--cells", "--steps"):  # --steps: the older spelling, kept
-        r = gen(
+        r = gen_in_process(
             "--model",
             model,
             "--interpolate",
@@ -168,7 +170,7 @@ def test_sweep_interpolate_and_list_tags(model, tmp_path):
         )
         assert r.returncode == 0, r.stderr
         assert iio.imread(tmp_path / "i.png").shape == (CELL + 2, 4 * CELL + 2, 3)
-    r = gen("--model", model, "--list-tags", cwd=tmp_path)
+    r = gen_in_process("--model", model, "--list-tags", cwd=tmp_path)
     assert r.returncode == 0 and "blue hair" in r.stdout and "yellow eyes" in r.stdout
 
 
@@ -210,17 +212,19 @@ def test_grade_on_a_5x5_grid_prints_the_course_baseline_of_the_plain_grid(tmp_pa
     from evaluate.baseline import grade_grid_image, read_image
 
     model = str(ROOT / "models" / "default")
-    graded = gen(
+    graded = gen_in_process(
         "--model", model, "--tags", "blue hair red eyes", "--grade", "--out", "graded.png", cwd=tmp_path
     )
     assert graded.returncode == 0, graded.stderr
-    plain = gen("--model", model, "--tags", "blue hair red eyes", "--out", "plain.png", cwd=tmp_path)
+    plain = gen_in_process(
+        "--model", model, "--tags", "blue hair red eyes", "--out", "plain.png", cwd=tmp_path
+    )
     assert plain.returncode == 0, plain.stderr
     expected = grade_grid_image(read_image(tmp_path / "plain.png"))  # the course graded the plain grid
     line = [x for x in graded.stdout.splitlines() if x.startswith("course baseline")]
     assert line == [f"course baseline (anime-face detector on the 5x5 grid, pass at 20): {expected.verdict}"]
     # not for grids of another shape
-    other = gen(
+    other = gen_in_process(
         "--model",
         model,
         "--tags",
@@ -239,10 +243,10 @@ def test_grade_on_a_5x5_grid_prints_the_course_baseline_of_the_plain_grid(tmp_pa
 def test_truncation_scales_z_towards_zero(tmp_path):
     model = str(ROOT / "models" / "default")
     args = ("--model", model, "--tags", "blue hair red eyes", "--n", "4", "--cols", "4")
-    plain = gen(*args, "--out", "plain.png", cwd=tmp_path)
-    same = gen(*args, "--truncation", "1", "--out", "same.png", cwd=tmp_path)
-    mean = gen(*args, "--truncation", "0", "--out", "mean.png", cwd=tmp_path)
-    half = gen(*args, "--truncation", "0.5", "--out", "half.png", cwd=tmp_path)
+    plain = gen_in_process(*args, "--out", "plain.png", cwd=tmp_path)
+    same = gen_in_process(*args, "--truncation", "1", "--out", "same.png", cwd=tmp_path)
+    mean = gen_in_process(*args, "--truncation", "0", "--out", "mean.png", cwd=tmp_path)
+    half = gen_in_process(*args, "--truncation", "0.5", "--out", "half.png", cwd=tmp_path)
     assert plain.returncode == same.returncode == mean.returncode == half.returncode == 0, half.stderr
     assert "truncation 0.5" in half.stdout and "truncation" not in plain.stdout
     np.testing.assert_array_equal(iio.imread(tmp_path / "plain.png"), iio.imread(tmp_path / "same.png"))
@@ -251,7 +255,7 @@ def test_truncation_scales_z_towards_zero(tmp_path):
     assert spread("mean.png") == 0  # every z is 0: one face
     assert 0 < spread("half.png") < spread("plain.png")
     for bad in ("1.5", "-0.1", "nan"):
-        r = gen(*args, "--truncation", bad, cwd=tmp_path)
+        r = gen_in_process(*args, "--truncation", bad, cwd=tmp_path)
         assert r.returncode == 2 and "--truncation must be between 0.0 and 1.0" in r.stderr, r.stderr
 
 
@@ -265,14 +269,16 @@ def test_names_say_what_differs_so_nothing_is_overwritten(model, tmp_path):
         ("--best-of", "2"): "blue_hair_red_eyes_n4_best2.png",
     }
     for extra, name in variants.items():
-        r = gen(*base, *extra, cwd=tmp_path)
+        r = gen_in_process(*base, *extra, cwd=tmp_path)
         assert r.returncode == 0, r.stderr
         assert f"wrote samples/tiny/{name}" in r.stdout  # canonical tags, not the raw text's order
-    r = gen("--model", model, "--tags", "blue hair red eyes", "--seeds", "0-2", cwd=tmp_path)
+    r = gen_in_process("--model", model, "--tags", "blue hair red eyes", "--seeds", "0-2", cwd=tmp_path)
     assert "wrote samples/tiny/blue_hair_red_eyes_seeds0-2.png" in r.stdout, r.stdout + r.stderr
     written = sorted(p.name for p in (tmp_path / "samples" / "tiny").iterdir())
     assert written == sorted([*variants.values(), "blue_hair_red_eyes_seeds0-2.png"])
-    r = gen("--model", model, "--interpolate", "1", "2", "--tags", "red eyes blue hair", cwd=tmp_path)
+    r = gen_in_process(
+        "--model", model, "--interpolate", "1", "2", "--tags", "red eyes blue hair", cwd=tmp_path
+    )
     assert "wrote samples/tiny/interpolate_seed1_to_seed2_blue_hair_red_eyes.png" in r.stdout, r.stderr
 
 
@@ -280,7 +286,7 @@ def test_the_default_model_writes_to_samples_and_a_tags_file_variant_to_its_own_
     tags = tmp_path / "t.txt"
     tags.write_text("1,blue hair red eyes\n2,green hair\n")
     for extra in ([], ["--seed", "2"]):
-        r = gen("--tags-file", str(tags), "--format", "both", *extra, cwd=tmp_path)
+        r = gen_in_process("--tags-file", str(tags), "--format", "both", *extra, cwd=tmp_path)
         assert r.returncode == 0, r.stderr
     assert (tmp_path / "samples" / "cgan.png").is_file() and (
         tmp_path / "samples" / "sample_2_5.jpg"
@@ -301,17 +307,21 @@ def test_out_png_with_a_tags_file_is_the_grid_with_the_samples_beside_it(model, 
         f"sample_{i}_{k}.jpg" for i in (1, 2) for k in range(1, 6)
     ]
     assert not [p for p in tmp_path.rglob("*.png") if p.is_dir()]
-    r = gen("--model", model, "--tags", "blue hair", "--out", "folder", cwd=tmp_path)  # no .png: a folder
+    r = gen_in_process(
+        "--model", model, "--tags", "blue hair", "--out", "folder", cwd=tmp_path
+    )  # no .png: a folder
     assert r.returncode == 0 and (tmp_path / "folder" / "blue_hair.png").is_file(), r.stderr
 
 
 def test_grids_have_full_rows_and_labels_grow_with_scale(model, tmp_path):
-    r = gen("--model", model, "--tags", "blue hair red eyes", "--n", "8", "--out", "a.png", cwd=tmp_path)
+    r = gen_in_process(
+        "--model", model, "--tags", "blue hair red eyes", "--n", "8", "--out", "a.png", cwd=tmp_path
+    )
     assert r.returncode == 0, r.stderr
     assert iio.imread(tmp_path / "a.png").shape == (2 * CELL + 2, 4 * CELL + 2, 3)  # 4 + 4, not 5 + 3
     widths = {}
     for scale in (1, 3):
-        r = gen(
+        r = gen_in_process(
             "--model",
             model,
             "--tags",

@@ -1,29 +1,11 @@
 """Grids that explain themselves (issue 12): a name from the tags, a block of
 whole rows per tag text with its label, labelled sweep columns, --seeds ranges."""
 
-import os
-import subprocess
-import sys
-
 import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from tests.conftest import ROOT
-
-CELL = 32 + 2  # tiny model + grid padding
-
-
-def gen(*args, cwd):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    return subprocess.run(
-        [sys.executable, str(ROOT / "generate.py"), *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+from tests.cli_support import CELL, gen, gen_in_process
 
 
 def _has_text(strip: np.ndarray) -> bool:
@@ -31,7 +13,7 @@ def _has_text(strip: np.ndarray) -> bool:
 
 
 def test_several_tag_texts_get_a_name_a_block_of_rows_each_and_labels(tiny_run, tmp_path):
-    r = gen(
+    r = gen_in_process(
         "--model",
         str(tiny_run),
         "--tags",
@@ -62,7 +44,7 @@ def test_several_tag_texts_get_a_name_a_block_of_rows_each_and_labels(tiny_run, 
 
 
 def test_seeds_range_gives_a_column_per_seed_matching_that_seed(tiny_run, tmp_path):
-    r = gen(
+    r = gen_in_process(
         "--model",
         str(tiny_run),
         "--tags",
@@ -78,7 +60,7 @@ def test_seeds_range_gives_a_column_per_seed_matching_that_seed(tiny_run, tmp_pa
     top = image.shape[0] - (CELL + 2)
     assert image.shape[1] == 4 * CELL + 2 and top > 0 and _has_text(image[:top])  # "seed 0" ... above columns
     for seed in (0, 3):
-        one = gen(
+        one = gen_in_process(
             "--model",
             str(tiny_run),
             "--tags",
@@ -109,7 +91,9 @@ def test_a_bad_seeds_range_is_one_line(tiny_run, tmp_path):
 
 
 def test_sweep_labels_each_column_with_its_value_and_rows_with_the_fixed_tags(tiny_run, tmp_path):
-    r = gen("--model", str(tiny_run), "--sweep", "eyes", "--tags", "red hair", "--n", "2", cwd=tmp_path)
+    r = gen_in_process(
+        "--model", str(tiny_run), "--sweep", "eyes", "--tags", "red hair", "--n", "2", cwd=tmp_path
+    )
     assert r.returncode == 0, r.stderr
     image = iio.imread(tmp_path / "samples" / "tiny" / "sweep_eyes_red_hair_n2.png")
     top = image.shape[0] - (2 * CELL + 2)

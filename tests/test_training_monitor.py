@@ -12,7 +12,7 @@ import imageio.v3 as iio
 import pytest
 
 from tests.checker_support import synthetic_checker
-from tests.cli_support import run_in_process
+from tests.cli_support import gen_in_process, run_in_process
 from tests.conftest import ROOT
 
 CELL = 32 + 2
@@ -89,22 +89,8 @@ def test_a_finished_run_leaves_no_partial_file_and_resumes_exactly(talking_run, 
 def test_the_export_carries_the_checker_it_trained_with_and_grades(talking_run, tmp_path):
     run, _ = talking_run
     assert (run / "export" / "checker.json").is_file()
-    r = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "generate.py"),
-            "--model",
-            str(run),
-            "--tags",
-            "blue hair red eyes",
-            "--grade",
-            "--out",
-            "g.png",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    r = gen_in_process(
+        "--model", str(run), "--tags", "blue hair red eyes", "--grade", "--out", "g.png", cwd=tmp_path
     )
     assert r.returncode == 0 and "tag accuracy" in r.stdout, r.stderr
     from export import main as export_main
