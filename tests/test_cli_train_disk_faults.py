@@ -57,11 +57,11 @@ def _error_lines(stderr: str) -> list[str]:
     return [l for l in stderr.splitlines() if l.startswith("error:")]
 
 
-def test_disk_full_in_the_run_dir(mount, train_argv, tiny_run):
+def test_disk_full_in_the_run_dir(mount, train_argv, tiny_run, tmp_path):
+    from train import main  # in this process: what train.py does on a full disk, not a new process's start
+
     disk = mount("200k")
-    result = subprocess.run(
-        _train_cmd(train_argv, disk / "run", steps=20), capture_output=True, text=True, env=ENV, timeout=600
-    )
+    result = run_in_process(main, *train_argv(disk / "run", steps=20), cwd=tmp_path)
     assert result.returncode == 2, result.stderr[-2000:]
     lines = _error_lines(result.stderr)
     assert len(lines) == 1 and "no space left" in lines[0] and len(lines[0]) < 300, lines

@@ -6,14 +6,8 @@ import sys
 
 import pytest
 
+from tests.cli_support import run_in_process
 from tests.conftest import ROOT
-
-
-def _run(*args, cwd=None, **kw):
-    return subprocess.run(
-        [sys.executable, *args], cwd=cwd or ROOT, capture_output=True, text=True, timeout=300, **kw
-    )
-
 
 _HOLDER = """
 import sys, time
@@ -36,8 +30,10 @@ def test_a_second_writer_gets_one_line_naming_the_pid_and_exit_2(tmp_path, synth
     )
     try:
         assert holder.stdout.readline().strip() == "held"
-        result = _run(
-            "train.py",
+        from train import main  # in this process: the holder is the other process the lock is about
+
+        result = run_in_process(
+            main,
             "--images",
             str(synthetic_faces / "images"),
             "--tags-csv",
@@ -49,6 +45,7 @@ def test_a_second_writer_gets_one_line_naming_the_pid_and_exit_2(tmp_path, synth
             "--steps",
             "2",
             "--no-progress",
+            cwd=tmp_path,
         )
         assert result.returncode == 2, result.stderr
         lines = [l for l in result.stderr.splitlines() if l.startswith("error:")]
