@@ -83,8 +83,9 @@ TINY_FLAGS = [
 ]
 
 
-# A test that needs one of these is slow whatever its own time: run alone (or first), it builds it.
-SLOW_FIXTURES = ("tiny_run",)  # the tiny trained run: ~45 s with its TFLite export on 2 loaded cores
+# A test that needs one of these is slow whatever its own time: run alone (or first), it builds it. tiny_run:
+# the tiny trained run, ~45 s with its TFLite export on 2 loaded cores; ten_step_run: the resume tests' run.
+SLOW_FIXTURES = ("tiny_run", "ten_step_run")
 
 
 @pytest.hookimpl(tryfirst=True)  # before -m "not slow" deselects
@@ -237,6 +238,21 @@ def tiny_run(tmp_path_factory, train_argv):
             with tflite_exports():
                 code = main(train_argv(run))
             assert code == 0
+    return run
+
+
+@pytest.fixture(scope="session")
+def ten_step_run(tmp_path_factory, train_argv):
+    """A tiny run trained by train_argv(run, steps=10) (in-process; no TFLite), once per session in a
+    shared_folder: the run the resume tests copy and resume or change (tests/test_cli_train_resume.py,
+    tests/test_cli_train_faults.py). Tests only copy it."""
+    from train import main
+
+    with shared_folder(tmp_path_factory, "ten-step-run") as folder:
+        run = folder / "run"
+        if not (run / "export").is_dir():  # the export is the last thing written, swapped in whole
+            shutil.rmtree(run, ignore_errors=True)  # what a worker that crashed mid-way left
+            assert main(train_argv(run, steps=10)) == 0
     return run
 
 

@@ -12,22 +12,13 @@ import signal
 import pytest
 
 
-@pytest.fixture(scope="module")
-def trained_once(train_argv, tmp_path_factory):
-    """A tiny run trained to step 10 by its first command, once for this file's tests."""
-    from train import main
-
-    run = tmp_path_factory.mktemp("resume") / "run"
-    assert main(train_argv(run, steps=10)) == 0
-    return run
-
-
 @pytest.fixture
-def first_command(trained_once, train_argv, tmp_path):
-    """(a copy of trained_once, the first command that trained it, naming the copy): the run as that
-    command left it, for a test to resume or change."""
+def first_command(ten_step_run, train_argv, tmp_path):
+    """(a copy of ten_step_run (tests/conftest.py: a tiny run trained to step 10 by its first command, once
+    per session), that first command, naming the copy): the run as that command left it, for a test to
+    resume or change."""
     run = tmp_path / "run"
-    shutil.copytree(trained_once, run)
+    shutil.copytree(ten_step_run, run)
     return run, train_argv(run, steps=10)
 
 
