@@ -29,6 +29,7 @@ the hair at all; the wash-out is the 12-colour bench's to show.
 Without the mode-seeking term the samples nearly collapse. All rows:
 docs/default-model/comparison.md; `bench/quality/learning_colours.py` reruns any."""
 
+import contextlib
 import dataclasses
 
 import numpy as np
@@ -66,6 +67,20 @@ NOT_SETTINGS = {
 }  # (ada: --ada auto, resolved by the trainer for its data)
 
 
+@contextlib.contextmanager
+def _no_checkpoint_files():
+    """The runs' checkpoint saves left out: these tests read the trained networks, never a checkpoint, and
+    at 3-7 steps an epoch the trainer saves one at every epoch's end (100 for the defaults test: a sixth of
+    its CPU time). Saving reads the variables and changes nothing else: with and without, the same G to
+    the bit (measured at one thread). A run-away rolls back to a checkpoint: one here would stop with an
+    error, which none of these runs does."""
+    from training.checkpoints import RunCheckpoints
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(RunCheckpoints, "save", lambda self: None)
+        yield
+
+
 @pytest.fixture(scope="module")
 def learned_with_defaults(tmp_path_factory, faces):
     from training.trainer import Trainer
@@ -83,7 +98,8 @@ def learned_with_defaults(tmp_path_factory, faces):
         **ROUND2_CONTROL,
     )
     trainer = Trainer(config, root / "run", progress=False)
-    trainer.train()
+    with _no_checkpoint_files():
+        trainer.train()
     return trainer
 
 
@@ -110,7 +126,8 @@ def learned(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("learning")
     trainer = Trainer(learning_config(root, hair=TEST_HAIR, **TEST_SETTINGS), root / "run", progress=False)
-    trainer.train()
+    with _no_checkpoint_files():
+        trainer.train()
     return trainer
 
 
