@@ -11,6 +11,8 @@ import pytest
 from tests.cli_support import quiet_env as _quiet_env
 from tests.conftest import ROOT
 
+INNER_TESTS = "tests/test_tags_parser.py"  # what the clone's test.sh runs: a quick file without subprocesses
+
 
 def _fake_python(tmp_path: Path) -> tuple[Path, Path]:
     """A stand-in for python3 that creates a '.venv' whose python is this test's
@@ -75,7 +77,7 @@ def test_fresh_clone_run_sh_and_test_sh_each_set_up_the_venv(tmp_path, order):
 
     def test_sh():
         return subprocess.run(
-            ["./test.sh", "tests/test_architecture_layers.py"],
+            ["./test.sh", INNER_TESTS],
             cwd=clone,
             env=env,
             capture_output=True,
@@ -110,7 +112,7 @@ def test_fresh_clone_run_sh_and_test_sh_each_set_up_the_venv(tmp_path, order):
                 "pytest",
                 "--co",
                 "-q",
-                "tests/test_architecture_layers.py",
+                INNER_TESTS,
                 "-v",
             ],
             cwd=clone,
