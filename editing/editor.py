@@ -8,7 +8,8 @@ holds what z alone cannot (the exact shape of a fringe, a pose), while the
 tags still reach every decoder scale through the condition embedding, so an
 edit changes the colours and keeps the offset. The edit is
 G(z*, c_edit) with the offset scaled down where the edited (and, less, the
-kept) groups live, c_edit the source's tags where the user named no group
+kept) groups live, c_edit the source's tags where the user named no group,
+and the face's own pixels wherever the edited groups do not live
 (FaceEditor.draw).
 
 Needs TensorFlow (gradients), so it is not on the no-TF fast path:
@@ -28,9 +29,10 @@ from tags.parser import Query
 
 @dataclass(frozen=True)
 class SearchSettings:
-    """How hard to look and how an edit is drawn (chosen with bench/quality/edit_quality.py on 30
-    held-out faces of --seed 0; the figures in docs/recolour.md are 100 other faces, --seed 1). The
-    offset's gain in a cell is 1 - max(region_fade x edited groups' region, kept_fade x kept groups')."""
+    """How hard to look and how an edit is drawn (the search and the regions chosen with
+    bench/quality/edit_quality.py on 30 held-out faces of --seed 0, keep_face on 120 others; the
+    figures in docs/recolour.md are other faces). The offset's gain in a cell is
+    1 - max(region_fade x edited groups' region, kept_fade x kept groups')."""
 
     starts: int = 64  # random z scored by one forward pass
     kept: int = 2  # best starts refined by gradient search, side by side
@@ -43,16 +45,19 @@ class SearchSettings:
     region_high: float = 0.4  # low (fully at high) x the most they move anywhere in the face
     region_fade: float = 0.5  # how far the offset gives way inside an edited group's region (1: fully)
     kept_fade: float = 0.4  # how far it gives way where the kept groups live (the reconstruction too)
+    keep_face: bool = True  # outside the edited groups' region an edit is the face's own pixels (False:
+    # blended back to the reconstruction where only the kept groups live, as before issue 35)
 
 
 @dataclass
 class Found:
-    """A face found in the generator: its tags, noise and feature-map offset."""
+    """A face found in the generator: the face, its tags, noise and feature-map offset."""
 
     source: TagSet
     z: np.ndarray  # float32 [nz] in [-1, 1]
     offset: np.ndarray  # float32 [8, 8, filters] (zeros without the offset)
     loss: float  # mean |x - G| + mean (x - G)^2 of G(z, c) + offset, the search's fit (before kept_fade)
+    face: np.ndarray = field(repr=False, compare=False)  # uint8 [S, S, 3]: the image searched for
     # (the FaceEditor that drew them, its regions): drawn once per face and editor; dataclasses.replace
     # resets it
     regions: tuple | None = field(default=None, init=False, repr=False, compare=False)
@@ -124,18 +129,19 @@ class FaceEditor:
 
         With `regions` (the default) a tag set that changes some groups of the source changes the
         face only where those groups live: there the feature-map offset (which holds the source's
-        own colours) gives way to the new tags, and where only the other groups live the pixels are
-        the reconstruction's, so "green hair" keeps the source's eyes. A group's region is where G,
-        at the found z, moves the pixels when that group alone runs through its colours; G alone
-        says so, not the checker that grades the edit. With `kept_fade`, the offset also gives way
-        a little where the kept groups live, so their colours are the tags' as G draws them
-        rather than whatever the offset absorbed (small eyes, mostly)."""
+        own colours) gives way to the new tags, and elsewhere the pixels are the face's own
+        (`keep_face`), so "green hair" keeps the source's eyes as they are, not as G draws their tag.
+        A group's region is where G, at the found z, moves the pixels when that group alone runs
+        through its colours; G alone says so, not the checker that grades the edit. With
+        `kept_fade`, the offset also gives way a little where the kept groups live, so their colours
+        are the tags' as G draws them rather than whatever the offset absorbed (small eyes, mostly):
+        the reconstruction's, and an edit's where the edited groups' region covers them."""
         return to_uint8(self._drawn(found, tagsets))
 
     def _drawn(self, found: Found, tagsets: list[TagSet]) -> np.ndarray:
-        """`draw` in G's own range [-1, 1], float32. Where only kept groups live, an edit is blended
-        back to the reconstruction as it is drawn here (kept fade included), so the kept regions of
-        an edit match the reconstruction the user is shown beside it."""
+        """`draw` in G's own range [-1, 1], float32. An edit of some groups is blended back to the face
+        by 1 - the edited groups' region (`keep_face`), or, without it, to the reconstruction as drawn
+        here (kept fade included) by how much more the kept groups live in a pixel than the edited."""
         n, s = len(tagsets), self.settings
         z = np.repeat(found.z[None], n, 0)
         offset = np.repeat(found.offset[None], n, 0)
@@ -150,11 +156,14 @@ class FaceEditor:
         fade = np.maximum(s.region_fade * asked, s.kept_fade * kept)
         images = self._draw(z, offset * self._offset_gain(fade), conds)
         if any(changed):
-            recon = self._drawn(found, [found.source])[0]
+            if s.keep_face:
+                back, weights = found.face.astype(np.float32) / 127.5 - 1.0, 1.0 - asked
+            else:
+                back, weights = self._drawn(found, [found.source])[0], np.clip(kept - asked, 0.0, 1.0)
             for i, c in enumerate(changed):
                 if c and len(c) < len(groups):
-                    weight = np.clip(kept[i] - asked[i], 0.0, 1.0)[..., None]
-                    images[i] = weight * recon + (1.0 - weight) * images[i]
+                    weight = weights[i][..., None]
+                    images[i] = weight * back + (1.0 - weight) * images[i]
         return images
 
     def _union(self, regions: dict[str, np.ndarray], groups: list[str]) -> np.ndarray:
@@ -255,4 +264,4 @@ class FaceEditor:
         final = self._draw(z, offset, np.repeat(cond, s.kept, 0))
         losses = np.abs(final - target).mean((1, 2, 3)) + np.square(final - target).mean((1, 2, 3))
         pick = int(np.argmin(losses))
-        return Found(source, z[pick], offset[pick], float(losses[pick]))
+        return Found(source, z[pick], offset[pick], float(losses[pick]), image)

@@ -229,34 +229,32 @@ def test_edited_tags_replace_only_the_named_groups():
 
 
 @pytest.mark.slow
-def test_an_edit_changes_the_face_only_where_its_groups_live(face_file):
-    """A hair edit stays nearer the reconstruction than a plain redraw where the eyes live more than
-    the hair (there the pixels are blended back to the source's), and moves the hair's region; the
-    reconstruction itself (nothing asked) is left alone. On the bundled model: the tiny run's G tints
-    the whole face for any tag, so its eyes have no region of their own."""
+def test_a_hair_edit_keeps_the_faces_own_pixels_and_eyes_outside_the_hair(face_file):
+    """keep_face: outside the hair's region a hair edit is the face's own pixels, and where that region
+    fades out (the irises) it leans to them, so the eyes are the face's rather than G's drawing of their
+    tag (the blend back to the reconstruction, keep_face off); in the fringe the asked colour shows, and
+    the reconstruction (nothing asked) is G's either way. On the bundled model: the tiny run's G tints
+    the whole face for any tag, so its groups have no regions of their own."""
     from editing.editor import SearchSettings
     from editing.recolour import Recolourer, read_face
+    from preprocess.synthetic import eye_region, hair_region
 
     model = ROOT / "models" / "default"
-    # regions narrower than the defaults (chosen on real faces), so that this synthetic face's eyes have
-    # pixels of their own outside the hair's region
-    recolour = Recolourer(model, SearchSettings(region_low=0.2, region_high=0.5))
+    recolour = Recolourer(model)
     face = read_face(face_file, recolour.size)
     found = recolour.find(face, recolour.source_tags(face, "blue hair red eyes"), seed=0)
-    editor = recolour.editor
-    regions = editor._regions(found)
-    assert set(regions) == {"hair", "eyes"} and all(0 <= r.min() and r.max() == 1 for r in regions.values())
-    kept = np.clip(regions["eyes"] - regions["hair"], 0, 1) >= 0.5  # where the blend is mostly the source's
-    assert kept.any()
-    recon = recolour.reconstruction(found).astype(int)
     _, edit = recolour.edit(found, "green hair")
-    plain = Recolourer(model, SearchSettings(regions=False))
-    plain_edit = plain.editor.draw(found, [plain.vocab.tagset({"hair": "green", "eyes": "red"})])[0].astype(
-        int
-    )
-    assert np.abs(edit[kept] - recon[kept]).mean() < 0.9 * np.abs(plain_edit[kept] - recon[kept]).mean()
-    hair = regions["hair"] == 1
-    assert np.abs(edit[hair] - recon[hair]).mean() > 2
+    before = Recolourer(model, SearchSettings(keep_face=False))
+    old_edit = before.editor.draw(found, [before.vocab.tagset({"hair": "green", "eyes": "red"})])[0]
+    edit, old_edit, own = (a.astype(int) for a in (edit, old_edit, face.image))
+    nowhere = recolour.editor.regions(found)["hair"] == 0
+    assert nowhere.any() and np.abs(edit - own)[nowhere].max() <= 1
+    irises = eye_region(recolour.size)
+    assert np.abs(edit - own)[irises].mean() < 0.6 * np.abs(old_edit - own)[irises].mean()
+    fringe = hair_region(recolour.size)  # blue in the face, green in the edit
+    assert edit[fringe][:, 1].mean() > own[fringe][:, 1].mean() + 40
+    assert edit[fringe][:, 2].mean() < own[fringe][:, 2].mean() - 40
+    np.testing.assert_array_equal(recolour.reconstruction(found), before.reconstruction(found))
 
 
 @pytest.mark.slow
