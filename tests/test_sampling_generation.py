@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 import pytest
 
-from tests.cli_support import gen
+from tests.cli_support import gen, gen_in_process
 from tests.conftest import ROOT
 
 DEFAULT_MODEL = ROOT / "models" / "default"
@@ -99,9 +99,10 @@ def test_litert_and_keras_reconstructors_agree(tiny_run):
 
 def test_best_of_k_from_the_command_line_and_its_errors(tiny_run, tmp_path):
     args = ("--model", str(tiny_run / "export"), "--tags", "blue hair red eyes", "--n", "4", "--cols", "4")
-    plain = gen(*args, "--out", "plain.png", cwd=tmp_path)
-    one = gen(*args, "--best-of", "1", "--out", "one.png", cwd=tmp_path)
-    best = gen(*args, "--best-of", "8", "--out", "best.png", cwd=tmp_path)
+    # the drawings in this process; the errors' exit statuses below in a fresh one
+    plain = gen_in_process(*args, "--out", "plain.png", cwd=tmp_path)
+    one = gen_in_process(*args, "--best-of", "1", "--out", "one.png", cwd=tmp_path)
+    best = gen_in_process(*args, "--best-of", "8", "--out", "best.png", cwd=tmp_path)
     assert plain.returncode == one.returncode == best.returncode == 0, best.stderr
     assert "best of 8" in best.stdout and "best of" not in plain.stdout
     import imageio.v3 as iio
