@@ -186,7 +186,7 @@ class CondBEGAN(keras.Model):
         # k_scope "game": k_t also sets how hard G follows the heads and the mode-seeking term, so at k_t = 0
         # G is BEGAN's alone (the lowest L(G(z))/L(x)) and the one controller finds the balance for any gamma.
         g_gain = losses.head_gain(self.state.k, cfg.head_floor) if cfg.k_scope == "game" else 1.0
-        if self.n_other:  # the other tags: D reads them at a fixed weight; G draws them at k_t's say
+        if self.n_other:  # the other tags: D reads them at a fixed weight; G at that weight or at k_t's say
             t["d_loss"] += cfg.other_tag_weight * t["other_real"]
             pull = cfg.other_tag_pull * g_gain if cfg.other_tag_pull > 0 else cfg.other_tag_weight
             t["g_loss"] += pull * t["other_fake"]

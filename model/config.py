@@ -285,11 +285,11 @@ class TrainConfig:
         resumable=True,
     )
     other_tag_pull: float = setting(
-        1.0,
+        0.0,
         LOSSES,
-        "how hard G is pulled to draw the asked other tags: this x k_t (k-scope game) x their head's "
-        "loss, so BEGAN's balance eases the pull when G falls behind D (a fixed pull held k_t at 0 and "
-        "washed the faces out); 0: the fixed --other-tag-weight whatever k_t (runs before this setting)",
+        "G's pull towards the asked other tags: 0 (default) = the fixed --other-tag-weight whatever k_t; "
+        "P > 0 = P x k_t (k-scope game), so BEGAN's balance eases it when G falls behind D (it kept k_t up "
+        "but drew worse faces on drawn glasses and hats: docs/training.md)",
         resumable=True,
     )
     diversity_weight: float = setting(
