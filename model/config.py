@@ -287,7 +287,7 @@ class TrainConfig:
     other_tag_pull: float = setting(
         0.0,
         LOSSES,
-        "G's pull towards the asked other tags: 0 (default) = the fixed --other-tag-weight whatever k_t; "
+        "G's pull towards the asked other tags: 0 = the fixed --other-tag-weight whatever k_t; "
         "P > 0 = P x k_t (k-scope game), so BEGAN's balance eases it when G falls behind D (it kept k_t up "
         "but drew worse faces on drawn glasses and hats: docs/training.md)",
         resumable=True,
