@@ -44,31 +44,29 @@ def test_a_split_by_id_has_its_twins_found_from_the_pixels():
 
 
 class Reader:
-    """A checker that reads given values off [face, reconstruction, hair edit, eye edit]."""
+    """A checker that reads given values off [face, reconstruction, eye edit, hair edits...]."""
 
     def __init__(self, hair, eyes):
         self.values = {"hair": hair, "eyes": eyes}
 
     def read_values(self, images):
-        assert len(images) == 4
+        assert len(images) == len(self.values["hair"])
         return self.values
 
 
 def test_a_colour_is_kept_when_read_in_the_edit_as_the_same_checker_reads_the_face():
-    images = [np.zeros((8, 8, 3), np.uint8)] * 4
-    # the face read as brown eyes; the hair edit's eyes as orange: not kept, though the edit's hair is asked
-    judged = readings(
-        Reader(["blue", "blue", "green", "blue"], ["brown", "brown", "orange", "red"]),
-        *images,
-        "green",
-        "red",
-    )
-    assert judged["hair_edit_asked_read"] is True and judged["hair_edit_eyes_kept"] is False
+    face, rec, eye_edit, *hair_edits = [np.zeros((8, 8, 3), np.uint8)] * 5
+    asked = ["green", "pink"]
+    # the face read as brown eyes; of the two hair edits, both read with the asked hair, the second with
+    # orange eyes: half the hair edits keep the eyes
+    reader = Reader(["blue", "blue", "blue", "green", "pink"], ["brown", "brown", "red", "brown", "orange"])
+    judged = readings(reader, face, rec, eye_edit, "red", hair_edits, asked)
+    assert judged["hair_edit_asked_read"] == 1.0 and judged["hair_edit_eyes_kept"] == 0.5
     assert judged["eye_edit_asked_read"] is True and judged["eye_edit_hair_kept"] is True
-    # another checker reading the face itself as orange counts the same edit as kept, by its own reading
-    judge = Reader(["blue", "blue", "green", "aqua"], ["orange", "orange", "orange", "pink"])
-    judged = readings(judge, *images, "green", "red", prefix="judge_")
-    assert judged["judge_hair_edit_eyes_kept"] is True
+    # another checker reading the face itself as orange counts the second edit as kept, by its own reading
+    judge = Reader(["blue", "blue", "aqua", "green", "blue"], ["orange", "orange", "pink", "brown", "orange"])
+    judged = readings(judge, face, rec, eye_edit, "red", hair_edits, asked, prefix="judge_")
+    assert judged["judge_hair_edit_asked_read"] == 0.5 and judged["judge_hair_edit_eyes_kept"] == 0.5
     assert judged["judge_eye_edit_asked_read"] is False and judged["judge_eye_edit_hair_kept"] is False
 
 
