@@ -47,6 +47,7 @@ class SearchSettings:
     kept_fade: float = 0.4  # how far it gives way where the kept groups live (the reconstruction too)
     keep_face: bool = True  # outside the edited groups' region an edit is the face's own pixels (False:
     # blended back to the reconstruction where only the kept groups live, as before issue 35)
+    face_blend: float = 1.5  # ... and G's edit alone where that region reaches 1 / face_blend
 
 
 @dataclass
@@ -140,8 +141,9 @@ class FaceEditor:
 
     def _drawn(self, found: Found, tagsets: list[TagSet]) -> np.ndarray:
         """`draw` in G's own range [-1, 1], float32. An edit of some groups is blended back to the face
-        by 1 - the edited groups' region (`keep_face`), or, without it, to the reconstruction as drawn
-        here (kept fade included) by how much more the kept groups live in a pixel than the edited."""
+        by 1 - face_blend x the edited groups' region (`keep_face`; 1.5 rather than 1 keeps an eye edit's
+        new colour to the irises' rims), or, without it, to the reconstruction as drawn here (kept fade
+        included) by how much more the kept groups live in a pixel than the edited."""
         n, s = len(tagsets), self.settings
         z = np.repeat(found.z[None], n, 0)
         offset = np.repeat(found.offset[None], n, 0)
@@ -157,7 +159,8 @@ class FaceEditor:
         images = self._draw(z, offset * self._offset_gain(fade), conds)
         if any(changed):
             if s.keep_face:
-                back, weights = found.face.astype(np.float32) / 127.5 - 1.0, 1.0 - asked
+                back = found.face.astype(np.float32) / 127.5 - 1.0
+                weights = 1.0 - np.clip(s.face_blend * asked, 0.0, 1.0)
             else:
                 back, weights = self._drawn(found, [found.source])[0], np.clip(kept - asked, 0.0, 1.0)
             for i, c in enumerate(changed):
