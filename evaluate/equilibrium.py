@@ -73,12 +73,12 @@ def m_tracks_quality(
 
     rows = [r for r in eval_rows if r.get(measure) not in (None, "")]
     steps = [float(r["step"]) for r in rows]
-    frechet = np.array([float(r[measure]) for r in rows])
+    quality = np.array([float(r[measure]) for r in rows])
     m = windowed_m(metrics_rows, steps, window) if metrics_rows else np.array([])
-    ok = np.isfinite(m) & np.isfinite(frechet) if len(m) else np.zeros(0, bool)
+    ok = np.isfinite(m) & np.isfinite(quality) if len(m) else np.zeros(0, bool)
     if ok.sum() < 3:
         return {"spearman": math.nan, "p_value": math.nan, "evaluations": int(ok.sum())}
-    result = spearmanr(m[ok], frechet[ok])
+    result = spearmanr(m[ok], quality[ok])
     return {
         "spearman": round(float(result.statistic), 4),
         "p_value": round(float(result.pvalue), 4),

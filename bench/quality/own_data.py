@@ -113,7 +113,7 @@ def make(args) -> int:
     rows = np.sort(np.concatenate(chosen))
     out = Path(args.out)
     (out / "images").mkdir(parents=True, exist_ok=True)
-    images, worn = data.images[rows].copy(), [[] for _ in rows]
+    images, worn = data.images[rows], [[] for _ in rows]  # (fancy indexing: a copy, drawn on below)
     if args.tags == "marks":
         from preprocess.synthetic import MARKS, wear_marks
 
