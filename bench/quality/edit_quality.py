@@ -154,9 +154,9 @@ def measure_face(recolour, generator, image: np.ndarray, seed: int, rng, judge=N
     eye_tags = vocab.tagset({**source.as_dict(), "eyes": eyes}, source.extras)
     rec, hair_edit, eye_edit = recolour.editor.draw(found, [source, hair_tags, eye_tags])
     seconds = time.perf_counter() - start
-    hairs = [v for v in vocab.groups["hair"] if v != source.get("hair")]
-    hair_edits = recolour.editor.draw(found, sweep_tags(source, "hair", vocab))
-    hair_edits = [edit for edit, t in zip(hair_edits, vocab.groups["hair"]) if t in hairs]
+    others = [t for t in sweep_tags(source, "hair", vocab) if t.get("hair") != source.get("hair")]
+    hairs = [t.get("hair") for t in others]
+    hair_edits = list(recolour.editor.draw(found, others))  # (not the source's own colour: no edit)
     drawn = (image, rec, eye_edit, eyes, hair_edits, hairs)
     z, eps = sample_inputs(generator.config, BASELINE_FACES, seed)
 
