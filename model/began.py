@@ -56,6 +56,7 @@ class CondBEGAN(keras.Model):
         combo_conditions: np.ndarray,
         labels_of_row: np.ndarray,
         n_other: int = 0,
+        probe: bool = False,
     ):
         super().__init__(name="cond_began")
         self.config = config
@@ -99,11 +100,32 @@ class CondBEGAN(keras.Model):
         # The training state (model.training_state), all checkpointed.
         self.adaptive = config.ada == "on"
         self.state = TrainingState(config.lr, adaptive=self.adaptive)
+        # Probing (a fine-tune to new tags): a 0/1 mask per trainable weight marks the entries on the new
+        # tags (training.fine_tune sets them); its own Adam moves only those, at probe_lr_scale x the rate.
+        self.probe_masks = (
+            {
+                path: tf.Variable(tf.zeros(v.shape, tf.float32), trainable=False, name="probe_mask")
+                for path, v in variables_by_path(self.trainable_weights_of_both()).items()
+            }
+            if probe
+            else {}
+        )
+        self.probe_optimizer = (
+            keras.optimizers.Adam(config.lr * config.probe_lr_scale, beta_1=config.beta1, name="probe_adam")
+            if probe
+            else None
+        )
+
+    def trainable_weights_of_both(self) -> list:
+        """D's trainable variables, then G's: the order of the probe's masks and its optimiser's."""
+        return list(self.discriminator.trainable_variables) + list(self.generator.trainable_variables)
 
     def build_optimizers(self):
         """Create optimiser slots now, so a checkpoint can restore into them."""
         self.g_optimizer.build(self.generator.trainable_variables)
         self.d_optimizer.build(self.discriminator.trainable_variables)
+        if self.probe_optimizer is not None:
+            self.probe_optimizer.build(self.trainable_weights_of_both())
 
     def network_variables(self) -> dict[str, dict]:
         """{part: {variable path: variable}} of G, D, G's moving average and both Adam optimisers: the
@@ -116,6 +138,14 @@ class CondBEGAN(keras.Model):
             **({"generator_ema": self.ema_by_path()} if self.generator_ema else {}),
             "g_optimizer": variables_by_path(self.g_optimizer.variables),
             "d_optimizer": variables_by_path(self.d_optimizer.variables),
+            **(
+                {
+                    "probe_masks": dict(self.probe_masks),
+                    "probe_optimizer": variables_by_path(self.probe_optimizer.variables),
+                }
+                if self.probe_optimizer is not None
+                else {}
+            ),
         }
 
     def training_checkpoint(self) -> tf.train.Checkpoint:
@@ -145,7 +175,8 @@ class CondBEGAN(keras.Model):
         wrong = r + tf.cast(r >= own, tf.int32)
         return tf.gather(self.combo_conditions, wrong)
 
-    def train_step(self, batch):
+    def train_step(self, batch, probe: bool = False):
+        """One update of G and D; with `probe`, only the entries the probe's masks mark move."""
         b = Batch(*batch)
         replica = tf.distribute.get_replica_context()
         n_replicas = tf.cast(replica.num_replicas_in_sync, tf.float32)
@@ -162,8 +193,19 @@ class CondBEGAN(keras.Model):
 
         d_vars = self.discriminator.trainable_variables
         g_vars = self.generator.trainable_variables
-        self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_scaled, d_vars), d_vars))
-        self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_scaled, g_vars), g_vars))
+        d_grads = d_tape.gradient(d_scaled, d_vars)
+        g_grads = g_tape.gradient(g_scaled, g_vars)
+        if probe:
+            both = d_vars + g_vars
+            masks = [self.probe_masks[p] for p in variables_by_path(both)]
+            grads = [
+                tf.zeros_like(v) if g is None else g * tf.cast(m, g.dtype)
+                for g, m, v in zip(d_grads + g_grads, masks, both)
+            ]
+            self.probe_optimizer.apply_gradients(zip(grads, both))
+        else:
+            self.d_optimizer.apply_gradients(zip(d_grads, d_vars))
+            self.g_optimizer.apply_gradients(zip(g_grads, g_vars))
         if self.generator_ema:
             self._update_ema()
         return self._update_control_state(b, t, replica)
@@ -335,3 +377,5 @@ class CondBEGAN(keras.Model):
         self.state.lr.assign(lr)
         self.g_optimizer.learning_rate.assign(lr)
         self.d_optimizer.learning_rate.assign(lr * self.d_lr_ratio)
+        if self.probe_optimizer is not None:
+            self.probe_optimizer.learning_rate.assign(lr * self.config.probe_lr_scale)

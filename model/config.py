@@ -56,6 +56,8 @@ RANGES = {
     "lr": (1e-12, 1.0),
     "lr_d": (0.0, 1.0),
     "lr_floor": (0.0, 1.0),
+    "probe_steps": (0, None),
+    "probe_lr_scale": (0.0, 10_000.0),
     "lr_window": (1, None),
     "lr_patience": (1, None),
     "beta1": (0.0, 0.999999),
@@ -357,6 +359,17 @@ class TrainConfig:
         0.0, OPTIMISATION, "D's own Adam rate (two time-scale update rule); 0 = the same as --lr"
     )
     lr_floor: float = setting(2e-5, OPTIMISATION, "the learning rate never halves below this", resumable=True)
+    probe_steps: int = setting(
+        300,
+        OPTIMISATION,
+        "fine-tuning to new tags: the first N steps train only the weights on the new tags (G's and D's "
+        "new condition inputs, the tag head's new outputs; the rest frozen), so they catch up before the "
+        "whole network moves (linear probing, then fine-tuning; 0: off)",
+        resumable=True,
+    )
+    probe_lr_scale: float = setting(
+        10.0, OPTIMISATION, "the new tags' learning rate while probing, in multiples of --lr", resumable=True
+    )
     lr_window: int = setting(1000, OPTIMISATION, "steps per window of the convergence measure M")
     lr_patience: int = setting(2, OPTIMISATION, "windows without a better mean M before the rate halves")
     beta1: float = setting(0.5, OPTIMISATION, "Adam beta_1")

@@ -27,6 +27,7 @@ TRAINER_LINES = (
     "advice:",
     "adaptive augmentation",
     "from ",
+    "probing:",
     "training the run's tag checker",
     "run's tag checker",
     "near copies:",

@@ -231,3 +231,41 @@ def test_ada_controller_raises_p_while_d_reconstructs_training_faces_better(tf):
     for k in range(2, 100):  # (the gap is smoothed: p still rises for a while)
         ada.on_step(k * ADA_INTERVAL)
     assert float(model.state.augment_p.numpy()) == 0.0 and ada.values()["augment_p"] == 0.0
+
+
+@pytest.mark.slow
+def test_probing_moves_only_the_new_tags_weights_then_the_whole_network(tmp_path, tiny_run, train_argv):
+    """--probe-steps: while probing, every weight of G and D keeps the source's value except the entries
+    on the new tags (G's and D's new condition inputs, the tag head's new outputs), which move; after
+    the probe, the rest trains too."""
+    from model.began import variables_by_path
+    from tags.vocab import Vocabulary
+
+    trainer = _fine_tuned(tmp_path, tiny_run, train_argv, probe_steps=3)
+    model = trainer.model
+
+    def weights():
+        return {p: v.numpy().copy() for p, v in variables_by_path(model.trainable_weights_of_both()).items()}
+
+    masks = {p: m.numpy() > 0 for p, m in model.probe_masks.items()}
+    new = trainer.vocab.position_map(Vocabulary.load(tiny_run / "vocab.json")) < 0
+    assert (
+        masks[next(p for p in masks if "g_embed" in p and p.endswith("kernel"))].any(axis=1).tolist()
+        == new.tolist()
+    )
+    before = weights()
+    batches = iter(trainer._epoch_batches())
+    for _ in range(3):
+        trainer.probe_fn(next(batches))
+    probed = weights()
+    for path, mask in masks.items():
+        np.testing.assert_array_equal(probed[path][~mask], before[path][~mask], err_msg=path)
+    moved = [p for p, m in masks.items() if m.any() and not np.array_equal(probed[p][m], before[p][m])]
+    assert (
+        any("g_embed" in p for p in moved)
+        and any("d_embed" in p for p in moved)
+        and any("aux" in p for p in moved)
+    )
+    trainer.step_fn(next(batches))
+    trained = weights()
+    assert sum(not np.array_equal(trained[p][~m], probed[p][~m]) for p, m in masks.items()) > len(masks) // 2

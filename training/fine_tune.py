@@ -97,7 +97,9 @@ def transfer(model: CondBEGAN, source: Path, vocab: Vocabulary) -> Transfer:
         twin = _source_model(TrainConfig.load(run), source_vocab)
         twin.training_checkpoint().restore(latest_checkpoint(run / CHECKPOINT_DIR)).expect_partial()
         for part, variables in model.network_variables().items():
-            result.grown += _copy(variables, twin.network_variables().get(part, {}), maps)
+            result.grown += _mark_new_entries(
+                model, _copy(variables, twin.network_variables().get(part, {}), maps)
+            )
         if model.generator_ema and not twin.generator_ema:  # the source kept no average: start from G
             _ema_from_generator(model)
         model.state.carry_from(twin.state)
@@ -148,15 +150,21 @@ def _load_export(model, source: Path, config: TrainConfig, vocab: Vocabulary, ma
     with precision.float32_policy():
         generator = build_generator(config, vocab.dim)
     generator.load_weights(str(weights))
-    result.grown += _copy(
-        variables_by_path(model.generator.variables), variables_by_path(generator.variables), maps
+    result.grown += _mark_new_entries(
+        model,
+        _copy(variables_by_path(model.generator.variables), variables_by_path(generator.variables), maps),
     )
     if (source / RECONSTRUCTOR_WEIGHTS).exists():
         with precision.float32_policy():
             reconstructor = build_reconstructor(config, vocab.dim)
         reconstructor.load_weights(str(source / RECONSTRUCTOR_WEIGHTS))
-        result.grown += _copy(
-            variables_by_path(model.discriminator.variables), variables_by_path(reconstructor.variables), maps
+        result.grown += _mark_new_entries(
+            model,
+            _copy(
+                variables_by_path(model.discriminator.variables),
+                variables_by_path(reconstructor.variables),
+                maps,
+            ),
         )
         result.carried.append("D's autoencoder")
     else:
@@ -171,9 +179,23 @@ def _ema_from_generator(model: CondBEGAN) -> None:
         average.assign(tf.cast(w, tf.float32))
 
 
-def _copy(targets: dict, sources: dict, maps: dict) -> list[str]:
+def _mark_new_entries(model: CondBEGAN, grown: list) -> list[str]:
+    """Set the probe's mask of each trainable weight `_copy` widened to its new entries (when the run
+    probes); returns the paths widened."""
+    if model.probe_masks:
+        mask_of = {
+            id(v): model.probe_masks[p]
+            for p, v in variables_by_path(model.trainable_weights_of_both()).items()
+        }
+        for _, variable, new in grown:
+            if id(variable) in mask_of:
+                mask_of[id(variable)].assign(new)
+    return [path for path, _, _ in grown]
+
+
+def _copy(targets: dict, sources: dict, maps: dict) -> list[tuple[str, object, np.ndarray]]:
     """Assign each target variable its source's value by path (targets with no source keep their
-    fresh values); returns the paths copied along a grown axis."""
+    fresh values); returns (path, variable, mask of its new entries) for those copied along a grown axis."""
     grown = []
     for path, variable in targets.items():
         if path not in sources:
@@ -181,8 +203,8 @@ def _copy(targets: dict, sources: dict, maps: dict) -> list[str]:
         value = np.asarray(sources[path].numpy())
         shape = tuple(variable.shape)
         if value.shape != shape:
-            value = widened(value, shape, maps, path)
-            grown.append(path)
+            value, new = _widen(value, shape, maps, path)
+            grown.append((path, variable, new.astype(np.float32)))
         variable.assign(value)
     return grown
 
@@ -190,6 +212,11 @@ def _copy(targets: dict, sources: dict, maps: dict) -> list[str]:
 def widened(value: np.ndarray, shape: tuple, maps: dict, name: str = "") -> np.ndarray:
     """`value` on a grown axis: the one axis where the shapes differ is a condition-input axis (or the
     tag head's output axis); entry i of the result is entry map[i] of `value`, or 0 where map[i] = -1."""
+    return _widen(value, shape, maps, name)[0]
+
+
+def _widen(value: np.ndarray, shape: tuple, maps: dict, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """widened(value) and a bool array of `shape`, true on the entries the source lacks (the new tags')."""
     axes = [i for i, (a, b) in enumerate(zip(value.shape, shape)) if a != b]
     if len(value.shape) != len(shape) or len(axes) != 1:
         raise RunDirError(f"--init-from: the source's {name} has shape {value.shape}, this run's {shape}")
@@ -198,7 +225,7 @@ def widened(value: np.ndarray, shape: tuple, maps: dict, name: str = "") -> np.n
         if len(positions) == shape[axis] and value.shape[axis] == old_size:
             taken = np.take(value, np.maximum(positions, 0), axis=axis)
             keep = (positions >= 0).reshape([-1 if i == axis else 1 for i in range(len(shape))])
-            return np.where(keep, taken, 0).astype(value.dtype)
+            return np.where(keep, taken, 0).astype(value.dtype), np.broadcast_to(~keep, shape)
     raise RunDirError(
         f"--init-from: the source's {name} has shape {value.shape}, this run's {shape}, "
         "and no tag axis explains the difference"

@@ -213,7 +213,19 @@ class Trainer:
         def step_fn(batch):
             return self.strategy.run(self.model.train_step, args=(batch,))
 
-        self.step_fn = step_fn
+        @tf.function(autograph=False)
+        def probe_fn(batch):
+            return self.strategy.run(self.model.train_step, args=(batch,), kwargs={"probe": True})
+
+        self.step_fn, self.probe_fn = step_fn, probe_fn
+        # a fine-tune whose vocabulary grew probes first (its masks mark the new tags' weights)
+        grew = any(float(tf.reduce_sum(m)) > 0 for m in self.model.probe_masks.values())
+        self.probe_steps = self.config.probe_steps if grew else 0
+        if self.probe_steps and self.model.state.value("step") < self.probe_steps:
+            self.say(
+                f"probing: the first {self.probe_steps:,} steps train only the weights on the new tags "
+                f"(at {self.config.probe_lr_scale:g} x the rate), then the whole network"
+            )
 
     def _load_data(self) -> None:
         """The cached data, in the resumed run's vocabulary, or in a fine-tuned run's: the source's
@@ -241,6 +253,7 @@ class Trainer:
             raise RunDirError(f"the data is {data.images.shape[1]}px but the model is {cfg.image_size}px")
         self._keep_recorded_data(data)
         self.data = data
+        self.fine_tuned = fine_tuned
         self.vocab = data.vocab
         self.train_rows = np.asarray(data.train_indices())
         self.global_batch = cfg.batch_size
@@ -316,6 +329,7 @@ class Trainer:
                 data.combo_conditions,
                 data.labels,
                 n_other=len(self.vocab.other_tags),
+                probe=self.fine_tuned and cfg.probe_steps > 0,
             )
             self.model.build_optimizers()
             checkpoint = self.model.training_checkpoint()
@@ -402,24 +416,15 @@ class Trainer:
         """The rest of the epoch in progress (all of it unless resumed mid-epoch),
         or up to the last step; then the epoch's end and a checkpoint."""
         model = self.model
-        _, epoch, skip = model.state.position()
+        _, epoch, _ = model.state.position()
         threshold = model.state.value("threshold")
-        ds = make_dataset(
-            self.data,
-            self.train_rows,
-            self.global_batch,
-            seed=self.config.seed,
-            epoch=epoch,
-            skip_batches=skip,
-            drop_remainder=True,
-        )
-        ds = with_noise(ds, self.config, epoch, skip)
+        batches = self._epoch_batches()
         self.logs.filter.start_epoch(epoch + 1)
         self._bar.set_description_str(
             f"{self.run_dir.name} epoch {epoch + 1}/{self.total_epochs}", refresh=False
         )
         finished_epoch = True
-        for batch in self.strategy.experimental_distribute_dataset(ds):
+        for batch in batches:
             self._train_step(batch, epoch, threshold)
             if self._step >= self.total_steps:
                 finished_epoch = model.state.position()[2] >= self.steps_per_epoch
@@ -430,11 +435,25 @@ class Trainer:
         if finished_epoch:
             self.logs.filter.partial_path(epoch + 1).unlink(missing_ok=True)
 
+    def _epoch_batches(self):
+        """The batches (with their noise) left in the epoch in progress, over the strategy's replicas."""
+        _, epoch, skip = self.model.state.position()
+        ds = make_dataset(
+            self.data,
+            self.train_rows,
+            self.global_batch,
+            seed=self.config.seed,
+            epoch=epoch,
+            skip_batches=skip,
+            drop_remainder=True,
+        )
+        return self.strategy.experimental_distribute_dataset(with_noise(ds, self.config, epoch, skip))
+
     def _train_step(self, batch, epoch: int, threshold: float) -> None:
         """One update, then what follows it: divergence guard, filter log, lr windows,
         metrics, checkpoints, callbacks, and a stop on SIGINT/SIGTERM."""
         cfg = self.config
-        out = self.step_fn(batch)
+        out = (self.probe_fn if self._step < self.probe_steps else self.step_fn)(batch)
         self._step += 1
         step = self._step
         values = {k: float(self._first_replica(v)) for k, v in out.items() if k not in PER_IMAGE_OUTPUTS}
