@@ -340,7 +340,8 @@ class TrainConfig:
     ada_target: float = setting(
         0.05,
         LOSSES,
-        "the over-fitting gap ADA holds: L(held-out real) / L(training real) - 1 of D's reconstruction",
+        "the over-fitting gap ADA holds: L(held-out real) / L(training real) - 1 of D's reconstruction, "
+        "above the gap the data has at the start (its first measurements)",
         resumable=True,
     )
     wrong_warmup: int = setting(

@@ -55,6 +55,9 @@ class TrainingState:
         self.adaptive = adaptive
         self.augment_p = _scalar("augment_p", 0.0)
         self.overfit_gap = _scalar("overfit_gap", np.nan)  # ADA's smoothed measure (NaN: none yet)
+        # the gap the data itself has (held-out faces differ from training faces by chance), measured first
+        self.overfit_baseline = _scalar("overfit_baseline", np.nan)
+        self.baseline_count = _scalar("overfit_baseline_count", 0.0)
 
     def variables(self) -> dict[str, tf.Variable]:
         """{checkpoint name: variable}. ADA's p only when it is on, so that runs from before it (and runs
@@ -73,7 +76,16 @@ class TrainingState:
             real_sum=self.real_sum,
             real_sq_sum=self.real_sq_sum,
             real_count=self.real_count,
-            **({"augment_p": self.augment_p, "overfit_gap": self.overfit_gap} if self.adaptive else {}),
+            **(
+                {
+                    "augment_p": self.augment_p,
+                    "overfit_gap": self.overfit_gap,
+                    "overfit_baseline": self.overfit_baseline,
+                    "overfit_baseline_count": self.baseline_count,
+                }
+                if self.adaptive
+                else {}
+            ),
         )
 
     def carry_from(self, source: "TrainingState") -> None:

@@ -200,10 +200,12 @@ def test_the_length_rule_counts_images_seen_and_advises_fine_tuning_on_small_dat
     assert plan(auto, 30_000, fine_tune=True).steps == 30_000 // 16  # at least one epoch
 
 
-def test_ada_controller_raises_p_while_d_reconstructs_training_faces_better(tf):
+def test_ada_controller_raises_p_while_d_reconstructs_training_faces_better_than_at_first(tf):
+    """The gap the data has from the start (held-out faces that differ by chance) is the baseline, not
+    over-fitting: p waits while it is measured, rises while the gap grows above it, falls when it closes."""
     from types import SimpleNamespace
 
-    from model.augment import ADA_ADJUST_IMAGES, ADA_INTERVAL
+    from model.augment import ADA_ADJUST_IMAGES, ADA_BASELINE_MEASUREMENTS, ADA_INTERVAL
     from training.ada import AdaController
 
     rows = np.arange(100)
@@ -215,22 +217,42 @@ def test_ada_controller_raises_p_while_d_reconstructs_training_faces_better(tf):
         holdout_indices=lambda: rows[held],
         train_indices=lambda: rows[~held],
     )
-    model = SimpleNamespace(
-        state=SimpleNamespace(augment_p=tf.Variable(0.0), overfit_gap=tf.Variable(float("nan"))),
-        real_losses=lambda images, cond: None,
+    nan = float("nan")
+    state = SimpleNamespace(
+        augment_p=tf.Variable(0.0),
+        overfit_gap=tf.Variable(nan),
+        overfit_baseline=tf.Variable(nan),
+        baseline_count=tf.Variable(0.0),
     )
+    model = SimpleNamespace(state=state, real_losses=lambda images, cond: None)
     ada = AdaController(model, data, batch_size=16, target=0.05)
-    seen = []  # D's mean loss: 0.3 on the 25 held-out rows, 0.2 on training rows (it over-fits)
-    ada._mean_loss = lambda rows_, step: seen.append(len(rows_)) or (0.3 if len(rows_) == 25 else 0.2)
+    p = lambda: float(state.augment_p.numpy())  # noqa: E731
+    seen = []  # D's mean loss on the 25 held-out rows and on the training rows
+
+    def losses(held_loss, train_loss):
+        ada._mean_loss = lambda rows_, step: (
+            seen.append(len(rows_)) or (held_loss if len(rows_) == 25 else train_loss)
+        )
+
+    losses(0.3, 0.2)  # a gap of 0.5 from the start: the data's own
     ada.on_step(ADA_INTERVAL - 1)  # not a measuring step
-    assert float(model.state.augment_p.numpy()) == 0.0 and not seen
-    ada.on_step(ADA_INTERVAL)
-    step = ADA_INTERVAL * 16 / ADA_ADJUST_IMAGES
-    assert ada.gap == pytest.approx(0.5) and float(model.state.augment_p.numpy()) == pytest.approx(step)
-    ada._mean_loss = lambda rows_, step: 0.2  # the gap closes: p comes back down
-    for k in range(2, 100):  # (the gap is smoothed: p still rises for a while)
+    assert p() == 0.0 and not seen
+    for k in range(1, ADA_BASELINE_MEASUREMENTS + 1):
         ada.on_step(k * ADA_INTERVAL)
-    assert float(model.state.augment_p.numpy()) == 0.0 and ada.values()["augment_p"] == 0.0
+    assert seen and p() == 0.0 and ada.values()["overfit_baseline"] == pytest.approx(0.5)
+    for k in range(ADA_BASELINE_MEASUREMENTS + 1, 30):  # the gap stays at the baseline: no over-fitting
+        ada.on_step(k * ADA_INTERVAL)
+    assert p() == 0.0 and ada.gap == pytest.approx(0.0)
+    losses(0.3, 0.15)  # D now reconstructs its training faces better than at first: a gap of 1.0
+    ada.on_step(30 * ADA_INTERVAL)
+    step = ADA_INTERVAL * 16 / ADA_ADJUST_IMAGES
+    assert ada.gap == pytest.approx(0.05) and p() == 0.0  # smoothed: 0.1 x the excess of 0.5, not above 0.05
+    ada.on_step(31 * ADA_INTERVAL)
+    assert p() == pytest.approx(step)
+    losses(0.3, 0.2)  # the gap closes: p comes back down (the smoothed gap lags)
+    for k in range(32, 100):
+        ada.on_step(k * ADA_INTERVAL)
+    assert p() == 0.0 and ada.values()["augment_p"] == 0.0
 
 
 @pytest.mark.slow

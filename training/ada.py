@@ -1,9 +1,11 @@
 """ADA's controller on the host: measures BEGAN's over-fitting signal and moves p (model.augment).
 
 Every ADA_INTERVAL steps D reconstructs a batch of held-out real faces and a batch of training faces,
-plain and under their own tags; the gap between the two mean losses (model.augment.overfit_gap,
-smoothed over the measurements) moves p up or down (model.augment.ada_update). The rows measured walk
-through both sets in a fixed order, so a resumed run measures as an uninterrupted one would from there.
+plain and under their own tags; the gap between the two mean losses (model.augment.overfit_gap) above
+its baseline (the mean of the first ADA_BASELINE_MEASUREMENTS: the gap the data has before D could
+memorise anything), smoothed over the measurements, moves p up or down (model.augment.ada_update).
+The rows measured walk through both sets in a fixed order, so a resumed run measures as an
+uninterrupted one would from there.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from model.augment import ADA_INTERVAL, ada_update, overfit_gap
+from model.augment import ADA_BASELINE_MEASUREMENTS, ADA_INTERVAL, ada_update, baseline_update, overfit_gap
 from training.plan import ADA_MIN_HELDOUT
 
 MEASURE_IMAGES = ADA_MIN_HELDOUT  # per side and measurement
@@ -37,17 +39,29 @@ class AdaController:
             return
         state = self.model.state
         gap = overfit_gap(self._mean_loss(self.held, step), self._mean_loss(self.train, step))
-        smoothed = gap if not np.isfinite(self.gap) else SMOOTHING * self.gap + (1 - SMOOTHING) * gap
+        count = int(state.baseline_count.numpy())
+        if count < ADA_BASELINE_MEASUREMENTS:  # p waits until the data's own gap is known
+            state.overfit_baseline.assign(baseline_update(float(state.overfit_baseline.numpy()), count, gap))
+            state.baseline_count.assign(count + 1)
+            return
+        excess = gap - float(state.overfit_baseline.numpy())
+        smoothed = excess if not np.isfinite(self.gap) else SMOOTHING * self.gap + (1 - SMOOTHING) * excess
         state.overfit_gap.assign(smoothed)
         p = float(state.augment_p.numpy())
         state.augment_p.assign(ada_update(p, smoothed, self.target, ADA_INTERVAL * self.batch_size))
 
     @property
     def gap(self) -> float:
-        """The smoothed over-fitting gap (NaN before the first measurement), checkpointed with p."""
+        """The smoothed over-fitting gap above the baseline (NaN until measured), checkpointed with p."""
         return float(self.model.state.overfit_gap.numpy())
 
     def values(self) -> dict:
         """What metrics.csv and TensorBoard log of it."""
-        out = {"augment_p": float(self.model.state.augment_p.numpy())}
-        return out | ({"overfit_gap": self.gap} if np.isfinite(self.gap) else {})
+        state = self.model.state
+        out = {"augment_p": float(state.augment_p.numpy())}
+        baseline = float(state.overfit_baseline.numpy())
+        return (
+            out
+            | ({"overfit_baseline": baseline} if np.isfinite(baseline) else {})
+            | ({"overfit_gap": self.gap} if np.isfinite(self.gap) else {})
+        )

@@ -39,6 +39,7 @@ METRIC_COLUMNS = [
     "overfit_gap",
     "loss_other",
     "loss_other_fake",
+    "overfit_baseline",
 ]
 FILTER_COLUMNS = ["step", "id", "path", "loss", "threshold"]
 SUMMARY_COLUMNS = ["epoch", "threshold", "filtered", "seen"]
@@ -133,6 +134,7 @@ SCALAR_GROUPS = {
     "images_per_s": "speed",
     "augment_p": "augment",
     "overfit_gap": "augment",
+    "overfit_baseline": "augment",
 }
 
 
