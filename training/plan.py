@@ -70,6 +70,14 @@ def adaptive_augmentation(config: TrainConfig, run_plan: Plan, heldout_images: i
     return "on" if run_plan.small_data and heldout_images >= ADA_MIN_HELDOUT and not config.augment else "off"
 
 
+def probe_description(config: TrainConfig) -> str:
+    """The line a fine-tune to new tags prints about its probe (--probe-steps)."""
+    return (
+        f"probing: the first {config.probe_steps:,} steps train only the weights on the new tags "
+        f"(at {config.probe_lr_scale:g} x the rate), then the whole network"
+    )
+
+
 def fine_tune_steps(train_images: int, batch_size: int) -> int:
     return max(math.ceil(FINE_TUNE_IMAGES / batch_size), train_images // batch_size)
 
@@ -103,8 +111,12 @@ def check_lines(config: TrainConfig, data, init_from: str | None) -> list[str]:
     from tags.vocab import Vocabulary, describe_left_out
 
     vocab, left_out = data.vocabulary(config.top_k)
+    probe_line = None
     if init_from:
-        vocab_line = Vocabulary.load(f"{init_from}/vocab.json").grown_by(vocab).describe()
+        growth = Vocabulary.load(f"{init_from}/vocab.json").grown_by(vocab)
+        vocab_line = growth.describe()
+        if growth.added and config.probe_steps:
+            probe_line = probe_description(config)
     else:
         vocab_line = f"vocabulary ({vocab.dim} condition inputs): {', '.join(vocab.all_tags())}"
     run_plan = plan(config, int(data.usable * (1 - config.holdout)), fine_tune=bool(init_from))
@@ -114,6 +126,7 @@ def check_lines(config: TrainConfig, data, init_from: str | None) -> list[str]:
         describe_left_out(left_out, config.top_k),
         run_plan.describe() + " (training images estimated from the usable rows and --holdout)",
         run_plan.advice(),
+        probe_line,
         f"adaptive augmentation of D's inputs (--ada {config.ada}): {ada}"
         + (f" (fewer than {SMALL_DATA:,} training images)" if config.ada == "auto" and ada == "on" else ""),
     ]

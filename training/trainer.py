@@ -49,7 +49,7 @@ from training.checkpoints import RunCheckpoints
 from training.divergence import ROLLBACKS, DivergenceGuard
 from training.logbook import Logbook
 from training.lr_control import PlateauState, lowered_after_run_away, plateau_update
-from training.plan import ADA_MIN_HELDOUT, adaptive_augmentation, plan
+from training.plan import ADA_MIN_HELDOUT, adaptive_augmentation, plan, probe_description
 from training.run_data import DATA_RECORD, current_record, data_changes, read_record, write_record
 from training.run_logs import record_stage
 
@@ -222,10 +222,7 @@ class Trainer:
         grew = any(float(tf.reduce_sum(m)) > 0 for m in self.model.probe_masks.values())
         self.probe_steps = self.config.probe_steps if grew else 0
         if self.probe_steps and self.model.state.value("step") < self.probe_steps:
-            self.say(
-                f"probing: the first {self.probe_steps:,} steps train only the weights on the new tags "
-                f"(at {self.config.probe_lr_scale:g} x the rate), then the whole network"
-            )
+            self.say(probe_description(self.config))
 
     def _load_data(self) -> None:
         """The cached data, in the resumed run's vocabulary, or in a fine-tuned run's: the source's
