@@ -203,9 +203,14 @@ class CondBEGAN(keras.Model):
                 for g, m, v in zip(d_grads + g_grads, masks, both)
             ]
             self.probe_optimizer.apply_gradients(zip(grads, both))
-        else:
+        body_scale = self.config.probe_body_lr_scale if probe else 1.0
+        if body_scale > 0:  # (while probing, at a fraction of the rate; the rate is back after the update)
+            if probe:
+                self._body_rates(body_scale)
             self.d_optimizer.apply_gradients(zip(d_grads, d_vars))
             self.g_optimizer.apply_gradients(zip(g_grads, g_vars))
+            if probe:
+                self._body_rates(1.0)
         if self.generator_ema:
             self._update_ema()
         return self._update_control_state(b, t, replica)
@@ -372,6 +377,11 @@ class CondBEGAN(keras.Model):
         what ADA's over-fitting measure compares between held-out and training faces."""
         h, _ = self.encoder(images, training=False)
         return losses.reconstruction_loss(images, self.decoder([h, cond], training=False))
+
+    def _body_rates(self, scale: float):
+        """G's and D's optimisers at `scale` x the state's rate (in the step's graph)."""
+        self.g_optimizer.learning_rate.assign(self.state.lr * scale)
+        self.d_optimizer.learning_rate.assign(self.state.lr * self.d_lr_ratio * scale)
 
     def set_learning_rate(self, lr: float):
         self.state.lr.assign(lr)

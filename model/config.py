@@ -58,6 +58,7 @@ RANGES = {
     "lr_floor": (0.0, 1.0),
     "probe_steps": (0, None),
     "probe_lr_scale": (0.0, 10_000.0),
+    "probe_body_lr_scale": (0.0, 1.0),
     "lr_window": (1, None),
     "lr_patience": (1, None),
     "beta1": (0.0, 0.999999),
@@ -370,6 +371,13 @@ class TrainConfig:
     )
     probe_lr_scale: float = setting(
         10.0, OPTIMISATION, "the new tags' learning rate while probing, in multiples of --lr", resumable=True
+    )
+    probe_body_lr_scale: float = setting(
+        0.0,
+        OPTIMISATION,
+        "the rest of G and D's learning rate while probing, in multiples of --lr (0: frozen; a small rate "
+        "lets the network adapt slowly while the new tags learn fast, as discriminative fine-tuning does)",
+        resumable=True,
     )
     lr_window: int = setting(1000, OPTIMISATION, "steps per window of the convergence measure M")
     lr_patience: int = setting(2, OPTIMISATION, "windows without a better mean M before the rate halves")

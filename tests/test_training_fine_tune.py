@@ -146,7 +146,10 @@ def test_init_from_takes_the_source_s_network_and_refuses_a_flag_that_contradict
     assert "vocabulary: 22 of the source's tags kept; added 5: " in out, out
     assert all(tag in out for tag in EXTRAS_2017)
     assert "length: 1,500 steps (fine-tuning" in out, out
-    assert "probing: the first 300 steps train only the weights on the new tags" in out, out
+    assert (
+        "probing: the first 300 steps train the weights on the new tags at 10 x the rate, the rest frozen"
+        in out
+    ), out
     # the network settings shown are the source's, without a flag for them
     assert "*filters 8" in out and "*image-size 32" in out, out
     assert not (tmp_path / "ft").exists()
@@ -293,3 +296,35 @@ def test_probing_moves_only_the_new_tags_weights_then_the_whole_network(tmp_path
     trainer.step_fn(next(batches))
     trained = weights()
     assert sum(not np.array_equal(trained[p][~m], probed[p][~m]) for p, m in masks.items()) > len(masks) // 2
+
+
+@pytest.mark.slow
+def test_probing_with_a_body_rate_moves_the_rest_at_that_fraction_of_a_full_step(
+    tmp_path, tiny_run, train_argv
+):
+    """--probe-body-lr-scale 0.1: from the same state and batch, a probe step moves every weight off the new
+    tags by a tenth of what a full step moves it (Adam's step is proportional to its rate), and leaves the
+    optimisers' rates as they were."""
+    from model.began import variables_by_path
+
+    def one_step(name, probing):
+        (tmp_path / name).mkdir()
+        trainer = _fine_tuned(tmp_path / name, tiny_run, train_argv, probe_steps=5, probe_body_lr_scale=0.1)
+        model = trainer.model
+        before = {
+            p: v.numpy().copy() for p, v in variables_by_path(model.trainable_weights_of_both()).items()
+        }
+        rate = float(model.g_optimizer.learning_rate.numpy())
+        (trainer.probe_fn if probing else trainer.step_fn)(next(iter(trainer._epoch_batches())))
+        assert float(model.g_optimizer.learning_rate.numpy()) == pytest.approx(rate)
+        after = {p: v.numpy() for p, v in variables_by_path(model.trainable_weights_of_both()).items()}
+        off = {p: m.numpy() == 0 for p, m in model.probe_masks.items()}
+        return {p: (after[p] - before[p])[off[p]] for p in before}
+
+    probed, full = one_step("probed", True), one_step("full", False)
+    moved = [p for p in full if np.abs(full[p]).sum() > 0]
+    assert len(moved) > len(full) // 2
+    for path in moved:  # (the steps are ~1e-6 on weights ~0.1: compare sizes, float32's rounding aside)
+        ratio = np.linalg.norm(probed[path]) / np.linalg.norm(full[path])
+        assert ratio == pytest.approx(0.1, rel=0.03), path
+        assert np.sum(probed[path] * full[path]) > 0  # the same direction

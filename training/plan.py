@@ -72,9 +72,12 @@ def adaptive_augmentation(config: TrainConfig, run_plan: Plan, heldout_images: i
 
 def probe_description(config: TrainConfig) -> str:
     """The line a fine-tune to new tags prints about its probe (--probe-steps)."""
+    rest = (
+        f"the rest at {config.probe_body_lr_scale:g} x" if config.probe_body_lr_scale else "the rest frozen"
+    )
     return (
-        f"probing: the first {config.probe_steps:,} steps train only the weights on the new tags "
-        f"(at {config.probe_lr_scale:g} x the rate), then the whole network"
+        f"probing: the first {config.probe_steps:,} steps train the weights on the new tags at "
+        f"{config.probe_lr_scale:g} x the rate, {rest}; then the whole network at the rate"
     )
 
 
