@@ -23,6 +23,7 @@ CONFIG_NAME = "config.json"
 
 
 SEED_MAX = 2**32 - 1  # numpy and Keras seeds
+ALL_STEPS = 10**12  # --probe-steps: every step of a run (the same bound as --steps)
 
 # The range of every numeric setting: (lowest, highest), None = open. The one range table: every
 # TrainConfig made is checked with it (the flags before any work, every config.json read), and no
@@ -362,12 +363,14 @@ class TrainConfig:
     )
     lr_floor: float = setting(2e-5, OPTIMISATION, "the learning rate never halves below this", resumable=True)
     probe_steps: int = setting(
-        300,
+        ALL_STEPS,
         OPTIMISATION,
-        "fine-tuning to new tags: the first N steps train only the weights on the new tags (G's and D's "
-        "new condition inputs, the tag head's new outputs; the rest frozen), so they catch up before the "
-        "whole network moves (linear probing, then fine-tuning; 0: off)",
+        "fine-tuning to new tags: steps that train the weights on the new tags (G's and D's new condition "
+        "inputs, the tag head's new outputs) at --probe-lr-scale x the rate and the rest of G and D at "
+        "--probe-body-lr-scale x, so the new tags' inputs, which start at zero, are learnt while the "
+        "source's faces are kept; after them the whole network trains at the rate (0: no probe)",
         resumable=True,
+        shown_default="all of them",
     )
     probe_lr_scale: float = setting(
         10.0, OPTIMISATION, "the new tags' learning rate while probing, in multiples of --lr", resumable=True

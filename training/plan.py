@@ -70,15 +70,15 @@ def adaptive_augmentation(config: TrainConfig, run_plan: Plan, heldout_images: i
     return "on" if run_plan.small_data and heldout_images >= ADA_MIN_HELDOUT and not config.augment else "off"
 
 
-def probe_description(config: TrainConfig) -> str:
-    """The line a fine-tune to new tags prints about its probe (--probe-steps)."""
+def probe_description(config: TrainConfig, steps: int) -> str:
+    """The line a fine-tune to new tags (of `steps` steps) prints about its probe (--probe-steps)."""
     rest = (
         f"the rest at {config.probe_body_lr_scale:g} x" if config.probe_body_lr_scale else "the rest frozen"
     )
-    return (
-        f"probing: the first {config.probe_steps:,} steps train the weights on the new tags at "
-        f"{config.probe_lr_scale:g} x the rate, {rest}; then the whole network at the rate"
-    )
+    rates = f"train the weights on the new tags at {config.probe_lr_scale:g} x the rate, {rest}"
+    if config.probe_steps >= steps:
+        return f"probing: all {steps:,} steps {rates}"
+    return f"probing: the first {config.probe_steps:,} steps {rates}; then the whole network at the rate"
 
 
 def fine_tune_steps(train_images: int, batch_size: int) -> int:
@@ -115,14 +115,14 @@ def check_lines(config: TrainConfig, data, init_from: str | None) -> list[str]:
 
     vocab, left_out = data.vocabulary(config.top_k)
     probe_line = None
+    run_plan = plan(config, int(data.usable * (1 - config.holdout)), fine_tune=bool(init_from))
     if init_from:
         growth = Vocabulary.load(f"{init_from}/vocab.json").grown_by(vocab)
         vocab_line = growth.describe()
         if growth.added and config.probe_steps:
-            probe_line = probe_description(config)
+            probe_line = probe_description(config, run_plan.steps)
     else:
         vocab_line = f"vocabulary ({vocab.dim} condition inputs): {', '.join(vocab.all_tags())}"
-    run_plan = plan(config, int(data.usable * (1 - config.holdout)), fine_tune=bool(init_from))
     ada = adaptive_augmentation(config, run_plan, int(data.usable * config.holdout))
     lines = [
         vocab_line,

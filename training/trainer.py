@@ -222,7 +222,7 @@ class Trainer:
         grew = any(float(tf.reduce_sum(m)) > 0 for m in self.model.probe_masks.values())
         self.probe_steps = self.config.probe_steps if grew else 0
         if self.probe_steps and self.model.state.value("step") < self.probe_steps:
-            self.say(probe_description(self.config))
+            self.say(probe_description(self.config, self.total_steps))
 
     def _load_data(self) -> None:
         """The cached data, in the resumed run's vocabulary, or in a fine-tuned run's: the source's
