@@ -57,7 +57,10 @@ class CondBEGAN(keras.Model):
         labels_of_row: np.ndarray,
         n_other: int = 0,
         probe: bool = False,
+        saved: set[str] | None = None,
     ):
+        """`saved`: the names in the checkpoint a resume restores, when it has one (a run from before the
+        ADA baseline checkpoints none, and is restored without it)."""
         super().__init__(name="cond_began")
         self.config = config
         self.group_sizes = list(group_sizes)
@@ -99,7 +102,11 @@ class CondBEGAN(keras.Model):
         ]
         # The training state (model.training_state), all checkpointed.
         self.adaptive = config.ada == "on"
-        self.state = TrainingState(config.lr, adaptive=self.adaptive)
+        self.state = TrainingState(
+            config.lr,
+            adaptive=self.adaptive,
+            baseline_saved=saved is None or any(name.startswith("overfit_baseline") for name in saved),
+        )
         # Probing (a fine-tune to new tags): a 0/1 mask per trainable weight marks the entries on the new
         # tags (training.fine_tune sets them); its own Adam moves only those, at probe_lr_scale x the rate.
         self.probe_masks = (

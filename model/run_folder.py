@@ -187,6 +187,20 @@ def latest_checkpoint(ckpt_dir: Path) -> str | None:
     return paths[-1] if paths else None
 
 
+def saved_names(ckpt_dir: Path) -> set[str] | None:
+    """The top-level names in the newest checkpoint of `ckpt_dir` (k, lr, generator, probe_masks...), or
+    None when there is none or it cannot be read (then a resume's own checks say why)."""
+    import tensorflow as tf
+
+    path = latest_checkpoint(ckpt_dir)
+    if path is None:
+        return None
+    try:
+        return {name.split("/", 1)[0] for name, _ in tf.train.list_variables(path)}
+    except Exception:  # a truncated newest checkpoint: restore_latest falls back and explains
+        return None
+
+
 def checkpoint_step(path: str | Path) -> int:
     """The training step in a checkpoint's name (RUN/checkpoints/ckpt-<step>)."""
     return int(Path(path).name.rsplit("-", 1)[-1])

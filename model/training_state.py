@@ -38,7 +38,7 @@ def _scalar(name: str, value, dtype=tf.float32) -> tf.Variable:
 class TrainingState:
     """Create it inside the distribution strategy's scope (CondBEGAN does)."""
 
-    def __init__(self, lr: float, adaptive: bool = False):
+    def __init__(self, lr: float, adaptive: bool = False, baseline_saved: bool = True):
         self.k = _scalar("k", 0.0)
         self.lr = _scalar("lr", lr)
         self.step = _scalar("step", 0, tf.int64)
@@ -58,6 +58,7 @@ class TrainingState:
         # the gap the data itself has (held-out faces differ from training faces by chance), measured first
         self.overfit_baseline = _scalar("overfit_baseline", np.nan)
         self.baseline_count = _scalar("overfit_baseline_count", 0.0)
+        self.baseline_saved = baseline_saved  # False for a run whose checkpoints are from before the baseline
 
     def variables(self) -> dict[str, tf.Variable]:
         """{checkpoint name: variable}. ADA's p only when it is on, so that runs from before it (and runs
@@ -80,8 +81,14 @@ class TrainingState:
                 {
                     "augment_p": self.augment_p,
                     "overfit_gap": self.overfit_gap,
-                    "overfit_baseline": self.overfit_baseline,
-                    "overfit_baseline_count": self.baseline_count,
+                    **(
+                        {
+                            "overfit_baseline": self.overfit_baseline,
+                            "overfit_baseline_count": self.baseline_count,
+                        }
+                        if self.baseline_saved
+                        else {}
+                    ),
                 }
                 if self.adaptive
                 else {}

@@ -327,3 +327,27 @@ def test_probing_with_a_body_rate_moves_the_rest_at_that_fraction_of_a_full_step
         ratio = np.linalg.norm(probed[path]) / np.linalg.norm(full[path])
         assert ratio == pytest.approx(0.1, rel=0.03), path
         assert np.sum(probed[path] * full[path]) > 0  # the same direction
+
+
+@pytest.mark.slow
+def test_a_fine_tuned_run_from_before_the_probe_resumes_without_one(tmp_path, tiny_run, train_argv):
+    """A fine-tuned run whose config.json and checkpoints predate --probe-steps (no probe_masks saved)
+    resumes as it was trained, instead of failing to match its checkpoint."""
+    import json
+
+    from train import main
+
+    run = tmp_path / "ft"
+    argv = train_argv(
+        run, tags_csv="tags_2017.csv", steps=2, init_from=str(tiny_run), epochs=None, probe_steps=0
+    )
+    assert run_in_process(main, *argv, cwd=tmp_path).returncode == 0
+    config = json.loads((run / "config.json").read_text())
+    del config["probe_steps"], config["probe_body_lr_scale"]  # as a run from before wrote it
+    (run / "config.json").write_text(json.dumps(config))
+    resumed = run_in_process(
+        main, "--run-dir", str(run), "--resume", "--steps", "3", "--no-progress", cwd=tmp_path
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    said = resumed.stdout + resumed.stderr
+    assert "probing" not in said and "trained to step 3" in said, said

@@ -32,12 +32,14 @@ from model import precision
 from model.began import Batch, CondBEGAN
 from model.config import TrainConfig
 from model.run_folder import (
+    CHECKPOINT_DIR,
     EXPORT_DIR,
     VOCAB_NAME,
     RunDirError,
     float32_generator,
     float32_reconstructor,
     prepare_run_dir,
+    saved_names,
 )
 from preprocess.cache import build_or_load, with_vocabulary
 from preprocess.dataset import make_dataset
@@ -317,6 +319,9 @@ class Trainer:
     def _build_model(self) -> None:
         cfg, data = self.config, self.data
         keras.utils.set_random_seed(cfg.seed)  # same --seed, same initial weights
+        saved = saved_names(self.run_dir / CHECKPOINT_DIR) if self.resume else None
+        # a run resumed from checkpoints without the probe (made before it) goes on without one
+        probe = self.fine_tuned and cfg.probe_steps > 0 and (saved is None or "probe_masks" in saved)
         with self.strategy.scope():
             self.model = CondBEGAN(
                 cfg,
@@ -326,7 +331,8 @@ class Trainer:
                 data.combo_conditions,
                 data.labels,
                 n_other=len(self.vocab.other_tags),
-                probe=self.fine_tuned and cfg.probe_steps > 0,
+                probe=probe,
+                saved=saved,
             )
             self.model.build_optimizers()
             checkpoint = self.model.training_checkpoint()
