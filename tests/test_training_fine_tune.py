@@ -306,21 +306,25 @@ def test_probing_with_a_body_rate_moves_the_rest_at_that_fraction_of_a_full_step
     optimisers' rates as they were."""
     from model.began import variables_by_path
 
-    def one_step(name, probing):
-        (tmp_path / name).mkdir()
-        trainer = _fine_tuned(tmp_path / name, tiny_run, train_argv, probe_steps=5, probe_body_lr_scale=0.1)
-        model = trainer.model
+    trainer = _fine_tuned(tmp_path, tiny_run, train_argv, probe_steps=5, probe_body_lr_scale=0.1)
+    model = trainer.model
+    batch = next(iter(trainer._epoch_batches()))
+    start = model.training_checkpoint()  # (both steps start from it: one trainer, one trace of each)
+    saved = start.write(str(tmp_path / "start"))
+    off = {p: m.numpy() == 0 for p, m in model.probe_masks.items()}
+
+    def one_step(probing):
+        start.read(saved).assert_existing_objects_matched()
         before = {
             p: v.numpy().copy() for p, v in variables_by_path(model.trainable_weights_of_both()).items()
         }
         rate = float(model.g_optimizer.learning_rate.numpy())
-        (trainer.probe_fn if probing else trainer.step_fn)(next(iter(trainer._epoch_batches())))
+        (trainer.probe_fn if probing else trainer.step_fn)(batch)
         assert float(model.g_optimizer.learning_rate.numpy()) == pytest.approx(rate)
         after = {p: v.numpy() for p, v in variables_by_path(model.trainable_weights_of_both()).items()}
-        off = {p: m.numpy() == 0 for p, m in model.probe_masks.items()}
         return {p: (after[p] - before[p])[off[p]] for p in before}
 
-    probed, full = one_step("probed", True), one_step("full", False)
+    probed, full = one_step(True), one_step(False)
     moved = [p for p in full if np.abs(full[p]).sum() > 0]
     assert len(moved) > len(full) // 2
     for path in moved:  # (the steps are ~1e-6 on weights ~0.1: compare sizes, float32's rounding aside)
