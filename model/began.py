@@ -58,9 +58,11 @@ class CondBEGAN(keras.Model):
         n_other: int = 0,
         probe: bool = False,
         saved: set[str] | None = None,
+        anchor: bool = False,
     ):
         """`saved`: the names in the checkpoint a resume restores, when it has one (a run from before the
-        ADA baseline checkpoints none, and is restored without it)."""
+        ADA baseline checkpoints none, and is restored without it). `anchor` (a fine-tune with
+        anchor_weight > 0): keep a frozen copy of G as training.fine_tune set it, to pull towards."""
         super().__init__(name="cond_began")
         self.config = config
         self.group_sizes = list(group_sizes)
@@ -123,6 +125,16 @@ class CondBEGAN(keras.Model):
             else None
         )
 
+        # The anchor (a fine-tune to new tags): G as the fine-tune started, frozen (training.fine_tune copies
+        # it in), and a 0/1 mask over the condition inputs: 1 on the source's tags, 0 on the new ones.
+        self.anchor_generator = None
+        if anchor:
+            self.anchor_generator = build_generator(config, cond_dim)
+            self.anchor_generator.trainable = False
+            self.anchor_keep = tf.Variable(
+                tf.ones([cond_dim], tf.float32), trainable=False, name="anchor_keep"
+            )
+
     def trainable_weights_of_both(self) -> list:
         """D's trainable variables, then G's: the order of the probe's masks and its optimiser's."""
         return list(self.discriminator.trainable_variables) + list(self.generator.trainable_variables)
@@ -145,6 +157,14 @@ class CondBEGAN(keras.Model):
             **({"generator_ema": self.ema_by_path()} if self.generator_ema else {}),
             "g_optimizer": variables_by_path(self.g_optimizer.variables),
             "d_optimizer": variables_by_path(self.d_optimizer.variables),
+            **(
+                {
+                    "anchor_generator": variables_by_path(self.anchor_generator.variables),
+                    "anchor_keep": {"keep": self.anchor_keep},
+                }
+                if self.anchor_generator is not None
+                else {}
+            ),
             **(
                 {
                     "probe_masks": dict(self.probe_masks),
@@ -264,11 +284,26 @@ class CondBEGAN(keras.Model):
             t["diversity"] = losses.mode_seeking(fake[:half], fake_pair, b.z[:half], b.z2[:half])
             ms_gain = self.state.k if cfg.diversity_by_k else g_gain
             t["g_loss"] += cfg.diversity_weight * ms_gain * t["diversity"]
+        t["anchor"] = tf.constant(0.0)
+        if self.anchor_generator is not None and cfg.anchor_weight > 0:
+            t["anchor"] = self._anchor_loss(b)
+            t["g_loss"] += cfg.anchor_weight * t["anchor"]
         if cfg.cond_augment:
             _, mu, log_sigma = self.generator.get_layer("g_embed")(b.cond, b.eps)
             t["kl"] = losses.kl_to_standard_normal(mu, log_sigma)
             t["g_loss"] += cfg.ca_kl_weight * t["kl"]
         return t
+
+    def _anchor_loss(self, b: Batch):
+        """Mean |G(z, c) - G_anchor(z, c)| on the first half of the batch, with c its tags minus the new
+        ones: for the source's tags G keeps drawing what the source drew, while the new tags' inputs
+        (which the anchor lacks) and the rest of G learn the new tags."""
+        half = tf.maximum(tf.shape(b.images)[0] // 2, 1)
+        kept_tags = b.cond[:half] * self.anchor_keep
+        inputs = [b.z[:half], kept_tags] + ([b.eps[:half]] if self.config.cond_augment else [])
+        drawn = self.generator(inputs, training=True)
+        target = tf.stop_gradient(self.anchor_generator(inputs, training=False))
+        return tf.reduce_mean(tf.abs(tf.cast(drawn, tf.float32) - tf.cast(target, tf.float32)))
 
     def _discriminate(self, b: Batch, fake) -> dict:
         """D's view of the step: reconstruction losses (real, wrong tags, fake), the
@@ -367,6 +402,7 @@ class CondBEGAN(keras.Model):
             "loss_other_fake": mean(t["other_fake"]),
             "kl": mean(t["kl"]),
             "mode_seeking": mean(t["diversity"]),
+            "anchor": mean(t["anchor"]),
             "loss_adv_d": mean(t["adv_d"]),
             "loss_adv_g": mean(t["adv_g"]),
             "k": self.state.k.read_value(),

@@ -52,6 +52,7 @@ RANGES = {
     "ada_target": (0.0, None),
     "other_tag_weight": (0.0, None),
     "other_tag_pull": (0.0, None),
+    "anchor_weight": (0.0, None),
     "head_floor": (0.0, 1.0),
     "batch_size": (1, 65536),
     "lr": (1e-12, 1.0),
@@ -152,6 +153,7 @@ LEGACY_VALUES = {
     "other_tag_weight": 0.0,
     "head_floor": 0.0,
     "other_tag_pull": 0.0,
+    "anchor_weight": 0.0,
 }
 
 # Weights whose value > 0 builds a head on D: a later stage (--resume) may change
@@ -255,6 +257,14 @@ class TrainConfig:
         "with k-scope game, G follows the heads (and the mode-seeking term) at max(k_t, this) x their "
         "weights: a push towards sharp, on-tag faces that does not vanish when k_t settles low "
         "(0: k_t alone, round 3)",
+        resumable=True,
+    )
+    anchor_weight: float = setting(
+        0.0,
+        LOSSES,
+        "fine-tuning to new tags: weight of G's pull towards the source's drawing of the source's tags "
+        "(mean |G(z, c) - G_source(z, c)| on half of each batch's tags with the new tags left out), so that "
+        "what G learns for the new tags does not wash out what it drew before (0: off; from scratch: unused)",
         resumable=True,
     )
     g_recon_weight: float = setting(

@@ -355,3 +355,43 @@ def test_a_fine_tuned_run_from_before_the_probe_resumes_without_one(tmp_path, ti
     assert resumed.returncode == 0, resumed.stderr
     said = resumed.stdout + resumed.stderr
     assert "probing" not in said and "trained to step 3" in said, said
+
+
+@pytest.mark.slow
+def test_the_anchor_keeps_g_drawing_the_source_s_tags_as_the_source_did(tmp_path, tiny_run, train_argv):
+    """--anchor-weight: a frozen copy of G as the fine-tune started, masked to the source's tags, starts at
+    zero distance, stays frozen, and holds G's drawing of the source's tags nearer the source's than the
+    same full-rate steps without it."""
+    from tags.vocab import Vocabulary
+
+    def trained(name, weight):
+        (tmp_path / name).mkdir()
+        trainer = _fine_tuned(tmp_path / name, tiny_run, train_argv, probe_steps=0, anchor_weight=weight)
+        batches = list(trainer._epoch_batches())  # (an epoch of the tiny set: 7 batches, taken 6 times)
+        first = batches[0]
+        model = trainer.model
+        if weight:
+            new = trainer.vocab.position_map(Vocabulary.load(tiny_run / "vocab.json")) < 0
+            assert model.anchor_keep.numpy().tolist() == (~new).astype(float).tolist()
+            assert float(model._anchor_loss(first)) == 0.0  # G is the anchor at step 0
+            frozen = [w.numpy().copy() for w in model.anchor_generator.weights]
+        else:
+            assert model.anchor_generator is None
+        for batch in batches * 6:
+            trainer.step_fn(batch)
+        if weight:
+            assert all(np.array_equal(a.numpy(), b) for a, b in zip(model.anchor_generator.weights, frozen))
+        return trainer
+
+    free, anchored = trained("free", 0.0), trained("anchored", 30.0)
+    source = _fine_tuned(tmp_path, tiny_run, train_argv, probe_steps=0).model.generator
+    z = np.random.default_rng(5).uniform(-1, 1, (16, free.config.nz)).astype(np.float32)
+    cond = np.stack(
+        [free.vocab.condition_from_values({"hair": h, "eyes": "blue"}, ()) for h in ["red", "aqua"] * 8]
+    )
+
+    def distance(trainer):
+        drawn = trainer.model.generator([z, cond], training=False).numpy()
+        return np.abs(drawn - source([z, cond], training=False).numpy()).mean()
+
+    assert distance(anchored) < 0.5 * distance(free), (distance(anchored), distance(free))

@@ -118,6 +118,11 @@ def transfer(model: CondBEGAN, source: Path, vocab: Vocabulary) -> Transfer:
             "D's tag heads",
             "Adam's moments",
         ]
+    if model.anchor_generator is not None:
+        _set_anchor(model, maps["cond"][0])
+        result.carried.append(
+            f"G as the anchor of the source's tags (--anchor-weight {model.config.anchor_weight:g})"
+        )
     result.reset = ["the step and epoch", "M's window and the plateau counters"] + result.reset
     if model.adaptive:
         result.reset.append("ADA's p (it follows the new data)")
@@ -170,6 +175,14 @@ def _load_export(model, source: Path, config: TrainConfig, vocab: Vocabulary, ma
     else:
         result.reset.append("D (the export has no reconstructor)")
     _ema_from_generator(model)
+
+
+def _set_anchor(model: CondBEGAN, positions) -> None:
+    """The anchor is G as the fine-tune starts (the source's weights, zero on the new tags), frozen; its
+    mask keeps the condition inputs the source had (`positions` >= 0) and drops the new ones."""
+    for anchor, w in zip(model.anchor_generator.weights, model.generator.weights):
+        anchor.assign(w)
+    model.anchor_keep.assign((np.asarray(positions) >= 0).astype(np.float32))
 
 
 def _ema_from_generator(model: CondBEGAN) -> None:

@@ -40,6 +40,7 @@ METRIC_COLUMNS = [
     "loss_other",
     "loss_other_fake",
     "overfit_baseline",
+    "anchor",
 ]
 FILTER_COLUMNS = ["step", "id", "path", "loss", "threshold"]
 SUMMARY_COLUMNS = ["epoch", "threshold", "filtered", "seen"]

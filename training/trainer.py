@@ -236,6 +236,7 @@ class Trainer:
             self.resume and (self.run_dir / fine_tune.SOURCE_RECORD).exists()
         )
         vocab = Vocabulary.load(self.run_dir / VOCAB_NAME) if self.resume else None
+        self.tags_grew = False  # (a new fine-tune's; a resumed one's checkpoint says)
         data = self._data or build_or_load(
             DataSpec.from_config(cfg, None if fine_tuned else vocab),
             cache_dir=cfg.cache_dir or None,
@@ -244,6 +245,7 @@ class Trainer:
         if self.init_from and not self.resume:
             growth = fine_tune.source_vocabulary(Path(self.init_from)).grown_by(data.vocab)
             data = with_vocabulary(data, growth.vocab)
+            self.tags_grew = bool(growth.added)
             self.say(growth.describe())
             fine_tune.record_source(self.run_dir, self.init_from)
         elif fine_tuned:
@@ -322,6 +324,9 @@ class Trainer:
         saved = saved_names(self.run_dir / CHECKPOINT_DIR) if self.resume else None
         # a run resumed from checkpoints without the probe (made before it) goes on without one
         probe = self.fine_tuned and cfg.probe_steps > 0 and (saved is None or "probe_masks" in saved)
+        # the anchor: a fine-tune to new tags, or a resumed one that saved it
+        anchored = self.tags_grew if saved is None else "anchor_generator" in saved
+        anchor = self.fine_tuned and cfg.anchor_weight > 0 and anchored
         with self.strategy.scope():
             self.model = CondBEGAN(
                 cfg,
@@ -333,6 +338,7 @@ class Trainer:
                 n_other=len(self.vocab.other_tags),
                 probe=probe,
                 saved=saved,
+                anchor=anchor,
             )
             self.model.build_optimizers()
             checkpoint = self.model.training_checkpoint()
