@@ -384,7 +384,7 @@ def test_the_anchor_keeps_g_drawing_the_source_s_tags_as_the_source_did(tmp_path
         return trainer
 
     free, anchored = trained("free", 0.0), trained("anchored", 30.0)
-    source = _fine_tuned(tmp_path, tiny_run, train_argv, probe_steps=0).model.generator
+    source = anchored.model.anchor_generator  # (frozen: the source's G, widened)
     z = np.random.default_rng(5).uniform(-1, 1, (16, free.config.nz)).astype(np.float32)
     cond = np.stack(
         [free.vocab.condition_from_values({"hair": h, "eyes": "blue"}, ()) for h in ["red", "aqua"] * 8]
