@@ -154,6 +154,7 @@ LEGACY_VALUES = {
     "head_floor": 0.0,
     "other_tag_pull": 0.0,
     "anchor_weight": 0.0,
+    "probe_body_lr_scale": 0.0,
 }
 
 # Weights whose value > 0 builds a head on D: a later stage (--resume) may change
@@ -260,7 +261,7 @@ class TrainConfig:
         resumable=True,
     )
     anchor_weight: float = setting(
-        0.0,
+        3.0,
         LOSSES,
         "fine-tuning to new tags: weight of G's pull towards the source's drawing of the source's tags "
         "(mean |G(z, c) - G_source(z, c)| on half of each batch's tags with the new tags left out), so that "
@@ -299,11 +300,12 @@ class TrainConfig:
         resumable=True,
     )
     other_tag_pull: float = setting(
-        0.0,
+        1.0,
         LOSSES,
-        "G's pull towards the asked other tags: 0 = the fixed --other-tag-weight whatever k_t; "
-        "P > 0 = P x k_t (k-scope game), so BEGAN's balance eases it when G falls behind D (it kept k_t up "
-        "but drew worse faces on drawn glasses and hats: docs/training.md)",
+        "G's pull towards the asked other tags: P > 0 = P x k_t (k-scope game), so BEGAN's balance eases it "
+        "when G falls behind D (from scratch on 1,201 faces the fixed pull held k_t at 0 and G drew blobs; "
+        "P x k_t kept k_t near 0.03 and faces came: docs/training.md); 0 = a fixed --other-tag-weight "
+        "whatever k_t (round 4's first form)",
         resumable=True,
     )
     diversity_weight: float = setting(
@@ -386,10 +388,11 @@ class TrainConfig:
         10.0, OPTIMISATION, "the new tags' learning rate while probing, in multiples of --lr", resumable=True
     )
     probe_body_lr_scale: float = setting(
-        0.0,
+        0.1,
         OPTIMISATION,
         "the rest of G and D's learning rate while probing, in multiples of --lr (0: frozen; a small rate "
-        "lets the network adapt slowly while the new tags learn fast, as discriminative fine-tuning does)",
+        "lets the network adapt slowly while the new tags learn fast, as discriminative fine-tuning does; "
+        "--anchor-weight keeps what G drew for the source's tags meanwhile)",
         resumable=True,
     )
     lr_window: int = setting(1000, OPTIMISATION, "steps per window of the convergence measure M")

@@ -267,7 +267,7 @@ def test_probing_moves_only_the_new_tags_weights_then_the_whole_network(tmp_path
     from model.began import variables_by_path
     from tags.vocab import Vocabulary
 
-    trainer = _fine_tuned(tmp_path, tiny_run, train_argv, probe_steps=3)
+    trainer = _fine_tuned(tmp_path, tiny_run, train_argv, probe_steps=3, probe_body_lr_scale=0)
     model = trainer.model
 
     def weights():
