@@ -551,8 +551,9 @@ class TrainConfig:
         learning-rate rule. Data, length, seed, precision and logging are the new run's own."""
         recipe = {"condition_mode", "lr", "lr_d", "lr_floor", "lr_window", "lr_patience", "beta1"}
         # how much D's inputs are augmented follows the new data, and so does the tag head's reading of its
-        # other tags (a source without other tags has no such outputs whatever its setting)
-        of_the_data = {"augment", "ada", "ada_target", "other_tag_weight", "other_tag_pull"}
+        # other tags (a source without other tags has no such outputs whatever its setting); the anchor is
+        # the fine-tune's own (a source trained from scratch had none)
+        of_the_data = {"augment", "ada", "ada_target", "other_tag_weight", "other_tag_pull", "anchor_weight"}
         return [
             f.name
             for f in cls.flag_fields()

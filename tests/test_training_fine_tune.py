@@ -147,7 +147,8 @@ def test_init_from_takes_the_source_s_network_and_refuses_a_flag_that_contradict
     assert all(tag in out for tag in EXTRAS_2017)
     assert "length: 1,500 steps (fine-tuning" in out, out
     assert (
-        "probing: all 1,500 steps train the weights on the new tags at 10 x the rate, the rest frozen" in out
+        "probing: all 1,500 steps train the weights on the new tags at 10 x the rate, the rest at 0.1 x"
+        in out
     )
     # the network settings shown are the source's, without a flag for them
     assert "*filters 8" in out and "*image-size 32" in out, out
@@ -184,6 +185,24 @@ def test_a_fine_tuning_run_trains_its_own_checker_for_the_new_tags_and_exports_i
     )
     assert resumed.returncode == 0, resumed.stderr
     assert "resumed at step 3" in resumed.stderr and "data changed" not in resumed.stderr
+
+
+def test_a_fine_tune_takes_the_source_s_losses_but_its_own_anchor_and_other_tag_pull():
+    """The source's loss settings carry over (the carried k_t keeps its meaning); the anchor and the pull on
+    other tags are the fine-tune's own: a source trained from scratch before them recorded them off."""
+    from model.config import TrainConfig
+
+    source = TrainConfig(gamma=0.5, anchor_weight=0.0, other_tag_pull=0.0)
+    tuned = TrainConfig.fine_tuned_from(source, TrainConfig(), {}, "src")
+    assert tuned.gamma == 0.5
+    assert (tuned.anchor_weight, tuned.other_tag_pull) == (
+        TrainConfig().anchor_weight,
+        TrainConfig().other_tag_pull,
+    )
+    assert tuned.anchor_weight > 0
+    assert (
+        TrainConfig.fine_tuned_from(source, TrainConfig(), {"anchor_weight": 1.0}, "src").anchor_weight == 1.0
+    )
 
 
 def test_the_length_rule_counts_images_seen_and_advises_fine_tuning_on_small_data():
