@@ -189,20 +189,18 @@ def test_a_fine_tuning_run_trains_its_own_checker_for_the_new_tags_and_exports_i
 
 def test_a_fine_tune_takes_the_source_s_losses_but_its_own_anchor_and_other_tag_pull():
     """The source's loss settings carry over (the carried k_t keeps its meaning); the anchor and the pull on
-    other tags are the fine-tune's own: a source trained from scratch before them recorded them off."""
-    from model.config import TrainConfig
+    other tags are the fine-tune's own: the anchor at the default (a source trained from scratch before it
+    recorded it off), the pull fixed (FINE_TUNE_OTHER_TAG_PULL) unless a flag gives one."""
+    from model.config import FINE_TUNE_OTHER_TAG_PULL, TrainConfig
 
-    source = TrainConfig(gamma=0.5, anchor_weight=0.0, other_tag_pull=0.0)
+    source = TrainConfig(gamma=0.5, anchor_weight=0.0, other_tag_pull=2.0)
     tuned = TrainConfig.fine_tuned_from(source, TrainConfig(), {}, "src")
     assert tuned.gamma == 0.5
-    assert (tuned.anchor_weight, tuned.other_tag_pull) == (
-        TrainConfig().anchor_weight,
-        TrainConfig().other_tag_pull,
-    )
-    assert tuned.anchor_weight > 0
-    assert (
-        TrainConfig.fine_tuned_from(source, TrainConfig(), {"anchor_weight": 1.0}, "src").anchor_weight == 1.0
-    )
+    assert tuned.anchor_weight == TrainConfig().anchor_weight > 0
+    assert tuned.other_tag_pull == FINE_TUNE_OTHER_TAG_PULL != TrainConfig().other_tag_pull
+    flags = {"anchor_weight": 1.0, "other_tag_pull": 1.0}
+    assert TrainConfig.fine_tuned_from(source, TrainConfig(), flags, "src").other_tag_pull == 1.0
+    assert TrainConfig.fine_tuned_from(source, TrainConfig(), flags, "src").anchor_weight == 1.0
 
 
 def test_the_length_rule_counts_images_seen_and_advises_fine_tuning_on_small_data():
