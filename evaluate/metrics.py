@@ -146,8 +146,29 @@ def _round(x: float, digits: int) -> float:
     return round(float(x), digits) if math.isfinite(x) else float("nan")
 
 
+def accuracy_by_value(tagsets, marks, checker_groups, n_per_combo: int, groups) -> dict:
+    """{group: {value asked: share of its faces the checker reads as asked}} from a sheet of a row of
+    `n_per_combo` faces per tag set: an average over every value hides a value the generator cannot draw
+    (a fine-tune that forgot a colour its small set rarely shows)."""
+    read = {g: {} for g in groups if g in checker_groups}
+    for i, mark in enumerate(marks):
+        if mark is None:
+            continue
+        asked = tagsets[i // n_per_combo]
+        for g in read:
+            read[g].setdefault(asked.get(g), []).append(mark[list(checker_groups).index(g)])
+    return {g: {v: _round(float(np.mean(m)), 4) for v, m in values.items()} for g, values in read.items()}
+
+
 def evaluate_generator(
-    generator, checker, data, *, n_per_combo: int = 4, seed: int = 0, tag_faces: int = TAG_FACES
+    generator,
+    checker,
+    data,
+    *,
+    n_per_combo: int = 4,
+    seed: int = 0,
+    tag_faces: int = TAG_FACES,
+    by_value: bool = False,
 ) -> dict:
     """All metrics for one generator (anything with .config, .vocab and
     .generate(z, cond, eps) -> [-1, 1] images, e.g. sampling.runtime.load_generator).
@@ -168,6 +189,8 @@ def evaluate_generator(
     # the course baseline on one 5x5 grid of samples spread over the combinations
     result["baseline_faces"] = sheet_baseline(sheet).faces
     result |= {f"acc_{g}": _round(a, 4) for g, a in sheet.accuracy.items() if g in groups}
+    if by_value:  # (a dict, for the benches' JSON; eval.csv keeps one column per group)
+        result["acc_by_value"] = accuracy_by_value(tagsets, sheet.marks, checker.groups, n_per_combo, groups)
     real_images = data.images[data.holdout_indices()]
     real_feats = checker.features(real_images)
     result |= _diversity(feats, real_feats, data, combos, n_per_combo)

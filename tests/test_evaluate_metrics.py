@@ -5,6 +5,7 @@ always draws the same face (ignores tags and z: total collapse)."""
 
 import csv
 import json
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -148,10 +149,22 @@ def test_metrics_tell_a_faithful_generator_from_a_collapsed_one(checker_and_data
     checker, data = checker_and_data
     combos = training_combinations(data)
     assert len(combos) == 120 and ("blue", "red") in combos
-    good = evaluate_generator(DrawingGenerator(data.vocab), checker, data, n_per_combo=3, seed=1)
-    bad = evaluate_generator(
-        DrawingGenerator(data.vocab, collapsed=True), checker, data, n_per_combo=3, seed=1
+    good = evaluate_generator(
+        DrawingGenerator(data.vocab), checker, data, n_per_combo=3, seed=1, by_value=True
     )
+    bad = evaluate_generator(
+        DrawingGenerator(data.vocab, collapsed=True), checker, data, n_per_combo=3, seed=1, by_value=True
+    )
+    # per value asked: every value of each group, and the faces weighted back to the group's figure
+    for result in (good, bad):
+        for group in ("hair", "eyes"):
+            shares = result["acc_by_value"][group]
+            assert set(shares) == {c[list(data.vocab.groups).index(group)] for c in combos}
+            counts = Counter(c[list(data.vocab.groups).index(group)] for c in combos)
+            weighted = sum(shares[v] * n for v, n in counts.items()) / sum(counts.values())
+            assert weighted == pytest.approx(result[f"acc_{group}"], abs=1e-3)
+    assert min(good["acc_by_value"]["hair"].values()) >= 0.6
+    assert min(bad["acc_by_value"]["hair"].values()) == 0.0  # the collapsed drawing misses some colour
     assert good["n_samples"] == bad["n_samples"] == 360 and good["n_combos"] == 120
     assert 0.0 <= good["face_rate"] <= 1.0 and bad["face_rate"] == 0.0  # flat collapsed drawings are no faces
     assert 0 <= good["baseline_faces"] <= 25 and bad["baseline_faces"] == 0

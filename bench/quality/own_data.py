@@ -226,7 +226,9 @@ def evaluate(args) -> int:
         "train_images": int(len(data.train_indices())),
         "heldout_images": int(len(data.holdout_indices())),
     }
-    quality = evaluate_generator(generator, bundled, data, n_per_combo=args.n_per_combo, seed=args.seed)
+    quality = evaluate_generator(
+        generator, bundled, data, n_per_combo=args.n_per_combo, seed=args.seed, by_value=True
+    )
     result |= {
         k: quality[k]
         for k in (
@@ -237,6 +239,7 @@ def evaluate(args) -> int:
             "frechet_real_vs_real",
             *FIDELITY_COLUMNS,
             "diversity_ratio",
+            "acc_by_value",
         )
         if k in quality
     }
