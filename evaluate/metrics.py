@@ -150,13 +150,13 @@ def accuracy_by_value(tagsets, marks, checker_groups, n_per_combo: int, groups) 
     """{group: {value asked: share of its faces the checker reads as asked}} from a sheet of a row of
     `n_per_combo` faces per tag set: an average over every value hides a value the generator cannot draw
     (a fine-tune that forgot a colour its small set rarely shows)."""
-    read = {g: {} for g in groups if g in checker_groups}
+    column = {g: j for j, g in enumerate(checker_groups) if g in groups}  # a mark per checker group
+    read = {g: {} for g in column}
     for i, mark in enumerate(marks):
-        if mark is None:
-            continue
-        asked = tagsets[i // n_per_combo]
-        for g in read:
-            read[g].setdefault(asked.get(g), []).append(mark[list(checker_groups).index(g)])
+        if mark is not None:
+            asked = tagsets[i // n_per_combo]
+            for g, j in column.items():
+                read[g].setdefault(asked.get(g), []).append(mark[j])
     return {g: {v: _round(float(np.mean(m)), 4) for v, m in values.items()} for g, values in read.items()}
 
 
