@@ -143,13 +143,17 @@ def vocab_digest(groups: dict, other_tags: list) -> str:
 
 
 def save_checker(model, meta: dict, out_dir: str | Path) -> Path:
-    """checker.weights.h5 + checker.tflite + checker.json into out_dir."""
-    from sampling.tflite import convert
+    """checker.weights.h5 + checker.tflite + checker.json into out_dir (no .tflite under the tests'
+    switch, sampling.tflite.tflite_export_skipped: load_checker then reads with Keras)."""
+    from sampling.tflite import convert, tflite_export_skipped
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_weights(str(out_dir / CHECKER_WEIGHTS))
-    convert(model, out_dir / CHECKER_TFLITE)
+    if tflite_export_skipped():
+        (out_dir / CHECKER_TFLITE).unlink(missing_ok=True)  # never beside weights it was not made from
+    else:
+        convert(model, out_dir / CHECKER_TFLITE)
     atomic_write(out_dir / CHECKER_JSON, jsonio.dumps(meta, indent=1) + "\n")
     return out_dir
 

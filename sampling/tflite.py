@@ -11,7 +11,8 @@ cost a tiny test model more than its training; sampling.runtime then draws with
 the Keras weights beside them (generator.weights.h5, reconstructor.weights.h5),
 as it does for any export without a .tflite. tests/conftest.py sets it for the
 test session; `@pytest.mark.tflite` turns it off for the tests of the TFLite
-export and the LiteRT path. The tag checker's own export always converts.
+export and the LiteRT path. A tag checker saved under it (checker.checker.save_checker)
+leaves out checker.tflite the same way, and load_checker reads it with Keras.
 Never set it outside the tests: such an export loads TensorFlow to generate.
 """
 

@@ -5,7 +5,7 @@ that needs it, on any worker, uses one training run."""
 
 from pathlib import Path
 
-from tests.conftest import shared_folder
+from tests.conftest import shared_folder, tflite_exports
 
 SIZE = 64
 
@@ -34,5 +34,6 @@ def synthetic_checker(tmp_path_factory, robust: bool = False) -> tuple[Path, obj
             model, meta = train_checker(
                 data, epochs=20, batch_size=32, seed=0, image_size=SIZE, progress=False, robust=robust
             )
-            save_checker(model, meta, out)
+            with tflite_exports():  # shared by tests of both backends
+                save_checker(model, meta, out)
     return out, data

@@ -11,7 +11,7 @@ every pytest-xdist worker shares (tests.conftest.shared_folder):
 from pathlib import Path
 
 from preprocess.synthetic import MARKS
-from tests.conftest import shared_folder
+from tests.conftest import shared_folder, tflite_exports
 
 SIZE = 32
 N_PER_PAIR = 100
@@ -81,5 +81,6 @@ def tagged_checker(tmp_path_factory) -> tuple[Path, object]:
             model, meta = train_checker(
                 data, epochs=40, batch_size=32, seed=0, image_size=SIZE, progress=False, robust=False
             )
-            save_checker(model, meta, out)
+            with tflite_exports():  # shared by tests of both backends
+                save_checker(model, meta, out)
     return out, data
