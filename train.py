@@ -111,6 +111,8 @@ def config_from_args(args: argparse.Namespace, recorded: TrainConfig | None = No
         recorded = recorded or TrainConfig.load(Path(args.run_dir))
         return recorded.resumed_with(given, str(Path(args.run_dir) / "config.json"))
     base = TrainConfig.load(Path(args.config)) if args.config else TrainConfig()
+    if "gamma" in given and "small_data_gamma" not in given:  # the gamma asked for is the one trained at
+        given["small_data_gamma"] = 0.0
     if args.init_from:  # the network and its recipe come from the source
         config = TrainConfig.fine_tuned_from(
             TrainConfig.load(Path(args.init_from)), base, given, args.init_from

@@ -42,6 +42,7 @@ RANGES = {
     "vanishing_steps": (1, None),
     "ca_kl_weight": (0.0, None),
     "gamma": (0.0, 1.0),
+    "small_data_gamma": (0.0, 1.0),
     "lambda_k": (0.0, 1.0),
     "wrong_cap": (0.0, None),
     "oob_weight": (0.0, None),
@@ -159,6 +160,7 @@ LEGACY_VALUES = {
     "other_tag_pull": 0.0,
     "anchor_weight": 0.0,
     "probe_body_lr_scale": 0.0,
+    "small_data_gamma": 0.0,
 }
 
 # Weights whose value > 0 builds a head on D: a later stage (--resume) may change
@@ -246,6 +248,14 @@ class TrainConfig:
         "BEGAN diversity ratio gamma: L(G(z))/L(x) that k_t holds (higher: more diverse; with "
         "k-scope game also sharper, see docs/default-model/comparison.md)",
         resumable=True,
+    )
+    small_data_gamma: float = setting(
+        0.9,
+        LOSSES,
+        "gamma for a new run on a small set (below 5,000 training images), from scratch or fine-tuning, "
+        "in place of the default --gamma: there D learns the few faces by heart, L(x) falls below what G "
+        "can match at 0.7, k_t sits near 0 and the heads lose their say (docs/training.md); a --gamma "
+        "given (or a fine-tune source's other than 0.7) wins; 0: --gamma always",
     )
     lambda_k: float = setting(0.01, LOSSES, "k_t proportional gain lambda_k")
     k_scope: str = setting(
@@ -559,7 +569,15 @@ class TrainConfig:
         # how much D's inputs are augmented follows the new data, and so does the tag head's reading of its
         # other tags (a source without other tags has no such outputs whatever its setting); the anchor is
         # the fine-tune's own (a source trained from scratch had none)
-        of_the_data = {"augment", "ada", "ada_target", "other_tag_weight", "other_tag_pull", "anchor_weight"}
+        of_the_data = {
+            "augment",
+            "ada",
+            "ada_target",
+            "other_tag_weight",
+            "other_tag_pull",
+            "anchor_weight",
+            "small_data_gamma",
+        }
         return [
             f.name
             for f in cls.flag_fields()

@@ -14,9 +14,9 @@ from tests.conftest import ROOT
 CELL = 32 + 2  # tiny model size + grid padding
 
 # What train.py says on stderr, by the first words: the data cache (preprocess.cache), the run's vocabulary,
-# length, advice and augmentation (training.trainer, training.plan, tags.vocab), what a fine-tuning run took
-# from its source (training.fine_tune), the run's own tag checker (training.run_checker), and at the end the
-# near copies and which other tags the data supports (training.monitor)
+# length, advice, gamma and augmentation (training.trainer, training.plan, tags.vocab), what a fine-tuning
+# run took from its source (training.fine_tune), the run's own tag checker (training.run_checker), and at
+# the end the near copies and which other tags the data supports (training.monitor)
 TRAINER_LINES = (
     "kept ",
     "near-duplicates:",
@@ -26,6 +26,7 @@ TRAINER_LINES = (
     "length:",
     "advice:",
     "adaptive augmentation",
+    "gamma ",
     "from ",
     "probing:",
     "training the run's tag checker",

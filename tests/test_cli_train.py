@@ -200,7 +200,7 @@ def test_a_nan_that_comes_back_after_every_rollback_stops_the_run_naming_the_ste
     ]
 
 
-def test_the_trainer_leaves_its_callers_config_as_it_was(tmp_path, train_argv):
+def test_the_trainer_leaves_its_callers_config_as_it_was(tmp_path, train_argv, capsys):
     """The trainer derives cond_dim (from the vocabulary) into its own copy of the config;
     the caller's frozen config is the same object with the same settings after prepare()."""
     from model.config import TrainConfig
@@ -208,7 +208,7 @@ def test_the_trainer_leaves_its_callers_config_as_it_was(tmp_path, train_argv):
     from training.trainer import Trainer
 
     run = tmp_path / "run"
-    args = build_parser().parse_args(train_argv(run, steps=2, epochs=3))
+    args = build_parser().parse_args(train_argv(run, steps=2, epochs=3, small_data_gamma=0.9))
     config = config_from_args(args)
     before = config.to_dict()
     trainer = Trainer(config, run, progress=False)
@@ -216,9 +216,12 @@ def test_the_trainer_leaves_its_callers_config_as_it_was(tmp_path, train_argv):
     trainer._lock.release()
     assert config.to_dict() == before and config.cond_dim == 0
     assert trainer.config is not config and trainer.config.cond_dim == trainer.vocab.dim > 0
-    # derived: the condition size, and --ada auto resolved (off: no held-out face to measure on at n=1)
+    # derived: the condition size, --ada auto resolved (off: no held-out face to measure on at n=1),
+    # and the small set's gamma, said in a line
     assert config.ada == "auto" and trainer.config.ada == "off"
-    assert trainer.config == dataclasses.replace(config, cond_dim=trainer.vocab.dim, ada="off")
+    assert config.gamma == 0.7 and trainer.config.gamma == 0.9
+    assert "gamma 0.9 (--small-data-gamma, in place of 0.7" in capsys.readouterr().err
+    assert trainer.config == dataclasses.replace(config, cond_dim=trainer.vocab.dim, ada="off", gamma=0.9)
     assert TrainConfig.load(run) == trainer.config  # what the run saved is the derived copy
 
 

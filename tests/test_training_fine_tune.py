@@ -221,6 +221,28 @@ def test_the_length_rule_counts_images_seen_and_advises_fine_tuning_on_small_dat
     assert plan(auto, 30_000, fine_tune=True).steps == 30_000 // 16  # at least one epoch
 
 
+def test_a_small_set_trains_at_the_small_data_gamma_unless_a_gamma_is_chosen():
+    from model.config import TrainConfig
+    from train import build_parser, config_from_args
+    from training.plan import SMALL_DATA, gamma_line, plan, run_gamma
+
+    auto = TrainConfig()
+    small, big = plan(auto, 1000, fine_tune=False), plan(auto, SMALL_DATA, fine_tune=False)
+    assert run_gamma(auto, small) == auto.small_data_gamma == 0.9 != auto.gamma
+    assert "gamma 0.9 (--small-data-gamma, in place of 0.7" in gamma_line(auto, small)
+    assert run_gamma(auto, big) == auto.gamma and gamma_line(auto, big) is None  # a large set
+    assert run_gamma(auto, plan(auto, 1000, fine_tune=True)) == 0.9  # a fine-tune too, from a 0.7 source
+    assert run_gamma(TrainConfig(small_data_gamma=0), small) == auto.gamma  # switched off
+    assert run_gamma(TrainConfig(gamma=0.5), small) == 0.5  # a gamma chosen
+    from_half = TrainConfig.fine_tuned_from(TrainConfig(gamma=0.5, small_data_gamma=0), auto, {}, "src")
+    assert run_gamma(from_half, small) == 0.5 and from_half.small_data_gamma == 0.9  # a source's own gamma
+    # on the command line any --gamma given is the one trained at, the default's value too
+    data = ["--images", "i", "--tags-csv", "t.csv"]
+    typed = config_from_args(build_parser().parse_args(data + ["--gamma", "0.7"]))
+    assert typed.small_data_gamma == 0 and run_gamma(typed, small) == 0.7
+    assert config_from_args(build_parser().parse_args(data)).small_data_gamma == 0.9
+
+
 def test_ada_controller_raises_p_while_d_reconstructs_training_faces_better_than_at_first(tf):
     """The gap the data has from the start (held-out faces that differ by chance) is the baseline, not
     over-fitting: p waits while it is measured, rises while the gap grows above it, falls when it closes."""

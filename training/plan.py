@@ -72,6 +72,28 @@ def adaptive_augmentation(config: TrainConfig, run_plan: Plan, heldout_images: i
     return "on" if run_plan.small_data and heldout_images >= ADA_MIN_HELDOUT and not config.augment else "off"
 
 
+def run_gamma(config: TrainConfig, run_plan: Plan) -> float:
+    """The gamma a new run trains at, from scratch or fine-tuning: --small-data-gamma on a small set (when
+    not 0, and gamma is the default: a gamma chosen, or a fine-tune source's other than it, is trained at),
+    else --gamma."""
+    chosen = config.gamma != TrainConfig().gamma
+    if not run_plan.small_data or config.small_data_gamma <= 0 or chosen:
+        return config.gamma
+    return config.small_data_gamma
+
+
+def gamma_line(config: TrainConfig, run_plan: Plan) -> str | None:
+    """The line a new run on a small set prints about its gamma (None when --gamma stands)."""
+    gamma = run_gamma(config, run_plan)
+    if gamma == config.gamma:
+        return None
+    return (
+        f"gamma {gamma:g} (--small-data-gamma, in place of {config.gamma:g}: on fewer than {SMALL_DATA:,} "
+        "training images D's reconstruction of its faces outruns G's at the usual balance; "
+        "--gamma sets another)"
+    )
+
+
 def probe_description(config: TrainConfig, steps: int) -> str:
     """The line a fine-tune to new tags (of `steps` steps) prints about its probe (--probe-steps)."""
     rest = (
@@ -112,7 +134,7 @@ def plan(config: TrainConfig, train_images: int, *, fine_tune: bool) -> Plan:
 def check_lines(config: TrainConfig, data, init_from: str | None) -> list[str]:
     """What train.py --check says of the data before anything is written (`data`: a
     preprocess.check.DataCheck): the format and usable rows, the vocabulary (grown from the source's
-    when fine-tuning), the tags left out, the planned length and time, and the small-data advice."""
+    when fine-tuning), the tags left out, the planned length and time, the small-data advice and gamma."""
     from tags.vocab import Vocabulary, describe_left_out
 
     vocab, left_out = data.vocabulary(config.top_k)
@@ -132,6 +154,7 @@ def check_lines(config: TrainConfig, data, init_from: str | None) -> list[str]:
         run_plan.describe() + " (training images estimated from the usable rows and --holdout)",
         run_plan.advice(),
         probe_line,
+        gamma_line(config, run_plan),
         f"adaptive augmentation of D's inputs (--ada {config.ada}): {ada}"
         + (f" (fewer than {SMALL_DATA:,} training images)" if config.ada == "auto" and ada == "on" else ""),
     ]

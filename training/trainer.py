@@ -51,7 +51,14 @@ from training.checkpoints import RunCheckpoints
 from training.divergence import ROLLBACKS, DivergenceGuard
 from training.logbook import Logbook
 from training.lr_control import PlateauState, lowered_after_run_away, plateau_update
-from training.plan import ADA_MIN_HELDOUT, adaptive_augmentation, plan, probe_description
+from training.plan import (
+    ADA_MIN_HELDOUT,
+    adaptive_augmentation,
+    gamma_line,
+    plan,
+    probe_description,
+    run_gamma,
+)
 from training.run_data import DATA_RECORD, current_record, data_changes, read_record, write_record
 from training.run_logs import record_stage
 
@@ -266,6 +273,7 @@ class Trainer:
             )
         self.plan = plan(cfg, len(self.train_rows), fine_tune=bool(self.init_from))
         self.total_steps = self.plan.steps
+        gamma_said = None if self.resume else gamma_line(cfg, self.plan)
         # derived, into the trainer's own copy (the caller's stays as it was): the condition size from the
         # vocabulary, and the length rule's steps, so that a resumed run keeps the length it planned
         self.config = cfg = dataclasses.replace(
@@ -273,6 +281,7 @@ class Trainer:
             cond_dim=int(self.vocab.dim),
             steps=cfg.steps or (0 if cfg.epochs else self.total_steps),
             ada=adaptive_augmentation(cfg, self.plan, len(data.holdout_indices())),
+            gamma=cfg.gamma if self.resume else run_gamma(cfg, self.plan),  # (a resumed run's is recorded)
         )
         if cfg.ada == "on" and len(data.holdout_indices()) < ADA_MIN_HELDOUT:
             raise RunDirError(
@@ -286,6 +295,8 @@ class Trainer:
             self.say(self.plan.describe())
             if self.plan.advice():
                 self.say(self.plan.advice())
+            if gamma_said:
+                self.say(gamma_said)
             if cfg.ada == "on":
                 self.say(
                     "adaptive augmentation on (--ada): D's inputs are mirrored, shifted and cut out "
