@@ -111,6 +111,9 @@ def config_from_args(args: argparse.Namespace, recorded: TrainConfig | None = No
         recorded = recorded or TrainConfig.load(Path(args.run_dir))
         return recorded.resumed_with(given, str(Path(args.run_dir) / "config.json"))
     base = TrainConfig.load(Path(args.config)) if args.config else TrainConfig()
+    if 0 < base.small_data_gamma == base.gamma != TrainConfig().gamma:
+        # that run's gamma was its small set's, not chosen: worked out again for this run's data
+        base = dataclasses.replace(base, gamma=TrainConfig().gamma)
     if "gamma" in given and "small_data_gamma" not in given:  # the gamma asked for is the one trained at
         given["small_data_gamma"] = 0.0
     if args.init_from:  # the network and its recipe come from the source
@@ -161,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         from training.plan import check_lines
 
         data = check_data(config.images, config.tags_csv, config.tag_format)
-        print("\n".join(check_lines(config, data, args.init_from)))
+        print("\n".join(check_lines(config, data, args.init_from, resume=args.resume)))
         print(
             f"run folder: {run_dir or 'a new runs/<date-time>'} ({'resumed' if args.resume else 'new run'})"
         )

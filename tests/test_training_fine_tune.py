@@ -221,7 +221,7 @@ def test_the_length_rule_counts_images_seen_and_advises_fine_tuning_on_small_dat
     assert plan(auto, 30_000, fine_tune=True).steps == 30_000 // 16  # at least one epoch
 
 
-def test_a_small_set_trains_at_the_small_data_gamma_unless_a_gamma_is_chosen():
+def test_a_small_set_trains_at_the_small_data_gamma_unless_a_gamma_is_chosen(tmp_path):
     from model.config import TrainConfig
     from train import build_parser, config_from_args
     from training.plan import SMALL_DATA, gamma_line, plan, run_gamma
@@ -241,6 +241,14 @@ def test_a_small_set_trains_at_the_small_data_gamma_unless_a_gamma_is_chosen():
     typed = config_from_args(build_parser().parse_args(data + ["--gamma", "0.7"]))
     assert typed.small_data_gamma == 0 and run_gamma(typed, small) == 0.7
     assert config_from_args(build_parser().parse_args(data)).small_data_gamma == 0.9
+    # --config with a small run's settings: its gamma was the small set's, so it is worked out again
+    (tmp_path / "small").mkdir(), (tmp_path / "chosen").mkdir()
+    TrainConfig(gamma=0.9).save(tmp_path / "small")
+    TrainConfig(gamma=0.9, small_data_gamma=0).save(tmp_path / "chosen")
+    again = config_from_args(build_parser().parse_args(data + ["--config", str(tmp_path / "small")]))
+    assert run_gamma(again, big) == 0.7 and run_gamma(again, small) == 0.9
+    kept = config_from_args(build_parser().parse_args(data + ["--config", str(tmp_path / "chosen")]))
+    assert run_gamma(kept, big) == run_gamma(kept, small) == 0.9
 
 
 def test_ada_controller_raises_p_while_d_reconstructs_training_faces_better_than_at_first(tf):

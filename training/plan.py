@@ -131,7 +131,7 @@ def plan(config: TrainConfig, train_images: int, *, fine_tune: bool) -> Plan:
     return Plan(steps, rule, cpu_minutes(steps, config), train_images, fine_tune)
 
 
-def check_lines(config: TrainConfig, data, init_from: str | None) -> list[str]:
+def check_lines(config: TrainConfig, data, init_from: str | None, *, resume: bool = False) -> list[str]:
     """What train.py --check says of the data before anything is written (`data`: a
     preprocess.check.DataCheck): the format and usable rows, the vocabulary (grown from the source's
     when fine-tuning), the tags left out, the planned length and time, the small-data advice and gamma."""
@@ -154,7 +154,7 @@ def check_lines(config: TrainConfig, data, init_from: str | None) -> list[str]:
         run_plan.describe() + " (training images estimated from the usable rows and --holdout)",
         run_plan.advice(),
         probe_line,
-        gamma_line(config, run_plan),
+        None if resume else gamma_line(config, run_plan),  # (a resumed run's gamma is recorded)
         f"adaptive augmentation of D's inputs (--ada {config.ada}): {ada}"
         + (f" (fewer than {SMALL_DATA:,} training images)" if config.ada == "auto" and ada == "on" else ""),
     ]
