@@ -122,13 +122,14 @@ def _interrupt(argv, when, timeout=600):
 
 
 def _cpu_seconds(pid: int) -> float:
-    """A process's CPU time so far (Linux /proc): how far its start-up got, whatever else loads the machine
-    (a wall-clock second on a loaded machine can end before Python has read its own standard library)."""
+    """A process's CPU time so far: how far its start-up got, whatever else loads the machine (a
+    wall-clock second on a loaded machine can end before Python has read its own standard library)."""
+    from bench import cpu_seconds
+
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
+        return cpu_seconds(pid)
+    except OSError:  # (it has already ended)
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _metric_rows(run: Path) -> int:

@@ -21,7 +21,6 @@ Prints a Markdown table and writes OUT/comparison.csv.
 
 import csv
 import json
-import os
 import shlex
 import shutil
 import signal
@@ -30,16 +29,10 @@ import sys
 import time
 from pathlib import Path
 
-from bench import ROOT, real_data
+from bench import ROOT, cpu_seconds, real_data
 from bench.quality.default_model import baseline_grids
 
 PY = sys.executable
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (all threads), from /proc/PID/stat."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def prepare_start(start: Path, run_dir: Path) -> None:
